@@ -1,0 +1,147 @@
+"""Easy Travels API application factory.
+
+Run with `flask --app app run` or `gunicorn 'app:create_app()'`; nothing builds an
+app at import time (ENGINEERING.md house rule 1).
+"""
+
+import logging
+import os
+import sqlite3
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import CONFIGS, ProductionConfig
+from errors import problem, register_error_handlers
+from extensions import api, db, jwt, mail, migrate
+
+JSON_METHODS = {"POST", "PUT", "PATCH"}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """Foreign keys on and a busy timeout for every SQLite connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the Flask application.
+
+    `config_name` is `development`, `testing` or `production` (default: the
+    `APP_CONFIG` environment variable, else `development`); `overrides` is a dict of
+    config values applied last (tests). Raises RuntimeError in production when a
+    secret is missing or weak.
+    """
+    name = config_name or os.environ.get("APP_CONFIG", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}")
+    app = Flask(__name__)
+    app.config.from_object(CONFIGS[name])
+    app.config.update(overrides or {})
+    app.json.sort_keys = False
+    if name == "production":
+        ProductionConfig.validate(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_guards(app)
+    register_commands(app)
+    bootstrap_admin(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """INFO logs to stderr when nothing else configured logging (mail in dev shows)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    """Initialise db, migrations, JWT, mail and the smorest Api."""
+    from auth.tokens import register_jwt_callbacks
+    from migrations_filter import include_name
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, include_name=include_name)
+    jwt.init_app(app)
+    mail.init_app(app)
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+    )
+    with app.app_context():
+        register_jwt_callbacks()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every resource blueprint under /api/v1 (health stays at the root)."""
+    from routes import BLUEPRINTS
+
+    for blueprint, prefix in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=prefix)
+
+
+def register_request_guards(app: Flask) -> None:
+    """Refuse request bodies that are not JSON with 415 before any view runs."""
+
+    @app.before_request
+    def _require_json_body():
+        if request.method not in JSON_METHODS:
+            return None
+        has_body = (request.content_length or 0) > 0 or request.headers.get(
+            "Transfer-Encoding"
+        )
+        if has_body and not request.is_json:
+            return problem(
+                415,
+                "Send the request body as JSON (Content-Type: application/json).",
+                code="unsupported-media-type",
+            )
+        return None
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the `flask` CLI commands (create-admin, seed-demo, bookings ...)."""
+    from cli import register
+
+    register(app)
+
+
+def bootstrap_admin(app: Flask) -> None:
+    """Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when none exists.
+
+    Skipped silently while the schema does not exist yet (before `db upgrade`).
+    """
+    if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.employees import ensure_first_admin
+
+    with app.app_context():
+        try:
+            ensure_first_admin(
+                email=app.config["ADMIN_EMAIL"],
+                password=app.config["ADMIN_PASSWORD"],
+                name=app.config["ADMIN_NAME"],
+            )
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            app.logger.warning("admin bootstrap skipped: %s", exc.__class__.__name__)
+        finally:
+            db.session.remove()

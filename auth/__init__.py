@@ -1,0 +1,1 @@
+"""Authentication and authorisation: passwords, JWT, role decorators, OTP."""

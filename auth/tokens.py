@@ -1,0 +1,119 @@
+"""JWT set-up: identities, token issue, revocation and the 401 problem responses.
+
+Access and refresh tokens of one login share a session id (`sid` claim); logout
+stores the sid in `revoked_sessions`, which revokes both (DESIGN.md "Rules": tokens).
+"""
+
+import uuid
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from errors import problem
+from extensions import db, jwt
+from models import Customer, Employee, RevokedSession
+
+ACCOUNT_MODELS = {"employee": Employee, "customer": Customer}
+
+
+def issue_tokens(account, sid: str | None = None) -> dict:
+    """Create an access and a refresh token for `account` (Employee or Customer).
+
+    Returns `{"access_token", "refresh_token", "token_type", "expires_in"}`;
+    `expires_in` is the access token lifetime in seconds.
+    """
+    sid = sid or str(uuid.uuid4())
+    claims = {"sid": sid, "type": account.account_type, "role": account.role}
+    access = create_access_token(identity=account.identity, additional_claims=claims)
+    refresh = create_refresh_token(identity=account.identity, additional_claims=claims)
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+    }
+
+
+def access_token_for(account, sid: str) -> dict:
+    """A new access token in an existing session `sid` (the refresh flow)."""
+    claims = {"sid": sid, "type": account.account_type, "role": account.role}
+    access = create_access_token(identity=account.identity, additional_claims=claims)
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+    }
+
+
+def revoke_session(jwt_payload: dict) -> None:
+    """Revoke the session of a decoded token; idempotent. Commits."""
+    sid = jwt_payload.get("sid")
+    if not sid or db.session.get(RevokedSession, sid):
+        return
+    refresh_life = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    issued = datetime.fromtimestamp(jwt_payload["iat"], tz=timezone.utc)
+    db.session.add(RevokedSession(sid=sid, expires_at=issued + refresh_life))
+    db.session.commit()
+
+
+def load_account(identity: str):
+    """Load the Employee or Customer for a JWT subject `"<type>:<id>"`, or None."""
+    kind, _, raw_id = identity.partition(":")
+    model = ACCOUNT_MODELS.get(kind)
+    if model is None or not raw_id.isdigit():
+        return None
+    return db.session.get(model, int(raw_id))
+
+
+def _unauthorized(detail: str, code: str = "unauthorized"):
+    return problem(401, detail, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+
+def register_jwt_callbacks() -> None:
+    """Install the loaders that look up the account and answer 401 problems."""
+
+    @jwt.user_lookup_loader
+    def _lookup(_header, payload):
+        account = load_account(payload["sub"])
+        if account is None or not account.active:
+            return None
+        cutoff = account.tokens_valid_after
+        if cutoff and payload["iat"] < int(cutoff.timestamp()):
+            return None
+        return account
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header, payload):
+        sid = payload.get("sid")
+        return bool(sid and db.session.get(RevokedSession, sid))
+
+    @jwt.user_lookup_error_loader
+    def _lookup_failed(_header, _payload):
+        return _unauthorized("The account is unknown, inactive or its tokens were reset.")
+
+    @jwt.unauthorized_loader
+    def _missing(reason):
+        return _unauthorized("A bearer access token is required.")
+
+    @jwt.invalid_token_loader
+    def _invalid(reason):
+        return _unauthorized("The token is invalid.", "invalid-token")
+
+    @jwt.expired_token_loader
+    def _expired(_header, _payload):
+        return _unauthorized("The token has expired.", "token-expired")
+
+    @jwt.revoked_token_loader
+    def _revoked_response(_header, _payload):
+        return _unauthorized("The token has been revoked.", "token-revoked")
+
+    @jwt.needs_fresh_token_loader
+    def _not_fresh(_header, _payload):
+        return _unauthorized("A fresh token is required.")
+
+    @jwt.token_verification_failed_loader
+    def _failed(_header, _payload):
+        return _unauthorized("The token was refused.", "invalid-token")

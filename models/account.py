@@ -1,0 +1,104 @@
+"""Accounts: employees (staff with one role) and customers, plus OTP codes and
+revoked token sessions (DESIGN.md "Accounts and roles", "Rules with numbers")."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
+
+ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance")
+STAFF = ROLES
+
+
+class AccountMixin:
+    """Fields and helpers shared by employees and customers."""
+
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Tokens issued before this instant are refused (password change, deactivation).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def identity(self) -> str:
+        """The JWT subject: `"<account type>:<id>"` (a string, see ENGINEERING.md)."""
+        return f"{self.account_type}:{self.id}"
+
+
+class Employee(AccountMixin, TimestampMixin, db.Model):
+    """A staff member with exactly one role."""
+
+    __tablename__ = "employees"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin','hr','sales','operation','operation_head','finance')",
+            name="role_valid",
+        ),
+    )
+    account_type = "employee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+
+
+class Customer(AccountMixin, TimestampMixin, db.Model):
+    """A traveller who books; may have no password when registered by sales."""
+
+    __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("wallet_balance >= 0", name="wallet_non_negative"),)
+    account_type = "customer"
+    role = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    # Cached sum of the wallet ledger (issue #3); the CHECK keeps it from going negative.
+    wallet_balance: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal("0.00"), nullable=False
+    )
+    registered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL")
+    )
+
+    enquiries = relationship(
+        "Enquiry",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class OtpCode(db.Model):
+    """A one-time code, stored as an HMAC, valid for a short time and a few tries."""
+
+    __tablename__ = "otp_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    account_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        db.Index("ix_otp_codes_account", "account_type", "account_id", "created_at"),
+    )
+
+
+class RevokedSession(db.Model):
+    """A login session (the `sid` claim shared by its access and refresh tokens) that
+    was logged out; its tokens are refused until they would have expired anyway."""
+
+    __tablename__ = "revoked_sessions"
+
+    sid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,0 +1,57 @@
+"""Shared column types and mixins for the models."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, Numeric, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import db
+
+MONEY = Numeric(12, 2)
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite returns naive datetimes even for `DateTime(timezone=True)`; this type
+    stores UTC and always hands back aware UTC values (ENGINEERING.md "Traps").
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Convert an aware datetime to UTC before storing; refuse naive values."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        """Attach UTC to what the database returns."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class TimestampMixin:
+    """`created_at` / `updated_at` columns maintained by SQLAlchemy."""
+
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+__all__ = ["db", "MONEY", "UTCDateTime", "TimestampMixin", "utcnow"]

@@ -1,0 +1,23 @@
+"""Blueprints, one per resource, with the prefix each is mounted at."""
+
+from routes.auth import blp as auth_blp
+from routes.bookings import blp as bookings_blp
+from routes.customers import blp as customers_blp
+from routes.departures import blp as departures_blp
+from routes.employees import blp as employees_blp
+from routes.enquiries import blp as enquiries_blp
+from routes.health import blp as health_blp
+from routes.packages import blp as packages_blp
+
+API_PREFIX = "/api/v1"
+
+BLUEPRINTS = [
+    (health_blp, "/health"),
+    (auth_blp, f"{API_PREFIX}/auth"),
+    (employees_blp, f"{API_PREFIX}/employees"),
+    (customers_blp, f"{API_PREFIX}/customers"),
+    (packages_blp, f"{API_PREFIX}/packages"),
+    (departures_blp, f"{API_PREFIX}/departures"),
+    (enquiries_blp, f"{API_PREFIX}/enquiries"),
+    (bookings_blp, f"{API_PREFIX}/bookings"),
+]

@@ -1,0 +1,130 @@
+"""Authentication endpoints (DESIGN.md "Resource map": /auth)."""
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from flask_smorest import Blueprint
+
+from auth.decorators import login_required
+from auth.tokens import access_token_for, revoke_session
+from schemas.auth import (
+    AcceptedSchema,
+    AccountEmailSchema,
+    LoginSchema,
+    MeSchema,
+    OtpLoginSchema,
+    OtpRequestSchema,
+    PasswordChangeSchema,
+    PasswordResetSchema,
+    TokenSchema,
+)
+from schemas.customers import CustomerRegisterSchema, CustomerSchema
+from services import accounts
+from services.customers import create_customer
+
+blp = Blueprint("auth", __name__, description="Login, tokens, passwords and OTP")
+ACCEPTED = {"detail": "If the account exists, a code has been mailed to it."}
+
+
+@blp.route("/register")
+class Register(MethodView):
+    @blp.arguments(CustomerRegisterSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data):
+        """Register as a customer (no role can be chosen)."""
+        return create_customer(**data)
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, data):
+        """Log in with email and password; returns access and refresh tokens."""
+        return accounts.login(**data)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @login_required(refresh=True)
+    @blp.response(200, TokenSchema)
+    def post(self):
+        """Exchange a refresh token (as the bearer token) for a new access token."""
+        return access_token_for(current_user, get_jwt()["sid"])
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self):
+        """Revoke the session of the bearer token (access or refresh) and its pair."""
+        verify_jwt_in_request(verify_type=False)
+        revoke_session(get_jwt())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @login_required
+    @blp.response(200, MeSchema)
+    def get(self):
+        """Who am I: account type, role and profile."""
+        return accounts.profile(current_user)
+
+
+@blp.route("/otp")
+class OtpRequest(MethodView):
+    @login_required
+    @blp.arguments(OtpRequestSchema)
+    @blp.response(202, AcceptedSchema)
+    def post(self, data):
+        """Mail a password-change code to the caller's own email."""
+        accounts.request_code(current_user, data["purpose"])
+        return {"detail": "A code has been mailed to your address."}
+
+
+@blp.route("/password")
+class PasswordChange(MethodView):
+    @login_required
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, data):
+        """Change the caller's password with the mailed code (other sessions end)."""
+        accounts.change_password(current_user, **data)
+
+
+@blp.route("/password/forgot")
+class PasswordForgot(MethodView):
+    @blp.arguments(AccountEmailSchema)
+    @blp.response(202, AcceptedSchema)
+    def post(self, data):
+        """Mail a reset code if the account exists; the answer is always the same."""
+        accounts.request_code_by_email(**data, purpose="password_reset")
+        return ACCEPTED
+
+
+@blp.route("/password/reset")
+class PasswordReset(MethodView):
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(204)
+    def post(self, data):
+        """Set a new password with the mailed reset code."""
+        accounts.reset_password(**data)
+
+
+@blp.route("/login/otp")
+class OtpLoginRequest(MethodView):
+    @blp.arguments(AccountEmailSchema)
+    @blp.response(202, AcceptedSchema)
+    def post(self, data):
+        """Mail a sign-in code if the account exists; the answer is always the same."""
+        accounts.request_code_by_email(**data, purpose="login")
+        return ACCEPTED
+
+
+@blp.route("/login/otp/verify")
+class OtpLoginVerify(MethodView):
+    @blp.arguments(OtpLoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, data):
+        """Log in with the mailed sign-in code."""
+        return accounts.login_with_code(**data)

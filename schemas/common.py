@@ -1,0 +1,69 @@
+"""Schema building blocks: money, pagination envelope, list arguments, problems."""
+
+from decimal import Decimal
+
+from marshmallow import Schema, fields, validate
+
+MAX_PER_PAGE = 100
+
+
+class Money(fields.Decimal):
+    """A non-negative amount in the currency's major unit, as a decimal string
+    ("1200.00") in JSON; never a float (DESIGN.md "Rules": money)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=Decimal("9999999999.99")))
+        super().__init__(places=2, as_string=True, allow_nan=False, **kwargs)
+
+
+Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory
+    validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as EUR."), **kw
+)
+
+
+class PageArgs(Schema):
+    """`?page=1&per_page=20` (max 100) and `sort=` (DESIGN.md "API conventions")."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(
+        load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+
+
+class PageMetaSchema(Schema):
+    """Pagination metadata of a list response."""
+
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+_page_schemas: dict = {}
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The `{"items": [...], "meta": {...}}` envelope schema for `item_schema`."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    if name not in _page_schemas:
+        _page_schemas[name] = type(
+            name,
+            (Schema,),
+            {
+                "items": fields.List(fields.Nested(item_schema)),
+                "meta": fields.Nested(PageMetaSchema),
+            },
+        )
+    return _page_schemas[name]
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the shape of every error response."""
+
+    type = fields.String(metadata={"example": "/problems/validation-error"})
+    title = fields.String(metadata={"example": "Unprocessable Content"})
+    status = fields.Integer(metadata={"example": 422})
+    detail = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), required=False
+    )

@@ -1,0 +1,1 @@
+"""Business rules and transactions; no Flask request objects in here."""

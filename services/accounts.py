@@ -1,0 +1,119 @@
+"""Login, logout, password change/reset and passwordless login flows
+(DESIGN.md "Resource map" /auth, "Rules with numbers": OTP, passwords, tokens)."""
+
+import logging
+
+from flask import current_app
+
+from auth import otp as otp_service
+from auth.passwords import hash_password, verify_password
+from auth.tokens import issue_tokens
+from errors import APIError
+from extensions import db
+from models.base import utcnow
+from services.customers import find_customer_by_email
+from services.employees import find_employee_by_email
+from services.mail import MailError, send_mail
+
+log = logging.getLogger(__name__)
+
+FINDERS = {"customer": find_customer_by_email, "employee": find_employee_by_email}
+
+
+class InvalidCredentials(APIError):
+    """401: one answer for unknown email, wrong password and inactive account."""
+
+    def __init__(self):
+        super().__init__(401, "Invalid email or password.", code="invalid-credentials")
+
+
+def find_account(account_type: str, email: str):
+    """The active Employee or Customer with this email, or None."""
+    account = FINDERS[account_type](email)
+    return account if account is not None and account.active else None
+
+
+def login(*, email: str, password: str, account: str) -> dict:
+    """Check a password and return fresh tokens (see auth.tokens.issue_tokens).
+
+    Raises InvalidCredentials (401).
+    """
+    found = find_account(account, email)
+    if found is None or not verify_password(found.password_hash, password):
+        raise InvalidCredentials()
+    return issue_tokens(found)
+
+
+def _mail_code(account, purpose: str, code: str) -> None:
+    minutes = current_app.config["OTP_TTL_MINUTES"]
+    body = (
+        f"Hello {account.name},\n\nYour code is {code}. It is valid for {minutes} "
+        "minutes and can be used once.\n\nIf you did not ask for it, ignore this mail."
+    )
+    try:
+        send_mail(account.email, otp_service.SUBJECTS[purpose], body)
+    except MailError as exc:
+        otp_service.void_codes(account, purpose)
+        raise APIError(
+            503, "The code could not be mailed; try again later.", code="mail-unavailable"
+        ) from exc
+
+
+def request_code(account, purpose: str) -> None:
+    """Issue a code for a logged-in account and mail it (after the commit).
+
+    Raises OtpRateLimited (429) or APIError 503 when the mail cannot be sent.
+    """
+    code = otp_service.issue_code(account, purpose)
+    _mail_code(account, purpose, code)
+
+
+def request_code_by_email(*, email: str, account: str, purpose: str) -> None:
+    """Mail a code when the account exists; silent otherwise, and silent when the
+    account's send budget is spent, so the answer never reveals an account."""
+    found = find_account(account, email)
+    if found is None:
+        return
+    try:
+        code = otp_service.issue_code(found, purpose)
+    except otp_service.OtpRateLimited:
+        log.info("otp request over budget for a %s account", account)
+        return
+    _mail_code(found, purpose, code)
+
+
+def set_password(account, new_password: str) -> None:
+    """Store a new password hash and end the account's other sessions. Commits."""
+    account.password_hash = hash_password(new_password)
+    account.tokens_valid_after = utcnow()
+    db.session.commit()
+
+
+def change_password(account, *, otp: str, new_password: str) -> None:
+    """Logged-in password change with a mailed code. Raises OtpInvalid (400)."""
+    otp_service.consume_code(account, "password_change", otp)
+    set_password(account, new_password)
+
+
+def reset_password(*, email: str, account: str, otp: str, new_password: str) -> None:
+    """Forgotten-password reset with a mailed code. Raises OtpInvalid (400)."""
+    found = find_account(account, email)
+    otp_service.consume_code(found, "password_reset", otp)
+    set_password(found, new_password)
+
+
+def login_with_code(*, email: str, account: str, otp: str) -> dict:
+    """Passwordless login: a valid mailed code gives fresh tokens. Raises OtpInvalid."""
+    found = find_account(account, email)
+    otp_service.consume_code(found, "login", otp)
+    db.session.commit()
+    return issue_tokens(found)
+
+
+def profile(account) -> dict:
+    """`/auth/me`: account type, role and profile fields."""
+    from schemas.customers import CustomerSchema
+    from schemas.employees import EmployeeSchema
+
+    schema = EmployeeSchema() if account.account_type == "employee" else CustomerSchema()
+    return {"type": account.account_type, "role": account.role, "profile": schema.dump(account)}

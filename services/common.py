@@ -1,0 +1,70 @@
+"""Helpers shared by services: pagination, lookups, sorting."""
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from errors import NotFound, ValidationFailed
+from extensions import db
+
+
+@dataclass
+class Page:
+    """One page of a list: `items` plus the `meta` the envelope shows."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def meta(self) -> dict:
+        """`{"page", "per_page", "total", "pages"}` for the response envelope."""
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "pages": math.ceil(self.total / self.per_page) if self.total else 0,
+        }
+
+
+def paginate(stmt, *, page: int = 1, per_page: int = 20) -> Page:
+    """Run `stmt` (an ordered SELECT of one entity) for one page; count the total
+    with a COUNT over the same filters."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def order_by_sort(stmt, model, sort: str | None, allowed: tuple[str, ...]):
+    """Order `stmt` newest first (`created_at` desc, id desc) or by `sort`.
+
+    `sort` is a field name, `-` prefixed for descending (e.g. `-start_date`), one of
+    `allowed`; raises ValidationFailed otherwise. The id breaks ties.
+    """
+    if not sort:
+        return stmt.order_by(model.created_at.desc(), model.id.desc())
+    field = sort.lstrip("-")
+    if field not in allowed:
+        raise ValidationFailed(
+            {"query.sort": [f"Sort by one of: {', '.join(allowed)} (prefix - to reverse)."]}
+        )
+    column = getattr(model, field)
+    if sort.startswith("-"):
+        return stmt.order_by(column.desc(), model.id.desc())
+    return stmt.order_by(column.asc(), model.id.asc())
+
+
+def get_or_404(model, ident: int, what: str | None = None):
+    """`db.session.get` or NotFound naming `what` (defaults to the model name)."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        raise NotFound(what or model.__name__)
+    return obj
+
+
+def like_pattern(q: str) -> str:
+    """A case-insensitive LIKE pattern for `q` with %, _ and \\ escaped."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"

@@ -1,0 +1,227 @@
+"""Shared fixtures: one app per test session on SQLite (a temp file) or on
+PostgreSQL (`TEST_DATABASE_URL`), tables emptied after every test, a real local SMTP
+server (aiosmtpd) that collects mail, and `actors` that create accounts and tokens.
+"""
+
+import os
+import socket
+import threading
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from app import create_app
+from auth.passwords import hash_password
+from auth.tokens import issue_tokens
+from extensions import db
+from models import Customer, Employee
+
+PASSWORD = "correct-horse-battery"
+TEST_DB_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DB_URL.startswith("postgres")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (aiosmtpd cannot bind 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """Messages the local SMTP server received, parsed as email.message objects."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        """Messages addressed to `address` (case-insensitive), oldest first."""
+        with self.lock:
+            return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    def last_code(self, address: str) -> str:
+        """The 6-digit code in the newest message to `address`."""
+        import re
+
+        body = self.to(address)[-1].get_body(("plain",)).get_content()
+        return re.search(r"\b(\d{6})\b", body).group(1)
+
+    def clear(self):
+        with self.lock:
+            self.messages.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def smtp():
+    """A real SMTP server on 127.0.0.1 for the whole session."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app(smtp, tmp_path_factory):
+    """The application, with a fresh schema built by create_all."""
+    url = TEST_DB_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    from config import normalise_database_url
+
+    application = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp.port,
+            "MAIL_SUPPRESS_SEND": False,
+        },
+    )
+    with application.app_context():
+        if ON_POSTGRES:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables(application):
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if ON_POSTGRES:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Empty every table after each test that used the app."""
+    yield
+    if "app" in request.fixturenames:
+        _empty_tables(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def mailbox(smtp):
+    """The SMTP server's mailbox, emptied before the test."""
+    smtp.handler.clear()
+    return smtp.handler
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    """One scrypt hash of PASSWORD, reused so tests do not pay for hashing."""
+    return hash_password(PASSWORD)
+
+
+class Actors:
+    """Creates accounts straight in the database and hands out bearer headers.
+
+    `headers("sales")` returns headers of a (cached) sales employee; `employee(role)`
+    and `customer()` create new accounts; every account's password is PASSWORD.
+    """
+
+    def __init__(self, app, password_hash):
+        self.app = app
+        self.password_hash = password_hash
+        self._by_role = {}
+        self._seq = 0
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def employee(self, role: str, **fields) -> dict:
+        """Create an employee; returns `{"id", "email", "headers"}`."""
+        n = self._next()
+        with self.app.app_context():
+            emp = Employee(
+                name=fields.pop("name", f"{role.title()} {n}"),
+                email=fields.pop("email", f"{role}{n}@staff.test"),
+                role=role,
+                password_hash=self.password_hash,
+                **fields,
+            )
+            db.session.add(emp)
+            db.session.commit()
+            token = issue_tokens(emp)["access_token"]
+            return {
+                "id": emp.id,
+                "email": emp.email,
+                "headers": {"Authorization": f"Bearer {token}"},
+            }
+
+    def customer(self, **fields) -> dict:
+        """Create a customer; returns `{"id", "email", "headers"}`."""
+        n = self._next()
+        with self.app.app_context():
+            cust = Customer(
+                name=fields.pop("name", f"Customer {n}"),
+                email=fields.pop("email", f"customer{n}@example.test"),
+                password_hash=self.password_hash,
+                **fields,
+            )
+            db.session.add(cust)
+            db.session.commit()
+            token = issue_tokens(cust)["access_token"]
+            return {
+                "id": cust.id,
+                "email": cust.email,
+                "headers": {"Authorization": f"Bearer {token}"},
+            }
+
+    def headers(self, role: str) -> dict:
+        """Bearer headers for `role` ("customer" or a staff role); None for
+        "anonymous". The same account is reused within a test."""
+        if role == "anonymous":
+            return {}
+        if role not in self._by_role:
+            self._by_role[role] = (
+                self.customer() if role == "customer" else self.employee(role)
+            )
+        return self._by_role[role]["headers"]
+
+    def account(self, role: str) -> dict:
+        """The cached account behind `headers(role)`."""
+        self.headers(role)
+        return self._by_role[role]
+
+
+@pytest.fixture
+def actors(app, password_hash):
+    """Account and token factory for one test."""
+    return Actors(app, password_hash)

@@ -25,9 +25,16 @@ def register(app: Flask) -> None:
         click.echo(f"admin {admin.email} created (id {admin.id})")
 
     @app.cli.command("seed-demo")
-    @click.option("--force", is_flag=True, help="Seed even when data exists.")
+    @click.option(
+        "--force",
+        is_flag=True,
+        help="Add the data set even when data exists (demo accounts are reused).",
+    )
     def seed_demo(force):
         """Load the demo data set (staff, customers, packages, enquiries, bookings)."""
         from services.seed import seed_demo as run
 
-        run(force=force, echo=click.echo)
+        try:
+            run(force=force, echo=click.echo)
+        except RuntimeError as exc:  # schema missing: tell the user what to run
+            raise click.ClickException(str(exc)) from exc

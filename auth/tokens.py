@@ -24,7 +24,7 @@ def issue_tokens(account, sid: str | None = None) -> dict:
     `expires_in` is the access token lifetime in seconds.
     """
     sid = sid or str(uuid.uuid4())
-    claims = {"sid": sid, "type": account.account_type, "role": account.role}
+    claims = {"sid": sid, "account": account.account_type, "role": account.role}
     access = create_access_token(identity=account.identity, additional_claims=claims)
     refresh = create_refresh_token(identity=account.identity, additional_claims=claims)
     lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
@@ -38,7 +38,7 @@ def issue_tokens(account, sid: str | None = None) -> dict:
 
 def access_token_for(account, sid: str) -> dict:
     """A new access token in an existing session `sid` (the refresh flow)."""
-    claims = {"sid": sid, "type": account.account_type, "role": account.role}
+    claims = {"sid": sid, "account": account.account_type, "role": account.role}
     access = create_access_token(identity=account.identity, additional_claims=claims)
     lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {

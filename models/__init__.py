@@ -1,7 +1,8 @@
 """All models, imported here so that Alembic and create_all see every table."""
 
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
-from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking
+from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
+from models.idempotency import IdempotencyKey
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
 from models.package import (
     DEPARTURE_STATUSES,
@@ -26,8 +27,10 @@ __all__ = [
     "Employee",
     "Enquiry",
     "EnquiryNote",
+    "IdempotencyKey",
     "ItineraryDay",
     "OtpCode",
     "Package",
     "RevokedSession",
+    "Traveller",
 ]

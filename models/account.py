@@ -39,6 +39,8 @@ class Employee(AccountMixin, TimestampMixin, db.Model):
             "role IN ('admin','hr','sales','operation','operation_head','finance')",
             name="role_valid",
         ),
+        # Never reuse an id: an old token's subject must not name a new account.
+        {"sqlite_autoincrement": True},
     )
     account_type = "employee"
 
@@ -50,7 +52,10 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
     """A traveller who books; may have no password when registered by sales."""
 
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint("wallet_balance >= 0", name="wallet_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("wallet_balance >= 0", name="wallet_non_negative"),
+        {"sqlite_autoincrement": True},
+    )
     account_type = "customer"
     role = "customer"
 

@@ -5,16 +5,17 @@ booking-engine issue adds payments, confirmation, expiry and cancellation on the
 same columns.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import MONEY, TimestampMixin, UTCDateTime, db
+from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
 
 BOOKING_STATUSES = ("held", "confirmed", "completed", "expired", "cancelled")
 LIVE_STATUSES = ("held", "confirmed")
+TRAVELLER_CATEGORIES = ("adult", "child")
 
 
 class Booking(TimestampMixin, db.Model):
@@ -62,3 +63,48 @@ class Booking(TimestampMixin, db.Model):
 
     customer = relationship("Customer")
     departure = relationship("Departure")
+    travellers = relationship(
+        "Traveller",
+        back_populates="booking",
+        order_by="Traveller.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is still to pay: total minus paid."""
+        return self.total_amount - self.amount_paid
+
+    def hold_lapsed(self, now: datetime | None = None) -> bool:
+        """True for a `held` booking whose hold has run out, swept or not
+        (DESIGN.md "Rules with numbers": an expired hold never counts as taken)."""
+        now = now or utcnow()
+        return self.status == "held" and self.hold_expires_at is not None and (
+            self.hold_expires_at <= now
+        )
+
+    @property
+    def current_status(self) -> str:
+        """The status as callers should see it: a lapsed hold reads `expired` even
+        before a sweep has stored it."""
+        return "expired" if self.hold_lapsed() else self.status
+
+
+class Traveller(db.Model):
+    """One traveller of a booking (one per seat when the booker names them)."""
+
+    __tablename__ = "booking_travellers"
+    __table_args__ = (
+        CheckConstraint("category IN ('adult','child')", name="category_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    birth_date: Mapped[date] = mapped_column(Date, nullable=False)
+    category: Mapped[str] = mapped_column(String(10), default="adult", nullable=False)
+
+    booking = relationship("Booking", back_populates="travellers")

@@ -8,6 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import TimestampMixin, UTCDateTime, db, utcnow
 
 ENQUIRY_STATUSES = ("new", "in_progress", "resolved", "closed")
+# Allowed status changes (DESIGN.md "Lifecycles": enquiry). `new -> closed` lets staff
+# drop spam; `resolved`/`closed -> in_progress` is the reopen.
+ENQUIRY_TRANSITIONS = {
+    "new": ("in_progress", "closed"),
+    "in_progress": ("resolved",),
+    "resolved": ("closed", "in_progress"),
+    "closed": ("in_progress",),
+}
 
 
 class Enquiry(TimestampMixin, db.Model):
@@ -67,6 +75,9 @@ class EnquiryNote(db.Model):
     author_customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE")
     )
+    # The author's name when the note was written: the thread still reads correctly
+    # after the employee is deleted (author_employee_id then becomes NULL).
+    author_name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     enquiry = relationship("Enquiry", back_populates="notes")

@@ -143,6 +143,16 @@ class Departure(TimestampMixin, db.Model):
 
     package = relationship("Package", back_populates="departures")
 
+    @property
+    def seats_left(self) -> int:
+        """Seats still for sale: capacity minus seats taken (held + confirmed)."""
+        return self.capacity - self.seats_taken
+
+    @property
+    def prices(self) -> dict:
+        """Seat price per traveller category; only `adult` (= `price`) so far."""
+        return {"adult": self.price}
+
 
 # Full-text search support created with the table (create_all in tests) and by the
 # migration: an external-content FTS5 table kept in sync by triggers on SQLite, a GIN

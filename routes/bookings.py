@@ -1,5 +1,44 @@
-"""Bookings endpoints (placeholder until implemented)."""
+"""Bookings endpoints (DESIGN.md "Resource map": /bookings; roles matrix rows
+"create booking" and "list / view bookings")."""
 
+from flask.views import MethodView
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-blp = Blueprint("bookings", __name__, description="Bookings")
+from auth.decorators import roles_required
+from schemas.bookings import BookingCreateSchema, BookingQueryArgs, BookingSchema
+from schemas.common import ProblemSchema, page_of
+from services import bookings
+
+blp = Blueprint("bookings", __name__, description="Bookings of seats on departures")
+
+BOOKERS = ("admin", "sales", "customer")
+VIEWERS = ("admin", "sales", "operation", "operation_head", "finance", "customer")
+
+
+@blp.route("")
+class Bookings(MethodView):
+    @roles_required(*VIEWERS)
+    @blp.arguments(BookingQueryArgs, location="query")
+    @blp.response(200, page_of(BookingSchema))
+    def get(self, args):
+        """List bookings, newest first (customers see their own)."""
+        page = bookings.list_bookings(account=current_user, **args)
+        return {"items": page.items, "meta": page.meta}
+
+    @roles_required(*BOOKERS)
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, BookingSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Not bookable or seats gone")
+    def post(self, data):
+        """Book seats on a departure; they are held until `hold_expires_at`."""
+        return bookings.create_booking(account=current_user, **data)
+
+
+@blp.route("/<int(max=2147483647):booking_id>")
+class BookingById(MethodView):
+    @roles_required(*VIEWERS)
+    @blp.response(200, BookingSchema)
+    def get(self, booking_id):
+        """Show one booking (customers: their own only)."""
+        return bookings.get_booking(account=current_user, booking_id=booking_id)

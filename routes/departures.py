@@ -1,5 +1,35 @@
-"""Departures endpoints (placeholder until implemented)."""
+"""Departures endpoints (DESIGN.md "Resource map": /departures); a package's
+departures are listed and created under /packages/<id>/departures."""
 
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("departures", __name__, description="Departures")
+from auth.decorators import caller, optional_login, roles_required
+from schemas.departures import DepartureSchema, DepartureUpdateSchema
+from services import departures
+
+blp = Blueprint("departures", __name__, description="Dated departures of packages")
+
+EDITORS = ("admin", "operation", "operation_head")
+
+
+@blp.route("/<int(max=2147483647):departure_id>")
+class DepartureById(MethodView):
+    @optional_login
+    @blp.response(200, DepartureSchema)
+    def get(self, departure_id):
+        """Show a departure (customers and anonymous: of published packages only)."""
+        return departures.get_departure(departure_id=departure_id, account=caller())
+
+    @roles_required(*EDITORS)
+    @blp.arguments(DepartureUpdateSchema)
+    @blp.response(200, DepartureSchema)
+    def patch(self, data, departure_id):
+        """Edit dates, capacity (never below seats taken), price or cutoff."""
+        return departures.update_departure(departure_id=departure_id, changes=data)
+
+    @roles_required(*EDITORS)
+    @blp.response(204)
+    def delete(self, departure_id):
+        """Delete a departure that has no bookings."""
+        departures.delete_departure(departure_id=departure_id)

@@ -1,5 +1,60 @@
-"""Employees endpoints (placeholder until implemented)."""
+"""Employees endpoints (DESIGN.md "Resource map": /employees; roles matrix rows
+"create employee, assign role, deactivate" and "list / search / view employees")."""
 
+from flask.views import MethodView
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
+from auth.decorators import roles_required
+from schemas.common import page_of
+from schemas.employees import (
+    EmployeeCreateSchema,
+    EmployeeQueryArgs,
+    EmployeeSchema,
+    EmployeeUpdateSchema,
+)
+from services import employees
+
 blp = Blueprint("employees", __name__, description="Employees")
+
+
+@blp.route("")
+class Employees(MethodView):
+    @roles_required("admin", "hr")
+    @blp.arguments(EmployeeQueryArgs, location="query")
+    @blp.response(200, page_of(EmployeeSchema))
+    def get(self, args):
+        """List and search employees (q over name and email, role, active)."""
+        page = employees.list_employees(**args)
+        return {"items": page.items, "meta": page.meta}
+
+    @roles_required("admin")
+    @blp.arguments(EmployeeCreateSchema)
+    @blp.response(201, EmployeeSchema)
+    def post(self, data):
+        """Create an employee with a role and an initial password."""
+        return employees.create_employee(**data)
+
+
+@blp.route("/<int(max=2147483647):employee_id>")
+class EmployeeById(MethodView):
+    @roles_required("admin", "hr")
+    @blp.response(200, EmployeeSchema)
+    def get(self, employee_id):
+        """Show one employee."""
+        return employees.get_employee(employee_id=employee_id)
+
+    @roles_required("admin", "hr")
+    @blp.arguments(EmployeeUpdateSchema)
+    @blp.response(200, EmployeeSchema)
+    def patch(self, data, employee_id):
+        """Edit contact data (admin, hr); role and active flag (admin only)."""
+        return employees.update_employee(
+            employee_id=employee_id, changes=data, actor=current_user
+        )
+
+    @roles_required("admin")
+    @blp.response(204)
+    def delete(self, employee_id):
+        """Deactivate an employee; their tokens stop working at once."""
+        employees.deactivate_employee(employee_id=employee_id, actor=current_user)

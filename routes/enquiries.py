@@ -1,5 +1,86 @@
-"""Enquiries endpoints (placeholder until implemented)."""
+"""Enquiries endpoints (DESIGN.md "Resource map": /enquiries, /enquiries/<id>/notes).
 
+Admin and sales work every enquiry; a customer raises, reads and replies to their own
+(another customer's is 404). Other staff roles get 403.
+"""
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-blp = Blueprint("enquiries", __name__, description="Enquiries")
+from auth.decorators import roles_required
+from schemas.common import page_of
+from schemas.enquiries import (
+    EnquiryCreateSchema,
+    EnquiryDetailSchema,
+    EnquiryQueryArgs,
+    EnquirySchema,
+    EnquiryUpdateSchema,
+    NoteCreateSchema,
+    NoteQueryArgs,
+    NoteSchema,
+)
+from services import enquiries
+
+blp = Blueprint("enquiries", __name__, description="Enquiries and their note threads")
+
+WORKERS = ("admin", "sales")
+PARTIES = ("admin", "sales", "customer")
+
+
+@blp.route("")
+class Enquiries(MethodView):
+    @roles_required(*PARTIES)
+    @blp.arguments(EnquiryQueryArgs, location="query")
+    @blp.response(200, page_of(EnquirySchema))
+    def get(self, args):
+        """List enquiries (customers: their own), newest first, with filters."""
+        page = enquiries.list_enquiries(actor=current_user, **args)
+        return {"items": page.items, "meta": page.meta}
+
+    @roles_required(*PARTIES)
+    @blp.arguments(EnquiryCreateSchema)
+    @blp.response(201, EnquiryDetailSchema)
+    def post(self, data):
+        """Raise an enquiry (customers for themselves; staff for a customer)."""
+        return enquiries.create_enquiry(actor=current_user, **data)
+
+
+@blp.route("/<int(max=2147483647):enquiry_id>")
+class EnquiryItem(MethodView):
+    @roles_required(*PARTIES)
+    @blp.response(200, EnquiryDetailSchema)
+    def get(self, enquiry_id):
+        """Show an enquiry with its notes, oldest first."""
+        return enquiries.get_enquiry(actor=current_user, enquiry_id=enquiry_id)
+
+    @roles_required(*WORKERS)
+    @blp.arguments(EnquiryUpdateSchema)
+    @blp.response(200, EnquiryDetailSchema)
+    def patch(self, data, enquiry_id):
+        """Change an enquiry's status, assignee, subject or message."""
+        return enquiries.update_enquiry(enquiry_id=enquiry_id, **data)
+
+    @roles_required(*WORKERS)
+    @blp.response(204)
+    def delete(self, enquiry_id):
+        """Delete an enquiry and its notes."""
+        enquiries.delete_enquiry(enquiry_id=enquiry_id)
+
+
+@blp.route("/<int(max=2147483647):enquiry_id>/notes")
+class EnquiryNotes(MethodView):
+    @roles_required(*PARTIES)
+    @blp.arguments(NoteQueryArgs, location="query")
+    @blp.response(200, page_of(NoteSchema))
+    def get(self, args, enquiry_id):
+        """List an enquiry's notes, oldest first."""
+        page = enquiries.list_notes(actor=current_user, enquiry_id=enquiry_id, **args)
+        return {"items": page.items, "meta": page.meta}
+
+    @roles_required(*PARTIES)
+    @blp.arguments(NoteCreateSchema)
+    @blp.response(201, NoteSchema)
+    def post(self, data, enquiry_id):
+        """Add a staff note or the customer's reply to an enquiry."""
+        return enquiries.add_note(actor=current_user, enquiry_id=enquiry_id, **data)

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models.account import ROLES
 from schemas.common import PageArgs
-from schemas.customers import NAME, PASSWORD, PHONE
+from schemas.customers import NAME, PASSWORD, PHONE, SEARCH
 
 
 class EmployeeSchema(Schema):
@@ -41,9 +41,10 @@ class EmployeeUpdateSchema(Schema):
 
 
 class EmployeeQueryArgs(PageArgs):
-    """`?q=` over name and email, `role=` and `active=` filters."""
+    """`?q=` over name and email, `role=` and `active=` filters; `sort=` one of name,
+    email, created_at (`-` prefix reverses; default newest first)."""
 
-    q = fields.String(validate=validate.Length(max=100))
+    q = fields.String(validate=SEARCH)
     role = fields.String(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
     sort = fields.String(validate=validate.Length(max=30))

@@ -1,18 +1,41 @@
-"""Customers: registration (self or by staff), lookups (DESIGN.md "Accounts and
-roles")."""
+"""Customers: registration (self or by staff), lookups, listing, edits and deletion
+(DESIGN.md "Accounts and roles", "Rules with numbers": deleting a customer)."""
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
+from auth.decorators import is_staff
 from auth.passwords import hash_password
-from errors import Conflict
+from errors import Conflict, Forbidden, NotFound
 from extensions import db
-from models import Customer
+from models import Booking, Customer, OtpCode
+from models.base import utcnow
+from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
 from services.employees import normalise_email
+
+SORTABLE = ("name", "email", "created_at")
+HAS_BOOKINGS = (
+    "The customer has bookings and cannot be deleted: financial records are kept. "
+    "Deactivate the customer instead (PATCH active=false)."
+)
 
 
 def find_customer_by_email(email: str) -> Customer | None:
     """The customer with this email (any case), or None."""
     return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
+
+
+def _email_taken() -> Conflict:
+    return Conflict("A customer with this email already exists.", code="email-taken")
+
+
+def _commit_unique_email() -> None:
+    """Commit; a UNIQUE violation from a concurrent writer becomes the same 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise _email_taken() from exc
 
 
 def create_customer(
@@ -21,10 +44,10 @@ def create_customer(
     """Create and commit a customer; `password` optional (staff registration).
 
     `registered_by` is the Employee who registered them, None for self-registration.
-    Raises Conflict (409) when the email is taken.
+    Raises Conflict (409) when the email is taken (any case).
     """
     if find_customer_by_email(email):
-        raise Conflict("A customer with this email already exists.", code="email-taken")
+        raise _email_taken()
     customer = Customer(
         name=name.strip(),
         email=normalise_email(email),
@@ -32,7 +55,102 @@ def create_customer(
         address=address,
         password_hash=hash_password(password) if password else None,
         registered_by_id=registered_by.id if registered_by else None,
+        # SQLite may reuse a deleted customer's id: tokens issued before this account
+        # existed must never authenticate as it.
+        tokens_valid_after=utcnow(),
     )
     db.session.add(customer)
-    db.session.commit()
+    _commit_unique_email()
     return customer
+
+
+def list_customers(
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """One page of customers, newest first unless `sort` (name, email, created_at).
+
+    `q` matches name, email or phone case-insensitively; `active` filters.
+    Raises ValidationFailed (422) for an unknown sort field.
+    """
+    stmt = select(Customer)
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(
+            or_(
+                func.lower(Customer.name).like(pattern, escape="\\"),
+                func.lower(Customer.email).like(pattern, escape="\\"),
+                func.lower(Customer.phone).like(pattern, escape="\\"),
+            )
+        )
+    if active is not None:
+        stmt = stmt.where(Customer.active.is_(active))
+    stmt = order_by_sort(stmt, Customer, sort, SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_customer(*, customer_id: int, actor) -> Customer:
+    """The customer `actor` may see: any for staff, only themself for a customer.
+
+    Raises NotFound (404) for a missing customer and for another customer's record
+    (DESIGN.md: a customer asking for another customer's resource gets 404).
+    """
+    if not is_staff(actor) and actor.id != customer_id:
+        raise NotFound("Customer")
+    return get_or_404(Customer, customer_id, "Customer")
+
+
+def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
+    """Apply a partial update and commit; deactivation ends the customer's sessions.
+
+    Staff (admin, sales) may change every field including `active`; a customer only
+    their own contact data. Raises NotFound (404), Forbidden (403) when a customer
+    sends `active`, Conflict (409) for a taken email.
+    """
+    customer = get_customer(customer_id=customer_id, actor=actor)
+    if "active" in changes and not is_staff(actor):
+        raise Forbidden("Only staff may change whether an account is active.")
+    email = changes.get("email")
+    if email is not None:
+        other = find_customer_by_email(email)
+        if other is not None and other.id != customer.id:
+            raise _email_taken()
+    for field, value in changes.items():
+        if field == "name":
+            value = value.strip()
+        elif field == "email":
+            value = normalise_email(value)
+        setattr(customer, field, value)
+    if changes.get("active") is False:
+        customer.tokens_valid_after = utcnow()
+    _commit_unique_email()
+    return customer
+
+
+def delete_customer(*, customer_id: int) -> None:
+    """Delete a customer with their enquiries and notes (database cascades) and
+    their pending one-time codes; commits.
+
+    Raises NotFound (404), Conflict (409) when the customer has any booking, also
+    one made concurrently (the RESTRICT foreign key refuses the delete)
+    (DESIGN.md "Rules with numbers").
+    """
+    customer = get_or_404(Customer, customer_id, "Customer")
+    booked = select(Booking.id).where(Booking.customer_id == customer.id).limit(1)
+    if db.session.scalar(booked) is not None:
+        raise Conflict(HAS_BOOKINGS, code="customer-has-bookings")
+    db.session.execute(
+        delete(OtpCode).where(
+            OtpCode.account_type == "customer", OtpCode.account_id == customer.id
+        )
+    )
+    db.session.delete(customer)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(HAS_BOOKINGS, code="customer-has-bookings") from exc

@@ -1,12 +1,19 @@
-"""Employees: creation by the admin, the first-admin bootstrap, lookups
-(DESIGN.md "Accounts and roles")."""
+"""Employees: creation by the admin, the first-admin bootstrap, lookups, listing,
+contact edits, role changes and deactivation (DESIGN.md "Accounts and roles")."""
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from auth.passwords import hash_password
-from errors import Conflict
+from errors import Conflict, Forbidden
 from extensions import db
 from models import Employee
+from models.base import utcnow
+from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
+
+SORTABLE = ("name", "email", "created_at")
+CONTACT_FIELDS = {"name", "email", "phone"}
+ADMIN_ONLY_FIELDS = {"role", "active"}
 
 
 def normalise_email(email: str) -> str:
@@ -19,13 +26,26 @@ def find_employee_by_email(email: str) -> Employee | None:
     return db.session.scalar(select(Employee).where(Employee.email == normalise_email(email)))
 
 
+def _email_taken() -> Conflict:
+    return Conflict("An employee with this email already exists.", code="email-taken")
+
+
+def _commit_unique_email() -> None:
+    """Commit; a UNIQUE violation from a concurrent writer becomes the same 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise _email_taken() from exc
+
+
 def create_employee(*, name: str, email: str, role: str, password: str, phone=None) -> Employee:
     """Create and commit an employee with a hashed initial password.
 
-    Raises Conflict (409) when the email is taken.
+    Raises Conflict (409) when the email is taken (any case).
     """
     if find_employee_by_email(email):
-        raise Conflict("An employee with this email already exists.", code="email-taken")
+        raise _email_taken()
     employee = Employee(
         name=name.strip(),
         email=normalise_email(email),
@@ -34,7 +54,7 @@ def create_employee(*, name: str, email: str, role: str, password: str, phone=No
         password_hash=hash_password(password),
     )
     db.session.add(employee)
-    db.session.commit()
+    _commit_unique_email()
     return employee
 
 
@@ -46,3 +66,144 @@ def ensure_first_admin(*, email: str, password: str, name: str) -> Employee | No
     if db.session.scalar(select(Employee.id).where(Employee.role == "admin").limit(1)):
         return None
     return create_employee(name=name, email=email, role="admin", password=password)
+
+
+def list_employees(
+    *,
+    q: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """One page of employees, newest first unless `sort` (name, email, created_at).
+
+    `q` matches name or email case-insensitively; `role` and `active` filter.
+    Raises ValidationFailed (422) for an unknown sort field.
+    """
+    stmt = select(Employee)
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(
+            or_(
+                func.lower(Employee.name).like(pattern, escape="\\"),
+                func.lower(Employee.email).like(pattern, escape="\\"),
+            )
+        )
+    if role is not None:
+        stmt = stmt.where(Employee.role == role)
+    if active is not None:
+        stmt = stmt.where(Employee.active.is_(active))
+    stmt = order_by_sort(stmt, Employee, sort, SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_employee(*, employee_id: int) -> Employee:
+    """The employee with this id. Raises NotFound (404)."""
+    return get_or_404(Employee, employee_id, "Employee")
+
+
+def _removes_admin(employee: Employee, changes: dict) -> bool:
+    """True when `changes` would take an active admin out of the active admins."""
+    if employee.role != "admin" or not employee.active:
+        return False
+    demoted = changes.get("role", "admin") != "admin"
+    deactivated = changes.get("active", True) is False
+    return demoted or deactivated
+
+
+def _guard_admin_removal(employee: Employee, actor: Employee) -> None:
+    """Refuse to demote or deactivate oneself or the last active admin (409).
+
+    The active admin rows are locked first (PostgreSQL: concurrent removals queue up
+    and re-check); the conditional UPDATE then counts the other active admins inside
+    the write itself, which SQLite serialises (ENGINEERING.md "Traps": atomic
+    conditional UPDATE instead of `with_for_update`).
+    """
+    if employee.id == actor.id:
+        raise Conflict(
+            "You cannot deactivate or demote your own account.", code="self-demotion"
+        )
+    active_admin = (Employee.role == "admin", Employee.active.is_(True))
+    db.session.scalars(select(Employee.id).where(*active_admin).with_for_update()).all()
+    others = (
+        select(func.count())
+        .select_from(Employee)
+        .where(*active_admin, Employee.id != employee.id)
+        .scalar_subquery()
+    )
+    result = db.session.execute(
+        update(Employee)
+        .where(Employee.id == employee.id, Employee.active.is_(True), others >= 1)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            "The last active admin cannot be deactivated or demoted.", code="last-admin"
+        )
+
+
+def _check_allowed_fields(changes: dict, actor: Employee, employee: Employee) -> None:
+    """hr edits contact data only, and never an admin's account (403)."""
+    if actor.role == "admin":
+        return
+    sent = sorted(ADMIN_ONLY_FIELDS & changes.keys())
+    if sent:
+        raise Forbidden(f"Only an admin may change: {', '.join(sent)}.")
+    if employee.role == "admin":
+        # An hr-set email on an admin account would let hr reset the admin's password.
+        raise Forbidden("Only an admin may edit an admin's account.")
+
+
+def _apply(employee: Employee, changes: dict) -> None:
+    """Copy validated fields onto `employee`; deactivation ends its sessions."""
+    for field, value in changes.items():
+        if field == "name":
+            value = value.strip()
+        elif field == "email":
+            value = normalise_email(value)
+        setattr(employee, field, value)
+    if changes.get("active") is False:
+        # Also keeps old tokens dead if the account is reactivated later.
+        employee.tokens_valid_after = utcnow()
+
+
+def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Employee:
+    """Apply a partial update by `actor` (admin or hr) and commit.
+
+    Admin may change name, email, phone, role, active; hr only name, email, phone of
+    non-admin accounts (DESIGN.md roles matrix). Raises NotFound (404), Forbidden
+    (403), Conflict (409) for a taken email, self-demotion or the last active admin.
+    """
+    employee = get_employee(employee_id=employee_id)
+    _check_allowed_fields(changes, actor, employee)
+    email = changes.get("email")
+    if email is not None:
+        other = find_employee_by_email(email)
+        if other is not None and other.id != employee.id:
+            raise _email_taken()
+    if _removes_admin(employee, changes):
+        _guard_admin_removal(employee, actor)
+    _apply(employee, changes)
+    _commit_unique_email()
+    return employee
+
+
+def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
+    """Soft-delete: mark the employee inactive; their tokens stop working at once.
+
+    Idempotent for an already inactive employee. Raises NotFound (404) and Conflict
+    (409) for oneself or the last active admin (DESIGN.md "Accounts and roles").
+    """
+    employee = get_employee(employee_id=employee_id)
+    if not employee.active:
+        return
+    if employee.id == actor.id:
+        raise Conflict("You cannot deactivate your own account.", code="self-demotion")
+    if employee.role == "admin":
+        _guard_admin_removal(employee, actor)
+    _apply(employee, {"active": False})
+    db.session.commit()

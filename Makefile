@@ -1,0 +1,154 @@
+# Easy Travels API: run, demo and test the service (GNU make; needs only python3 3.11+).
+#
+#   make run           migrate + seed the demo data + serve on http://127.0.0.1:5000
+#   make test          the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
+#   make test-pg       the test suite on PostgreSQL       (TEST_DATABASE_URL=...)
+#   make walkthrough   a live server on a fresh database + examples/walkthrough.py
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/easytravels_test
+# 1: drop and recreate the TEST_DATABASE_URL database before `make test-pg` (CI).
+PG_RECREATE ?= 0
+# Empty: the walkthrough picks free ports for its server and its SMTP sink.
+WALKTHROUGH_PORT ?=
+WALKTHROUGH_SMTP_PORT ?=
+WALKTHROUGH_ADMIN_EMAIL ?= walkthrough-admin@easytravels.test
+WALKTHROUGH_ADMIN_PASSWORD ?= walkthrough-admin-password
+
+.PHONY: help venv run test test-pg pg-database walkthrough
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
+	    | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install requirements-dev.txt (again when they change)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -c "$$CHECK_PYTHON_PY"
+	if [ ! -x $(BIN)/python ]; then
+	    if ! $(PYTHON) -m venv $(VENV); then
+	        rm -rf $(VENV)
+	        echo "python3 -m venv failed (Debian/Ubuntu: apt install python3-venv)" >&2
+	        exit 1
+	    fi
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: venv ## Run the tests on SQLite (pass options with PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-pg: venv pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+pg-database: venv ## Create the TEST_DATABASE_URL database if missing (PG_RECREATE=1: drop first)
+	$(BIN)/python -c "$$PG_DATABASE_PY" '$(TEST_DATABASE_URL)' '$(PG_RECREATE)'
+
+walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.py against it
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-walkthrough.XXXXXX")
+	server=
+	cleanup() {
+	    if [ -n "$$server" ]; then
+	        kill "$$server" 2>/dev/null || true
+	        wait "$$server" 2>/dev/null || true
+	    fi
+	    rm -rf "$$tmp"
+	}
+	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
+	trap cleanup EXIT
+	read -r port smtp_port < <($(BIN)/python -c "$$FREE_PORTS_PY")
+	port=$(or $(WALKTHROUGH_PORT),$$port)
+	smtp_port=$(or $(WALKTHROUGH_SMTP_PORT),$$smtp_port)
+	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/walkthrough.db"
+	export MAIL_SERVER=127.0.0.1 MAIL_PORT="$$smtp_port" MAIL_USE_TLS=false MAIL_USE_SSL=false
+	export MAIL_USERNAME= MAIL_PASSWORD=
+	export ADMIN_EMAIL='$(WALKTHROUGH_ADMIN_EMAIL)' ADMIN_PASSWORD='$(WALKTHROUGH_ADMIN_PASSWORD)'
+	echo "walkthrough: database $$DATABASE_URL, server port $$port, SMTP sink port $$smtp_port"
+	$(FLASK) db upgrade
+	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
+	server=$$!
+	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
+	status=0
+	$(BIN)/python examples/walkthrough.py --base-url "http://127.0.0.1:$$port" \
+	    --admin-email "$$ADMIN_EMAIL" --admin-password "$$ADMIN_PASSWORD" \
+	    --smtp-port "$$smtp_port" || status=$$?
+	if [ "$$status" -ne 0 ]; then show_log; fi
+	exit "$$status"
+
+# Python snippets for the recipes (kept in variables: .ONESHELL strips the indentation
+# of here-documents). No "$" in them: make would expand it.
+
+define CHECK_PYTHON_PY
+import sys
+if sys.version_info < (3, 11):
+    sys.exit("Python 3.11+ is needed; this python3 is " + sys.version.split()[0])
+endef
+
+define PG_DATABASE_PY
+import sys
+from urllib.parse import urlsplit
+import psycopg
+from psycopg import sql
+url = sys.argv[1].replace("postgresql+psycopg://", "postgresql://")
+recreate = sys.argv[2] == "1"
+parts = urlsplit(url)
+name = parts.path.lstrip("/")
+if not name or parts.scheme not in ("postgres", "postgresql"):
+    sys.exit(f"TEST_DATABASE_URL must be postgresql://user@host:port/dbname, not {url!r}")
+maintenance = parts._replace(path="/postgres").geturl()
+with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as conn:
+    database = sql.Identifier(name)
+    if recreate:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
+        print(f"dropped database {name} (if it existed)")
+    found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if not found:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(database))
+        print(f"created database {name}")
+endef
+
+define FREE_PORTS_PY
+import socket
+socks = [socket.socket() for _ in range(2)]
+for sock in socks:
+    sock.bind(("127.0.0.1", 0))
+print(*(sock.getsockname()[1] for sock in socks))
+endef
+
+define WAIT_FOR_HEALTH_PY
+import os, sys, time, urllib.request
+port, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+            if answer.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("the server exited before answering /health")
+    time.sleep(0.3)
+sys.exit("the server did not answer /health within 30 s")
+endef
+
+export CHECK_PYTHON_PY PG_DATABASE_PY FREE_PORTS_PY WAIT_FOR_HEALTH_PY

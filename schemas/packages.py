@@ -1,0 +1,113 @@
+"""Package schemas (DESIGN.md "Resource map": package fields, itinerary)."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from models.package import PACKAGE_STATUSES, TRANSPORT_MODES
+from schemas.common import Currency, Money, PageArgs
+
+TITLE = validate.Length(min=1, max=200)
+PLACE = validate.Length(min=1, max=120)
+DURATION = validate.Range(min=1, max=365)
+DEPOSIT = validate.Range(min=1, max=100)
+TEXT = validate.Length(max=20_000)
+# PostgreSQL text cannot hold NUL characters: refuse them with a 422, not a 500.
+NO_NUL = validate.Regexp(r"\A[^\x00]*\Z", error="Must not contain NUL characters.")
+NOT_BLANK = validate.Regexp(
+    r"\A[^\x00]*[^\x00\s][^\x00]*\Z", error="Must not be blank or contain NUL characters."
+)
+
+
+class ItineraryDaySchema(Schema):
+    """One day of the itinerary; `day_number` runs 1..duration_days, unique."""
+
+    day_number = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+    title = fields.String(required=True, validate=[TITLE, NOT_BLANK])
+    description = fields.String(load_default="", validate=[TEXT, NO_NUL])
+    location = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+
+
+class PackageSchema(Schema):
+    """A package as the API shows it, with its itinerary and workflow fields."""
+
+    id = fields.Integer(dump_only=True)
+    title = fields.String()
+    description = fields.String()
+    destination = fields.String()
+    origin = fields.String(allow_none=True)
+    transport_mode = fields.String()
+    duration_days = fields.Integer()
+    base_price = Money()
+    currency = fields.String()
+    deposit_percent = fields.Integer()
+    status = fields.String(dump_only=True)
+    rejection_reason = fields.String(dump_only=True, allow_none=True)
+    itinerary = fields.List(fields.Nested(ItineraryDaySchema))
+    created_by_id = fields.Integer(dump_only=True, allow_none=True)
+    last_edited_by_id = fields.Integer(dump_only=True, allow_none=True)
+    submitted_at = fields.DateTime(dump_only=True, allow_none=True)
+    approved_by_id = fields.Integer(dump_only=True, allow_none=True)
+    approved_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class PackageCreateSchema(Schema):
+    """A new package (always starts as `draft`); the currency defaults to
+    DEFAULT_CURRENCY, the deposit to 100 % (payment in full)."""
+
+    title = fields.String(required=True, validate=[TITLE, NOT_BLANK])
+    description = fields.String(load_default="", validate=[TEXT, NO_NUL])
+    destination = fields.String(required=True, validate=[PLACE, NOT_BLANK])
+    origin = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+    transport_mode = fields.String(load_default="none", validate=validate.OneOf(TRANSPORT_MODES))
+    duration_days = fields.Integer(required=True, validate=DURATION)
+    base_price = Money(required=True)
+    currency = Currency()
+    deposit_percent = fields.Integer(load_default=100, validate=DEPOSIT)
+    itinerary = fields.List(fields.Nested(ItineraryDaySchema), load_default=list)
+
+
+class PackageUpdateSchema(Schema):
+    """Partial update; `itinerary`, when given, replaces the whole itinerary."""
+
+    title = fields.String(validate=[TITLE, NOT_BLANK])
+    description = fields.String(validate=[TEXT, NO_NUL])
+    destination = fields.String(validate=[PLACE, NOT_BLANK])
+    origin = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+    transport_mode = fields.String(validate=validate.OneOf(TRANSPORT_MODES))
+    duration_days = fields.Integer(validate=DURATION)
+    base_price = Money()
+    currency = Currency()
+    deposit_percent = fields.Integer(validate=DEPOSIT)
+    itinerary = fields.List(fields.Nested(ItineraryDaySchema))
+
+
+class PackageRejectSchema(Schema):
+    """Why the revision is rejected (required, not blank)."""
+
+    reason = fields.String(required=True, validate=[validate.Length(max=2000), NOT_BLANK])
+
+
+class PackageQueryArgs(PageArgs):
+    """Catalogue filters: `q` full-text search; `destination` / `origin` (case-
+    insensitive substring); `transport_mode`; `min_price` / `max_price` on
+    base_price; `starts_after` (a scheduled departure starts on or after that date);
+    `status` (applies within what the caller may see); `sort` one of SORTABLE,
+    `-` prefixed for descending (default newest first)."""
+
+    q = fields.String(validate=validate.Length(max=200))
+    destination = fields.String(validate=[validate.Length(max=120), NO_NUL])
+    origin = fields.String(validate=[validate.Length(max=120), NO_NUL])
+    transport_mode = fields.String(validate=validate.OneOf(TRANSPORT_MODES))
+    min_price = Money()
+    max_price = Money()
+    starts_after = fields.Date()
+    status = fields.String(validate=validate.OneOf(PACKAGE_STATUSES))
+    sort = fields.String(validate=validate.Length(max=30))
+
+    @validates_schema
+    def _price_range(self, data, **_kwargs):
+        """`min_price` may not exceed `max_price`."""
+        low, high = data.get("min_price"), data.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise ValidationError("Must not exceed max_price.", "min_price")

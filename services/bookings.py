@@ -1,0 +1,260 @@
+"""Bookings, first cut: create `held` bookings that take seats atomically, list and
+view them (DESIGN.md "Lifecycles": booking, departure; "Rules with numbers": seats,
+hold; roles matrix rows "create booking" and "list / view bookings").
+
+Payments, confirmation, cancellation and the expiry sweep command come later and use
+the same columns.
+"""
+
+import secrets
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from auth.decorators import is_staff
+from errors import Conflict, NotFound, ValidationFailed
+from extensions import db
+from models import Booking, Customer, Departure
+from models.base import utcnow
+from models.booking import Traveller
+from services import inventory
+from services.common import Page, get_or_404, order_by_sort, paginate
+
+REFERENCE_PREFIX = "ET-"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+REFERENCE_LENGTH = 6
+REFERENCE_ATTEMPTS = 5
+CENT = Decimal("0.01")
+SORTABLE = ("created_at", "total_amount", "seats")
+
+# DESIGN.md "Rules with numbers": cancellation tiers by time before the departure
+# starts, copied onto each booking. A tier applies when at least `min_hours_before`
+# hours remain; the first matching tier (from the top) wins. After the start: no
+# cancellation (enforced by the cancellation issue).
+CANCELLATION_POLICY = (
+    {"tier": "30_days_or_more", "min_hours_before": 720, "penalty_percent": 10},
+    {"tier": "14_to_29_days", "min_hours_before": 336, "penalty_percent": 25},
+    {"tier": "7_to_13_days", "min_hours_before": 168, "penalty_percent": 50},
+    {"tier": "2_to_6_days", "min_hours_before": 48, "penalty_percent": 75},
+    {"tier": "under_48_hours", "min_hours_before": 0, "penalty_percent": 100},
+)
+
+
+def new_reference() -> str:
+    """A human-friendly booking reference such as `ET-7KQ2MZ` (from `secrets`)."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return REFERENCE_PREFIX + body
+
+
+def departure_start(departure: Departure) -> datetime:
+    """When the departure starts: 00:00 UTC of its start date (DESIGN.md "Lifecycles")."""
+    return datetime.combine(departure.start_date, time(0), tzinfo=timezone.utc)
+
+
+def check_bookable(departure: Departure, *, now: datetime) -> None:
+    """Refuse a departure that cannot be booked at `now` with Conflict (409):
+    package not published, departure cancelled, started, or past its booking cutoff."""
+    if departure.package.status != "published":
+        raise Conflict(
+            "The package is not published; it cannot be booked.", code="package-not-bookable"
+        )
+    if departure.status != "scheduled":
+        raise Conflict("The departure is cancelled.", code="departure-cancelled")
+    if now >= departure_start(departure):
+        raise Conflict("The departure has already started.", code="departure-started")
+    if departure.booking_cutoff is not None and now >= departure.booking_cutoff:
+        raise Conflict(
+            "Bookings for this departure are closed (cutoff passed).", code="booking-closed"
+        )
+
+
+def resolve_customer(account, customer_id: int | None) -> Customer:
+    """The customer the booking is for: the caller when a customer (who may only name
+    themselves), else the active customer `customer_id` (required for staff).
+
+    Raises ValidationFailed (422) with `errors.customer_id`.
+    """
+    if not is_staff(account):
+        if customer_id is not None and customer_id != account.id:
+            raise ValidationFailed(
+                {"customer_id": ["Customers book for themselves; leave customer_id out."]}
+            )
+        return account
+    if customer_id is None:
+        raise ValidationFailed({"customer_id": ["Staff must name the customer to book for."]})
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or not customer.active:
+        raise ValidationFailed({"customer_id": ["No active customer with this id."]})
+    return customer
+
+
+def _check_travellers(travellers: list[dict] | None, seats: int) -> None:
+    """Travellers, when given, are exactly one per seat (DESIGN.md "Resource map")."""
+    if travellers is not None and len(travellers) != seats:
+        raise ValidationFailed(
+            {"travellers": [f"Give one traveller per seat: {seats}, not {len(travellers)}."]}
+        )
+
+
+def _find_departure(departure_id: int) -> Departure:
+    """The departure (with its package) or ValidationFailed on `departure_id`."""
+    departure = db.session.get(
+        Departure, departure_id, options=[selectinload(Departure.package)]
+    )
+    if departure is None:
+        raise ValidationFailed({"departure_id": ["No departure with this id."]})
+    return departure
+
+
+def _hold_seats(departure: Departure, seats: int, *, now: datetime) -> None:
+    """Expire lapsed holds of the departure, then take `seats` atomically.
+
+    When they do not fit, commits the expiry (a correct state change on its own) and
+    raises Conflict (409) with `seats_left` and `seats_requested`.
+    """
+    inventory.release_expired_holds(departure_id=departure.id, now=now)
+    if inventory.take_seats(departure_id=departure.id, seats=seats):
+        return
+    left = inventory.free_seats_now(departure_id=departure.id)
+    db.session.commit()
+    raise Conflict(
+        f"Not enough seats left on this departure: {left} left, {seats} requested.",
+        code="seats-unavailable",
+        extra={"seats_left": left, "seats_requested": seats},
+    )
+
+
+def _new_booking(account, customer, departure, seats, travellers, now) -> Booking:
+    """The Booking row (prices and policy copied from the catalogue), unsaved."""
+    unit_price = departure.price
+    hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
+    policy = current_app.config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)
+    return Booking(
+        reference=new_reference(),
+        customer_id=customer.id,
+        departure_id=departure.id,
+        seats=seats,
+        status="held",
+        currency=departure.currency,
+        unit_price=unit_price,
+        total_amount=(unit_price * seats).quantize(CENT),
+        amount_paid=Decimal("0.00"),
+        hold_expires_at=now + hold,
+        cancellation_policy=[dict(tier) for tier in policy],
+        created_by_id=account.id if is_staff(account) else None,
+        travellers=[Traveller(**traveller) for traveller in travellers or []],
+    )
+
+
+def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Booking:
+    """One attempt of create_booking inside the current transaction (no commit)."""
+    now = utcnow()
+    customer = resolve_customer(account, customer_id)
+    _check_travellers(travellers, seats)
+    departure = _find_departure(departure_id)
+    check_bookable(departure, now=now)
+    _hold_seats(departure, seats, now=now)
+    booking = _new_booking(account, customer, departure, seats, travellers, now)
+    db.session.add(booking)
+    db.session.flush()
+    return booking
+
+
+def _reference_collision(exc: IntegrityError) -> bool:
+    """True when the integrity error is the unique booking reference."""
+    message = str(exc.orig).lower()
+    return "reference" in message and ("unique" in message or "duplicate" in message)
+
+
+def create_booking(
+    *,
+    account,
+    departure_id: int,
+    seats: int,
+    travellers: list[dict] | None = None,
+    customer_id: int | None = None,
+) -> Booking:
+    """Book `seats` on a departure for a customer and hold them; one commit.
+
+    `account` is the caller (a customer books for themselves; admin and sales name
+    `customer_id`); `travellers` are dicts `{name, birth_date, category}`, one per
+    seat. The booking is `held` until now + BOOKING_HOLD_MINUTES at the departure's
+    price. Seats, booking and travellers are written in one transaction; on any
+    failure it is rolled back, so seats are never leaked. A reference collision is
+    retried with a new reference.
+
+    Raises ValidationFailed (422: customer_id, travellers, unknown departure_id) and
+    Conflict (409: not bookable, or not enough seats with `seats_left`).
+    """
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        try:
+            booking = _create_once(
+                account=account,
+                departure_id=departure_id,
+                seats=seats,
+                travellers=travellers,
+                customer_id=customer_id,
+            )
+            db.session.commit()
+            return booking
+        except IntegrityError as exc:
+            db.session.rollback()
+            if not _reference_collision(exc) or attempt == REFERENCE_ATTEMPTS:
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _status_filter(status: str, now: datetime):
+    """The WHERE clause for `status=` as callers see it: a lapsed hold is `expired`."""
+    lapsed = and_(Booking.status == "held", Booking.hold_expires_at <= now)
+    if status == "held":
+        return and_(Booking.status == "held", ~lapsed)
+    if status == "expired":
+        return or_(Booking.status == "expired", lapsed)
+    return Booking.status == status
+
+
+def list_bookings(
+    *,
+    account,
+    status: str | None = None,
+    customer_id: int | None = None,
+    departure_id: int | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """One page of bookings, newest first unless `sort`; customers see only theirs.
+
+    Filters combine with AND. Raises ValidationFailed for an unknown `sort`.
+    """
+    stmt = select(Booking).options(
+        selectinload(Booking.travellers),
+        selectinload(Booking.departure).selectinload(Departure.package),
+    )
+    if not is_staff(account):
+        stmt = stmt.where(Booking.customer_id == account.id)
+    if status:
+        stmt = stmt.where(_status_filter(status, utcnow()))
+    if customer_id is not None:
+        stmt = stmt.where(Booking.customer_id == customer_id)
+    if departure_id is not None:
+        stmt = stmt.where(Booking.departure_id == departure_id)
+    stmt = order_by_sort(stmt, Booking, sort, SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_booking(*, account, booking_id: int) -> Booking:
+    """The booking `booking_id`; NotFound (404) when missing or, for a customer,
+    not theirs (DESIGN.md "Accounts and roles")."""
+    booking = get_or_404(Booking, booking_id, "Booking")
+    if not is_staff(account) and booking.customer_id != account.id:
+        raise NotFound("Booking")
+    return booking

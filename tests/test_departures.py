@@ -1,0 +1,442 @@
+"""Departures of a package: create, list, read, edit, delete (DESIGN.md
+"Lifecycles": departure; "Resource map": /packages/<id>/departures, /departures)."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+
+from extensions import db
+from models import Booking, Departure, Package
+
+PACKAGES = "/api/v1/packages"
+URL = "/api/v1/departures"
+EDITORS = ["admin", "operation", "operation_head"]
+STAFF = ["admin", "hr", "sales", "operation", "operation_head", "finance"]
+DENIED = ["hr", "sales", "finance", "customer", "anonymous"]
+
+
+def day(offset: int) -> str:
+    """The ISO date `offset` days from today (UTC)."""
+    return (datetime.now(timezone.utc).date() + timedelta(days=offset)).isoformat()
+
+
+def make_package(client, actors, *, publish=True, **overrides) -> int:
+    """A package by `operation`, published by `operation_head` unless told not to."""
+    body = {
+        "title": "Nile Cruise",
+        "destination": "Luxor",
+        "duration_days": 4,
+        "base_price": "1200.00",
+        "currency": "USD",
+        "itinerary": [{"day_number": 1, "title": "Embark"}],
+    }
+    body.update(overrides)
+    package_id = client.post(PACKAGES, json=body, headers=actors.headers("operation")).get_json()[
+        "id"
+    ]
+    if publish:
+        client.post(f"{PACKAGES}/{package_id}/submit", headers=actors.headers("operation"))
+        client.post(f"{PACKAGES}/{package_id}/approve", headers=actors.headers("operation_head"))
+    return package_id
+
+
+def add(client, actors, package_id: int, role="operation", **overrides):
+    """POST a departure; returns the response."""
+    body = {"start_date": day(30), "end_date": day(33), "capacity": 20}
+    body.update(overrides)
+    return client.post(
+        f"{PACKAGES}/{package_id}/departures", json=body, headers=actors.headers(role)
+    )
+
+
+def departure_id(client, actors, package_id: int, **overrides) -> int:
+    """Create a departure and return its id."""
+    response = add(client, actors, package_id, **overrides)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def stored(app, dep_id: int) -> dict | None:
+    """The departure row as a dict, or None when gone."""
+    with app.app_context():
+        departure = db.session.get(Departure, dep_id)
+        if departure is None:
+            return None
+        return {c.name: getattr(departure, c.name) for c in Departure.__table__.columns}
+
+
+def set_columns(app, dep_id: int, **values) -> None:
+    """Write columns straight into the departure row (seats taken by bookings...)."""
+    with app.app_context():
+        departure = db.session.get(Departure, dep_id)
+        for key, value in values.items():
+            setattr(departure, key, value)
+        db.session.commit()
+
+
+def add_booking(app, dep_id: int, customer_id: int) -> None:
+    """A held booking of one seat on the departure, straight in the database."""
+    with app.app_context():
+        db.session.add(
+            Booking(
+                reference="ETDEP00001", customer_id=customer_id, departure_id=dep_id, seats=1,
+                status="held", currency="USD", unit_price=Decimal("1200.00"),
+                total_amount=Decimal("1200.00"),
+            )
+        )
+        db.session.execute(
+            update(Departure).where(Departure.id == dep_id).values(seats_taken=1)
+        )
+        db.session.commit()
+
+
+def package_status(app, package_id: int) -> str:
+    """The stored status of a package."""
+    with app.app_context():
+        return db.session.get(Package, package_id).status
+
+
+# --- create ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", EDITORS)
+def test_create_departure_defaults_price_and_currency(client, actors, app, role):
+    package_id = make_package(client, actors)
+
+    response = add(client, actors, package_id, role=role)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body == {
+        "id": body["id"],
+        "package_id": package_id,
+        "start_date": day(30),
+        "end_date": day(33),
+        "capacity": 20,
+        "price": "1200.00",
+        "prices": {"adult": "1200.00"},
+        "currency": "USD",
+        "seats_taken": 0,
+        "seats_left": 20,
+        "booking_cutoff": None,
+        "status": "scheduled",
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+    }
+    row = stored(app, body["id"])
+    assert row["price"] == Decimal("1200.00") and row["currency"] == "USD"
+    assert row["status"] == "scheduled" and row["seats_taken"] == 0
+
+
+def test_create_departure_with_price_and_cutoff(client, actors, app):
+    package_id = make_package(client, actors)
+    cutoff = f"{day(25)}T12:00:00+02:00"
+
+    response = add(client, actors, package_id, price="999.50", booking_cutoff=cutoff)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["price"] == "999.50" and body["prices"] == {"adult": "999.50"}
+    assert body["booking_cutoff"] == f"{day(25)}T10:00:00+00:00"
+    assert stored(app, body["id"])["booking_cutoff"] == datetime.fromisoformat(cutoff)
+
+
+def test_create_departure_on_published_package_keeps_it_published(client, actors, app):
+    package_id = make_package(client, actors)
+
+    add(client, actors, package_id)
+
+    assert package_status(app, package_id) == "published"
+
+
+def test_create_departure_on_draft_package_is_allowed(client, actors, app):
+    package_id = make_package(client, actors, publish=False)
+
+    assert add(client, actors, package_id).status_code == 201
+    assert package_status(app, package_id) == "draft"
+
+
+@pytest.mark.parametrize("role", DENIED)
+def test_create_departure_as_other_role_is_denied(client, actors, app, role):
+    package_id = make_package(client, actors)
+
+    response = add(client, actors, package_id, role=role)
+
+    assert response.status_code == (401 if role == "anonymous" else 403)
+    with app.app_context():
+        assert db.session.query(Departure).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"end_date": day(29)}, "end_date"),
+        ({"start_date": day(-1), "end_date": day(2)}, "start_date"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": -5}, "capacity"),
+        ({"price": "-1.00"}, "price"),
+        ({"booking_cutoff": f"{day(20)}T10:00:00"}, "booking_cutoff"),
+        ({"booking_cutoff": f"{day(31)}T10:00:00+00:00"}, "booking_cutoff"),
+        ({"start_date": "not-a-date"}, "start_date"),
+        ({"seats_taken": 3}, "seats_taken"),
+        ({"currency": "EUR"}, "currency"),
+    ],
+)
+def test_create_departure_invalid_is_422(client, actors, app, overrides, field):
+    package_id = make_package(client, actors)
+
+    response = add(client, actors, package_id, **overrides)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    with app.app_context():
+        assert db.session.query(Departure).count() == 0
+
+
+def test_create_departure_missing_fields_is_422(client, actors):
+    package_id = make_package(client, actors)
+
+    response = client.post(
+        f"{PACKAGES}/{package_id}/departures", json={}, headers=actors.headers("operation")
+    )
+
+    assert response.status_code == 422
+    assert {"start_date", "end_date", "capacity"} <= set(response.get_json()["errors"])
+
+
+def test_create_departure_today_is_allowed(client, actors):
+    package_id = make_package(client, actors)
+
+    assert add(client, actors, package_id, start_date=day(0), end_date=day(0)).status_code == 201
+
+
+def test_create_departure_on_archived_package_is_409(client, actors):
+    package_id = make_package(client, actors)
+    client.post(f"{PACKAGES}/{package_id}/archive", headers=actors.headers("admin"))
+
+    assert add(client, actors, package_id).status_code == 409
+
+
+def test_create_departure_unknown_package_is_404(client, actors):
+    assert add(client, actors, 999).status_code == 404
+
+
+# --- list and read --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", STAFF + ["customer", "anonymous"])
+def test_list_departures_of_published_package_by_start_date(client, actors, role):
+    package_id = make_package(client, actors)
+    late = departure_id(client, actors, package_id, start_date=day(60), end_date=day(63))
+    early = departure_id(client, actors, package_id, start_date=day(10), end_date=day(13))
+
+    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role))
+
+    assert response.status_code == 200
+    assert [d["id"] for d in response.get_json()["items"]] == [early, late]
+    assert response.get_json()["meta"]["total"] == 2
+
+
+def test_list_departures_sort_and_paginate(client, actors):
+    package_id = make_package(client, actors)
+    made = [
+        departure_id(client, actors, package_id, start_date=day(n), end_date=day(n))
+        for n in (5, 10, 15)
+    ]
+
+    response = client.get(f"{PACKAGES}/{package_id}/departures?sort=-start_date&per_page=2")
+
+    assert [d["id"] for d in response.get_json()["items"]] == [made[2], made[1]]
+    assert response.get_json()["meta"]["pages"] == 2
+
+
+def test_list_departures_status_filter(client, actors, app):
+    package_id = make_package(client, actors)
+    kept = departure_id(client, actors, package_id)
+    cancelled = departure_id(client, actors, package_id)
+    set_columns(app, cancelled, status="cancelled")
+
+    response = client.get(f"{PACKAGES}/{package_id}/departures?status=scheduled")
+
+    assert [d["id"] for d in response.get_json()["items"]] == [kept]
+
+
+@pytest.mark.parametrize("role", ["customer", "anonymous"])
+def test_list_departures_of_unpublished_package_is_404_for_public(client, actors, role):
+    package_id = make_package(client, actors, publish=False)
+    departure_id(client, actors, package_id)
+
+    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role))
+
+    assert response.status_code == 404
+
+
+def test_list_departures_of_unpublished_package_for_staff(client, actors):
+    package_id = make_package(client, actors, publish=False)
+    dep = departure_id(client, actors, package_id)
+
+    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers("hr"))
+
+    assert [d["id"] for d in response.get_json()["items"]] == [dep]
+
+
+@pytest.mark.parametrize("role", STAFF + ["customer", "anonymous"])
+def test_get_departure_of_published_package(client, actors, role):
+    dep = departure_id(client, actors, make_package(client, actors))
+
+    response = client.get(f"{URL}/{dep}", headers=actors.headers(role))
+
+    assert response.status_code == 200
+    assert response.get_json()["id"] == dep and response.get_json()["seats_left"] == 20
+
+
+@pytest.mark.parametrize("role", ["customer", "anonymous"])
+def test_get_departure_of_hidden_package_is_404_for_public(client, actors, role):
+    dep = departure_id(client, actors, make_package(client, actors, publish=False))
+
+    assert client.get(f"{URL}/{dep}", headers=actors.headers(role)).status_code == 404
+    assert client.get(f"{URL}/{dep}", headers=actors.headers("sales")).status_code == 200
+
+
+def test_get_departure_unknown_is_404(client):
+    assert client.get(f"{URL}/999").status_code == 404
+    assert client.get(f"{URL}/99999999999").status_code == 404
+
+
+# --- edit -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", EDITORS)
+def test_update_departure_fields(client, actors, app, role):
+    package_id = make_package(client, actors)
+    dep = departure_id(client, actors, package_id)
+
+    response = client.patch(
+        f"{URL}/{dep}",
+        json={"price": "1100", "capacity": 25, "end_date": day(34), "booking_cutoff": None},
+        headers=actors.headers(role),
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["price"] == "1100.00" and body["prices"] == {"adult": "1100.00"}
+    assert body["capacity"] == 25 and body["seats_left"] == 25 and body["end_date"] == day(34)
+    row = stored(app, dep)
+    assert row["capacity"] == 25 and row["price"] == Decimal("1100.00")
+    assert package_status(app, package_id) == "published"
+
+
+@pytest.mark.parametrize("role", DENIED)
+def test_update_departure_as_other_role_is_denied(client, actors, app, role):
+    dep = departure_id(client, actors, make_package(client, actors))
+
+    response = client.patch(f"{URL}/{dep}", json={"capacity": 2}, headers=actors.headers(role))
+
+    assert response.status_code == (401 if role == "anonymous" else 403)
+    assert stored(app, dep)["capacity"] == 20
+
+
+def test_update_departure_capacity_below_seats_taken_is_409(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors))
+    set_columns(app, dep, seats_taken=5)
+
+    denied = client.patch(f"{URL}/{dep}", json={"capacity": 4}, headers=actors.headers("admin"))
+    allowed = client.patch(f"{URL}/{dep}", json={"capacity": 5}, headers=actors.headers("admin"))
+
+    assert denied.status_code == 409
+    assert denied.get_json()["seats_taken"] == 5
+    assert allowed.status_code == 200 and allowed.get_json()["seats_left"] == 0
+    assert stored(app, dep)["capacity"] == 5
+
+
+def test_update_departure_capacity_conflict_changes_nothing_else(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors))
+    set_columns(app, dep, seats_taken=5)
+
+    response = client.patch(
+        f"{URL}/{dep}", json={"capacity": 1, "price": "1.00"}, headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 409
+    row = stored(app, dep)
+    assert row["capacity"] == 20 and row["price"] == Decimal("1200.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"end_date": day(29)}, "end_date"),
+        ({"start_date": day(-3)}, "start_date"),
+        ({"start_date": day(40)}, "end_date"),
+        ({"capacity": 0}, "capacity"),
+        ({"booking_cutoff": f"{day(31)}T00:00:00+00:00"}, "booking_cutoff"),
+        ({"status": "cancelled"}, "status"),
+        ({"price": None}, "price"),
+    ],
+)
+def test_update_departure_invalid_is_422(client, actors, app, changes, field):
+    dep = departure_id(client, actors, make_package(client, actors))
+
+    response = client.patch(f"{URL}/{dep}", json=changes, headers=actors.headers("operation"))
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    row = stored(app, dep)
+    assert row["start_date"].isoformat() == day(30) and row["status"] == "scheduled"
+
+
+def test_update_cancelled_departure_is_409(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors))
+    set_columns(app, dep, status="cancelled")
+
+    response = client.patch(f"{URL}/{dep}", json={"capacity": 30}, headers=actors.headers("admin"))
+
+    assert response.status_code == 409
+    assert stored(app, dep)["capacity"] == 20
+
+
+def test_update_departure_unknown_is_404(client, actors):
+    response = client.patch(f"{URL}/999", json={"capacity": 3}, headers=actors.headers("admin"))
+
+    assert response.status_code == 404
+
+
+# --- delete ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", EDITORS)
+def test_delete_departure_without_bookings(client, actors, app, role):
+    package_id = make_package(client, actors)
+    dep = departure_id(client, actors, package_id)
+
+    response = client.delete(f"{URL}/{dep}", headers=actors.headers(role))
+
+    assert response.status_code == 204
+    assert stored(app, dep) is None
+    assert package_status(app, package_id) == "published"
+
+
+def test_delete_departure_with_bookings_is_409(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors))
+    add_booking(app, dep, actors.account("customer")["id"])
+
+    response = client.delete(f"{URL}/{dep}", headers=actors.headers("admin"))
+
+    assert response.status_code == 409
+    assert stored(app, dep) is not None
+
+
+@pytest.mark.parametrize("role", DENIED)
+def test_delete_departure_as_other_role_is_denied(client, actors, app, role):
+    dep = departure_id(client, actors, make_package(client, actors))
+
+    response = client.delete(f"{URL}/{dep}", headers=actors.headers(role))
+
+    assert response.status_code == (401 if role == "anonymous" else 403)
+    assert stored(app, dep) is not None
+
+
+def test_delete_departure_unknown_is_404(client, actors):
+    assert client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404

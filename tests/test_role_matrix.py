@@ -1,0 +1,207 @@
+"""DESIGN.md "Accounts and roles": the role matrix, row by row, allowed and denied,
+over HTTP. Each case builds a fresh world, so a permitted write never leaks into the
+next case. Denied means 401 for anonymous callers, 403 for a signed-in role, and 404
+where a customer asks for something that is not theirs or not published."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from extensions import db
+from models import Customer, Departure, Employee, Enquiry, ItineraryDay, Package
+
+ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer", "anonymous")
+
+
+def build_world(app, password_hash):
+    """Records every case may act on, owned by accounts other than the caller's."""
+    with app.app_context():
+        author = Employee(
+            name="Author", email="author@staff.test", role="operation", password_hash=password_hash
+        )
+        target_emp = Employee(
+            name="Target", email="target@staff.test", role="sales", password_hash=password_hash
+        )
+        other = Customer(name="Other", email="other@example.test", password_hash=password_hash)
+        db.session.add_all([author, target_emp, other])
+        db.session.flush()
+
+        def package(status, title):
+            pkg = Package(
+                title=title,
+                description="A week of sun",
+                destination="Crete",
+                duration_days=3,
+                base_price=Decimal("500.00"),
+                currency="EUR",
+                status=status,
+                created_by_id=author.id,
+                revision_author_id=author.id,
+                last_edited_by_id=author.id,
+                search_document=f"{title} Crete",
+            )
+            pkg.itinerary = [ItineraryDay(day_number=1, title="Arrive", description="Hotel")]
+            db.session.add(pkg)
+            return pkg
+
+        draft = package("draft", "Draft Crete")
+        pending = package("pending_approval", "Pending Crete")
+        published = package("published", "Published Crete")
+        db.session.flush()
+        departure = Departure(
+            package_id=published.id,
+            start_date=date.today() + timedelta(days=60),
+            end_date=date.today() + timedelta(days=63),
+            capacity=20,
+            price=Decimal("500.00"),
+            currency="EUR",
+        )
+        draft_departure = Departure(
+            package_id=draft.id,
+            start_date=date.today() + timedelta(days=60),
+            end_date=date.today() + timedelta(days=63),
+            capacity=20,
+            price=Decimal("500.00"),
+            currency="EUR",
+        )
+        enquiry = Enquiry(customer_id=other.id, subject="Visa?", message="Do I need one?")
+        db.session.add_all([departure, draft_departure, enquiry])
+        db.session.commit()
+        return {
+            "employee": target_emp.id,
+            "customer": other.id,
+            "draft": draft.id,
+            "pending": pending.id,
+            "published": published.id,
+            "departure": departure.id,
+            "draft_departure": draft_departure.id,
+            "enquiry": enquiry.id,
+        }
+
+
+def _new_package():
+    return {
+        "title": "Matrix tour",
+        "description": "Test",
+        "destination": "Rome",
+        "duration_days": 2,
+        "base_price": "300.00",
+        "itinerary": [{"day_number": 1, "title": "Day one", "description": "Walk"}],
+    }
+
+
+def _new_departure():
+    start = date.today() + timedelta(days=90)
+    return {
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=2)).isoformat(),
+        "capacity": 10,
+        "price": "300.00",
+    }
+
+
+# (row name, roles allowed, request builder(world, me) -> (method, path, json))
+CASES = [
+    ("create employee", {"admin"}, lambda w, me: ("POST", "/employees", {
+        "name": "New", "email": "new@staff.test", "phone": "+1 555 0100",
+        "role": "sales", "password": "initial-pass"})),
+    ("assign role", {"admin"}, lambda w, me: ("PATCH", f"/employees/{w['employee']}", {"role": "finance"})),
+    ("deactivate employee", {"admin"}, lambda w, me: ("DELETE", f"/employees/{w['employee']}", None)),
+    ("list employees", {"admin", "hr"}, lambda w, me: ("GET", "/employees?q=target", None)),
+    ("view employee", {"admin", "hr"}, lambda w, me: ("GET", f"/employees/{w['employee']}", None)),
+    ("edit employee contact", {"admin", "hr"}, lambda w, me: ("PATCH", f"/employees/{w['employee']}", {"phone": "+1 555 0199"})),
+    ("register customer (staff)", {"admin", "sales"}, lambda w, me: ("POST", "/customers", {
+        "name": "Walk In", "email": "walkin@example.test"})),
+    # Public endpoint: it ignores any token and never accepts a role.
+    ("register customer (self)", set(ROLES), lambda w, me: ("POST", "/auth/register", {
+        "name": "Self", "email": "self@example.test", "password": "self-password"})),
+    ("list customers", {"admin", "sales", "finance"}, lambda w, me: ("GET", "/customers?q=other", None)),
+    ("view customer", {"admin", "sales", "finance"}, lambda w, me: ("GET", f"/customers/{w['customer']}", None)),
+    ("edit customer", {"admin", "sales"}, lambda w, me: ("PATCH", f"/customers/{w['customer']}", {"phone": "+44 1234 5678"})),
+    ("delete customer", {"admin", "sales"}, lambda w, me: ("DELETE", f"/customers/{w['customer']}", None)),
+    ("create package", {"admin", "operation", "operation_head"}, lambda w, me: ("POST", "/packages", _new_package())),
+    ("edit package", {"admin", "operation", "operation_head"}, lambda w, me: ("PATCH", f"/packages/{w['draft']}", {"title": "Renamed"})),
+    ("create departure", {"admin", "operation", "operation_head"}, lambda w, me: ("POST", f"/packages/{w['published']}/departures", _new_departure())),
+    ("edit departure", {"admin", "operation", "operation_head"}, lambda w, me: ("PATCH", f"/departures/{w['departure']}", {"capacity": 25})),
+    ("submit package", {"admin", "operation", "operation_head"}, lambda w, me: ("POST", f"/packages/{w['draft']}/submit", None)),
+    ("approve package", {"admin", "operation_head"}, lambda w, me: ("POST", f"/packages/{w['pending']}/approve", None)),
+    ("reject package", {"admin", "operation_head"}, lambda w, me: ("POST", f"/packages/{w['pending']}/reject", {"reason": "Prices missing"})),
+    ("archive package", {"admin", "operation_head"}, lambda w, me: ("POST", f"/packages/{w['published']}/archive", None)),
+    ("list published packages", set(ROLES), lambda w, me: ("GET", "/packages", None)),
+    ("view published package", set(ROLES), lambda w, me: ("GET", f"/packages/{w['published']}", None)),
+    ("search published packages", set(ROLES), lambda w, me: ("GET", "/packages?q=crete", None)),
+    ("see unpublished package", {"admin", "hr", "sales", "operation", "operation_head", "finance"},
+     lambda w, me: ("GET", f"/packages/{w['draft']}", None)),
+    ("see unpublished departure", {"admin", "hr", "sales", "operation", "operation_head", "finance"},
+     lambda w, me: ("GET", f"/departures/{w['draft_departure']}", None)),
+    ("create enquiry", {"admin", "sales", "customer"}, lambda w, me: ("POST", "/enquiries", {
+        "subject": "Question", "message": "Is breakfast included?",
+        **({} if me == "customer" else {"customer_id": w["customer"]})})),
+    ("work enquiry", {"admin", "sales"}, lambda w, me: ("PATCH", f"/enquiries/{w['enquiry']}", {"status": "in_progress"})),
+    ("add enquiry note", {"admin", "sales"}, lambda w, me: ("POST", f"/enquiries/{w['enquiry']}/notes", {"body": "Called back"})),
+    ("create booking", {"admin", "sales", "customer"}, lambda w, me: ("POST", "/bookings", {
+        "departure_id": w["departure"], "seats": 1,
+        **({} if me == "customer" else {"customer_id": w["customer"]})})),
+    ("list bookings", {"admin", "sales", "operation", "operation_head", "finance", "customer"},
+     lambda w, me: ("GET", "/bookings", None)),
+]
+
+# Where a customer is denied something that exists but is not theirs / not public,
+# the answer is 404 (DESIGN.md: "A customer asking for another customer's resource
+# gets 404"); anonymous callers of public reads get 404 for unpublished records too.
+HIDDEN_FROM_CUSTOMER = {
+    "view customer", "edit customer", "work enquiry", "add enquiry note",
+    "see unpublished package", "see unpublished departure",
+}
+HIDDEN_FROM_ANONYMOUS = {"see unpublished package", "see unpublished departure"}
+
+
+def expected_denial(row, role):
+    if role == "anonymous":
+        return {404} if row in HIDDEN_FROM_ANONYMOUS else {401}
+    if role == "customer" and row in HIDDEN_FROM_CUSTOMER:
+        return {403, 404}
+    return {403}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row,allowed,build", CASES, ids=[c[0] for c in CASES])
+def test_role_matrix(client, app, actors, password_hash, row, allowed, build, role):
+    world = build_world(app, password_hash)
+    method, path, body = build(world, role)
+    headers = actors.headers(role)
+    response = client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+    if role in allowed:
+        assert 200 <= response.status_code < 300, (row, role, response.get_json())
+    else:
+        assert response.status_code in expected_denial(row, role), (
+            row,
+            role,
+            response.status_code,
+            response.get_json(),
+        )
+        assert response.mimetype == "application/problem+json"
+
+
+def test_customer_views_and_edits_own_profile(client, actors):
+    me = actors.customer()
+    assert client.get(f"/api/v1/customers/{me['id']}", headers=me["headers"]).status_code == 200
+    response = client.patch(
+        f"/api/v1/customers/{me['id']}", json={"phone": "+1 555 0123"}, headers=me["headers"]
+    )
+    assert response.status_code == 200
+    assert response.get_json()["phone"] == "+1 555 0123"
+
+
+def test_customer_replies_to_own_enquiry(client, actors, app):
+    me = actors.customer()
+    with app.app_context():
+        enquiry = Enquiry(customer_id=me["id"], subject="Hi", message="Question")
+        db.session.add(enquiry)
+        db.session.commit()
+        enquiry_id = enquiry.id
+    response = client.post(
+        f"/api/v1/enquiries/{enquiry_id}/notes", json={"body": "More details"}, headers=me["headers"]
+    )
+    assert response.status_code == 201

@@ -129,12 +129,15 @@ def bootstrap_admin(app: Flask) -> None:
     """
     if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
         return
+    from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     from services.employees import ensure_first_admin
 
     with app.app_context():
         try:
+            if not inspect(db.engine).has_table("employees"):
+                return  # before `flask db upgrade`
             ensure_first_admin(
                 email=app.config["ADMIN_EMAIL"],
                 password=app.config["ADMIN_PASSWORD"],

@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from errors import ProblemApi
+from schemas.common import Money
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,3 +31,4 @@ migrate = Migrate()
 jwt = JWTManager()
 mail = Mail()
 api = ProblemApi()
+api.register_field(Money, "string", "decimal")

@@ -1,5 +1,8 @@
 """All models, imported here so that Alembic and create_all see every table."""
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import column_property
+
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
 from models.idempotency import IdempotencyKey
@@ -34,3 +37,17 @@ __all__ = [
     "RevokedSession",
     "Traveller",
 ]
+
+# Seats of held bookings whose hold ran out but that no sweep has expired yet: they
+# never count as taken (DESIGN.md "Rules with numbers": hold). One correlated
+# subquery per departure row, so lists stay one query.
+Departure.lapsed_hold_seats = column_property(
+    select(func.coalesce(func.sum(Booking.seats), 0))
+    .where(
+        Booking.departure_id == Departure.id,
+        Booking.status == "held",
+        Booking.hold_expires_at <= func.current_timestamp(),
+    )
+    .correlate_except(Booking)
+    .scalar_subquery()
+)

@@ -145,8 +145,14 @@ class Departure(TimestampMixin, db.Model):
 
     @property
     def seats_left(self) -> int:
-        """Seats still for sale: capacity minus seats taken (held + confirmed)."""
-        return self.capacity - self.seats_taken
+        """Seats still for sale: capacity minus seats in use."""
+        return max(self.capacity - self.seats_in_use, 0)
+
+    @property
+    def seats_in_use(self) -> int:
+        """Seats of confirmed bookings and unexpired holds: `seats_taken` less the
+        seats of lapsed holds not swept yet (`lapsed_hold_seats`, models/__init__)."""
+        return self.seats_taken - int(getattr(self, "lapsed_hold_seats", 0) or 0)
 
     @property
     def prices(self) -> dict:

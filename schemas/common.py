@@ -2,18 +2,33 @@
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
 
 
 class Money(fields.Decimal):
     """A non-negative amount in the currency's major unit, as a decimal string
-    ("1200.00") in JSON; never a float (DESIGN.md "Rules": money)."""
+    ("1200.00") in JSON; never a float (DESIGN.md "Rules": money). Documented in
+    OpenAPI as `type: string, format: decimal` (registered in app.py)."""
+
+    MAX = Decimal("9999999999.99")
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=Decimal("9999999999.99")))
-        super().__init__(places=2, as_string=True, allow_nan=False, **kwargs)
+        metadata = {"example": "1200.00", "pattern": r"^\d{1,10}(\.\d{1,2})?$"}
+        metadata.update(kwargs.pop("metadata", {}))
+        super().__init__(
+            places=2, as_string=True, allow_nan=False, metadata=metadata, **kwargs
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Parse a decimal string or number; refuse negatives and more than 2 places."""
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if amount < 0 or amount > self.MAX:
+            raise ValidationError(f"Must be between 0 and {self.MAX}.")
+        if isinstance(value, str) and "." in value and len(value.split(".")[1]) > 2:
+            raise ValidationError("At most 2 decimal places.")
+        return amount
 
 
 Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory

@@ -11,7 +11,8 @@ CUTOFF_HELP = "Aware ISO 8601 datetime; null means bookable until 00:00 UTC of s
 
 class DepartureSchema(Schema):
     """A departure as the API shows it; `price` is the adult seat price, `prices`
-    the price per traveller category, `seats_left` = capacity - seats_taken."""
+    the price per traveller category; `seats_taken` counts confirmed bookings and
+    unexpired holds (a lapsed hold never counts), `seats_left` = capacity - seats_taken."""
 
     id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True)
@@ -21,7 +22,7 @@ class DepartureSchema(Schema):
     price = Money()
     prices = fields.Dict(keys=fields.String(), values=Money(), dump_only=True)
     currency = fields.String(dump_only=True)
-    seats_taken = fields.Integer(dump_only=True)
+    seats_taken = fields.Integer(dump_only=True, attribute="seats_in_use")
     seats_left = fields.Integer(dump_only=True)
     booking_cutoff = fields.DateTime(allow_none=True)
     status = fields.String(dump_only=True)

@@ -440,3 +440,41 @@ def test_delete_departure_as_other_role_is_denied(client, actors, app, role):
 
 def test_delete_departure_unknown_is_404(client, actors):
     assert client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404
+
+
+def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, actors):
+    """DESIGN.md "Rules with numbers": an expired hold never counts as taken."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from extensions import db
+    from models import Booking, Customer, Departure, Package
+    from models.base import utcnow
+
+    with app.app_context():
+        pkg = Package(
+            title="Lapse", destination="Oslo", duration_days=2, base_price=Decimal("100"),
+            currency="EUR", status="published",
+        )
+        cust = Customer(name="Late Payer", email="late@example.test")
+        db.session.add_all([pkg, cust])
+        db.session.flush()
+        dep = Departure(
+            package_id=pkg.id, start_date=date.today() + timedelta(days=30),
+            end_date=date.today() + timedelta(days=31), capacity=10, seats_taken=7,
+            price=Decimal("100"), currency="EUR",
+        )
+        db.session.add(dep)
+        db.session.flush()
+        for n, (seats, minutes) in enumerate([(3, -1), (4, 10)]):
+            db.session.add(Booking(
+                reference=f"ET-LAPSE{n}", customer_id=cust.id, departure_id=dep.id,
+                seats=seats, status="held", currency="EUR", unit_price=Decimal("100"),
+                total_amount=Decimal(100 * seats), hold_expires_at=utcnow() + timedelta(minutes=minutes),
+            ))
+        db.session.commit()
+        dep_id = dep.id
+    body = client.get(f"/api/v1/departures/{dep_id}").get_json()
+    assert (body["seats_taken"], body["seats_left"]) == (4, 6)
+    listed = client.get(f"/api/v1/packages/{body['package_id']}/departures").get_json()
+    assert listed["items"][0]["seats_left"] == 6

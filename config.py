@@ -54,7 +54,6 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "Easy Travels <no-reply@easytravels.local>"
     )
-    MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "")

@@ -68,3 +68,17 @@ def like_pattern(q: str) -> str:
     """A case-insensitive LIKE pattern for `q` with %, _ and \\ escaped."""
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
+
+
+def commit_or_conflict(detail: str, *, code: str = "conflict") -> None:
+    """Commit; a UNIQUE violation raised by a concurrent writer becomes Conflict (409)
+    with `detail`, after a rollback."""
+    from sqlalchemy.exc import IntegrityError
+
+    from errors import Conflict
+
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(detail, code=code) from exc

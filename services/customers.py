@@ -10,7 +10,7 @@ from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Customer, OtpCode
 from models.base import utcnow
-from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
+from services.common import Page, commit_or_conflict, get_or_404, like_pattern, order_by_sort, paginate
 from services.employees import normalise_email
 
 SORTABLE = ("name", "email", "created_at")
@@ -30,12 +30,8 @@ def _email_taken() -> Conflict:
 
 
 def _commit_unique_email() -> None:
-    """Commit; a UNIQUE violation from a concurrent writer becomes the same 409."""
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise _email_taken() from exc
+    """Commit; a concurrent writer's UNIQUE violation becomes the same 409."""
+    commit_or_conflict("A customer with this email already exists.", code="email-taken")
 
 
 def create_customer(

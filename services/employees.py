@@ -2,14 +2,13 @@
 contact edits, role changes and deactivation (DESIGN.md "Accounts and roles")."""
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from auth.passwords import hash_password
 from errors import Conflict, Forbidden
 from extensions import db
 from models import Employee
 from models.base import utcnow
-from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
+from services.common import Page, commit_or_conflict, get_or_404, like_pattern, order_by_sort, paginate
 
 SORTABLE = ("name", "email", "created_at")
 CONTACT_FIELDS = {"name", "email", "phone"}
@@ -31,12 +30,8 @@ def _email_taken() -> Conflict:
 
 
 def _commit_unique_email() -> None:
-    """Commit; a UNIQUE violation from a concurrent writer becomes the same 409."""
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise _email_taken() from exc
+    """Commit; a concurrent writer's UNIQUE violation becomes the same 409."""
+    commit_or_conflict("An employee with this email already exists.", code="email-taken")
 
 
 def create_employee(*, name: str, email: str, role: str, password: str, phone=None) -> Employee:

@@ -10,7 +10,7 @@ DEMO_PASSWORD, hashed once.
 import random
 import sys
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import click

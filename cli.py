@@ -24,6 +24,40 @@ def register(app: Flask) -> None:
             raise click.ClickException(exc.detail) from exc
         click.echo(f"admin {admin.email} created (id {admin.id})")
 
+    @app.cli.group("bookings")
+    def bookings_group():
+        """Booking maintenance (safe to run from cron while the service runs)."""
+
+    @bookings_group.command("expire-holds")
+    def expire_holds():
+        """Mark held bookings whose hold ran out as expired and free their seats."""
+        from services.bookings import expire_holds as run
+
+        click.echo(f"{run()} hold(s) expired")
+
+    @bookings_group.command("complete-trips")
+    def complete_trips():
+        """Mark confirmed bookings whose departure has ended as completed."""
+        from services.bookings import complete_trips as run
+
+        click.echo(f"{run()} booking(s) completed")
+
+    @app.cli.group("departures")
+    def departures_group():
+        """Operator actions on departures."""
+
+    @departures_group.command("cancel")
+    @click.argument("departure_id", type=int)
+    @click.option("--reason", required=True)
+    @click.option("--refund-to", type=click.Choice(["original", "wallet"]), default="original")
+    @click.option("--preview", is_flag=True, help="Show what would happen; change nothing.")
+    def cancel_departure(departure_id, reason, refund_to, preview):
+        """Cancel a whole departure: every live booking cancelled and refunded in full."""
+        from services.cancellations import cancel_departure_command as run
+
+        run(departure_id=departure_id, reason=reason, refund_to=refund_to, preview=preview,
+            echo=click.echo)
+
     @app.cli.command("seed-demo")
     @click.option(
         "--force",

@@ -61,6 +61,7 @@ class Config:
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
+    BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
 
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5

@@ -4,6 +4,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import column_property
 
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
+from models.billing import (
+    PAYMENT_METHODS,
+    CreditNote,
+    DocumentSequence,
+    Invoice,
+    Payment,
+    Refund,
+    WalletEntry,
+)
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
 from models.idempotency import IdempotencyKey
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
@@ -12,6 +21,7 @@ from models.package import (
     PACKAGE_STATUSES,
     TRANSPORT_MODES,
     Departure,
+    DepartureCategory,
     ItineraryDay,
     Package,
 )
@@ -25,6 +35,14 @@ __all__ = [
     "PACKAGE_STATUSES",
     "TRANSPORT_MODES",
     "Booking",
+    "CreditNote",
+    "DepartureCategory",
+    "DocumentSequence",
+    "Invoice",
+    "PAYMENT_METHODS",
+    "Payment",
+    "Refund",
+    "WalletEntry",
     "Customer",
     "Departure",
     "Employee",

@@ -32,6 +32,13 @@ class Booking(TimestampMixin, db.Model):
         CheckConstraint(
             "amount_paid >= 0 AND amount_paid <= total_amount", name="paid_within_total"
         ),
+        CheckConstraint(
+            "amount_refunded >= 0 AND amount_refunded <= amount_paid",
+            name="refunded_within_paid",
+        ),
+        CheckConstraint(
+            "deposit_amount >= 0 AND deposit_amount <= total_amount", name="deposit_within_total"
+        ),
         db.Index("ix_bookings_departure_status", "departure_id", "status"),
     )
 
@@ -51,6 +58,20 @@ class Booking(TimestampMixin, db.Model):
     amount_paid: Mapped[Decimal] = mapped_column(
         MONEY, default=Decimal("0.00"), nullable=False
     )
+    # Gross money received, and money given back (refunds issued, any state).
+    amount_refunded: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal("0.00"), nullable=False
+    )
+    # What confirms the booking: package deposit_percent of the total (snapshot).
+    deposit_amount: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal("0.00"), nullable=False
+    )
+    # The rest is due this many days before the departure (BALANCE_DUE_DAYS).
+    balance_due_date: Mapped[date | None] = mapped_column(Date)
+    # Price per traveller category at booking time, e.g. {"adult": "900.00"}.
+    price_snapshot: Mapped[dict | None] = mapped_column(JSON)
+    # Penalty kept when cancelled (DESIGN.md tiers); null while not cancelled.
+    penalty_amount: Mapped[Decimal | None] = mapped_column(MONEY)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Snapshot of the cancellation tiers in force when the booking was made.
     cancellation_policy: Mapped[list | None] = mapped_column(JSON)
@@ -60,6 +81,11 @@ class Booking(TimestampMixin, db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL")
+    )
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer = relationship("Customer")
     departure = relationship("Departure")
@@ -96,7 +122,7 @@ class Traveller(db.Model):
 
     __tablename__ = "booking_travellers"
     __table_args__ = (
-        CheckConstraint("category IN ('adult','child')", name="category_valid"),
+        CheckConstraint("length(category) >= 1", name="category_not_empty"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +131,8 @@ class Traveller(db.Model):
     )
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     birth_date: Mapped[date] = mapped_column(Date, nullable=False)
-    category: Mapped[str] = mapped_column(String(10), default="adult", nullable=False)
+    category: Mapped[str] = mapped_column(String(20), default="adult", nullable=False)
+    # The category's seat price copied when the booking was made.
+    unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
 
     booking = relationship("Booking", back_populates="travellers")

@@ -125,6 +125,7 @@ class Departure(TimestampMixin, db.Model):
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
         CheckConstraint("price >= 0", name="price_non_negative"),
         CheckConstraint("status IN ('scheduled','cancelled')", name="status_valid"),
+        CheckConstraint("min_party_size >= 1", name="min_party_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,9 +140,18 @@ class Departure(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     # None: bookable until the departure starts (00:00 UTC of start_date).
     booking_cutoff: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The smallest party one booking may be for (seats per booking).
+    min_party_size: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     status: Mapped[str] = mapped_column(String(12), default="scheduled", nullable=False)
 
     package = relationship("Package", back_populates="departures")
+    categories = relationship(
+        "DepartureCategory",
+        back_populates="departure",
+        order_by="DepartureCategory.category",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     @property
     def seats_left(self) -> int:
@@ -158,6 +168,38 @@ class Departure(TimestampMixin, db.Model):
     def prices(self) -> dict:
         """Seat price per traveller category; only `adult` (= `price`) so far."""
         return {"adult": self.price}
+
+
+class DepartureCategory(db.Model):
+    """A price category of a departure (adult, child, or e.g. economy/business for a
+    transport leg) with its seat price and, optionally, its own seat limit.
+
+    Every seat also counts against the departure's capacity; a category with a
+    `capacity` is limited further, through the same kind of atomic conditional
+    UPDATE (services.inventory) and CHECK constraint as the departure.
+    """
+
+    __tablename__ = "departure_categories"
+    __table_args__ = (
+        UniqueConstraint("departure_id", "category", name="uq_departure_categories_dep_cat"),
+        CheckConstraint("price >= 0", name="price_non_negative"),
+        CheckConstraint(
+            "seats_taken >= 0 AND (capacity IS NULL OR seats_taken <= capacity)",
+            name="seats_within_capacity",
+        ),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    departure_id: Mapped[int] = mapped_column(
+        ForeignKey("departures.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    category: Mapped[str] = mapped_column(String(20), nullable=False)
+    price: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+    departure = relationship("Departure", back_populates="categories")
 
 
 # Full-text search support created with the table (create_all in tests) and by the

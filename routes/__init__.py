@@ -1,13 +1,16 @@
 """Blueprints, one per resource, with the prefix each is mounted at."""
 
 from routes.auth import blp as auth_blp
+from routes.billing import blp as billing_blp
 from routes.bookings import blp as bookings_blp
+from routes.cancellations import blp as cancellations_blp
 from routes.customers import blp as customers_blp
 from routes.departures import blp as departures_blp
 from routes.employees import blp as employees_blp
 from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
 from routes.packages import blp as packages_blp
+from routes.wallets import blp as wallets_blp
 
 API_PREFIX = "/api/v1"
 
@@ -20,4 +23,9 @@ BLUEPRINTS = [
     (departures_blp, f"{API_PREFIX}/departures"),
     (enquiries_blp, f"{API_PREFIX}/enquiries"),
     (bookings_blp, f"{API_PREFIX}/bookings"),
+    # Money: paths are written out in full inside these blueprints because they span
+    # /bookings/<id>/..., /invoices, /payments, /refunds and /departures/<id>/cancel.
+    (billing_blp, API_PREFIX),
+    (cancellations_blp, API_PREFIX),
+    (wallets_blp, f"{API_PREFIX}/customers"),
 ]

@@ -110,3 +110,19 @@ def free_seats_now(*, departure_id: int) -> int:
         Departure.id == departure_id
     )
     return max(int(db.session.scalar(stmt) or 0), 0)
+
+
+def take_booking_seats(booking: Booking) -> bool:
+    """Take the seats of an existing booking again (a late payment on an expired
+    hold): the departure's seats, atomically. Returns False when they no longer fit.
+
+    The booking-engine issue extends this to per-category seat limits; callers use
+    only this function and `release_booking_seats`.
+    """
+    return take_seats(departure_id=booking.departure_id, seats=booking.seats)
+
+
+def release_booking_seats(booking: Booking) -> None:
+    """Give a live booking's seats back (cancellation). Logs when the books disagree."""
+    if not release_seats(departure_id=booking.departure_id, seats=booking.seats):
+        log.error("departure %s: releasing more seats than taken", booking.departure_id)

@@ -1,0 +1,5 @@
+"""Cancellations endpoints (placeholder until implemented)."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("cancellations", __name__, description="Cancellations")

@@ -1,0 +1,140 @@
+"""Invoices and credit notes: race-free document numbers, one invoice per booking
+with immutable amounts, status derived from money movements (DESIGN.md
+"Lifecycles": invoice; issue #3 item 3).
+
+Nothing here commits: callers issue documents inside their own transaction.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from extensions import db
+from models import Booking, CreditNote, DocumentSequence, Invoice
+from models.base import utcnow
+
+ZERO = Decimal("0.00")
+INVOICE_STATUSES = ("pending", "paid", "overdue", "void")
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def next_number(prefix: str, *, year: int | None = None) -> str:
+    """The next number of a series, e.g. `INV-2026-000042`.
+
+    One conditional UPDATE advances the series counter, so two transactions never get
+    the same number (the row stays locked until the caller commits on PostgreSQL;
+    SQLite serialises writers). The counter row is created on first use.
+    """
+    year = year or utcnow().year
+    name = f"{prefix}-{year}"
+    stmt = (
+        update(DocumentSequence)
+        .where(DocumentSequence.name == name)
+        .values(last_value=DocumentSequence.last_value + 1)
+        .returning(DocumentSequence.last_value)
+    )
+    value = db.session.scalar(stmt)
+    if value is None:
+        dialect_insert = postgresql_insert if _dialect() == "postgresql" else sqlite_insert
+        db.session.execute(
+            dialect_insert(DocumentSequence)
+            .values(name=name, last_value=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        value = db.session.scalar(stmt)
+    return f"{name}-{value:06d}"
+
+
+def balance_due_date(start_date: date, *, today: date | None = None) -> date:
+    """When the balance is due: BALANCE_DUE_DAYS before the departure's start date,
+    but never before `today` (late bookings owe it at once)."""
+    today = today or utcnow().date()
+    days = current_app.config["BALANCE_DUE_DAYS"]
+    return max(start_date - timedelta(days=days), today)
+
+
+def issue_invoice(booking: Booking) -> Invoice:
+    """Issue the booking's invoice for its total (flushes, does not commit).
+
+    Due date = the booking's balance due date (or today).
+    """
+    today = utcnow().date()
+    invoice = Invoice(
+        number=next_number("INV"),
+        booking_id=booking.id,
+        customer_id=booking.customer_id,
+        currency=booking.currency,
+        total_amount=booking.total_amount,
+        issue_date=today,
+        due_date=booking.balance_due_date or today,
+    )
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+def credit(invoice: Invoice, amount: Decimal, reason: str) -> CreditNote | None:
+    """Issue a credit note reducing `invoice` by `amount` (none for a zero amount).
+
+    Never credits more than the invoice still asks for. Flushes, does not commit.
+    """
+    remaining = invoice.total_amount - credited_amount(invoice)
+    amount = min(amount, remaining)
+    if amount <= ZERO:
+        return None
+    note = CreditNote(number=next_number("CN"), invoice_id=invoice.id, amount=amount, reason=reason)
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def credited_amount(invoice: Invoice) -> Decimal:
+    """Sum of the invoice's credit notes."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CreditNote.amount), 0)).where(
+            CreditNote.invoice_id == invoice.id
+        )
+    )
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def invoice_status(invoice: Invoice, *, today: date | None = None) -> str:
+    """Derive the status (never set by hand):
+
+    - `void`: credit notes cover the whole total;
+    - `paid`: money kept (paid minus refunded) covers the total minus credits;
+    - `overdue`: otherwise, when the due date has passed;
+    - `pending`: otherwise.
+    """
+    today = today or utcnow().date()
+    booking = invoice.booking
+    credited = credited_amount(invoice)
+    if credited >= invoice.total_amount and invoice.total_amount > ZERO:
+        return "void"
+    kept = booking.amount_paid - booking.amount_refunded
+    if kept >= invoice.total_amount - credited:
+        return "paid"
+    return "overdue" if invoice.due_date < today else "pending"
+
+
+def invoice_amounts(invoice: Invoice) -> dict:
+    """`{total, credited, paid, refunded, balance}` of an invoice as Decimals;
+    `balance` is what the customer still owes (never negative)."""
+    booking = invoice.booking
+    credited = credited_amount(invoice)
+    kept = booking.amount_paid - booking.amount_refunded
+    balance = max(invoice.total_amount - credited - kept, ZERO)
+    return {
+        "total": invoice.total_amount,
+        "credited": credited,
+        "paid": booking.amount_paid,
+        "refunded": booking.amount_refunded,
+        "balance": balance,
+    }

@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from models.base import MONEY, TimestampMixin, UTCDateTime, db
 
@@ -166,8 +166,26 @@ class Departure(TimestampMixin, db.Model):
 
     @property
     def prices(self) -> dict:
-        """Seat price per traveller category; only `adult` (= `price`) so far."""
-        return {"adult": self.price}
+        """Seat price per traveller category, `{category: Decimal}`; `adult` is
+        always there (= `price`, also for a departure that has no category rows)."""
+        prices = {"adult": self.price}
+        prices.update({row.category: row.price for row in self.categories})
+        return prices
+
+    @property
+    def category_capacities(self) -> dict:
+        """`{category: seats}` of the categories that have their own seat limit."""
+        return {row.category: row.capacity for row in self.categories if row.capacity is not None}
+
+    @property
+    def category_seats_left(self) -> dict:
+        """`{category: seats}` still for sale in each capacity-limited category:
+        its own room (lapsed holds never count) and never more than the departure's."""
+        return {
+            row.category: min(row.seats_left, self.seats_left)
+            for row in self.categories
+            if row.capacity is not None
+        }
 
 
 class DepartureCategory(db.Model):
@@ -200,6 +218,16 @@ class DepartureCategory(db.Model):
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     departure = relationship("Departure", back_populates="categories")
+
+    @property
+    def seats_left(self) -> int | None:
+        """Seats left in this category when it has a limit (None otherwise):
+        capacity minus seats taken, where a lapsed hold never counts, swept or not
+        (`lapsed_hold_seats`, defined below)."""
+        if self.capacity is None:
+            return None
+        in_use = self.seats_taken - int(getattr(self, "lapsed_hold_seats", 0) or 0)
+        return max(self.capacity - in_use, 0)
 
 
 # Full-text search support created with the table (create_all in tests) and by the
@@ -242,3 +270,40 @@ event.listen(
     "before_drop",
     DDL("DROP TABLE IF EXISTS package_fts").execute_if(dialect="sqlite"),
 )
+
+
+def _category_lapsed_hold_seats():
+    """Seats of the category held by bookings whose hold ran out but that no sweep
+    has expired yet: their travellers of this category, plus, for `adult`, the
+    seats of such bookings that name no travellers (DESIGN.md "Rules with
+    numbers": hold). A correlated subquery per category row."""
+    from sqlalchemy import exists, func, select
+
+    from models.booking import Booking, Traveller
+
+    lapsed = (
+        Booking.departure_id == DepartureCategory.departure_id,
+        Booking.status == "held",
+        Booking.hold_expires_at <= func.current_timestamp(),
+    )
+    named = (
+        select(func.count(Traveller.id))
+        .join(Booking, Booking.id == Traveller.booking_id)
+        .where(*lapsed, Traveller.category == DepartureCategory.category)
+        .correlate_except(Booking, Traveller)
+        .scalar_subquery()
+    )
+    unnamed = (
+        select(func.coalesce(func.sum(Booking.seats), 0))
+        .where(
+            *lapsed,
+            DepartureCategory.category == "adult",
+            ~exists().where(Traveller.booking_id == Booking.id),
+        )
+        .correlate_except(Booking)
+        .scalar_subquery()
+    )
+    return named + unnamed
+
+
+DepartureCategory.lapsed_hold_seats = column_property(_category_lapsed_hold_seats())

@@ -1,5 +1,66 @@
-"""Billing endpoints (placeholder until implemented)."""
+"""Billing endpoints: paying bookings, invoices and payments (DESIGN.md "Resource
+map": /bookings/<id>/payments, /invoices, /payments; roles matrix row "record
+payment / refund": finance and admin record, customers pay their own)."""
 
+from flask.views import MethodView
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-blp = Blueprint("billing", __name__, description="Billing")
+from auth.decorators import roles_required
+from routes.idempotency import idempotent
+from schemas.billing import (
+    InvoiceQueryArgs,
+    InvoiceSchema,
+    PaymentCreateSchema,
+    PaymentQueryArgs,
+    PaymentReceiptSchema,
+    PaymentSchema,
+)
+from schemas.common import ProblemSchema, page_of
+from services import invoices, payments
+
+blp = Blueprint("billing", __name__, description="Payments and invoices")
+
+MONEY_ROLES = ("admin", "finance", "customer")
+
+
+@blp.route("/bookings/<int(max=2147483647):booking_id>/payments")
+class BookingPayments(MethodView):
+    @roles_required(*MONEY_ROLES)
+    @idempotent
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, PaymentReceiptSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Not payable, seats gone, funds")
+    def post(self, data, booking_id):
+        """Pay a booking; it is confirmed once its deposit is paid."""
+        return payments.record_payment(account=current_user, booking_id=booking_id, **data)
+
+
+@blp.route("/payments")
+class Payments(MethodView):
+    @roles_required(*MONEY_ROLES)
+    @blp.arguments(PaymentQueryArgs, location="query")
+    @blp.response(200, page_of(PaymentSchema))
+    def get(self, args):
+        """List payments, newest first (customers see their own)."""
+        page = payments.list_payments(account=current_user, **args)
+        return {"items": page.items, "meta": page.meta}
+
+
+@blp.route("/invoices")
+class Invoices(MethodView):
+    @roles_required(*MONEY_ROLES)
+    @blp.arguments(InvoiceQueryArgs, location="query")
+    @blp.response(200, page_of(InvoiceSchema))
+    def get(self, args):
+        """List invoices with their derived status, newest first (customers: own)."""
+        return invoices.list_invoices(account=current_user, **args)
+
+
+@blp.route("/invoices/<int(max=2147483647):invoice_id>")
+class InvoiceById(MethodView):
+    @roles_required(*MONEY_ROLES)
+    @blp.response(200, InvoiceSchema)
+    def get(self, invoice_id):
+        """Show one invoice with credit notes and payments (customers: own)."""
+        return invoices.get_invoice(account=current_user, invoice_id=invoice_id)

@@ -6,6 +6,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from auth.decorators import roles_required
+from routes.idempotency import idempotent
 from schemas.bookings import BookingCreateSchema, BookingQueryArgs, BookingSchema
 from schemas.common import ProblemSchema, page_of
 from services import bookings
@@ -27,11 +28,12 @@ class Bookings(MethodView):
         return {"items": page.items, "meta": page.meta}
 
     @roles_required(*BOOKERS)
+    @idempotent
     @blp.arguments(BookingCreateSchema)
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="Not bookable or seats gone")
     def post(self, data):
-        """Book seats on a departure; they are held until `hold_expires_at`."""
+        """Book seats on a departure (held until `hold_expires_at`, invoiced at once)."""
         return bookings.create_booking(account=current_user, **data)
 
 

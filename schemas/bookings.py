@@ -5,8 +5,9 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from models.base import utcnow
-from models.booking import BOOKING_STATUSES, TRAVELLER_CATEGORIES
+from models.booking import BOOKING_STATUSES
 from schemas.common import Money, PageArgs
+from schemas.departures import CATEGORY
 
 MAX_ID = 2_147_483_647
 ID = validate.Range(min=1, max=MAX_ID)
@@ -20,7 +21,9 @@ def _not_in_future(value: date) -> None:
 
 
 class TravellerSchema(Schema):
-    """One traveller of a booking; `category` prices and counts the seat."""
+    """One traveller of a booking; `category` (default adult) must be one the
+    departure prices: it prices the seat and counts against that category's limit.
+    `unit_price` (output only) is the seat price copied when the booking was made."""
 
     name = fields.String(
         required=True,
@@ -30,9 +33,8 @@ class TravellerSchema(Schema):
         required=True,
         validate=[validate.Range(min=date(1900, 1, 1)), _not_in_future],
     )
-    category = fields.String(
-        load_default="adult", validate=validate.OneOf(TRAVELLER_CATEGORIES)
-    )
+    category = fields.String(load_default="adult", validate=CATEGORY)
+    unit_price = Money(dump_only=True, allow_none=True)
 
 
 class BookingCreateSchema(Schema):
@@ -50,11 +52,24 @@ class BookingCreateSchema(Schema):
     customer_id = fields.Integer(strict=True, validate=ID)
 
 
+class PolicyTierSchema(Schema):
+    """One cancellation tier copied onto the booking: the penalty applies when at
+    least `min_hours_before` hours remain before the departure starts."""
+
+    tier = fields.String()
+    min_hours_before = fields.Integer()
+    penalty_percent = fields.Integer()
+
+
 class BookingSchema(Schema):
     """A booking as the API shows it; money as decimal strings beside `currency`.
 
     `status` is what the caller should see: a hold that ran out reads `expired`
     even before a sweep stored it; `hold_expires_at` is null unless held.
+    `unit_price` is the adult seat price at booking time, `price_snapshot` every
+    category's price then, each traveller's `unit_price` their seat price;
+    `deposit_amount` confirms the booking, the rest is due by `balance_due_date`;
+    `penalty_amount` is null unless cancelled.
     """
 
     id = fields.Integer(dump_only=True)
@@ -71,6 +86,25 @@ class BookingSchema(Schema):
     total_amount = Money(dump_only=True)
     amount_paid = Money(dump_only=True)
     amount_due = Money(dump_only=True)
+    amount_refunded = Money(dump_only=True)
+    deposit_amount = Money(dump_only=True)
+    balance_due_date = fields.Date(dump_only=True, allow_none=True)
+    penalty_amount = Money(dump_only=True, allow_none=True)
+    price_snapshot = fields.Dict(
+        keys=fields.String(), values=fields.String(), dump_only=True, allow_none=True,
+        metadata={"example": {"adult": "900.00", "child": "450.00"}},
+    )
+    invoice_id = fields.Method(
+        "_invoice_id", dump_only=True, metadata={"type": "integer", "nullable": True}
+    )
+    invoice_number = fields.Method(
+        "_invoice_number",
+        dump_only=True,
+        metadata={"type": "string", "nullable": True, "example": "INV-2026-000042"},
+    )
+    cancellation_policy = fields.List(
+        fields.Nested(PolicyTierSchema), dump_only=True, allow_none=True
+    )
     hold_expires_at = fields.Method(
         "_hold_expires_at",
         dump_only=True,
@@ -81,6 +115,14 @@ class BookingSchema(Schema):
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    def _invoice_id(self, booking):
+        """The id of the booking's invoice (null for a booking made before invoices)."""
+        return booking.invoice.id if booking.invoice is not None else None
+
+    def _invoice_number(self, booking):
+        """The number of the booking's invoice, e.g. INV-2026-000042, or null."""
+        return booking.invoice.number if booking.invoice is not None else None
 
     def _hold_expires_at(self, booking):
         """ISO 8601 expiry of a live hold, else None."""

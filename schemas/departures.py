@@ -1,4 +1,5 @@
-"""Departure schemas (DESIGN.md "Resource map": departure fields)."""
+"""Departure schemas (DESIGN.md "Resource map": departure fields; issue #3 item 1:
+price categories, per-category capacity, minimum party size, booking cutoff)."""
 
 from marshmallow import Schema, fields, validate
 
@@ -6,13 +7,48 @@ from models.package import DEPARTURE_STATUSES
 from schemas.common import Money, PageArgs
 
 CAPACITY = validate.Range(min=1, max=10_000)
+CATEGORY = validate.Regexp(
+    r"^[a-z_]{1,20}$", error="Use 1-20 lowercase letters or underscores, e.g. child."
+)
+MAX_CATEGORIES = 10
 CUTOFF_HELP = "Aware ISO 8601 datetime; null means bookable until 00:00 UTC of start_date."
+PRICES_HELP = (
+    "Seat price per traveller category, e.g. {\"adult\": \"900.00\", \"child\": \"450.00\"}; "
+    "must include adult (= `price`). On PATCH it replaces the whole set: a category "
+    "left out is removed (409 while it has seats taken)."
+)
+CAPACITIES_HELP = (
+    "Optional seat limit per category (each <= capacity; null removes a limit); "
+    "every seat also counts against the departure's capacity."
+)
+
+
+def _prices(**kwargs):
+    return fields.Dict(
+        keys=fields.String(validate=CATEGORY),
+        values=Money(),
+        validate=validate.Length(min=1, max=MAX_CATEGORIES),
+        metadata={"description": PRICES_HELP},
+        **kwargs,
+    )
+
+
+def _capacities(**kwargs):
+    return fields.Dict(
+        keys=fields.String(validate=CATEGORY),
+        values=fields.Integer(strict=True, allow_none=True, validate=validate.Range(0, 10_000)),
+        validate=validate.Length(max=MAX_CATEGORIES),
+        metadata={"description": CAPACITIES_HELP},
+        **kwargs,
+    )
 
 
 class DepartureSchema(Schema):
     """A departure as the API shows it; `price` is the adult seat price, `prices`
     the price per traveller category; `seats_taken` counts confirmed bookings and
-    unexpired holds (a lapsed hold never counts), `seats_left` = capacity - seats_taken."""
+    unexpired holds (a lapsed hold never counts), `seats_left` = capacity - seats_taken;
+    `category_capacities` / `category_seats_left` cover the capacity-limited
+    categories only."""
 
     id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True)
@@ -21,6 +57,11 @@ class DepartureSchema(Schema):
     capacity = fields.Integer()
     price = Money()
     prices = fields.Dict(keys=fields.String(), values=Money(), dump_only=True)
+    category_capacities = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                      dump_only=True)
+    category_seats_left = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                      dump_only=True)
+    min_party_size = fields.Integer(dump_only=True)
     currency = fields.String(dump_only=True)
     seats_taken = fields.Integer(dump_only=True, attribute="seats_in_use")
     seats_left = fields.Integer(dump_only=True)
@@ -31,23 +72,31 @@ class DepartureSchema(Schema):
 
 
 class DepartureCreateSchema(Schema):
-    """A new departure; `price` defaults to the package's base_price, the currency is
-    the package's."""
+    """A new departure; `price` (adult) defaults to the package's base_price, or give
+    `prices` with at least `adult` (both must then agree); the currency is the
+    package's. `min_party_size` (default 1) is the fewest seats one booking may take."""
 
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
     capacity = fields.Integer(required=True, validate=CAPACITY)
     price = Money()
+    prices = _prices()
+    category_capacities = _capacities()
+    min_party_size = fields.Integer(strict=True, validate=CAPACITY)
     booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"description": CUTOFF_HELP})
 
 
 class DepartureUpdateSchema(Schema):
-    """Partial update; the capacity cannot drop below the seats taken (409)."""
+    """Partial update; the capacity (of the departure or a category) cannot drop
+    below the seats taken (409). Bookings keep the prices they were made at."""
 
     start_date = fields.Date()
     end_date = fields.Date()
     capacity = fields.Integer(validate=CAPACITY)
     price = Money()
+    prices = _prices()
+    category_capacities = _capacities()
+    min_party_size = fields.Integer(strict=True, validate=CAPACITY)
     booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"description": CUTOFF_HELP})
 
 

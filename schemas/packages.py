@@ -91,7 +91,8 @@ class PackageRejectSchema(Schema):
 class PackageQueryArgs(PageArgs):
     """Catalogue filters: `q` full-text search; `destination` / `origin` (case-
     insensitive substring); `transport_mode`; `min_price` / `max_price` on
-    base_price; `starts_after` (a scheduled departure starts on or after that date);
+    base_price; `starts_after` / `starts_before` (a scheduled departure starts on or
+    after / on or before those dates - the same departure when both are given);
     `status` (applies within what the caller may see); `sort` one of SORTABLE,
     `-` prefixed for descending (default newest first)."""
 
@@ -102,6 +103,7 @@ class PackageQueryArgs(PageArgs):
     min_price = Money()
     max_price = Money()
     starts_after = fields.Date()
+    starts_before = fields.Date()
     status = fields.String(validate=validate.OneOf(PACKAGE_STATUSES))
     sort = fields.String(validate=validate.Length(max=30))
 
@@ -111,3 +113,10 @@ class PackageQueryArgs(PageArgs):
         low, high = data.get("min_price"), data.get("max_price")
         if low is not None and high is not None and low > high:
             raise ValidationError("Must not exceed max_price.", "min_price")
+
+    @validates_schema
+    def _date_range(self, data, **_kwargs):
+        """`starts_after` may not be later than `starts_before`."""
+        after, before = data.get("starts_after"), data.get("starts_before")
+        if after is not None and before is not None and after > before:
+            raise ValidationError("Must not be after starts_before.", "starts_after")

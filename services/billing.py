@@ -18,6 +18,10 @@ from models import Booking, CreditNote, DocumentSequence, Invoice
 from models.base import utcnow
 
 ZERO = Decimal("0.00")
+# Credit notes reduce what an invoice asks for while its booking is expired or
+# cancelled. A late payment may revive an expired booking (services.payments); its
+# expiry credit note then no longer applies and the invoice asks for the total again.
+CREDIT_APPLIES = ("expired", "cancelled")
 INVOICE_STATUSES = ("pending", "paid", "overdue", "void")
 
 
@@ -105,6 +109,14 @@ def credited_amount(invoice: Invoice) -> Decimal:
     return Decimal(total).quantize(Decimal("0.01"))
 
 
+def applied_credit(invoice: Invoice) -> Decimal:
+    """The credit that reduces the invoice now: its credit notes while the booking is
+    expired or cancelled, nothing while the booking is live (CREDIT_APPLIES)."""
+    if invoice.booking.status not in CREDIT_APPLIES:
+        return ZERO
+    return credited_amount(invoice)
+
+
 def invoice_status(invoice: Invoice, *, today: date | None = None) -> str:
     """Derive the status (never set by hand):
 
@@ -115,7 +127,7 @@ def invoice_status(invoice: Invoice, *, today: date | None = None) -> str:
     """
     today = today or utcnow().date()
     booking = invoice.booking
-    credited = credited_amount(invoice)
+    credited = applied_credit(invoice)
     if credited >= invoice.total_amount and invoice.total_amount > ZERO:
         return "void"
     kept = booking.amount_paid - booking.amount_refunded
@@ -128,7 +140,7 @@ def invoice_amounts(invoice: Invoice) -> dict:
     """`{total, credited, paid, refunded, balance}` of an invoice as Decimals;
     `balance` is what the customer still owes (never negative)."""
     booking = invoice.booking
-    credited = credited_amount(invoice)
+    credited = applied_credit(invoice)
     kept = booking.amount_paid - booking.amount_refunded
     balance = max(invoice.total_amount - credited - kept, ZERO)
     return {

@@ -1,17 +1,25 @@
-"""Bookings, first cut: create `held` bookings that take seats atomically, list and
-view them (DESIGN.md "Lifecycles": booking, departure; "Rules with numbers": seats,
-hold; roles matrix rows "create booking" and "list / view bookings").
+"""The booking engine: create `held` bookings that take seats atomically and are
+invoiced at once, list and view them, expire lapsed holds and complete trips in bulk
+(DESIGN.md "Lifecycles": booking, departure; "Rules with numbers": seats, hold;
+roles matrix rows "create booking" and "list / view bookings"; issue #3 items 1-3, 9).
 
-Payments, confirmation, cancellation and the expiry sweep command come later and use
-the same columns.
+Money rules (issue #3): Decimal quantized to 0.01 with ROUND_HALF_UP, never float.
+A booking copies, when it is made, the price of every category of its departure
+(`price_snapshot`), each traveller's seat price (`Traveller.unit_price`) and the
+cancellation tiers; `unit_price` is the adult (standard) seat price, `total_amount`
+the sum of the travellers' seat prices (all adult when no travellers are named),
+`deposit_amount` = total x package.deposit_percent / 100. Later catalogue edits
+never change a booking. Seats, booking, travellers and invoice are written in one
+transaction with one commit; mail goes out after it.
 """
 
 import secrets
+from collections import Counter
 from datetime import datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +29,7 @@ from extensions import db
 from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
-from services import inventory
+from services import billing, inventory, notifications
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 REFERENCE_PREFIX = "ET-"
@@ -100,37 +108,90 @@ def _check_travellers(travellers: list[dict] | None, seats: int) -> None:
         )
 
 
+def _check_party(departure: Departure, seats: int, travellers, prices: dict) -> None:
+    """The party is at least the departure's `min_party_size` and every traveller's
+    category is one the departure prices; ValidationFailed (422) per field
+    (`seats`, `travellers.<i>.category`)."""
+    errors = {}
+    if seats < departure.min_party_size:
+        errors["seats"] = [
+            f"This departure is booked for at least {departure.min_party_size} seats."
+        ]
+    for index, traveller in enumerate(travellers or []):
+        if traveller.get("category", inventory.DEFAULT_CATEGORY) not in prices:
+            errors[f"travellers.{index}.category"] = [
+                f"Not a category of this departure; one of: {', '.join(sorted(prices))}."
+            ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
+    """Seats per category: the travellers' categories, or all adult without them."""
+    counts = Counter(t.get("category", inventory.DEFAULT_CATEGORY) for t in travellers or [])
+    return counts or Counter({inventory.DEFAULT_CATEGORY: seats})
+
+
 def _find_departure(departure_id: int) -> Departure:
-    """The departure (with its package) or ValidationFailed on `departure_id`."""
+    """The departure (with its package and categories) or ValidationFailed on
+    `departure_id`."""
     departure = db.session.get(
-        Departure, departure_id, options=[selectinload(Departure.package)]
+        Departure,
+        departure_id,
+        options=[selectinload(Departure.package), selectinload(Departure.categories)],
     )
     if departure is None:
         raise ValidationFailed({"departure_id": ["No departure with this id."]})
     return departure
 
 
-def _hold_seats(departure: Departure, seats: int, *, now: datetime) -> None:
-    """Expire lapsed holds of the departure, then take `seats` atomically.
+def _refuse_seats(detail: str, **extra) -> None:
+    """Commit what the attempt did that stands on its own (the expiry of lapsed
+    holds; seats it took were given back) and raise Conflict (409) `seats-unavailable`."""
+    db.session.commit()
+    raise Conflict(detail, code="seats-unavailable", extra=extra)
+
+
+def _hold_seats(departure: Departure, seats: int, counts: Counter, *, now: datetime) -> None:
+    """Expire lapsed holds of the departure, then take `seats` on the departure and
+    `counts` per category, atomically and in the one lock order (departure, then
+    categories by name).
 
     When they do not fit, commits the expiry (a correct state change on its own) and
-    raises Conflict (409) with `seats_left` and `seats_requested`.
+    raises Conflict (409) with `seats_left` and `seats_requested` (plus `category`
+    when a category's own limit refused them; seats_left is then that category's).
     """
     inventory.release_expired_holds(departure_id=departure.id, now=now)
-    if inventory.take_seats(departure_id=departure.id, seats=seats):
+    if not inventory.take_seats(departure_id=departure.id, seats=seats):
+        left = inventory.free_seats_now(departure_id=departure.id)
+        _refuse_seats(
+            f"Not enough seats left on this departure: {left} left, {seats} requested.",
+            seats_left=left, seats_requested=seats,
+        )
+    full = inventory.take_category_seats(departure_id=departure.id, counts=counts)
+    if full is None:
         return
-    left = inventory.free_seats_now(departure_id=departure.id)
-    db.session.commit()
-    raise Conflict(
-        f"Not enough seats left on this departure: {left} left, {seats} requested.",
-        code="seats-unavailable",
-        extra={"seats_left": left, "seats_requested": seats},
+    inventory.release_seats(departure_id=departure.id, seats=seats)
+    left = inventory.category_seats_left(departure_id=departure.id, category=full) or 0
+    _refuse_seats(
+        f"Not enough {full} seats left on this departure: {left} left, "
+        f"{counts[full]} requested.",
+        seats_left=left, seats_requested=counts[full], category=full,
     )
 
 
+def _money(amount: Decimal) -> Decimal:
+    """`amount` quantized to the cent, half up (issue #3 "Money rules")."""
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def _new_booking(account, customer, departure, seats, travellers, now) -> Booking:
-    """The Booking row (prices and policy copied from the catalogue), unsaved."""
-    unit_price = departure.price
+    """The Booking row with prices, deposit, balance date and policy copied from the
+    catalogue, unsaved. `unit_price` is the adult seat price; each traveller
+    carries its category's price; the total is the sum over seats."""
+    prices = departure.prices
+    counts = _party_counts(travellers, seats)
+    total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
     hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
     policy = current_app.config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)
     return Booking(
@@ -140,13 +201,20 @@ def _new_booking(account, customer, departure, seats, travellers, now) -> Bookin
         seats=seats,
         status="held",
         currency=departure.currency,
-        unit_price=unit_price,
-        total_amount=(unit_price * seats).quantize(CENT),
+        unit_price=prices[inventory.DEFAULT_CATEGORY],
+        total_amount=total,
         amount_paid=Decimal("0.00"),
+        amount_refunded=Decimal("0.00"),
+        deposit_amount=_money(total * departure.package.deposit_percent / 100),
+        balance_due_date=billing.balance_due_date(departure.start_date),
+        price_snapshot={name: f"{amount:.2f}" for name, amount in sorted(prices.items())},
         hold_expires_at=now + hold,
         cancellation_policy=[dict(tier) for tier in policy],
         created_by_id=account.id if is_staff(account) else None,
-        travellers=[Traveller(**traveller) for traveller in travellers or []],
+        travellers=[
+            Traveller(**traveller, unit_price=prices[traveller.get("category", "adult")])
+            for traveller in travellers or []
+        ],
     )
 
 
@@ -157,10 +225,13 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     _check_travellers(travellers, seats)
     departure = _find_departure(departure_id)
     check_bookable(departure, now=now)
-    _hold_seats(departure, seats, now=now)
+    prices = departure.prices
+    _check_party(departure, seats, travellers, prices)
+    _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
     booking = _new_booking(account, customer, departure, seats, travellers, now)
     db.session.add(booking)
     db.session.flush()
+    billing.issue_invoice(booking)  # last: the invoice counter stays locked until commit
     return booking
 
 
@@ -178,17 +249,22 @@ def create_booking(
     travellers: list[dict] | None = None,
     customer_id: int | None = None,
 ) -> Booking:
-    """Book `seats` on a departure for a customer and hold them; one commit.
+    """Book `seats` on a departure for a customer, hold them and invoice; one commit,
+    then the "seats held" mail (with the expiry time).
 
     `account` is the caller (a customer books for themselves; admin and sales name
     `customer_id`); `travellers` are dicts `{name, birth_date, category}`, one per
-    seat. The booking is `held` until now + BOOKING_HOLD_MINUTES at the departure's
-    price. Seats, booking and travellers are written in one transaction; on any
-    failure it is rolled back, so seats are never leaked. A reference collision is
-    retried with a new reference.
+    seat, each category one the departure prices (none given: all adult). The
+    booking is `held` until now + BOOKING_HOLD_MINUTES. Seats (departure and
+    category), booking, travellers and the invoice (billing.issue_invoice, numbered
+    INV-YYYY-NNNNNN) are written in one transaction; on any failure it is rolled
+    back, so seats are never leaked. A reference collision is retried with a new
+    reference.
 
-    Raises ValidationFailed (422: customer_id, travellers, unknown departure_id) and
-    Conflict (409: not bookable, or not enough seats with `seats_left`).
+    Raises ValidationFailed (422: customer_id, travellers, a category the departure
+    does not have, a party below min_party_size, unknown departure_id) and Conflict
+    (409: not bookable, or not enough seats with `seats_left`, and `category` when a
+    category's limit is what refused them).
     """
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
@@ -200,7 +276,7 @@ def create_booking(
                 customer_id=customer_id,
             )
             db.session.commit()
-            return booking
+            break
         except IntegrityError as exc:
             db.session.rollback()
             if not _reference_collision(exc) or attempt == REFERENCE_ATTEMPTS:
@@ -208,7 +284,53 @@ def create_booking(
         except BaseException:
             db.session.rollback()
             raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    notifications.booking_held(booking)
+    return booking
+
+
+def expire_holds(now: datetime | None = None) -> int:
+    """Expire every `held` booking whose hold ran out by `now` (default: the current
+    time, aware UTC): status `expired`, seats (departure and category) given back,
+    invoice voided by a credit note; one commit. Returns how many it expired.
+
+    Idempotent and safe while the service runs and against another run (cron
+    overlap): each booking leaves `held` through one conditional UPDATE, so only
+    one transaction ever expires it (inventory.release_expired_holds). Backs
+    `flask bookings expire-holds` (issue #3 item 2).
+    """
+    try:
+        count = inventory.release_expired_holds(now=now or utcnow())
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return count
+
+
+def complete_trips(now: datetime | None = None) -> int:
+    """Mark `confirmed` bookings whose departure ended before `now`'s date (UTC) as
+    `completed` (with `completed_at`) and give their seats back (seats taken count
+    held and confirmed bookings only, DESIGN.md "Lifecycles": departure); one
+    commit. Returns how many it completed; idempotent (only `confirmed` rows move).
+    Backs `flask bookings complete-trips`.
+    """
+    now = now or utcnow()
+    ended = select(Departure.id).where(Departure.end_date < now.date())
+    stmt = (
+        update(Booking)
+        .where(Booking.status == "confirmed", Booking.departure_id.in_(ended))
+        .values(status="completed", completed_at=now)
+        .returning(Booking.id, Booking.departure_id, Booking.seats)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        rows = db.session.execute(stmt).all()
+        inventory.release_bookings_seats(rows)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(rows)
 
 
 def _status_filter(status: str, now: datetime):
@@ -237,6 +359,7 @@ def list_bookings(
     """
     stmt = select(Booking).options(
         selectinload(Booking.travellers),
+        selectinload(Booking.invoice),
         selectinload(Booking.departure).selectinload(Departure.package),
     )
     if not is_staff(account):

@@ -1,26 +1,40 @@
 """Dated departures of a package: listing, creation, edits, deletion
-(DESIGN.md "Lifecycles": departure; "Rules with numbers": seats).
+(DESIGN.md "Lifecycles": departure; "Rules with numbers": seats; issue #3 item 1).
 
 Departures are operational data: adding, editing or deleting one never sends a
 published package back to approval (the reviewed content is the package and its
 itinerary). Price edits never touch existing bookings, which carry their own prices.
+
+Prices live in one DepartureCategory row per traveller category (`adult` always,
+mirrored in `departures.price`; `child`, `economy`, ... as the operator defines),
+each optionally with its own seat limit. Edits lock the departure row first and
+then its categories by name, the same order bookings take seats in.
 """
 
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import selectinload
 
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
-from models import Booking, Departure, Package
+from models import (
+    LIVE_STATUSES,
+    Booking,
+    Departure,
+    DepartureCategory,
+    Package,
+    Traveller,
+)
 from models.base import utcnow
 from services.common import Page, get_or_404, order_by_sort, paginate
 from services.packages import can_see, get_package
 
 SORTABLE = ("start_date", "end_date", "price", "created_at")
 DEFAULT_SORT = "start_date"
-EDITABLE = ("start_date", "end_date", "capacity", "price", "booking_cutoff")
+EDITABLE = ("start_date", "end_date", "capacity", "price", "booking_cutoff", "min_party_size")
+ADULT = "adult"
 
 
 def starts_at(start_date: date) -> datetime:
@@ -45,7 +59,11 @@ def list_departures(
     ValidationFailed (422) for an unknown sort field.
     """
     get_package(package_id=package_id, account=account)
-    stmt = select(Departure).where(Departure.package_id == package_id)
+    stmt = (
+        select(Departure)
+        .where(Departure.package_id == package_id)
+        .options(selectinload(Departure.categories))
+    )
     if status:
         stmt = stmt.where(Departure.status == status)
     stmt = order_by_sort(stmt, Departure, sort or DEFAULT_SORT, SORTABLE)
@@ -55,7 +73,9 @@ def list_departures(
 def get_departure(*, departure_id: int, account=None) -> Departure:
     """The departure `departure_id`, visible when its package is (staff: always;
     others: published packages only). Raises NotFound (404) otherwise."""
-    departure = db.session.get(Departure, departure_id)
+    departure = db.session.get(
+        Departure, departure_id, options=[selectinload(Departure.categories)]
+    )
     if departure is None or not can_see(account, departure.package):
         raise NotFound("Departure")
     return departure
@@ -68,32 +88,46 @@ def create_departure(
     end_date: date,
     capacity: int,
     price: Decimal | None = None,
+    prices: dict[str, Decimal] | None = None,
+    category_capacities: dict[str, int | None] | None = None,
+    min_party_size: int = 1,
     booking_cutoff: datetime | None = None,
 ) -> Departure:
     """Add a scheduled departure to a package and commit.
 
     `capacity` seats (>= 1); `price` the adult seat price, default the package's
-    base_price, in the package's currency (copied); `booking_cutoff` an aware
-    datetime before the start (None: bookable until 00:00 UTC of start_date).
-    Departures are operational data: a published package stays published.
-    Raises NotFound (404); Conflict (409) for an archived package;
-    ValidationFailed (422) when start_date is past, end_date precedes it or the
-    cutoff is not before the start.
+    base_price, in the package's currency (copied); `prices` `{category: amount}`
+    with `adult` (must equal `price` when both are given); `category_capacities`
+    `{category: seats}` optional limits of priced categories, each <= capacity;
+    `min_party_size` the fewest seats per booking (<= capacity); `booking_cutoff`
+    an aware datetime before the start (None: bookable until 00:00 UTC of
+    start_date). Departures are operational data: a published package stays
+    published. Raises NotFound (404); Conflict (409) for an archived package;
+    ValidationFailed (422) for the date, price and category rules above.
     """
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
         raise Conflict("An archived package gets no new departures.", code="package-archived")
     _check_dates(start_date, end_date, booking_cutoff, check_start=True)
+    resolved = _resolve_prices(price, prices, default=package.base_price)
+    limits = dict(category_capacities or {})
+    _check_categories(resolved, limits, limits, capacity=capacity, min_party=min_party_size)
     departure = Departure(
         package_id=package.id,
         start_date=start_date,
         end_date=end_date,
         capacity=capacity,
         seats_taken=0,
-        price=package.base_price if price is None else price,
+        price=resolved[ADULT],
         currency=package.currency,
         booking_cutoff=booking_cutoff,
+        min_party_size=min_party_size,
         status="scheduled",
+        categories=[
+            DepartureCategory(category=name, price=amount, capacity=limits.get(name),
+                              seats_taken=0)
+            for name, amount in sorted(resolved.items())
+        ],
     )
     db.session.add(departure)
     db.session.commit()
@@ -101,15 +135,19 @@ def create_departure(
 
 
 def update_departure(*, departure_id: int, changes: dict) -> Departure:
-    """Apply a partial edit (start_date, end_date, capacity, price, booking_cutoff)
-    with one conditional UPDATE and commit.
+    """Apply a partial edit (start_date, end_date, capacity, price, prices,
+    category_capacities, min_party_size, booking_cutoff) and commit.
 
-    The capacity can never drop below the seats already taken: the UPDATE only
-    matches `WHERE seats_taken <= :capacity`, so a booking racing the edit cannot
-    be oversold. The package's status is left alone (operational data, no new
-    approval); bookings keep their own prices. Raises NotFound (404); Conflict (409) for a cancelled departure or
-    a capacity below seats taken (`seats_taken` in the body); ValidationFailed (422)
-    for dates as in create_departure (start_date only checked when it changes).
+    Capacities can never drop below the seats already taken: the departure's UPDATE
+    only matches `WHERE seats_taken <= :capacity`, a category's `WHERE seats_taken
+    <= :limit`, so a booking racing the edit cannot be oversold. `prices` replaces
+    the category set (a category left out is deleted only while it has no seats
+    taken); `price` alone changes the adult price. The package's status is left
+    alone (operational data, no new approval); bookings keep their own prices.
+    Raises NotFound (404); Conflict (409) for a cancelled departure, a capacity
+    below seats taken (`seats_taken`, and `category` for a category) or removing a
+    category in use; ValidationFailed (422) for the rules of create_departure
+    (start_date only checked when it changes).
     """
     departure = get_or_404(Departure, departure_id, "Departure")
     if departure.status != "scheduled":
@@ -121,11 +159,167 @@ def update_departure(*, departure_id: int, changes: dict) -> Departure:
         values.get("booking_cutoff", departure.booking_cutoff),
         check_start="start_date" in values,
     )
-    if values:
+    plan = _category_plan(departure, changes)
+    if plan is not None:
+        values["price"] = plan[0][ADULT]
+    _check_categories(
+        plan[0] if plan else departure.prices,
+        changes.get("category_capacities", {}),
+        plan[1] if plan else departure.category_capacities,
+        capacity=values.get("capacity", departure.capacity),
+        min_party=values.get("min_party_size", departure.min_party_size),
+        capacity_field="category_capacities" if "category_capacities" in changes else "capacity",
+    )
+    if values or plan is not None:
+        values.setdefault("updated_at", utcnow())  # locks the departure row first
         _conditional_update(departure, values)
+    if plan is not None:
+        _write_categories(departure.id, *plan)
     db.session.commit()
     db.session.refresh(departure)
     return departure
+
+
+def _resolve_prices(price, prices, *, default) -> dict:
+    """The `{category: price}` a create sets: `prices` (with adult), or `{adult:
+    price or default}`; ValidationFailed (422) when prices lacks adult or `price`
+    disagrees with it."""
+    if prices is None:
+        return {ADULT: default if price is None else price}
+    if ADULT not in prices:
+        raise ValidationFailed({"prices": ["Include the adult price (key `adult`)."]})
+    if price is not None and price != prices[ADULT]:
+        raise ValidationFailed({"price": ["Must equal prices.adult (price is the adult price)."]})
+    return dict(prices)
+
+
+def _category_plan(departure: Departure, changes: dict) -> tuple[dict, dict] | None:
+    """`(prices, limits)` the categories should have after a PATCH, or None when the
+    PATCH touches neither `price`, `prices` nor `category_capacities`."""
+    if not {"price", "prices", "category_capacities"} & set(changes):
+        return None
+    if "prices" in changes:
+        prices = _resolve_prices(changes.get("price"), changes["prices"], default=None)
+    else:
+        prices = departure.prices
+        if "price" in changes:
+            prices[ADULT] = changes["price"]
+    current = {row.category: row.capacity for row in departure.categories}
+    limits = {name: current.get(name) for name in prices}
+    limits.update(
+        {k: v for k, v in changes.get("category_capacities", {}).items() if k in prices}
+    )
+    return prices, limits
+
+
+def _check_categories(prices, asked, limits, *, capacity, min_party, capacity_field=None):
+    """Cross-field rules of categories; ValidationFailed (422) with errors per field:
+    every category in `asked` (the limits the request names) has a price, every
+    limit in `limits` fits the departure's capacity, min_party <= capacity."""
+    errors = {}
+    unknown = sorted(set(asked) - set(prices))
+    if unknown:
+        errors["category_capacities"] = [f"No price for category: {', '.join(unknown)}."]
+    too_big = sorted(k for k, v in limits.items() if v is not None and v > capacity)
+    if too_big:
+        errors.setdefault(capacity_field or "category_capacities", []).append(
+            f"Category limits must not exceed the capacity ({capacity}): {', '.join(too_big)}."
+        )
+    if min_party > capacity:
+        errors["min_party_size"] = [f"Must not exceed the capacity ({capacity})."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _write_categories(departure_id: int, prices: dict, limits: dict) -> None:
+    """Bring the departure's category rows to `prices` / `limits`, by category name:
+    insert new ones, delete dropped ones only while no seat is taken, update the
+    others with a limit guarded by `seats_taken <= limit`. Conflict (409) after a
+    rollback when a guard refuses."""
+    existing = {
+        row.category: row.id
+        for row in db.session.scalars(
+            select(DepartureCategory).where(DepartureCategory.departure_id == departure_id)
+        )
+    }
+    for name in sorted(set(existing) | set(prices)):
+        if name not in prices:
+            stmt = delete(DepartureCategory).where(
+                DepartureCategory.id == existing[name], DepartureCategory.seats_taken == 0
+            )
+            if db.session.execute(stmt).rowcount != 1:
+                _category_conflict(departure_id, name, None)
+        elif name not in existing:
+            taken = _live_category_seats(departure_id, name)
+            if limits.get(name) is not None and taken > limits[name]:
+                _category_conflict(departure_id, name, limits[name], taken=taken)
+            db.session.add(DepartureCategory(
+                departure_id=departure_id, category=name, price=prices[name],
+                capacity=limits.get(name), seats_taken=taken,
+            ))
+            db.session.flush()
+        else:
+            _update_category(departure_id, existing[name], name, prices[name], limits.get(name))
+
+
+def _live_category_seats(departure_id: int, name: str) -> int:
+    """Seats of held and confirmed bookings of the departure in category `name`
+    (their travellers of it; for adult also bookings naming no travellers): what a
+    new category row starts from, e.g. the adult row of a departure made before
+    categories existed. Exact: the caller holds the departure row's lock, which
+    every booking takes before its categories."""
+    live = (
+        Booking.departure_id == departure_id, Booking.status.in_(LIVE_STATUSES)
+    )
+    named = db.session.scalar(
+        select(func.count(Traveller.id))
+        .join(Booking, Booking.id == Traveller.booking_id)
+        .where(*live, Traveller.category == name)
+    )
+    unnamed = 0
+    if name == ADULT:
+        unnamed = db.session.scalar(
+            select(func.coalesce(func.sum(Booking.seats), 0)).where(
+                *live, ~exists().where(Traveller.booking_id == Booking.id)
+            )
+        )
+    return int(named or 0) + int(unnamed or 0)
+
+
+def _update_category(departure_id, row_id, name, price, limit) -> None:
+    """UPDATE one category's price and limit, never below its seats taken."""
+    stmt = (
+        update(DepartureCategory)
+        .where(DepartureCategory.id == row_id)
+        .values(price=price, capacity=limit)
+        .execution_options(synchronize_session=False)
+    )
+    if limit is not None:
+        stmt = stmt.where(DepartureCategory.seats_taken <= limit)
+    if db.session.execute(stmt).rowcount != 1:
+        _category_conflict(departure_id, name, limit)
+
+
+def _category_conflict(departure_id: int, name: str, limit: int | None, *, taken=None):
+    """Roll back and raise Conflict (409) with the category's `seats_taken`."""
+    db.session.rollback()
+    if taken is None:
+        taken = db.session.scalar(
+            select(DepartureCategory.seats_taken).where(
+                DepartureCategory.departure_id == departure_id,
+                DepartureCategory.category == name,
+            )
+        ) or 0
+    extra = {"category": name, "seats_taken": taken}
+    if limit is None:
+        raise Conflict(
+            f"Category {name} has {taken} seat(s) taken; it cannot be removed.",
+            code="category-in-use", extra=extra,
+        )
+    raise Conflict(
+        f"The {name} limit cannot drop below the {taken} seat(s) already taken.",
+        code="capacity-below-seats-taken", extra=extra,
+    )
 
 
 def delete_departure(*, departure_id: int) -> None:

@@ -5,21 +5,38 @@ Seats move only through single conditional UPDATE statements whose row count say
 whether they applied. That is atomic on SQLite and on PostgreSQL (a concurrent
 UPDATE of the same row waits for the first to commit and then re-checks the WHERE
 clause against the new row), unlike `with_for_update()`, which SQLite ignores
-(ENGINEERING.md "Traps"). The CHECK `seats_taken <= capacity` on departures is the
-last line of defence. Nothing here commits: callers own the transaction.
+(ENGINEERING.md "Traps"). The CHECK constraints `seats_taken <= capacity` on
+departures and departure_categories are the last line of defence. Nothing here
+commits: callers own the transaction.
+
+Every seat counts against its departure and against its traveller category
+(`departure_categories.seats_taken`, kept for every category so that a limit added
+later is right at once); a category with a `capacity` refuses seats beyond it. A
+booking's seats per category are its travellers' categories, or all `adult` when
+it names no travellers (`category_counts`). Rows are always locked in one order -
+departures by id, then each departure's categories by name - so concurrent
+transactions wait for each other instead of deadlocking.
 """
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from extensions import db
-from models import Booking, Departure
+from models import Booking, Departure, DepartureCategory, Invoice, Traveller
 from models.base import utcnow
+from services import billing
 
 log = logging.getLogger(__name__)
+
+DEFAULT_CATEGORY = "adult"
+EXPIRY_REASON = "Hold expired unpaid: the booking is void."
+
+
+# --- departure seats ---------------------------------------------------------------
 
 
 def take_seats(*, departure_id: int, seats: int) -> bool:
@@ -57,31 +74,196 @@ def release_seats(*, departure_id: int, seats: int) -> bool:
     return db.session.execute(stmt).rowcount == 1
 
 
+# --- category seats ----------------------------------------------------------------
+
+
+def category_counts(booking: Booking) -> Counter:
+    """Seats of `booking` per traveller category: its travellers' categories, or
+    all `adult` when it names no travellers."""
+    counts = Counter(traveller.category for traveller in booking.travellers)
+    return counts or Counter({DEFAULT_CATEGORY: booking.seats})
+
+
+def _category_exists(departure_id: int, category: str) -> bool:
+    stmt = select(DepartureCategory.id).where(
+        DepartureCategory.departure_id == departure_id, DepartureCategory.category == category
+    )
+    return db.session.scalar(stmt) is not None
+
+
+def _take_category(departure_id: int, category: str, seats: int) -> bool:
+    """Add `seats` to one category's seats_taken, within its capacity if it has one.
+    A category without a row (a departure made before categories existed has no
+    `adult` row) has no limit: True."""
+    row = DepartureCategory
+    stmt = (
+        update(row)
+        .where(row.departure_id == departure_id, row.category == category)
+        .where(or_(row.capacity.is_(None), row.seats_taken + seats <= row.capacity))
+        .values(seats_taken=row.seats_taken + seats)
+        .execution_options(synchronize_session="fetch")
+    )
+    if db.session.execute(stmt).rowcount == 1:
+        return True
+    return not _category_exists(departure_id, category)
+
+
+def _release_category(departure_id: int, category: str, seats: int) -> None:
+    """Give `seats` back to one category; logs when the books disagree."""
+    row = DepartureCategory
+    stmt = (
+        update(row)
+        .where(row.departure_id == departure_id, row.category == category)
+        .where(row.seats_taken >= seats)
+        .values(seats_taken=row.seats_taken - seats)
+        .execution_options(synchronize_session="fetch")
+    )
+    if db.session.execute(stmt).rowcount != 1 and _category_exists(departure_id, category):
+        log.error("departure %s: releasing more %s seats than taken", departure_id, category)
+
+
+def take_category_seats(*, departure_id: int, counts: Mapping[str, int]) -> str | None:
+    """Take seats per category (`{category: seats}`), categories in name order.
+
+    Returns None when every category had room, else the name of the first category
+    that did not; the categories taken before it are given back in the same
+    transaction, so a refusal changes nothing. The caller has taken (and so
+    locked) the departure's seats first.
+    """
+    taken = []
+    for category in sorted(counts):
+        if counts[category] < 1:
+            continue
+        if not _take_category(departure_id, category, counts[category]):
+            for done in taken:
+                _release_category(departure_id, done, counts[done])
+            return category
+        taken.append(category)
+    return None
+
+
+def release_category_seats(*, departure_id: int, counts: Mapping[str, int]) -> None:
+    """Give seats back per category (`{category: seats}`), in name order."""
+    for category in sorted(counts):
+        if counts[category] >= 1:
+            _release_category(departure_id, category, counts[category])
+
+
+def category_seats_left(*, departure_id: int, category: str) -> int | None:
+    """Seats left in a capacity-limited category as the database has it now; None
+    when the category has no limit (or no row)."""
+    stmt = select(DepartureCategory.capacity - DepartureCategory.seats_taken).where(
+        DepartureCategory.departure_id == departure_id,
+        DepartureCategory.category == category,
+        DepartureCategory.capacity.is_not(None),
+    )
+    left = db.session.scalar(stmt)
+    return None if left is None else max(int(left), 0)
+
+
+# --- booking-level -----------------------------------------------------------------
+
+
+def take_booking_seats(booking: Booking) -> bool:
+    """Take the seats of an existing booking again (a late payment on an expired
+    hold): the departure's seats, then its categories' seats, atomically. Returns
+    False, with nothing taken, when they no longer fit."""
+    if not take_seats(departure_id=booking.departure_id, seats=booking.seats):
+        return False
+    counts = category_counts(booking)
+    if take_category_seats(departure_id=booking.departure_id, counts=counts) is None:
+        return True
+    release_seats(departure_id=booking.departure_id, seats=booking.seats)
+    return False
+
+
+def release_booking_seats(booking: Booking) -> None:
+    """Give a live booking's seats back (cancellation): departure, then categories.
+    Logs when the books disagree."""
+    if not release_seats(departure_id=booking.departure_id, seats=booking.seats):
+        log.error("departure %s: releasing more seats than taken", booking.departure_id)
+    release_category_seats(departure_id=booking.departure_id, counts=category_counts(booking))
+
+
+def release_bookings_seats(rows: Iterable[tuple[int, int, int]]) -> None:
+    """Give back the seats of many bookings that just left `held`/`confirmed` in
+    bulk; `rows` are `(booking_id, departure_id, seats)`.
+
+    Per departure (ascending id): its seats in one UPDATE, then per category (by
+    name) the travellers' categories, `adult` for bookings without travellers.
+    """
+    rows = list(rows)
+    seats_by_departure = Counter()
+    departure_of = {}
+    for booking_id, departure_id, seats in rows:
+        seats_by_departure[departure_id] += seats
+        departure_of[booking_id] = (departure_id, seats)
+    per_category = _category_seats_of(departure_of)
+    for departure_id in sorted(seats_by_departure):
+        if not release_seats(departure_id=departure_id, seats=seats_by_departure[departure_id]):
+            log.error("departure %s: released bookings exceed seats taken", departure_id)
+        release_category_seats(departure_id=departure_id, counts=per_category[departure_id])
+
+
+def _category_seats_of(departure_of: dict[int, tuple[int, int]]) -> dict[int, Counter]:
+    """`{departure_id: Counter(category -> seats)}` for the bookings in
+    `departure_of` (`{booking_id: (departure_id, seats)}`), in one query."""
+    per_category: dict[int, Counter] = defaultdict(Counter)
+    named = set()
+    if departure_of:
+        stmt = (
+            select(Traveller.booking_id, Traveller.category, func.count())
+            .where(Traveller.booking_id.in_(list(departure_of)))
+            .group_by(Traveller.booking_id, Traveller.category)
+        )
+        for booking_id, category, count in db.session.execute(stmt):
+            per_category[departure_of[booking_id][0]][category] += count
+            named.add(booking_id)
+    for booking_id, (departure_id, seats) in departure_of.items():
+        if booking_id not in named:
+            per_category[departure_id][DEFAULT_CATEGORY] += seats
+    return per_category
+
+
+# --- expiry ------------------------------------------------------------------------
+
+
 def release_expired_holds(*, departure_id: int | None = None, now: datetime) -> int:
-    """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired` and
-    give their seats back; only those of `departure_id` when given.
+    """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired`
+    (with `expired_at = now`), give their departure and category seats back and
+    void each one's invoice with a credit note for its whole total (issue #3
+    "Money rules": hold expiry credits the whole total); only those of
+    `departure_id` when given. All in the caller's transaction.
 
     Safe under concurrency: the `status = 'held'` condition lets exactly one
-    transaction expire each booking, so its seats come back once. Returns the
-    number of bookings expired. DESIGN.md "Rules with numbers": hold.
+    transaction expire each booking, so its seats come back and its credit note is
+    issued once. Returns the number of bookings expired. DESIGN.md "Rules with
+    numbers": hold.
     """
     stmt = (
         update(Booking)
         .where(Booking.status == "held", Booking.hold_expires_at <= now)
-        .values(status="expired")
-        .returning(Booking.departure_id, Booking.seats)
+        .values(status="expired", expired_at=now)
+        .returning(Booking.id, Booking.departure_id, Booking.seats)
         .execution_options(synchronize_session="fetch")
     )
     if departure_id is not None:
         stmt = stmt.where(Booking.departure_id == departure_id)
     rows = db.session.execute(stmt).all()
-    freed = Counter()
-    for row_departure_id, seats in rows:
-        freed[row_departure_id] += seats
-    for freed_departure_id in sorted(freed):  # one lock order for every caller
-        if not release_seats(departure_id=freed_departure_id, seats=freed[freed_departure_id]):
-            log.error("departure %s: expired holds exceed seats taken", freed_departure_id)
+    if rows:
+        release_bookings_seats(rows)
+        _void_invoices([row[0] for row in rows])
     return len(rows)
+
+
+def _void_invoices(booking_ids: list[int]) -> None:
+    """Credit the whole total of the invoices of `booking_ids` (bookings made before
+    invoices existed have none)."""
+    invoices = db.session.scalars(
+        select(Invoice).where(Invoice.booking_id.in_(booking_ids)).order_by(Invoice.id)
+    ).all()
+    for invoice in invoices:
+        billing.credit(invoice, invoice.total_amount, EXPIRY_REASON)
 
 
 def lapsed_hold_seats(*, departure_id: int, now: datetime) -> int:
@@ -110,19 +292,3 @@ def free_seats_now(*, departure_id: int) -> int:
         Departure.id == departure_id
     )
     return max(int(db.session.scalar(stmt) or 0), 0)
-
-
-def take_booking_seats(booking: Booking) -> bool:
-    """Take the seats of an existing booking again (a late payment on an expired
-    hold): the departure's seats, atomically. Returns False when they no longer fit.
-
-    The booking-engine issue extends this to per-category seat limits; callers use
-    only this function and `release_booking_seats`.
-    """
-    return take_seats(departure_id=booking.departure_id, seats=booking.seats)
-
-
-def release_booking_seats(booking: Booking) -> None:
-    """Give a live booking's seats back (cancellation). Logs when the books disagree."""
-    if not release_seats(departure_id=booking.departure_id, seats=booking.seats):
-        log.error("departure %s: releasing more seats than taken", booking.departure_id)

@@ -77,6 +77,7 @@ def list_packages(
     min_price: Decimal | None = None,
     max_price: Decimal | None = None,
     starts_after: date | None = None,
+    starts_before: date | None = None,
     status: str | None = None,
     sort: str | None = None,
     page: int = 1,
@@ -88,8 +89,9 @@ def list_packages(
     filters inside that set (so `status=draft` gives them an empty page, never an
     error and never a draft). `q` is full-text (services.search); `destination` and
     `origin` are case-insensitive substrings; prices compare with base_price;
-    `starts_after` keeps packages with a scheduled departure starting on or after
-    that date. Raises ValidationFailed (422) for an unknown sort field.
+    `starts_after` / `starts_before` keep packages with a scheduled departure
+    starting on or after / on or before those dates (both given: one departure in
+    the window). Raises ValidationFailed (422) for an unknown sort field.
     """
     stmt = select(Package).options(selectinload(Package.itinerary))
     if not is_staff(account):
@@ -105,13 +107,15 @@ def list_packages(
         min_price=min_price,
         max_price=max_price,
         starts_after=starts_after,
+        starts_before=starts_before,
     )
     stmt = order_by_sort(stmt, Package, sort, SORTABLE)
     return paginate(stmt, page=page, per_page=per_page)
 
 
 def _apply_filters(
-    stmt, *, q, destination, origin, transport_mode, min_price, max_price, starts_after
+    stmt, *, q, destination, origin, transport_mode, min_price, max_price, starts_after,
+    starts_before=None,
 ):
     """Add the catalogue filters that were given to `stmt` (see list_packages)."""
     matching_ids = search_packages(q)
@@ -127,14 +131,13 @@ def _apply_filters(
         stmt = stmt.where(Package.base_price >= min_price)
     if max_price is not None:
         stmt = stmt.where(Package.base_price <= max_price)
-    if starts_after is not None:
-        stmt = stmt.where(
-            exists().where(
-                Departure.package_id == Package.id,
-                Departure.status == "scheduled",
-                Departure.start_date >= starts_after,
-            )
-        )
+    if starts_after is not None or starts_before is not None:
+        window = [Departure.package_id == Package.id, Departure.status == "scheduled"]
+        if starts_after is not None:
+            window.append(Departure.start_date >= starts_after)
+        if starts_before is not None:
+            window.append(Departure.start_date <= starts_before)
+        stmt = stmt.where(exists().where(*window))
     return stmt
 
 

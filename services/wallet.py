@@ -6,14 +6,16 @@ conditional UPDATE per entry, so concurrent debits can never overdraw it; CHECK
 constraints on both tables are the last line of defence.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from errors import Conflict
+from auth.decorators import is_staff
+from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Customer, WalletEntry
+from services.common import get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
 
@@ -81,3 +83,63 @@ def balance(customer_id: int) -> Decimal:
     """The wallet balance as stored now (the ledger sum)."""
     value = db.session.scalar(select(Customer.wallet_balance).where(Customer.id == customer_id))
     return Decimal(value or 0).quantize(CENT)
+
+
+def _wallet_owner(account, customer_id: int) -> Customer:
+    """The customer whose wallet is asked for; NotFound (404) when missing or, for a
+    customer caller, not themself (DESIGN.md "Accounts and roles")."""
+    customer = get_or_404(Customer, customer_id, "Customer")
+    if not is_staff(account) and customer.id != account.id:
+        raise NotFound("Customer")
+    return customer
+
+
+def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) -> dict:
+    """The wallet of `customer_id`: `{customer_id, balance, currency, entries, meta}`
+    with one page of its ledger, newest first (issue #3 item 7: customers see their
+    own ledger; finance and admin any). Raises NotFound (404)."""
+    customer = _wallet_owner(account, customer_id)
+    stmt = order_by_sort(
+        select(WalletEntry).where(WalletEntry.customer_id == customer.id), WalletEntry, None, ()
+    )
+    entries = paginate(stmt, page=page, per_page=per_page)
+    return {
+        "customer_id": customer.id,
+        "balance": balance(customer.id),
+        "currency": wallet_currency(),
+        "entries": entries.items,
+        "meta": entries.meta,
+    }
+
+
+def post_adjustment(
+    *, account, customer_id: int, amount: Decimal, reason: str
+) -> WalletEntry:
+    """Post a signed, non-zero `amount` (Decimal, DEFAULT_CURRENCY) to the wallet
+    of `customer_id` as an `adjustment` with a `reason`, recorded as made by the
+    staff `account`; one commit (issue #3 item 7: finance posts adjustments; the
+    customer can never set a balance).
+
+    Raises NotFound (404) for an unknown customer, ValidationFailed (422) for a zero
+    amount or blank reason, InsufficientFunds (409) when a negative adjustment goes
+    beyond the balance (nothing written then).
+    """
+    customer = get_or_404(Customer, customer_id, "Customer")
+    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount == 0:
+        raise ValidationFailed({"amount": ["An adjustment cannot be zero."]})
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["Give the reason for the adjustment."]})
+    try:
+        entry = post_entry(
+            customer_id=customer.id,
+            amount=amount,
+            kind="adjustment",
+            reason=reason.strip(),
+            created_by_id=account.id,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return entry

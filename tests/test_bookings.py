@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import Booking, Customer, Departure, Package
+from models import Booking, Customer, Departure, DepartureCategory, Package
 from models.booking import Traveller
 from services import bookings as booking_service
 
@@ -34,34 +34,52 @@ def make_departure(
     start_in_days=30,
     booking_cutoff=None,
     title="Alpine Lakes",
+    prices=None,
+    category_capacities=None,
+    min_party_size=1,
+    deposit_percent=100,
 ) -> int:
-    """Insert a package and one departure straight into the database; returns the
-    departure id."""
+    """Insert a package and one departure with its price categories straight into
+    the database; returns the departure id. `prices` adds categories beside adult
+    (`price`); `seats_taken` is counted as adult seats."""
+    limits = category_capacities or {}
     with app.app_context():
         package = Package(
             title=title, destination="Switzerland", duration_days=7,
             base_price=Decimal(price), currency=currency, status=package_status,
+            deposit_percent=deposit_percent,
         )
         start = now().date() + timedelta(days=start_in_days)
         departure = Departure(
             package=package, start_date=start, end_date=start + timedelta(days=6),
             capacity=capacity, seats_taken=seats_taken, price=Decimal(price),
             currency=currency, status=status, booking_cutoff=booking_cutoff,
+            min_party_size=min_party_size,
         )
+        for name, amount in {"adult": price, **(prices or {})}.items():
+            departure.categories.append(DepartureCategory(
+                category=name, price=Decimal(amount), capacity=limits.get(name),
+                seats_taken=seats_taken if name == "adult" else 0,
+            ))
         db.session.add_all([package, departure])
         db.session.commit()
         return departure.id
 
 
 def make_booking(app, *, departure_id, customer_id, seats=1, status="held", hold_expires_at=None,
-                 reference=None, price="100.00") -> int:
-    """Insert a booking row directly (seats_taken is NOT adjusted); returns its id."""
+                 reference=None, price="100.00", categories=None) -> int:
+    """Insert a booking row directly (seats_taken is NOT adjusted); returns its id.
+    `categories` names one traveller per seat by category."""
     with app.app_context():
         booking = Booking(
             reference=reference or booking_service.new_reference(), customer_id=customer_id,
             departure_id=departure_id, seats=seats, status=status, currency="EUR",
             unit_price=Decimal(price), total_amount=Decimal(price) * seats,
             hold_expires_at=hold_expires_at or now() + timedelta(minutes=15),
+            travellers=[
+                Traveller(name=f"Traveller {n}", birth_date=date(1990, 1, 1), category=kind)
+                for n, kind in enumerate(categories or [])
+            ],
         )
         db.session.add(booking)
         db.session.commit()
@@ -95,7 +113,7 @@ def traveller(name="Ada Lovelace", born="1990-12-10", category="adult") -> dict:
 
 
 def test_create_as_customer_holds_seats(app, client, actors):
-    dep = make_departure(app, capacity=10, price="1200.00")
+    dep = make_departure(app, capacity=10, price="1200.00", prices={"child": "800.00"})
     me = actors.customer()
     people = [traveller(), traveller("Tim Lovelace", "2016-03-01", "child")]
 
@@ -112,11 +130,13 @@ def test_create_as_customer_holds_seats(app, client, actors):
     assert body["start_date"] == (now().date() + timedelta(days=30)).isoformat()
     assert body["seats"] == 2
     assert body["currency"] == "EUR"
-    assert (body["unit_price"], body["total_amount"]) == ("1200.00", "2400.00")
-    assert (body["amount_paid"], body["amount_due"]) == ("0.00", "2400.00")
+    assert (body["unit_price"], body["total_amount"]) == ("1200.00", "2000.00")
+    assert (body["amount_paid"], body["amount_due"]) == ("0.00", "2000.00")
     assert body["created_by_id"] is None
     assert [t["name"] for t in body["travellers"]] == ["Ada Lovelace", "Tim Lovelace"]
-    assert body["travellers"][1] == traveller("Tim Lovelace", "2016-03-01", "child")
+    assert body["travellers"][1] == {
+        **traveller("Tim Lovelace", "2016-03-01", "child"), "unit_price": "800.00"}
+    assert body["price_snapshot"] == {"adult": "1200.00", "child": "800.00"}
     expires = datetime.fromisoformat(body["hold_expires_at"])
     assert before + timedelta(minutes=15) <= expires <= now() + timedelta(minutes=15)
 
@@ -124,7 +144,7 @@ def test_create_as_customer_holds_seats(app, client, actors):
     with app.app_context():
         booking = db.session.get(Booking, body["id"])
         assert (booking.status, booking.seats, booking.total_amount) == (
-            "held", 2, Decimal("2400.00"))
+            "held", 2, Decimal("2000.00"))
         assert booking.cancellation_policy[0] == {
             "tier": "30_days_or_more", "min_hours_before": 720, "penalty_percent": 10}
         assert [p["penalty_percent"] for p in booking.cancellation_policy] == [
@@ -132,9 +152,9 @@ def test_create_as_customer_holds_seats(app, client, actors):
         stored = db.session.scalars(
             select(Traveller).where(Traveller.booking_id == booking.id).order_by(Traveller.id)
         ).all()
-        assert [(t.name, t.birth_date, t.category) for t in stored] == [
-            ("Ada Lovelace", date(1990, 12, 10), "adult"),
-            ("Tim Lovelace", date(2016, 3, 1), "child"),
+        assert [(t.name, t.birth_date, t.category, t.unit_price) for t in stored] == [
+            ("Ada Lovelace", date(1990, 12, 10), "adult", Decimal("1200.00")),
+            ("Tim Lovelace", date(2016, 3, 1), "child", Decimal("800.00")),
         ]
 
 

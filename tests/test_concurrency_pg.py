@@ -1,6 +1,7 @@
 """Seat inventory under real concurrency: many simultaneous POST /bookings against
-a multi-process gunicorn on PostgreSQL never oversell a departure (DESIGN.md "Rules
-with numbers": seats, "under any number of concurrent requests and worker processes").
+a multi-process gunicorn on PostgreSQL never oversell a departure or one of its
+capacity-limited categories (DESIGN.md "Rules with numbers": seats, "under any
+number of concurrent requests and worker processes"; issue #3 "Must show").
 """
 
 import random
@@ -12,7 +13,7 @@ import requests
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Booking, Departure
+from models import Booking, Departure, DepartureCategory, Traveller
 from tests.live import gunicorn_server
 from tests.test_bookings import make_departure
 
@@ -100,3 +101,74 @@ def test_create_concurrent_random_seats_never_oversell(app, actors):
     taken, live_seats = db_state(app, dep)
     assert taken == sum(created) == sum(live_seats) <= CAPACITY
     assert taken >= CAPACITY - 2  # stops only when even the smallest ask cannot fit
+
+
+ATTEMPTS = 200
+BIG_CAPACITY = 120
+CHILD_LIMIT = 25
+BUSINESS_LIMIT = 10
+
+
+def category_state(app, departure_id) -> tuple[dict, dict]:
+    """({category: seats_taken}, {category: seats of live bookings}) of the departure;
+    live bookings without travellers count as adult."""
+    with app.app_context():
+        taken = dict(db.session.execute(
+            select(DepartureCategory.category, DepartureCategory.seats_taken)
+            .where(DepartureCategory.departure_id == departure_id)
+        ).all())
+        live = select(Booking.id).where(
+            Booking.departure_id == departure_id, Booking.status.in_(("held", "confirmed")))
+        named = dict(db.session.execute(
+            select(Traveller.category, func.count())
+            .where(Traveller.booking_id.in_(live)).group_by(Traveller.category)
+        ).all())
+        unnamed = db.session.scalar(
+            select(func.coalesce(func.sum(Booking.seats), 0)).where(
+                Booking.id.in_(live), ~Booking.travellers.any()))
+        named["adult"] = named.get("adult", 0) + int(unnamed)
+        return taken, {k: v for k, v in named.items() if v}
+
+
+def random_attempt(rng: random.Random, departure_id: int) -> dict:
+    """A booking body of 1-3 seats: all adult without travellers, or named travellers
+    mixing adult, child (limited) and business (limited)."""
+    seats = rng.randint(1, 3)
+    if rng.random() < 0.3:
+        return {"departure_id": departure_id, "seats": seats}
+    kinds = rng.choices(["adult", "child", "business"], weights=[3, 2, 1], k=seats)
+    travellers = [{"name": f"T{n}", "birth_date": "2001-02-03", "category": kind}
+                  for n, kind in enumerate(kinds)]
+    return {"departure_id": departure_id, "seats": seats, "travellers": travellers}
+
+
+def test_create_200_concurrent_mixed_categories_never_oversell(app, actors):
+    dep = make_departure(
+        app, capacity=BIG_CAPACITY, prices={"child": "600.00", "business": "2500.00"},
+        category_capacities={"child": CHILD_LIMIT, "business": BUSINESS_LIMIT},
+    )
+    people = customers(actors, 20)
+    rng = random.Random(20260303)
+    pairs = [(random_attempt(rng, dep), rng.choice(people)["headers"])
+             for _ in range(ATTEMPTS)]
+
+    with gunicorn_server(workers=2, threads=4) as base_url:
+        results = fire_together(base_url, pairs)
+
+    assert not [status for status, _ in results if status >= 500], results
+    assert {status for status, _ in results} <= {201, 409}
+    assert sum(1 for status, _ in results if status == 201) > 0
+    refused = [body for status, body in results if status == 409]
+    assert all(body["type"] == "/problems/seats-unavailable" for body in refused)
+    assert all(body.get("category") in (None, "child", "business") for body in refused)
+    assert any(body.get("category") for body in refused)  # the limits were really hit
+    created = [body for status, body in results if status == 201]
+    assert len({body["invoice_number"] for body in created}) == len(created)
+    taken, live_seats = db_state(app, dep)
+    assert taken == sum(body["seats"] for body in created) == sum(live_seats)
+    assert taken <= BIG_CAPACITY
+    category_taken, category_live = category_state(app, dep)
+    assert {k: v for k, v in category_taken.items() if v} == category_live
+    assert category_taken["child"] <= CHILD_LIMIT
+    assert category_taken["business"] <= BUSINESS_LIMIT
+    assert sum(category_taken.values()) == taken

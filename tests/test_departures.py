@@ -117,6 +117,9 @@ def test_create_departure_defaults_price_and_currency(client, actors, app, role)
         "capacity": 20,
         "price": "1200.00",
         "prices": {"adult": "1200.00"},
+        "category_capacities": {},
+        "category_seats_left": {},
+        "min_party_size": 1,
         "currency": "USD",
         "seats_taken": 0,
         "seats_left": 20,
@@ -478,3 +481,276 @@ def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, act
     assert (body["seats_taken"], body["seats_left"]) == (4, 6)
     listed = client.get(f"/api/v1/packages/{body['package_id']}/departures").get_json()
     assert listed["items"][0]["seats_left"] == 6
+
+
+# --- price categories, category limits, minimum party (issue #3 item 1) -----------
+
+
+def categories(app, dep_id: int) -> dict:
+    """`{category: (price, capacity, seats_taken)}` of the stored category rows."""
+    from models import DepartureCategory
+
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(DepartureCategory).where(DepartureCategory.departure_id == dep_id)
+        ).all()
+        return {r.category: (r.price, r.capacity, r.seats_taken) for r in rows}
+
+
+def set_category(app, dep_id: int, category: str, **values) -> None:
+    """Write columns straight into one category row."""
+    from models import DepartureCategory
+
+    with app.app_context():
+        db.session.execute(
+            update(DepartureCategory)
+            .where(DepartureCategory.departure_id == dep_id,
+                   DepartureCategory.category == category)
+            .values(**values)
+        )
+        db.session.commit()
+
+
+def test_create_departure_with_categories_limits_and_min_party(client, actors, app):
+    package_id = make_package(client, actors)
+
+    response = add(
+        client, actors, package_id, capacity=30, min_party_size=2,
+        prices={"adult": "900.00", "child": "450.50", "business": "1500"},
+        category_capacities={"business": 4, "child": None},
+    )
+
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["price"] == "900.00"
+    assert body["prices"] == {"adult": "900.00", "business": "1500.00", "child": "450.50"}
+    assert body["category_capacities"] == {"business": 4}
+    assert body["category_seats_left"] == {"business": 4}
+    assert body["min_party_size"] == 2
+    assert categories(app, body["id"]) == {
+        "adult": (Decimal("900.00"), None, 0),
+        "business": (Decimal("1500.00"), 4, 0),
+        "child": (Decimal("450.50"), None, 0),
+    }
+    assert stored(app, body["id"])["price"] == Decimal("900.00")
+
+
+def test_create_departure_price_only_stores_adult_category(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors), price="700.00")
+
+    assert categories(app, dep) == {"adult": (Decimal("700.00"), None, 0)}
+
+
+def test_create_departure_price_and_matching_prices_accepted(client, actors):
+    response = add(client, actors, make_package(client, actors), price="500",
+                   prices={"adult": "500.00", "child": "250.00"})
+
+    assert response.status_code == 201
+    assert response.get_json()["prices"] == {"adult": "500.00", "child": "250.00"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"prices": {"child": "100.00"}}, "prices"),
+        ({"prices": {"adult": "100.00", "Child": "50.00"}}, "prices"),
+        ({"prices": {"adult": "100.00", "kid-s": "50.00"}}, "prices"),
+        ({"prices": {"adult": "-1.00"}}, "prices"),
+        ({"prices": {"adult": None}}, "prices"),
+        ({"prices": {}}, "prices"),
+        ({"price": "100.00", "prices": {"adult": "90.00"}}, "price"),
+        ({"category_capacities": {"child": 2}}, "category_capacities"),
+        ({"prices": {"adult": "1", "child": "1"}, "category_capacities": {"child": 21}},
+         "category_capacities"),
+        ({"category_capacities": {"adult": -1}}, "category_capacities"),
+        ({"category_capacities": {"adult": "2"}}, "category_capacities"),
+        ({"min_party_size": 0}, "min_party_size"),
+        ({"min_party_size": 21}, "min_party_size"),
+    ],
+)
+def test_create_departure_invalid_categories_is_422(client, actors, app, overrides, field):
+    package_id = make_package(client, actors)
+
+    response = add(client, actors, package_id, **overrides)
+
+    assert response.status_code == 422, response.get_json()
+    assert any(key.startswith(field) for key in response.get_json()["errors"])
+    with app.app_context():
+        assert db.session.query(Departure).count() == 0
+
+
+def test_update_departure_price_only_changes_adult_category(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100.00", "child": "60.00"})
+
+    response = client.patch(f"{URL}/{dep}", json={"price": "120"},
+                            headers=actors.headers("operation"))
+
+    assert response.status_code == 200
+    assert response.get_json()["prices"] == {"adult": "120.00", "child": "60.00"}
+    assert categories(app, dep)["adult"][0] == Decimal("120.00")
+    assert stored(app, dep)["price"] == Decimal("120.00")
+
+
+def test_update_departure_prices_replace_set_and_limits(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100.00", "child": "60.00"})
+
+    response = client.patch(
+        f"{URL}/{dep}",
+        json={"prices": {"adult": "110.00", "economy": "80.00"},
+              "category_capacities": {"economy": 5}, "min_party_size": 3},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["price"] == "110.00"
+    assert body["prices"] == {"adult": "110.00", "economy": "80.00"}
+    assert body["category_capacities"] == {"economy": 5}
+    assert body["min_party_size"] == 3
+    assert categories(app, dep) == {
+        "adult": (Decimal("110.00"), None, 0), "economy": (Decimal("80.00"), 5, 0)}
+    assert stored(app, dep)["min_party_size"] == 3
+
+
+def test_update_departure_remove_category_limit_with_null(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 3})
+
+    response = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": None}},
+                            headers=actors.headers("admin"))
+
+    assert response.status_code == 200
+    assert response.get_json()["category_capacities"] == {}
+    assert categories(app, dep)["child"] == (Decimal("50.00"), None, 0)
+
+
+def test_update_category_capacity_below_seats_taken_is_409(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 6})
+    set_columns(app, dep, seats_taken=4)
+    set_category(app, dep, "child", seats_taken=4)
+
+    denied = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": 3},
+                                                "capacity": 15},
+                          headers=actors.headers("admin"))
+    allowed = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": 4}},
+                           headers=actors.headers("admin"))
+
+    assert denied.status_code == 409
+    assert denied.get_json()["type"] == "/problems/capacity-below-seats-taken"
+    assert (denied.get_json()["category"], denied.get_json()["seats_taken"]) == ("child", 4)
+    assert stored(app, dep)["capacity"] == 20  # the whole edit rolled back
+    assert allowed.status_code == 200
+    assert allowed.get_json()["category_seats_left"] == {"child": 0}
+    assert categories(app, dep)["child"] == (Decimal("50.00"), 4, 4)
+
+
+def test_update_removing_category_in_use_is_409(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100", "child": "50"})
+    set_category(app, dep, "child", seats_taken=1)
+
+    response = client.patch(f"{URL}/{dep}", json={"prices": {"adult": "100"}},
+                            headers=actors.headers("admin"))
+
+    assert response.status_code == 409
+    assert response.get_json()["type"] == "/problems/category-in-use"
+    assert set(categories(app, dep)) == {"adult", "child"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"prices": {"child": "10"}}, "prices"),
+        ({"category_capacities": {"business": 2}}, "category_capacities"),
+        ({"category_capacities": {"child": 25}}, "category_capacities"),
+        ({"capacity": 5}, "capacity"),  # below the child limit of 8
+        ({"min_party_size": 21}, "min_party_size"),
+        ({"price": "10", "prices": {"adult": "11", "child": "5"}}, "price"),
+    ],
+)
+def test_update_departure_invalid_categories_is_422(client, actors, app, changes, field):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 8})
+
+    response = client.patch(f"{URL}/{dep}", json=changes, headers=actors.headers("admin"))
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    assert categories(app, dep) == {
+        "adult": (Decimal("100.00"), None, 0), "child": (Decimal("50.00"), 8, 0)}
+
+
+def test_update_prices_never_change_existing_bookings(client, actors, app):
+    dep = departure_id(client, actors, make_package(client, actors),
+                       prices={"adult": "100", "child": "50"})
+    cust = actors.customer()
+    booked = client.post("/api/v1/bookings", headers=cust["headers"], json={
+        "departure_id": dep, "seats": 2, "travellers": [
+            {"name": "A", "birth_date": "1980-01-01"},
+            {"name": "B", "birth_date": "2015-01-01", "category": "child"}]})
+    assert booked.status_code == 201, booked.get_json()
+
+    client.patch(f"{URL}/{dep}", json={"prices": {"adult": "300", "child": "200"}},
+                 headers=actors.headers("admin"))
+
+    body = client.get(f"/api/v1/bookings/{booked.get_json()['id']}",
+                      headers=cust["headers"]).get_json()
+    assert body["total_amount"] == "150.00"
+    assert body["price_snapshot"] == {"adult": "100.00", "child": "50.00"}
+    assert [t["unit_price"] for t in body["travellers"]] == ["100.00", "50.00"]
+
+
+def test_get_departure_category_seats_left_ignores_lapsed_holds(client, app, actors):
+    from models.base import utcnow
+    from models.booking import Traveller
+
+    dep = departure_id(client, actors, make_package(client, actors), capacity=10,
+                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 4})
+    cust = actors.customer()
+    set_columns(app, dep, seats_taken=4)
+    set_category(app, dep, "child", seats_taken=3)
+    set_category(app, dep, "adult", seats_taken=1)
+    with app.app_context():
+        for n, (minutes, kinds) in enumerate([(-1, ["child", "child"]), (10, ["child", "adult"])]):
+            db.session.add(Booking(
+                reference=f"ET-CAT{n}", customer_id=cust["id"], departure_id=dep,
+                seats=len(kinds), status="held", currency="USD", unit_price=Decimal("100"),
+                total_amount=Decimal("150"), hold_expires_at=utcnow() + timedelta(minutes=minutes),
+                travellers=[Traveller(name="T", birth_date=datetime(2015, 1, 1).date(),
+                                      category=kind) for kind in kinds],
+            ))
+        db.session.commit()
+
+    body = client.get(f"{URL}/{dep}").get_json()
+
+    assert (body["seats_taken"], body["seats_left"]) == (2, 8)
+    assert body["category_seats_left"] == {"child": 3}  # 4 - (3 taken - 2 lapsed)
+
+
+def test_update_departure_without_category_rows_counts_live_seats(client, actors, app):
+    """A departure made before categories existed gets rows that start from the
+    seats its live bookings already hold."""
+    from models import DepartureCategory
+
+    dep = departure_id(client, actors, make_package(client, actors), capacity=10)
+    with app.app_context():
+        db.session.execute(
+            DepartureCategory.__table__.delete().where(DepartureCategory.departure_id == dep))
+        db.session.commit()
+    add_booking(app, dep, actors.account("customer")["id"])  # 1 adult seat, held
+
+    too_small = client.patch(f"{URL}/{dep}", json={"category_capacities": {"adult": 0}},
+                             headers=actors.headers("admin"))
+    response = client.patch(f"{URL}/{dep}", json={"prices": {"adult": "99", "child": "9"},
+                                                  "category_capacities": {"adult": 5}},
+                            headers=actors.headers("admin"))
+
+    assert too_small.status_code == 409
+    assert too_small.get_json()["seats_taken"] == 1
+    assert response.status_code == 200, response.get_json()
+    assert categories(app, dep) == {
+        "adult": (Decimal("99.00"), 5, 1), "child": (Decimal("9.00"), None, 0)}
+    assert response.get_json()["category_seats_left"] == {"adult": 4}

@@ -128,3 +128,130 @@ def test_seats_left_counts_lapsed_holds_as_free(app, actors):
     with app.app_context():
         rows = db.session.scalars(select(Booking.status)).all()
     assert sorted(rows) == ["held", "held"]  # counting never writes
+
+
+# --- categories (issue #3 item 1) --------------------------------------------------------
+
+
+def category_seats(app, dep) -> dict[str, int]:
+    from models import DepartureCategory
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(DepartureCategory.category, DepartureCategory.seats_taken)
+            .where(DepartureCategory.departure_id == dep)
+        )
+        return dict(rows.all())
+
+
+def booking_call(app, fn, booking_id):
+    """Call a booking-level inventory function on a loaded booking and commit."""
+    with app.app_context():
+        result = fn(db.session.get(Booking, booking_id))
+        db.session.commit()
+        return result
+
+
+def test_category_counts_travellers_or_adult(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, prices={"child": "10.00"})
+    named = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
+                         categories=["child", "adult", "child"])
+    unnamed = make_booking(app, departure_id=dep, customer_id=cust, seats=2)
+    with app.app_context():
+        assert inventory.category_counts(db.session.get(Booking, named)) == {"child": 2,
+                                                                             "adult": 1}
+        assert inventory.category_counts(db.session.get(Booking, unnamed)) == {"adult": 2}
+
+
+def test_take_booking_seats_takes_departure_and_categories(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=5, prices={"child": "10.00"},
+                         category_capacities={"child": 2})
+    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
+                           categories=["child", "adult"])
+
+    assert booking_call(app, inventory.take_booking_seats, booking) is True
+
+    assert seats_taken(app, dep) == 2
+    assert category_seats(app, dep) == {"adult": 1, "child": 1}
+
+
+def test_take_booking_seats_category_full_takes_nothing(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=5, prices={"child": "10.00", "infant": "0.00"},
+                         category_capacities={"child": 1})
+    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
+                           categories=["adult", "infant", "child"])
+    with app.app_context():
+        from models import DepartureCategory
+
+        db.session.execute(update(DepartureCategory).where(
+            DepartureCategory.departure_id == dep, DepartureCategory.category == "child"
+        ).values(seats_taken=1))
+        db.session.commit()
+
+    assert booking_call(app, inventory.take_booking_seats, booking) is False
+
+    assert seats_taken(app, dep) == 0
+    assert category_seats(app, dep) == {"adult": 0, "child": 1, "infant": 0}
+
+
+def test_take_booking_seats_departure_full_false(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=2, seats_taken=1)
+    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2)
+
+    assert booking_call(app, inventory.take_booking_seats, booking) is False
+    assert (seats_taken(app, dep), category_seats(app, dep)) == (1, {"adult": 1})
+
+
+def test_release_booking_seats_gives_back_departure_and_categories(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=5, prices={"child": "10.00"})
+    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
+                           categories=["child", "child"])
+    assert booking_call(app, inventory.take_booking_seats, booking) is True
+
+    booking_call(app, inventory.release_booking_seats, booking)
+
+    assert seats_taken(app, dep) == 0
+    assert category_seats(app, dep) == {"adult": 0, "child": 0}
+
+
+def test_take_booking_seats_departure_without_category_rows(app, actors):
+    """A departure made before categories existed has no rows: no category limit."""
+    from models import DepartureCategory
+
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=3)
+    with app.app_context():
+        db.session.execute(
+            DepartureCategory.__table__.delete().where(DepartureCategory.departure_id == dep))
+        db.session.commit()
+    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=3)
+
+    assert booking_call(app, inventory.take_booking_seats, booking) is True
+    assert seats_taken(app, dep) == 3
+
+
+def test_release_expired_holds_releases_categories_and_sets_expired_at(app, actors):
+    cust = actors.customer()["id"]
+    dep = make_departure(app, capacity=10, prices={"child": "10.00"},
+                         category_capacities={"child": 5})
+    lapsed = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
+                          categories=["child", "child", "adult"],
+                          hold_expires_at=now() - timedelta(minutes=1))
+    unnamed = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
+                           hold_expires_at=now() - timedelta(minutes=1))
+    for booking in (lapsed, unnamed):
+        assert booking_call(app, inventory.take_booking_seats, booking) is True
+    assert category_seats(app, dep) == {"adult": 3, "child": 2}
+    moment = now()
+
+    assert run(app, inventory.release_expired_holds, now=moment) == 2
+
+    assert seats_taken(app, dep) == 0
+    assert category_seats(app, dep) == {"adult": 0, "child": 0}
+    with app.app_context():
+        assert db.session.get(Booking, lapsed).expired_at == moment

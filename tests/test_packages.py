@@ -574,6 +574,62 @@ def test_list_packages_starts_after_ignores_cancelled_departures(client, actors,
     assert ids(client.get(f"{URL}?starts_after={today}")) == []
 
 
+def test_list_packages_filter_starts_before_and_window(client, actors, app):
+    soon = published(client, actors)
+    later = published(client, actors)
+    add_departure(app, soon["id"], days_ahead=10)
+    add_departure(app, later["id"], days_ahead=60)
+    today = datetime.now(timezone.utc).date()
+
+    def on(days: int) -> str:
+        return (today + timedelta(days=days)).isoformat()
+
+    assert ids(client.get(f"{URL}?starts_before={on(30)}")) == [soon["id"]]
+    assert ids(client.get(f"{URL}?starts_after={on(5)}&starts_before={on(11)}")) == [soon["id"]]
+    assert ids(client.get(f"{URL}?starts_after={on(11)}&starts_before={on(59)}")) == []
+    assert sorted(ids(client.get(f"{URL}?starts_before={on(60)}"))) == sorted(
+        [soon["id"], later["id"]])
+
+
+def test_list_packages_starts_after_later_than_before_is_422(client):
+    response = client.get(f"{URL}?starts_after=2030-02-01&starts_before=2030-01-01")
+
+    assert response.status_code == 422
+    assert "query.starts_after" in response.get_json()["errors"]
+
+
+def test_list_packages_transport_leg_filters_combine_with_dates(client, actors, app):
+    flight = published(client, actors, origin="Berlin", destination="Lisbon",
+                       transport_mode="flight")
+    bus = published(client, actors, origin="Berlin", destination="Lisbon", transport_mode="bus")
+    other = published(client, actors, origin="Paris", destination="Lisbon",
+                      transport_mode="flight")
+    for package in (flight, bus, other):
+        add_departure(app, package["id"], days_ahead=20)
+    late_flight = published(client, actors, origin="Berlin", destination="Lisbon",
+                            transport_mode="flight")
+    add_departure(app, late_flight["id"], days_ahead=90)
+    window = (datetime.now(timezone.utc).date() + timedelta(days=30)).isoformat()
+
+    response = client.get(
+        f"{URL}?origin=berlin&destination=lisbon&transport_mode=flight&starts_before={window}"
+    )
+
+    assert response.status_code == 200
+    assert ids(response) == [flight["id"]]
+    body = response.get_json()["items"][0]
+    assert (body["origin"], body["destination"], body["transport_mode"]) == (
+        "Berlin", "Lisbon", "flight")
+
+
+@pytest.mark.parametrize("query", ["transport_mode=plane", "starts_before=soon"])
+def test_list_packages_bad_transport_or_date_is_422(client, query):
+    response = client.get(f"{URL}?{query}")
+
+    assert response.status_code == 422
+    assert f"query.{query.split('=')[0]}" in response.get_json()["errors"]
+
+
 def test_list_packages_sort_by_price(client, actors):
     dear = published(client, actors, base_price="900.00")
     cheap = published(client, actors, base_price="100.00")

@@ -1,0 +1,122 @@
+"""Cancellation, refund and departure-cancellation schemas (DESIGN.md "Resource map":
+/bookings/<id>/cancellation-quote, /bookings/<id>/cancel, /refunds,
+/departures/<id>/cancel; "Rules with numbers": cancellation tiers)."""
+
+from marshmallow import Schema, fields, validate
+
+from models.billing import REFUND_DESTINATIONS, REFUND_STATES
+from schemas.bookings import BookingSchema
+from schemas.common import Money, PageArgs
+
+MAX_ID = 2_147_483_647
+ID = validate.Range(min=1, max=MAX_ID)
+NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
+REFUND_TO = validate.OneOf(REFUND_DESTINATIONS)
+
+
+class CancellationQuoteSchema(Schema):
+    """What cancelling would cost now: the tier of the booking's policy snapshot, the
+    penalty on the money kept (paid minus refunded) and the refund. After the
+    departure started `cancellable` is false; an unpaid hold is tier `unpaid_hold`."""
+
+    booking_id = fields.Integer(dump_only=True)
+    tier = fields.String(dump_only=True, metadata={"example": "14_to_29_days"})
+    penalty_percent = fields.Integer(dump_only=True, metadata={"example": 25})
+    penalty_amount = Money(dump_only=True)
+    refund_amount = Money(dump_only=True)
+    kept_amount = Money(dump_only=True)
+    currency = fields.String(dump_only=True)
+    hours_before_departure = fields.Integer(
+        dump_only=True, metadata={"description": "Whole hours until 00:00 UTC of start_date."}
+    )
+    cancellable = fields.Boolean(dump_only=True)
+
+
+class CancelSchema(Schema):
+    """Cancel a booking. `refund_to`: `original` (default) or `wallet`;
+    `waive_penalty` (admin, sales only: a customer sending true gets 403) refunds
+    everything."""
+
+    refund_to = fields.String(load_default="original", validate=REFUND_TO)
+    reason = fields.String(validate=validate.Length(max=1000), allow_none=True)
+    waive_penalty = fields.Boolean(load_default=False)
+
+
+class RefundSchema(Schema):
+    """A refund: to the wallet (completed at once) or to the original method
+    (`pending` until finance completes it)."""
+
+    id = fields.Integer(dump_only=True)
+    booking_id = fields.Integer(dump_only=True)
+    customer_id = fields.Integer(dump_only=True)
+    amount = Money(dump_only=True)
+    currency = fields.String(dump_only=True)
+    destination = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
+    method = fields.String(dump_only=True, metadata={"example": "card"})
+    status = fields.String(dump_only=True, metadata={"enum": list(REFUND_STATES)})
+    reason = fields.String(dump_only=True, allow_none=True)
+    reference = fields.String(dump_only=True, allow_none=True)
+    created_by_id = fields.Integer(dump_only=True, allow_none=True)
+    completed_by_id = fields.Integer(dump_only=True, allow_none=True)
+    completed_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CancellationSchema(Schema):
+    """The answer to a cancellation: the booking, the refunds written, the penalty
+    kept and the amount refunded."""
+
+    booking = fields.Nested(BookingSchema, dump_only=True)
+    refunds = fields.List(fields.Nested(RefundSchema), dump_only=True)
+    tier = fields.String(dump_only=True)
+    penalty_amount = Money(dump_only=True)
+    refund_amount = Money(dump_only=True)
+    currency = fields.String(dump_only=True)
+    refund_to = fields.String(dump_only=True)
+
+
+class RefundQueryArgs(PageArgs):
+    """`?status=&booking_id=&customer_id=` filters and `sort=` (created_at, amount;
+    `-` for descending)."""
+
+    status = fields.String(validate=validate.OneOf(REFUND_STATES))
+    booking_id = fields.Integer(validate=ID)
+    customer_id = fields.Integer(validate=ID)
+    sort = fields.String(validate=validate.Length(max=30))
+
+
+class RefundCompleteSchema(Schema):
+    """Mark a pending refund as paid out, optionally with the payout reference."""
+
+    reference = fields.String(validate=validate.Length(min=1, max=120), allow_none=True)
+
+
+class DepartureCancelSchema(Schema):
+    """Cancel a whole departure (operator). `preview: true` changes nothing."""
+
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
+    preview = fields.Boolean(load_default=False)
+    refund_to = fields.String(load_default="original", validate=REFUND_TO)
+
+
+class DepartureCancelLineSchema(Schema):
+    """One booking of a departure cancellation."""
+
+    booking_id = fields.Integer()
+    reference = fields.String()
+    customer_id = fields.Integer()
+    status = fields.String()
+    refund_amount = Money()
+    refund_to = fields.String()
+
+
+class DepartureCancellationSchema(Schema):
+    """A departure cancellation (preview or done): the bookings and their refunds."""
+
+    departure_id = fields.Integer()
+    reason = fields.String(allow_none=True)
+    refund_to = fields.String()
+    bookings = fields.List(fields.Nested(DepartureCancelLineSchema))
+    total_refund = Money()
+    currency = fields.String()
+    cancelled = fields.Boolean()

@@ -1,0 +1,163 @@
+"""Invoice listing and detail with derived status and amounts (DESIGN.md
+"Lifecycles": invoice; "Resource map": /invoices; issue #3 items 3 and 10).
+
+The status is never stored. services.billing.invoice_status derives it for one
+invoice; lists filter and show it through `status_sql`, the same rule written as
+one SQL CASE (checked against billing.invoice_status by tests/test_invoices.py):
+
+- `void`: credit notes cover the whole (non-zero) total;
+- `paid`: money kept (paid - refunded) covers the total minus credits;
+- `overdue`: otherwise, when the due date is before today (UTC);
+- `pending`: otherwise.
+
+Money comparisons are made in whole cents (ROUND(x * 100)) so SQLite, which keeps
+NUMERIC as binary floats, decides exactly like PostgreSQL.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import selectinload
+
+from auth.decorators import is_staff
+from errors import NotFound
+from extensions import db
+from models import Booking, CreditNote, Invoice
+from models.base import utcnow
+from services import billing
+from services.billing import CREDIT_APPLIES
+from services.common import get_or_404, order_by_sort, paginate
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+SORTABLE = ("created_at", "due_date", "total_amount")
+
+
+def _credited_sql():
+    """Correlated SUM of the invoice's credit notes."""
+    return (
+        select(func.coalesce(func.sum(CreditNote.amount), 0))
+        .where(CreditNote.invoice_id == Invoice.id)
+        .correlate(Invoice)
+        .scalar_subquery()
+    )
+
+
+def status_sql(today: date):
+    """The derived invoice status as a SQL expression over `invoices` joined to
+    `bookings` (see the module docstring); `today` is the UTC date."""
+    credited = case(
+        (Booking.status.in_(CREDIT_APPLIES), _credited_sql()), else_=literal(0)
+    )
+    kept = Booking.amount_paid - Booking.amount_refunded
+    void = and_(
+        func.round((credited - Invoice.total_amount) * 100) >= 0, Invoice.total_amount > 0
+    )
+    paid = func.round((kept - Invoice.total_amount + credited) * 100) >= 0
+    return case(
+        (void, "void"),
+        (paid, "paid"),
+        (Invoice.due_date < today, "overdue"),
+        else_="pending",
+    )
+
+
+def _base_query():
+    """Invoices joined to their booking, with what the views show loaded."""
+    return (
+        select(Invoice)
+        .join(Booking, Booking.id == Invoice.booking_id)
+        .options(
+            selectinload(Invoice.credit_notes),
+            selectinload(Invoice.booking).selectinload(Booking.payments),
+        )
+    )
+
+
+def list_invoices(
+    *,
+    account,
+    status: str | None = None,
+    customer_id: int | None = None,
+    booking_id: int | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict:
+    """One page of invoices as `{"items": [view...], "meta": {...}}`, newest first
+    unless `sort` (created_at, due_date, total_amount); customers see only theirs.
+
+    `status` filters on the derived status (pending, paid, overdue, void) in SQL.
+    Filters combine with AND. Raises ValidationFailed (422) for an unknown sort.
+    """
+    today = utcnow().date()
+    stmt = _base_query()
+    if not is_staff(account):
+        stmt = stmt.where(Invoice.customer_id == account.id)
+    if status:
+        stmt = stmt.where(status_sql(today) == status)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    if booking_id is not None:
+        stmt = stmt.where(Invoice.booking_id == booking_id)
+    page_ = paginate(order_by_sort(stmt, Invoice, sort, SORTABLE), page=page, per_page=per_page)
+    statuses = _statuses([invoice.id for invoice in page_.items], today)
+    items = [_view(invoice, statuses[invoice.id], _credited(invoice)) for invoice in page_.items]
+    return {"items": items, "meta": page_.meta}
+
+
+def _statuses(invoice_ids: list[int], today: date) -> dict[int, str]:
+    """Derived status of each invoice of a page, in one query."""
+    if not invoice_ids:
+        return {}
+    rows = db.session.execute(
+        select(Invoice.id, status_sql(today))
+        .join(Booking, Booking.id == Invoice.booking_id)
+        .where(Invoice.id.in_(invoice_ids))
+    )
+    return {invoice_id: status for invoice_id, status in rows}
+
+
+def _credited(invoice: Invoice) -> Decimal:
+    """Sum of the (loaded) credit notes of `invoice`."""
+    return sum((note.amount for note in invoice.credit_notes), ZERO).quantize(CENT)
+
+
+def get_invoice(*, account, invoice_id: int) -> dict:
+    """One invoice as a view dict, status from billing.invoice_status; NotFound
+    (404) when missing or, for a customer, not theirs (DESIGN.md "Accounts and
+    roles")."""
+    invoice = get_or_404(Invoice, invoice_id, "Invoice")
+    if not is_staff(account) and invoice.customer_id != account.id:
+        raise NotFound("Invoice")
+    return _view(invoice, billing.invoice_status(invoice), billing.credited_amount(invoice))
+
+
+def _view(invoice: Invoice, status: str, credited: Decimal) -> dict:
+    """What the API shows of an invoice: its immutable amounts, the derived status
+    and money (billing.invoice_amounts' rule: balance = total - credited - kept,
+    never negative), credit notes and the booking's payments (one invoice per
+    booking, so they are the invoice's)."""
+    booking = invoice.booking
+    kept = booking.amount_paid - booking.amount_refunded
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "booking_id": invoice.booking_id,
+        "booking_reference": booking.reference,
+        "customer_id": invoice.customer_id,
+        "currency": invoice.currency,
+        "total_amount": invoice.total_amount,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "status": status,
+        "credited_amount": credited,
+        "amount_paid": booking.amount_paid,
+        "amount_refunded": booking.amount_refunded,
+        "balance_due": max(invoice.total_amount - credited - kept, ZERO),
+        "credit_notes": invoice.credit_notes,
+        "payments": booking.payments,
+        "created_at": invoice.created_at,
+    }
+

@@ -1,0 +1,308 @@
+"""Payments on bookings: who may pay how, deposits and confirmation, overpayment,
+late payments on lapsed holds, wallet debits (DESIGN.md "Lifecycles": booking,
+invoice, wallet; roles matrix row "record payment / refund"; issue #3 item 4).
+
+Money rules (issue #3 brief):
+- amounts are Decimal quantized to 0.01 (ROUND_HALF_UP), never float;
+- a payment on a `held` booking must bring `amount_paid` at least to
+  `deposit_amount` (a held, expirable booking never holds partial money), so every
+  successful payment on a held booking confirms it; on a `confirmed` booking any
+  amount up to what is due; more than what is due is refused (422);
+- `amount_paid` moves through ONE conditional UPDATE
+  (`amount_paid + :a <= total_amount`), race-free against concurrent payments, with
+  the CHECK `amount_paid <= total_amount` as the backstop;
+- booking, payment, invoice link and wallet debit are written in one transaction
+  with one commit; the confirmation mail leaves after the commit.
+"""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from auth.decorators import is_staff
+from errors import Conflict, Forbidden, NotFound, ValidationFailed
+from extensions import db
+from models import Booking, Invoice, Payment
+from models.base import utcnow
+from services import billing, inventory, notifications, wallet
+from services.common import Page, get_or_404, order_by_sort, paginate
+
+CENT = Decimal("0.01")
+CUSTOMER_METHODS = ("card", "wallet")
+STAFF_METHODS = ("card", "bank_transfer", "cash")
+NOT_PAYABLE = ("cancelled", "completed")
+SORTABLE = ("created_at", "amount")
+
+
+def record_payment(
+    *,
+    account,
+    booking_id: int,
+    amount: Decimal,
+    method: str,
+    reference: str | None = None,
+) -> Payment:
+    """Record a payment of `amount` (Decimal, booking currency) on a booking; one
+    commit, then the confirmation mail when this payment confirmed the booking.
+
+    `account` is the caller: a customer pays their own booking by `card` (with the
+    provider `reference`) or `wallet`; finance and admin record `card`,
+    `bank_transfer` and `cash`. A booking whose hold lapsed (swept `expired` or not)
+    gets its seats back first when they are still free (see `_retake`).
+
+    Raises NotFound (404: unknown booking, or another customer's), Forbidden (403:
+    method not open to the caller's role), ValidationFailed (422: `reference`
+    missing for card, `amount` over what is due or under the deposit of a held
+    booking, `method` wallet in another currency), Conflict (409: booking
+    cancelled or completed, `seats-unavailable` on a lapsed hold whose seats are
+    gone, `insufficient-funds` in the wallet, `booking-changed` on a lost race).
+    Nothing is written when it raises.
+    """
+    try:
+        payment, confirmed = _pay(
+            account=account, booking_id=booking_id, amount=amount, method=method,
+            reference=reference,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if confirmed:
+        notifications.booking_confirmed(payment.booking)
+    return payment
+
+
+def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bool]:
+    """The payment inside the caller's transaction; returns (payment, just confirmed)."""
+    now = utcnow()
+    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    booking = _own_booking(account, booking_id)
+    _check_method(account, booking, method, reference)
+    lapsed = booking.status == "expired" or booking.hold_lapsed(now)
+    _check_payable(booking, amount)
+    if lapsed:
+        _retake(booking, now)
+    invoice = _invoice_of(booking)
+    _add_money(booking, amount, now)
+    confirmed = _confirm(booking, now)
+    payment = Payment(
+        booking_id=booking.id,
+        invoice_id=invoice.id,
+        customer_id=booking.customer_id,
+        amount=amount,
+        currency=booking.currency,
+        method=method,
+        reference=reference,
+        recorded_by_id=account.id if is_staff(account) else None,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    if method == "wallet":
+        wallet.post_entry(
+            customer_id=booking.customer_id,
+            amount=-amount,
+            kind="payment_debit",
+            reason=f"Payment for booking {booking.reference}",
+            booking_id=booking.id,
+            payment_id=payment.id,
+        )
+    db.session.refresh(booking)
+    return payment, confirmed
+
+
+def _own_booking(account, booking_id: int) -> Booking:
+    """The booking, or NotFound when missing or another customer's."""
+    booking = get_or_404(Booking, booking_id, "Booking")
+    if not is_staff(account) and booking.customer_id != account.id:
+        raise NotFound("Booking")
+    return booking
+
+
+def _check_method(account, booking: Booking, method: str, reference: str | None) -> None:
+    """Who may pay how (DESIGN.md roles matrix: customers "pay own", finance and
+    admin "record payment"); card needs the provider reference; the wallet holds
+    DEFAULT_CURRENCY only."""
+    if is_staff(account) and method not in STAFF_METHODS:
+        raise Forbidden(
+            "Only the customer can pay from their wallet; staff record card, "
+            "bank_transfer or cash payments.",
+            code="method-not-allowed",
+        )
+    if not is_staff(account) and method not in CUSTOMER_METHODS:
+        raise Forbidden(
+            "Customers pay by card or wallet; finance records bank transfers and cash.",
+            code="method-not-allowed",
+        )
+    if method == "card" and not (reference or "").strip():
+        raise ValidationFailed({"reference": ["A card payment needs the provider reference."]})
+    if method == "wallet" and booking.currency != wallet.wallet_currency():
+        message = f"The wallet holds {wallet.wallet_currency()}; this booking is in "
+        raise ValidationFailed({"method": [message + f"{booking.currency}."]})
+
+
+def _check_payable(booking: Booking, amount: Decimal) -> None:
+    """Refuse a payment the booking's state or amounts do not allow: 409 for a
+    cancelled or completed booking; 422 `amount` over what is due (overpayment) or,
+    unless confirmed, below the deposit still missing."""
+    if booking.status in NOT_PAYABLE:
+        raise Conflict(
+            f"The booking is {booking.status}; it cannot be paid.", code="booking-not-payable"
+        )
+    due = booking.total_amount - booking.amount_paid
+    if amount > due:
+        raise ValidationFailed(
+            {"amount": [f"Overpayment refused: at most {due} {booking.currency} is due."]}
+        )
+    needed = booking.deposit_amount - booking.amount_paid
+    if booking.status != "confirmed" and amount < needed:
+        message = f"A held booking is paid at least its deposit: {needed} {booking.currency}."
+        raise ValidationFailed({"amount": [message]})
+
+
+def _retake(booking: Booking, now: datetime) -> None:
+    """Make a lapsed hold live again for a late payment, or refuse it (issue #3
+    item 4: re-take the seats atomically if still free, else 409, nothing charged).
+
+    - Not swept yet (`held`, hold run out): its seats are still counted in the
+      departure and category counters (nobody can take them without first expiring
+      it, inventory.release_expired_holds). One conditional UPDATE
+      `... WHERE status = 'held' AND hold_expires_at <= now` gives it a new hold;
+      a concurrent sweep or booking either expires it first (we then take the
+      swept path) or finds it revived. No credit note is issued.
+    - Swept (`expired`): one conditional UPDATE revives it (`expired` -> `held`, so
+      only one concurrent payment can), then inventory.take_booking_seats takes
+      its seats atomically (departure and categories).
+
+    The payment that follows always confirms the booking (it must reach the
+    deposit). The booking keeps its one invoice (UNIQUE per booking; documents are
+    never deleted) and the payment is recorded against it. When the sweep already
+    voided that invoice, its expiry credit note stays as issued (credit notes are
+    immutable) and billing.invoice_status reads the invoice `void`; the booking's
+    `amount_due` remains the measure of what is owed.
+
+    Raises Conflict: the departure is no longer bookable (bookings.check_bookable),
+    `booking-changed` when another request changed it first, `seats-unavailable`
+    (with `seats_left`) when the seats are gone; the caller rolls back, so nothing
+    is charged.
+    """
+    from services.bookings import check_bookable  # the booking engine owns bookability
+
+    check_bookable(booking.departure, now=now)
+    hold_until = now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
+    if booking.status == "held":
+        if _revive(booking, "held", hold_until, Booking.hold_expires_at <= now):
+            return
+        db.session.refresh(booking)
+        if booking.status != "expired":
+            raise _changed()
+    if not _revive(booking, "expired", hold_until):
+        raise _changed()
+    if not inventory.take_booking_seats(booking):
+        left = inventory.free_seats_now(departure_id=booking.departure_id)
+        raise Conflict(
+            f"The hold expired and its seats are gone: {left} left, {booking.seats} "
+            "needed. Nothing was charged.",
+            code="seats-unavailable",
+            extra={"seats_left": left, "seats_requested": booking.seats},
+        )
+
+
+def _revive(booking: Booking, status: str, hold_until: datetime, *conditions) -> bool:
+    """`status` -> `held` until `hold_until` in one conditional UPDATE; True when
+    this call applied it."""
+    return db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == status, *conditions)
+        .values(status="held", hold_expires_at=hold_until, expired_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def _invoice_of(booking: Booking) -> Invoice:
+    """The booking's invoice; issued now for a booking made before invoices existed."""
+    invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking.id))
+    return invoice or billing.issue_invoice(booking)
+
+
+def _add_money(booking: Booking, amount: Decimal, now: datetime) -> None:
+    """Add `amount` to `amount_paid` in one conditional UPDATE that re-checks, at
+    write time, everything `_check_payable` checked: within the total, and either
+    confirmed, or held with a live hold and the deposit reached. When it does not
+    apply (a concurrent payment, cancellation or expiry won), the booking is read
+    again and the matching error raised."""
+    applied = db.session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking.id,
+            Booking.amount_paid + amount <= Booking.total_amount,
+            or_(
+                Booking.status == "confirmed",
+                and_(
+                    Booking.status == "held",
+                    Booking.hold_expires_at > now,
+                    Booking.amount_paid + amount >= Booking.deposit_amount,
+                ),
+            ),
+        )
+        .values(amount_paid=Booking.amount_paid + amount)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if applied == 1:
+        return
+    db.session.refresh(booking)
+    _check_payable(booking, amount)
+    raise _changed()
+
+
+def _confirm(booking: Booking, now: datetime) -> bool:
+    """`held` -> `confirmed` once `amount_paid >= deposit_amount`: sets confirmed_at,
+    clears hold_expires_at. True when this call confirmed it (DESIGN.md
+    "Lifecycles": booking)."""
+    return db.session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking.id,
+            Booking.status == "held",
+            Booking.amount_paid >= Booking.deposit_amount,
+        )
+        .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def _changed() -> Conflict:
+    return Conflict(
+        "The booking changed while this payment was processed; nothing was charged. "
+        "Try again.",
+        code="booking-changed",
+    )
+
+
+def list_payments(
+    *,
+    account,
+    booking_id: int | None = None,
+    customer_id: int | None = None,
+    method: str | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """One page of payments, newest first unless `sort` (created_at, amount);
+    customers see only theirs (DESIGN.md "Resource map": /payments). Filters
+    combine with AND. Raises ValidationFailed (422) for an unknown sort."""
+    stmt = select(Payment).options(selectinload(Payment.booking))
+    if not is_staff(account):
+        stmt = stmt.where(Payment.customer_id == account.id)
+    if booking_id is not None:
+        stmt = stmt.where(Payment.booking_id == booking_id)
+    if customer_id is not None:
+        stmt = stmt.where(Payment.customer_id == customer_id)
+    if method:
+        stmt = stmt.where(Payment.method == method)
+    stmt = order_by_sort(stmt, Payment, sort, SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page)
+

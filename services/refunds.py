@@ -1,0 +1,236 @@
+"""Refunds: money given back for a booking, to the wallet (instant, with a ledger
+entry) or to the original payment method (a `pending` record that finance completes)
+(DESIGN.md "Lifecycles": invoice/refunds, wallet; issue #3 items 5 and 10).
+
+Money rules: Decimal quantized to 0.01 (ROUND_HALF_UP), never float; every refund
+is written inside the caller's transaction together with the booking's
+`amount_refunded`, so nothing here commits except `complete_refund`.
+"""
+
+import logging
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select, update
+
+from auth.decorators import is_staff
+from errors import Conflict, NotFound, ValidationFailed
+from extensions import db
+from models import Booking, Payment, Refund
+from models.base import utcnow
+from services import wallet
+from services.common import Page, get_or_404, order_by_sort, paginate
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+SORTABLE = ("created_at", "amount")
+# Finance pays out a refund it cannot match to a recorded payment by bank transfer.
+FALLBACK_METHOD = "bank_transfer"
+
+
+def money(value) -> Decimal:
+    """`value` as a Decimal quantized to 0.01 with ROUND_HALF_UP."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _new_refund(booking, *, amount, destination, method, status, reason, by_id, now) -> Refund:
+    """A Refund row for `booking`, added and flushed (its id is needed by the ledger)."""
+    completed = status == "completed"
+    refund = Refund(
+        booking_id=booking.id,
+        customer_id=booking.customer_id,
+        amount=money(amount),
+        currency=booking.currency,
+        destination=destination,
+        method=method,
+        status=status,
+        reason=reason,
+        created_by_id=by_id,
+        completed_by_id=by_id if completed else None,
+        completed_at=now if completed else None,
+        created_at=now,
+    )
+    db.session.add(refund)
+    db.session.flush()
+    return refund
+
+
+def _credit_wallet(refund: Refund, *, reason: str, by_id: int | None) -> None:
+    """Post the wallet ledger line of a completed wallet refund."""
+    wallet.post_entry(
+        customer_id=refund.customer_id,
+        amount=refund.amount,
+        kind="refund_credit",
+        reason=reason,
+        booking_id=refund.booking_id,
+        refund_id=refund.id,
+        created_by_id=by_id,
+    )
+
+
+def check_wallet_currency(booking: Booking) -> None:
+    """Refuse a wallet refund for a booking not in the wallet currency (422 on
+    `refund_to`): wallets hold DEFAULT_CURRENCY only."""
+    if booking.currency != wallet.wallet_currency():
+        raise ValidationFailed(
+            {
+                "refund_to": [
+                    (
+                        f"Wallets hold {wallet.wallet_currency()}; this booking is in "
+                        f"{booking.currency}. Refund to the original method."
+                    )
+                ]
+            }
+        )
+
+
+def _allocate(payments: list[Payment], amount: Decimal) -> list[tuple[Payment | None, Decimal]]:
+    """Split `amount` over `payments` newest first, each up to its own amount.
+
+    Money the payments do not cover (bookings without payment rows) is returned as
+    one `(None, rest)` share.
+    """
+    shares, rest = [], amount
+    for payment in sorted(payments, key=lambda p: (p.created_at, p.id), reverse=True):
+        if rest <= ZERO:
+            break
+        share = min(payment.amount, rest)
+        shares.append((payment, share))
+        rest -= share
+    if rest > ZERO:
+        log.warning("booking refund of %s not covered by its payments", rest)
+        shares.append((None, rest))
+    return shares
+
+
+def _refund_to_original(booking, amount, *, reason, by_id, now) -> list[Refund]:
+    """Refunds to the original methods: what was paid from the wallet goes back to
+    the wallet at once (`completed`, ledger entry; written first); every other
+    payment share becomes a `pending` refund of that payment's method, newest
+    payment first."""
+    shares = _allocate(list(booking.payments), amount)
+    to_wallet = sum(
+        (share for payment, share in shares if payment and payment.method == "wallet"), ZERO
+    )
+    refunds = []
+    if to_wallet > ZERO:
+        refund = _new_refund(
+            booking, amount=to_wallet, destination="original", method="wallet",
+            status="completed", reason=reason, by_id=by_id, now=now,
+        )
+        _credit_wallet(refund, reason=reason, by_id=by_id)
+        refunds.append(refund)
+    for payment, share in shares:
+        if payment is not None and payment.method == "wallet":
+            continue
+        method = payment.method if payment is not None else FALLBACK_METHOD
+        note = f"{reason} (payment #{payment.id})" if payment is not None else reason
+        refunds.append(
+            _new_refund(
+                booking, amount=share, destination="original", method=method,
+                status="pending", reason=note, by_id=by_id, now=now,
+            )
+        )
+    return refunds
+
+
+def issue_refunds(
+    booking: Booking,
+    *,
+    amount: Decimal,
+    refund_to: str,
+    reason: str,
+    by_id: int | None,
+    now: datetime,
+) -> list[Refund]:
+    """Write the refunds of `amount` (>= 0) for `booking` inside the caller's
+    transaction (flushes, does not commit) and add it to `amount_refunded`.
+
+    `refund_to` `wallet`: one completed wallet refund plus a `refund_credit` ledger
+    entry. `original`: see `_refund_to_original`. `by_id` is the employee acting
+    (None for the customer or the CLI). A zero amount writes nothing. The CHECK
+    `refunded_within_paid` on bookings is the last line of defence.
+    """
+    amount = money(amount)
+    if amount <= ZERO:
+        return []
+    if refund_to == "wallet":
+        check_wallet_currency(booking)
+        refund = _new_refund(
+            booking, amount=amount, destination="wallet", method="wallet",
+            status="completed", reason=reason, by_id=by_id, now=now,
+        )
+        _credit_wallet(refund, reason=reason, by_id=by_id)
+        refunds = [refund]
+    else:
+        refunds = _refund_to_original(booking, amount, reason=reason, by_id=by_id, now=now)
+    db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id)
+        .values(amount_refunded=Booking.amount_refunded + amount)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(booking)
+    return refunds
+
+
+def list_refunds(
+    *,
+    account,
+    status: str | None = None,
+    booking_id: int | None = None,
+    customer_id: int | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """One page of refunds, newest first unless `sort` (created_at, amount); finance
+    and admin see all, a customer only theirs (DESIGN.md "Resource map": /refunds).
+    Filters combine with AND; raises ValidationFailed (422) for an unknown sort."""
+    stmt = select(Refund)
+    if not is_staff(account):
+        stmt = stmt.where(Refund.customer_id == account.id)
+    if status:
+        stmt = stmt.where(Refund.status == status)
+    if booking_id is not None:
+        stmt = stmt.where(Refund.booking_id == booking_id)
+    if customer_id is not None:
+        stmt = stmt.where(Refund.customer_id == customer_id)
+    stmt = order_by_sort(stmt, Refund, sort, SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_refund(*, account, refund_id: int) -> Refund:
+    """The refund `refund_id`; NotFound (404) when missing or, for a customer, not
+    theirs (DESIGN.md "Accounts and roles")."""
+    refund = get_or_404(Refund, refund_id, "Refund")
+    if not is_staff(account) and refund.customer_id != account.id:
+        raise NotFound("Refund")
+    return refund
+
+
+def complete_refund(*, account, refund_id: int, reference: str | None = None) -> Refund:
+    """Finance marks a pending refund to the original method as paid out; one commit.
+
+    A conditional UPDATE (`WHERE status = 'pending'`) lets exactly one of two
+    concurrent requests complete it. Raises NotFound (404) and Conflict (409) when
+    the refund is already completed (wallet refunds are completed at once).
+    """
+    now = utcnow()
+    values = {"status": "completed", "completed_by_id": account.id, "completed_at": now}
+    if reference:
+        values["reference"] = reference
+    done = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        get_or_404(Refund, refund_id, "Refund")
+        raise Conflict("The refund is already completed.", code="refund-completed")
+    db.session.commit()
+    return db.session.get(Refund, refund_id)

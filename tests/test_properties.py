@@ -1,0 +1,223 @@
+"""Property-based test of the booking engine and money rules (issue #3 "Must show").
+
+A hypothesis state machine drives the real API through random sequences of book /
+pay / cancel / expire / sweep / refund-complete / wallet-adjust calls and, after
+every step, checks the invariants against the database:
+
+- seats: each departure's `seats_taken` equals the seats of its held and confirmed
+  bookings (stored status) and never exceeds capacity; per-category counters agree;
+- money, per booking: payments sum to `amount_paid`, refunds sum to
+  `amount_refunded`, and paid - refunded (what is kept) equals the penalty for a
+  cancelled booking, everything paid for a live one, nothing for an expired one;
+- wallet: the balance equals the sum of its ledger and no ledger line is negative.
+No call may answer 5xx.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from sqlalchemy import func, select, update
+
+from extensions import db
+from models import Booking, Customer, Departure, DepartureCategory, Package, Payment, Refund, WalletEntry
+from models.base import utcnow
+from tests.conftest import _empty_tables
+
+API = "/api/v1"
+CAPACITY = 8
+
+
+def _setup_world(app, actors):
+    with app.app_context():
+        pkg = Package(
+            title="Property tour", destination="Lisbon", duration_days=3,
+            base_price=Decimal("100.00"), currency=app.config["DEFAULT_CURRENCY"],
+            status="published", deposit_percent=30,
+        )
+        db.session.add(pkg)
+        db.session.flush()
+        departures = []
+        for days in (5, 20, 45):  # three cancellation tiers
+            dep = Departure(
+                package_id=pkg.id, start_date=date.today() + timedelta(days=days),
+                end_date=date.today() + timedelta(days=days + 2), capacity=CAPACITY,
+                price=Decimal("100.00"), currency=pkg.currency,
+            )
+            dep.categories = [DepartureCategory(category="adult", price=Decimal("100.00"))]
+            db.session.add(dep)
+            departures.append(dep)
+        db.session.commit()
+        dep_ids = [d.id for d in departures]
+    customers = [actors.customer() for _ in range(3)]
+    return {
+        "departures": dep_ids,
+        "customers": customers,
+        "finance": actors.headers("finance"),
+    }
+
+
+def make_machine(app, client, actors):
+    class BookingMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            _empty_tables(app)
+            actors._by_role.clear()
+            self.world = _setup_world(app, actors)
+            self.bookings = []  # (booking id, customer index)
+
+        def teardown(self):
+            _empty_tables(app)
+
+        def call(self, method, path, headers, body=None):
+            response = client.open(f"{API}{path}", method=method, json=body, headers=headers)
+            assert response.status_code < 500, (method, path, body, response.get_json())
+            return response
+
+        @rule(dep=st.integers(0, 2), who=st.integers(0, 2), seats=st.integers(1, 3))
+        def book(self, dep, who, seats):
+            customer = self.world["customers"][who]
+            body = {"departure_id": self.world["departures"][dep], "seats": seats}
+            response = self.call("POST", "/bookings", customer["headers"], body)
+            assert response.status_code in (201, 409), response.get_json()
+            if response.status_code == 201:
+                self.bookings.append((response.get_json()["id"], who))
+
+        @precondition(lambda self: self.bookings)
+        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
+              method=st.sampled_from(["card", "wallet"]))
+        def pay(self, pick, share, method):
+            booking_id, who = self.bookings[pick % len(self.bookings)]
+            with app.app_context():
+                booking = db.session.get(Booking, booking_id)
+                due = booking.total_amount - booking.amount_paid
+                needed = max(booking.deposit_amount - booking.amount_paid, Decimal("0.01"))
+            amount = {"deposit": needed, "due": due, "half": (due / 2).quantize(Decimal("0.01"))}[share]
+            if amount <= 0:
+                return
+            body = {"amount": f"{amount:.2f}", "method": method}
+            if method == "card":
+                body["reference"] = f"card-{pick}"
+            headers = self.world["customers"][who]["headers"]
+            response = self.call("POST", f"/bookings/{booking_id}/payments", headers, body)
+            assert response.status_code in (201, 409, 422), response.get_json()
+
+        @precondition(lambda self: self.bookings)
+        @rule(pick=st.integers(0, 10_000), refund_to=st.sampled_from(["wallet", "original"]))
+        def cancel(self, pick, refund_to):
+            booking_id, who = self.bookings[pick % len(self.bookings)]
+            headers = self.world["customers"][who]["headers"]
+            quote = self.call("GET", f"/bookings/{booking_id}/cancellation-quote", headers)
+            response = self.call(
+                "POST", f"/bookings/{booking_id}/cancel", headers, {"refund_to": refund_to}
+            )
+            assert response.status_code in (200, 201, 409), response.get_json()
+            if response.status_code in (200, 201) and quote.status_code == 200:
+                with app.app_context():
+                    booking = db.session.get(Booking, booking_id)
+                    assert f"{booking.penalty_amount:.2f}" == quote.get_json()["penalty_amount"]
+
+        @precondition(lambda self: self.bookings)
+        @rule(pick=st.integers(0, 10_000))
+        def let_hold_lapse(self, pick):
+            booking_id, _ = self.bookings[pick % len(self.bookings)]
+            with app.app_context():
+                db.session.execute(
+                    update(Booking)
+                    .where(Booking.id == booking_id, Booking.status == "held")
+                    .values(hold_expires_at=utcnow() - timedelta(seconds=1))
+                )
+                db.session.commit()
+
+        @rule()
+        def sweep(self):
+            result = app.test_cli_runner().invoke(args=["bookings", "expire-holds"])
+            assert result.exit_code == 0, result.output
+
+        @rule(pick=st.integers(0, 10_000))
+        def complete_a_refund(self, pick):
+            with app.app_context():
+                pending = db.session.scalars(
+                    select(Refund.id).where(Refund.status == "pending").order_by(Refund.id)
+                ).all()
+            if pending:
+                refund_id = pending[pick % len(pending)]
+                response = self.call(
+                    "POST", f"/refunds/{refund_id}/complete", self.world["finance"], {}
+                )
+                assert response.status_code == 200, response.get_json()
+
+        @rule(who=st.integers(0, 2), cents=st.integers(-20_000, 20_000).filter(bool))
+        def adjust_wallet(self, who, cents):
+            customer = self.world["customers"][who]
+            body = {"amount": f"{Decimal(cents) / 100:.2f}", "reason": "property test"}
+            response = self.call("POST", f"/customers/{customer['id']}/wallet", self.world["finance"], body)
+            assert response.status_code in (201, 409), response.get_json()
+
+        @invariant()
+        def seats_match_live_bookings(self):
+            with app.app_context():
+                for dep in db.session.scalars(select(Departure)):
+                    live = db.session.scalar(
+                        select(func.coalesce(func.sum(Booking.seats), 0)).where(
+                            Booking.departure_id == dep.id,
+                            Booking.status.in_(("held", "confirmed")),
+                        )
+                    )
+                    assert dep.seats_taken == live <= dep.capacity
+                    for cat in dep.categories:
+                        if cat.category == "adult":
+                            assert cat.seats_taken in (0, live)
+
+        @invariant()
+        def money_adds_up(self):
+            with app.app_context():
+                for booking in db.session.scalars(select(Booking)):
+                    paid = db.session.scalar(
+                        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.booking_id == booking.id)
+                    )
+                    refunded = db.session.scalar(
+                        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.booking_id == booking.id)
+                    )
+                    assert Decimal(paid) == booking.amount_paid
+                    assert Decimal(refunded) == booking.amount_refunded
+                    kept = booking.amount_paid - booking.amount_refunded
+                    if booking.status == "cancelled":
+                        assert kept == booking.penalty_amount
+                    elif booking.status == "expired":
+                        assert kept == 0
+                    else:
+                        assert booking.amount_refunded == 0
+                        assert booking.amount_paid <= booking.total_amount
+                    if booking.status == "confirmed":
+                        assert booking.amount_paid >= booking.deposit_amount
+
+        @invariant()
+        def wallets_balance(self):
+            with app.app_context():
+                for customer in db.session.scalars(select(Customer)):
+                    ledger = db.session.scalar(
+                        select(func.coalesce(func.sum(WalletEntry.amount), 0)).where(
+                            WalletEntry.customer_id == customer.id
+                        )
+                    )
+                    assert Decimal(ledger) == customer.wallet_balance >= 0
+                lowest = db.session.scalar(select(func.min(WalletEntry.balance_after)))
+                assert lowest is None or lowest >= 0
+
+    return BookingMachine
+
+
+def test_booking_money_invariants_hold_for_random_sequences(app, client, actors):
+    machine = make_machine(app, client, actors)
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -9,7 +9,10 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import Customer, Departure, Employee, Enquiry, ItineraryDay, Package
+from models import Booking, Customer, Departure, Employee, Enquiry, ItineraryDay, Package
+from models.base import utcnow
+from services import billing
+from services.bookings import CANCELLATION_POLICY
 
 ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer", "anonymous")
 
@@ -67,6 +70,21 @@ def build_world(app, password_hash):
         )
         enquiry = Enquiry(customer_id=other.id, subject="Visa?", message="Do I need one?")
         db.session.add_all([departure, draft_departure, enquiry])
+        db.session.flush()
+        payer = Customer(name="Payer", email="payer@example.test", password_hash=password_hash)
+        db.session.add(payer)
+        db.session.flush()
+        booking = Booking(
+            reference="ET-MATRIX", customer_id=payer.id, departure_id=departure.id, seats=1,
+            status="held", currency="EUR", unit_price=Decimal("500.00"),
+            total_amount=Decimal("500.00"), deposit_amount=Decimal("500.00"),
+            hold_expires_at=utcnow() + timedelta(minutes=15),
+            cancellation_policy=[dict(t) for t in CANCELLATION_POLICY],
+        )
+        departure.seats_taken = 1
+        db.session.add(booking)
+        db.session.flush()
+        billing.issue_invoice(booking)
         db.session.commit()
         return {
             "employee": target_emp.id,
@@ -77,6 +95,7 @@ def build_world(app, password_hash):
             "departure": departure.id,
             "draft_departure": draft_departure.id,
             "enquiry": enquiry.id,
+            "booking": booking.id,
         }
 
 
@@ -145,6 +164,20 @@ CASES = [
         **({} if me == "customer" else {"customer_id": w["customer"]})})),
     ("list bookings", {"admin", "sales", "operation", "operation_head", "finance", "customer"},
      lambda w, me: ("GET", "/bookings", None)),
+    ("view booking", {"admin", "sales", "operation", "operation_head", "finance"},
+     lambda w, me: ("GET", f"/bookings/{w['booking']}", None)),
+    ("cancel booking", {"admin", "sales"},
+     lambda w, me: ("POST", f"/bookings/{w['booking']}/cancel", {"refund_to": "original"})),
+    ("record payment", {"admin", "finance"}, lambda w, me: ("POST", f"/bookings/{w['booking']}/payments", {
+        "amount": "500.00", "method": "bank_transfer", "reference": "BT-1"})),
+    ("list invoices", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/invoices", None)),
+    ("list payments", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/payments", None)),
+    ("list refunds", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/refunds", None)),
+    ("view wallet", {"admin", "finance"}, lambda w, me: ("GET", f"/customers/{w['customer']}/wallet", None)),
+    ("adjust wallet", {"admin", "finance"}, lambda w, me: ("POST", f"/customers/{w['customer']}/wallet", {
+        "amount": "25.00", "reason": "Goodwill"})),
+    ("cancel departure", {"admin", "operation_head"}, lambda w, me: ("POST", f"/departures/{w['departure']}/cancel", {
+        "reason": "Storm", "preview": True})),
 ]
 
 # Where a customer is denied something that exists but is not theirs / not public,
@@ -152,6 +185,7 @@ CASES = [
 # gets 404"); anonymous callers of public reads get 404 for unpublished records too.
 HIDDEN_FROM_CUSTOMER = {
     "view customer", "edit customer", "work enquiry", "add enquiry note",
+    "view booking", "cancel booking", "record payment", "view wallet",
     "see unpublished package", "see unpublished departure",
 }
 HIDDEN_FROM_ANONYMOUS = {"see unpublished package", "see unpublished departure"}

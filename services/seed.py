@@ -443,7 +443,35 @@ def seed_bookings(s: _Seeder, departures: list[Departure], customers: list[Custo
                 customer, status = customers[0], ("confirmed", "held")[index]
             bookings.append(_book(s, departure, customer, status, sales))
     db.session.flush()
+    for booking in bookings:
+        _money_records(booking)
     return bookings
+
+
+def _money_records(booking: Booking) -> None:
+    """What the booking engine would have written: deposit and balance date, the
+    invoice, a card payment for a confirmed booking, a credit note voiding the
+    invoice of an expired or (unpaid) cancelled one."""
+    from models import Payment
+    from services import billing
+
+    deposit_percent = booking.departure.package.deposit_percent
+    booking.deposit_amount = _money(booking.total_amount * Decimal(deposit_percent) / 100)
+    booking.balance_due_date = billing.balance_due_date(booking.departure.start_date)
+    booking.price_snapshot = {"adult": f"{booking.unit_price:.2f}"}
+    invoice = billing.issue_invoice(booking)
+    if booking.amount_paid > 0:
+        db.session.add(Payment(
+            booking_id=booking.id, invoice_id=invoice.id, customer_id=booking.customer_id,
+            amount=booking.amount_paid, currency=booking.currency, method="card",
+            reference=f"demo-{booking.reference}", created_at=booking.confirmed_at,
+        ))
+    if booking.status == "expired":
+        booking.expired_at = booking.hold_expires_at
+        billing.credit(invoice, invoice.total_amount, "Hold expired unpaid")
+    elif booking.status == "cancelled":
+        booking.penalty_amount = Decimal("0.00")
+        billing.credit(invoice, invoice.total_amount, "Cancelled before payment")
 
 
 def _book(s: _Seeder, departure: Departure, customer: Customer, status: str,

@@ -1,6 +1,7 @@
 """The demo data set (services/seed.py): counts, seat consistency, maker-checker,
 idempotence, and that the printed demo logins work."""
 
+from decimal import Decimal
 import re
 from collections import Counter
 from datetime import date
@@ -8,7 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Booking, Customer, Departure, Employee, Enquiry, EnquiryNote, Package
+from models import CreditNote, Invoice, Payment, Booking, Customer, Departure, Employee, Enquiry, EnquiryNote, Package
 from models.base import utcnow
 from services.employees import ensure_first_admin
 from services.seed import DEMO_PASSWORD, seed_demo
@@ -178,7 +179,7 @@ def test_seed_demo_is_deterministic(app):
     _seed(app)
     first = _query(app, snapshot)
     with app.app_context():
-        for model in (EnquiryNote, Enquiry, Booking, Departure):
+        for model in (EnquiryNote, Enquiry, Payment, CreditNote, Invoice, Booking, Departure):
             db.session.execute(model.__table__.delete())
         db.session.execute(Package.__table__.delete())
         db.session.execute(Customer.__table__.delete())
@@ -246,3 +247,27 @@ def test_seed_demo_command_prints_logins(app):
     assert result.exit_code == 0, result.output
     assert "admin@easytravels.test" in result.output
     assert _table_counts(app)["Package"] == 20
+
+
+def test_seed_demo_money_records_agree(app):
+    """Every seeded booking has its invoice; payments sum to amount_paid; expired and
+    cancelled bookings' invoices are voided by credit notes (same rules as the API)."""
+    from services.billing import invoice_status
+
+    _seed(app)
+
+    def check():
+        bookings = db.session.scalars(select(Booking)).all()
+        assert bookings
+        for booking in bookings:
+            paid = sum((p.amount for p in booking.payments), Decimal("0"))
+            assert paid == booking.amount_paid
+            assert booking.invoice is not None
+            assert booking.invoice.total_amount == booking.total_amount
+            if booking.status in ("expired", "cancelled"):
+                assert invoice_status(booking.invoice) == "void"
+            if booking.status == "confirmed":
+                assert booking.amount_paid >= booking.deposit_amount > 0
+        return True
+
+    assert _query(app, check)

@@ -25,7 +25,6 @@ import ipaddress
 import os
 import random
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,10 +40,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.live import stop_server  # noqa: E402 - after the path set-up
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_bench"
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 15.0
 
 
@@ -237,14 +236,7 @@ def gunicorn(env: dict, workers: int, threads: int):
                 time.sleep(0.1)
             yield base_url
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=STOP_TIMEOUT)
+            stop_server(process)
 
 
 # --- load -----------------------------------------------------------------------------

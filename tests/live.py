@@ -62,7 +62,7 @@ def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> N
     raise RuntimeError(f"gunicorn not healthy after {START_TIMEOUT}s:\n{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_server(process: subprocess.Popen) -> None:
     """SIGTERM the server's process group, SIGKILL it after STOP_TIMEOUT."""
     if process.poll() is not None:
         return
@@ -106,4 +106,4 @@ def gunicorn_server(workers: int = 2, env: dict | None = None, threads: int = 1)
             _wait_healthy(process, base_url, log_path)
             yield base_url
         finally:
-            _stop(process)
+            stop_server(process)

@@ -89,8 +89,12 @@ class TestingConfig(Config):
     """pytest: `TEST_DATABASE_URL` (PostgreSQL in CI) or a SQLite file the fixtures pick."""
 
     TESTING = True
+    # pytest fixtures pass their own URL; for the CLI under APP_CONFIG=testing,
+    # TEST_DATABASE_URL wins, then DATABASE_URL, then an in-memory SQLite.
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
-        os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
+        os.environ.get("TEST_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or "sqlite:///:memory:"
     )
     MAIL_SUPPRESS_SEND = False
 

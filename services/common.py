@@ -82,3 +82,12 @@ def commit_or_conflict(detail: str, *, code: str = "conflict") -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict(detail, code=code) from exc
+
+
+def text_matches(q: str, *columns):
+    """WHERE clause for `q=`: any of `columns` contains `q`, case-insensitively, with
+    LIKE wildcards in `q` matched literally (the same on SQLite and PostgreSQL)."""
+    from sqlalchemy import or_
+
+    pattern = like_pattern(q)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))

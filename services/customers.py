@@ -1,7 +1,7 @@
 """Customers: registration (self or by staff), lookups, listing, edits and deletion
 (DESIGN.md "Accounts and roles", "Rules with numbers": deleting a customer)."""
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from auth.decorators import is_staff
@@ -10,7 +10,7 @@ from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Customer, OtpCode
 from models.base import utcnow
-from services.common import Page, commit_or_conflict, get_or_404, like_pattern, order_by_sort, paginate
+from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
 from services.employees import normalise_email
 
 SORTABLE = ("name", "email", "created_at")
@@ -75,14 +75,7 @@ def list_customers(
     """
     stmt = select(Customer)
     if q:
-        pattern = like_pattern(q)
-        stmt = stmt.where(
-            or_(
-                func.lower(Customer.name).like(pattern, escape="\\"),
-                func.lower(Customer.email).like(pattern, escape="\\"),
-                func.lower(Customer.phone).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_matches(q, Customer.name, Customer.email, Customer.phone))
     if active is not None:
         stmt = stmt.where(Customer.active.is_(active))
     stmt = order_by_sort(stmt, Customer, sort, SORTABLE)

@@ -1,14 +1,14 @@
 """Employees: creation by the admin, the first-admin bootstrap, lookups, listing,
 contact edits, role changes and deactivation (DESIGN.md "Accounts and roles")."""
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from auth.passwords import hash_password
 from errors import Conflict, Forbidden
 from extensions import db
 from models import Employee
 from models.base import utcnow
-from services.common import Page, commit_or_conflict, get_or_404, like_pattern, order_by_sort, paginate
+from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
 
 SORTABLE = ("name", "email", "created_at")
 CONTACT_FIELDS = {"name", "email", "phone"}
@@ -79,13 +79,7 @@ def list_employees(
     """
     stmt = select(Employee)
     if q:
-        pattern = like_pattern(q)
-        stmt = stmt.where(
-            or_(
-                func.lower(Employee.name).like(pattern, escape="\\"),
-                func.lower(Employee.email).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_matches(q, Employee.name, Employee.email))
     if role is not None:
         stmt = stmt.where(Employee.role == role)
     if active is not None:

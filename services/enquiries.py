@@ -12,7 +12,7 @@ Rules kept here, beyond the design's words:
 - every note is part of the conversation the owning customer sees (no internal notes).
 """
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from auth.decorators import is_staff
@@ -21,7 +21,7 @@ from extensions import db
 from models import Customer, Employee, Enquiry, EnquiryNote, Package
 from models.base import utcnow
 from models.enquiry import ENQUIRY_TRANSITIONS
-from services.common import Page, like_pattern, order_by_sort, paginate
+from services.common import Page, order_by_sort, paginate, text_matches
 
 ASSIGNABLE_ROLES = ("sales", "admin")
 SORTABLE = ("created_at", "updated_at")
@@ -108,13 +108,7 @@ def list_enquiries(
     if customer_id is not None:
         stmt = stmt.where(Enquiry.customer_id == customer_id)
     if q:
-        pattern = like_pattern(q)
-        stmt = stmt.where(
-            or_(
-                func.lower(Enquiry.subject).like(pattern, escape="\\"),
-                func.lower(Enquiry.message).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_matches(q, Enquiry.subject, Enquiry.message))
     stmt = order_by_sort(stmt, Enquiry, sort, SORTABLE)
     return paginate(stmt, page=page, per_page=per_page)
 

@@ -10,6 +10,7 @@ from routes.employees import blp as employees_blp
 from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
 from routes.packages import blp as packages_blp
+from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
 
 API_PREFIX = "/api/v1"
@@ -28,4 +29,5 @@ BLUEPRINTS = [
     (billing_blp, API_PREFIX),
     (cancellations_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),
+    (reports_blp, f"{API_PREFIX}/reports"),
 ]

@@ -5,6 +5,9 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
+MAX_ID = 2_147_483_647
+# Ids are INTEGER primary keys: 1 .. 2**31 - 1 on both databases.
+ID = validate.Range(min=1, max=MAX_ID)
 
 
 class Money(fields.Decimal):

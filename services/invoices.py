@@ -44,12 +44,23 @@ def _credited_sql():
     )
 
 
-def status_sql(today: date):
+def credited_sql(credit_total=None):
+    """What the credit notes take off the invoice, as SQL: their sum while the
+    booking is expired or cancelled (billing.CREDIT_APPLIES), else 0.
+
+    `credit_total` is the credit-note sum when the caller has already joined it
+    (reports join one grouped subquery instead of a correlated one per row);
+    default: a correlated SUM.
+    """
+    total = _credited_sql() if credit_total is None else credit_total
+    return case((Booking.status.in_(CREDIT_APPLIES), total), else_=literal(0))
+
+
+def status_sql(today: date, credit_total=None):
     """The derived invoice status as a SQL expression over `invoices` joined to
-    `bookings` (see the module docstring); `today` is the UTC date."""
-    credited = case(
-        (Booking.status.in_(CREDIT_APPLIES), _credited_sql()), else_=literal(0)
-    )
+    `bookings` (see the module docstring); `today` is the UTC date; `credit_total`
+    as for `credited_sql`."""
+    credited = credited_sql(credit_total)
     kept = Booking.amount_paid - Booking.amount_refunded
     void = and_(
         func.round((credited - Invoice.total_amount) * 100) >= 0, Invoice.total_amount > 0

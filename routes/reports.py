@@ -1,0 +1,332 @@
+"""Report endpoints (DESIGN.md "Resource map": /reports; roles matrix row
+"reports": admin, operation_head, finance; issue #4).
+
+Each view validates its filters, asks services.reports for the report and streams
+it: JSON (`{"report", "basis", "generated_at", "filters", "columns", "rows"}`) by
+default, CSV with `?format=csv` or `Accept: text/csv` (a header row, then one line
+per row, sent as an attachment with a file name). Rows are written as the
+database cursor yields them, so a large export never sits in memory whole.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import chain
+
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from auth.decorators import roles_required
+from models.base import utcnow
+from schemas.reports import (
+    IntervalArgs,
+    InvoiceSummaryArgs,
+    LimitedReportArgs,
+    ReportArgs,
+    RevenueArgs,
+    UnpaidInvoiceArgs,
+    report_schema,
+)
+from services import reports
+from services.reports import Report, Window
+
+blp = Blueprint("reports", __name__, description="Reports and analytics (JSON or CSV)")
+
+REPORT_ROLES = ("admin", "finance", "operation_head")
+CSV_TYPE = "text/csv"
+JSON_TYPE = "application/json"
+CHUNK_ROWS = 500
+
+
+def report_response(schema):
+    """Document a report's 200 response: the JSON envelope `schema` and its CSV
+    form (flask-smorest documents one media type per response, so both are
+    written out here; views return a streamed Response, never serialised)."""
+    def decorator(view):
+        view = blp.doc(responses={"200": {"content": {
+            JSON_TYPE: {"schema": schema},
+            CSV_TYPE: {"schema": {"type": "string"},
+                       "example": "month,currency,payments,received,refunds,refunded,net\r\n"
+                                  "2026-01,EUR,12,14400.00,1,300.00,14100.00\r\n"},
+        }}})(view)
+        return blp.response(200, schema, description="The report (JSON or CSV)")(view)
+    return decorator
+
+
+def wants_csv(args: dict) -> bool:
+    """CSV when `format=csv`, JSON when `format=json`; otherwise by the Accept
+    header (text/csv preferred over JSON only when asked for; RFC 9110 12.5.1)."""
+    if args.get("format"):
+        return args["format"] == "csv"
+    best = request.accept_mimetypes.best_match([JSON_TYPE, CSV_TYPE], default=JSON_TYPE)
+    return best == CSV_TYPE
+
+
+def _plain(value):
+    """A JSON-ready value: Decimal and dates as strings, lists kept."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _cell(value) -> str:
+    """A CSV cell: empty for None, ids separated by spaces, ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return str(_plain(value))
+
+
+def _csv_chunks(report: Report, rows: Iterator[dict]) -> Iterator[str]:
+    """The header row, then the rows, CHUNK_ROWS lines per chunk (RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    names = report.column_names
+    writer.writerow(names)
+    count = 0
+    for row in rows:
+        writer.writerow([_cell(row.get(name)) for name in names])
+        count += 1
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json_chunks(report: Report, rows: Iterator[dict]) -> Iterator[str]:
+    """The envelope with `rows` written CHUNK_ROWS at a time."""
+    head = {
+        "report": report.name,
+        "basis": report.basis,
+        "generated_at": utcnow().isoformat(),
+        "filters": {key: _plain(value) for key, value in report.filters.items()},
+        "columns": report.column_names,
+    }
+    yield json.dumps(head)[:-1] + ', "rows": ['
+    batch, first = [], True
+    for row in rows:
+        batch.append(json.dumps({key: _plain(value) for key, value in row.items()}))
+        if len(batch) == CHUNK_ROWS:
+            yield ("" if first else ",") + ",".join(batch)
+            batch, first = [], False
+    if batch:
+        yield ("" if first else ",") + ",".join(batch)
+    yield "]}"
+
+
+def render(report: Report, args: dict) -> Response:
+    """Stream `report` as CSV or JSON (see `wants_csv`). The query runs before the
+    response starts, so a database error still gets a proper error response."""
+    rows = report.rows()
+    first = next(rows, None)
+    rows = chain([first], rows) if first is not None else iter(())
+    if wants_csv(args):
+        suffix = f"-{report.basis}" if report.basis else ""
+        filename = f"{report.name.replace('.', '-')}{suffix}-{utcnow().date().isoformat()}.csv"
+        response = Response(
+            stream_with_context(_csv_chunks(report, rows)),
+            mimetype=CSV_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    else:
+        response = Response(stream_with_context(_json_chunks(report, rows)), mimetype=JSON_TYPE)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def window(args: dict) -> Window:
+    """The validated date range of the query arguments."""
+    return Window(args.get("date_from"), args.get("date_to"))
+
+
+def _revenue_view(dimension: str, args: dict) -> Response:
+    """Build and stream one revenue report from its query arguments."""
+    report = reports.revenue(
+        dimension,
+        basis=args["basis"],
+        window=window(args),
+        year=args.get("year"),
+        destination=args.get("destination"),
+        package_id=args.get("package_id"),
+        limit=args.get("limit"),
+    )
+    return render(report, args)
+
+
+def _columns(builder, **kwargs):
+    """The columns a report builder declares (for the documented row schema)."""
+    return builder(**kwargs).columns
+
+
+REVENUE_DOCS = {
+    dimension: report_schema(
+        f"revenue.{dimension}",
+        _columns(reports.revenue, dimension=dimension, basis="cash"),
+        _columns(reports.revenue, dimension=dimension, basis="booking"),
+    )
+    for dimension in reports.REVENUE_DIMENSIONS
+}
+
+
+@blp.route("/revenue/monthly")
+class RevenueMonthly(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(RevenueArgs, location="query")
+    @report_response(REVENUE_DOCS["month"])
+    def get(self, args):
+        """Revenue per month and currency, cash basis (payments minus completed
+        refunds, by payment date) or booking basis (sold bookings by departure
+        month)."""
+        return _revenue_view("month", args)
+
+
+@blp.route("/revenue/by-customer")
+class RevenueByCustomer(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(RevenueArgs, location="query")
+    @report_response(REVENUE_DOCS["customer"])
+    def get(self, args):
+        """Revenue per customer and currency, largest first (cash or booking basis)."""
+        return _revenue_view("customer", args)
+
+
+@blp.route("/revenue/by-destination")
+class RevenueByDestination(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(RevenueArgs, location="query")
+    @report_response(REVENUE_DOCS["destination"])
+    def get(self, args):
+        """Revenue per package destination and currency (cash or booking basis)."""
+        return _revenue_view("destination", args)
+
+
+@blp.route("/revenue/by-package")
+class RevenueByPackage(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(RevenueArgs, location="query")
+    @report_response(REVENUE_DOCS["package"])
+    def get(self, args):
+        """Revenue per package and currency (cash or booking basis)."""
+        return _revenue_view("package", args)
+
+
+@blp.route("/invoices/summary")
+class InvoiceSummary(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(InvoiceSummaryArgs, location="query")
+    @report_response(report_schema("invoices.summary",
+                                     _columns(reports.invoice_summary)))
+    def get(self, args):
+        """Invoices issued in the range by derived status (pending, overdue, paid,
+        void) and currency: counts, amounts and invoice ids."""
+        report = reports.invoice_summary(window=window(args), include_ids=args["include_ids"])
+        return render(report, args)
+
+
+@blp.route("/invoices/unpaid")
+class UnpaidInvoices(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(UnpaidInvoiceArgs, location="query")
+    @report_response(report_schema("invoices.unpaid", _columns(reports.unpaid_invoices)))
+    def get(self, args):
+        """Unpaid (pending and overdue) invoices, oldest due date first, with the
+        outstanding amount and days overdue."""
+        report = reports.unpaid_invoices(
+            window=window(args), overdue_only=args["overdue_only"], limit=args.get("limit")
+        )
+        return render(report, args)
+
+
+@blp.route("/packages/popular")
+class PopularPackages(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(LimitedReportArgs, location="query")
+    @report_response(report_schema("packages.popular",
+                                     _columns(reports.popular, by="package")))
+    def get(self, args):
+        """Packages ranked by sold bookings made in the range: bookings,
+        travellers and value."""
+        return render(reports.popular("package", window=window(args), limit=args.get("limit")),
+                      args)
+
+
+@blp.route("/destinations/popular")
+class PopularDestinations(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(LimitedReportArgs, location="query")
+    @report_response(report_schema("destinations.popular",
+                                     _columns(reports.popular, by="destination")))
+    def get(self, args):
+        """Destinations ranked by sold bookings made in the range."""
+        report = reports.popular("destination", window=window(args), limit=args.get("limit"))
+        return render(report, args)
+
+
+@blp.route("/customers/active")
+class ActiveCustomers(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(LimitedReportArgs, location="query")
+    @report_response(report_schema(
+        "customers.active", _columns(reports.active_customers, window=Window())))
+    def get(self, args):
+        """Customers who booked or paid in the range (default: the last 90 days),
+        largest spend first."""
+        span = window(args)
+        if span.date_from is None and span.date_to is None:
+            span = reports.active_default_window()
+        report = reports.active_customers(window=span, limit=args.get("limit"))
+        return render(report, args)
+
+
+@blp.route("/bookings/trends")
+class BookingTrends(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(IntervalArgs, location="query")
+    @report_response(report_schema("bookings.trends", _columns(reports.booking_trends)))
+    def get(self, args):
+        """Bookings made per day, week or month and where they stand now (held,
+        confirmed, completed, cancelled, expired)."""
+        report = reports.booking_trends(interval=args["interval"], window=window(args))
+        return render(report, args)
+
+
+@blp.route("/cancellations")
+class Cancellations(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(IntervalArgs, location="query")
+    @report_response(report_schema("cancellations", _columns(reports.cancellations)))
+    def get(self, args):
+        """Cancellations (value, penalties kept) and refunds (to wallet, to the
+        original method, pending) per period and currency."""
+        report = reports.cancellations(interval=args["interval"], window=window(args))
+        return render(report, args)
+
+
+@blp.route("/wallets/liability")
+class WalletLiability(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(ReportArgs, location="query")
+    @report_response(report_schema("wallets.liability", _columns(reports.wallet_liability)))
+    def get(self, args):
+        """Wallet credit owed to customers per currency: opening balance, credits,
+        debits and closing balance over the range."""
+        return render(reports.wallet_liability(window=window(args)), args)
+
+
+@blp.route("/enquiries/funnel")
+class EnquiryFunnel(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(ReportArgs, location="query")
+    @report_response(report_schema("enquiries.funnel", _columns(reports.enquiry_funnel)))
+    def get(self, args):
+        """Enquiries per assigned employee by status, and how many became sold
+        bookings."""
+        return render(reports.enquiry_funnel(window=window(args)), args)

@@ -1,0 +1,101 @@
+"""Query arguments and documented response shapes of the reports (issue #4;
+DESIGN.md "Resource map": /reports)."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.common import ID, Money
+
+FORMATS = ("json", "csv")
+MAX_LIMIT = 100_000
+
+
+class ReportArgs(Schema):
+    """`?date_from=&date_to=` (ISO dates, inclusive, UTC) and `format=json|csv`
+    (default: JSON, or CSV when `Accept: text/csv`)."""
+
+    date_from = fields.Date(metadata={"description": "First day (inclusive, UTC)",
+                                      "example": "2026-01-01"})
+    date_to = fields.Date(metadata={"description": "Last day (inclusive, UTC)",
+                                    "example": "2026-12-31"})
+    format = fields.String(
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "json (default) or csv; `Accept: text/csv` also picks CSV"},
+    )
+
+    @validates_schema
+    def _range_in_order(self, data, **_kwargs):
+        """date_to may not come before date_from."""
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            raise ValidationError("Must be on or after date_from.", field_name="date_to")
+
+
+class LimitedReportArgs(ReportArgs):
+    """Report arguments plus `limit` (top N rows, 1 to 100000; default: all)."""
+
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class RevenueArgs(LimitedReportArgs):
+    """Revenue filters: basis (cash or booking), calendar year, package
+    destination (exact, case-insensitive) and package id."""
+
+    basis = fields.String(load_default="cash", validate=validate.OneOf(("cash", "booking")))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    destination = fields.String(validate=validate.Length(min=1, max=120))
+    package_id = fields.Integer(validate=ID)
+
+
+class InvoiceSummaryArgs(ReportArgs):
+    """`include_ids=false` leaves out the invoice id lists."""
+
+    include_ids = fields.Boolean(load_default=True)
+
+
+class UnpaidInvoiceArgs(LimitedReportArgs):
+    """`overdue_only=true` lists only invoices past their due date."""
+
+    overdue_only = fields.Boolean(load_default=False)
+
+
+class IntervalArgs(ReportArgs):
+    """`interval=day|week|month` (weeks start on Monday; default month)."""
+
+    interval = fields.String(load_default="month",
+                             validate=validate.OneOf(("day", "week", "month")))
+
+
+FIELD_TYPES = {
+    "string": lambda: fields.String(allow_none=True),
+    "integer": lambda: fields.Integer(allow_none=True),
+    "money": lambda: Money(),
+    "date": lambda: fields.Date(),
+    "percent": lambda: fields.Decimal(as_string=True, metadata={"example": "12.5"}),
+    "ids": lambda: fields.List(fields.Integer(), metadata={
+        "description": "Ids, ascending (CSV: separated by spaces)"}),
+}
+
+
+def report_schema(name: str, *column_sets) -> type[Schema]:
+    """The documented JSON envelope of a report: `report`, `basis`, `generated_at`,
+    `filters`, `columns` and `rows`, whose items carry the columns of
+    `column_sets` (tuples of (name, type) from services.reports; columns of every
+    set, for reports whose columns depend on the basis)."""
+    row_fields = {}
+    for columns in column_sets:
+        for column, kind in columns:
+            row_fields.setdefault(column, FIELD_TYPES[kind]())
+    schema_name = "".join(part.capitalize() for part in name.replace("-", ".").split("."))
+    row = Schema.from_dict(row_fields, name=f"{schema_name}RowSchema")
+    return Schema.from_dict(
+        {
+            "report": fields.String(metadata={"example": name}),
+            "basis": fields.String(allow_none=True, metadata={
+                "description": "cash or booking for revenue reports, else null"}),
+            "generated_at": fields.DateTime(),
+            "filters": fields.Dict(metadata={"description": "The filters applied"}),
+            "columns": fields.List(fields.String()),
+            "rows": fields.List(fields.Nested(row)),
+        },
+        name=f"{schema_name}ReportSchema",
+    )

@@ -4,6 +4,14 @@
 #   make test          the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
 #   make test-pg       the test suite on PostgreSQL       (TEST_DATABASE_URL=...)
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
+#   make openapi       export the served OpenAPI spec to docs/openapi.json
+#   make postman       rebuild docs/postman/ from docs/openapi.json
+#   make newman        a live server on a fresh database + the Postman walkthrough (newman)
+#   make fuzz-short    a live server on a fresh database + a bounded schemathesis pass (CI)
+#   make fuzz          the same, long pass (>= 1000 requests; see scripts/fuzz.py)
+#   make serve         gunicorn (gunicorn.conf.py), APP_CONFIG=production, DATABASE_URL
+#   make drill         PostgreSQL restart drill: private cluster + gunicorn under load
+#   make bench-load    load + scale bench: service vs bare Flask, 1k and 1M rows (~4 min)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,8 +34,30 @@ WALKTHROUGH_PORT ?=
 WALKTHROUGH_SMTP_PORT ?=
 WALKTHROUGH_ADMIN_EMAIL ?= walkthrough-admin@easytravels.test
 WALKTHROUGH_ADMIN_PASSWORD ?= walkthrough-admin-password
+# newman (npm registry, pinned in tools/postman/package-lock.json) and what it runs.
+POSTMAN_TOOLS := tools/postman
+NEWMAN := $(POSTMAN_TOOLS)/node_modules/.bin/newman
+NEWMAN_STAMP := $(POSTMAN_TOOLS)/node_modules/.installed
+POSTMAN_COLLECTION := docs/postman/easy-travels.postman_collection.json
+POSTMAN_ENVIRONMENT := docs/postman/easy-travels.postman_environment.json
+NEWMAN_FOLDER ?= Walkthrough
+NEWMAN_PORT ?=
+NEWMAN_ARGS ?=
+# schemathesis (requirements-dev.txt) through scripts/fuzz.py: reports (NDJSON per
+# pass) go to FUZZ_REPORT_DIR; FUZZ_ARGS e.g. --passes staff
+FUZZ_REPORT_DIR ?= fuzz-report
+FUZZ_PORT ?=
+# Empty: a fresh SQLite file. Or an EMPTY PostgreSQL database of yours, e.g.
+# postgresql://postgres@127.0.0.1:5432/et_fuzz (migrated and seeded by the target).
+FUZZ_DATABASE_URL ?=
+FUZZ_ARGS ?=
+# Options of scripts/drill_pg_restart.py, e.g. --clients 8 --json drill.json
+DRILL_ARGS ?=
+# Options of bench/load.py, e.g. --quick (1 minute smoke) or --duration 15
+BENCH_LOAD_ARGS ?=
 
-.PHONY: help venv run test test-pg pg-database walkthrough
+.PHONY: help venv run test test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
+	fuzz fuzz-short
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -91,6 +121,101 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	    --smtp-port "$$smtp_port" || status=$$?
 	if [ "$$status" -ne 0 ]; then show_log; fi
 	exit "$$status"
+
+openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no servers)
+	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-openapi.XXXXXX")
+	trap 'rm -f "$$tmp"' EXIT
+	APP_CONFIG=development DATABASE_URL=sqlite:// ADMIN_EMAIL= ADMIN_PASSWORD= \
+	    $(FLASK) openapi write "$$tmp"
+	$(BIN)/python scripts/export_openapi.py "$$tmp" docs/openapi.json
+
+postman: venv ## Rebuild docs/postman/ (collection + environment) from docs/openapi.json
+	$(BIN)/python scripts/build_postman.py
+
+$(NEWMAN_STAMP): $(POSTMAN_TOOLS)/package.json $(POSTMAN_TOOLS)/package-lock.json
+	npm ci --prefix $(POSTMAN_TOOLS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the Postman walkthrough
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-newman.XXXXXX")
+	server=
+	cleanup() {
+	    if [ -n "$$server" ]; then
+	        kill "$$server" 2>/dev/null || true
+	        wait "$$server" 2>/dev/null || true
+	    fi
+	    rm -rf "$$tmp"
+	}
+	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
+	trap cleanup EXIT
+	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
+	port=$(or $(NEWMAN_PORT),$$port)
+	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
+	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
+	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
+	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
+	server=$$!
+	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
+	status=0
+	$(NEWMAN) run $(POSTMAN_COLLECTION) -e $(POSTMAN_ENVIRONMENT) \
+	    --env-var "baseUrl=http://127.0.0.1:$$port" \
+	    $(if $(NEWMAN_FOLDER),--folder '$(NEWMAN_FOLDER)') \
+	    --reporters cli --timeout-request 20000 --color off $(NEWMAN_ARGS) || status=$$?
+	if [ "$$status" -ne 0 ]; then show_log; fi
+	exit "$$status"
+
+fuzz-short: venv ## Serve a fresh SQLite database with demo data, fuzz it briefly (~2 min)
+	@$(call FUZZ_RECIPE,short)
+
+fuzz: venv ## Serve a fresh SQLite database with demo data, fuzz it long (~15 min)
+	@$(call FUZZ_RECIPE,long)
+
+serve: venv ## Serve production (gunicorn.conf.py) on BIND against DATABASE_URL; migrate first
+	@if [ -z "$${DATABASE_URL:-}" ]; then
+	    echo "make serve: set DATABASE_URL (postgresql://...) and run 'flask db upgrade' first" >&2
+	    exit 1
+	fi
+	APP_CONFIG=production exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+drill: venv ## Restart a private PostgreSQL twice under load; check no 500, no loss (DRILL_ARGS)
+	$(BIN)/python scripts/drill_pg_restart.py $(DRILL_ARGS)
+
+bench-load: venv ## Load/scale bench on local PostgreSQL: req/s, p50/p99 vs bare Flask (BENCH_LOAD_ARGS)
+	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
+
+# The fuzz targets' recipe ($(1): profile of scripts/fuzz.py), the newman pattern: a
+# fresh SQLite database with the demo data, `flask run` on a free port, the server
+# log shown when the run fails.
+define FUZZ_RECIPE
+tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-fuzz.XXXXXX")
+server=
+cleanup() {
+    if [ -n "$$server" ]; then
+        kill "$$server" 2>/dev/null || true
+        wait "$$server" 2>/dev/null || true
+    fi
+    rm -rf "$$tmp"
+}
+show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
+trap cleanup EXIT
+read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
+port=$(or $(FUZZ_PORT),$$port)
+export APP_CONFIG=development DATABASE_URL="$(or $(FUZZ_DATABASE_URL),sqlite:///$$tmp/fuzz.db)"
+export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
+echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
+$(FLASK) db upgrade
+$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
+$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
+server=$$!
+$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
+status=0
+$(BIN)/python scripts/fuzz.py --base-url "http://127.0.0.1:$$port" --profile $(1) \
+    --report-dir '$(FUZZ_REPORT_DIR)' $(FUZZ_ARGS) || status=$$?
+if [ "$$status" -ne 0 ]; then show_log; fi
+exit "$$status"
+endef
 
 # Python snippets for the recipes (kept in variables: .ONESHELL strips the indentation
 # of here-documents). No "$" in them: make would expand it.

@@ -4,15 +4,15 @@ Run with `flask --app app run` or `gunicorn 'app:create_app()'`; nothing builds 
 app at import time (ENGINEERING.md house rule 1).
 """
 
-import logging
 import os
 import sqlite3
 
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, ProductionConfig
+from config import CONFIGS, ProductionConfig, engine_options
 from errors import problem, register_error_handlers
 from extensions import api, db, jwt, mail, migrate
 
@@ -43,6 +43,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app = Flask(__name__)
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
     if name == "production":
         ProductionConfig.validate(app.config)
@@ -52,17 +53,35 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_blueprints(app)
     register_error_handlers(app)
     register_request_guards(app)
+    register_http_policies(app)
     register_commands(app)
     bootstrap_admin(app)
     return app
 
 
 def configure_logging(app: Flask) -> None:
-    """INFO logs to stderr when nothing else configured logging (mail in dev shows)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    """Request ids and redaction in every log record; text or JSON lines to stderr
+    (observability.py); the request-id hooks run first so every line has the id."""
+    import observability
+
+    observability.configure_logging(app)
+    observability.init_request_ids(app)
+
+
+def register_http_policies(app: Flask) -> None:
+    """Trusted proxy headers, rate limits, security headers and CORS (rate_limits.py,
+    security.py). Runs after the blueprints exist (the limiter wraps their views)."""
+    from rate_limits import init_limits
+    from security import init_cors, init_security_headers
+
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    init_limits(app)
+    init_security_headers(app)
+    init_cors(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -74,9 +93,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, include_name=include_name)
     jwt.init_app(app)
     mail.init_app(app)
+    from openapi_doc import ProblemDocPlugin
+
     api.init_app(
         app,
         spec_kwargs={
+            "extra_plugins": [ProblemDocPlugin(app)],
             "components": {
                 "securitySchemes": {
                     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

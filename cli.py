@@ -64,11 +64,34 @@ def register(app: Flask) -> None:
         is_flag=True,
         help="Add the data set even when data exists (demo accounts are reused).",
     )
-    def seed_demo(force):
-        """Load the demo data set (staff, customers, packages, enquiries, bookings)."""
+    @click.option(
+        "--scale",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Also generate N bookings over the last two years with payments, "
+        "cancellations, refunds and N/10 customers (bulk insert, one transaction).",
+    )
+    @click.option(
+        "--seed",
+        "random_seed",
+        type=int,
+        default=42,
+        show_default=True,
+        help="Random seed of the --scale data.",
+    )
+    def seed_demo(force, scale, random_seed):
+        """Load the demo data set (staff, customers, packages, enquiries, bookings).
+
+        With --scale N, the demo set is loaded first when the database is empty (or
+        with --force), then N generated bookings are added (services/seed_scale.py).
+        """
         from services.seed import seed_demo as run
+        from services.seed_scale import seed_scale
 
         try:
-            run(force=force, echo=click.echo)
+            if scale:
+                seed_scale(scale, seed=random_seed, force=force, echo=click.echo)
+            else:
+                run(force=force, echo=click.echo)
         except RuntimeError as exc:  # schema missing: tell the user what to run
             raise click.ClickException(str(exc)) from exc

@@ -13,6 +13,7 @@ load_dotenv()
 
 DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"
 MIN_SECRET_BYTES = 32
+GENEROUS_LIMIT = "100000 per minute"
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -23,12 +24,41 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _limit(name: str, default: str) -> str:
+    """A rate-limit string (Flask-Limiter notation) from the environment."""
+    return os.environ.get(name) or default
+
+
+def _list(name: str) -> list[str]:
+    """A comma-separated environment variable as a list of non-empty, stripped items."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def normalise_database_url(url: str) -> str:
     """Point bare `postgres://` / `postgresql://` URLs at the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def engine_options(config) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS completed for the configured database: on
+    PostgreSQL, libpq `connect_timeout` (DB_CONNECT_TIMEOUT s), `statement_timeout`
+    (DB_STATEMENT_TIMEOUT_MS, when > 0) and the pool's `pool_timeout`
+    (DB_POOL_TIMEOUT s); options already set win. Other databases: unchanged."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if not str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return options
+    options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT"])
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT"])
+    if config["DB_STATEMENT_TIMEOUT_MS"] > 0:
+        connect_args.setdefault(
+            "options", f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}"
+        )
+    options["connect_args"] = connect_args
+    return options
 
 
 class Config:
@@ -40,6 +70,15 @@ class Config:
         os.environ.get("DATABASE_URL", "sqlite:///easytravels.db")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Database fault bounds on PostgreSQL (engine_options, issue #6 item 5): seconds
+    # to connect, to wait for a pooled connection, milliseconds per statement (0 =
+    # no limit; gunicorn.conf.py sets 15000 for the web workers only, so migrations
+    # and bulk CLI jobs are not cut). Past them a request answers 503 with
+    # Retry-After: DB_RETRY_AFTER seconds (errors.py).
+    DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+    DB_POOL_TIMEOUT = int(os.environ.get("DB_POOL_TIMEOUT", "10"))
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "0"))
+    DB_RETRY_AFTER = int(os.environ.get("DB_RETRY_AFTER", "5"))
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
@@ -54,8 +93,46 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "Easy Travels <no-reply@easytravels.local>"
     )
+    # Seconds of SMTP silence (connect, TLS, any reply) before a send fails
+    # (services/mail.py); an OTP request then answers 503.
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
+    # Rate limits (rate_limits.py, Flask-Limiter notation, several joined by ";"): per
+    # client address and, where an email is submitted, per account.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "easytravels")
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY", "fixed-window")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: per-process counters
+    RATELIMIT_LOGIN = _limit("RATELIMIT_LOGIN", "10 per minute;100 per hour")
+    RATELIMIT_LOGIN_PER_ACCOUNT = _limit(
+        "RATELIMIT_LOGIN_PER_ACCOUNT", "5 per minute;30 per hour"
+    )
+    RATELIMIT_OTP = _limit("RATELIMIT_OTP", "5 per minute;30 per hour")
+    RATELIMIT_OTP_PER_ACCOUNT = _limit("RATELIMIT_OTP_PER_ACCOUNT", "3 per minute;10 per hour")
+    RATELIMIT_PASSWORD_RESET = _limit("RATELIMIT_PASSWORD_RESET", "5 per minute;30 per hour")
+    RATELIMIT_PASSWORD_RESET_PER_ACCOUNT = _limit(
+        "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT", "3 per minute;10 per hour"
+    )
+    RATELIMIT_REGISTER = _limit("RATELIMIT_REGISTER", "5 per minute;50 per hour")
+
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are
+    # trusted (werkzeug ProxyFix); 0 = none, the socket peer is the client.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Browser dashboards allowed to call /api/* (CORS), comma-separated origins
+    # such as https://dash.example.com; empty = no CORS headers at all.
+    CORS_ORIGINS = _list("CORS_ORIGINS")
+    # Strict-Transport-Security (only meaningful behind HTTPS): production only.
+    HSTS_ENABLED = _bool("HSTS_ENABLED", False)
+    HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", "31536000"))
+    # Logs: "text" lines or "json" objects (one per line); level; one access line
+    # per request (method, path, status, duration, client, request id).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    ACCESS_LOG = _bool("ACCESS_LOG", True)
+    # Without MAIL_SERVER, write outgoing mail (one-time codes included) to the log.
+    # A development aid only: production never logs mail.
+    MAIL_TO_LOG = True
     ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "")
     ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
@@ -97,10 +174,26 @@ class TestingConfig(Config):
         or "sqlite:///:memory:"
     )
     MAIL_SUPPRESS_SEND = False
+    # Limits stay on in tests, generous enough for the whole suite from 127.0.0.1
+    # against one session-wide app; tests/test_rate_limits.py sets tight ones.
+    RATELIMIT_LOGIN = _limit("RATELIMIT_LOGIN", GENEROUS_LIMIT)
+    RATELIMIT_LOGIN_PER_ACCOUNT = _limit("RATELIMIT_LOGIN_PER_ACCOUNT", GENEROUS_LIMIT)
+    RATELIMIT_OTP = _limit("RATELIMIT_OTP", GENEROUS_LIMIT)
+    RATELIMIT_OTP_PER_ACCOUNT = _limit("RATELIMIT_OTP_PER_ACCOUNT", GENEROUS_LIMIT)
+    RATELIMIT_PASSWORD_RESET = _limit("RATELIMIT_PASSWORD_RESET", GENEROUS_LIMIT)
+    RATELIMIT_PASSWORD_RESET_PER_ACCOUNT = _limit(
+        "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT", GENEROUS_LIMIT
+    )
+    RATELIMIT_REGISTER = _limit("RATELIMIT_REGISTER", GENEROUS_LIMIT)
 
 
 class ProductionConfig(Config):
-    """Production: secrets must come from the environment (checked by `validate`)."""
+    """Production: secrets must come from the environment (checked by `validate`),
+    JSON logs, HSTS, and mail is never written to the log."""
+
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    HSTS_ENABLED = _bool("HSTS_ENABLED", True)
+    MAIL_TO_LOG = False
 
     @staticmethod
     def validate(config: dict) -> None:

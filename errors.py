@@ -6,14 +6,25 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 
 import logging
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import InternalServerError
+
+from schemas.common import ProblemSchema
 
 log = logging.getLogger(__name__)
 
 PROBLEM_MIME = "application/problem+json"
+# RFC 9457 section 3.1 members; `extra` may not overwrite them.
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 class APIError(Exception):
@@ -81,7 +92,10 @@ def problem(status, detail, *, code=None, extra=None, headers=None):
     """Build a problem-details response.
 
     `status` int HTTP status; `detail` str; `code` slug for `type` (defaults to
-    `about:blank` per RFC 9457 section 4.2.1); `extra` dict merged into the body.
+    `about:blank` per RFC 9457 section 4.2.1); `extra` dict merged into the body,
+    except keys named like the RFC 9457 members (type, title, status, detail, instance),
+    which are dropped so an extension member can never overwrite them (RFC 9457
+    section 3.2: extensions must not change the members' meaning).
     """
     body = {
         "type": f"/problems/{code}" if code else "about:blank",
@@ -89,7 +103,9 @@ def problem(status, detail, *, code=None, extra=None, headers=None):
         "status": status,
         "detail": detail,
     }
-    body.update(extra or {})
+    body.update(
+        (key, value) for key, value in (extra or {}).items() if key not in PROBLEM_MEMBERS
+    )
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_MIME
@@ -130,7 +146,13 @@ def _validation_errors(error):
 
 class ProblemApi(Api):
     """flask-smorest Api whose HTTP errors are problem details and keep their headers
-    (`Allow` on 405, `Retry-After` on 429) - see ENGINEERING.md "Traps"."""
+    (`Allow` on 405, `Retry-After` on 429) - see ENGINEERING.md "Traps".
+
+    The spec documents errors with ProblemSchema, and no catch-all `default`
+    response: openapi_doc.py lists each operation's error statuses."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         """Render any werkzeug HTTPException (including webargs aborts) as a problem."""
@@ -150,8 +172,68 @@ class ProblemApi(Api):
         return problem(status, detail, code=code, extra=extra, headers=headers)
 
 
+def database_unavailable(error: Exception) -> bool:
+    """True when `error` means the database cannot serve now (down, restarting,
+    unreachable, connection lost, statement or pool timeout), so a retry may work:
+    OperationalError, InterfaceError, a DBAPIError that invalidated its connection,
+    or the pool's TimeoutError."""
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _rollback_quietly() -> None:
+    """Roll the session back; a dead connection may fail that too, which is fine."""
+    from extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after a database error failed", exc_info=True)
+
+
+def database_unavailable_problem(error: Exception):
+    """503 problem `database-unavailable` with `Retry-After: DB_RETRY_AFTER`
+    seconds (RFC 9110 section 10.2.3); logs the driver error class, no SQL."""
+    _rollback_quietly()
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    log.warning("database unavailable: %s: %s", type(cause).__name__, first_line)
+    return problem(
+        503,
+        "The database is unavailable at the moment; try again shortly.",
+        code="database-unavailable",
+        headers={"Retry-After": str(current_app.config.get("DB_RETRY_AFTER", 5))},
+    )
+
+
+def _internal_error():
+    """500 problem without a traceback in the body (the log has it)."""
+    log.exception("unhandled error")
+    _rollback_quietly()
+    return problem(500, InternalServerError.description, code="internal-error")
+
+
+def end_session_quietly(_exc=None) -> None:
+    """Close the request's database session, tolerating a connection that died
+    after the last query (database restarted): closing it then raises, and an error
+    in Flask-SQLAlchemy's app-context teardown would replace the finished response
+    with a bare 500. Registered after db.init_app, so it runs first (Flask runs
+    app-context teardowns in reverse order); that one's own close then succeeds."""
+    from extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError as exc:
+        log.warning("database connection lost at the end of a request: %s",
+                    type(getattr(exc, "orig", None) or exc).__name__)
+
+
 def register_error_handlers(app):
-    """Map service errors, integrity errors and unexpected exceptions to problems."""
+    """Map service errors, integrity errors, database outages (503) and
+    unexpected exceptions (500) to problems; end each request's session quietly."""
+
+    app.teardown_appcontext(end_session_quietly)
 
     @app.errorhandler(APIError)
     def handle_api_error(error):
@@ -175,15 +257,15 @@ def register_error_handlers(app):
             code="integrity-conflict",
         )
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def handle_database_error(error):
+        # IntegrityError keeps its own (more specific) handler above.
+        if database_unavailable(error):
+            return database_unavailable_problem(error)
+        return _internal_error()
+
     @app.errorhandler(Exception)
     def handle_unexpected(error):
         # HTTPExceptions never get here: Flask picks the most specific handler.
-        log.exception("unhandled error")
-        from extensions import db
-
-        db.session.rollback()
-        return problem(
-            500,
-            InternalServerError.description,
-            code="internal-error",
-        )
+        return _internal_error()

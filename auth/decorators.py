@@ -14,15 +14,19 @@ from models.account import ROLES
 STAFF = ROLES
 ANY_ACCOUNT = ROLES + ("customer",)
 BEARER = [{"bearerAuth": []}]
+# OpenAPI 3: an empty requirement object makes the bearer token optional.
+OPTIONAL_BEARER = [{"bearerAuth": []}, {}]
 
 
-def _document_security(view, roles) -> None:
-    """Mark the operation as needing a bearer token in the OpenAPI spec, naming the
-    roles in its description (read by flask-smorest from `_apidoc`)."""
+def _document_security(view, roles, security=BEARER) -> None:
+    """Mark the operation as taking a bearer token in the OpenAPI spec (`security`:
+    BEARER required, OPTIONAL_BEARER optional), naming the roles in `x-roles` when
+    given (read by flask-smorest from `_apidoc`)."""
     apidoc = deepcopy(getattr(view, "_apidoc", {}))
     manual = apidoc.setdefault("manual_doc", {})
-    manual["security"] = BEARER
-    manual.setdefault("x-roles", sorted(roles))
+    manual["security"] = security
+    if roles:
+        manual.setdefault("x-roles", sorted(roles))
     view._apidoc = apidoc
 
 
@@ -56,13 +60,15 @@ def login_required(view=None, *, refresh: bool = False):
 
 
 def optional_login(view):
-    """Accept anonymous callers but load the account when a valid token is sent."""
+    """Accept anonymous callers but load the account when a valid token is sent; a
+    token that is sent but invalid, expired or revoked is still a 401."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         verify_jwt_in_request(optional=True)
         return view(*args, **kwargs)
 
+    _document_security(wrapper, (), security=OPTIONAL_BEARER)
     return wrapper
 
 

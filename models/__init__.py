@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import column_property
 
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
+from models.audit import AuditEntry
 from models.billing import (
     PAYMENT_METHODS,
     CreditNote,
@@ -27,6 +28,7 @@ from models.package import (
 )
 
 __all__ = [
+    "AuditEntry",
     "ROLES",
     "BOOKING_STATUSES",
     "LIVE_STATUSES",

@@ -46,7 +46,8 @@ class Invoice(db.Model):
     )
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     total_amount: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
-    issue_date: Mapped[date] = mapped_column(Date, nullable=False)
+    # Indexed: the invoice reports filter on it (bench/reports.py).
+    issue_date: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     due_date: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False, index=True
@@ -142,7 +143,8 @@ class Refund(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Indexed: cash-basis revenue counts refunds by the day money went back.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False, index=True
     )

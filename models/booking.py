@@ -79,7 +79,8 @@ class Booking(TimestampMixin, db.Model):
         ForeignKey("employees.id", ondelete="SET NULL")
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Indexed for the cancellations report over a date range (bench/reports.py).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")

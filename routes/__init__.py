@@ -1,5 +1,6 @@
 """Blueprints, one per resource, with the prefix each is mounted at."""
 
+from routes.audit import blp as audit_blp
 from routes.auth import blp as auth_blp
 from routes.billing import blp as billing_blp
 from routes.bookings import blp as bookings_blp
@@ -30,4 +31,5 @@ BLUEPRINTS = [
     (cancellations_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),
     (reports_blp, f"{API_PREFIX}/reports"),
+    (audit_blp, f"{API_PREFIX}/audit"),
 ]

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from auth.decorators import login_required
 from auth.tokens import access_token_for, revoke_session
+from rate_limits import rate_limited
 from schemas.auth import (
     AcceptedSchema,
     AccountEmailSchema,
@@ -27,6 +28,7 @@ ACCEPTED = {"detail": "If the account exists, a code has been mailed to it."}
 
 @blp.route("/register")
 class Register(MethodView):
+    @rate_limited("register")
     @blp.arguments(CustomerRegisterSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data):
@@ -36,8 +38,10 @@ class Register(MethodView):
 
 @blp.route("/login")
 class Login(MethodView):
+    @rate_limited("login")
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(401, description="Wrong email or password, or an inactive account")
     def post(self, data):
         """Log in with email and password; returns access and refresh tokens."""
         return accounts.login(**data)
@@ -73,6 +77,7 @@ class Me(MethodView):
 
 @blp.route("/otp")
 class OtpRequest(MethodView):
+    @rate_limited("otp")
     @login_required
     @blp.arguments(OtpRequestSchema)
     @blp.response(202, AcceptedSchema)
@@ -94,6 +99,7 @@ class PasswordChange(MethodView):
 
 @blp.route("/password/forgot")
 class PasswordForgot(MethodView):
+    @rate_limited("password-reset")
     @blp.arguments(AccountEmailSchema)
     @blp.response(202, AcceptedSchema)
     def post(self, data):
@@ -104,6 +110,7 @@ class PasswordForgot(MethodView):
 
 @blp.route("/password/reset")
 class PasswordReset(MethodView):
+    @rate_limited("password-reset")
     @blp.arguments(PasswordResetSchema)
     @blp.response(204)
     def post(self, data):
@@ -113,6 +120,7 @@ class PasswordReset(MethodView):
 
 @blp.route("/login/otp")
 class OtpLoginRequest(MethodView):
+    @rate_limited("otp")
     @blp.arguments(AccountEmailSchema)
     @blp.response(202, AcceptedSchema)
     def post(self, data):
@@ -123,6 +131,7 @@ class OtpLoginRequest(MethodView):
 
 @blp.route("/login/otp/verify")
 class OtpLoginVerify(MethodView):
+    @rate_limited("login")
     @blp.arguments(OtpLoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, data):

@@ -1,6 +1,7 @@
 """The `@idempotent` view decorator: honours the Idempotency-Key header on POSTs that
 create bookings, payments and refunds (DESIGN.md "API conventions")."""
 
+from copy import deepcopy
 from functools import wraps
 
 from flask import current_app, make_response, request
@@ -9,6 +10,39 @@ from flask_jwt_extended import get_current_user
 from services import idempotency
 
 HEADER = "Idempotency-Key"
+PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "description": (
+        "Any unique string (e.g. a UUID) chosen by the client. A repeat with the same "
+        "key and body within 24 h returns the first answer with "
+        "`Idempotent-Replayed: true`; the same key with another body is 422, while the "
+        "first request is still running 409 (`idempotency-in-flight`), and 409 "
+        "`idempotency-outcome-unknown` when the first request was carried out but its "
+        "answer was lost in a failure (it is never run twice)."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "example": "5f0c2a7e-3b8d-4d1e-9a57-2c6f1e0b8d44",
+    },
+}
+
+
+def _document_header(view) -> None:
+    """Declare the optional Idempotency-Key header parameter in the OpenAPI spec
+    (read by flask-smorest from `_apidoc["manual_doc"]`, like auth/decorators.py
+    `_document_security`). flask-smorest replaces, not merges, an operation's
+    `parameters` with the manual ones, so the decorated view may only take a body:
+    query arguments would vanish from the spec. Raises TypeError if it has some."""
+    apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    arguments = apidoc.get("arguments", {}).get("parameters", [])
+    if any(argument.get("in") != "json" for argument in arguments):
+        raise TypeError("@idempotent documents a header: use it on body-only views")
+    apidoc.setdefault("manual_doc", {})["parameters"] = [PARAMETER]
+    view._apidoc = apidoc
 
 
 def idempotent(view):
@@ -33,14 +67,18 @@ def idempotent(view):
             )
             response.headers["Idempotent-Replayed"] = "true"
             return response
+        unhook = idempotency.mark_on_commit(claimed)
         try:
             response = make_response(view(*args, **kwargs))
         except Exception:
+            unhook()
             idempotency.complete(claimed, status=500, body="")
             raise
+        unhook()
         idempotency.complete(
             claimed, status=response.status_code, body=response.get_data(as_text=True)
         )
         return response
 
+    _document_header(wrapper)
     return wrapper

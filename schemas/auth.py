@@ -19,16 +19,22 @@ OTP = fields.String(
 class LoginSchema(Schema):
     """Password login for a customer or an employee."""
 
-    email = fields.Email(required=True)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+    email = fields.Email(required=True, metadata={"example": "clara.byrne@example.com"})
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=128),
+        metadata={"example": "demo-password-1"},
+    )
     account = ACCOUNT
 
 
 class TokenSchema(Schema):
     """Bearer tokens; `expires_in` is the access token lifetime in seconds."""
 
-    access_token = fields.String()
-    refresh_token = fields.String(required=False)
+    access_token = fields.String(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"})
+    refresh_token = fields.String(
+        required=False,
+        metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
+    )
     token_type = fields.String(metadata={"example": "Bearer"})
     expires_in = fields.Integer(metadata={"example": 900})
 
@@ -38,7 +44,14 @@ class MeSchema(Schema):
 
     type = fields.String(metadata={"example": "employee"})
     role = fields.String(metadata={"example": "sales"})
-    profile = fields.Dict()
+    profile = fields.Dict(
+        metadata={
+            "example": {
+                "id": 4, "name": "Sofia Marin", "email": "sofia.marin@easytravels.test",
+                "phone": "+353 1 555 1004", "active": True,
+            }
+        }
+    )
 
 
 class OtpRequestSchema(Schema):
@@ -53,13 +66,16 @@ class PasswordChangeSchema(Schema):
     """Set a new password with the mailed code."""
 
     otp = OTP
-    new_password = fields.String(required=True, load_only=True, validate=PASSWORD)
+    new_password = fields.String(
+        required=True, load_only=True, validate=PASSWORD,
+        metadata={"example": "a-longer-passphrase-42"},
+    )
 
 
 class AccountEmailSchema(Schema):
     """An account by email and type (forgot password, passwordless login)."""
 
-    email = fields.Email(required=True)
+    email = fields.Email(required=True, metadata={"example": "clara.byrne@example.com"})
     account = ACCOUNT
 
 
@@ -67,7 +83,10 @@ class PasswordResetSchema(AccountEmailSchema):
     """Reset a forgotten password with the mailed code."""
 
     otp = OTP
-    new_password = fields.String(required=True, load_only=True, validate=PASSWORD)
+    new_password = fields.String(
+        required=True, load_only=True, validate=PASSWORD,
+        metadata={"example": "a-longer-passphrase-42"},
+    )
 
 
 class OtpLoginSchema(AccountEmailSchema):
@@ -79,4 +98,4 @@ class OtpLoginSchema(AccountEmailSchema):
 class AcceptedSchema(Schema):
     """A request accepted for processing (the mail goes out if the account exists)."""
 
-    detail = fields.String()
+    detail = fields.String(metadata={"example": "If the account exists, a code has been mailed to it."})

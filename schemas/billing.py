@@ -6,11 +6,9 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from models.billing import PAYMENT_METHODS
-from schemas.common import Money, PageArgs
+from schemas.common import ID, NO_NUL, Money, PageArgs, sort_field
 from services.billing import INVOICE_STATUSES
 
-MAX_ID = 2_147_483_647
-ID = validate.Range(min=1, max=MAX_ID)
 
 
 class PaymentCreateSchema(Schema):
@@ -23,8 +21,11 @@ class PaymentCreateSchema(Schema):
     )
     method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     reference = fields.String(
-        validate=validate.Length(min=1, max=120),
-        metadata={"description": "Provider reference; required for card payments."},
+        validate=[validate.Length(min=1, max=120), NO_NUL],
+        metadata={
+            "example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a",
+            "description": "Provider reference; required for card payments.",
+        },
     )
 
 
@@ -32,8 +33,10 @@ class PaymentBookingSchema(Schema):
     """The paid booking's state after the payment."""
 
     id = fields.Integer(dump_only=True)
-    reference = fields.String(dump_only=True)
-    status = fields.String(dump_only=True, attribute="current_status")
+    reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
+    status = fields.String(
+        dump_only=True, attribute="current_status", metadata={"example": "confirmed"},
+    )
     currency = fields.String(dump_only=True)
     total_amount = Money(dump_only=True)
     deposit_amount = Money(dump_only=True)
@@ -50,8 +53,11 @@ class PaymentSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    method = fields.String(dump_only=True)
-    reference = fields.String(dump_only=True, allow_none=True)
+    method = fields.String(dump_only=True, metadata={"example": "card"})
+    reference = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a"},
+    )
     recorded_by_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -68,15 +74,17 @@ class PaymentQueryArgs(PageArgs):
     booking_id = fields.Integer(validate=ID)
     customer_id = fields.Integer(validate=ID)
     method = fields.String(validate=validate.OneOf(PAYMENT_METHODS))
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("created_at", "amount")
 
 
 class CreditNoteSchema(Schema):
     """A credit note reducing an invoice (cancellation, hold expiry)."""
 
-    number = fields.String(dump_only=True)
+    number = fields.String(dump_only=True, metadata={"example": "CN-2026-000007"})
     amount = Money(dump_only=True)
-    reason = fields.String(dump_only=True)
+    reason = fields.String(
+        dump_only=True, metadata={"example": "Booking ET-7KQ2MZ cancelled"},
+    )
     created_at = fields.DateTime(dump_only=True)
 
 
@@ -87,7 +95,7 @@ class InvoiceSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.String(dump_only=True, metadata={"example": "INV-2026-000042"})
     booking_id = fields.Integer(dump_only=True)
-    booking_reference = fields.String(dump_only=True)
+    booking_reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
     customer_id = fields.Integer(dump_only=True)
     currency = fields.String(dump_only=True)
     total_amount = Money(dump_only=True)
@@ -110,4 +118,4 @@ class InvoiceQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(INVOICE_STATUSES))
     customer_id = fields.Integer(validate=ID)
     booking_id = fields.Integer(validate=ID)
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("created_at", "due_date", "total_amount")

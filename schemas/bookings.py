@@ -6,11 +6,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from models.base import utcnow
 from models.booking import BOOKING_STATUSES
-from schemas.common import Money, PageArgs
+from schemas.common import ID, Money, PageArgs, not_blank, sort_field
 from schemas.departures import CATEGORY
 
-MAX_ID = 2_147_483_647
-ID = validate.Range(min=1, max=MAX_ID)
 MAX_SEATS = 50
 
 
@@ -27,13 +25,17 @@ class TravellerSchema(Schema):
 
     name = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=120), validate.Regexp(r"\S", error="Give a name.")],
+        validate=[validate.Length(min=1, max=120), not_blank("Give a name (no NUL characters).")],
+        metadata={"example": "Clara Byrne"},
     )
     birth_date = fields.Date(
         required=True,
         validate=[validate.Range(min=date(1900, 1, 1)), _not_in_future],
+        metadata={"example": "1988-04-17"},
     )
-    category = fields.String(load_default="adult", validate=CATEGORY)
+    category = fields.String(
+        load_default="adult", validate=CATEGORY, metadata={"example": "adult"},
+    )
     unit_price = Money(dump_only=True, allow_none=True)
 
 
@@ -42,23 +44,26 @@ class BookingCreateSchema(Schema):
     out); admin and sales must name the customer. Travellers, when given, are one
     per seat."""
 
-    departure_id = fields.Integer(required=True, strict=True, validate=ID)
+    departure_id = fields.Integer(
+        required=True, strict=True, validate=ID, metadata={"example": 7},
+    )
     seats = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_SEATS)
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_SEATS),
+        metadata={"example": 2},
     )
     travellers = fields.List(
         fields.Nested(TravellerSchema), validate=validate.Length(max=MAX_SEATS)
     )
-    customer_id = fields.Integer(strict=True, validate=ID)
+    customer_id = fields.Integer(strict=True, validate=ID, metadata={"example": 12})
 
 
 class PolicyTierSchema(Schema):
     """One cancellation tier copied onto the booking: the penalty applies when at
     least `min_hours_before` hours remain before the departure starts."""
 
-    tier = fields.String()
-    min_hours_before = fields.Integer()
-    penalty_percent = fields.Integer()
+    tier = fields.String(metadata={"example": "14 days or more"})
+    min_hours_before = fields.Integer(metadata={"example": 336})
+    penalty_percent = fields.Integer(metadata={"example": 10})
 
 
 class BookingSchema(Schema):
@@ -74,13 +79,18 @@ class BookingSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
-    status = fields.String(dump_only=True, attribute="current_status")
+    status = fields.String(
+        dump_only=True, attribute="current_status", metadata={"example": "held"},
+    )
     customer_id = fields.Integer(dump_only=True)
     departure_id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True, attribute="departure.package_id")
-    package_title = fields.String(dump_only=True, attribute="departure.package.title")
+    package_title = fields.String(
+        dump_only=True, attribute="departure.package.title",
+        metadata={"example": "Lisbon and Sintra in Spring"},
+    )
     start_date = fields.Date(dump_only=True, attribute="departure.start_date")
-    seats = fields.Integer(dump_only=True)
+    seats = fields.Integer(dump_only=True, metadata={"example": 2})
     currency = fields.String(dump_only=True)
     unit_price = Money(dump_only=True)
     total_amount = Money(dump_only=True)
@@ -138,4 +148,4 @@ class BookingQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
     customer_id = fields.Integer(validate=ID)
     departure_id = fields.Integer(validate=ID)
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("created_at", "total_amount", "seats")

@@ -6,11 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from models.billing import REFUND_DESTINATIONS, REFUND_STATES
 from schemas.bookings import BookingSchema
-from schemas.common import Money, PageArgs
+from schemas.common import ID, NO_NUL, Money, PageArgs, StrictBoolean, not_blank, sort_field
 
-MAX_ID = 2_147_483_647
-ID = validate.Range(min=1, max=MAX_ID)
-NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
+NOT_BLANK = not_blank()
 REFUND_TO = validate.OneOf(REFUND_DESTINATIONS)
 
 
@@ -27,9 +25,9 @@ class CancellationQuoteSchema(Schema):
     kept_amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
     hours_before_departure = fields.Integer(
-        dump_only=True, metadata={"description": "Whole hours until 00:00 UTC of start_date."}
+        dump_only=True, metadata={"example": 412, "description": "Whole hours until 00:00 UTC of start_date."}
     )
-    cancellable = fields.Boolean(dump_only=True)
+    cancellable = fields.Boolean(dump_only=True, metadata={"example": True})
 
 
 class CancelSchema(Schema):
@@ -38,8 +36,11 @@ class CancelSchema(Schema):
     everything."""
 
     refund_to = fields.String(load_default="original", validate=REFUND_TO)
-    reason = fields.String(validate=validate.Length(max=1000), allow_none=True)
-    waive_penalty = fields.Boolean(load_default=False)
+    reason = fields.String(
+        validate=[validate.Length(max=1000), NO_NUL], allow_none=True,
+        metadata={"example": "Family emergency"},
+    )
+    waive_penalty = StrictBoolean(load_default=False, metadata={"example": False})
 
 
 class RefundSchema(Schema):
@@ -54,8 +55,13 @@ class RefundSchema(Schema):
     destination = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
     method = fields.String(dump_only=True, metadata={"example": "card"})
     status = fields.String(dump_only=True, metadata={"enum": list(REFUND_STATES)})
-    reason = fields.String(dump_only=True, allow_none=True)
-    reference = fields.String(dump_only=True, allow_none=True)
+    reason = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"example": "Cancellation of ET-7KQ2MZ"},
+    )
+    reference = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "SEPA-2026-118734"},
+    )
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -68,11 +74,11 @@ class CancellationSchema(Schema):
 
     booking = fields.Nested(BookingSchema, dump_only=True)
     refunds = fields.List(fields.Nested(RefundSchema), dump_only=True)
-    tier = fields.String(dump_only=True)
+    tier = fields.String(dump_only=True, metadata={"example": "14 days or more"})
     penalty_amount = Money(dump_only=True)
     refund_amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    refund_to = fields.String(dump_only=True)
+    refund_to = fields.String(dump_only=True, metadata={"example": "wallet"})
 
 
 class RefundQueryArgs(PageArgs):
@@ -82,20 +88,26 @@ class RefundQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(REFUND_STATES))
     booking_id = fields.Integer(validate=ID)
     customer_id = fields.Integer(validate=ID)
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("created_at", "amount")
 
 
 class RefundCompleteSchema(Schema):
     """Mark a pending refund as paid out, optionally with the payout reference."""
 
-    reference = fields.String(validate=validate.Length(min=1, max=120), allow_none=True)
+    reference = fields.String(
+        validate=[validate.Length(min=1, max=120), NO_NUL], allow_none=True,
+        metadata={"example": "SEPA-2026-118734"},
+    )
 
 
 class DepartureCancelSchema(Schema):
     """Cancel a whole departure (operator). `preview: true` changes nothing."""
 
-    reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
-    preview = fields.Boolean(load_default=False)
+    reason = fields.String(
+        required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK],
+        metadata={"example": "The hotel overbooked the group"},
+    )
+    preview = StrictBoolean(load_default=False, metadata={"example": True})
     refund_to = fields.String(load_default="original", validate=REFUND_TO)
 
 
@@ -103,20 +115,22 @@ class DepartureCancelLineSchema(Schema):
     """One booking of a departure cancellation."""
 
     booking_id = fields.Integer()
-    reference = fields.String()
+    reference = fields.String(metadata={"example": "ET-7KQ2MZ"})
     customer_id = fields.Integer()
-    status = fields.String()
+    status = fields.String(metadata={"example": "confirmed"})
     refund_amount = Money()
-    refund_to = fields.String()
+    refund_to = fields.String(metadata={"example": "original"})
 
 
 class DepartureCancellationSchema(Schema):
     """A departure cancellation (preview or done): the bookings and their refunds."""
 
     departure_id = fields.Integer()
-    reason = fields.String(allow_none=True)
-    refund_to = fields.String()
+    reason = fields.String(
+        allow_none=True, metadata={"example": "The hotel overbooked the group"},
+    )
+    refund_to = fields.String(metadata={"example": "original"})
     bookings = fields.List(fields.Nested(DepartureCancelLineSchema))
     total_refund = Money()
     currency = fields.String()
-    cancelled = fields.Boolean()
+    cancelled = fields.Boolean(metadata={"example": False})

@@ -2,9 +2,26 @@
 
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
+# The characters Python's str.isspace() calls whitespace, as a regex class body that
+# Python `re` and ECMA-262 (the dialect of JSON Schema `pattern`, used by clients and
+# schemathesis) read alike: `\s` differs between them (\x1c-\x1f, \x85).
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# PostgreSQL text cannot hold NUL characters (a 500 otherwise): every free-text field
+# refuses them with a 422 and says so in its `pattern` (anchored with ^ and $, which
+# both dialects read alike; marshmallow's Regexp matches from the start).
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
+
+
+def not_blank(error: str = "Must not be blank or contain NUL characters.") -> validate.Regexp:
+    """A validator for free text that has a non-space character and no NUL."""
+    return validate.Regexp(rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$", error=error)
+
+
+NOT_BLANK = not_blank()
+
 MAX_ID = 2_147_483_647
 # Ids are INTEGER primary keys: 1 .. 2**31 - 1 on both databases.
 ID = validate.Range(min=1, max=MAX_ID)
@@ -25,13 +42,35 @@ class Money(fields.Decimal):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        """Parse a decimal string or number; refuse negatives and more than 2 places."""
+        """Parse a decimal string; refuse JSON numbers (DESIGN.md "Rules": decimal
+        strings in requests too, and the spec's `type: string`), negatives and more
+        than 2 places."""
+        require_decimal_string(value)
         amount = super()._deserialize(value, attr, data, **kwargs)
         if amount < 0 or amount > self.MAX:
             raise ValidationError(f"Must be between 0 and {self.MAX}.")
         if isinstance(value, str) and "." in value and len(value.split(".")[1]) > 2:
             raise ValidationError("At most 2 decimal places.")
         return amount
+
+
+def require_decimal_string(value) -> None:
+    """ValidationError unless `value` is a string: money never travels as a JSON
+    number (a float would lose cents)."""
+    if not isinstance(value, str):
+        raise ValidationError('Send money as a decimal string such as "1200.00".')
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON body boolean: only `true` or `false`. marshmallow's Boolean also takes
+    0/1 and strings such as "yes", which the spec (`type: boolean`) does not allow.
+    Query strings keep fields.Boolean (`?active=true`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Return `value` when it is a bool; ValidationError otherwise."""
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory
@@ -48,13 +87,23 @@ class PageArgs(Schema):
     )
 
 
+def sort_field(*allowed: str) -> fields.String:
+    """A `sort=` query field: one of `allowed` column names, or one `-` prefixed for
+    descending (DESIGN.md "API conventions"); documented as an enum. The service keeps
+    the same list (services.common.order_by_sort) and refuses anything else too."""
+    choices = [name for field in allowed for name in (field, f"-{field}")]
+    return fields.String(
+        validate=validate.OneOf(choices), metadata={"example": f"-{allowed[0]}"}
+    )
+
+
 class PageMetaSchema(Schema):
     """Pagination metadata of a list response."""
 
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
+    page = fields.Integer(metadata={"example": 1})
+    per_page = fields.Integer(metadata={"example": 20})
+    total = fields.Integer(metadata={"example": 47})
+    pages = fields.Integer(metadata={"example": 3})
 
 
 _page_schemas: dict = {}
@@ -76,12 +125,22 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details, the shape of every error response."""
+    """RFC 9457 problem details, the shape of every error response. Extension
+    members (e.g. `seats_left`, `current_status`, `allowed`) may follow the standard
+    ones (RFC 9457 section 3.2), so other properties are allowed."""
 
-    type = fields.String(metadata={"example": "/problems/validation-error"})
-    title = fields.String(metadata={"example": "Unprocessable Content"})
-    status = fields.Integer(metadata={"example": 422})
-    detail = fields.String()
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "/problems/validation-error"})
+    title = fields.String(required=True, metadata={"example": "Unprocessable Content"})
+    status = fields.Integer(required=True, metadata={"example": 422})
+    detail = fields.String(
+        required=True, metadata={"example": "The request is not valid; see `errors`."}
+    )
     errors = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()), required=False
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=False,
+        metadata={"example": {"seats": ["Must be greater than or equal to 1."]}},
     )

@@ -2,18 +2,12 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.common import Money, PageArgs
+from schemas.common import NOT_BLANK, NO_NUL, Money, PageArgs, StrictBoolean, sort_field
 
 PHONE = validate.Regexp(r"^\+?[0-9 ()\-]{5,32}$", error="Use digits, spaces, + ( ) -.")
 # PostgreSQL refuses NUL characters in text (a 500 otherwise): one regex per field so
-# the OpenAPI spec keeps both `pattern` and `maxLength`.
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
-NAME = [
-    validate.Length(min=1, max=120),
-    validate.Regexp(
-        r"^[^\x00]*[^\s\x00][^\x00]*$", error="Must not be blank or contain NUL characters."
-    ),
-]
+# the OpenAPI spec keeps both `pattern` and `maxLength` (schemas.common NO_NUL).
+NAME = [validate.Length(min=1, max=120), NOT_BLANK]
 ADDRESS = [validate.Length(max=500), NO_NUL]
 SEARCH = [validate.Length(max=100), NO_NUL]
 PASSWORD = validate.Length(min=8, max=128)
@@ -23,11 +17,13 @@ class CustomerSchema(Schema):
     """A customer as the API shows it (never the password)."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String()
-    email = fields.Email()
-    phone = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
-    active = fields.Boolean()
+    name = fields.String(metadata={"example": "Clara Byrne"})
+    email = fields.Email(metadata={"example": "clara.byrne@example.com"})
+    phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 0142"})
+    address = fields.String(
+        allow_none=True, metadata={"example": "12 Harbour Road, Dublin"},
+    )
+    active = fields.Boolean(metadata={"example": True})
     wallet_balance = Money(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -36,32 +32,66 @@ class CustomerSchema(Schema):
 class CustomerRegisterSchema(Schema):
     """Self-registration: no role, no active flag, a password of 8+ characters."""
 
-    name = fields.String(required=True, validate=NAME)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.String(allow_none=True, validate=ADDRESS)
-    password = fields.String(required=True, load_only=True, validate=PASSWORD)
+    name = fields.String(
+        required=True, validate=NAME, metadata={"example": "Clara Byrne"},
+    )
+    email = fields.Email(
+        required=True, validate=validate.Length(max=254),
+        metadata={"example": "clara.byrne@example.com"},
+    )
+    phone = fields.String(
+        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 0142"},
+    )
+    address = fields.String(
+        allow_none=True, validate=ADDRESS,
+        metadata={"example": "12 Harbour Road, Dublin"},
+    )
+    password = fields.String(
+        required=True, load_only=True, validate=PASSWORD,
+        metadata={"example": "a-longer-passphrase-42"},
+    )
 
 
 class CustomerCreateSchema(Schema):
     """Staff (sales, admin) register a customer; the password is optional (the
     customer can set one through the OTP reset flow)."""
 
-    name = fields.String(required=True, validate=NAME)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.String(allow_none=True, validate=ADDRESS)
-    password = fields.String(load_only=True, validate=PASSWORD)
+    name = fields.String(
+        required=True, validate=NAME, metadata={"example": "Clara Byrne"},
+    )
+    email = fields.Email(
+        required=True, validate=validate.Length(max=254),
+        metadata={"example": "clara.byrne@example.com"},
+    )
+    phone = fields.String(
+        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 0142"},
+    )
+    address = fields.String(
+        allow_none=True, validate=ADDRESS,
+        metadata={"example": "12 Harbour Road, Dublin"},
+    )
+    password = fields.String(
+        load_only=True, validate=PASSWORD,
+        metadata={"example": "a-longer-passphrase-42"},
+    )
 
 
 class CustomerUpdateSchema(Schema):
     """Partial update of a customer's contact data (`active` for staff only)."""
 
-    name = fields.String(validate=NAME)
-    email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.String(allow_none=True, validate=ADDRESS)
-    active = fields.Boolean()
+    name = fields.String(validate=NAME, metadata={"example": "Clara Byrne"})
+    email = fields.Email(
+        validate=validate.Length(max=254),
+        metadata={"example": "clara.byrne@example.com"},
+    )
+    phone = fields.String(
+        allow_none=True, validate=PHONE, metadata={"example": "+353 91 555 0199"},
+    )
+    address = fields.String(
+        allow_none=True, validate=ADDRESS,
+        metadata={"example": "3 Quay Street, Galway"},
+    )
+    active = StrictBoolean(metadata={"example": True})
 
 
 class CustomerQueryArgs(PageArgs):
@@ -70,4 +100,4 @@ class CustomerQueryArgs(PageArgs):
 
     q = fields.String(validate=SEARCH)
     active = fields.Boolean()
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("name", "email", "created_at")

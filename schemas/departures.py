@@ -4,7 +4,7 @@ price categories, per-category capacity, minimum party size, booking cutoff)."""
 from marshmallow import Schema, fields, validate
 
 from models.package import DEPARTURE_STATUSES
-from schemas.common import Money, PageArgs
+from schemas.common import Money, PageArgs, sort_field
 
 CAPACITY = validate.Range(min=1, max=10_000)
 CATEGORY = validate.Regexp(
@@ -28,7 +28,7 @@ def _prices(**kwargs):
         keys=fields.String(validate=CATEGORY),
         values=Money(),
         validate=validate.Length(min=1, max=MAX_CATEGORIES),
-        metadata={"description": PRICES_HELP},
+        metadata={"description": PRICES_HELP, "example": {"adult": "900.00", "child": "450.00"}},
         **kwargs,
     )
 
@@ -38,7 +38,7 @@ def _capacities(**kwargs):
         keys=fields.String(validate=CATEGORY),
         values=fields.Integer(strict=True, allow_none=True, validate=validate.Range(0, 10_000)),
         validate=validate.Length(max=MAX_CATEGORIES),
-        metadata={"description": CAPACITIES_HELP},
+        metadata={"description": CAPACITIES_HELP, "example": {"child": 6}},
         **kwargs,
     )
 
@@ -54,19 +54,24 @@ class DepartureSchema(Schema):
     package_id = fields.Integer(dump_only=True)
     start_date = fields.Date()
     end_date = fields.Date()
-    capacity = fields.Integer()
+    capacity = fields.Integer(metadata={"example": 24})
     price = Money()
-    prices = fields.Dict(keys=fields.String(), values=Money(), dump_only=True)
-    category_capacities = fields.Dict(keys=fields.String(), values=fields.Integer(),
+    prices = fields.Dict(
+        keys=fields.String(), values=Money(), dump_only=True,
+        metadata={"example": {"adult": "900.00", "child": "450.00"}},
+    )
+    category_capacities = fields.Dict(metadata={"example": {"child": 6}}, keys=fields.String(), values=fields.Integer(),
                                       dump_only=True)
-    category_seats_left = fields.Dict(keys=fields.String(), values=fields.Integer(),
+    category_seats_left = fields.Dict(metadata={"example": {"adult": 18, "child": 4}}, keys=fields.String(), values=fields.Integer(),
                                       dump_only=True)
-    min_party_size = fields.Integer(dump_only=True)
+    min_party_size = fields.Integer(dump_only=True, metadata={"example": 1})
     currency = fields.String(dump_only=True)
-    seats_taken = fields.Integer(dump_only=True, attribute="seats_in_use")
-    seats_left = fields.Integer(dump_only=True)
+    seats_taken = fields.Integer(
+        dump_only=True, attribute="seats_in_use", metadata={"example": 4},
+    )
+    seats_left = fields.Integer(dump_only=True, metadata={"example": 20})
     booking_cutoff = fields.DateTime(allow_none=True)
-    status = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"example": "scheduled"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -76,28 +81,34 @@ class DepartureCreateSchema(Schema):
     `prices` with at least `adult` (both must then agree); the currency is the
     package's. `min_party_size` (default 1) is the fewest seats one booking may take."""
 
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
-    capacity = fields.Integer(required=True, validate=CAPACITY)
+    start_date = fields.Date(required=True, metadata={"example": "2026-09-12"})
+    end_date = fields.Date(required=True, metadata={"example": "2026-09-19"})
+    capacity = fields.Integer(
+        required=True, strict=True, validate=CAPACITY, metadata={"example": 24},
+    )
     price = Money()
     prices = _prices()
     category_capacities = _capacities()
-    min_party_size = fields.Integer(strict=True, validate=CAPACITY)
-    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"description": CUTOFF_HELP})
+    min_party_size = fields.Integer(
+        strict=True, validate=CAPACITY, metadata={"example": 1},
+    )
+    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
 
 
 class DepartureUpdateSchema(Schema):
     """Partial update; the capacity (of the departure or a category) cannot drop
     below the seats taken (409). Bookings keep the prices they were made at."""
 
-    start_date = fields.Date()
-    end_date = fields.Date()
-    capacity = fields.Integer(validate=CAPACITY)
+    start_date = fields.Date(metadata={"example": "2026-09-12"})
+    end_date = fields.Date(metadata={"example": "2026-09-19"})
+    capacity = fields.Integer(strict=True, validate=CAPACITY, metadata={"example": 30})
     price = Money()
     prices = _prices()
     category_capacities = _capacities()
-    min_party_size = fields.Integer(strict=True, validate=CAPACITY)
-    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"description": CUTOFF_HELP})
+    min_party_size = fields.Integer(
+        strict=True, validate=CAPACITY, metadata={"example": 2},
+    )
+    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
 
 
 class DepartureQueryArgs(PageArgs):
@@ -105,4 +116,4 @@ class DepartureQueryArgs(PageArgs):
     created_at, `-` prefixed for descending."""
 
     status = fields.String(validate=validate.OneOf(DEPARTURE_STATUSES))
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field("start_date", "end_date", "price", "created_at")

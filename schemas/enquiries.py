@@ -3,10 +3,9 @@
 from marshmallow import Schema, fields, validate
 
 from models.enquiry import ENQUIRY_STATUSES
-from schemas.common import PageArgs
+from schemas.common import ID, NO_NUL, PageArgs, not_blank, sort_field
 
-ID = validate.Range(min=1, max=2147483647)
-NOT_BLANK = validate.Regexp(r"\s*\S", error="Must not be blank.")
+NOT_BLANK = not_blank()
 SUBJECT = [validate.Length(min=1, max=200), NOT_BLANK]
 TEXT = [validate.Length(min=1, max=10000), NOT_BLANK]
 STATUS = validate.OneOf(ENQUIRY_STATUSES)
@@ -17,18 +16,23 @@ class NoteSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     enquiry_id = fields.Integer(dump_only=True)
-    body = fields.String()
+    body = fields.String(metadata={"example": "Yes: children under 12 travel at the child price."})
     author_type = fields.String(dump_only=True, metadata={"example": "employee"})
     author_employee_id = fields.Integer(dump_only=True, allow_none=True)
     author_customer_id = fields.Integer(dump_only=True, allow_none=True)
-    author_name = fields.String(dump_only=True, allow_none=True)
+    author_name = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "Sofia Marin"},
+    )
     created_at = fields.DateTime(dump_only=True)
 
 
 class NoteCreateSchema(Schema):
     """A new note: just its text (the author is the caller)."""
 
-    body = fields.String(required=True, validate=TEXT)
+    body = fields.String(
+        required=True, validate=TEXT,
+        metadata={"example": "Yes: children under 12 travel at the child price."},
+    )
 
 
 class NoteQueryArgs(PageArgs):
@@ -45,8 +49,8 @@ class EnquirySchema(Schema):
     id = fields.Integer(dump_only=True)
     customer_id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True, allow_none=True)
-    subject = fields.String()
-    message = fields.String()
+    subject = fields.String(metadata={"example": "Travelling with a child"})
+    message = fields.String(metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"})
     status = fields.String(metadata={"example": "new"})
     assigned_to_id = fields.Integer(allow_none=True)
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
@@ -64,10 +68,18 @@ class EnquiryCreateSchema(Schema):
     """Raise an enquiry. Staff (admin, sales) must name `customer_id`; a customer
     raises one for themselves and may omit it (their own id is also accepted)."""
 
-    customer_id = fields.Integer(validate=ID)
-    package_id = fields.Integer(allow_none=True, validate=ID)
-    subject = fields.String(required=True, validate=SUBJECT)
-    message = fields.String(required=True, validate=TEXT)
+    customer_id = fields.Integer(strict=True, validate=ID, metadata={"example": 12})
+    package_id = fields.Integer(
+        allow_none=True, strict=True, validate=ID, metadata={"example": 3},
+    )
+    subject = fields.String(
+        required=True, validate=SUBJECT,
+        metadata={"example": "Travelling with a child"},
+    )
+    message = fields.String(
+        required=True, validate=TEXT,
+        metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"},
+    )
 
 
 class EnquiryUpdateSchema(Schema):
@@ -75,9 +87,16 @@ class EnquiryUpdateSchema(Schema):
     unassigns), subject, message. Every field is optional."""
 
     status = fields.String(validate=STATUS)
-    assigned_to_id = fields.Integer(allow_none=True, validate=ID)
-    subject = fields.String(validate=SUBJECT)
-    message = fields.String(validate=TEXT)
+    assigned_to_id = fields.Integer(
+        allow_none=True, strict=True, validate=ID, metadata={"example": 4},
+    )
+    subject = fields.String(
+        validate=SUBJECT, metadata={"example": "Travelling with a child"},
+    )
+    message = fields.String(
+        validate=TEXT,
+        metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"},
+    )
 
 
 class EnquiryQueryArgs(PageArgs):
@@ -87,5 +106,5 @@ class EnquiryQueryArgs(PageArgs):
     status = fields.String(validate=STATUS)
     assigned_to = fields.Integer(validate=ID)
     customer_id = fields.Integer(validate=ID)
-    q = fields.String(validate=validate.Length(min=1, max=100))
-    sort = fields.String(validate=validate.Length(max=30))
+    q = fields.String(validate=[validate.Length(min=1, max=100), NO_NUL])
+    sort = sort_field("created_at", "updated_at")

@@ -3,44 +3,55 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.package import PACKAGE_STATUSES, TRANSPORT_MODES
-from schemas.common import Currency, Money, PageArgs
+from schemas.common import NOT_BLANK, NO_NUL, Currency, Money, PageArgs, sort_field
 
 TITLE = validate.Length(min=1, max=200)
 PLACE = validate.Length(min=1, max=120)
 DURATION = validate.Range(min=1, max=365)
 DEPOSIT = validate.Range(min=1, max=100)
 TEXT = validate.Length(max=20_000)
-# PostgreSQL text cannot hold NUL characters: refuse them with a 422, not a 500.
-NO_NUL = validate.Regexp(r"\A[^\x00]*\Z", error="Must not contain NUL characters.")
-NOT_BLANK = validate.Regexp(
-    r"\A[^\x00]*[^\x00\s][^\x00]*\Z", error="Must not be blank or contain NUL characters."
-)
+# PostgreSQL text cannot hold NUL characters: NO_NUL / NOT_BLANK (schemas.common)
+# refuse them with a 422, not a 500.
 
 
 class ItineraryDaySchema(Schema):
     """One day of the itinerary; `day_number` runs 1..duration_days, unique."""
 
-    day_number = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
-    title = fields.String(required=True, validate=[TITLE, NOT_BLANK])
-    description = fields.String(load_default="", validate=[TEXT, NO_NUL])
-    location = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+    day_number = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=365),
+        metadata={"example": 1},
+    )
+    title = fields.String(
+        required=True, validate=[TITLE, NOT_BLANK],
+        metadata={"example": "Arrival in Lisbon"},
+    )
+    description = fields.String(
+        load_default="", validate=[TEXT, NO_NUL],
+        metadata={"example": "Transfer to the hotel, evening walk through Alfama."},
+    )
+    location = fields.String(
+        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Lisbon"},
+    )
 
 
 class PackageSchema(Schema):
     """A package as the API shows it, with its itinerary and workflow fields."""
 
     id = fields.Integer(dump_only=True)
-    title = fields.String()
-    description = fields.String()
-    destination = fields.String()
-    origin = fields.String(allow_none=True)
-    transport_mode = fields.String()
-    duration_days = fields.Integer()
+    title = fields.String(metadata={"example": "Lisbon and Sintra in Spring"})
+    description = fields.String(metadata={"example": "Seven days of Lisbon and Sintra with a local guide."})
+    destination = fields.String(metadata={"example": "Lisbon, Portugal"})
+    origin = fields.String(allow_none=True, metadata={"example": "Dublin"})
+    transport_mode = fields.String(metadata={"example": "flight"})
+    duration_days = fields.Integer(metadata={"example": 7})
     base_price = Money()
     currency = fields.String()
-    deposit_percent = fields.Integer()
-    status = fields.String(dump_only=True)
-    rejection_reason = fields.String(dump_only=True, allow_none=True)
+    deposit_percent = fields.Integer(metadata={"example": 30})
+    status = fields.String(dump_only=True, metadata={"example": "published"})
+    rejection_reason = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"example": "Day 3 has no hotel; add one and resubmit."},
+    )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema))
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     last_edited_by_id = fields.Integer(dump_only=True, allow_none=True)
@@ -55,37 +66,69 @@ class PackageCreateSchema(Schema):
     """A new package (always starts as `draft`); the currency defaults to
     DEFAULT_CURRENCY, the deposit to 100 % (payment in full)."""
 
-    title = fields.String(required=True, validate=[TITLE, NOT_BLANK])
-    description = fields.String(load_default="", validate=[TEXT, NO_NUL])
-    destination = fields.String(required=True, validate=[PLACE, NOT_BLANK])
-    origin = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+    title = fields.String(
+        required=True, validate=[TITLE, NOT_BLANK],
+        metadata={"example": "Lisbon and Sintra in Spring"},
+    )
+    description = fields.String(
+        load_default="", validate=[TEXT, NO_NUL],
+        metadata={"example": "Seven days of Lisbon and Sintra with a local guide."},
+    )
+    destination = fields.String(
+        required=True, validate=[PLACE, NOT_BLANK],
+        metadata={"example": "Lisbon, Portugal"},
+    )
+    origin = fields.String(
+        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Dublin"},
+    )
     transport_mode = fields.String(load_default="none", validate=validate.OneOf(TRANSPORT_MODES))
-    duration_days = fields.Integer(required=True, validate=DURATION)
+    duration_days = fields.Integer(
+        required=True, strict=True, validate=DURATION, metadata={"example": 7},
+    )
     base_price = Money(required=True)
-    currency = Currency()
-    deposit_percent = fields.Integer(load_default=100, validate=DEPOSIT)
+    currency = Currency(metadata={"example": "EUR"})
+    deposit_percent = fields.Integer(
+        load_default=100, strict=True, validate=DEPOSIT, metadata={"example": 30},
+    )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema), load_default=list)
 
 
 class PackageUpdateSchema(Schema):
     """Partial update; `itinerary`, when given, replaces the whole itinerary."""
 
-    title = fields.String(validate=[TITLE, NOT_BLANK])
-    description = fields.String(validate=[TEXT, NO_NUL])
-    destination = fields.String(validate=[PLACE, NOT_BLANK])
-    origin = fields.String(allow_none=True, validate=[PLACE, NO_NUL])
+    title = fields.String(
+        validate=[TITLE, NOT_BLANK],
+        metadata={"example": "Lisbon and Sintra in Spring"},
+    )
+    description = fields.String(
+        validate=[TEXT, NO_NUL],
+        metadata={"example": "Seven days of Lisbon and Sintra with a local guide."},
+    )
+    destination = fields.String(
+        validate=[PLACE, NOT_BLANK], metadata={"example": "Lisbon, Portugal"},
+    )
+    origin = fields.String(
+        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Dublin"},
+    )
     transport_mode = fields.String(validate=validate.OneOf(TRANSPORT_MODES))
-    duration_days = fields.Integer(validate=DURATION)
+    duration_days = fields.Integer(
+        strict=True, validate=DURATION, metadata={"example": 7},
+    )
     base_price = Money()
-    currency = Currency()
-    deposit_percent = fields.Integer(validate=DEPOSIT)
+    currency = Currency(metadata={"example": "EUR"})
+    deposit_percent = fields.Integer(
+        strict=True, validate=DEPOSIT, metadata={"example": 30},
+    )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema))
 
 
 class PackageRejectSchema(Schema):
     """Why the revision is rejected (required, not blank)."""
 
-    reason = fields.String(required=True, validate=[validate.Length(max=2000), NOT_BLANK])
+    reason = fields.String(
+        required=True, validate=[validate.Length(max=2000), NOT_BLANK],
+        metadata={"example": "Day 3 has no hotel; add one and resubmit."},
+    )
 
 
 class PackageQueryArgs(PageArgs):
@@ -105,7 +148,9 @@ class PackageQueryArgs(PageArgs):
     starts_after = fields.Date()
     starts_before = fields.Date()
     status = fields.String(validate=validate.OneOf(PACKAGE_STATUSES))
-    sort = fields.String(validate=validate.Length(max=30))
+    sort = sort_field(
+        "created_at", "updated_at", "title", "destination", "base_price", "duration_days"
+    )
 
     @validates_schema
     def _price_range(self, data, **_kwargs):

@@ -3,7 +3,7 @@ DESIGN.md "Resource map": /reports)."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import ID, Money
+from schemas.common import ID, NO_NUL, Money
 
 FORMATS = ("json", "csv")
 MAX_LIMIT = 100_000
@@ -42,7 +42,7 @@ class RevenueArgs(LimitedReportArgs):
 
     basis = fields.String(load_default="cash", validate=validate.OneOf(("cash", "booking")))
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    destination = fields.String(validate=validate.Length(min=1, max=120))
+    destination = fields.String(validate=[validate.Length(min=1, max=120), NO_NUL])
     package_id = fields.Integer(validate=ID)
 
 
@@ -68,7 +68,8 @@ class IntervalArgs(ReportArgs):
 FIELD_TYPES = {
     "string": lambda: fields.String(allow_none=True),
     "integer": lambda: fields.Integer(allow_none=True),
-    "money": lambda: Money(),
+    # Sums may pass 10 digits and net revenue may be negative.
+    "money": lambda: Money(metadata={"pattern": r"^-?\d+(\.\d{1,2})?$", "example": "14100.00"}),
     "date": lambda: fields.Date(),
     "percent": lambda: fields.Decimal(as_string=True, metadata={"example": "12.5"}),
     "ids": lambda: fields.List(fields.Integer(), metadata={

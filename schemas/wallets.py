@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from schemas.common import Money, PageArgs, PageMetaSchema
+from schemas.common import Money, PageArgs, PageMetaSchema, not_blank, require_decimal_string
 
 
 class SignedMoney(fields.Decimal):
@@ -18,7 +18,9 @@ class SignedMoney(fields.Decimal):
         super().__init__(places=2, as_string=True, allow_nan=False, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        """Parse a decimal string or number; refuse more than 2 places or too large."""
+        """Parse a decimal string (not a JSON number); refuse more than 2 places or too
+        large."""
+        require_decimal_string(value)
         amount = super()._deserialize(value, attr, data, **kwargs)
         if abs(amount) > Money.MAX:
             raise ValidationError(f"Must be between -{Money.MAX} and {Money.MAX}.")
@@ -39,8 +41,8 @@ class WalletEntrySchema(Schema):
     amount = SignedMoney(dump_only=True)
     currency = fields.String(dump_only=True)
     balance_after = Money(dump_only=True)
-    kind = fields.String(dump_only=True)
-    reason = fields.String(dump_only=True)
+    kind = fields.String(dump_only=True, metadata={"example": "refund"})
+    reason = fields.String(dump_only=True, metadata={"example": "Refund of ET-7KQ2MZ"})
     booking_id = fields.Integer(dump_only=True, allow_none=True)
     payment_id = fields.Integer(dump_only=True, allow_none=True)
     refund_id = fields.Integer(dump_only=True, allow_none=True)
@@ -69,5 +71,6 @@ class WalletAdjustmentCreateSchema(Schema):
     amount = SignedMoney(required=True, validate=_not_zero)
     reason = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=500), validate.Regexp(r"\S", error="Give a reason.")],
+        validate=[validate.Length(min=1, max=500), not_blank("Give a reason (no NUL characters).")],
+        metadata={"example": "Goodwill credit for the delayed transfer"},
     )

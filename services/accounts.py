@@ -11,6 +11,7 @@ from auth.tokens import issue_tokens
 from errors import APIError
 from extensions import db
 from models.base import utcnow
+from services import audit
 from services.customers import find_customer_by_email
 from services.employees import find_employee_by_email
 from services.mail import MailError, send_mail
@@ -33,14 +34,49 @@ def find_account(account_type: str, email: str):
     return account if account is not None and account.active else None
 
 
+def _login_refusal(found, password: str) -> str | None:
+    """Why a password login fails (`unknown-account`, `inactive`, `wrong-password`),
+    or None when it succeeds. Only the audit log sees the reason."""
+    if found is None:
+        return "unknown-account"
+    if not found.active:
+        return "inactive"
+    if not verify_password(found.password_hash, password):
+        return "wrong-password"
+    return None
+
+
+def _audit_login_failed(account_type: str, email: str, found, reason: str, method: str) -> None:
+    """Record and commit a refused login (the request itself fails): the email tried,
+    the account when one has it, the reason; never the password or code."""
+    audit.record(
+        "auth.login_failed",
+        entity_type=account_type,
+        entity_id=found.id if found is not None else None,
+        actor=found,
+        actor_type=account_type,
+        actor_email=email.strip().lower(),
+        details={"method": method, "reason": reason},
+    )
+    db.session.commit()
+
+
 def login(*, email: str, password: str, account: str) -> dict:
     """Check a password and return fresh tokens (see auth.tokens.issue_tokens).
 
-    Raises InvalidCredentials (401).
+    Success and failure are both audited (issue #6 item 4). Raises
+    InvalidCredentials (401).
     """
-    found = find_account(account, email)
-    if found is None or not verify_password(found.password_hash, password):
+    found = FINDERS[account](email)
+    reason = _login_refusal(found, password)
+    if reason is not None:
+        _audit_login_failed(account, email, found, reason, "password")
         raise InvalidCredentials()
+    audit.record(
+        "auth.login", entity_type=account, entity_id=found.id, actor=found,
+        details={"method": "password"},
+    )
+    db.session.commit()
     return issue_tokens(found)
 
 
@@ -82,10 +118,15 @@ def request_code_by_email(*, email: str, account: str, purpose: str) -> None:
     _mail_code(found, purpose, code)
 
 
-def set_password(account, new_password: str) -> None:
-    """Store a new password hash and end the account's other sessions. Commits."""
+def set_password(account, new_password: str, *, via: str = "change") -> None:
+    """Store a new password hash and end the account's other sessions; audited as
+    `auth.password_changed` with `via` ("change" or "reset"). Commits."""
     account.password_hash = hash_password(new_password)
     account.tokens_valid_after = utcnow()
+    audit.record(
+        "auth.password_changed", entity_type=account.account_type, entity_id=account.id,
+        actor=account, details={"via": via},
+    )
     db.session.commit()
 
 
@@ -99,13 +140,23 @@ def reset_password(*, email: str, account: str, otp: str, new_password: str) -> 
     """Forgotten-password reset with a mailed code. Raises OtpInvalid (400)."""
     found = find_account(account, email)
     otp_service.consume_code(found, "password_reset", otp)
-    set_password(found, new_password)
+    set_password(found, new_password, via="reset")
 
 
 def login_with_code(*, email: str, account: str, otp: str) -> dict:
-    """Passwordless login: a valid mailed code gives fresh tokens. Raises OtpInvalid."""
+    """Passwordless login: a valid mailed code gives fresh tokens. Success and
+    failure are audited (issue #6 item 4). Raises OtpInvalid."""
     found = find_account(account, email)
-    otp_service.consume_code(found, "login", otp)
+    try:
+        otp_service.consume_code(found, "login", otp)
+    except otp_service.OtpInvalid:
+        db.session.rollback()
+        _audit_login_failed(account, email, found, "invalid-code", "otp")
+        raise
+    audit.record(
+        "auth.login", entity_type=account, entity_id=found.id, actor=found,
+        details={"method": "otp"},
+    )
     db.session.commit()
     return issue_tokens(found)
 

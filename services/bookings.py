@@ -30,7 +30,7 @@ from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
 from services import billing, inventory, notifications
-from services.common import Page, get_or_404, order_by_sort, paginate
+from services.common import MAX_AMOUNT, Page, get_or_404, order_by_sort, paginate
 
 REFERENCE_PREFIX = "ET-"
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
@@ -185,6 +185,17 @@ def _money(amount: Decimal) -> Decimal:
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _check_total(prices: dict, counts: Counter) -> None:
+    """ValidationFailed (422 on `seats`) when the party's total would not fit a money
+    column (MAX_AMOUNT): PostgreSQL would refuse the row with a 500, SQLite would
+    keep an amount no response may show."""
+    total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
+    if total > MAX_AMOUNT:
+        raise ValidationFailed(
+            {"seats": [f"The total {total} would exceed {MAX_AMOUNT}: book fewer seats."]}
+        )
+
+
 def _new_booking(account, customer, departure, seats, travellers, now) -> Booking:
     """The Booking row with prices, deposit, balance date and policy copied from the
     catalogue, unsaved. `unit_price` is the adult seat price; each traveller
@@ -227,6 +238,7 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     check_bookable(departure, now=now)
     prices = departure.prices
     _check_party(departure, seats, travellers, prices)
+    _check_total(prices, _party_counts(travellers, seats))
     _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
     booking = _new_booking(account, customer, departure, seats, travellers, now)
     db.session.add(booking)
@@ -262,7 +274,8 @@ def create_booking(
     reference.
 
     Raises ValidationFailed (422: customer_id, travellers, a category the departure
-    does not have, a party below min_party_size, unknown departure_id) and Conflict
+    does not have, a party below min_party_size, unknown departure_id, a total above
+    MAX_AMOUNT) and Conflict
     (409: not bookable, or not enough seats with `seats_left`, and `category` when a
     category's limit is what refused them).
     """

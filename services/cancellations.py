@@ -25,7 +25,7 @@ from errors import APIError, Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
-from services import billing, inventory, notifications, refunds
+from services import audit, billing, inventory, notifications, refunds
 from services.bookings import CANCELLATION_POLICY, departure_start
 from services.common import get_or_404
 
@@ -212,8 +212,18 @@ def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
     status = booking.status
     if not _flip_to_cancelled(booking, now=now, reason=reason, by_id=by_id):
         return None
-    return _settle(booking, status=status, now=now, refund_to=refund_to, reason=reason,
-                   by_id=by_id, waive=waive)
+    quote, issued = _settle(booking, status=status, now=now, refund_to=refund_to,
+                            reason=reason, by_id=by_id, waive=waive)
+    audit.record(
+        "booking.cancelled", entity_type="booking", entity_id=booking.id,
+        details={
+            "reference": booking.reference, "from": status, "tier": quote.tier,
+            "penalty_amount": quote.penalty_amount, "refund_amount": quote.refund_amount,
+            "currency": quote.currency, "refund_to": refund_to, "waived": waive,
+            "reason": reason,
+        },
+    )
+    return quote, issued
 
 
 def _cancel_one(booking, *, now, refund_to, reason, by_id, waive):
@@ -376,6 +386,14 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
     db.session.refresh(departure)
     answer = _departure_answer(departure, lines, refund_to=refund_to, cancelled=True,
                                reason=reason)
+    audit.record(
+        "departure.cancelled", entity_type="departure", entity_id=departure.id,
+        details={
+            "reason": reason, "refund_to": refund_to,
+            "booking_ids": [line["booking_id"] for line in lines],
+            "total_refund": answer["total_refund"], "currency": answer["currency"],
+        },
+    )
     return answer, done
 
 

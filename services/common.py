@@ -2,11 +2,16 @@
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from errors import NotFound, ValidationFailed
 from extensions import db
+
+# The largest amount a Numeric(12, 2) money column holds (schemas.common Money.MAX):
+# PostgreSQL refuses more (numeric field overflow), SQLite would store it silently.
+MAX_AMOUNT = Decimal("9999999999.99")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Customer, OtpCode
 from models.base import utcnow
+from services import audit
 from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
 from services.employees import normalise_email
 
@@ -108,6 +109,7 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
         other = find_customer_by_email(email)
         if other is not None and other.id != customer.id:
             raise _email_taken()
+    was_active = customer.active
     for field, value in changes.items():
         if field == "name":
             value = value.strip()
@@ -116,6 +118,11 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
         setattr(customer, field, value)
     if changes.get("active") is False:
         customer.tokens_valid_after = utcnow()
+    if "active" in changes and changes["active"] != was_active:
+        audit.record(
+            "customer.reactivated" if customer.active else "customer.deactivated",
+            entity_type="customer", entity_id=customer.id, actor=actor,
+        )
     _commit_unique_email()
     return customer
 
@@ -136,6 +143,10 @@ def delete_customer(*, customer_id: int) -> None:
         delete(OtpCode).where(
             OtpCode.account_type == "customer", OtpCode.account_id == customer.id
         )
+    )
+    audit.record(
+        "customer.deleted", entity_type="customer", entity_id=customer.id,
+        details={"email": customer.email},
     )
     db.session.delete(customer)
     try:

@@ -28,6 +28,7 @@ from models import (
     Traveller,
 )
 from models.base import utcnow
+from services import audit
 from services.common import Page, get_or_404, order_by_sort, paginate
 from services.packages import can_see, get_package
 
@@ -334,6 +335,10 @@ def delete_departure(*, departure_id: int) -> None:
             "The departure has bookings and cannot be deleted; cancel it instead.",
             code="departure-has-bookings",
         )
+    audit.record(
+        "departure.deleted", entity_type="departure", entity_id=departure.id,
+        details={"package_id": departure.package_id, "start_date": departure.start_date},
+    )
     db.session.delete(departure)
     db.session.commit()
 

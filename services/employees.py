@@ -2,17 +2,20 @@
 contact edits, role changes and deactivation (DESIGN.md "Accounts and roles")."""
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from auth.passwords import hash_password
 from errors import Conflict, Forbidden
 from extensions import db
 from models import Employee
 from models.base import utcnow
+from services import audit
 from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
 
 SORTABLE = ("name", "email", "created_at")
 CONTACT_FIELDS = {"name", "email", "phone"}
 ADMIN_ONLY_FIELDS = {"role", "active"}
+AUDITED_FIELDS = ("role", "active", *sorted(CONTACT_FIELDS))
 
 
 def normalise_email(email: str) -> str:
@@ -49,6 +52,15 @@ def create_employee(*, name: str, email: str, role: str, password: str, phone=No
         password_hash=hash_password(password),
     )
     db.session.add(employee)
+    try:
+        db.session.flush()  # the id, for the audit entry
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise _email_taken() from exc
+    audit.record(
+        "employee.created", entity_type="employee", entity_id=employee.id,
+        details={"email": employee.email, "role": role},
+    )
     _commit_unique_email()
     return employee
 
@@ -176,9 +188,30 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
             raise _email_taken()
     if _removes_admin(employee, changes):
         _guard_admin_removal(employee, actor)
+    before = {field: getattr(employee, field) for field in AUDITED_FIELDS}
     _apply(employee, changes)
+    _audit_changes(employee, before, actor)
     _commit_unique_email()
     return employee
+
+
+def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
+    """Audit what an edit really changed (issue #6 item 4): the role (`from`/`to`),
+    deactivation or reactivation, and contact data (field names only)."""
+
+    def record(action: str, details: dict | None = None) -> None:
+        audit.record(
+            action, entity_type="employee", entity_id=employee.id, actor=actor,
+            details=details,
+        )
+
+    if employee.role != before["role"]:
+        record("employee.role_changed", {"from": before["role"], "to": employee.role})
+    if employee.active != before["active"]:
+        record("employee.reactivated" if employee.active else "employee.deactivated")
+    edited = sorted(f for f in CONTACT_FIELDS if getattr(employee, f) != before[f])
+    if edited:
+        record("employee.updated", {"fields": edited})
 
 
 def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
@@ -195,4 +228,8 @@ def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
     if employee.role == "admin":
         _guard_admin_removal(employee, actor)
     _apply(employee, {"active": False})
+    audit.record(
+        "employee.deactivated", entity_type="employee", entity_id=employee.id, actor=actor,
+        details={"via": "delete"},
+    )
     db.session.commit()

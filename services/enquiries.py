@@ -21,6 +21,7 @@ from extensions import db
 from models import Customer, Employee, Enquiry, EnquiryNote, Package
 from models.base import utcnow
 from models.enquiry import ENQUIRY_TRANSITIONS
+from services import audit
 from services.common import Page, order_by_sort, paginate, text_matches
 
 ASSIGNABLE_ROLES = ("sales", "admin")
@@ -146,8 +147,9 @@ def _check_assignee(employee_id: int) -> None:
 
 
 def _change_status(enquiry: Enquiry, status: str) -> None:
-    """Apply a status change allowed by ENQUIRY_TRANSITIONS; Conflict (409) otherwise.
-    Asking for the current status changes nothing."""
+    """Apply a status change allowed by ENQUIRY_TRANSITIONS; Conflict (409) otherwise,
+    naming `current_status` and the `allowed` targets (`status` is the problem's HTTP
+    status, RFC 9457). Asking for the current status changes nothing."""
     if status == enquiry.status:
         return
     if status not in ENQUIRY_TRANSITIONS[enquiry.status]:
@@ -155,7 +157,7 @@ def _change_status(enquiry: Enquiry, status: str) -> None:
             f"An enquiry cannot go from '{enquiry.status}' to '{status}'.",
             code="invalid-transition",
             extra={
-                "status": enquiry.status,
+                "current_status": enquiry.status,
                 "allowed": list(ENQUIRY_TRANSITIONS[enquiry.status]),
             },
         )
@@ -204,6 +206,10 @@ def delete_enquiry(*, enquiry_id: int) -> None:
     """Delete an enquiry and (by the foreign key's cascade) its notes. Commits.
     Raises NotFound (404)."""
     enquiry = _find_enquiry(enquiry_id)
+    audit.record(
+        "enquiry.deleted", entity_type="enquiry", entity_id=enquiry.id,
+        details={"customer_id": enquiry.customer_id, "subject": enquiry.subject},
+    )
     db.session.delete(enquiry)
     db.session.commit()
 

@@ -4,6 +4,15 @@ key and body returns the first answer; with a different body, 422).
 Keys are scoped to the calling account, kept 24 hours, and claimed with a unique
 INSERT so that concurrent repeats of one key run the operation once: the first
 claims the key, the others get 409 with Retry-After while it runs, then the replay.
+
+States: `in_flight` (claimed), `committed` (the operation's own transaction
+committed: set by `mark_on_commit` inside that transaction, so the two cannot
+disagree), `done` (the answer is stored). When the database fails between the
+operation's commit and storing its answer, the key stays `committed`: a retry gets
+409 `idempotency-in-flight` for STALE_IN_FLIGHT (the request may still be
+answering), then 409 `idempotency-outcome-unknown`, and it is never run a second time (no double
+payment; found by the PostgreSQL restart drill). Only a key still `in_flight` after
+STALE_IN_FLIGHT, whose operation provably never committed, may run again.
 """
 
 import hashlib
@@ -11,7 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from errors import APIError
@@ -82,8 +91,16 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
             "This Idempotency-Key was already used with a different request.",
             code="idempotency-key-reused",
         )
-    if existing.state == "in_flight":
-        if existing.created_at <= now - STALE_IN_FLIGHT:
+    if existing.state == "committed" and existing.created_at <= now - STALE_IN_FLIGHT:
+        raise APIError(
+            409,
+            "A request with this Idempotency-Key was carried out, but its answer was "
+            "lost in a failure; it will not be run again. Look the result up (e.g. the "
+            "booking's payments) instead of retrying.",
+            code="idempotency-outcome-unknown",
+        )
+    if existing.state in ("in_flight", "committed"):  # committed: still answering
+        if existing.state == "in_flight" and existing.created_at <= now - STALE_IN_FLIGHT:
             db.session.delete(existing)
             db.session.commit()
             return claim(owner=owner, key=key, method=method, path=path, body=body)
@@ -94,6 +111,24 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
             headers={"Retry-After": "1"},
         )
     return Replay(status=existing.response_status, body=existing.response_body)
+
+
+def mark_on_commit(row_id: int):
+    """Mark the claimed key `committed` inside whatever transaction of the current
+    session commits next (the operation's own), so the mark and the operation's
+    writes are one atomic commit. Returns a function that removes the hook (call
+    it before `complete`)."""
+    session = db.session()
+
+    def _mark(sess):
+        sess.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight")
+            .values(state="committed")
+        )
+
+    event.listen(session, "before_commit", _mark)
+    return lambda: event.remove(session, "before_commit", _mark)
 
 
 def complete(row_id: int, *, status: int, body: str) -> None:

@@ -4,32 +4,84 @@ Callers send only after their transaction committed (ENGINEERING.md house rule 3
 """
 
 import logging
+import smtplib
 
 from flask import current_app
-from flask_mail import Message
-
-from extensions import mail
+from flask_mail import Connection, Message
 
 log = logging.getLogger("easytravels.mail")
+# The development sink: the only logger whose messages are not redacted
+# (observability.UNREDACTED_LOGGERS), so a developer can read the codes.
+outbox_log = logging.getLogger("easytravels.mail.outbox")
 
 
 class MailError(Exception):
     """The SMTP server could not be reached or refused the message."""
 
 
+class TimedConnection(Connection):
+    """A Flask-Mail connection whose socket gives up after `timeout` seconds of
+    silence (connect, TLS handshake, every SMTP reply): Flask-Mail 0.10 opens
+    smtplib without a timeout, so a server that accepts TCP and never answers
+    would hold the request (and its worker) forever."""
+
+    def __init__(self, state, timeout: float):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        """Flask-Mail's own `configure_host`, with `timeout` passed to smtplib."""
+        state = self.mail
+        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp_class(state.server, state.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(state.debug))
+            if state.use_tls:
+                host.starttls()
+            if state.username and state.password:
+                host.login(state.username, state.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        """QUIT after a send, then close; after a failure only close (QUIT to a
+        stalled server would wait another `timeout`). A failed QUIT after the
+        server accepted the message is not a failure of the send."""
+        if self.host is None:
+            return
+        try:
+            if exc_type is None:
+                self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            log.info("SMTP QUIT failed after the message was accepted")
+        finally:
+            self.host.close()
+
+
 def send_mail(to: str, subject: str, body: str) -> None:
     """Send a plain-text mail to one address.
 
-    Without `MAIL_SERVER` (development) the whole message is written to the log at
-    INFO so a developer can follow OTP flows from the terminal. Raises MailError when
-    the SMTP server fails.
+    Without `MAIL_SERVER` in development (`MAIL_TO_LOG`) the whole message is
+    written to the log at INFO so a developer can follow OTP flows from the terminal;
+    in production nothing of the message is logged and MailError is raised (not
+    sent). Raises MailError when the SMTP server fails, refuses, or stays silent
+    for `MAIL_TIMEOUT` seconds (env MAIL_TIMEOUT_SECONDS, default 10) at any step.
     """
     if not current_app.config.get("MAIL_SERVER"):
-        log.info("mail (no MAIL_SERVER set, not sent) to=%s subject=%s\n%s", to, subject, body)
+        if not current_app.config.get("MAIL_TO_LOG"):
+            log.error("mail not sent: MAIL_SERVER is not configured")
+            raise MailError("MAIL_SERVER is not configured")
+        outbox_log.info(
+            "mail (no MAIL_SERVER set, not sent) to=%s subject=%s\n%s", to, subject, body
+        )
         return
     message = Message(subject=subject, recipients=[to], body=body)
+    timeout = float(current_app.config.get("MAIL_TIMEOUT") or 10)
     try:
-        mail.send(message)
+        with TimedConnection(current_app.extensions["mail"], timeout) as connection:
+            message.send(connection)
     except Exception as exc:  # smtplib, socket and TLS errors all mean "not sent"
         log.warning("mail to %s failed: %s", to, exc.__class__.__name__)
         raise MailError(str(exc)) from exc

@@ -21,8 +21,9 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Departure, Employee, ItineraryDay, Package
 from models.base import utcnow
+from services import audit
 from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
-from services.search import build_search_document, search_packages
+from services.search import build_search_document, search_condition
 
 SORTABLE = ("created_at", "updated_at", "title", "destination", "base_price", "duration_days")
 CONTENT_FIELDS = (
@@ -118,9 +119,9 @@ def _apply_filters(
     starts_before=None,
 ):
     """Add the catalogue filters that were given to `stmt` (see list_packages)."""
-    matching_ids = search_packages(q)
-    if matching_ids is not None:
-        stmt = stmt.where(Package.id.in_(matching_ids))
+    matches = search_condition(q)
+    if matches is not None:
+        stmt = stmt.where(matches)
     if destination:
         stmt = stmt.where(func.lower(Package.destination).like(like_pattern(destination), "\\"))
     if origin:
@@ -242,6 +243,10 @@ def delete_package(*, package_id: int) -> None:
             "The package has departures and cannot be deleted; archive it instead.",
             code="package-not-deletable",
         )
+    audit.record(
+        "package.deleted", entity_type="package", entity_id=package.id,
+        details={"title": package.title, "status": package.status},
+    )
     db.session.delete(package)
     db.session.commit()
 
@@ -439,11 +444,20 @@ def _require_checker(package: Package, actor: Employee, verb: str) -> None:
         )
 
 
+# The audit action of each workflow move (issue #6 item 4), by the status reached.
+TRANSITION_ACTIONS = {
+    "pending_approval": "package.submitted",
+    "published": "package.approved",
+    "rejected": "package.rejected",
+    "archived": "package.archived",
+}
+
+
 def _transition(package: Package, from_status: str, *, checker=None, **values) -> Package:
     """Apply `values` with one conditional UPDATE that only matches while the
     package is still in `from_status` (and, with `checker`, still not authored or
-    last edited by them), then commit. Conflict (409) when a concurrent request got
-    there first."""
+    last edited by them), audit the move, then commit. Conflict (409) when a
+    concurrent request got there first."""
     stmt = (
         update(Package)
         .where(Package.id == package.id, Package.status == from_status)
@@ -461,6 +475,13 @@ def _transition(package: Package, from_status: str, *, checker=None, **values) -
             "The package changed while this request ran; reload it and retry.",
             code="concurrent-change",
         )
+    details = {"from": from_status, "to": values["status"]}
+    if values.get("rejection_reason"):
+        details["reason"] = values["rejection_reason"]
+    audit.record(
+        TRANSITION_ACTIONS[values["status"]], entity_type="package", entity_id=package.id,
+        actor=checker, details=details,
+    )
     db.session.commit()
     db.session.refresh(package)
     return package

@@ -27,7 +27,7 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment
 from models.base import utcnow
-from services import billing, inventory, notifications, wallet
+from services import audit, billing, inventory, notifications, wallet
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
@@ -110,6 +110,14 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
             payment_id=payment.id,
         )
     db.session.refresh(booking)
+    audit.record(
+        "payment.recorded", entity_type="payment", entity_id=payment.id, actor=account,
+        details={
+            "booking_id": booking.id, "booking_reference": booking.reference,
+            "amount": amount, "currency": booking.currency, "method": method,
+            "reference": reference, "confirmed": confirmed,
+        },
+    )
     return payment, confirmed
 
 

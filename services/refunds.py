@@ -18,7 +18,7 @@ from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund
 from models.base import utcnow
-from services import wallet
+from services import audit, wallet
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,15 @@ def issue_refunds(
         refunds = [refund]
     else:
         refunds = _refund_to_original(booking, amount, reason=reason, by_id=by_id, now=now)
+    for refund in refunds:
+        audit.record(
+            "refund.issued", entity_type="refund", entity_id=refund.id,
+            details={
+                "booking_id": booking.id, "amount": refund.amount,
+                "currency": refund.currency, "destination": refund.destination,
+                "method": refund.method, "status": refund.status,
+            },
+        )
     db.session.execute(
         update(Booking)
         .where(Booking.id == booking.id)
@@ -232,5 +241,13 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
         db.session.rollback()
         get_or_404(Refund, refund_id, "Refund")
         raise Conflict("The refund is already completed.", code="refund-completed")
+    refund = db.session.get(Refund, refund_id)
+    audit.record(
+        "refund.completed", entity_type="refund", entity_id=refund_id, actor=account,
+        details={
+            "booking_id": refund.booking_id, "amount": refund.amount,
+            "currency": refund.currency, "method": refund.method, "reference": reference,
+        },
+    )
     db.session.commit()
     return db.session.get(Refund, refund_id)

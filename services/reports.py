@@ -172,7 +172,7 @@ def _money(row, *names: str) -> dict:
 
 
 def _bookings_scope(stmt: Select, *, need_package: bool) -> Select:
-    """Join `stmt` (over a table with `booking_id`, or bookings) to the booking's
+    """Join `stmt` (already joined to bookings) to the booking's
     departure and package when a filter or dimension needs the package."""
     if need_package:
         stmt = stmt.join(Departure, Departure.id == Booking.departure_id).join(
@@ -190,13 +190,14 @@ def _package_filters(stmt: Select, destination: str | None, package_id: int | No
     return stmt
 
 
-def _dimension_keys(dimension: str, moment) -> list:
+def _dimension_keys(dimension: str, moment, customer=None) -> list:
     """The grouping key columns of a revenue dimension; `moment` is the timestamp
-    or date column the month is taken from."""
+    or date column the month is taken from, `customer` the customer id column
+    (default the booking's)."""
     if dimension == "month":
         return [bucket(moment, "month").label("month")]
     if dimension == "customer":
-        return [Booking.customer_id.label("customer_id")]
+        return [(Booking.customer_id if customer is None else customer).label("customer_id")]
     if dimension == "destination":
         return [Package.destination.label("destination")]
     return [Package.id.label("package_id")]
@@ -292,25 +293,23 @@ def _with_names(dimension: str, stmt: Select, key) -> tuple[Select, list]:
 def _cash_revenue(dimension, window, need_package, destination, package_id):
     """The cash-basis statement: UNION ALL of payments (+) and completed refunds
     (-) keyed by the dimension, grouped once."""
-    received = (
-        select(
-            *_dimension_keys(dimension, Payment.created_at),
-            Payment.currency.label("currency"),
-            literal(1).label("payment_count"),
-            cents(Payment.amount).label("received"),
-            literal(0).label("refund_count"),
-            literal(0).label("refunded"),
-        )
-        .select_from(Payment)
-        .join(Booking, Booking.id == Payment.booking_id)
-    )
+    received = select(
+        *_dimension_keys(dimension, Payment.created_at, Payment.customer_id),
+        Payment.currency.label("currency"),
+        literal(1).label("payment_count"),
+        cents(Payment.amount).label("received"),
+        literal(0).label("refund_count"),
+        literal(0).label("refunded"),
+    ).select_from(Payment)
+    if need_package:  # payments carry the customer; only the package needs joins
+        received = received.join(Booking, Booking.id == Payment.booking_id)
     received = _package_filters(
         _bookings_scope(received, need_package=need_package), destination, package_id
     )
     received = window.on_timestamp(received, Payment.created_at)
     returned = (
         select(
-            *_dimension_keys(dimension, Refund.completed_at),
+            *_dimension_keys(dimension, Refund.completed_at, Refund.customer_id),
             Refund.currency.label("currency"),
             literal(0).label("payment_count"),
             literal(0).label("received"),
@@ -318,9 +317,10 @@ def _cash_revenue(dimension, window, need_package, destination, package_id):
             cents(Refund.amount).label("refunded"),
         )
         .select_from(Refund)
-        .join(Booking, Booking.id == Refund.booking_id)
         .where(Refund.status == "completed")
     )
+    if need_package:
+        returned = returned.join(Booking, Booking.id == Refund.booking_id)
     returned = _package_filters(
         _bookings_scope(returned, need_package=need_package), destination, package_id
     )

@@ -15,9 +15,11 @@ from auth.decorators import is_staff
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Customer, WalletEntry
-from services.common import get_or_404, order_by_sort, paginate
+from services import audit
+from services.common import MAX_AMOUNT, get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
+BALANCE_MAX = MAX_AMOUNT  # customers.wallet_balance is Numeric(12, 2)
 
 
 class InsufficientFunds(Conflict):
@@ -27,6 +29,17 @@ class InsufficientFunds(Conflict):
         super().__init__(
             "The wallet balance is too low for this amount.",
             code="insufficient-funds",
+            extra={"balance": f"{balance:.2f}", "currency": currency},
+        )
+
+
+class WalletFull(Conflict):
+    """409: the credit would take the balance above BALANCE_MAX."""
+
+    def __init__(self, balance: Decimal, currency: str):
+        super().__init__(
+            f"A wallet cannot hold more than {BALANCE_MAX}.",
+            code="wallet-limit",
             extra={"balance": f"{balance:.2f}", "currency": currency},
         )
 
@@ -51,17 +64,24 @@ def post_entry(
     not commit: the caller's transaction decides).
 
     `kind` is refund_credit, payment_debit or adjustment. Raises InsufficientFunds
-    (409) when a debit would take the balance below zero; nothing is written then.
+    (409) when a debit would take the balance below zero, WalletFull (409) when a
+    credit would take it above BALANCE_MAX (the Numeric(12, 2) column: PostgreSQL
+    would refuse the UPDATE, SQLite would store a balance no response may show);
+    nothing is written then.
     """
     amount = Decimal(amount).quantize(CENT)
+    new_balance = Customer.wallet_balance + amount
     balance_after = db.session.scalar(
         update(Customer)
-        .where(Customer.id == customer_id, Customer.wallet_balance + amount >= 0)
-        .values(wallet_balance=Customer.wallet_balance + amount)
+        .where(Customer.id == customer_id, new_balance >= 0, new_balance <= BALANCE_MAX)
+        .values(wallet_balance=new_balance)
         .returning(Customer.wallet_balance)
     )
     if balance_after is None:
-        raise InsufficientFunds(balance(customer_id), wallet_currency())
+        current = balance(customer_id)
+        if amount > 0:
+            raise WalletFull(current, wallet_currency())
+        raise InsufficientFunds(current, wallet_currency())
     entry = WalletEntry(
         customer_id=customer_id,
         amount=amount,
@@ -122,7 +142,7 @@ def post_adjustment(
 
     Raises NotFound (404) for an unknown customer, ValidationFailed (422) for a zero
     amount or blank reason, InsufficientFunds (409) when a negative adjustment goes
-    beyond the balance (nothing written then).
+    beyond the balance, WalletFull (409) above BALANCE_MAX (nothing written then).
     """
     customer = get_or_404(Customer, customer_id, "Customer")
     amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -137,6 +157,14 @@ def post_adjustment(
             kind="adjustment",
             reason=reason.strip(),
             created_by_id=account.id,
+        )
+        audit.record(
+            "wallet.adjusted", entity_type="customer", entity_id=customer.id, actor=account,
+            details={
+                "wallet_entry_id": entry.id, "amount": entry.amount,
+                "currency": entry.currency, "balance_after": entry.balance_after,
+                "reason": entry.reason,
+            },
         )
         db.session.commit()
     except BaseException:

@@ -455,7 +455,8 @@ def test_update_status_forbidden_transition_is_409(app, client, actors, current,
         headers=actors.headers("admin"),
     )
     assert response.status_code == 409
-    assert response.json["status"] == current
+    assert response.json["status"] == 409
+    assert response.json["current_status"] == current
     assert stored(app, enquiry_id)["status"] == current
     assert stored(app, enquiry_id)["subject"] == "Trip question"
 

@@ -200,7 +200,7 @@ def test_create_package_day_zero_and_missing_title_is_422(client, actors):
 
 
 def test_create_package_with_explicit_currency_and_deposit(client, actors):
-    body = create(client, actors, currency="USD", deposit_percent=30, base_price=1200)
+    body = create(client, actors, currency="USD", deposit_percent=30, base_price="1200")
 
     assert body["currency"] == "USD"
     assert body["deposit_percent"] == 30

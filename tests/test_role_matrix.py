@@ -178,6 +178,7 @@ CASES = [
         "amount": "25.00", "reason": "Goodwill"})),
     ("cancel departure", {"admin", "operation_head"}, lambda w, me: ("POST", f"/departures/{w['departure']}/cancel", {
         "reason": "Storm", "preview": True})),
+    ("read audit log", {"admin"}, lambda w, me: ("GET", "/audit?action=auth.login", None)),
 ]
 
 # Where a customer is denied something that exists but is not theirs / not public,

@@ -189,10 +189,13 @@ def test_search_terms_and_fts5_query_quote_every_word():
 @pytest.mark.postgres
 def test_search_uses_gin_expression_index_on_postgres(client, actors, app):
     make(client, actors)
-    from services.search import search_packages
+    from sqlalchemy import select
+
+    from models import Package
+    from services.search import search_condition
 
     with app.app_context():
-        stmt = search_packages("walk")
+        stmt = select(Package.id).where(search_condition("walk"))
         compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()

@@ -1,0 +1,183 @@
+"""The BARE baseline for bench/load.py: a tiny Flask app with no ORM, no schemas, no
+auth, no logging, that answers each load scenario with ONE SQL statement over
+psycopg (issue #6 item 6: "a bare Flask endpoint that runs the same single query
+under the same gunicorn config").
+
+It reads the same tables as the service (built by its migrations) and returns
+JSON shaped like the service's page envelope (`{"items": [...], "meta": {...}}`),
+so the ratio service / bare is what the service's layers cost on top of the
+database work a response needs:
+
+    GET  /bare/packages?page=&per_page=      published packages, newest first
+    GET  /bare/search?q=&page=&per_page=     the same plus the full-text match
+    GET  /bare/customers?page=&per_page=     customers, newest first
+    POST /bare/book {"departure_id", "customer_id", "seats"}
+                                             conditional seat UPDATE + INSERT, one
+                                             statement (a data-modifying CTE)
+
+Each list statement returns the page and its total in one round trip (the total
+as an uncorrelated scalar subquery, which PostgreSQL runs once), with each
+package's itinerary as a JSON array, like the service's response. Search uses the
+very expression of the GIN index `ix_packages_search_fts`
+(`to_tsvector('english', search_document)`, models/package.py) and
+`plainto_tsquery('english', q)`, as services/search.py does.
+
+What the bare app does NOT do, and the service does: verify a bearer token and
+load its account (customer list, booking), validate the query with marshmallow,
+check the departure is bookable, take category seats, expire lapsed holds, issue
+an invoice with a sequential number, write the booking-held mail, add security
+headers, request ids and an access log line. That is the point of the ratio.
+
+Run (the bench does this): `DATABASE_URL=postgresql://... gunicorn -w 4
+-b 127.0.0.1:8001 bench.bare_app:app` from the project root. One autocommit
+connection per worker process, opened on first use (after gunicorn forks).
+"""
+
+import os
+import secrets
+from datetime import date, datetime
+from decimal import Decimal
+
+import psycopg
+from flask import Flask, jsonify, request
+from psycopg.rows import dict_row
+
+app = Flask(__name__)
+MAX_PER_PAGE = 100
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_connection: dict = {}
+
+ITINERARY = (
+    "(SELECT coalesce(json_agg(json_build_object('day_number', d.day_number, "
+    "'title', d.title, 'description', d.description, 'location', d.location) "
+    "ORDER BY d.day_number), '[]'::json) FROM itinerary_days d "
+    "WHERE d.package_id = p.id) AS itinerary"
+)
+PACKAGE_COLUMNS = (
+    "p.id, p.title, p.description, p.destination, p.origin, p.transport_mode, "
+    "p.duration_days, p.base_price, p.currency, p.deposit_percent, p.status, "
+    "p.rejection_reason, p.created_by_id, p.last_edited_by_id, p.submitted_at, "
+    "p.approved_by_id, p.approved_at, p.created_at, p.updated_at"
+)
+PACKAGES_SQL = (
+    "SELECT (SELECT count(*) FROM packages WHERE status = 'published') AS total, "
+    f"{PACKAGE_COLUMNS}, {ITINERARY} FROM packages p WHERE p.status = 'published' "
+    "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+MATCH = "to_tsvector('english', {col}) @@ plainto_tsquery('english', %(q)s)"
+SEARCH_SQL = (
+    "SELECT (SELECT count(*) FROM packages WHERE status = 'published' AND "
+    f"{MATCH.format(col='search_document')}) AS total, {PACKAGE_COLUMNS}, {ITINERARY} "
+    f"FROM packages p WHERE p.status = 'published' AND {MATCH.format(col='p.search_document')} "
+    "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+CUSTOMERS_SQL = (
+    "SELECT (SELECT count(*) FROM customers) AS total, c.id, c.name, c.email, c.phone, "
+    "c.address, c.active, c.wallet_balance, c.created_at, c.updated_at FROM customers c "
+    "ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+# Take the seats only if they fit, and insert the held booking priced from the
+# departure, in one statement: no row back means the seats did not fit.
+BOOK_SQL = """
+WITH taken AS (
+    UPDATE departures SET seats_taken = seats_taken + %(seats)s, updated_at = now()
+    WHERE id = %(departure_id)s AND status = 'scheduled'
+      AND seats_taken + %(seats)s <= capacity
+    RETURNING id, price, currency
+)
+INSERT INTO bookings (reference, customer_id, departure_id, seats, status, currency,
+                      unit_price, total_amount, amount_paid, amount_refunded,
+                      deposit_amount, hold_expires_at, created_at, updated_at)
+SELECT %(reference)s, %(customer_id)s, taken.id, %(seats)s, 'held', taken.currency,
+       taken.price, taken.price * %(seats)s, 0, 0, taken.price * %(seats)s,
+       now() + interval '15 minutes', now(), now()
+FROM taken
+RETURNING id, reference, customer_id, departure_id, seats, status, currency,
+          unit_price, total_amount, amount_paid, deposit_amount, hold_expires_at,
+          created_at
+"""
+
+
+def _database_url() -> str:
+    """DATABASE_URL as libpq wants it (no SQLAlchemy driver suffix)."""
+    url = os.environ["DATABASE_URL"]
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def connection() -> psycopg.Connection:
+    """This worker process's autocommit connection (reopened when it broke)."""
+    conn = _connection.get(os.getpid())
+    if conn is None or conn.closed or conn.broken:
+        conn = psycopg.connect(_database_url(), autocommit=True, row_factory=dict_row)
+        _connection.clear()
+        _connection[os.getpid()] = conn
+    return conn
+
+
+def _plain(value):
+    """JSON-ready value: ISO 8601 for dates and times, a string for Decimal."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return value
+
+
+def _paging() -> tuple[int, int]:
+    """(page, per_page) from the query string, per_page capped like the service."""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(MAX_PER_PAGE, max(1, int(request.args.get("per_page", 20))))
+    except ValueError:
+        page, per_page = 1, 20
+    return page, per_page
+
+
+def _page(sql: str, params: dict) -> dict:
+    """Run one list statement; the envelope `{"items", "meta"}` of its rows."""
+    page, per_page = _paging()
+    params = {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    rows = connection().execute(sql, params).fetchall()
+    total = rows[0]["total"] if rows else 0
+    items = [{k: _plain(v) for k, v in row.items() if k != "total"} for row in rows]
+    pages = -(-total // per_page) if total else 0
+    return {"items": items, "meta": {"page": page, "per_page": per_page, "total": total,
+                                     "pages": pages}}
+
+
+@app.get("/bare/packages")
+def packages():
+    """Published packages, newest first, one page."""
+    return jsonify(_page(PACKAGES_SQL, {}))
+
+
+@app.get("/bare/search")
+def search():
+    """Published packages matching every word of `q` (full text), newest first."""
+    return jsonify(_page(SEARCH_SQL, {"q": request.args.get("q", "")}))
+
+
+@app.get("/bare/customers")
+def customers():
+    """Customers, newest first, one page."""
+    return jsonify(_page(CUSTOMERS_SQL, {}))
+
+
+@app.post("/bare/book")
+def book():
+    """Hold `seats` on a departure for `customer_id`: 201 with the booking, 409 when
+    the seats do not fit (or the departure is not scheduled)."""
+    body = request.get_json(force=True, silent=True) or {}
+    reference = "BR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    params = {"seats": int(body.get("seats", 1)), "departure_id": int(body["departure_id"]),
+              "customer_id": int(body["customer_id"]), "reference": reference}
+    row = connection().execute(BOOK_SQL, params).fetchone()
+    if row is None:
+        return jsonify({"status": 409, "detail": "Not enough seats left."}), 409
+    return jsonify({k: _plain(v) for k, v in row.items()}), 201
+
+
+@app.get("/health")
+def health():
+    """Liveness, for the bench's start-up wait."""
+    return jsonify({"status": "ok"})

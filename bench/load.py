@@ -1,0 +1,693 @@
+"""Load and scale bench (issue #6 item 6): the service under gunicorn on PostgreSQL
+next to a BARE Flask app (bench/bare_app.py) that answers the same requests with
+one SQL statement, measured side by side in one run, at two table sizes.
+
+Scenarios, each a fixed time after a warm-up, service then bare:
+
+    package list     GET /api/v1/packages                  (anonymous, published)
+    package search   GET /api/v1/packages?q=volcanic safari (full text, ~1 % of rows)
+    customer list    GET /api/v1/customers                 (staff bearer token)
+    booking create   POST /api/v1/bookings                 (customer tokens, 1 seat on a
+                                                            departure with 10M seats)
+
+The list and search scenarios run against a database with `--small-rows` (1k) and
+one with `--big-rows` (1M) packages and customers; booking runs on the small one.
+Both databases are dropped and recreated (schema by `flask db upgrade`, rows by
+INSERT ... SELECT generate_series, the GIN search index built after the load with
+the DDL of models/package.py, then VACUUM ANALYZE). The service runs with
+APP_CONFIG=production (JSON logs with an access line per request, security headers,
+rate limiter with memory storage, no SMTP: the booking-held mail is skipped with a
+log line); both apps run under the same gunicorn command line (`-w 4`, sync
+workers) and the same gunicorn config file when there is one (`--gunicorn-config`,
+default ./gunicorn.conf.py if present).
+
+The load comes from client PROCESSES (to keep the client's GIL out of the way),
+each with a few threads, one request in flight per thread (closed loop); gunicorn
+sync workers close the connection after each response, so every request opens a
+new loopback TCP connection, for both apps alike. req/s counts requests started
+in the measured window; p50/p99 are over those requests. Client, server and
+PostgreSQL share this machine's cores: the numbers are a comparison, not a
+capacity figure.
+
+Run from the project root (about 4 minutes at the defaults on a quiet machine, most
+of it the 14 measured windows and seeding 1M rows; --quick is a 1-2 minute smoke run
+with 100k rows for the big database and short windows):
+
+    .venv/bin/python bench/load.py
+    .venv/bin/python bench/load.py --quick
+    make bench-load                       # the same, BENCH_LOAD_ARGS="--quick"
+
+Everything stays on this machine: database URLs must name a loopback host and the
+servers bind 127.0.0.1. Exit status 1 when a scenario had errors.
+"""
+
+import argparse
+import contextlib
+import http.client
+import ipaddress
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.live import stop_server  # noqa: E402 - after the path set-up
+
+DEFAULT_SMALL_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_load_small"
+DEFAULT_BIG_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_load_big"
+START_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 30.0
+SEARCH_QUERY = "volcanic safari"
+DEPARTURE_SEATS = 10_000_000
+# Words of the seeded packages: the title and description carry ADJECTIVES[(n // 10)
+# % 10] and NOUNS[(n // 100) % 10], so SEARCH_QUERY matches 1 % of the rows; one in
+# ten packages (n % 10 == 0) is a draft, the rest are published.
+ADJECTIVES = ["coastal", "alpine", "historic", "culinary", "wild", "romantic", "desert",
+              "volcanic", "arctic", "tropical"]
+NOUNS = ["adventure", "retreat", "escape", "safari", "cruise", "trek", "getaway",
+         "expedition", "discovery", "journey"]
+DESTINATIONS = ["Lisbon", "Reykjavik", "Nairobi", "Kyoto", "Cusco", "Marrakesh", "Hobart",
+                "Tromso", "Zanzibar", "Bali", "Santorini", "Patagonia", "Banff", "Hanoi",
+                "Cape Town", "Queenstown", "Petra", "Havana", "Tbilisi", "Madeira"]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small-database-url", default=DEFAULT_SMALL_URL,
+                        help=f"database for the small tables (default {DEFAULT_SMALL_URL})")
+    parser.add_argument("--big-database-url", default=DEFAULT_BIG_URL,
+                        help=f"database for the big tables (default {DEFAULT_BIG_URL})")
+    parser.add_argument("--small-rows", type=int, default=1_000,
+                        help="packages and customers in the small database (1000)")
+    parser.add_argument("--big-rows", type=int, default=1_000_000,
+                        help="packages and customers in the big database (1000000)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
+    parser.add_argument("--gunicorn-config", default=None,
+                        help="gunicorn config file for both apps (default: ./gunicorn.conf.py "
+                             "when it exists, else none)")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="load generator processes (2)")
+    parser.add_argument("--client-threads", type=int, default=4,
+                        help="threads per client process, one request in flight each (4)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of load before each measured window (2)")
+    parser.add_argument("--duration", type=float, default=8.0,
+                        help="seconds measured per scenario and app (8)")
+    parser.add_argument("--booking-customers", type=int, default=200,
+                        help="customers whose tokens make the bookings (200)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: --big-rows 100000 --warmup 0.5 --duration 2")
+    parser.add_argument("--show-sql", action="store_true",
+                        help="print the SQL the service runs for one request of each scenario")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="do not drop the two bench databases at the end")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.big_rows = min(args.big_rows, 100_000)
+        args.warmup, args.duration = 0.5, 2.0
+    if args.gunicorn_config is None and (ROOT / "gunicorn.conf.py").exists():
+        args.gunicorn_config = str(ROOT / "gunicorn.conf.py")
+    if args.booking_customers > min(args.small_rows, args.big_rows):
+        parser.error("--booking-customers must not exceed the rows of either database")
+    return args
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr (the table goes to stdout)."""
+    print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- safety and databases -----------------------------------------------------------
+
+
+def require_loopback(host: str | None) -> None:
+    """Refuse anything but a loopback host (localhost, 127.0.0.0/8, ::1)."""
+    if host in (None, "", "localhost"):
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    sys.exit(f"refusing non-loopback database host {host!r}: this bench stays on this machine")
+
+
+def server_and_name(url: str) -> tuple[str, str]:
+    """(URL of the server's `postgres` maintenance database, bench database name)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        sys.exit("the bench needs PostgreSQL URLs (postgresql://...)")
+    require_loopback(parts.hostname)
+    name = parts.path.lstrip("/")
+    if not name or name in ("postgres", "template0", "template1", "test", "root",
+                            "easytravels_test", "easytravels_ci"):
+        sys.exit(f"refusing to recreate database {name!r}; name a dedicated bench database")
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
+
+
+def libpq_url(url: str) -> str:
+    """The URL without a SQLAlchemy driver suffix (psycopg.connect wants libpq's)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def admin_execute(url: str, *statements) -> None:
+    """Run `statements` (psycopg.sql objects) on the server's maintenance database."""
+    import psycopg
+
+    admin_url, _ = server_and_name(url)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def recreate_database(url: str, template: str | None = None) -> None:
+    """DROP (if it exists) and CREATE the database, as a copy of `template` if given."""
+    from psycopg import sql
+
+    _, name = server_and_name(url)
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template))
+    admin_execute(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+        sql.Identifier(name)), create)
+
+
+def drop_database(url: str) -> None:
+    """DROP the database."""
+    from psycopg import sql
+
+    _, name = server_and_name(url)
+    admin_execute(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+        sql.Identifier(name)))
+
+
+def app_env(url: str, secret: str) -> dict:
+    """Environment of the service and the bare app: the database, production config
+    with a random secret, no SMTP, no admin bootstrap, rate limits in memory."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "TEST_DATABASE_URL", "MAIL_SERVER",
+                        "RATELIMIT_STORAGE_URI", "LOG_LEVEL", "ACCESS_LOG", "LOG_FORMAT")}
+    env.update({"DATABASE_URL": url, "APP_CONFIG": "production", "SECRET_KEY": secret,
+                "JWT_SECRET_KEY": secret, "MAIL_SERVER": ""})
+    return env
+
+
+def build_schema(env: dict) -> None:
+    """`flask db upgrade` on env's DATABASE_URL (exits with its output on failure)."""
+    flask = ROOT / ".venv" / "bin" / "flask"
+    command = [str(flask) if flask.exists() else "flask", "--app", "app", "db", "upgrade"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=False, timeout=300)
+    if done.returncode != 0:
+        sys.exit(f"flask db upgrade failed:\n{done.stderr[-3000:]}")
+
+
+def seed_fixtures(url: str) -> dict:
+    """The rows every scenario needs, before the bulk rows: an admin (staff token for
+    the customer list) and a published package with one departure of
+    DEPARTURE_SEATS seats and its `adult` category (bookings). Returns their ids."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url)) as conn:
+        admin_id = conn.execute(
+            "INSERT INTO employees (role, name, email, active, created_at, updated_at) "
+            "VALUES ('admin', 'Load Admin', 'admin@load.test', true, now(), now()) "
+            "RETURNING id").fetchone()[0]
+        text = "Bench Tour\nThe departure the load bench books.\nLoopback"
+        package_id = conn.execute(
+            "INSERT INTO packages (title, description, destination, transport_mode, "
+            "duration_days, base_price, currency, deposit_percent, status, search_document, "
+            "created_at, updated_at) VALUES ('Bench Tour', 'The departure the load bench "
+            "books.', 'Loopback', 'none', 3, 1000, 'EUR', 100, 'published', %s, "
+            "now() - interval '10 years', now()) RETURNING id", (text,)).fetchone()[0]
+        departure_id = conn.execute(
+            "INSERT INTO departures (package_id, start_date, end_date, capacity, seats_taken, "
+            "price, currency, status, min_party_size, created_at, updated_at) VALUES "
+            "(%s, current_date + 90, current_date + 92, %s, 0, 1000, 'EUR', 'scheduled', 1, "
+            "now(), now()) RETURNING id", (package_id, DEPARTURE_SEATS)).fetchone()[0]
+        conn.execute(
+            "INSERT INTO departure_categories (departure_id, category, price, seats_taken) "
+            "VALUES (%s, 'adult', 1000, 0)", (departure_id,))
+    return {"admin_id": admin_id, "package_id": package_id, "departure_id": departure_id}
+
+
+PACKAGES_BULK = """
+INSERT INTO packages (title, description, destination, transport_mode, duration_days,
+                      base_price, currency, deposit_percent, status, search_document,
+                      created_at, updated_at)
+SELECT title, description, destination, 'none', days, 400 + n %% 3000, 'EUR', 100,
+       CASE WHEN n %% 10 = 0 THEN 'draft' ELSE 'published' END,
+       title || E'\\n' || description || E'\\n' || destination,
+       now() - n * interval '1 second', now() - n * interval '1 second'
+FROM (
+    SELECT n, 3 + n %% 12 AS days,
+           (%(destinations)s::text[])[1 + n %% 20] AS destination,
+           initcap((%(adjectives)s::text[])[1 + (n / 10) %% 10]) || ' '
+               || initcap((%(nouns)s::text[])[1 + (n / 100) %% 10]) || ' ' || n AS title,
+           'A ' || (%(adjectives)s::text[])[1 + (n / 10) %% 10] || ' '
+               || (%(nouns)s::text[])[1 + (n / 100) %% 10] || ' of ' || (3 + n %% 12)
+               || ' days in ' || (%(destinations)s::text[])[1 + n %% 20]
+               || ': guided visits, local food and free afternoons.' AS description
+    FROM generate_series(1, %(rows)s) AS n
+) AS generated
+"""
+CUSTOMERS_BULK = """
+INSERT INTO customers (name, email, phone, active, wallet_balance, created_at, updated_at)
+SELECT 'Customer ' || n, 'customer' || n || '@load.test', '+44 20 ' || lpad(n::text, 8, '0'),
+       true, 0, now() - n * interval '1 second', now() - n * interval '1 second'
+FROM generate_series(1, %(rows)s) AS n
+"""
+
+
+def seed_bulk(url: str, rows: int) -> dict:
+    """`rows` packages and `rows` customers (see ADJECTIVES), the GIN search index
+    rebuilt after the load with the DDL of models/package.py, VACUUM ANALYZE; the
+    two tables are filled at the same time over two connections.
+    Returns the table sizes, how many published packages match SEARCH_QUERY and
+    the seconds it took."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    from models.package import POSTGRES_FTS_DDL
+
+    def packages() -> None:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("DROP INDEX IF EXISTS ix_packages_search_fts")
+            conn.execute(PACKAGES_BULK, {"rows": rows, "adjectives": ADJECTIVES,
+                                         "nouns": NOUNS, "destinations": DESTINATIONS})
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            for statement in POSTGRES_FTS_DDL:
+                conn.execute(statement)
+            conn.execute("VACUUM ANALYZE packages")
+
+    def customers() -> None:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute(CUSTOMERS_BULK, {"rows": rows})
+            conn.execute("VACUUM ANALYZE customers")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for job in [pool.submit(packages), pool.submit(customers)]:
+            job.result()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        return {
+            "packages": conn.execute("SELECT count(*) FROM packages").fetchone()[0],
+            "customers": conn.execute("SELECT count(*) FROM customers").fetchone()[0],
+            "search_hits": conn.execute(
+                "SELECT count(*) FROM packages WHERE status = 'published' AND "
+                "to_tsvector('english', search_document) @@ plainto_tsquery('english', %s)",
+                (SEARCH_QUERY,)).fetchone()[0],
+            "seconds": time.monotonic() - started,
+        }
+
+
+def in_process_checks(env: dict, fixtures: dict, customers: int, plans,
+                      show_sql: bool = False) -> tuple:
+    """Bearer tokens for the load, and the SQL statements the service runs per
+    request, from one in-process app (production config) on env's database.
+
+    Returns (staff access token of the admin, [(customer id, access token)] for
+    customers 1..`customers`, {scenario: (statements, status)}). Tokens are signed
+    with env's JWT secret like auth.tokens.issue_tokens; the bulk customers have
+    the same ids in both databases, so they work on both. `plans` is a callable
+    (staff, people) -> {scenario name: request plan}; each scenario's first request
+    runs twice through the test client and the second is counted (and printed
+    to stderr with `show_sql`).
+    """
+    from types import SimpleNamespace
+
+    from sqlalchemy import event
+
+    from app import create_app
+    from auth.tokens import issue_tokens
+    from extensions import db
+
+    uri = env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    app = create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": uri,
+                                              "ACCESS_LOG": False, "LOG_LEVEL": "CRITICAL"})
+    counts = {}
+    with app.app_context():
+        admin = SimpleNamespace(account_type="employee", role="admin",
+                                identity=f"employee:{fixtures['admin_id']}")
+        staff = issue_tokens(admin)["access_token"]
+        people = []
+        for customer_id in range(1, customers + 1):
+            person = SimpleNamespace(account_type="customer", role="customer",
+                                     identity=f"customer:{customer_id}")
+            people.append((customer_id, issue_tokens(person)["access_token"]))
+        engine = db.engine
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
+    # No app context is held here, so each request gets its own session (and
+    # identity map), as in a server: nothing is served from an earlier request.
+    client = app.test_client()
+    for name, plan in plans(staff, people).items():
+        method, path, body, headers = plan[0]
+        for _ in range(2):
+            statements.clear()
+            answer = client.open(path, method=method, data=body, headers=headers)
+        counts[name] = (len(statements), answer.status_code)
+        if show_sql:
+            progress(f"{name}: {answer.status_code}, {len(statements)} statements")
+            for number, text in enumerate(statements, 1):
+                print(f"    {number:2}. {' '.join(text.split())[:400]}", file=sys.stderr)
+    engine.dispose()
+    return staff, people, counts
+
+
+# --- servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running gunicorn: its port, process and log file."""
+
+    port: int
+    process: subprocess.Popen
+    log: object
+
+
+def start_gunicorn(target: str, env: dict, args) -> Server:
+    """Start gunicorn serving `target` on a free 127.0.0.1 port with the bench's
+    worker settings (and config file); waits for /health; exits with its log when
+    it does not come up. Stop it with stop_server(server.process)."""
+    import requests
+
+    port = free_port()
+    binary = ROOT / ".venv" / "bin" / "gunicorn"
+    command = [str(binary) if binary.exists() else "gunicorn"]
+    if args.gunicorn_config:
+        command += ["-c", args.gunicorn_config]
+    command += ["-w", str(args.workers), "--threads", str(args.threads),
+                "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", target]
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
+                               start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process)
+            log.seek(0)
+            sys.exit(f"gunicorn {target} did not start:\n{log.read().decode()[-3000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return Server(port=port, process=process, log=log)
+        time.sleep(0.1)
+
+
+def server_log_tail(server: Server, lines: int = 20) -> str:
+    """The last `lines` lines the server wrote."""
+    server.log.seek(0)
+    return "\n".join(server.log.read().decode(errors="replace").splitlines()[-lines:])
+
+
+# --- load generator -------------------------------------------------------------------
+
+
+def client_process(job: dict) -> dict:
+    """One load-generator process: `job["threads"]` threads, each a closed loop of
+    requests from `job["plan"]` (round robin, each thread from its own offset) until
+    the window ends. Returns {"latencies": [ms...], "statuses": {status: n}} for the
+    requests started inside the measured window (status 0: no answer)."""
+    plan, port, threads = job["plan"], job["port"], job["threads"]
+    measure_from, until = job["measure_from"], job["until"]
+    per_thread: list[list[tuple[int, float]]] = [[] for _ in range(threads)]
+
+    def loop(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        out = per_thread[index]
+        step = job["stride"]
+        cursor = job["offset"] + index
+        while True:
+            now = time.time()
+            if now >= until:
+                break
+            method, path, body, headers = plan[cursor % len(plan)]
+            cursor += step
+            begin = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                answer = conn.getresponse()
+                answer.read()
+                status = answer.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+            elapsed = (time.perf_counter() - begin) * 1000
+            if now >= measure_from:
+                out.append((status, elapsed))
+        conn.close()
+
+    delay = job["start_at"] - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    statuses: dict[int, int] = {}
+    latencies = []
+    for rows in per_thread:
+        for status, elapsed in rows:
+            statuses[status] = statuses.get(status, 0) + 1
+            latencies.append(elapsed)
+    return {"latencies": latencies, "statuses": statuses}
+
+
+@dataclass
+class Measure:
+    """What one scenario did against one app in the measured window."""
+
+    requests: int = 0
+    errors: int = 0
+    rps: float = 0.0
+    p50: float = 0.0
+    p99: float = 0.0
+    statuses: dict = field(default_factory=dict)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` quantile (nearest rank) of `values`, 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def run_load(pool, port: int, plan: list, expect: int, args) -> Measure:
+    """Drive `plan` against 127.0.0.1:`port` for warm-up + duration from every client
+    process; a Measure of the window (errors: any status but `expect`)."""
+    processes = args.client_processes
+    start_at = time.time() + 0.3
+    jobs = [{"plan": plan, "port": port, "threads": args.client_threads,
+             "offset": p * args.client_threads, "stride": processes * args.client_threads,
+             "start_at": start_at, "measure_from": start_at + args.warmup,
+             "until": start_at + args.warmup + args.duration} for p in range(processes)]
+    results = pool.map(client_process, jobs)
+    latencies = [ms for result in results for ms in result["latencies"]]
+    statuses: dict[int, int] = {}
+    for result in results:
+        for status, n in result["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    total = sum(statuses.values())
+    return Measure(requests=total, errors=total - statuses.get(expect, 0),
+                   rps=total / args.duration,
+                   p50=statistics.median(latencies) if latencies else 0.0,
+                   p99=percentile(latencies, 0.99), statuses=statuses)
+
+
+# --- scenarios --------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    """One row of the table: a request plan for the service and one for the bare app."""
+
+    name: str
+    rows: str
+    ours: list
+    bare: list
+    expect: int
+
+
+def json_post(path: str, body: dict, token: str | None = None) -> tuple:
+    """A (method, path, body, headers) POST of JSON."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return ("POST", path, json.dumps(body).encode(), headers)
+
+
+def scenarios(sizes: dict, staff: str, people: list, fixtures: dict,
+              with_booking: bool) -> list[Scenario]:
+    """The scenarios of one database (`sizes`: its seed_bulk result)."""
+    q = quote(SEARCH_QUERY)
+    auth = {"Authorization": f"Bearer {staff}"}
+    rows_p = f"{sizes['packages']:,}"
+    found = [
+        Scenario("package list", f"{rows_p} packages",
+                 [("GET", "/api/v1/packages", None, {})],
+                 [("GET", "/bare/packages", None, {})], 200),
+        Scenario("package search", f"{rows_p} ({sizes['search_hits']:,} hits)",
+                 [("GET", f"/api/v1/packages?q={q}", None, {})],
+                 [("GET", f"/bare/search?q={q}", None, {})], 200),
+        Scenario("customer list", f"{sizes['customers']:,} customers",
+                 [("GET", "/api/v1/customers", None, auth)],
+                 [("GET", "/bare/customers", None, {})], 200),
+    ]
+    if with_booking:
+        departure = fixtures["departure_id"]
+        found.append(Scenario(
+            "booking create", f"1 departure, {len(people)} customers",
+            [json_post("/api/v1/bookings", {"departure_id": departure, "seats": 1}, token)
+             for _, token in people],
+            [json_post("/bare/book", {"departure_id": departure, "customer_id": cid,
+                                      "seats": 1}) for cid, _ in people], 201))
+    return found
+
+
+def measure_database(pool, url: str, env: dict, items: list[Scenario], args) -> list:
+    """Start the service and the bare app on `url`, run each scenario against the
+    service then the bare app, stop both; [(scenario, ours, bare)]."""
+    servers = []
+    results = []
+    try:
+        servers.append(start_gunicorn("app:create_app()", env, args))
+        servers.append(start_gunicorn("bench.bare_app:app", env, args))
+        ours, bare = servers
+        for scenario in items:
+            measured = {}
+            for label, server, plan in (("service", ours, scenario.ours),
+                                        ("bare", bare, scenario.bare)):
+                measure = run_load(pool, server.port, plan, scenario.expect, args)
+                measured[label] = measure
+                progress(f"{scenario.name} [{scenario.rows}] {label}: {measure.rps:.1f} req/s "
+                         f"p50 {measure.p50:.1f} ms p99 {measure.p99:.1f} ms "
+                         f"statuses {measure.statuses}")
+                if measure.errors:
+                    print(f"--- {label} log tail ---\n{server_log_tail(server)}",
+                          file=sys.stderr)
+            results.append((scenario, measured["service"], measured["bare"]))
+    finally:
+        for server in servers:
+            stop_server(server.process)
+            server.log.close()
+    return results
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def report(args, results: list, queries: dict, timings: dict) -> int:
+    """Print the Markdown table and the notes; 1 when any scenario had errors."""
+    cores = os.cpu_count() or 1
+    print(f"\n### Load: service vs bare Flask+psycopg, gunicorn -w {args.workers} "
+          f"(sync, {args.threads} thread), PostgreSQL, loopback\n")
+    print(f"Clients: {args.client_processes} processes x {args.client_threads} threads "
+          f"= {args.client_processes * args.client_threads} requests in flight; "
+          f"{args.warmup:g} s warm-up + {args.duration:g} s measured per scenario and app. "
+          f"Client, both servers and PostgreSQL share this machine's {cores} cores. "
+          f"gunicorn config: {args.gunicorn_config or 'none (command-line only)'}.\n")
+    header = ("| scenario | rows in table | SQL/req | req/s | p50 ms | p99 ms | errors "
+              "| bare req/s | bare p50 ms | bare p99 ms | ratio req/s | ratio p50 |")
+    print(header)
+    print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
+    failed = 0
+    for scenario, ours, bare in results:
+        failed += ours.errors + bare.errors
+        statements = queries.get(scenario.name, ("?", None))[0]
+        rps_ratio = ours.rps / bare.rps if bare.rps else 0.0
+        p50_ratio = ours.p50 / bare.p50 if bare.p50 else 0.0
+        errors = f"{ours.errors}" + (f" (bare {bare.errors})" if bare.errors else "")
+        print(f"| {scenario.name} | {scenario.rows} | {statements} | {ours.rps:.1f} "
+              f"| {ours.p50:.1f} | {ours.p99:.1f} | {errors} | {bare.rps:.1f} | {bare.p50:.1f} "
+              f"| {bare.p99:.1f} | {rps_ratio:.2f} | {p50_ratio:.2f} |")
+    print("\nratio req/s = service req/s / bare req/s (1.00 = no overhead); ratio p50 = "
+          "service p50 / bare p50. SQL/req: statements the service runs per request "
+          "(bare: 1). The bare app (bench/bare_app.py) does no auth, validation, "
+          "invoice, hold expiry, logging or security headers.")
+    print("Set-up: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    """Run the bench end to end; exit status 1 when a scenario had errors."""
+    args = parse_args(argv)
+    server_and_name(args.small_database_url)
+    server_and_name(args.big_database_url)
+    if urlsplit(args.small_database_url).path == urlsplit(args.big_database_url).path:
+        sys.exit("the small and big databases must differ")
+    secret = secrets.token_urlsafe(48)
+    small_env = app_env(args.small_database_url, secret)
+    big_env = app_env(args.big_database_url, secret)
+    for name in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "MAIL_SERVER"):
+        os.environ.pop(name, None)
+    os.environ.update({"SECRET_KEY": secret, "JWT_SECRET_KEY": secret,
+                       "APP_CONFIG": "production"})
+    timings: dict[str, float] = {}
+    run_started = time.monotonic()
+    create_app = __import__("app").create_app  # fail fast on a broken tree, before seeding
+    create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    pool = multiprocessing.get_context("spawn").Pool(args.client_processes)
+    try:
+        begin = time.monotonic()
+        progress(f"schema and fixtures in {server_and_name(args.small_database_url)[1]}")
+        recreate_database(args.small_database_url)
+        build_schema(small_env)
+        fixtures = seed_fixtures(args.small_database_url)
+        recreate_database(args.big_database_url,
+                          template=server_and_name(args.small_database_url)[1])
+        timings["schema"] = time.monotonic() - begin
+        progress(f"{args.small_rows:,} rows in the small database")
+        small = seed_bulk(args.small_database_url, args.small_rows)
+        timings[f"seed {args.small_rows:,}"] = small["seconds"]
+        progress(f"{args.big_rows:,} rows in the big database")
+        big = seed_bulk(args.big_database_url, args.big_rows)
+        timings[f"seed {args.big_rows:,}"] = big["seconds"]
+        progress(f"seeded in {big['seconds']:.1f} s; search '{SEARCH_QUERY}' matches "
+                 f"{big['search_hits']:,} published packages")
+        staff, people, queries = in_process_checks(
+            small_env, fixtures, args.booking_customers,
+            lambda staff, people: {s.name: s.ours for s in scenarios(
+                small, staff, people, fixtures, with_booking=True)}, args.show_sql)
+        small_items = scenarios(small, staff, people, fixtures, with_booking=True)
+        big_items = scenarios(big, staff, people, fixtures, with_booking=False)
+        progress(f"SQL statements per request: {queries}")
+        results = measure_database(pool, args.small_database_url, small_env, small_items, args)
+        results += measure_database(pool, args.big_database_url, big_env, big_items, args)
+        timings["whole run"] = time.monotonic() - run_started
+        return report(args, results, queries, timings)
+    finally:
+        pool.terminate()
+        pool.join()
+        if not args.keep_database:
+            for url in (args.small_database_url, args.big_database_url):
+                with contextlib.suppress(Exception):
+                    drop_database(url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

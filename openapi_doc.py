@@ -1,0 +1,325 @@
+"""Completes every operation of the OpenAPI spec in one place (issue #5 item 1).
+
+flask-smorest documents what the decorators say: the success response, the request
+body, query parameters and the 422 of `@blp.arguments`. The error responses the
+app's shared machinery can give are the same rules for every operation, so they are
+added here, by an apispec plugin that runs on each operation as flask-smorest
+registers it, rather than by an `alt_response` on every view:
+
+- 401 where the operation takes a bearer token (required or optional), 403 where one
+  is required (`auth/decorators.py` writes `security`);
+- 404 where the path names a resource (`{..._id}`);
+- 422 where there are query parameters or a body; 400 (malformed JSON) and 415 (not
+  JSON, `app.py` request guard) where there is a JSON body;
+- 409 on every write: declared conflicts keep their description, and the
+  IntegrityError handler (errors.py) can answer 409 to any write;
+- 400 and 409 where the `Idempotency-Key` header is honoured (routes/idempotency.py:
+  a malformed key, the same key still in flight);
+- 429 with `Retry-After` on rate-limited views (`rate_limits.rate_limited` marks);
+- 500 and 503 everywhere (unexpected error; database unreachable).
+
+Every error response is `application/problem+json` with `schemas.common.ProblemSchema`
+(RFC 9457) and an example. A request body whose schema requires no property is
+documented as optional: an empty body is an empty object (e.g. a PATCH that changes
+nothing). No `default` response: the status codes listed are the complete set
+(schemathesis checks responses against them, see `make fuzz`).
+
+OpenAPI links tie a create to the operations on what it created: a 201 whose body
+is schema `X` links to every operation with an `{x_id}` path parameter, passing
+`$response.body#/id` (e.g. POST /packages -> GET/PATCH/DELETE /packages/{package_id},
+POST /packages/{package_id}/departures -> /departures/{departure_id}/...). Clients and
+schemathesis' stateful phase follow them (create -> get -> update).
+
+Ids, timestamps, dates and currencies without an example get a generic one
+(`generic_example`); every other field carries its own example in schemas/. Two
+field conversions apispec leaves out are added as well: a `Decimal(as_string=True)`
+is a decimal *string* in JSON (apispec says `number`), and a `Dict` with a `Length`
+validator has `minProperties` / `maxProperties`.
+"""
+
+import re
+
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields, validate
+
+from errors import PROBLEM_MIME
+from schemas.common import ProblemSchema
+
+PROBLEM = "Problem"
+PROBLEM_REF = {"$ref": f"#/components/schemas/{PROBLEM}"}
+RATE_LIMIT_MARK = "_rate_limit_group"  # rate_limits.MARK
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+# status -> (component name, description, problem example)
+ERRORS = {
+    400: (
+        "BadRequest",
+        "The body is not valid JSON, the Idempotency-Key header is malformed, or a "
+        "one-time code is wrong or expired.",
+        {"type": "/problems/malformed-json", "detail": "The request body is not valid JSON."},
+    ),
+    401: (
+        "Unauthorized",
+        "No bearer token, or one that is invalid, expired or revoked.",
+        {"type": "/problems/unauthorized", "detail": "A bearer access token is required."},
+    ),
+    403: (
+        "Forbidden",
+        "The account's role or a business rule does not allow this.",
+        {"type": "/problems/forbidden", "detail": "The role 'customer' may not do this."},
+    ),
+    404: (
+        "NotFound",
+        "No such resource, or not the caller's to see.",
+        {"type": "/problems/not-found", "detail": "Package not found."},
+    ),
+    409: (
+        "Conflict",
+        "The request conflicts with the current state (or a duplicate).",
+        {
+            "type": "/problems/integrity-conflict",
+            "detail": "The change conflicts with existing data (a duplicate or a record in use).",
+        },
+    ),
+    415: (
+        "UnsupportedMediaType",
+        "The body is not sent as application/json.",
+        {
+            "type": "/problems/unsupported-media-type",
+            "detail": "Send the request body as JSON (Content-Type: application/json).",
+        },
+    ),
+    422: (
+        "UnprocessableContent",
+        "A parameter or body field is not valid; `errors` names each one.",
+        {
+            "type": "/problems/validation-error",
+            "detail": "The request is not valid; see `errors`.",
+            "errors": {"seats": ["Must be greater than or equal to 1 and less than or equal to 50."]},
+        },
+    ),
+    429: (
+        "TooManyRequests",
+        "Rate limit reached; retry after `Retry-After` seconds.",
+        {
+            "type": "/problems/rate-limited",
+            "detail": "Too many login attempts; wait for the time in Retry-After.",
+        },
+    ),
+    500: (
+        "InternalServerError",
+        "Unexpected server error (logged with the request id).",
+        {
+            "type": "/problems/internal-error",
+            "detail": "The server encountered an internal error and was unable to complete "
+            "your request. Either the server is overloaded or there is an error in the "
+            "application.",
+        },
+    ),
+    503: (
+        "ServiceUnavailable",
+        "A service the API depends on (database, mail) is unavailable; retry later.",
+        {"type": "/problems/service-unavailable", "detail": "The database is not reachable."},
+    ),
+}
+TITLES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    409: "Conflict", 415: "Unsupported Media Type", 422: "Unprocessable Content",
+    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+}
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying (RFC 9110 section 10.2.3).",
+    "schema": {"type": "integer", "minimum": 1, "example": 42},
+}
+
+
+def problem_response(status: int, description: str | None = None) -> dict:
+    """The OpenAPI response object of a problem with `status` (a key of ERRORS);
+    `description` overrides the generic one (e.g. a declared 409's reason)."""
+    _name, generic, example = ERRORS[status]
+    content = {
+        "schema": PROBLEM_REF,
+        "example": {"type": example["type"], "title": TITLES[status], "status": status,
+                    **{k: v for k, v in example.items() if k != "type"}},
+    }
+    response = {"description": description or generic, "content": {PROBLEM_MIME: content}}
+    if status == 429:
+        response["headers"] = {"Retry-After": RETRY_AFTER}
+    return response
+
+
+def snake_case(name: str) -> str:
+    """`DepartureCancellation` -> `departure_cancellation`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def add_link(response: dict, resource: str, path: str, method: str) -> None:
+    """Add to a 201 `response` a link to `method path`, whose `{resource}_id` is the
+    created object's `id` (OpenAPI 3.0 Link Object, by `operationRef`)."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    name = re.sub(r"\W+", "_", f"{method}_{path.removeprefix('/api/v1/')}").strip("_")
+    response.setdefault("links", {})[name] = {
+        "operationRef": f"#/paths/{pointer}/{method}",
+        "parameters": {f"{resource}_id": "$response.body#/id"},
+    }
+
+
+def decimal_string_property(_converter, field, ret=None, **_kwargs) -> dict:
+    """apispec attribute function: `Decimal(as_string=True)` leaves as a JSON string
+    such as "12.5", so document `type: string, format: decimal`."""
+    if isinstance(field, fields.Decimal) and field.as_string and (ret or {}).get("type") == "number":
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
+# Examples for fields that name none, by the field's name or format: ids, times
+# and currency look the same everywhere.
+GENERIC_EXAMPLES = {"date-time": "2026-05-01T09:30:00+00:00", "date": "2026-09-12"}
+
+
+def generic_example(_converter, field, ret=None, **_kwargs) -> dict:
+    """apispec attribute function: an `example` for an id (`id`, `*_id`), a
+    date-time, a date or a `currency` field that gives none; other fields carry their
+    own `metadata={"example": ...}` in schemas/."""
+    ret = ret or {}
+    if "example" in ret or "enum" in ret or ret.get("type") not in ("integer", "string"):
+        return {}
+    name = field.data_key or field.name or ""
+    if ret["type"] == "integer" and (name == "id" or name.endswith("_id")):
+        return {"example": 7 if name == "id" else 42}
+    if ret.get("format") in GENERIC_EXAMPLES:
+        return {"example": GENERIC_EXAMPLES[ret["format"]]}
+    if name == "currency":
+        return {"example": "EUR"}
+    return {}
+
+
+def dict_length_properties(_converter, field, ret=None, **_kwargs) -> dict:
+    """apispec attribute function: a `Dict` field's `Length(min, max)` validator as
+    `minProperties` / `maxProperties`."""
+    if not isinstance(field, fields.Dict):
+        return {}
+    bounds = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Length):
+            if validator.min is not None:
+                bounds["minProperties"] = validator.min
+            if validator.max is not None:
+                bounds["maxProperties"] = validator.max
+    return bounds
+
+
+class ProblemDocPlugin(BasePlugin):
+    """apispec plugin adding the error responses above to every operation.
+
+    `app` is the Flask app whose views are being documented: the plugin reads the
+    rate-limit marks from its view classes (`rule.endpoint`).
+    """
+
+    def __init__(self, app=None):
+        self.app = app
+        self.spec = None
+        self._producers: dict[str, list[dict]] = {}  # "package" -> 201 responses
+        self._consumers: dict[str, list[tuple[str, str]]] = {}  # -> (path, method)
+
+    def init_spec(self, spec) -> None:
+        """Register the Problem schema and one response component per status."""
+        super().init_spec(spec)
+        self.spec = spec
+        for plugin in spec.plugins:
+            if isinstance(plugin, MarshmallowPlugin):
+                plugin.converter.add_attribute_function(decimal_string_property)
+                plugin.converter.add_attribute_function(dict_length_properties)
+                plugin.converter.add_attribute_function(generic_example)
+        spec.components.schema(PROBLEM, schema=ProblemSchema)
+        for status, (name, _description, _example) in ERRORS.items():
+            spec.components.response(name, problem_response(status), lazy=True)
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        """Complete each operation's responses and request body (see module doc)."""
+        rule = kwargs.get("rule")
+        for method, operation in (operations or {}).items():
+            self._complete(path or "", method.lower(), operation, rule)
+            self._collect_links(path or "", method.lower(), operation)
+
+    def _collect_links(self, path: str, method: str, operation: dict) -> None:
+        """Remember producers (201 with a schema ref) and consumers (`{x_id}` path
+        parameters) and add the links between them seen so far (either side may be
+        registered first)."""
+        responses = operation.get("responses", {})
+        created = responses.get(201) or responses.get("201")
+        ref = ""
+        if isinstance(created, dict):
+            schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+            ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+        if ref:
+            resource = snake_case(ref.rsplit("/", 1)[-1]).removesuffix("_detail")
+            self._producers.setdefault(resource, []).append(created)
+            for consumer in self._consumers.get(resource, []):
+                add_link(created, resource, *consumer)
+        for name in re.findall(r"{(\w+)_id}", path):
+            self._consumers.setdefault(name, []).append((path, method))
+            for produced in self._producers.get(name, []):
+                add_link(produced, name, path, method)
+
+    def _complete(self, path: str, method: str, operation: dict, rule) -> None:
+        """Add the error responses `operation` can give; mark optional bodies."""
+        responses = operation.setdefault("responses", {})
+        responses.pop("default", None)
+        for status in sorted(self._statuses(path, method, operation, rule)):
+            declared = responses.pop(status, None) or responses.pop(str(status), None)
+            if isinstance(declared, dict) and declared.get("description"):
+                responses[str(status)] = problem_response(status, declared["description"])
+            else:
+                responses[str(status)] = ERRORS[status][0]
+        body = operation.get("requestBody")
+        if body and not self._body_has_required(body):
+            body["required"] = False
+
+    def _statuses(self, path: str, method: str, operation: dict, rule) -> set[int]:
+        """The error statuses of one operation (rules in the module docstring)."""
+        statuses = {500, 503}
+        security = operation.get("security")
+        if security:
+            statuses.add(401)
+            if {} not in security:
+                statuses.add(403)
+        if "{" in path:
+            statuses.add(404)
+        parameters = operation.get("parameters", [])
+        body = operation.get("requestBody")
+        if body or any(p.get("in") == "query" for p in parameters if isinstance(p, dict)):
+            statuses.add(422)
+        if body:
+            statuses |= {400, 415}
+        if method in WRITE_METHODS:
+            statuses.add(409)
+        if any(isinstance(p, dict) and p.get("name") == IDEMPOTENCY_HEADER for p in parameters):
+            statuses |= {400, 409}
+        if self._rate_limited(rule, method):
+            statuses.add(429)
+        declared = operation.get("responses", {})
+        statuses |= {int(code) for code in declared if str(code) in map(str, ERRORS)}
+        return statuses
+
+    def _rate_limited(self, rule, method: str) -> bool:
+        """True when the view method behind `rule` carries a rate-limit mark."""
+        if self.app is None or rule is None:
+            return False
+        view = self.app.view_functions.get(rule.endpoint)
+        view_class = getattr(view, "view_class", None)
+        func = getattr(view_class, method, None) if view_class else view
+        return bool(getattr(func, RATE_LIMIT_MARK, None))
+
+    def _body_has_required(self, body: dict) -> bool:
+        """True when the JSON body schema (a component ref or inline) requires a
+        property, or is not an object."""
+        schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+        ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+        if ref:
+            schema = self.spec.components.schemas.get(ref.rsplit("/", 1)[-1], {})
+        if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+            return True
+        return bool(schema.get("required"))

@@ -1,0 +1,23 @@
+"""Audit log endpoint (issue #6 item 4; DESIGN.md "Resource map": GET /audit,
+admin only). The log is append-only: there is no write endpoint."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from auth.decorators import roles_required
+from schemas.audit import AuditEntrySchema, AuditQueryArgs
+from schemas.common import page_of
+from services import audit
+
+blp = Blueprint("audit", __name__, description="Audit log (admin)")
+
+
+@blp.route("")
+class AuditLog(MethodView):
+    @roles_required("admin")
+    @blp.arguments(AuditQueryArgs, location="query")
+    @blp.response(200, page_of(AuditEntrySchema))
+    def get(self, args):
+        """List audit entries, newest first, with filters."""
+        page = audit.list_entries(**args)
+        return {"items": page.items, "meta": page.meta}

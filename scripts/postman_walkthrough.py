@@ -1,0 +1,549 @@
+"""The hand-written "Walkthrough" folder of the Postman collection (issue #5 item 2).
+
+scripts/build_postman.py merges these steps, in this order, in front of the folders it
+generates from docs/openapi.json, and refuses to build when a step's method and path
+are not an operation of the spec. `make newman` runs this folder against a fresh
+SQLite database loaded with `flask seed-demo` (demo accounts, password
+`demo-password-1`, services/seed.py).
+
+The story follows examples/walkthrough.py and the README's curl tour, with money:
+staff (the demo admin) builds a package and cannot approve it themself
+(maker-checker), the operation head approves it, a customer registers, searches,
+books two seats, pays by card (a retry with the same Idempotency-Key is replayed),
+sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
+wallet, sees the wallet credited and the seats returned, raises an enquiry that
+staff assign, answer and resolve; the customer reads the answer and logs out. No
+step needs mail (no OTP), so no SMTP sink is involved.
+
+Each step is a dict:
+    name         request name in Postman
+    method, path the operation; path under {{baseUrl}}, may hold {{variables}}
+    auth         "staff", "approver", "customer", "customer_refresh" or None
+    status       expected HTTP status (the builder adds that pm.test and a JSON check)
+    body         dict (sent as JSON) or str (raw JSON with unquoted {{numbers}})
+    query        list of (key, value) pairs
+    headers      list of (key, value) pairs
+    prerequest   JavaScript run before the request (lines of one string)
+    tests        JavaScript with pm.test(...) blocks and pm.environment.set(...)
+    description  Markdown shown in Postman
+"""
+
+STAFF_EMAIL = "admin@easytravels.test"
+APPROVER_EMAIL = "ophead@easytravels.test"
+
+STEPS = [
+    {
+        "name": "00 Server is up",
+        "method": "GET",
+        "path": "/health",
+        "auth": None,
+        "status": 200,
+        "description": "Liveness probe. Its pre-request script picks a run tag so that the "
+        "customer's email and the search word are new on every run.",
+        "prerequest": """
+const tag = Array.from({ length: 8 }, () =>
+    String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
+pm.environment.set("runTag", tag);
+pm.environment.set("searchWord", "zephyrquill" + tag);
+pm.environment.set("customerEmail", "postman." + tag + "@example.com");
+pm.environment.set("customerPassword", "postman-pass-" + tag);
+const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+pm.environment.set("startDate", day(60));
+pm.environment.set("endDate", day(62));
+""",
+        "tests": """
+pm.test("status ok", () => pm.expect(pm.response.json().status).to.eql("ok"));
+""",
+    },
+    {
+        "name": "01 Staff logs in (admin) and stores the tokens",
+        "method": "POST",
+        "path": "/api/v1/auth/login",
+        "auth": None,
+        "status": 200,
+        "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
+                 "account": "employee"},
+        "description": "Password login of a demo employee; the test script stores the access "
+        "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
+        "tests": """
+const body = pm.response.json();
+pm.test("tokens returned", () => {
+    pm.expect(body.access_token).to.be.a("string").and.not.empty;
+    pm.expect(body.refresh_token).to.be.a("string").and.not.empty;
+    pm.expect(body.token_type).to.eql("Bearer");
+});
+pm.environment.set("staffAccessToken", body.access_token);
+pm.environment.set("staffRefreshToken", body.refresh_token);
+""",
+    },
+    {
+        "name": "02 Staff: who am I",
+        "method": "GET",
+        "path": "/api/v1/auth/me",
+        "auth": "staff",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("an admin employee", () => {
+    pm.expect(body.type).to.eql("employee");
+    pm.expect(body.role).to.eql("admin");
+    pm.expect(body.profile.email).to.eql(pm.environment.get("staffEmail"));
+    pm.expect(body.profile).to.not.have.property("password");
+});
+pm.environment.set("staffId", body.profile.id);
+""",
+    },
+    {
+        "name": "03 Staff creates a draft package with a 3-day itinerary",
+        "method": "POST",
+        "path": "/api/v1/packages",
+        "auth": "staff",
+        "status": 201,
+        "body": {
+            "title": "Porto and the Douro Valley",
+            "description": "Port wine country.",
+            "destination": "Porto, Portugal",
+            "origin": "Dublin",
+            "transport_mode": "flight",
+            "duration_days": 3,
+            "base_price": "480.00",
+            "currency": "EUR",
+            "itinerary": [
+                {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
+                 "description": "Check in and an evening walk along the Ribeira."},
+                {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
+                 "description": "River cruise and a tasting at the {{searchWord}} estate."},
+                {"day_number": 3, "title": "Departure", "location": "Porto",
+                 "description": "Breakfast and transfer to the airport."},
+            ],
+        },
+        "tests": """
+const body = pm.response.json();
+pm.test("a draft with its itinerary", () => {
+    pm.expect(body.status).to.eql("draft");
+    pm.expect(body.itinerary).to.have.lengthOf(3);
+    pm.expect(body.base_price).to.eql("480.00");
+    pm.expect(body.created_by_id).to.eql(pm.environment.get("staffId"));
+});
+pm.environment.set("packageId", body.id);
+""",
+    },
+    {
+        "name": "04 Staff submits the package for approval",
+        "method": "POST",
+        "path": "/api/v1/packages/{{packageId}}/submit",
+        "auth": "staff",
+        "status": 200,
+        "tests": """
+pm.test("pending approval", () =>
+    pm.expect(pm.response.json().status).to.eql("pending_approval"));
+""",
+    },
+    {
+        "name": "05 Staff cannot approve their own package (maker-checker, 403)",
+        "method": "POST",
+        "path": "/api/v1/packages/{{packageId}}/approve",
+        "auth": "staff",
+        "status": 403,
+        "description": "The admin may approve packages, but not a revision they created or "
+        "last edited: a second person must check it.",
+        "tests": """
+const body = pm.response.json();
+pm.test("problem details: maker-checker", () => {
+    pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
+    pm.expect(body.type).to.eql("/problems/maker-checker");
+    pm.expect(body.status).to.eql(403);
+    pm.expect(body.detail).to.be.a("string");
+});
+""",
+    },
+    {
+        "name": "06 Staff adds a departure in 60 days (12 seats at 495.00)",
+        "method": "POST",
+        "path": "/api/v1/packages/{{packageId}}/departures",
+        "auth": "staff",
+        "status": 201,
+        "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
+                 "capacity": 12, "price": "495.00"},
+        "tests": """
+const body = pm.response.json();
+pm.test("12 seats left at 495.00", () => {
+    pm.expect(body.package_id).to.eql(pm.environment.get("packageId"));
+    pm.expect(body.seats_left).to.eql(12);
+    pm.expect(body.price).to.eql("495.00");
+    pm.expect(body.start_date).to.eql(pm.environment.get("startDate"));
+});
+pm.environment.set("departureId", body.id);
+""",
+    },
+    {
+        "name": "07 Operation head logs in",
+        "method": "POST",
+        "path": "/api/v1/auth/login",
+        "auth": None,
+        "status": 200,
+        "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
+                 "account": "employee"},
+        "tests": """
+const body = pm.response.json();
+pm.test("tokens returned", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
+pm.environment.set("approverAccessToken", body.access_token);
+""",
+    },
+    {
+        "name": "08 Operation head approves and publishes the package",
+        "method": "POST",
+        "path": "/api/v1/packages/{{packageId}}/approve",
+        "auth": "approver",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("published by a second person", () => {
+    pm.expect(body.status).to.eql("published");
+    pm.expect(body.approved_by_id).to.be.a("number");
+    pm.expect(body.approved_by_id).to.not.eql(body.created_by_id);
+});
+""",
+    },
+    {
+        "name": "09 A customer registers",
+        "method": "POST",
+        "path": "/api/v1/auth/register",
+        "auth": None,
+        "status": 201,
+        "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
+                 "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
+                 "password": "{{customerPassword}}"},
+        "tests": """
+const body = pm.response.json();
+pm.test("a customer with an empty wallet and no password in the answer", () => {
+    pm.expect(body.email).to.eql(pm.environment.get("customerEmail"));
+    pm.expect(body.wallet_balance).to.eql("0.00");
+    pm.expect(body).to.not.have.property("password");
+});
+pm.environment.set("customerId", body.id);
+""",
+    },
+    {
+        "name": "10 Customer logs in and stores the tokens",
+        "method": "POST",
+        "path": "/api/v1/auth/login",
+        "auth": None,
+        "status": 200,
+        "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
+                 "account": "customer"},
+        "tests": """
+const body = pm.response.json();
+pm.test("tokens returned", () => {
+    pm.expect(body.access_token).to.be.a("string").and.not.empty;
+    pm.expect(body.refresh_token).to.be.a("string").and.not.empty;
+});
+pm.environment.set("customerAccessToken", body.access_token);
+pm.environment.set("customerRefreshToken", body.refresh_token);
+""",
+    },
+    {
+        "name": "11 Customer exchanges the refresh token for a new access token",
+        "method": "POST",
+        "path": "/api/v1/auth/refresh",
+        "auth": "customer_refresh",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("a new access token", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
+pm.environment.set("customerAccessToken", body.access_token);
+""",
+    },
+    {
+        "name": "12 Customer searches the catalogue by a word of the itinerary",
+        "method": "GET",
+        "path": "/api/v1/packages",
+        "auth": "customer",
+        "status": 200,
+        "query": [("q", "{{searchWord}}")],
+        "tests": """
+const body = pm.response.json();
+pm.test("exactly the new package is found", () => {
+    pm.expect(body.items.map((p) => p.id)).to.eql([pm.environment.get("packageId")]);
+    pm.expect(body.meta.total).to.eql(1);
+});
+""",
+    },
+    {
+        "name": "13 Customer lists the package's departures",
+        "method": "GET",
+        "path": "/api/v1/packages/{{packageId}}/departures",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("the one departure, 12 seats left", () => {
+    pm.expect(body.items.map((d) => d.id)).to.eql([pm.environment.get("departureId")]);
+    pm.expect(body.items[0].seats_left).to.eql(12);
+});
+""",
+    },
+    {
+        "name": "14 Customer books 2 seats (held, invoiced)",
+        "method": "POST",
+        "path": "/api/v1/bookings",
+        "auth": "customer",
+        "status": 201,
+        "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2\n}',
+        "tests": """
+const body = pm.response.json();
+pm.test("held with a reference, 990.00 due", () => {
+    pm.expect(body.status).to.eql("held");
+    pm.expect(body.seats).to.eql(2);
+    pm.expect(body.reference).to.match(/^ET-[A-Z0-9]{6}$/);
+    pm.expect(body.total_amount).to.eql("990.00");
+    pm.expect(body.amount_due).to.eql("990.00");
+    pm.expect(body.hold_expires_at).to.be.a("string");
+    pm.expect(body.invoice_id).to.be.a("number");
+});
+pm.environment.set("bookingId", body.id);
+pm.environment.set("bookingReference", body.reference);
+pm.environment.set("invoiceId", body.invoice_id);
+pm.environment.set("amountDue", body.amount_due);
+""",
+    },
+    {
+        "name": "15 The departure shows 10 seats left",
+        "method": "GET",
+        "path": "/api/v1/departures/{{departureId}}",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(10));
+""",
+    },
+    {
+        "name": "16 Customer pays the booking by card (confirmed)",
+        "method": "POST",
+        "path": "/api/v1/bookings/{{bookingId}}/payments",
+        "auth": "customer",
+        "status": 201,
+        "headers": [("Idempotency-Key", "{{paymentKey}}")],
+        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+        "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
+        "with the same key and body gets the first answer instead of a second charge.",
+        "prerequest": """
+pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
+""",
+        "tests": """
+const body = pm.response.json();
+pm.test("paid in full: confirmed, nothing due", () => {
+    pm.expect(body.amount).to.eql(pm.environment.get("amountDue"));
+    pm.expect(body.method).to.eql("card");
+    pm.expect(body.booking.status).to.eql("confirmed");
+    pm.expect(body.booking.amount_due).to.eql("0.00");
+});
+pm.environment.set("paymentId", body.id);
+""",
+    },
+    {
+        "name": "17 A retry with the same Idempotency-Key is replayed, not charged again",
+        "method": "POST",
+        "path": "/api/v1/bookings/{{bookingId}}/payments",
+        "auth": "customer",
+        "status": 201,
+        "headers": [("Idempotency-Key", "{{paymentKey}}")],
+        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+        "tests": """
+pm.test("the first answer, marked as replayed", () => {
+    pm.expect(pm.response.headers.get("Idempotent-Replayed")).to.eql("true");
+    pm.expect(pm.response.json().id).to.eql(pm.environment.get("paymentId"));
+});
+""",
+    },
+    {
+        "name": "18 The invoice shows paid",
+        "method": "GET",
+        "path": "/api/v1/invoices/{{invoiceId}}",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("paid, one payment, nothing due", () => {
+    pm.expect(body.status).to.eql("paid");
+    pm.expect(body.booking_reference).to.eql(pm.environment.get("bookingReference"));
+    pm.expect(body.total_amount).to.eql("990.00");
+    pm.expect(body.balance_due).to.eql("0.00");
+    pm.expect(body.payments.map((p) => p.id)).to.eql([pm.environment.get("paymentId")]);
+});
+""",
+    },
+    {
+        "name": "19 Customer asks what cancelling would cost (quote, no side effects)",
+        "method": "GET",
+        "path": "/api/v1/bookings/{{bookingId}}/cancellation-quote",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("60 days ahead: 10 % penalty", () => {
+    pm.expect(body.cancellable).to.eql(true);
+    pm.expect(body.tier).to.eql("30_days_or_more");
+    pm.expect(body.penalty_percent).to.eql(10);
+    pm.expect(body.penalty_amount).to.eql("99.00");
+    pm.expect(body.refund_amount).to.eql("891.00");
+});
+pm.environment.set("refundAmount", body.refund_amount);
+""",
+    },
+    {
+        "name": "20 Customer cancels with the refund to the wallet",
+        "method": "POST",
+        "path": "/api/v1/bookings/{{bookingId}}/cancel",
+        "auth": "customer",
+        "status": 200,
+        "body": {"refund_to": "wallet", "reason": "Plans changed"},
+        "tests": """
+const body = pm.response.json();
+pm.test("cancelled, the quoted amount refunded to the wallet at once", () => {
+    pm.expect(body.booking.status).to.eql("cancelled");
+    pm.expect(body.booking.penalty_amount).to.eql("99.00");
+    pm.expect(body.refunds).to.have.lengthOf(1);
+    pm.expect(body.refunds[0].destination).to.eql("wallet");
+    pm.expect(body.refunds[0].status).to.eql("completed");
+    pm.expect(body.refunds[0].amount).to.eql(pm.environment.get("refundAmount"));
+});
+pm.environment.set("refundId", body.refunds[0].id);
+""",
+    },
+    {
+        "name": "21 The wallet holds the refund",
+        "method": "GET",
+        "path": "/api/v1/customers/{{customerId}}/wallet",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("balance = refund, one refund credit in the ledger", () => {
+    pm.expect(body.balance).to.eql(pm.environment.get("refundAmount"));
+    pm.expect(body.entries).to.have.lengthOf(1);
+    pm.expect(body.entries[0].kind).to.eql("refund_credit");
+    pm.expect(body.entries[0].refund_id).to.eql(pm.environment.get("refundId"));
+});
+""",
+    },
+    {
+        "name": "22 The seats are back on sale",
+        "method": "GET",
+        "path": "/api/v1/departures/{{departureId}}",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to.eql(12));
+""",
+    },
+    {
+        "name": "23 Customer raises an enquiry about the package",
+        "method": "POST",
+        "path": "/api/v1/enquiries",
+        "auth": "customer",
+        "status": 201,
+        "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
+        '  "message": "Is the tasting lunch available vegetarian?"\n}',
+        "tests": """
+const body = pm.response.json();
+pm.test("a new enquiry of this customer", () => {
+    pm.expect(body.status).to.eql("new");
+    pm.expect(body.customer_id).to.eql(pm.environment.get("customerId"));
+    pm.expect(body.notes).to.eql([]);
+});
+pm.environment.set("enquiryId", body.id);
+""",
+    },
+    {
+        "name": "24 Staff list the customer's new enquiries",
+        "method": "GET",
+        "path": "/api/v1/enquiries",
+        "auth": "staff",
+        "status": 200,
+        "query": [("status", "new"), ("customer_id", "{{customerId}}")],
+        "tests": """
+pm.test("the enquiry is listed", () => pm.expect(
+    pm.response.json().items.map((e) => e.id)).to.include(pm.environment.get("enquiryId")));
+""",
+    },
+    {
+        "name": "25 Staff assign the enquiry to themself (in progress)",
+        "method": "PATCH",
+        "path": "/api/v1/enquiries/{{enquiryId}}",
+        "auth": "staff",
+        "status": 200,
+        "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
+        "tests": """
+const body = pm.response.json();
+pm.test("assigned and in progress", () => {
+    pm.expect(body.assigned_to_id).to.eql(pm.environment.get("staffId"));
+    pm.expect(body.status).to.eql("in_progress");
+});
+""",
+    },
+    {
+        "name": "26 Staff answer with a note",
+        "method": "POST",
+        "path": "/api/v1/enquiries/{{enquiryId}}/notes",
+        "auth": "staff",
+        "status": 201,
+        "body": {"body": "Checked with the estate: yes, on request."},
+        "tests": """
+const body = pm.response.json();
+pm.test("an employee note", () => {
+    pm.expect(body.author_type).to.eql("employee");
+    pm.expect(body.author_employee_id).to.eql(pm.environment.get("staffId"));
+});
+pm.environment.set("noteId", body.id);
+""",
+    },
+    {
+        "name": "27 Staff resolve the enquiry",
+        "method": "PATCH",
+        "path": "/api/v1/enquiries/{{enquiryId}}",
+        "auth": "staff",
+        "status": 200,
+        "body": {"status": "resolved"},
+        "tests": """
+pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"));
+""",
+    },
+    {
+        "name": "28 Customer reads the answer",
+        "method": "GET",
+        "path": "/api/v1/enquiries/{{enquiryId}}",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("resolved, with the staff note", () => {
+    pm.expect(body.status).to.eql("resolved");
+    pm.expect(body.notes.map((n) => n.id)).to.eql([pm.environment.get("noteId")]);
+    pm.expect(body.notes[0].body).to.include("yes, on request");
+});
+""",
+    },
+    {
+        "name": "29 Customer logs out",
+        "method": "POST",
+        "path": "/api/v1/auth/logout",
+        "auth": "customer",
+        "status": 204,
+    },
+    {
+        "name": "30 The revoked token is refused (401 problem)",
+        "method": "GET",
+        "path": "/api/v1/auth/me",
+        "auth": "customer",
+        "status": 401,
+        "tests": """
+const body = pm.response.json();
+pm.test("problem details: token revoked", () => {
+    pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
+    pm.expect(body.type).to.eql("/problems/token-revoked");
+    pm.expect(body.status).to.eql(401);
+});
+""",
+    },
+]

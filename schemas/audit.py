@@ -33,17 +33,22 @@ class AuditEntrySchema(Schema):
     (`occurred_at`), with `details` (amounts as decimal strings), and the request id
     and client IP when it came over HTTP."""
 
-    id = fields.Integer(dump_only=True)
-    occurred_at = fields.DateTime(dump_only=True)
-    actor_type = fields.String(dump_only=True, metadata={"enum": list(ACTOR_TYPES)})
-    actor_id = fields.Integer(dump_only=True, allow_none=True)
-    actor_email = fields.String(dump_only=True, allow_none=True)
+    id = fields.Integer(dump_only=True, metadata={"example": 4711})
+    occurred_at = fields.DateTime(dump_only=True,
+                                  metadata={"example": "2026-03-14T09:26:53+00:00"})
+    actor_type = fields.String(dump_only=True, metadata={"enum": list(ACTOR_TYPES),
+                                                         "example": "employee"})
+    actor_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 9})
+    actor_email = fields.String(dump_only=True, allow_none=True,
+                                metadata={"example": "ophead@easytravels.test"})
     action = fields.String(dump_only=True, metadata={"example": "package.approved"})
     entity_type = fields.String(dump_only=True, metadata={"example": "package"})
-    entity_id = fields.Integer(dump_only=True, allow_none=True)
-    details = fields.Dict(dump_only=True, allow_none=True)
-    request_id = fields.String(dump_only=True, allow_none=True)
-    ip = fields.String(dump_only=True, allow_none=True)
+    entity_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 12})
+    details = fields.Dict(dump_only=True, allow_none=True, metadata={
+        "example": {"from": "pending_approval", "to": "published"}})
+    request_id = fields.String(dump_only=True, allow_none=True,
+                               metadata={"example": "3f2c9a1e0b7d4c58a6e1f0d2b9c8a7e6"})
+    ip = fields.String(dump_only=True, allow_none=True, metadata={"example": "203.0.113.7"})
 
 
 class AuditQueryArgs(PageArgs):

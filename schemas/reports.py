@@ -65,15 +65,26 @@ class IntervalArgs(ReportArgs):
                              validate=validate.OneOf(("day", "week", "month")))
 
 
+# Examples of the columns by name (the rest by type), for the documented rows.
+COLUMN_EXAMPLES = {
+    "month": "2026-03", "period": "2026-03-02", "currency": "EUR", "status": "overdue",
+    "destination": "Lisbon, Portugal", "package_title": "Lisbon & Sintra City Break",
+    "customer_name": "Clara Byrne", "customer_email": "customer@easytravels.test",
+    "employee_name": "Sofia Marin", "number": "INV-2026-000042",
+    "booking_reference": "ET-7KQ2MX", "last_activity": "2026-03-14T09:26:53+00:00",
+}
+TYPE_EXAMPLES = {"string": "EUR", "integer": 12, "date": "2026-04-01"}
+
 FIELD_TYPES = {
-    "string": lambda: fields.String(allow_none=True),
-    "integer": lambda: fields.Integer(allow_none=True),
+    "string": lambda example: fields.String(allow_none=True, metadata={"example": example}),
+    "integer": lambda example: fields.Integer(allow_none=True, metadata={"example": example}),
     # Sums may pass 10 digits and net revenue may be negative.
-    "money": lambda: Money(metadata={"pattern": r"^-?\d+(\.\d{1,2})?$", "example": "14100.00"}),
-    "date": lambda: fields.Date(),
-    "percent": lambda: fields.Decimal(as_string=True, metadata={"example": "12.5"}),
-    "ids": lambda: fields.List(fields.Integer(), metadata={
-        "description": "Ids, ascending (CSV: separated by spaces)"}),
+    "money": lambda example: Money(metadata={"pattern": r"^-?\d+(\.\d{1,2})?$",
+                                             "example": "14100.00"}),
+    "date": lambda example: fields.Date(metadata={"example": example}),
+    "percent": lambda example: fields.Decimal(as_string=True, metadata={"example": "12.5"}),
+    "ids": lambda example: fields.List(fields.Integer(), metadata={
+        "description": "Ids, ascending (CSV: separated by spaces)", "example": [3, 8, 21]}),
 }
 
 
@@ -85,17 +96,20 @@ def report_schema(name: str, *column_sets) -> type[Schema]:
     row_fields = {}
     for columns in column_sets:
         for column, kind in columns:
-            row_fields.setdefault(column, FIELD_TYPES[kind]())
+            example = COLUMN_EXAMPLES.get(column, TYPE_EXAMPLES.get(kind))
+            row_fields.setdefault(column, FIELD_TYPES[kind](example))
     schema_name = "".join(part.capitalize() for part in name.replace("-", ".").split("."))
     row = Schema.from_dict(row_fields, name=f"{schema_name}RowSchema")
     return Schema.from_dict(
         {
             "report": fields.String(metadata={"example": name}),
             "basis": fields.String(allow_none=True, metadata={
-                "description": "cash or booking for revenue reports, else null"}),
-            "generated_at": fields.DateTime(),
-            "filters": fields.Dict(metadata={"description": "The filters applied"}),
-            "columns": fields.List(fields.String()),
+                "description": "cash or booking for revenue reports, else null",
+                "example": "cash"}),
+            "generated_at": fields.DateTime(metadata={"example": "2026-03-14T09:26:53+00:00"}),
+            "filters": fields.Dict(metadata={"description": "The filters applied", "example": {
+                "date_from": "2026-01-01", "date_to": "2026-03-31"}}),
+            "columns": fields.List(fields.String(), metadata={"example": list(row_fields)}),
             "rows": fields.List(fields.Nested(row)),
         },
         name=f"{schema_name}ReportSchema",

@@ -86,9 +86,10 @@ def pass_config(report_dir: Path, name: str, token: str | None) -> Path:
 
 
 def st_command(
-    base_url: str, profile: dict, report: Path, config: Path, token: str | None
+    base_url: str, profile: dict, report: Path, config: Path, token: str | None,
+    only: str | None = None,
 ) -> list[str]:
-    """The `st run` argument list of one pass."""
+    """The `st run` argument list of one pass (`only`: a path regex to narrow it)."""
     command = [
         str(Path(sys.executable).with_name("st")),
         "--config-file", str(config),
@@ -103,6 +104,8 @@ def st_command(
         "--report", "ndjson",
         "--report-ndjson-path", str(report),
     ]
+    if only:
+        command += ["--include-path-regex", only]
     if token:
         for path in TOKEN_ONLY_EXCLUDES:
             command += ["--exclude-path", path]
@@ -146,14 +149,15 @@ def summarise(report: Path) -> dict:
     }
 
 
-def run_pass(name: str, base_url: str, profile: dict, report_dir: Path) -> tuple[int, dict]:
+def run_pass(name: str, base_url: str, profile: dict, report_dir: Path,
+             only: str | None = None) -> tuple[int, dict]:
     """Log in as `name`'s identity, run schemathesis, return (exit code, totals)."""
     identity = IDENTITIES[name]
     token = login(base_url, *identity) if identity else None
     report = report_dir / f"{name}.ndjson"
     print(f"\n===== fuzz pass '{name}' =====", flush=True)
     config = pass_config(report_dir, name, token)
-    command = st_command(base_url, profile, report, config, token)
+    command = st_command(base_url, profile, report, config, token, only)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
     status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     return status, summarise(report)
@@ -167,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", type=Path, default=ROOT / "fuzz-report")
     parser.add_argument("--passes", default="customer,staff,anonymous",
                         help="comma-separated subset of customer,staff,anonymous")
+    parser.add_argument("--only", help="fuzz only paths matching this regex, e.g. /reports")
     args = parser.parse_args(argv)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     profile = PROFILES[args.profile]
     base_url = args.base_url.rstrip("/")
     results, failed = {}, False
     for name in args.passes.split(","):
-        status, totals = run_pass(name, base_url, profile, args.report_dir)
+        status, totals = run_pass(name, base_url, profile, args.report_dir, args.only)
         results[name] = totals
         failed |= status != 0 or bool(totals["server_errors"])
     print("\n===== fuzz totals =====")

@@ -591,9 +591,11 @@ def test_accept_header_picks_csv(client, data, finance):
     assert 'filename="revenue-monthly-cash-' in resp.headers["Content-Disposition"]
     resp = client.get(f"{API}/revenue/monthly", headers={**finance, "Accept": "*/*"})
     assert resp.mimetype == "application/json"
+    assert resp.get_json()["report"] == "revenue.monthly"  # read the stream to its end
     resp = client.get(f"{API}/revenue/monthly?format=json",
                       headers={**finance, "Accept": "text/csv"})
     assert resp.mimetype == "application/json"
+    assert resp.get_json()["basis"] == "cash"
 
 
 @pytest.mark.parametrize("path", ALL_REPORTS)

@@ -29,8 +29,8 @@ class CustomerSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class CustomerRegisterSchema(Schema):
-    """Self-registration: no role, no active flag, a password of 8+ characters."""
+class _CustomerContactSchema(Schema):
+    """The contact fields every new customer gives (DESIGN.md field names)."""
 
     name = fields.String(
         required=True, validate=NAME, metadata={"example": "Clara Byrne"},
@@ -46,30 +46,21 @@ class CustomerRegisterSchema(Schema):
         allow_none=True, validate=ADDRESS,
         metadata={"example": "12 Harbour Road, Dublin"},
     )
+
+
+class CustomerRegisterSchema(_CustomerContactSchema):
+    """Self-registration: no role, no active flag, a password of 8+ characters."""
+
     password = fields.String(
         required=True, load_only=True, validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
 
-class CustomerCreateSchema(Schema):
+class CustomerCreateSchema(_CustomerContactSchema):
     """Staff (sales, admin) register a customer; the password is optional (the
     customer can set one through the OTP reset flow)."""
 
-    name = fields.String(
-        required=True, validate=NAME, metadata={"example": "Clara Byrne"},
-    )
-    email = fields.Email(
-        required=True, validate=validate.Length(max=254),
-        metadata={"example": "clara.byrne@example.com"},
-    )
-    phone = fields.String(
-        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 0142"},
-    )
-    address = fields.String(
-        allow_none=True, validate=ADDRESS,
-        metadata={"example": "12 Harbour Road, Dublin"},
-    )
     password = fields.String(
         load_only=True, validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},

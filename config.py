@@ -70,7 +70,7 @@ class Config:
         os.environ.get("DATABASE_URL", "sqlite:///easytravels.db")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # Database fault bounds on PostgreSQL (engine_options, issue #6 item 5): seconds
+    # Database fault bounds on PostgreSQL (engine_options): seconds
     # to connect, to wait for a pooled connection, milliseconds per statement (0 =
     # no limit; gunicorn.conf.py sets 15000 for the web workers only, so migrations
     # and bulk CLI jobs are not cut). Past them a request answers 503 with
@@ -199,7 +199,7 @@ class ProductionConfig(Config):
     def validate(config: dict) -> None:
         """Refuse to start with a missing, default or short secret.
 
-        Raises RuntimeError naming the variable; the rule is issue #2 item 1
+        Raises RuntimeError naming the variable; the rule is docs/design.md "Running and configuration"
         (at least 32 bytes, never the development default).
         """
         for name in ("SECRET_KEY", "JWT_SECRET_KEY"):

@@ -1,4 +1,4 @@
-"""gunicorn settings for Easy Travels API (issue #6 item 1), read from the environment.
+"""gunicorn settings for Easy Travels API, read from the environment.
 
     APP_CONFIG=production DATABASE_URL=postgresql://... gunicorn   # or: make serve
 

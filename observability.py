@@ -1,4 +1,4 @@
-"""Request ids, structured logs and secret redaction (issue #6 item 3).
+"""Request ids, structured logs and secret redaction.
 
 - Every request has an id: a sane client `X-Request-ID` is kept, anything else is
   replaced by a fresh uuid4 hex; the response echoes it.

@@ -1,4 +1,4 @@
-"""Completes every operation of the OpenAPI spec in one place (issue #5 item 1).
+"""Completes every operation of the OpenAPI spec in one place (docs/design.md "API conventions").
 
 flask-smorest documents what the decorators say: the success response, the request
 body, query parameters and the 422 of `@blp.arguments`. The error responses the

@@ -1,5 +1,5 @@
-"""Browser-facing response policy: security headers on every response (issue #6
-item 3) and CORS for the configured dashboard origins (issue #5 item 4).
+"""Browser-facing response policy: security headers on every response
+and CORS for the configured dashboard origins.
 
 The API serves JSON to API clients; nothing it returns should be framed, sniffed,
 cached by a shared cache or run as a document, so the defaults are the strictest

@@ -1,4 +1,4 @@
-"""Role decorators for views (DESIGN.md "Accounts and roles" matrix).
+"""Role decorators for views (docs/design.md "Accounts and roles" matrix).
 
 Roles are the six staff roles plus `customer`; `STAFF` names all six.
 """

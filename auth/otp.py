@@ -1,6 +1,6 @@
 """One-time codes mailed for password change, password reset and passwordless login.
 
-Rules (DESIGN.md "Rules with numbers": OTP): 6 digits from `secrets`, stored as an
+Rules (docs/design.md "Rules with numbers": OTP): 6 digits from `secrets`, stored as an
 HMAC-SHA256 keyed with SECRET_KEY, valid 10 minutes, single use, voided after 5 wrong
 tries, at most 1 send a minute and 5 an hour per account. Issuing a code voids the
 account's earlier unused codes for the same purpose.

@@ -1,4 +1,4 @@
-"""Password hashing with Werkzeug's scrypt (DESIGN.md "Rules": passwords)."""
+"""Password hashing with Werkzeug's scrypt (docs/design.md "Rules with numbers": passwords)."""
 
 from werkzeug.security import check_password_hash, generate_password_hash
 

@@ -1,7 +1,7 @@
 """JWT set-up: identities, token issue, revocation and the 401 problem responses.
 
 Access and refresh tokens of one login share a session id (`sid` claim); logout
-stores the sid in `revoked_sessions`, which revokes both (DESIGN.md "Rules": tokens).
+stores the sid in `revoked_sessions`, which revokes both (docs/design.md "Rules with numbers": tokens).
 """
 
 import uuid

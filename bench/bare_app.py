@@ -1,7 +1,7 @@
 """The BARE baseline for bench/load.py: a tiny Flask app with no ORM, no schemas, no
 auth, no logging, that answers each load scenario with ONE SQL statement over
-psycopg (issue #6 item 6: "a bare Flask endpoint that runs the same single query
-under the same gunicorn config").
+psycopg (a bare Flask endpoint that runs the same single query
+under the same gunicorn config).
 
 It reads the same tables as the service (built by its migrations) and returns
 JSON shaped like the service's page envelope (`{"items": [...], "meta": {...}}`),

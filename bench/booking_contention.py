@@ -1,4 +1,4 @@
-"""Booking throughput and oversell check under contention (issue #3 "Must show").
+"""Booking throughput and oversell check under contention (docs/design.md "Rules with numbers": seats).
 
 Creates a fresh PostgreSQL database on a loopback server, builds the schema
 (`flask --app app db upgrade`, falling back to create_all), seeds one published

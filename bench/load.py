@@ -1,4 +1,4 @@
-"""Load and scale bench (issue #6 item 6): the service under gunicorn on PostgreSQL
+"""Load and scale bench: the service under gunicorn on PostgreSQL
 next to a BARE Flask app (bench/bare_app.py) that answers the same requests with
 one SQL statement, measured side by side in one run, at two table sizes.
 

@@ -1,5 +1,5 @@
 """Report latency over a large PostgreSQL data set, next to the raw SQL each
-report runs (issue #4 "Must show").
+report runs.
 
 For every report under /api/v1/reports this script times:
 

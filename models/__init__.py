@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 # Seats of held bookings whose hold ran out but that no sweep has expired yet: they
-# never count as taken (DESIGN.md "Rules with numbers": hold). One correlated
+# never count as taken (docs/design.md "Rules with numbers": hold). One correlated
 # subquery per departure row, so lists stay one query.
 Departure.lapsed_hold_seats = column_property(
     select(func.coalesce(func.sum(Booking.seats), 0))

@@ -1,5 +1,5 @@
 """Accounts: employees (staff with one role) and customers, plus OTP codes and
-revoked token sessions (DESIGN.md "Accounts and roles", "Rules with numbers")."""
+revoked token sessions (docs/design.md "Accounts and roles", "Rules with numbers")."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -61,7 +61,7 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str | None] = mapped_column(Text)
-    # Cached sum of the wallet ledger (issue #3); the CHECK keeps it from going negative.
+    # Cached sum of the wallet ledger; the CHECK keeps it from going negative.
     wallet_balance: Mapped[Decimal] = mapped_column(
         MONEY, default=Decimal("0.00"), nullable=False
     )

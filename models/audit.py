@@ -1,5 +1,5 @@
-"""The audit log: who did what to which record, and when (issue #6 item 4;
-DESIGN.md "Resource map": GET /audit).
+"""The audit log: who did what to which record, and when
+(docs/design.md "Resource map": GET /audit).
 
 Rows are append-only, enforced three times: there is no update or delete API, the
 ORM refuses to flush a change or a delete of an AuditEntry, and the database refuses

@@ -1,5 +1,5 @@
 """Money records: invoices and credit notes, payments, refunds, the wallet ledger and
-the counters that number documents (DESIGN.md "Lifecycles": invoice, wallet).
+the counters that number documents (docs/design.md "Lifecycles": invoice, wallet).
 
 Amounts are Numeric(12, 2) in the booking's currency; rows are never updated except
 a refund's completion and nothing is ever deleted (financial records are kept).

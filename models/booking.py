@@ -1,7 +1,7 @@
-"""Bookings of seats on a departure (DESIGN.md "Lifecycles": booking).
+"""Bookings of seats on a departure (docs/design.md "Lifecycles": booking).
 
-The first cut (issue #2) creates `held` bookings that take seats atomically; the
-booking-engine issue adds payments, confirmation, expiry and cancellation on the
+The first cut creates `held` bookings that take seats atomically; the
+booking engine adds payments, confirmation, expiry and cancellation on the
 same columns.
 """
 
@@ -70,7 +70,7 @@ class Booking(TimestampMixin, db.Model):
     balance_due_date: Mapped[date | None] = mapped_column(Date)
     # Price per traveller category at booking time, e.g. {"adult": "900.00"}.
     price_snapshot: Mapped[dict | None] = mapped_column(JSON)
-    # Penalty kept when cancelled (DESIGN.md tiers); null while not cancelled.
+    # Penalty kept when cancelled (docs/design.md "Rules with numbers": cancellation tiers); null while not cancelled.
     penalty_amount: Mapped[Decimal | None] = mapped_column(MONEY)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Snapshot of the cancellation tiers in force when the booking was made.
@@ -105,7 +105,7 @@ class Booking(TimestampMixin, db.Model):
 
     def hold_lapsed(self, now: datetime | None = None) -> bool:
         """True for a `held` booking whose hold has run out, swept or not
-        (DESIGN.md "Rules with numbers": an expired hold never counts as taken)."""
+        (docs/design.md "Rules with numbers": an expired hold never counts as taken)."""
         now = now or utcnow()
         return self.status == "held" and self.hold_expires_at is not None and (
             self.hold_expires_at <= now

@@ -1,4 +1,4 @@
-"""Enquiries and their note threads (DESIGN.md "Lifecycles": enquiry)."""
+"""Enquiries and their note threads (docs/design.md "Lifecycles": enquiry)."""
 
 from datetime import datetime
 
@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import TimestampMixin, UTCDateTime, db, utcnow
 
 ENQUIRY_STATUSES = ("new", "in_progress", "resolved", "closed")
-# Allowed status changes (DESIGN.md "Lifecycles": enquiry). `new -> closed` lets staff
+# Allowed status changes (docs/design.md "Lifecycles": enquiry). `new -> closed` lets staff
 # drop spam; `resolved`/`closed -> in_progress` is the reopen.
 ENQUIRY_TRANSITIONS = {
     "new": ("in_progress", "closed"),

@@ -1,5 +1,5 @@
 """Stored answers to POSTs sent with an `Idempotency-Key` header
-(DESIGN.md "API conventions"; the pattern of pretix's X-Idempotency-Key, with the
+(docs/design.md "API conventions"; the pattern of pretix's X-Idempotency-Key, with the
 request body fingerprinted so a reused key with another body is refused)."""
 
 from datetime import datetime

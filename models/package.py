@@ -1,5 +1,5 @@
 """Tour packages with their day-by-day itinerary and dated departures
-(DESIGN.md "Lifecycles": package, departure)."""
+(docs/design.md "Lifecycles": package, departure)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,7 +113,7 @@ class Departure(TimestampMixin, db.Model):
 
     `seats_taken` counts seats of held and confirmed bookings; it only moves through
     atomic conditional UPDATEs in services.inventory, and the CHECK constraint makes
-    overselling impossible at the database level (DESIGN.md "Rules with numbers").
+    overselling impossible at the database level (docs/design.md "Rules with numbers").
     """
 
     __tablename__ = "departures"
@@ -275,7 +275,7 @@ event.listen(
 def _category_lapsed_hold_seats():
     """Seats of the category held by bookings whose hold ran out but that no sweep
     has expired yet: their travellers of this category, plus, for `adult`, the
-    seats of such bookings that name no travellers (DESIGN.md "Rules with
+    seats of such bookings that name no travellers (docs/design.md "Rules with
     numbers": hold). A correlated subquery per category row."""
     from sqlalchemy import exists, func, select
 

@@ -1,4 +1,4 @@
-"""Audit log endpoint (issue #6 item 4; DESIGN.md "Resource map": GET /audit,
+"""Audit log endpoint (docs/design.md "Resource map": GET /audit,
 admin only). The log is append-only: there is no write endpoint."""
 
 from flask.views import MethodView

@@ -1,4 +1,4 @@
-"""Authentication endpoints (DESIGN.md "Resource map": /auth)."""
+"""Authentication endpoints (docs/design.md "Resource map": /auth)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request

@@ -1,4 +1,4 @@
-"""Billing endpoints: paying bookings, invoices and payments (DESIGN.md "Resource
+"""Billing endpoints: paying bookings, invoices and payments (docs/design.md "Resource
 map": /bookings/<id>/payments, /invoices, /payments; roles matrix row "record
 payment / refund": finance and admin record, customers pay their own)."""
 

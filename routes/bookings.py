@@ -1,4 +1,4 @@
-"""Bookings endpoints (DESIGN.md "Resource map": /bookings; roles matrix rows
+"""Bookings endpoints (docs/design.md "Resource map": /bookings; roles matrix rows
 "create booking" and "list / view bookings")."""
 
 from flask.views import MethodView

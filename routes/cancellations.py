@@ -1,5 +1,5 @@
 """Cancellation endpoints: quote and cancel a booking, refunds, and an operator
-cancelling a whole departure (DESIGN.md "Resource map"; roles matrix rows "cancel
+cancelling a whole departure (docs/design.md "Resource map"; roles matrix rows "cancel
 booking" and "record payment / refund")."""
 
 from flask.views import MethodView

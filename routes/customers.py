@@ -1,4 +1,4 @@
-"""Customers endpoints (DESIGN.md "Resource map": /customers; roles matrix rows
+"""Customers endpoints (docs/design.md "Resource map": /customers; roles matrix rows
 "register / list / view / edit / delete customer")."""
 
 from flask.views import MethodView

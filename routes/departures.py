@@ -1,4 +1,4 @@
-"""Departures endpoints (DESIGN.md "Resource map": /departures); a package's
+"""Departures endpoints (docs/design.md "Resource map": /departures); a package's
 departures are listed and created under /packages/<id>/departures."""
 
 from flask.views import MethodView

@@ -1,4 +1,4 @@
-"""Employees endpoints (DESIGN.md "Resource map": /employees; roles matrix rows
+"""Employees endpoints (docs/design.md "Resource map": /employees; roles matrix rows
 "create employee, assign role, deactivate" and "list / search / view employees")."""
 
 from flask.views import MethodView

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (DESIGN.md "API conventions": health)."""
+"""Liveness and readiness probes (docs/design.md "API conventions": health)."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint

@@ -1,5 +1,5 @@
 """The `@idempotent` view decorator: honours the Idempotency-Key header on POSTs that
-create bookings, payments and refunds (DESIGN.md "API conventions")."""
+create bookings, payments and refunds (docs/design.md "API conventions")."""
 
 from copy import deepcopy
 from functools import wraps

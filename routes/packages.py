@@ -1,5 +1,5 @@
 """Packages endpoints: the catalogue, its approval workflow and a package's
-departures (DESIGN.md "Resource map": /packages, "Lifecycles": package)."""
+departures (docs/design.md "Resource map": /packages, "Lifecycles": package)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user

@@ -1,5 +1,5 @@
-"""Report endpoints (DESIGN.md "Resource map": /reports; roles matrix row
-"reports": admin, operation_head, finance; issue #4).
+"""Report endpoints (docs/design.md "Resource map": /reports; roles matrix row
+"reports": admin, operation_head, finance).
 
 Each view validates its filters, asks services.reports for the report and streams
 it: JSON (`{"report", "basis", "generated_at", "filters", "columns", "rows"}`) by

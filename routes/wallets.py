@@ -1,5 +1,5 @@
-"""Wallet endpoints (DESIGN.md "Resource map": /customers/<id>/wallet; issue #3 item
-7): customers see their own ledger; finance and admin see any and post adjustments.
+"""Wallet endpoints (docs/design.md "Resource map": /customers/<id>/wallet; "Lifecycles":
+wallet): customers see their own ledger; finance and admin see any and post adjustments.
 There is no other write path: customers never set a balance."""
 
 from flask.views import MethodView

@@ -1,4 +1,4 @@
-"""Audit log schemas (issue #6 item 4; DESIGN.md "Resource map": GET /audit)."""
+"""Audit log schemas (docs/design.md "Resource map": GET /audit)."""
 
 from datetime import date, datetime
 

@@ -1,4 +1,4 @@
-"""Payment and invoice schemas (DESIGN.md "Resource map": /bookings/<id>/payments,
+"""Payment and invoice schemas (docs/design.md "Resource map": /bookings/<id>/payments,
 /invoices, /payments; money as decimal strings beside `currency`)."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Booking schemas (DESIGN.md "Resource map": /bookings; "Rules with numbers")."""
+"""Booking schemas (docs/design.md "Resource map": /bookings; "Rules with numbers")."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""Cancellation, refund and departure-cancellation schemas (DESIGN.md "Resource map":
+"""Cancellation, refund and departure-cancellation schemas (docs/design.md "Resource map":
 /bookings/<id>/cancellation-quote, /bookings/<id>/cancel, /refunds,
 /departures/<id>/cancel; "Rules with numbers": cancellation tiers)."""
 

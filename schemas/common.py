@@ -29,7 +29,7 @@ ID = validate.Range(min=1, max=MAX_ID)
 
 class Money(fields.Decimal):
     """A non-negative amount in the currency's major unit, as a decimal string
-    ("1200.00") in JSON; never a float (DESIGN.md "Rules": money). Documented in
+    ("1200.00") in JSON; never a float (docs/design.md "Rules with numbers": money). Documented in
     OpenAPI as `type: string, format: decimal` (registered in app.py)."""
 
     MAX = Decimal("9999999999.99")
@@ -42,7 +42,7 @@ class Money(fields.Decimal):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        """Parse a decimal string; refuse JSON numbers (DESIGN.md "Rules": decimal
+        """Parse a decimal string; refuse JSON numbers (docs/design.md "Rules with numbers": decimal
         strings in requests too, and the spec's `type: string`), negatives and more
         than 2 places."""
         require_decimal_string(value)
@@ -79,7 +79,7 @@ Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory
 
 
 class PageArgs(Schema):
-    """`?page=1&per_page=20` (max 100) and `sort=` (DESIGN.md "API conventions")."""
+    """`?page=1&per_page=20` (max 100) and `sort=` (docs/design.md "API conventions")."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(
@@ -89,7 +89,7 @@ class PageArgs(Schema):
 
 def sort_field(*allowed: str) -> fields.String:
     """A `sort=` query field: one of `allowed` column names, or one `-` prefixed for
-    descending (DESIGN.md "API conventions"); documented as an enum. The service keeps
+    descending (docs/design.md "API conventions"); documented as an enum. The service keeps
     the same list (services.common.order_by_sort) and refuses anything else too."""
     choices = [name for field in allowed for name in (field, f"-{field}")]
     return fields.String(

@@ -1,4 +1,4 @@
-"""Customer schemas (DESIGN.md "Resource map": customer fields)."""
+"""Customer schemas (docs/design.md "Resource map": customer fields)."""
 
 from marshmallow import Schema, fields, validate
 
@@ -30,7 +30,7 @@ class CustomerSchema(Schema):
 
 
 class _CustomerContactSchema(Schema):
-    """The contact fields every new customer gives (DESIGN.md field names)."""
+    """The contact fields every new customer gives (docs/design.md "Resource map": field names)."""
 
     name = fields.String(
         required=True, validate=NAME, metadata={"example": "Clara Byrne"},

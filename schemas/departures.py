@@ -1,4 +1,4 @@
-"""Departure schemas (DESIGN.md "Resource map": departure fields; issue #3 item 1:
+"""Departure schemas (docs/design.md "Resource map": departure fields, with
 price categories, per-category capacity, minimum party size, booking cutoff)."""
 
 from marshmallow import Schema, fields, validate

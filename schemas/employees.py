@@ -1,4 +1,4 @@
-"""Employee schemas (DESIGN.md "Resource map": employee fields)."""
+"""Employee schemas (docs/design.md "Resource map": employee fields)."""
 
 from marshmallow import Schema, fields, validate
 

@@ -1,4 +1,4 @@
-"""Enquiry and note schemas (DESIGN.md "Resource map": enquiry, note fields)."""
+"""Enquiry and note schemas (docs/design.md "Resource map": enquiry, note fields)."""
 
 from marshmallow import Schema, fields, validate
 

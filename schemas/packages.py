@@ -1,4 +1,4 @@
-"""Package schemas (DESIGN.md "Resource map": package fields, itinerary)."""
+"""Package schemas (docs/design.md "Resource map": package fields, itinerary)."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 

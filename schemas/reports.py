@@ -1,5 +1,5 @@
-"""Query arguments and documented response shapes of the reports (issue #4;
-DESIGN.md "Resource map": /reports)."""
+"""Query arguments and documented response shapes of the reports
+(docs/design.md "Resource map": /reports)."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 

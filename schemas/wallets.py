@@ -1,4 +1,4 @@
-"""Wallet schemas (DESIGN.md "Resource map": /customers/<id>/wallet; "Lifecycles":
+"""Wallet schemas (docs/design.md "Resource map": /customers/<id>/wallet; "Lifecycles":
 wallet): the balance, the ledger and staff adjustments."""
 
 from decimal import Decimal

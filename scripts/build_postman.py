@@ -1,4 +1,4 @@
-"""Build the Postman collection and environment from docs/openapi.json (issue #5 item 2).
+"""Build the Postman collection and environment from docs/openapi.json.
 
     python scripts/build_postman.py            # writes docs/postman/*.json (make postman)
     python scripts/build_postman.py --check    # exit 1 when the committed files differ

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PostgreSQL restart drill (issue #6 item 5): restart the database twice under a
+"""PostgreSQL restart drill: restart the database twice under a
 steady load of bookings, payments and reads through a 2-worker gunicorn, and check
 that nothing broke.
 

@@ -5,7 +5,7 @@
 
 `make openapi` runs both. The committed file and the spec the app serves at
 /api/v1/openapi.json are compared in this normal form by tests/test_openapi_export.py
-(issue #5 item 1), so the rules live in one function, `normalise`.
+(docs/design.md "API conventions"), so the rules live in one function, `normalise`.
 """
 
 import argparse

@@ -1,5 +1,5 @@
 """Fuzz the live API with schemathesis, as a customer, as staff and anonymously
-(issue #5 item 5).
+(make fuzz, make fuzz-short).
 
     python scripts/fuzz.py --base-url http://127.0.0.1:5000 --profile short
 

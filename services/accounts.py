@@ -1,5 +1,5 @@
 """Login, logout, password change/reset and passwordless login flows
-(DESIGN.md "Resource map" /auth, "Rules with numbers": OTP, passwords, tokens)."""
+(docs/design.md "Resource map" /auth, "Rules with numbers": OTP, passwords, tokens)."""
 
 import logging
 
@@ -64,7 +64,7 @@ def _audit_login_failed(account_type: str, email: str, found, reason: str, metho
 def login(*, email: str, password: str, account: str) -> dict:
     """Check a password and return fresh tokens (see auth.tokens.issue_tokens).
 
-    Success and failure are both audited (issue #6 item 4). Raises
+    Success and failure are both audited. Raises
     InvalidCredentials (401).
     """
     found = FINDERS[account](email)
@@ -145,7 +145,7 @@ def reset_password(*, email: str, account: str, otp: str, new_password: str) -> 
 
 def login_with_code(*, email: str, account: str, otp: str) -> dict:
     """Passwordless login: a valid mailed code gives fresh tokens. Success and
-    failure are audited (issue #6 item 4). Raises OtpInvalid."""
+    failure are audited. Raises OtpInvalid."""
     found = find_account(account, email)
     try:
         otp_service.consume_code(found, "login", otp)

@@ -1,5 +1,5 @@
-"""The audit log: recording who did what to which record (issue #6 item 4) and the
-admin's filtered, paginated read (DESIGN.md "Resource map": GET /audit).
+"""The audit log: recording who did what to which record and the
+admin's filtered, paginated read (docs/design.md "Resource map": GET /audit).
 
 `record()` adds the entry to the CURRENT session and never commits: the entry is
 written by the same commit as the change it describes, so a rolled-back change
@@ -22,7 +22,7 @@ from services.common import Page, paginate
 def _jsonable(value):
     """`value` with Decimals as decimal strings ("120.00") and dates/times as ISO
     8601 strings, recursively, so it fits a JSON column (money never as float:
-    DESIGN.md "Rules with numbers")."""
+    docs/design.md "Rules with numbers")."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, (datetime, date)):

@@ -1,6 +1,6 @@
 """Invoices and credit notes: race-free document numbers, one invoice per booking
-with immutable amounts, status derived from money movements (DESIGN.md
-"Lifecycles": invoice; issue #3 item 3).
+with immutable amounts, status derived from money movements (docs/design.md
+"Lifecycles": invoice).
 
 Nothing here commits: callers issue documents inside their own transaction.
 """

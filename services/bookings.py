@@ -1,9 +1,9 @@
 """The booking engine: create `held` bookings that take seats atomically and are
 invoiced at once, list and view them, expire lapsed holds and complete trips in bulk
-(DESIGN.md "Lifecycles": booking, departure; "Rules with numbers": seats, hold;
-roles matrix rows "create booking" and "list / view bookings"; issue #3 items 1-3, 9).
+(docs/design.md "Lifecycles": booking, departure; "Rules with numbers": seats, hold;
+roles matrix rows "create booking" and "list / view bookings").
 
-Money rules (issue #3): Decimal quantized to 0.01 with ROUND_HALF_UP, never float.
+Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with ROUND_HALF_UP, never float.
 A booking copies, when it is made, the price of every category of its departure
 (`price_snapshot`), each traveller's seat price (`Traveller.unit_price`) and the
 cancellation tiers; `unit_price` is the adult (standard) seat price, `total_amount`
@@ -39,10 +39,10 @@ REFERENCE_ATTEMPTS = 5
 CENT = Decimal("0.01")
 SORTABLE = ("created_at", "total_amount", "seats")
 
-# DESIGN.md "Rules with numbers": cancellation tiers by time before the departure
+# docs/design.md "Rules with numbers": cancellation tiers by time before the departure
 # starts, copied onto each booking. A tier applies when at least `min_hours_before`
 # hours remain; the first matching tier (from the top) wins. After the start: no
-# cancellation (enforced by the cancellation issue).
+# cancellation (enforced by services.cancellations).
 CANCELLATION_POLICY = (
     {"tier": "30_days_or_more", "min_hours_before": 720, "penalty_percent": 10},
     {"tier": "14_to_29_days", "min_hours_before": 336, "penalty_percent": 25},
@@ -59,7 +59,7 @@ def new_reference() -> str:
 
 
 def departure_start(departure: Departure) -> datetime:
-    """When the departure starts: 00:00 UTC of its start date (DESIGN.md "Lifecycles")."""
+    """When the departure starts: 00:00 UTC of its start date (docs/design.md "Lifecycles")."""
     return datetime.combine(departure.start_date, time(0), tzinfo=timezone.utc)
 
 
@@ -101,7 +101,7 @@ def resolve_customer(account, customer_id: int | None) -> Customer:
 
 
 def _check_travellers(travellers: list[dict] | None, seats: int) -> None:
-    """Travellers, when given, are exactly one per seat (DESIGN.md "Resource map")."""
+    """Travellers, when given, are exactly one per seat (docs/design.md "Resource map")."""
     if travellers is not None and len(travellers) != seats:
         raise ValidationFailed(
             {"travellers": [f"Give one traveller per seat: {seats}, not {len(travellers)}."]}
@@ -181,7 +181,7 @@ def _hold_seats(departure: Departure, seats: int, counts: Counter, *, now: datet
 
 
 def _money(amount: Decimal) -> Decimal:
-    """`amount` quantized to the cent, half up (issue #3 "Money rules")."""
+    """`amount` quantized to the cent, half up (docs/design.md "Rules with numbers": money)."""
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -309,7 +309,7 @@ def expire_holds(now: datetime | None = None) -> int:
     Idempotent and safe while the service runs and against another run (cron
     overlap): each booking leaves `held` through one conditional UPDATE, so only
     one transaction ever expires it (inventory.release_expired_holds). Backs
-    `flask bookings expire-holds` (issue #3 item 2).
+    `flask bookings expire-holds`.
     """
     try:
         count = inventory.release_expired_holds(now=now or utcnow())
@@ -323,7 +323,7 @@ def expire_holds(now: datetime | None = None) -> int:
 def complete_trips(now: datetime | None = None) -> int:
     """Mark `confirmed` bookings whose departure ended before `now`'s date (UTC) as
     `completed` (with `completed_at`) and give their seats back (seats taken count
-    held and confirmed bookings only, DESIGN.md "Lifecycles": departure); one
+    held and confirmed bookings only, docs/design.md "Lifecycles": departure); one
     commit. Returns how many it completed; idempotent (only `confirmed` rows move).
     Backs `flask bookings complete-trips`.
     """
@@ -389,7 +389,7 @@ def list_bookings(
 
 def get_booking(*, account, booking_id: int) -> Booking:
     """The booking `booking_id`; NotFound (404) when missing or, for a customer,
-    not theirs (DESIGN.md "Accounts and roles")."""
+    not theirs (docs/design.md "Accounts and roles")."""
     booking = get_or_404(Booking, booking_id, "Booking")
     if not is_staff(account) and booking.customer_id != account.id:
         raise NotFound("Booking")

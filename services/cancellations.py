@@ -1,8 +1,7 @@
-"""Cancellation of bookings and of whole departures (DESIGN.md "Rules with numbers":
-cancellation tiers; "Lifecycles": booking `held`/`confirmed` -> `cancelled`; issue #3
-items 5, 6 and 9).
+"""Cancellation of bookings and of whole departures (docs/design.md "Rules with numbers":
+cancellation tiers; "Lifecycles": booking `held`/`confirmed` -> `cancelled`).
 
-Money rules (issue #3): Decimal quantized to 0.01 with ROUND_HALF_UP, never float;
+Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with ROUND_HALF_UP, never float;
 kept = amount_paid - amount_refunded; the penalty is `kept * percent / 100` of the
 tier that applies when the request arrives, from the booking's policy snapshot; an
 unpaid hold costs nothing. Status change, seats, refunds, wallet entries, booking
@@ -94,7 +93,7 @@ def compute_quote(
     `cancellable: false` with nothing refunded. An unpaid hold (held, nothing kept)
     costs nothing (tier `unpaid_hold`); `waive` (staff) makes the penalty 0 (tier
     `waived`). `status` overrides the booking's (used after the status flip).
-    Rule: DESIGN.md "Rules with numbers": cancellation tiers.
+    Rule: docs/design.md "Rules with numbers": cancellation tiers.
     """
     status = status or booking.status
     kept = booking.amount_paid - booking.amount_refunded
@@ -117,7 +116,7 @@ def compute_quote(
 
 def _own_booking(account, booking_id: int) -> Booking:
     """The booking (with its departure and package); NotFound (404) when missing or
-    another customer's (DESIGN.md "Accounts and roles")."""
+    another customer's (docs/design.md "Accounts and roles")."""
     booking = get_or_404(Booking, booking_id, "Booking")
     if not is_staff(account) and booking.customer_id != account.id:
         raise NotFound("Booking")
@@ -135,7 +134,7 @@ def _check_live(booking: Booking, *, now: datetime) -> None:
 
 
 def _check_started(quote: Quote) -> None:
-    """Conflict (409) once the departure has started (DESIGN.md: no cancellation)."""
+    """Conflict (409) once the departure has started (docs/design.md "Rules with numbers": no cancellation)."""
     if not quote.cancellable:
         raise Conflict(
             "The departure has already started; the booking cannot be cancelled.",
@@ -417,7 +416,7 @@ def cancel_departure(
     customer_id, status, refund_amount, refund_to}], total_refund, currency,
     cancelled}`. Raises NotFound (404), Conflict (409: already cancelled, started),
     ValidationFailed (422: wallet refund of a booking in another currency).
-    DESIGN.md "Resource map": POST /departures/<id>/cancel; issue #3 item 6.
+    docs/design.md "Resource map": POST /departures/<id>/cancel.
     """
     now = utcnow()
     departure = _departure_for_cancel(departure_id, now=now)

@@ -1,5 +1,5 @@
 """Customers: registration (self or by staff), lookups, listing, edits and deletion
-(DESIGN.md "Accounts and roles", "Rules with numbers": deleting a customer)."""
+(docs/design.md "Accounts and roles", "Rules with numbers": deleting a customer)."""
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -87,7 +87,7 @@ def get_customer(*, customer_id: int, actor) -> Customer:
     """The customer `actor` may see: any for staff, only themself for a customer.
 
     Raises NotFound (404) for a missing customer and for another customer's record
-    (DESIGN.md: a customer asking for another customer's resource gets 404).
+    (docs/design.md "Accounts and roles": a customer asking for another customer's resource gets 404).
     """
     if not is_staff(actor) and actor.id != customer_id:
         raise NotFound("Customer")
@@ -133,7 +133,7 @@ def delete_customer(*, customer_id: int) -> None:
 
     Raises NotFound (404), Conflict (409) when the customer has any booking, also
     one made concurrently (the RESTRICT foreign key refuses the delete)
-    (DESIGN.md "Rules with numbers").
+    (docs/design.md "Rules with numbers").
     """
     customer = get_or_404(Customer, customer_id, "Customer")
     booked = select(Booking.id).where(Booking.customer_id == customer.id).limit(1)

@@ -1,5 +1,5 @@
 """Dated departures of a package: listing, creation, edits, deletion
-(DESIGN.md "Lifecycles": departure; "Rules with numbers": seats; issue #3 item 1).
+(docs/design.md "Lifecycles": departure; "Rules with numbers": seats).
 
 Departures are operational data: adding, editing or deleting one never sends a
 published package back to approval (the reviewed content is the package and its
@@ -39,7 +39,7 @@ ADULT = "adult"
 
 
 def starts_at(start_date: date) -> datetime:
-    """The instant a departure starts: 00:00 UTC of its start date (DESIGN.md
+    """The instant a departure starts: 00:00 UTC of its start date (docs/design.md
     "Lifecycles": departure)."""
     return datetime.combine(start_date, time.min, tzinfo=timezone.utc)
 

@@ -1,5 +1,5 @@
 """Employees: creation by the admin, the first-admin bootstrap, lookups, listing,
-contact edits, role changes and deactivation (DESIGN.md "Accounts and roles")."""
+contact edits, role changes and deactivation (docs/design.md "Accounts and roles")."""
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -176,7 +176,7 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
     """Apply a partial update by `actor` (admin or hr) and commit.
 
     Admin may change name, email, phone, role, active; hr only name, email, phone of
-    non-admin accounts (DESIGN.md roles matrix). Raises NotFound (404), Forbidden
+    non-admin accounts (docs/design.md "Accounts and roles"). Raises NotFound (404), Forbidden
     (403), Conflict (409) for a taken email, self-demotion or the last active admin.
     """
     employee = get_employee(employee_id=employee_id)
@@ -196,7 +196,7 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
 
 
 def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
-    """Audit what an edit really changed (issue #6 item 4): the role (`from`/`to`),
+    """Audit what an edit really changed: the role (`from`/`to`),
     deactivation or reactivation, and contact data (field names only)."""
 
     def record(action: str, details: dict | None = None) -> None:
@@ -218,7 +218,7 @@ def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
     """Soft-delete: mark the employee inactive; their tokens stop working at once.
 
     Idempotent for an already inactive employee. Raises NotFound (404) and Conflict
-    (409) for oneself or the last active admin (DESIGN.md "Accounts and roles").
+    (409) for oneself or the last active admin (docs/design.md "Accounts and roles").
     """
     employee = get_employee(employee_id=employee_id)
     if not employee.active:

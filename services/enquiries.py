@@ -1,4 +1,4 @@
-"""Enquiries and their note threads (DESIGN.md "Lifecycles": enquiry; "Accounts and
+"""Enquiries and their note threads (docs/design.md "Lifecycles": enquiry; "Accounts and
 roles": create enquiry, work enquiries).
 
 Rules kept here, beyond the design's words:
@@ -65,7 +65,7 @@ def create_enquiry(
 
     `actor` is the calling Employee (admin, sales: for `customer_id`, required) or
     Customer (for themselves: "contact us"). Raises ValidationFailed (422) for a
-    missing or foreign `customer_id` or an unknown package (DESIGN.md "Lifecycles").
+    missing or foreign `customer_id` or an unknown package (docs/design.md "Lifecycles").
     """
     owner_id = _enquiry_customer_id(actor, customer_id)
     _check_package(actor, package_id)
@@ -97,7 +97,7 @@ def list_enquiries(
 
     Staff see all; a customer only their own (the filters still apply on top).
     `q` matches subject or message case-insensitively. Raises ValidationFailed (422)
-    for an unknown `sort` (DESIGN.md "API conventions").
+    for an unknown `sort` (docs/design.md "API conventions").
     """
     stmt = select(Enquiry)
     if not is_staff(actor):
@@ -125,7 +125,7 @@ def _find_enquiry(enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
 
 def _visible_enquiry(actor, enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
     """The enquiry if the actor may see it: staff any, a customer their own; else
-    NotFound (404, also for another customer's enquiry - DESIGN.md "Accounts")."""
+    NotFound (404, also for another customer's enquiry - docs/design.md "Accounts and roles")."""
     enquiry = _find_enquiry(enquiry_id, with_notes=with_notes)
     if not is_staff(actor) and enquiry.customer_id != actor.id:
         raise NotFound("Enquiry")
@@ -184,7 +184,7 @@ def update_enquiry(
 
     `assigned_to_id` None unassigns; assigning a `new` enquiry without naming a
     status moves it to `in_progress`. Raises NotFound (404), ValidationFailed (422)
-    for a bad assignee, Conflict (409) for a transition DESIGN.md "Lifecycles" and
+    for a bad assignee, Conflict (409) for a transition docs/design.md "Lifecycles" and
     ENQUIRY_TRANSITIONS do not allow.
     """
     enquiry = _find_enquiry(enquiry_id, with_notes=True)

@@ -1,4 +1,4 @@
-"""Idempotency-Key bookkeeping (DESIGN.md "API conventions": a repeat with the same
+"""Idempotency-Key bookkeeping (docs/design.md "API conventions": a repeat with the same
 key and body returns the first answer; with a different body, 422).
 
 Keys are scoped to the calling account, kept 24 hours, and claimed with a unique

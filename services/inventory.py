@@ -1,5 +1,5 @@
 """Seat inventory of departures: take and give back seats without ever overselling
-(DESIGN.md "Rules with numbers": seats, hold; "Lifecycles": booking expiry).
+(docs/design.md "Rules with numbers": seats, hold; "Lifecycles": booking expiry).
 
 Seats move only through single conditional UPDATE statements whose row count says
 whether they applied. That is atomic on SQLite and on PostgreSQL (a concurrent
@@ -231,13 +231,13 @@ def _category_seats_of(departure_of: dict[int, tuple[int, int]]) -> dict[int, Co
 def release_expired_holds(*, departure_id: int | None = None, now: datetime) -> int:
     """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired`
     (with `expired_at = now`), give their departure and category seats back and
-    void each one's invoice with a credit note for its whole total (issue #3
-    "Money rules": hold expiry credits the whole total); only those of
+    void each one's invoice with a credit note for its whole total (docs/design.md
+    "Lifecycles": invoice; hold expiry credits the whole total); only those of
     `departure_id` when given. All in the caller's transaction.
 
     Safe under concurrency: the `status = 'held'` condition lets exactly one
     transaction expire each booking, so its seats come back and its credit note is
-    issued once. Returns the number of bookings expired. DESIGN.md "Rules with
+    issued once. Returns the number of bookings expired. docs/design.md "Rules with
     numbers": hold.
     """
     stmt = (
@@ -279,7 +279,7 @@ def lapsed_hold_seats(*, departure_id: int, now: datetime) -> int:
 
 def seats_left(departure: Departure, *, now: datetime | None = None) -> int:
     """Seats still free on `departure` for display: capacity minus seats taken, where
-    a lapsed hold never counts as taken, swept or not (DESIGN.md "Rules")."""
+    a lapsed hold never counts as taken, swept or not (docs/design.md "Rules with numbers")."""
     now = now or utcnow()
     lapsed = lapsed_hold_seats(departure_id=departure.id, now=now)
     return max(departure.capacity - departure.seats_taken + lapsed, 0)

@@ -1,5 +1,5 @@
-"""Invoice listing and detail with derived status and amounts (DESIGN.md
-"Lifecycles": invoice; "Resource map": /invoices; issue #3 items 3 and 10).
+"""Invoice listing and detail with derived status and amounts (docs/design.md
+"Lifecycles": invoice; "Resource map": /invoices).
 
 The status is never stored. services.billing.invoice_status derives it for one
 invoice; lists filter and show it through `status_sql`, the same rule written as
@@ -137,7 +137,7 @@ def _credited(invoice: Invoice) -> Decimal:
 
 def get_invoice(*, account, invoice_id: int) -> dict:
     """One invoice as a view dict, status from billing.invoice_status; NotFound
-    (404) when missing or, for a customer, not theirs (DESIGN.md "Accounts and
+    (404) when missing or, for a customer, not theirs (docs/design.md "Accounts and
     roles")."""
     invoice = get_or_404(Invoice, invoice_id, "Invoice")
     if not is_staff(account) and invoice.customer_id != account.id:

@@ -1,5 +1,5 @@
-"""Customer mail about bookings, sent after the transaction committed (issue #3 item
-9). A mail failure is logged and never undoes or fails the committed change."""
+"""Customer mail about bookings, sent after the transaction committed.
+A mail failure is logged and never undoes or fails the committed change."""
 
 import logging
 

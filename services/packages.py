@@ -1,5 +1,5 @@
 """The package catalogue: creation, editing, the approval workflow, visibility and
-listing (DESIGN.md "Lifecycles": package; "Accounts and roles": matrix and
+listing (docs/design.md "Lifecycles": package; "Accounts and roles": matrix and
 maker-checker).
 
 Workflow: draft -> pending_approval (submit) -> published (approve) | rejected
@@ -52,7 +52,7 @@ STATUS_AFTER_EDIT = {
 
 def can_see(account, package: Package) -> bool:
     """Staff see every package; customers and anonymous callers only published ones
-    (DESIGN.md "Accounts and roles": see unpublished packages)."""
+    (docs/design.md "Accounts and roles": see unpublished packages)."""
     return is_staff(account) or package.status == "published"
 
 
@@ -194,7 +194,7 @@ def create_package(
 def update_package(*, package_id: int, editor: Employee, changes: dict) -> Package:
     """Apply a partial edit (`changes`: PackageUpdateSchema fields) and commit.
 
-    Status after an edit that changes anything (DESIGN.md "Lifecycles"):
+    Status after an edit that changes anything (docs/design.md "Lifecycles"):
     draft stays draft; rejected goes back to draft (reason cleared, the editor
     starts a new revision); pending_approval stays pending (the editor becomes its
     last editor, so they cannot approve it); published goes back to
@@ -387,7 +387,7 @@ def submit_package(*, package_id: int) -> Package:
 def approve_package(*, package_id: int, actor: Employee) -> Package:
     """Approve the pending revision (pending_approval -> published) and commit.
 
-    Maker-checker (DESIGN.md "Accounts and roles"): Forbidden (403) when `actor`
+    Maker-checker (docs/design.md "Accounts and roles"): Forbidden (403) when `actor`
     authored or last edited the revision, admin included. Raises NotFound (404);
     Conflict (409) when the package is not pending approval.
     """
@@ -444,7 +444,7 @@ def _require_checker(package: Package, actor: Employee, verb: str) -> None:
         )
 
 
-# The audit action of each workflow move (issue #6 item 4), by the status reached.
+# The audit action of each workflow move, by the status reached.
 TRANSITION_ACTIONS = {
     "pending_approval": "package.submitted",
     "published": "package.approved",

@@ -1,8 +1,8 @@
 """Payments on bookings: who may pay how, deposits and confirmation, overpayment,
-late payments on lapsed holds, wallet debits (DESIGN.md "Lifecycles": booking,
-invoice, wallet; roles matrix row "record payment / refund"; issue #3 item 4).
+late payments on lapsed holds, wallet debits (docs/design.md "Lifecycles": booking,
+invoice, wallet; roles matrix row "record payment / refund").
 
-Money rules (issue #3 brief):
+Money rules (docs/design.md "Rules with numbers"):
 - amounts are Decimal quantized to 0.01 (ROUND_HALF_UP), never float;
 - a payment on a `held` booking must bring `amount_paid` at least to
   `deposit_amount` (a held, expirable booking never holds partial money), so every
@@ -130,7 +130,7 @@ def _own_booking(account, booking_id: int) -> Booking:
 
 
 def _check_method(account, booking: Booking, method: str, reference: str | None) -> None:
-    """Who may pay how (DESIGN.md roles matrix: customers "pay own", finance and
+    """Who may pay how (docs/design.md "Accounts and roles": customers "pay own", finance and
     admin "record payment"); card needs the provider reference; the wallet holds
     DEFAULT_CURRENCY only."""
     if is_staff(account) and method not in STAFF_METHODS:
@@ -171,8 +171,8 @@ def _check_payable(booking: Booking, amount: Decimal) -> None:
 
 
 def _retake(booking: Booking, now: datetime) -> None:
-    """Make a lapsed hold live again for a late payment, or refuse it (issue #3
-    item 4: re-take the seats atomically if still free, else 409, nothing charged).
+    """Make a lapsed hold live again for a late payment, or refuse it
+    (re-take the seats atomically if still free, else 409, nothing charged).
 
     - Not swept yet (`held`, hold run out): its seats are still counted in the
       departure and category counters (nobody can take them without first expiring
@@ -267,7 +267,7 @@ def _add_money(booking: Booking, amount: Decimal, now: datetime) -> None:
 
 def _confirm(booking: Booking, now: datetime) -> bool:
     """`held` -> `confirmed` once `amount_paid >= deposit_amount`: sets confirmed_at,
-    clears hold_expires_at. True when this call confirmed it (DESIGN.md
+    clears hold_expires_at. True when this call confirmed it (docs/design.md
     "Lifecycles": booking)."""
     return db.session.execute(
         update(Booking)
@@ -300,7 +300,7 @@ def list_payments(
     per_page: int = 20,
 ) -> Page:
     """One page of payments, newest first unless `sort` (created_at, amount);
-    customers see only theirs (DESIGN.md "Resource map": /payments). Filters
+    customers see only theirs (docs/design.md "Resource map": /payments). Filters
     combine with AND. Raises ValidationFailed (422) for an unknown sort."""
     stmt = select(Payment).options(selectinload(Payment.booking))
     if not is_staff(account):

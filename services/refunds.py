@@ -1,6 +1,6 @@
 """Refunds: money given back for a booking, to the wallet (instant, with a ledger
 entry) or to the original payment method (a `pending` record that finance completes)
-(DESIGN.md "Lifecycles": invoice/refunds, wallet; issue #3 items 5 and 10).
+(docs/design.md "Lifecycles": invoice/refunds, wallet).
 
 Money rules: Decimal quantized to 0.01 (ROUND_HALF_UP), never float; every refund
 is written inside the caller's transaction together with the booking's
@@ -196,7 +196,7 @@ def list_refunds(
     per_page: int = 20,
 ) -> Page:
     """One page of refunds, newest first unless `sort` (created_at, amount); finance
-    and admin see all, a customer only theirs (DESIGN.md "Resource map": /refunds).
+    and admin see all, a customer only theirs (docs/design.md "Resource map": /refunds).
     Filters combine with AND; raises ValidationFailed (422) for an unknown sort."""
     stmt = select(Refund)
     if not is_staff(account):
@@ -213,7 +213,7 @@ def list_refunds(
 
 def get_refund(*, account, refund_id: int) -> Refund:
     """The refund `refund_id`; NotFound (404) when missing or, for a customer, not
-    theirs (DESIGN.md "Accounts and roles")."""
+    theirs (docs/design.md "Accounts and roles")."""
     refund = get_or_404(Refund, refund_id, "Refund")
     if not is_staff(account) and refund.customer_id != account.id:
         raise NotFound("Refund")

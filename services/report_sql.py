@@ -1,4 +1,4 @@
-"""SQL building blocks for the reports (issue #4) that read the same on SQLite and
+"""SQL building blocks for the reports that read the same on SQLite and
 PostgreSQL: calendar buckets of UTC timestamps, exact money sums in cents and an
 ordered id list aggregate.
 

@@ -1,4 +1,4 @@
-"""Reports and analytics for finance, admin and operation heads (issue #4; DESIGN.md
+"""Reports and analytics for finance, admin and operation heads (docs/design.md
 "Resource map": /reports; roles matrix row "reports").
 
 Every report is one SQL statement that aggregates in the database (GROUP BY; no
@@ -17,11 +17,11 @@ Rules shared by the reports:
   range with no data gives no rows, not an error.
 - Sold bookings are `confirmed` and `completed` ones (SOLD). A `held` booking
   whose hold has lapsed counts as `expired` even before a sweep stores it
-  (DESIGN.md "Rules with numbers").
+  (docs/design.md "Rules with numbers").
 - Cash basis: payments received (by payment date) minus completed refunds (by the
   date the money went back: `completed_at`; a wallet refund completes at once, a
   refund to the original method when finance marks it done). Booking basis: the
-  value of sold bookings by departure month (DESIGN.md "Lifecycles": booking).
+  value of sold bookings by departure month (docs/design.md "Lifecycles": booking).
 """
 
 from collections.abc import Callable, Iterator
@@ -214,7 +214,7 @@ def revenue(
     limit: int | None = None,
 ) -> Report:
     """Revenue grouped by `dimension` (month, customer, destination, package) and
-    currency, on the `basis` asked (issue #4 item 1).
+    currency, on the `basis` asked.
 
     Cash basis: `payments` received and completed `refunds` in the range (payment
     date, refund completion date), `net` = payments - refunds; months are those of
@@ -420,7 +420,7 @@ def invoice_summary(*, window: Window = Window(), include_ids: bool = True) -> R
     """Invoices issued in the range (issue date) by derived status (pending,
     overdue, paid, void) and currency: count, total, credited, paid (kept after
     refunds) and outstanding amounts, and the invoice ids (ascending) unless
-    `include_ids` is false (issue #4 item 2; DESIGN.md "Lifecycles": invoice)."""
+    `include_ids` is false (docs/design.md "Lifecycles": invoice)."""
     today = utcnow().date()
     per_invoice = window.on_date(_invoice_rows(today), Invoice.issue_date).add_columns(
         Invoice.currency.label("currency"), Invoice.total_amount.label("total")
@@ -471,7 +471,7 @@ def unpaid_invoices(
     """Invoices issued in the range that still ask for money (derived status
     pending or overdue; only overdue with `overdue_only`), oldest due date first,
     with the outstanding amount and `days_overdue` (days past the due date, 0 when
-    not yet due) (issue #4 item 2)."""
+    not yet due)."""
     today = utcnow().date()
     per_invoice = _invoice_rows(today).add_columns(
         Invoice.number.label("number"),
@@ -537,7 +537,7 @@ def unpaid_invoices(
 def popular(by: str, *, window: Window = Window(), limit: int | None = None) -> Report:
     """Packages (`by="package"`) or destinations (`by="destination"`) ranked by
     sold bookings made in the range (booking date): bookings, travellers (seats)
-    and booking value per currency, most bookings first (issue #4 item 3)."""
+    and booking value per currency, most bookings first."""
     value = sum_cents(Booking.total_amount)
     bookings = func.count(Booking.id)
     travellers = func.sum(Booking.seats)
@@ -592,7 +592,7 @@ def active_default_window(today: date | None = None) -> Window:
 def active_customers(*, window: Window, limit: int | None = None) -> Report:
     """Customers who made bookings (any status) or paid money in the range, per
     currency: bookings made, payments received (`spend`, gross) and the last
-    activity time; largest spend first (issue #4 item 3)."""
+    activity time; largest spend first."""
     made = select(
         Booking.customer_id.label("customer_id"),
         Booking.currency.label("currency"),
@@ -657,8 +657,7 @@ def active_customers(*, window: Window, limit: int | None = None) -> Report:
 def booking_trends(*, interval: str = "month", window: Window = Window()) -> Report:
     """Bookings made per day, week (starting Monday) or month (booking date, UTC)
     and where each stands now: held (hold still running), confirmed, completed,
-    cancelled, expired (swept or lapsed), with seats; oldest period first
-    (issue #4 item 3)."""
+    cancelled, expired (swept or lapsed), with seats; oldest period first."""
     now = utcnow()
     period = bucket(Booking.created_at, interval)
     lapsed = and_(Booking.status == "held", Booking.hold_expires_at.is_not(None),
@@ -695,9 +694,9 @@ def booking_trends(*, interval: str = "month", window: Window = Window()) -> Rep
 
 
 def cancellations(*, interval: str = "month", window: Window = Window()) -> Report:
-    """Cancellations and refunds per period and currency (issue #4 item 3):
+    """Cancellations and refunds per period and currency:
     bookings cancelled in the period (cancellation date), seats released, their
-    value and the penalties kept (DESIGN.md cancellation tiers); refunds issued in
+    value and the penalties kept (docs/design.md "Rules with numbers": cancellation tiers); refunds issued in
     the period (issue date), their amount split by destination (wallet, original)
     and what is still pending. Oldest period first."""
     cancelled = select(
@@ -762,10 +761,10 @@ def cancellations(*, interval: str = "month", window: Window = Window()) -> Repo
 
 def wallet_liability(*, window: Window = Window()) -> Report:
     """What the agency owes customers in wallet credit, per currency, rolled
-    forward from the wallet ledger (DESIGN.md "Lifecycles": wallet): the balance
+    forward from the wallet ledger (docs/design.md "Lifecycles": wallet): the balance
     before date_from (`opening`), credits and debits in the range, the balance at
     the end of date_to (`closing`; today's total without a range), and how many
-    customers hold a balance then (issue #4 item 3)."""
+    customers hold a balance then."""
     amount = WalletEntry.amount
     if window.start is not None:
         before = WalletEntry.created_at < window.start
@@ -823,7 +822,7 @@ ENQUIRY_STATUSES = ("new", "in_progress", "resolved", "closed")
 
 def enquiry_funnel(*, window: Window = Window()) -> Report:
     """Enquiries raised in the range per assigned employee (unassigned last):
-    how many, by status, and how many turned into bookings (issue #4 item 4).
+    how many, by status, and how many turned into bookings.
 
     An enquiry converted when its customer made a sold booking (confirmed or
     completed) at or after the enquiry was raised, on the enquiry's package when it

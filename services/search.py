@@ -1,5 +1,5 @@
-"""Full-text search over packages with the database's own engine (DESIGN.md
-"API conventions": `q=` for search; issue brief: catalogue search).
+"""Full-text search over packages with the database's own engine (docs/design.md
+"API conventions": `q=` for search; "Purpose": catalogue search).
 
 `packages.search_document` holds the searchable text of a package (see
 `build_search_document`). On SQLite it is indexed by the external-content FTS5 table

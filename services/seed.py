@@ -1,6 +1,6 @@
 """Demo data for `flask --app app seed-demo`: staff in all six roles, customers, a
 catalogue of packages with itineraries and departures, enquiries with notes and
-bookings that hold seats (DESIGN.md "Running and configuration").
+bookings that hold seats (docs/design.md "Running and configuration").
 
 The data set is deterministic (one `random.Random(42)`; dates are relative to the
 day it runs) and inserted with the ORM in one transaction. Every demo account shares
@@ -355,7 +355,7 @@ def _review_fields(s: _Seeder, status: str, author: Employee, heads: list[Employ
 
 def seed_packages(s: _Seeder, makers: list[Employee], heads: list[Employee]) -> list[Package]:
     """The CATALOGUE packages with itineraries; the creator is an operation employee
-    and the approver an operation head (maker-checker, DESIGN.md "Accounts")."""
+    and the approver an operation head (maker-checker, docs/design.md "Accounts and roles")."""
     packages = []
     for (title, destination, origin, transport, price, deposit, status, summary,
          days) in CATALOGUE:

@@ -2,10 +2,10 @@
 years before today, with the invoices, payments, cancellations, refunds, credit notes
 and wallet ledger lines the booking engine would have written, plus roughly N/10
 customers, the departures they travel on and a few enquiries per thousand bookings
-(issue #4 item 8: data for reports and benchmarks).
+(data for reports and benchmarks).
 
 How the rows keep the engine's invariants (services.bookings, payments,
-cancellations, refunds, inventory, billing; DESIGN.md "Lifecycles", "Rules with
+cancellations, refunds, inventory, billing; docs/design.md "Lifecycles", "Rules with
 numbers"):
 
 - bookings are generated in time order on departures this run creates (each with

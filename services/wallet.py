@@ -1,5 +1,5 @@
 """The customer wallet: an append-only ledger whose balance never goes negative
-(DESIGN.md "Lifecycles": wallet; issue #3 item 7).
+(docs/design.md "Lifecycles": wallet).
 
 `customers.wallet_balance` caches the ledger sum and moves only through one atomic
 conditional UPDATE per entry, so concurrent debits can never overdraw it; CHECK
@@ -107,7 +107,7 @@ def balance(customer_id: int) -> Decimal:
 
 def _wallet_owner(account, customer_id: int) -> Customer:
     """The customer whose wallet is asked for; NotFound (404) when missing or, for a
-    customer caller, not themself (DESIGN.md "Accounts and roles")."""
+    customer caller, not themself (docs/design.md "Accounts and roles")."""
     customer = get_or_404(Customer, customer_id, "Customer")
     if not is_staff(account) and customer.id != account.id:
         raise NotFound("Customer")
@@ -116,7 +116,7 @@ def _wallet_owner(account, customer_id: int) -> Customer:
 
 def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) -> dict:
     """The wallet of `customer_id`: `{customer_id, balance, currency, entries, meta}`
-    with one page of its ledger, newest first (issue #3 item 7: customers see their
+    with one page of its ledger, newest first (customers see their
     own ledger; finance and admin any). Raises NotFound (404)."""
     customer = _wallet_owner(account, customer_id)
     stmt = order_by_sort(
@@ -137,7 +137,7 @@ def post_adjustment(
 ) -> WalletEntry:
     """Post a signed, non-zero `amount` (Decimal, DEFAULT_CURRENCY) to the wallet
     of `customer_id` as an `adjustment` with a `reason`, recorded as made by the
-    staff `account`; one commit (issue #3 item 7: finance posts adjustments; the
+    staff `account`; one commit (finance posts adjustments, docs/design.md "Lifecycles": wallet; the
     customer can never set a balance).
 
     Raises NotFound (404) for an unknown customer, ValidationFailed (422) for a zero

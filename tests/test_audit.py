@@ -1,4 +1,4 @@
-"""The audit log (issue #6 item 4; DESIGN.md "Resource map": GET /audit): every
+"""The audit log (docs/design.md "Resource map": GET /audit): every
 audited action leaves one entry with its actor, record and details after the HTTP
 call; a refused action leaves none; failed logins are kept without the password;
 only admins read the log, with filters and pagination; the table is append-only in

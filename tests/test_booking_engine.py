@@ -1,6 +1,6 @@
 """The booking engine on POST /bookings: category prices and limits, minimum party,
 deposit and balance date, the invoice issued with the booking, the "seats held"
-mail and Idempotency-Key (issue #3 items 1-3, 8, 9; DESIGN.md "Lifecycles":
+mail and Idempotency-Key (docs/design.md "Lifecycles":
 booking, invoice; "Rules with numbers": seats; "API conventions")."""
 
 import re

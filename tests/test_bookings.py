@@ -1,6 +1,6 @@
 """POST/GET /api/v1/bookings: held bookings that take seats atomically, the
 bookable-departure rules, customer_id rules, ownership and the roles matrix
-(DESIGN.md "Lifecycles": booking; "Rules with numbers": seats, hold)."""
+(docs/design.md "Lifecycles": booking; "Rules with numbers": seats, hold)."""
 
 import re
 from datetime import date, datetime, timedelta, timezone

@@ -1,7 +1,7 @@
 """GET /bookings/<id>/cancellation-quote and POST /bookings/<id>/cancel: tiered
 penalty from the money kept at the time of the request, seats back, refunds to the
 wallet or the original methods, credit notes, idempotency, mail and the roles matrix
-(DESIGN.md "Rules with numbers": cancellation tiers; issue #3 items 5, 6, 8, 9).
+(docs/design.md "Rules with numbers": cancellation tiers).
 
 The module also holds the fixtures helpers (`make_departure`, `make_booking`, ...)
 that test_refunds.py and test_departure_cancel.py import: they insert bookings with
@@ -202,7 +202,7 @@ THRESHOLDS = [(720, "30_days_or_more", 10), (336, "14_to_29_days", 25),
 
 
 def tier_for_hours(hours: int) -> tuple[str, int]:
-    """The tier DESIGN.md gives for `hours` whole hours before the start."""
+    """The tier docs/design.md "Rules with numbers" gives for `hours` whole hours before the start."""
     return next((tier, pct) for limit, tier, pct in THRESHOLDS if hours >= limit)
 
 

@@ -1,5 +1,5 @@
-"""Money under real concurrency on PostgreSQL with a 2-worker gunicorn (issue #3 "Must
-show"): 50 simultaneous wallet payments from one wallet never overdraw it, and one
+"""Money under real concurrency on PostgreSQL with a 2-worker gunicorn (docs/design.md
+"Lifecycles": wallet): 50 simultaneous wallet payments from one wallet never overdraw it, and one
 Idempotency-Key sent 20 times at once creates exactly one payment."""
 
 import threading

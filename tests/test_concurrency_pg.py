@@ -1,7 +1,7 @@
 """Seat inventory under real concurrency: many simultaneous POST /bookings against
 a multi-process gunicorn on PostgreSQL never oversell a departure or one of its
-capacity-limited categories (DESIGN.md "Rules with numbers": seats, "under any
-number of concurrent requests and worker processes"; issue #3 "Must show").
+capacity-limited categories (docs/design.md "Rules with numbers": seats, "whatever the
+number of concurrent requests and worker processes").
 """
 
 import random

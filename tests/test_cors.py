@@ -1,5 +1,4 @@
-"""CORS for the dashboard origins in CORS_ORIGINS, nothing by default (issue #5
-item 4)."""
+"""CORS for the dashboard origins in CORS_ORIGINS, nothing by default."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 """/api/v1/customers: registration by staff, listing, viewing, editing, deactivation
-and deletion (DESIGN.md "Accounts and roles", "Rules with numbers": deleting a
+and deletion (docs/design.md "Accounts and roles", "Rules with numbers": deleting a
 customer)."""
 
 import time

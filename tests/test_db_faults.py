@@ -1,4 +1,4 @@
-"""Database faults become 503, never 500 or a hang (issue #6 item 5): a database
+"""Database faults become 503, never 500 or a hang (docs/design.md "API conventions"): a database
 that refuses connections, one that accepts TCP and never answers (bounded by
 DB_CONNECT_TIMEOUT), lost connections and pool timeouts answer 503 in the problem
 shape with Retry-After; other driver errors stay 500. The restart under load is

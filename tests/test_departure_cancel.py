@@ -1,6 +1,6 @@
 """POST /departures/<id>/cancel and `flask departures cancel`: preview without side
 effects, then every live booking cancelled and refunded in full in one transaction,
-seats back, invoices voided, one mail per booking (issue #3 item 6; DESIGN.md
+seats back, invoices voided, one mail per booking (docs/design.md
 "Resource map": POST /departures/<id>/cancel)."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Departures of a package: create, list, read, edit, delete (DESIGN.md
+"""Departures of a package: create, list, read, edit, delete (docs/design.md
 "Lifecycles": departure; "Resource map": /packages/<id>/departures, /departures)."""
 
 from datetime import datetime, timedelta, timezone
@@ -446,7 +446,7 @@ def test_delete_departure_unknown_is_404(client, actors):
 
 
 def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, actors):
-    """DESIGN.md "Rules with numbers": an expired hold never counts as taken."""
+    """docs/design.md "Rules with numbers": an expired hold never counts as taken."""
     from datetime import date, timedelta
     from decimal import Decimal
 
@@ -483,7 +483,7 @@ def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, act
     assert listed["items"][0]["seats_left"] == 6
 
 
-# --- price categories, category limits, minimum party (issue #3 item 1) -----------
+# --- price categories, category limits, minimum party -----------------------------
 
 
 def categories(app, dep_id: int) -> dict:

@@ -1,5 +1,5 @@
 """/api/v1/employees: creation, listing, viewing, editing and deactivation
-(DESIGN.md "Accounts and roles", roles matrix rows for employees)."""
+(docs/design.md "Accounts and roles", roles matrix rows for employees)."""
 
 import threading
 

@@ -1,4 +1,4 @@
-"""Enquiries and their note threads: /api/v1/enquiries (DESIGN.md "Lifecycles":
+"""Enquiries and their note threads: /api/v1/enquiries (docs/design.md "Lifecycles":
 enquiry; "Accounts and roles": create enquiry, work enquiries)."""
 
 from decimal import Decimal

@@ -1,5 +1,5 @@
 """Bulk hold expiry and trip completion: services.bookings.expire_holds /
-complete_trips and their `flask bookings ...` commands (issue #3 item 2; DESIGN.md
+complete_trips and their `flask bookings ...` commands (docs/design.md
 "Lifecycles": booking; "Rules with numbers": hold)."""
 
 import threading

@@ -1,4 +1,4 @@
-"""PostgreSQL restarted under load (issue #6 item 5), as a test: the drill of
+"""PostgreSQL restarted under load, as a test: the drill of
 scripts/drill_pg_restart.py on a private cluster (never the shared server) with a
 2-worker gunicorn in the production configuration; one fast restart and one crash
 (stop -m immediate, 3 s down, start) while clients book, pay and read.

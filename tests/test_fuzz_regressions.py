@@ -1,5 +1,5 @@
-"""Regression tests for what schemathesis found against the live server (issue #5
-item 5, `make fuzz`). Each test names the finding; each checks the answer the API
+"""Regression tests for what schemathesis found against the live server (scripts/fuzz.py,
+`make fuzz`). Each test names the finding; each checks the answer the API
 gives and that the served spec documents exactly that answer.
 """
 
@@ -299,7 +299,7 @@ def test_blank_means_the_same_to_the_spec_and_the_api(client, actors, spec):
 
 
 # ST201: `"base_price": 0` (a JSON number) was accepted; money travels as decimal
-# strings (DESIGN.md "Rules"), and the spec says `type: string`.
+# strings (docs/design.md "Rules with numbers"), and the spec says `type: string`.
 @pytest.mark.parametrize("value", [0, 1200, 12.5])
 def test_money_as_a_json_number_is_a_422(client, actors, spec, value):
     package_id = _package_id(client, actors)

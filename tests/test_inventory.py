@@ -1,5 +1,5 @@
 """services.inventory: atomic seat take/release, expiry of lapsed holds and the
-CHECK constraint behind them (DESIGN.md "Rules with numbers": seats, hold)."""
+CHECK constraint behind them (docs/design.md "Rules with numbers": seats, hold)."""
 
 from datetime import timedelta
 
@@ -130,7 +130,7 @@ def test_seats_left_counts_lapsed_holds_as_free(app, actors):
     assert sorted(rows) == ["held", "held"]  # counting never writes
 
 
-# --- categories (issue #3 item 1) --------------------------------------------------------
+# --- categories -------------------------------------------------------------------------
 
 
 def category_seats(app, dep) -> dict[str, int]:

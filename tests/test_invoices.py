@@ -1,7 +1,7 @@
 """GET /api/v1/invoices and /invoices/<id>: derived status (pending, paid, overdue,
 void), amounts, credit notes and payments, filters (the status filter in SQL agrees
-with services.billing.invoice_status), ownership and roles (DESIGN.md "Lifecycles":
-invoice; issue #3 items 3 and 10)."""
+with services.billing.invoice_status), ownership and roles (docs/design.md "Lifecycles":
+invoice)."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""SMTP faults (issue #6 item 5): a mail server that is down, or that accepts the TCP
+"""SMTP faults: a mail server that is down, or that accepts the TCP
 connection and then never answers, turns an OTP request into 503 in the problem
 shape within MAIL_TIMEOUT and leaves no usable code; mail that follows a commit
 (the "seats held" notice) never costs the booking. tests/test_otp.py covers the

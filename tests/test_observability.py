@@ -1,4 +1,4 @@
-"""Request ids, structured logs and secret redaction (issue #6 item 3)."""
+"""Request ids, structured logs and secret redaction."""
 
 import io
 import json

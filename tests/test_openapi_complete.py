@@ -1,4 +1,4 @@
-"""The served OpenAPI spec describes every operation completely (issue #5 item 1).
+"""The served OpenAPI spec describes every operation completely (docs/design.md "API conventions").
 
 Walks /api/v1/openapi.json: summaries, success responses with schemas, bearer
 security with 401/403, the error responses openapi_doc.py adds (all in the RFC 9457

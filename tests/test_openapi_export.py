@@ -1,4 +1,4 @@
-"""The committed docs/openapi.json matches the spec the app serves (issue #5 item 1).
+"""The committed docs/openapi.json matches the spec the app serves.
 
 Both sides go through scripts/export_openapi.py `normalise` (sorted keys, indent 2,
 no deployment keys, one trailing newline) before they are compared.

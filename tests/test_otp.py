@@ -1,6 +1,6 @@
 """OTP flows over a real SMTP server (aiosmtpd): password change, forgot/reset,
 passwordless login; single use, 5 wrong tries, expiry, send limits, no enumeration
-(DESIGN.md "Rules with numbers": OTP)."""
+(docs/design.md "Rules with numbers": OTP)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Package lifecycle and maker-checker (DESIGN.md "Lifecycles": package;
+"""Package lifecycle and maker-checker (docs/design.md "Lifecycles": package;
 "Accounts and roles": maker-checker)."""
 
 from datetime import datetime, timedelta, timezone

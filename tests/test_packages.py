@@ -1,5 +1,5 @@
 """Packages: create, read, edit, delete, visibility, list filters and pagination
-(DESIGN.md "Resource map": /packages; "Accounts and roles" matrix)."""
+(docs/design.md "Resource map": /packages; "Accounts and roles" matrix)."""
 
 from datetime import datetime, timedelta, timezone
 

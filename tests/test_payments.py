@@ -1,7 +1,7 @@
 """POST /api/v1/bookings/<id>/payments and GET /api/v1/payments: who pays how,
 deposits and confirmation, overpayment, late payments on lapsed holds (seats
 re-taken or 409 with nothing charged), wallet debits, idempotency, listings
-(DESIGN.md "Lifecycles": booking, invoice, wallet; issue #3 items 4, 8, 10).
+(docs/design.md "Lifecycles": booking, invoice, wallet).
 
 The helpers below build bookings straight in the database with their invoice
 (services.billing.issue_invoice) so these tests do not depend on how POST /bookings

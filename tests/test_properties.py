@@ -1,4 +1,4 @@
-"""Property-based test of the booking engine and money rules (issue #3 "Must show").
+"""Property-based test of the booking engine and money rules (docs/design.md "Rules with numbers").
 
 A hypothesis state machine drives the real API through random sequences of book /
 pay / cancel / expire / sweep / refund-complete / wallet-adjust calls and, after

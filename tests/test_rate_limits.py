@@ -1,5 +1,5 @@
 """Request rate limits on login, OTP requests, password reset and registration
-(issue #6 item 2): 429 problems with Retry-After, budgets per address and per
+(docs/design.md "API conventions"): 429 problems with Retry-After, budgets per address and per
 account, shared through Redis by several gunicorn workers."""
 
 import concurrent.futures

@@ -1,6 +1,6 @@
 """GET /refunds, GET /refunds/<id>, POST /refunds/<id>/complete: who sees refunds,
 filters, and finance completing refunds to the original method exactly once
-(DESIGN.md "Resource map": /refunds; roles matrix row "record payment / refund")."""
+(docs/design.md "Resource map": /refunds; roles matrix row "record payment / refund")."""
 
 import threading
 from decimal import Decimal

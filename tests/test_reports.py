@@ -1,4 +1,4 @@
-"""GET /api/v1/reports/... (issue #4): every report against a known data set whose
+"""GET /api/v1/reports/...: every report against a known data set whose
 expected figures are computed here, in plain Python over the fixture's own
 definitions (not by SQL), on SQLite and on PostgreSQL (the suite runs on both).
 
@@ -271,7 +271,7 @@ def expected_booking_basis(dimension, ids, date_from=None, date_to=None):
 
 def _invoice_figures(ids):
     """Per invoice: (status, total, credited, kept, outstanding) by the rule of
-    DESIGN.md "Lifecycles": invoice, computed by hand."""
+    docs/design.md "Lifecycles": invoice, computed by hand."""
     out = {}
     for key, b in BOOKINGS.items():
         total = D(b["total"])

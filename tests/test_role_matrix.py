@@ -1,4 +1,4 @@
-"""DESIGN.md "Accounts and roles": the role matrix, row by row, allowed and denied,
+"""docs/design.md "Accounts and roles": the role matrix, row by row, allowed and denied,
 over HTTP. Each case builds a fresh world, so a permitted write never leaks into the
 next case. Denied means 401 for anonymous callers, 403 for a signed-in role, and 404
 where a customer asks for something that is not theirs or not published."""
@@ -182,8 +182,8 @@ CASES = [
 ]
 
 # Where a customer is denied something that exists but is not theirs / not public,
-# the answer is 404 (DESIGN.md: "A customer asking for another customer's resource
-# gets 404"); anonymous callers of public reads get 404 for unpublished records too.
+# the answer is 404 (docs/design.md "Accounts and roles": "A customer who asks for another
+# customer's resource gets 404"); anonymous callers of public reads get 404 for unpublished records too.
 HIDDEN_FROM_CUSTOMER = {
     "view customer", "edit customer", "work enquiry", "add enquiry note",
     "view booking", "cancel booking", "record payment", "view wallet",

@@ -1,4 +1,4 @@
-"""Security headers on every response, errors and 404s included (issue #6 item 3)."""
+"""Security headers on every response, errors and 404s included."""
 
 import base64
 import hashlib

@@ -1,6 +1,6 @@
 """GET/POST /api/v1/customers/<id>/wallet: balance and ledger (newest first,
 paginated), staff adjustments with a reason, never negative, ledger sum == balance,
-ownership and roles (DESIGN.md "Lifecycles": wallet; issue #3 item 7)."""
+ownership and roles (docs/design.md "Lifecycles": wallet)."""
 
 from decimal import Decimal
 

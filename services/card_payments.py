@@ -139,7 +139,9 @@ def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
     attempt failed; other types are acknowledged and ignored.
 
     Returns `{"received": true, "result", "attempt_id"}`. Raises InvalidSignature
-    (400, nothing changed) and ProviderUnavailable (503, no webhook secret).
+    (400, nothing changed), APIError 400 `malformed-event` (signed, but without the
+    PaymentIntent's id, amount or currency) and ProviderUnavailable (503, no webhook
+    secret).
     """
     try:
         event = provider.construct_event(payload, signature)
@@ -147,10 +149,16 @@ def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
         raise InvalidSignature(
             f"The Stripe-Signature header does not verify: {exc}".strip()
         ) from exc
-    event_type = event["type"]
+    event = _plain(event)
+    event_type = event.get("type")
     if event_type not in HANDLED:
         return Outcome("ignored").as_dict()
-    intent = _plain(event["data"]["object"])
+    try:
+        intent = event["data"]["object"]
+        intent["id"], intent["amount"], intent["currency"], event["id"]  # noqa: B018
+    except (KeyError, TypeError) as exc:
+        raise APIError(400, f"The event lacks a field it must carry: {exc}.",
+                       code="malformed-event") from exc
     if event_type == SUCCEEDED:
         outcome = apply_succeeded(
             provider_payment_id=intent["id"], amount_minor=_received(intent),

@@ -429,3 +429,13 @@ def test_production_refuses_card_payments_without_secrets(missing):
     config[missing] = ""
     with pytest.raises(RuntimeError, match=missing):
         create_app("production", config)
+
+
+def test_signed_event_without_its_fields_400(app, client):
+    raw = json.dumps({"id": "evt_broken_1", "type": "payment_intent.succeeded",
+                      "data": {"object": {"object": "payment_intent"}}}).encode()
+    resp = client.post(f"{API}/webhooks/stripe", data=raw,
+                       headers={"Stripe-Signature": sign(raw),
+                                "Content-Type": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["type"].endswith("malformed-event")
+    assert counts(app)["events"] == 0

@@ -1,6 +1,7 @@
 # Easy Travels API: run, demo and test the service (GNU make; needs only python3 3.11+).
 #
-#   make run           migrate + seed the demo data + serve on http://127.0.0.1:5000
+#   make run           migrate + seed the demo data + serve on http://127.0.0.1:5000,
+#                      with localstripe (card payments) on http://127.0.0.1:8420
 #   make test          the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
 #   make test-pg       the test suite on PostgreSQL       (TEST_DATABASE_URL=...)
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
@@ -26,6 +27,10 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# localstripe beside `make run` (card payments, scripts/localstripe_server.py); 0 = a
+# free port. Not started when STRIPE_SECRET_KEY or STRIPE_API_BASE is set (your own
+# provider). The CI targets (walkthrough, newman, fuzz) always use a free port.
+LOCALSTRIPE_PORT ?= 8420
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/easytravels_test
 # 1: drop and recreate the TEST_DATABASE_URL database before `make test-pg` (CI).
 PG_RECREATE ?= 0
@@ -77,9 +82,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT
+run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-run.XXXXXX")
+	stripe=
+	$(LOCALSTRIPE_FUNCTIONS)
+	trap 'stripe_down; rm -rf "$$tmp"' EXIT
+	if [ -z "$${STRIPE_SECRET_KEY:-}$${STRIPE_API_BASE:-}" ]; then
+	    stripe_up $(PORT) $(LOCALSTRIPE_PORT)
+	    echo "card payments: publishable key $$STRIPE_PUBLISHABLE_KEY, API $$STRIPE_API_BASE"
+	fi
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: venv ## Run the tests on SQLite (pass options with PYTEST_ARGS)
@@ -99,6 +112,7 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	        kill "$$server" 2>/dev/null || true
 	        wait "$$server" 2>/dev/null || true
 	    fi
+	    stripe_down
 	    rm -rf "$$tmp"
 	}
 	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
@@ -106,6 +120,9 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	read -r port smtp_port < <($(BIN)/python -c "$$FREE_PORTS_PY")
 	port=$(or $(WALKTHROUGH_PORT),$$port)
 	smtp_port=$(or $(WALKTHROUGH_SMTP_PORT),$$smtp_port)
+	stripe=
+	$(LOCALSTRIPE_FUNCTIONS)
+	stripe_up "$$port" 0 || exit 1
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/walkthrough.db"
 	export MAIL_SERVER=127.0.0.1 MAIL_PORT="$$smtp_port" MAIL_USE_TLS=false MAIL_USE_SSL=false
 	export MAIL_USERNAME= MAIL_PASSWORD=
@@ -118,7 +135,7 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	status=0
 	$(BIN)/python examples/walkthrough.py --base-url "http://127.0.0.1:$$port" \
 	    --admin-email "$$ADMIN_EMAIL" --admin-password "$$ADMIN_PASSWORD" \
-	    --smtp-port "$$smtp_port" || status=$$?
+	    --smtp-port "$$smtp_port" --stripe-api-base "$$STRIPE_API_BASE" || status=$$?
 	if [ "$$status" -ne 0 ]; then show_log; fi
 	exit "$$status"
 
@@ -144,12 +161,16 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	        kill "$$server" 2>/dev/null || true
 	        wait "$$server" 2>/dev/null || true
 	    fi
+	    stripe_down
 	    rm -rf "$$tmp"
 	}
 	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
 	trap cleanup EXIT
 	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
 	port=$(or $(NEWMAN_PORT),$$port)
+	stripe=
+	$(LOCALSTRIPE_FUNCTIONS)
+	stripe_up "$$port" 0 || exit 1
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
 	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
@@ -160,7 +181,7 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
 	status=0
 	$(NEWMAN) run $(POSTMAN_COLLECTION) -e $(POSTMAN_ENVIRONMENT) \
-	    --env-var "baseUrl=http://127.0.0.1:$$port" \
+	    --env-var "baseUrl=http://127.0.0.1:$$port" --env-var "stripeBase=$$STRIPE_API_BASE" \
 	    $(if $(NEWMAN_FOLDER),--folder '$(NEWMAN_FOLDER)') \
 	    --reporters cli --timeout-request 20000 --color off $(NEWMAN_ARGS) || status=$$?
 	if [ "$$status" -ne 0 ]; then show_log; fi
@@ -196,12 +217,16 @@ cleanup() {
         kill "$$server" 2>/dev/null || true
         wait "$$server" 2>/dev/null || true
     fi
+    stripe_down
     rm -rf "$$tmp"
 }
 show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
 trap cleanup EXIT
 read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
 port=$(or $(FUZZ_PORT),$$port)
+stripe=
+$(LOCALSTRIPE_FUNCTIONS)
+stripe_up "$$port" 0 || exit 1
 export APP_CONFIG=development DATABASE_URL="$(or $(FUZZ_DATABASE_URL),sqlite:///$$tmp/fuzz.db)"
 export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
@@ -215,6 +240,45 @@ $(BIN)/python scripts/fuzz.py --base-url "http://127.0.0.1:$$port" --profile $(1
     --report-dir '$(FUZZ_REPORT_DIR)' $(FUZZ_ARGS) || status=$$?
 if [ "$$status" -ne 0 ]; then show_log; fi
 exit "$$status"
+endef
+
+# Shell functions of the recipes that run localstripe beside the service:
+# `stripe_up SERVICE_PORT LOCALSTRIPE_PORT` starts scripts/localstripe_server.py (0:
+# a free port), registers the service's webhook with a random secret and exports
+# STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE;
+# `stripe_down` stops it. Both use the recipe's `$$tmp` and `$$stripe`.
+define LOCALSTRIPE_FUNCTIONS
+stripe_up() {
+    export STRIPE_SECRET_KEY=sk_test_local_easytravels
+    export STRIPE_PUBLISHABLE_KEY=pk_test_local_easytravels
+    STRIPE_WEBHOOK_SECRET="whsec_local_$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))')"
+    export STRIPE_WEBHOOK_SECRET
+    $(BIN)/python scripts/localstripe_server.py --port "$$2" \
+        --webhook-url "http://127.0.0.1:$$1/api/v1/webhooks/stripe" \
+        --secret "$$STRIPE_WEBHOOK_SECRET" --env-file "$$tmp/localstripe.env" \
+        --log "$$tmp/localstripe.log" >"$$tmp/localstripe.out" 2>&1 &
+    stripe=$$!
+    for _ in $$(seq 150); do
+        [ -s "$$tmp/localstripe.env" ] && break
+        kill -0 "$$stripe" 2>/dev/null || break
+        sleep 0.2
+    done
+    if [ ! -s "$$tmp/localstripe.env" ]; then
+        echo "localstripe did not start:" >&2
+        cat "$$tmp/localstripe.out" >&2
+        return 1
+    fi
+    set -a
+    . "$$tmp/localstripe.env"
+    set +a
+    echo "localstripe: $$STRIPE_API_BASE, webhook -> http://127.0.0.1:$$1/api/v1/webhooks/stripe"
+}
+stripe_down() {
+    if [ -n "$${stripe:-}" ]; then
+        kill "$$stripe" 2>/dev/null || true
+        wait "$$stripe" 2>/dev/null || true
+    fi
+}
 endef
 
 # Python snippets for the recipes (kept in variables: .ONESHELL strips the indentation

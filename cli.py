@@ -95,3 +95,44 @@ def register(app: Flask) -> None:
                 run(force=force, echo=click.echo)
         except RuntimeError as exc:  # schema missing: tell the user what to run
             raise click.ClickException(str(exc)) from exc
+
+    register_payments(app)
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str):
+    """`10m`, `90s`, `2h`, `1d` (or bare seconds) as a timedelta; click.BadParameter
+    otherwise."""
+    from datetime import timedelta
+
+    text = (text or "").strip().lower()
+    unit = text[-1:] if text[-1:] in DURATION_UNITS else "s"
+    number = text[:-1] if text[-1:] in DURATION_UNITS else text
+    if not number.isdigit():
+        raise click.BadParameter(f"{text!r}: use e.g. 90s, 10m, 2h", param_hint="--older-than")
+    return timedelta(seconds=int(number) * DURATION_UNITS[unit])
+
+
+def register_payments(app: Flask) -> None:
+    """`flask payments reconcile [--older-than 10m]`."""
+
+    @app.cli.group("payments")
+    def payments_group():
+        """Card payments through the provider (safe from cron while serving)."""
+
+    @payments_group.command("reconcile")
+    @click.option("--older-than", default="10m", show_default=True,
+                  help="Only attempts last changed at least this long ago (90s, 10m, 2h).")
+    def reconcile(older_than):
+        """Apply succeeded card payments whose webhook never arrived; retry automatic
+        refunds (services.card_payments.reconcile_pending)."""
+        from errors import APIError
+        from services.card_payments import reconcile_pending
+
+        try:
+            counts = reconcile_pending(older_than=parse_duration(older_than))
+        except APIError as exc:
+            raise click.ClickException(exc.detail) from exc
+        click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))

@@ -140,6 +140,15 @@ class Config:
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
 
+    # Card payments through the payment provider (services/provider.py): Stripe's
+    # API, or another server speaking it at STRIPE_API_BASE (a local localstripe in
+    # development and tests). Enabled when any STRIPE_* variable is set; otherwise
+    # the card payment endpoints answer 503.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
     OTP_SENDS_PER_MINUTE = 1
@@ -209,6 +218,24 @@ class ProductionConfig(Config):
                     f"{name} must be set to a random value of at least "
                     f"{MIN_SECRET_BYTES} bytes in production"
                 )
+        ProductionConfig.validate_card_payments(config)
+
+    @staticmethod
+    def validate_card_payments(config: dict) -> None:
+        """With card payments enabled (any STRIPE_* variable set), refuse to start
+        without STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (an unsigned webhook
+        would let anyone confirm bookings). Raises RuntimeError naming them."""
+        names = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+                 "STRIPE_API_BASE")
+        if not any(config.get(name) for name in names):
+            return
+        missing = [n for n in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+                   if not config.get(n)]
+        if missing:
+            raise RuntimeError(
+                f"card payments are enabled but {' and '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set in production"
+            )
 
 
 CONFIGS = {

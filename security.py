@@ -79,7 +79,8 @@ def init_cors(app: Flask) -> None:
         return
     CORS(
         app,
-        resources={r"/api/*": {"origins": origins}},
+        # Provider webhooks are server-to-server: never answered for browsers.
+        resources={r"^/api/(?!v1/webhooks/).*": {"origins": origins}},
         allow_headers=CORS_ALLOW_HEADERS,
         expose_headers=CORS_EXPOSE_HEADERS,
         supports_credentials=False,

@@ -1,15 +1,18 @@
 """End-to-end walkthrough of the Easy Travels API over real HTTP.
 
 Admin creates staff -> operation builds a package -> the operation head approves it ->
-a customer registers, finds it by a word of its itinerary, books two seats and raises
-an enquiry -> sales works the enquiry -> sales changes their password with a mailed
+a customer registers, finds it by a word of its itinerary, books two seats, pays them
+by card through the payment provider (a payment intent from the API, confirmed on the
+provider as a client SDK would, the provider's signed webhook confirms the booking)
+and raises an enquiry -> sales works the enquiry -> sales changes their password with a mailed
 one-time code, read from an SMTP sink this script runs itself.
 
     python examples/walkthrough.py --base-url http://127.0.0.1:5000 \
         --admin-email admin@example.test --admin-password '...' --smtp-port 8025
 
-The server must send mail to 127.0.0.1:<smtp-port> (MAIL_SERVER / MAIL_PORT); `make
-walkthrough` starts such a server on a fresh database. Exits 0 when every step got
+The server must send mail to 127.0.0.1:<smtp-port> (MAIL_SERVER / MAIL_PORT) and use
+the provider at --stripe-api-base (a localstripe with the server's webhook registered);
+`make walkthrough` starts both on a fresh database. Exits 0 when every step got
 the expected answer, 1 (with the step, status and body) otherwise.
 """
 
@@ -26,10 +29,12 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import requests
+import stripe
 from aiosmtpd.controller import Controller
 
 TIMEOUT = (5, 20)  # connect, read seconds, for every request
 MAIL_WAIT_SECONDS = 20
+WEBHOOK_WAIT_SECONDS = 20
 PASSWORD = "walkthrough-pass-1"
 NEW_PASSWORD = "walkthrough-pass-2"
 
@@ -114,8 +119,10 @@ def check(condition: bool, message: str, body=None) -> None:
 class Walkthrough:
     """The scenario, one method per actor; `step()` prints progress."""
 
-    def __init__(self, client: Client, mailbox: Mailbox, admin_email, admin_password):
+    def __init__(self, client: Client, mailbox: Mailbox, admin_email, admin_password,
+                 stripe_api_base: str | None = None):
         self.api = client
+        self.stripe_api_base = stripe_api_base
         self.mailbox = mailbox
         self.admin = (admin_email, admin_password)
         self.run = "".join(random.choices(string.ascii_lowercase, k=8))
@@ -137,6 +144,7 @@ class Walkthrough:
         self.operation_builds_package()
         self.head_approves()
         self.customer_books()
+        self.customer_pays_by_card()
         self.sales_works_enquiry()
         self.sales_changes_password()
 
@@ -216,6 +224,7 @@ class Walkthrough:
         self.step("the customer books 2 seats")
         body = self.api.call("POST", "/api/v1/bookings", expect=201, token=token,
                              json={"departure_id": self.ids["departure"], "seats": 2})
+        booking_id = body["id"]
         check(body["status"] == "held" and body["seats"] == 2, "booking not held", body)
         check(re.fullmatch(r"ET-[A-Z0-9]{6}", body["reference"] or ""), "reference", body)
         check(body["total_amount"] == "990.00" and body["hold_expires_at"], "amounts", body)
@@ -223,6 +232,43 @@ class Walkthrough:
         body = self.api.call("GET", f"/api/v1/departures/{self.ids['departure']}",
                              expect=200, token=token)
         check(body["seats_left"] == 10, "the departure should have 10 seats left", body)
+        self.ids["booking"] = booking_id
+
+    def customer_pays_by_card(self) -> None:
+        token, booking_id = self.ids["customer_token"], self.ids["booking"]
+        self.step("the customer starts a card payment: POST /bookings/<id>/payment-intents")
+        intent = self.api.call("POST", f"/api/v1/bookings/{booking_id}/payment-intents",
+                               expect=201, token=token, json={"amount": "990.00"})
+        check(intent["provider"] == "stripe" and intent["status"] == "pending"
+              and intent["client_secret"] and intent["publishable_key"], "intent", intent)
+        self.step("the client confirms it on the provider with the test card pm_card_visa")
+        # Stripe.js would confirm with the publishable key and the client secret.
+        # localstripe accepts only `sk_` keys on payment intents (any such key: not
+        # the server's) and refuses `confirm` with a payment_method argument, so the
+        # client attaches the card first, then confirms, as its SDK calls do.
+        provider = stripe.StripeClient(
+            "sk_test_walkthrough_client", base_addresses={"api": self.stripe_api_base},
+            max_network_retries=0,
+        )
+        pi = intent["provider_payment_id"]
+        provider.v1.payment_intents.update(pi, params={"payment_method": "pm_card_visa"})
+        confirmed = provider.v1.payment_intents.confirm(pi)
+        check(confirmed.status == "succeeded", "the provider did not take the payment",
+              confirmed)
+        self.step("the provider's signed webhook confirms the booking")
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while True:
+            body = self.api.call("GET", f"/api/v1/bookings/{booking_id}", expect=200,
+                                 token=token)
+            if body["status"] == "confirmed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        check(body["status"] == "confirmed" and body["amount_due"] == "0.00",
+              "the booking was not confirmed by the webhook", body)
+        body = self.api.call("GET", f"/api/v1/payment-intents/{intent['id']}", expect=200,
+                             token=token)
+        check(body["status"] == "succeeded" and body["payment_id"], "attempt", body)
+        print(f"     {pi} succeeded; booking confirmed, payment #{body['payment_id']}")
 
     def sales_works_enquiry(self) -> None:
         self.step("the customer opens an enquiry about the package")
@@ -276,9 +322,13 @@ def parse_args(argv=None):
     parser.add_argument("--admin-password", default=os.environ.get("ADMIN_PASSWORD"))
     parser.add_argument("--smtp-port", type=int, default=8025,
                         help="port of the SMTP sink this script runs on 127.0.0.1")
+    parser.add_argument("--stripe-api-base", default=os.environ.get("STRIPE_API_BASE"),
+                        help="the provider the server uses (a localstripe URL)")
     args = parser.parse_args(argv)
     if not (args.admin_email and args.admin_password):
         parser.error("--admin-email and --admin-password (or ADMIN_EMAIL/ADMIN_PASSWORD)")
+    if not args.stripe_api_base:
+        parser.error("--stripe-api-base (or STRIPE_API_BASE): the local provider's URL")
     return args
 
 
@@ -291,7 +341,8 @@ def main(argv=None) -> int:
     except Exception as exc:  # port taken, permission ...
         print(f"FAILED: cannot start the SMTP sink on port {args.smtp_port}: {exc}")
         return 1
-    walk = Walkthrough(Client(args.base_url), mailbox, args.admin_email, args.admin_password)
+    walk = Walkthrough(Client(args.base_url), mailbox, args.admin_email, args.admin_password,
+                       args.stripe_api_base)
     try:
         walk.run_all()
     except WalkthroughFailed as exc:

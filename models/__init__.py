@@ -16,6 +16,7 @@ from models.billing import (
 )
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
 from models.idempotency import IdempotencyKey
+from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
 from models.package import (
     DEPARTURE_STATUSES,
@@ -43,6 +44,9 @@ __all__ = [
     "Invoice",
     "PAYMENT_METHODS",
     "Payment",
+    "PaymentAttempt",
+    "ProviderEvent",
+    "ATTEMPT_STATES",
     "Refund",
     "WalletEntry",
     "Customer",

@@ -15,7 +15,7 @@ from models.base import MONEY, UTCDateTime, db, utcnow
 
 PAYMENT_METHODS = ("card", "bank_transfer", "cash", "wallet")
 REFUND_DESTINATIONS = ("wallet", "original")
-REFUND_STATES = ("pending", "completed")
+REFUND_STATES = ("pending", "completed", "failed")
 WALLET_ENTRY_KINDS = ("refund_credit", "payment_debit", "adjustment")
 
 
@@ -113,13 +113,14 @@ class Payment(db.Model):
 
 class Refund(db.Model):
     """Money given back for a booking: to the wallet (completed at once) or to the
-    original payment method (`pending` until finance marks it completed)."""
+    original payment method (`pending` until finance marks it completed, or, for a
+    provider payment, `completed` / `failed` by the provider's answer)."""
 
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("destination IN ('wallet','original')", name="destination_valid"),
-        CheckConstraint("status IN ('pending','completed')", name="status_valid"),
+        CheckConstraint("status IN ('pending','completed','failed')", name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +144,14 @@ class Refund(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
+    # The payment this refund gives back (refunds to the original method); a refund
+    # of a provider payment goes through the provider's refund API: its refund id,
+    # or the provider's message while `failed` (retryable).
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), index=True
+    )
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255))
+    failure_message: Mapped[str | None] = mapped_column(Text)
     # Indexed: cash-basis revenue counts refunds by the day money went back.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(

@@ -5,6 +5,7 @@ from routes.auth import blp as auth_blp
 from routes.billing import blp as billing_blp
 from routes.bookings import blp as bookings_blp
 from routes.cancellations import blp as cancellations_blp
+from routes.card_payments import blp as card_payments_blp
 from routes.customers import blp as customers_blp
 from routes.departures import blp as departures_blp
 from routes.employees import blp as employees_blp
@@ -29,6 +30,7 @@ BLUEPRINTS = [
     # /bookings/<id>/..., /invoices, /payments, /refunds and /departures/<id>/cancel.
     (billing_blp, API_PREFIX),
     (cancellations_blp, API_PREFIX),
+    (card_payments_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),
     (reports_blp, f"{API_PREFIX}/reports"),
     (audit_blp, f"{API_PREFIX}/audit"),

@@ -85,6 +85,18 @@ class CompleteRefund(MethodView):
         return refunds.complete_refund(account=current_user, refund_id=refund_id, **data)
 
 
+@blp.route("/refunds/<int(max=2147483647):refund_id>/retry")
+class RetryRefund(MethodView):
+    @roles_required(*REFUNDERS)
+    @blp.response(200, RefundSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Not a failed provider refund")
+    @blp.alt_response(502, schema=ProblemSchema, description="The provider refused the call")
+    @blp.alt_response(503, schema=ProblemSchema, description="Card payments unavailable")
+    def post(self, refund_id):
+        """Send a failed refund to the payment provider again."""
+        return refunds.retry_refund(account=current_user, refund_id=refund_id)
+
+
 @blp.route("/departures/<int(max=2147483647):departure_id>/cancel")
 class CancelDeparture(MethodView):
     @roles_required(*OPERATORS)

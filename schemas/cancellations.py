@@ -45,7 +45,9 @@ class CancelSchema(Schema):
 
 class RefundSchema(Schema):
     """A refund: to the wallet (completed at once) or to the original method
-    (`pending` until finance completes it)."""
+    (`pending` until finance completes it; for a provider card payment `completed`
+    or `failed` by the provider's answer, a failed one retried with
+    POST /refunds/<id>/retry)."""
 
     id = fields.Integer(dump_only=True)
     booking_id = fields.Integer(dump_only=True)
@@ -66,6 +68,14 @@ class RefundSchema(Schema):
     completed_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    payment_id = fields.Integer(dump_only=True, allow_none=True)
+    provider_refund_id = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "re_3PqZ8e2eZvKYlo2C0mQk1b2c"},
+    )
+    failure_message = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"description": "The provider's message while `failed` (retryable)."},
+    )
 
 
 class CancellationSchema(Schema):

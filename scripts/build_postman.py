@@ -46,6 +46,7 @@ DEMO_PASSWORD = "demo-password-1"  # services/seed.py DEMO_PASSWORD, public demo
 # Environment variables, in file order: (key, initial value, description).
 ENV_VARIABLES = [
     ("baseUrl", "http://127.0.0.1:5000", "server root, no trailing slash (make run)"),
+    ("stripeBase", "http://127.0.0.1:8420", "the local payment provider (make run's localstripe)"),
     ("staffEmail", STAFF_EMAIL, "demo employee used as staff (flask seed-demo)"),
     ("approverEmail", APPROVER_EMAIL, "demo operation head, the second pair of eyes"),
     ("demoPassword", DEMO_PASSWORD, "password of every demo account (services/seed.py)"),

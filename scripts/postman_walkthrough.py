@@ -9,7 +9,9 @@ SQLite database loaded with `flask seed-demo` (demo accounts, password
 The story follows examples/walkthrough.py and the README's curl tour, with money:
 staff (the demo admin) builds a package and cannot approve it themself
 (maker-checker), the operation head approves it, a customer registers, searches,
-books two seats, pays by card (a retry with the same Idempotency-Key is replayed),
+books two seats, pays by card through the payment provider (a payment intent confirmed
+on the local provider; the signed webhook confirms the booking; a retry with the same
+Idempotency-Key is replayed),
 sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
 wallet, sees the wallet credited and the seats returned, raises an enquiry that
 staff assign, answer and resolve; the customer reads the answer and logs out. No
@@ -318,42 +320,80 @@ pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(1
 """,
     },
     {
-        "name": "16 Customer pays the booking by card (confirmed)",
+        "name": "16 Customer starts a card payment (payment intent), confirmed on the provider",
         "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payments",
+        "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
         "auth": "customer",
         "status": 201,
         "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
-        "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
-        "with the same key and body gets the first answer instead of a second charge.",
+        "body": {"amount": "{{amountDue}}"},
+        "description": "Card money enters only through the payment provider: the API creates "
+        "a PaymentIntent, the client confirms it with Stripe.js or an SDK (here: two calls to "
+        "the local provider at `{{stripeBase}}` with the test card `pm_card_visa`; localstripe "
+        "accepts any `sk_test_` key and wants the card attached before `confirm`), and the "
+        "provider's signed webhook confirms the booking. A fresh Idempotency-Key per run: a "
+        "network retry with the same key and body gets the first answer.",
         "prerequest": """
 pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
 """,
         "tests": """
 const body = pm.response.json();
-pm.test("paid in full: confirmed, nothing due", () => {
+pm.test("a pending stripe intent for the amount due", () => {
+    pm.expect(body.provider).to.eql("stripe");
+    pm.expect(body.status).to.eql("pending");
     pm.expect(body.amount).to.eql(pm.environment.get("amountDue"));
-    pm.expect(body.method).to.eql("card");
-    pm.expect(body.booking.status).to.eql("confirmed");
-    pm.expect(body.booking.amount_due).to.eql("0.00");
+    pm.expect(body.client_secret).to.be.a("string");
 });
-pm.environment.set("paymentId", body.id);
+pm.environment.set("intentId", body.id);
+pm.environment.set("providerPaymentId", body.provider_payment_id);
+const provider = pm.environment.get("stripeBase") + "/v1/payment_intents/" + body.provider_payment_id;
+const auth = { type: "bearer", bearer: [{ key: "token", value: "sk_test_postman_client", type: "string" }] };
+pm.sendRequest({ url: provider, method: "POST", auth: auth,
+    body: { mode: "urlencoded", urlencoded: [{ key: "payment_method", value: "pm_card_visa" }] } },
+    (err) => {
+        pm.test("card attached on the provider", () => pm.expect(err).to.eql(null));
+        pm.sendRequest({ url: provider + "/confirm", method: "POST", auth: auth }, (err2, res) => {
+            pm.test("the provider took the payment", () => {
+                pm.expect(err2).to.eql(null);
+                pm.expect(res.json().status).to.eql("succeeded");
+            });
+        });
+    });
 """,
     },
     {
-        "name": "17 A retry with the same Idempotency-Key is replayed, not charged again",
+        "name": "17 A retry with the same Idempotency-Key is replayed, no second intent",
         "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payments",
+        "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
         "auth": "customer",
         "status": 201,
         "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+        "body": {"amount": "{{amountDue}}"},
         "tests": """
 pm.test("the first answer, marked as replayed", () => {
     pm.expect(pm.response.headers.get("Idempotent-Replayed")).to.eql("true");
-    pm.expect(pm.response.json().id).to.eql(pm.environment.get("paymentId"));
+    pm.expect(pm.response.json().id).to.eql(pm.environment.get("intentId"));
 });
+""",
+    },
+    {
+        "name": "17b The provider's webhook confirmed the booking",
+        "method": "GET",
+        "path": "/api/v1/payment-intents/{{intentId}}",
+        "auth": "customer",
+        "status": 200,
+        "description": "localstripe sends the signed `payment_intent.succeeded` event about "
+        "1 s after the confirmation; the pre-request script waits 3 s.",
+        "prerequest": """
+setTimeout(() => {}, 3000);
+""",
+        "tests": """
+const body = pm.response.json();
+pm.test("succeeded, payment recorded", () => {
+    pm.expect(body.status).to.eql("succeeded");
+    pm.expect(body.payment_id).to.be.a("number");
+});
+pm.environment.set("paymentId", body.payment_id);
 """,
     },
     {

@@ -271,6 +271,7 @@ def cancel_booking(
     by_id = account.id if is_staff(account) else None
     quote, issued = _cancel_one(booking, now=now, refund_to=refund_to, reason=reason,
                                 by_id=by_id, waive=waive_penalty)
+    refunds.submit_provider_refunds([refund.id for refund in issued])
     notifications.booking_cancelled(
         booking, penalty=quote.penalty_amount, refund=quote.refund_amount,
         refund_to=_refund_words(refund_to),
@@ -360,7 +361,8 @@ def _departure_answer(departure, lines, *, refund_to, cancelled, reason=None) ->
 
 def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[dict, list]:
     """Cancel the departure and all its live bookings in the current transaction.
-    Returns the answer and `(booking, quote)` pairs for the mail."""
+    Returns the answer, `(booking, quote)` pairs for the mail and the refund ids
+    (provider refunds are sent after the commit)."""
     flipped = db.session.execute(
         update(Departure)
         .where(Departure.id == departure.id, Departure.status == "scheduled")
@@ -372,7 +374,7 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
     # Lapsed holds become `expired` (seats back, invoice credited in full), not
     # cancelled: their customers were never charged and get no mail.
     inventory.release_expired_holds(departure_id=departure.id, now=now)
-    lines, done = [], []
+    lines, done, refund_ids = [], [], []
     for booking in _live_bookings(departure.id, now=now):
         result = _cancel_in_transaction(
             booking, now=now, refund_to=refund_to, reason=reason, by_id=by_id, waive=True
@@ -380,6 +382,7 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
         if result is None:  # cancelled or expired by a concurrent request
             continue
         quote = result[0]
+        refund_ids.extend(refund.id for refund in result[1])
         lines.append(_line(booking, quote.refund_amount, refund_to, "cancelled"))
         done.append((booking, quote))
     db.session.refresh(departure)
@@ -393,7 +396,7 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
             "total_refund": answer["total_refund"], "currency": answer["currency"],
         },
     )
-    return answer, done
+    return answer, done, refund_ids
 
 
 def cancel_departure(
@@ -426,12 +429,13 @@ def cancel_departure(
         return answer
     by_id = account.id if account is not None else None
     try:
-        answer, done = _execute(departure, now=now, reason=reason, refund_to=refund_to,
-                                by_id=by_id)
+        answer, done, refund_ids = _execute(departure, now=now, reason=reason,
+                                            refund_to=refund_to, by_id=by_id)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    refunds.submit_provider_refunds(refund_ids)
     for booking, quote in done:
         notifications.departure_cancelled(
             booking, refund=quote.refund_amount, refund_to=_refund_words(refund_to),

@@ -69,3 +69,16 @@ def departure_cancelled(booking, *, refund, refund_to: str, reason: str) -> None
         f"({reason}). Your booking is cancelled and {refund} {booking.currency} is "
         f"refunded to your {refund_to}.\n",
     )
+
+
+def card_payment_refunded(booking, *, amount, reason: str) -> None:
+    """Tell the customer a card payment could not be kept (e.g. the hold lapsed and
+    the seats were gone) and was refunded to their card at once."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: your card payment was refunded",
+        f"Hello {booking.customer.name},\n\nYour card payment of {amount} "
+        f"{booking.currency} for {_trip(booking)} arrived but could not be applied "
+        f"({reason}). It has been refunded to your card in full; nothing was kept.\n",
+    )
+

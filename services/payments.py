@@ -31,7 +31,7 @@ from services import audit, billing, inventory, notifications, wallet
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
-CUSTOMER_METHODS = ("card", "wallet")
+CUSTOMER_METHODS = ("wallet",)
 STAFF_METHODS = ("card", "bank_transfer", "cash")
 NOT_PAYABLE = ("cancelled", "completed")
 SORTABLE = ("created_at", "amount")
@@ -48,13 +48,16 @@ def record_payment(
     """Record a payment of `amount` (Decimal, booking currency) on a booking; one
     commit, then the confirmation mail when this payment confirmed the booking.
 
-    `account` is the caller: a customer pays their own booking by `card` (with the
-    provider `reference`) or `wallet`; finance and admin record `card`,
-    `bank_transfer` and `cash`. A booking whose hold lapsed (swept `expired` or not)
+    `account` is the caller: a customer pays their own booking from the `wallet`
+    (card money from customers enters only through the payment provider, see
+    services.card_payments); finance and admin record money they received
+    themselves: `card` (a card terminal, `reference` required), `bank_transfer`
+    and `cash`. A booking whose hold lapsed (swept `expired` or not)
     gets its seats back first when they are still free (see `_retake`).
 
     Raises NotFound (404: unknown booking, or another customer's), Forbidden (403:
-    method not open to the caller's role), ValidationFailed (422: `reference`
+    method not open to the caller's role, `card-through-provider` for a customer's
+    card), ValidationFailed (422: `reference`
     missing for card, `amount` over what is due or under the deposit of a held
     booking, `method` wallet in another currency), Conflict (409: booking
     cancelled or completed, `seats-unavailable` on a lapsed hold whose seats are
@@ -77,10 +80,44 @@ def record_payment(
 
 def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bool]:
     """The payment inside the caller's transaction; returns (payment, just confirmed)."""
-    now = utcnow()
     amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     booking = _own_booking(account, booking_id)
     _check_method(account, booking, method, reference)
+    return _apply(booking, amount=amount, method=method, reference=reference,
+                  actor=account)
+
+
+def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
+    """Record card money the payment provider says it received (`amount` Decimal in
+    the booking's currency, `reference` the provider's payment id) inside the
+    caller's transaction, exactly like a payment through `record_payment`: the same
+    deposit/overpayment checks, lapsed holds re-take their seats, the booking is
+    confirmed. Does not commit. Returns (payment, just confirmed).
+
+    Raises the same Conflict / ValidationFailed as `record_payment` when the booking
+    can no longer take the money (the caller then gives it back through the
+    provider)."""
+    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    booking = get_or_404(Booking, booking_id, "Booking")
+    return _apply(booking, amount=amount, method="card", reference=reference, actor=None)
+
+
+def check_card_intent(*, account, booking_id: int, amount: Decimal) -> Booking:
+    """The booking a card payment of `amount` may be started for: the caller's own
+    (customers) or any (staff), payable, `amount` within what is due and at least
+    the missing deposit of a held booking (the rules of `record_payment`). Raises
+    NotFound (404), Conflict (409), ValidationFailed (422); writes nothing."""
+    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    booking = _own_booking(account, booking_id)
+    _check_payable(booking, amount)
+    return booking
+
+
+def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
+    """Take `amount` on `booking` (re-taking a lapsed hold's seats), confirm it when
+    the deposit is reached, write the payment (and wallet debit) and its audit
+    entry. `actor` None: the payment provider's word (audited as `system`)."""
+    now = utcnow()
     lapsed = booking.status == "expired" or booking.hold_lapsed(now)
     _check_payable(booking, amount)
     if lapsed:
@@ -96,7 +133,7 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
         currency=booking.currency,
         method=method,
         reference=reference,
-        recorded_by_id=account.id if is_staff(account) else None,
+        recorded_by_id=actor.id if actor is not None and is_staff(actor) else None,
     )
     db.session.add(payment)
     db.session.flush()
@@ -111,7 +148,8 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
         )
     db.session.refresh(booking)
     audit.record(
-        "payment.recorded", entity_type="payment", entity_id=payment.id, actor=account,
+        "payment.recorded", entity_type="payment", entity_id=payment.id, actor=actor,
+        actor_type=None if actor is not None else "system",
         details={
             "booking_id": booking.id, "booking_reference": booking.reference,
             "amount": amount, "currency": booking.currency, "method": method,
@@ -139,13 +177,23 @@ def _check_method(account, booking: Booking, method: str, reference: str | None)
             "bank_transfer or cash payments.",
             code="method-not-allowed",
         )
+    if not is_staff(account) and method == "card":
+        raise Forbidden(
+            "Card payments go through the payment provider: start one with POST "
+            "/api/v1/bookings/<id>/payment-intents and confirm it with Stripe.js or a "
+            "Stripe SDK; the booking is confirmed when the provider reports success.",
+            code="card-through-provider",
+        )
     if not is_staff(account) and method not in CUSTOMER_METHODS:
         raise Forbidden(
-            "Customers pay by card or wallet; finance records bank transfers and cash.",
+            "Customers pay from their wallet here, or by card through a payment intent; "
+            "finance records bank transfers and cash.",
             code="method-not-allowed",
         )
     if method == "card" and not (reference or "").strip():
-        raise ValidationFailed({"reference": ["A card payment needs the provider reference."]})
+        raise ValidationFailed(
+            {"reference": ["A card terminal payment needs the terminal's reference."]}
+        )
     if method == "wallet" and booking.currency != wallet.wallet_currency():
         message = f"The wallet holds {wallet.wallet_currency()}; this booking is in "
         raise ValidationFailed({"method": [message + f"{booking.currency}."]})

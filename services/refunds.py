@@ -8,13 +8,14 @@ is written inside the caller's transaction together with the booking's
 """
 
 import logging
+import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
 
 from auth.decorators import is_staff
-from errors import Conflict, NotFound, ValidationFailed
+from errors import APIError, Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund
 from models.base import utcnow
@@ -35,7 +36,8 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _new_refund(booking, *, amount, destination, method, status, reason, by_id, now) -> Refund:
+def _new_refund(booking, *, amount, destination, method, status, reason, by_id, now,
+                payment_id=None) -> Refund:
     """A Refund row for `booking`, added and flushed (its id is needed by the ledger)."""
     completed = status == "completed"
     refund = Refund(
@@ -51,6 +53,7 @@ def _new_refund(booking, *, amount, destination, method, status, reason, by_id, 
         completed_by_id=by_id if completed else None,
         completed_at=now if completed else None,
         created_at=now,
+        payment_id=payment_id,
     )
     db.session.add(refund)
     db.session.flush()
@@ -109,7 +112,8 @@ def _refund_to_original(booking, amount, *, reason, by_id, now) -> list[Refund]:
     """Refunds to the original methods: what was paid from the wallet goes back to
     the wallet at once (`completed`, ledger entry; written first); every other
     payment share becomes a `pending` refund of that payment's method, newest
-    payment first."""
+    payment first. A pending refund of a provider payment is sent to the provider
+    by `submit_provider_refunds` once the caller committed."""
     shares = _allocate(list(booking.payments), amount)
     to_wallet = sum(
         (share for payment, share in shares if payment and payment.method == "wallet"), ZERO
@@ -131,6 +135,7 @@ def _refund_to_original(booking, amount, *, reason, by_id, now) -> list[Refund]:
             _new_refund(
                 booking, amount=share, destination="original", method=method,
                 status="pending", reason=note, by_id=by_id, now=now,
+                payment_id=payment.id if payment is not None else None,
             )
         )
     return refunds
@@ -225,8 +230,15 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
 
     A conditional UPDATE (`WHERE status = 'pending'`) lets exactly one of two
     concurrent requests complete it. Raises NotFound (404) and Conflict (409) when
-    the refund is already completed (wallet refunds are completed at once).
+    the refund is already completed (wallet refunds are completed at once) or goes
+    through the payment provider (`refund-through-provider`).
     """
+    if is_provider_refund(get_or_404(Refund, refund_id, "Refund")):
+        raise Conflict(
+            "This refund goes back through the payment provider; retry it with POST "
+            "/refunds/<id>/retry when it failed.",
+            code="refund-through-provider",
+        )
     now = utcnow()
     values = {"status": "completed", "completed_by_id": account.id, "completed_at": now}
     if reference:
@@ -251,3 +263,96 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
     )
     db.session.commit()
     return db.session.get(Refund, refund_id)
+
+
+# --- refunds through the payment provider -------------------------------------------
+
+
+def is_provider_refund(refund: Refund) -> bool:
+    """True for a refund to the original method of a payment the provider took
+    (DESIGN.md "Lifecycles": refunds "through the provider's refund API for provider
+    payments, by finance for staff-recorded money")."""
+    return _attempt_of(refund) is not None
+
+
+def _attempt_of(refund: Refund):
+    """The provider payment attempt behind a refund's payment, or None."""
+    from models import PaymentAttempt
+
+    if refund.destination != "original" or refund.payment_id is None:
+        return None
+    return db.session.scalar(
+        select(PaymentAttempt).where(PaymentAttempt.payment_id == refund.payment_id)
+    )
+
+
+def submit_provider_refunds(refund_ids: list[int]) -> None:
+    """Send the `pending` provider refunds among `refund_ids` to the provider, after
+    the caller committed them (the cancellation flows). Each ends `completed` (the
+    provider accepted it) or `failed` with the provider's message (finance retries
+    it); each is its own commit. Staff-recorded money is skipped (finance pays it)."""
+    for refund_id in refund_ids:
+        refund = db.session.get(Refund, refund_id)
+        if refund is not None and refund.status == "pending" and is_provider_refund(refund):
+            _send_to_provider(refund_id, key=f"easytravels-refund-{refund_id}")
+
+
+def _send_to_provider(refund_id: int, *, key: str) -> Refund:
+    """One provider refund call for a `pending` refund (refunds.create with the
+    PaymentIntent, the amount in minor units and idempotency key `key`), then a
+    conditional UPDATE to `completed` or `failed`, audited; one commit."""
+    from services import provider
+
+    refund = db.session.get(Refund, refund_id)
+    intent_id = _attempt_of(refund).provider_payment_id
+    amount, currency = refund.amount, refund.currency
+    db.session.rollback()
+    try:
+        answer = provider.create_refund(
+            provider_payment_id=intent_id, amount_minor=provider.to_minor(amount, currency),
+            idempotency_key=key,
+        )
+        values = {"status": "completed", "completed_at": utcnow(), "failure_message": None,
+                  "provider_refund_id": answer.id, "reference": answer.id}
+        action, details = "refund.provider_completed", {"provider_refund_id": answer.id}
+    except APIError as exc:
+        values = {"status": "failed", "failure_message": exc.detail[:2000]}
+        action, details = "refund.provider_failed", {"error": exc.detail}
+        log.warning("provider refund %s failed: %s", refund_id, exc.detail)
+    try:
+        db.session.execute(
+            update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+            .values(**values).execution_options(synchronize_session=False)
+        )
+        audit.record(action, entity_type="refund", entity_id=refund_id, actor_type="system",
+                     details={"amount": amount, "currency": currency,
+                              "provider_payment_id": intent_id, **details})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return db.session.get(Refund, refund_id)
+
+
+def retry_refund(*, account, refund_id: int) -> Refund:
+    """`POST /refunds/<id>/retry` (finance, admin): send a `failed` provider refund to
+    the provider again. A conditional UPDATE `failed` -> `pending` (committed before
+    the call) lets one of two concurrent retries through; the provider call uses a
+    fresh idempotency key (the provider stores the failed answer under the old one).
+    Returns the refund, `completed` or again `failed`. Raises NotFound (404),
+    Conflict (409: not a provider refund, or not failed)."""
+    refund = get_or_404(Refund, refund_id, "Refund")
+    if not is_provider_refund(refund):
+        raise Conflict("Only refunds through the payment provider are retried; finance "
+                       "completes the others.", code="refund-not-provider")
+    claimed = db.session.execute(
+        update(Refund).where(Refund.id == refund_id, Refund.status == "failed")
+        .values(status="pending").execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict("Only a failed refund can be retried.", code="refund-not-failed")
+    audit.record("refund.retried", entity_type="refund", entity_id=refund_id, actor=account,
+                 details={"amount": refund.amount, "currency": refund.currency})
+    db.session.commit()
+    return _send_to_provider(refund_id, key=f"easytravels-refund-{refund_id}-{uuid.uuid4()}")

@@ -81,7 +81,18 @@ def smtp():
 
 
 @pytest.fixture(scope="session")
-def app(smtp, tmp_path_factory):
+def provider():
+    """A real localstripe process (free port) with a webhook receiver, for the
+    whole session (tests/stripe_support.py)."""
+    from tests.stripe_support import Provider
+
+    running = Provider()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def app(smtp, provider, tmp_path_factory):
     """The application, with a fresh schema built by create_all."""
     url = TEST_DB_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     from config import normalise_database_url
@@ -93,6 +104,7 @@ def app(smtp, tmp_path_factory):
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp.port,
             "MAIL_SUPPRESS_SEND": False,
+            **provider.config(),
         },
     )
     with application.app_context():

@@ -70,8 +70,9 @@ def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):
 def test_pay_same_idempotency_key_at_once_creates_one_payment(app, actors):
     me = actors.customer()
     booking_id = make_booking(app, customer_id=me["id"], total="100.00", deposit="10.00")
-    headers = {**me["headers"], "Idempotency-Key": "burst-key-1"}
-    body = {"amount": "10.00", "method": "card", "reference": "pi_burst"}
+    finance = actors.employee("finance")
+    headers = {**finance["headers"], "Idempotency-Key": "burst-key-1"}
+    body = {"amount": "10.00", "method": "card", "reference": "terminal-burst"}
     calls = [(f"/bookings/{booking_id}/payments", body, headers)] * 20
 
     with gunicorn_server(workers=2, threads=4) as base_url:

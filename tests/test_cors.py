@@ -100,3 +100,13 @@ def test_default_config_sends_no_cors_headers(client):
     for response in (client.get("/api/v1/packages", headers={"Origin": DASHBOARD}),
                      preflight(client, DASHBOARD)):
         assert not [h for h in response.headers.keys() if h.startswith("Access-Control-")]
+
+
+def test_cors_not_on_provider_webhook(cors_client):
+    """The payment provider's webhook is server-to-server: no CORS answer for it,
+    while the API keeps answering the dashboard."""
+    hook = preflight(cors_client, DASHBOARD, path="/api/v1/webhooks/stripe", method="POST",
+                     headers="Content-Type")
+    assert "Access-Control-Allow-Origin" not in hook.headers
+    api = preflight(cors_client, DASHBOARD)
+    assert api.headers["Access-Control-Allow-Origin"] == DASHBOARD

@@ -1,30 +1,40 @@
 """Property-based test of the booking engine and money rules (docs/design.md "Rules with numbers").
 
 A hypothesis state machine drives the real API through random sequences of book /
-pay / cancel / expire / sweep / refund-complete / wallet-adjust calls and, after
-every step, checks the invariants against the database:
+pay / cancel / expire / sweep / refund-complete / wallet-adjust calls, and card
+payments through a real localstripe (intent, confirm with a good or a declining
+card, the signed webhook delivered late, twice or never, reconciliation, provider
+refunds on cancellation) and, after every step, checks the invariants against the
+database:
 
 - seats: each departure's `seats_taken` equals the seats of its held and confirmed
   bookings (stored status) and never exceeds capacity; per-category counters agree;
 - money, per booking: payments sum to `amount_paid`, refunds sum to
   `amount_refunded`, and paid - refunded (what is kept) equals the penalty for a
   cancelled booking, everything paid for a live one, nothing for an expired one;
-- wallet: the balance equals the sum of its ledger and no ledger line is negative.
+- wallet: the balance equals the sum of its ledger and no ledger line is negative;
+- card payments: a succeeded attempt has exactly one payment (its PaymentIntent as
+  reference) and every other attempt none; an attempt the booking could not take is
+  refunded in full on the provider; refunds of a card payment never exceed it.
 No call may answer 5xx.
 """
 
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select, update
 
 from extensions import db
-from models import Booking, Customer, Departure, DepartureCategory, Package, Payment, Refund, WalletEntry
+from models import (
+    Booking, Customer, Departure, DepartureCategory, Package, Payment, PaymentAttempt, Refund,
+    WalletEntry,
+)
 from models.base import utcnow
 from tests.conftest import _empty_tables
+from tests.stripe_support import deliver
 
 API = "/api/v1"
 CAPACITY = 8
@@ -59,7 +69,7 @@ def _setup_world(app, actors):
     }
 
 
-def make_machine(app, client, actors):
+def make_machine(app, client, actors, provider):
     class BookingMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
@@ -67,6 +77,7 @@ def make_machine(app, client, actors):
             actors._by_role.clear()
             self.world = _setup_world(app, actors)
             self.bookings = []  # (booking id, customer index)
+            self.intents = []  # provider PaymentIntent ids started in this run
 
         def teardown(self):
             _empty_tables(app)
@@ -85,24 +96,72 @@ def make_machine(app, client, actors):
             if response.status_code == 201:
                 self.bookings.append((response.get_json()["id"], who))
 
-        @precondition(lambda self: self.bookings)
-        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
-              method=st.sampled_from(["card", "wallet"]))
-        def pay(self, pick, share, method):
-            booking_id, who = self.bookings[pick % len(self.bookings)]
+        def amount_for(self, booking_id, share):
             with app.app_context():
                 booking = db.session.get(Booking, booking_id)
                 due = booking.total_amount - booking.amount_paid
                 needed = max(booking.deposit_amount - booking.amount_paid, Decimal("0.01"))
-            amount = {"deposit": needed, "due": due, "half": (due / 2).quantize(Decimal("0.01"))}[share]
+            return {"deposit": needed, "due": due, "half": (due / 2).quantize(Decimal("0.01"))}[share]
+
+        @precondition(lambda self: self.bookings)
+        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
+              method=st.sampled_from(["terminal", "wallet", "card"]))
+        def pay(self, pick, share, method):
+            booking_id, who = self.bookings[pick % len(self.bookings)]
+            amount = self.amount_for(booking_id, share)
             if amount <= 0:
                 return
             body = {"amount": f"{amount:.2f}", "method": method}
-            if method == "card":
-                body["reference"] = f"card-{pick}"
             headers = self.world["customers"][who]["headers"]
+            if method == "terminal":  # finance records a card terminal payment
+                body.update(method="card", reference=f"terminal-{pick}")
+                headers = self.world["finance"]
             response = self.call("POST", f"/bookings/{booking_id}/payments", headers, body)
+            if method == "card":  # customers pay cards through the provider only
+                assert response.status_code == 403, response.get_json()
+            else:
+                assert response.status_code in (201, 409, 422), response.get_json()
+
+        @precondition(lambda self: self.bookings)
+        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
+              card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeCustomerFail",
+                                    None]))
+        def card_payment(self, pick, share, card):
+            """Start an intent and confirm it on the provider (or abandon it: None);
+            the provider's webhook arrives in the receiver, delivered by `deliver_webhook`."""
+            booking_id, who = self.bookings[pick % len(self.bookings)]
+            amount = self.amount_for(booking_id, share)
+            if amount <= 0:
+                return
+            headers = self.world["customers"][who]["headers"]
+            response = self.call("POST", f"/bookings/{booking_id}/payment-intents", headers,
+                                 {"amount": f"{amount:.2f}"})
             assert response.status_code in (201, 409, 422), response.get_json()
+            if response.status_code == 201 and card is not None:
+                intent = response.get_json()["provider_payment_id"]
+                provider.confirm(intent, card)
+                self.intents.append(intent)
+
+        @precondition(lambda self: self.intents)
+        @rule(pick=st.integers(0, 10_000))
+        def deliver_webhook(self, pick):
+            """Hand one received provider event to the service: on time, late, again."""
+            with provider.receiver.lock:
+                mine = [d for d in provider.receiver.deliveries if d.object_id in self.intents]
+            if not mine:
+                return
+            response = deliver(client, mine[pick % len(mine)])
+            assert response.status_code == 200, response.get_json()
+            event(f"webhook {mine[pick % len(mine)].type}: {response.get_json()['result']}")
+
+        @precondition(lambda self: self.intents)
+        @rule()
+        def reconcile(self):
+            result = app.test_cli_runner().invoke(
+                args=["payments", "reconcile", "--older-than", "0s"])
+            assert result.exit_code == 0, result.output
+            if "applied=0 refunded=0" not in result.output:
+                event("reconcile changed something")
 
         @precondition(lambda self: self.bookings)
         @rule(pick=st.integers(0, 10_000), refund_to=st.sampled_from(["wallet", "original"]))
@@ -114,6 +173,8 @@ def make_machine(app, client, actors):
                 "POST", f"/bookings/{booking_id}/cancel", headers, {"refund_to": refund_to}
             )
             assert response.status_code in (200, 201, 409), response.get_json()
+            for refund in (response.get_json().get("refunds") or []):
+                event(f"cancel refund {refund['method']}: {refund['status']}")
             if response.status_code in (200, 201) and quote.status_code == 200:
                 with app.app_context():
                     booking = db.session.get(Booking, booking_id)
@@ -195,6 +256,28 @@ def make_machine(app, client, actors):
                         assert booking.amount_paid >= booking.deposit_amount
 
         @invariant()
+        def card_payments_recorded_once(self):
+            with app.app_context():
+                for attempt in db.session.scalars(select(PaymentAttempt)):
+                    payments = db.session.scalars(
+                        select(Payment).where(Payment.reference == attempt.provider_payment_id)
+                    ).all()
+                    if attempt.status == "succeeded":
+                        assert [p.id for p in payments] == [attempt.payment_id]
+                        assert payments[0].amount == attempt.received_amount
+                        refunded = db.session.scalar(
+                            select(func.coalesce(func.sum(Refund.amount), 0))
+                            .where(Refund.payment_id == attempt.payment_id)
+                        )
+                        assert Decimal(refunded) <= payments[0].amount
+                    else:
+                        assert payments == [] and attempt.payment_id is None
+                    if attempt.status == "refunded":
+                        on_provider = provider.refunds(attempt.provider_payment_id)
+                        assert sum(r.amount for r in on_provider) == int(
+                            attempt.received_amount * 100)
+
+        @invariant()
         def wallets_balance(self):
             with app.app_context():
                 for customer in db.session.scalars(select(Customer)):
@@ -210,8 +293,8 @@ def make_machine(app, client, actors):
     return BookingMachine
 
 
-def test_booking_money_invariants_hold_for_random_sequences(app, client, actors):
-    machine = make_machine(app, client, actors)
+def test_booking_money_invariants_hold_for_random_sequences(app, client, actors, provider):
+    machine = make_machine(app, client, actors, provider)
     run_state_machine_as_test(
         machine,
         settings=settings(

@@ -170,6 +170,8 @@ CASES = [
      lambda w, me: ("POST", f"/bookings/{w['booking']}/cancel", {"refund_to": "original"})),
     ("record payment", {"admin", "finance"}, lambda w, me: ("POST", f"/bookings/{w['booking']}/payments", {
         "amount": "500.00", "method": "bank_transfer", "reference": "BT-1"})),
+    ("start card payment", {"admin", "sales", "finance"}, lambda w, me: (
+        "POST", f"/bookings/{w['booking']}/payment-intents", {"amount": "500.00"})),
     ("list invoices", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/invoices", None)),
     ("list payments", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/payments", None)),
     ("list refunds", {"admin", "finance", "customer"}, lambda w, me: ("GET", "/refunds", None)),
@@ -186,7 +188,7 @@ CASES = [
 # customer's resource gets 404"); anonymous callers of public reads get 404 for unpublished records too.
 HIDDEN_FROM_CUSTOMER = {
     "view customer", "edit customer", "work enquiry", "add enquiry note",
-    "view booking", "cancel booking", "record payment", "view wallet",
+    "view booking", "cancel booking", "record payment", "view wallet", "start card payment",
     "see unpublished package", "see unpublished departure",
 }
 HIDDEN_FROM_ANONYMOUS = {"see unpublished package", "see unpublished departure"}
@@ -240,3 +242,33 @@ def test_customer_replies_to_own_enquiry(client, actors, app):
         f"/api/v1/enquiries/{enquiry_id}/notes", json={"body": "More details"}, headers=me["headers"]
     )
     assert response.status_code == 201
+
+
+CARD_PAYERS = {"admin", "sales", "finance", "customer"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_card_payment_intent_own_and_view(client, app, actors, role):
+    """DESIGN.md row "start a card payment (payment intent)": the customer for their
+    own booking (others' are 404), admin, sales and finance for a customer; the
+    same roles view it."""
+    from tests.test_payments import make_booking
+
+    me = actors.customer()
+    owner = me if role == "customer" else actors.customer()
+    booking_id = make_booking(app, customer_id=owner["id"], total="120.00")
+    headers = actors.headers(role) if role != "customer" else me["headers"]
+    created = client.post(f"/api/v1/bookings/{booking_id}/payment-intents",
+                          json={"amount": "120.00"}, headers=headers)
+    if role in CARD_PAYERS:
+        assert created.status_code == 201, (role, created.get_json())
+        shown = client.get(f"/api/v1/payment-intents/{created.get_json()['id']}",
+                           headers=headers)
+        assert shown.status_code == 200
+        if role == "customer":
+            stranger = actors.customer()["headers"]
+            assert client.get(f"/api/v1/payment-intents/{created.get_json()['id']}",
+                              headers=stranger).status_code == 404
+    else:
+        assert created.status_code == (401 if role == "anonymous" else 403)
+        assert created.mimetype == "application/problem+json"

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, ProductionConfig, engine_options
-from errors import problem, register_error_handlers
+from errors import APIError, problem, register_error_handlers
 from extensions import api, db, jwt, mail, migrate
 
 JSON_METHODS = {"POST", "PUT", "PATCH"}
@@ -148,6 +148,8 @@ def bootstrap_admin(app: Flask) -> None:
     """Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when none exists.
 
     Skipped silently while the schema does not exist yet (before `db upgrade`).
+    Safe when several workers start at once (services.employees.ensure_first_admin);
+    logs one "admin bootstrap:" line per process.
     """
     if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
         return
@@ -160,12 +162,17 @@ def bootstrap_admin(app: Flask) -> None:
         try:
             if not inspect(db.engine).has_table("employees"):
                 return  # before `flask db upgrade`
-            ensure_first_admin(
+            created = ensure_first_admin(
                 email=app.config["ADMIN_EMAIL"],
                 password=app.config["ADMIN_PASSWORD"],
                 name=app.config["ADMIN_NAME"],
             )
-        except SQLAlchemyError as exc:
+            app.logger.info(
+                "admin bootstrap: %s", "admin created" if created else "an admin exists"
+            )
+        except (SQLAlchemyError, APIError) as exc:
+            # Another process may be creating the same admin right now; serving
+            # requests matters more than this start-up step (one admin either way).
             db.session.rollback()
             app.logger.warning("admin bootstrap skipped: %s", exc.__class__.__name__)
         finally:

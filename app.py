@@ -119,7 +119,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_guards(app: Flask) -> None:
-    """Refuse request bodies that are not JSON with 415 before any view runs."""
+    """Refuse oversized (413), too deeply nested or non-Unicode JSON (400) bodies
+    (input_limits.py), then bodies that are not JSON with 415, before any view runs."""
+    from input_limits import init_input_limits
+
+    init_input_limits(app)
 
     @app.before_request
     def _require_json_body():

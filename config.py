@@ -140,6 +140,10 @@ class Config:
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
 
+    # Largest request body in bytes (Flask/Werkzeug setting): longer bodies get a 413
+    # problem before they are read (input_limits.py).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
     OTP_SENDS_PER_MINUTE = 1

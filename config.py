@@ -137,6 +137,10 @@ class Config:
     ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
+    # Customers (never staff) book at most this many seats at once, and hold at most
+    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking_limits.py).
+    MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
+    MAX_HELD_SEATS_PER_CUSTOMER = int(os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
 

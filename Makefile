@@ -78,6 +78,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT
+	# The public development secret is accepted only here, on a loopback HOST
+	# (config.check_secrets); elsewhere set SECRET_KEY and JWT_SECRET_KEY.
+	case '$(HOST)' in 127.*|localhost|::1) export ALLOW_DEV_SECRET_ON_LOOPBACK=1 ;; esac
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -107,6 +110,7 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	port=$(or $(WALKTHROUGH_PORT),$$port)
 	smtp_port=$(or $(WALKTHROUGH_SMTP_PORT),$$smtp_port)
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/walkthrough.db"
+	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER=127.0.0.1 MAIL_PORT="$$smtp_port" MAIL_USE_TLS=false MAIL_USE_SSL=false
 	export MAIL_USERNAME= MAIL_PASSWORD=
 	export ADMIN_EMAIL='$(WALKTHROUGH_ADMIN_EMAIL)' ADMIN_PASSWORD='$(WALKTHROUGH_ADMIN_PASSWORD)'
@@ -125,8 +129,9 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no servers)
 	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-openapi.XXXXXX")
 	trap 'rm -f "$$tmp"' EXIT
+	secret=$$($(BIN)/python -c "$$GEN_SECRET_PY")
 	APP_CONFIG=development DATABASE_URL=sqlite:// ADMIN_EMAIL= ADMIN_PASSWORD= \
-	    $(FLASK) openapi write "$$tmp"
+	    SECRET_KEY="$$secret" JWT_SECRET_KEY="$$secret" $(FLASK) openapi write "$$tmp"
 	$(BIN)/python scripts/export_openapi.py "$$tmp" docs/openapi.json
 
 postman: venv ## Rebuild docs/postman/ (collection + environment) from docs/openapi.json
@@ -151,6 +156,7 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
 	port=$(or $(NEWMAN_PORT),$$port)
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
+	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
 	$(FLASK) db upgrade
@@ -203,6 +209,7 @@ trap cleanup EXIT
 read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
 port=$(or $(FUZZ_PORT),$$port)
 export APP_CONFIG=development DATABASE_URL="$(or $(FUZZ_DATABASE_URL),sqlite:///$$tmp/fuzz.db)"
+export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
 $(FLASK) db upgrade
@@ -249,6 +256,13 @@ with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as conn:
         print(f"created database {name}")
 endef
 
+# A random secret for the development servers the CI targets start (the public
+# default is refused outside `make run` on loopback: config.check_secrets).
+define GEN_SECRET_PY
+import secrets
+print(secrets.token_hex(32))
+endef
+
 define FREE_PORTS_PY
 import socket
 socks = [socket.socket() for _ in range(2)]
@@ -276,4 +290,4 @@ while time.monotonic() < deadline:
 sys.exit("the server did not answer /health within 30 s")
 endef
 
-export CHECK_PYTHON_PY PG_DATABASE_PY FREE_PORTS_PY WAIT_FOR_HEALTH_PY
+export CHECK_PYTHON_PY PG_DATABASE_PY FREE_PORTS_PY WAIT_FOR_HEALTH_PY GEN_SECRET_PY

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, ProductionConfig, engine_options
+from config import CONFIGS, check_secrets, engine_options
 from errors import APIError, problem, register_error_handlers
 from extensions import api, db, jwt, mail, migrate
 
@@ -34,8 +34,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     `config_name` is `development`, `testing` or `production` (default: the
     `APP_CONFIG` environment variable, else `development`); `overrides` is a dict of
-    config values applied last (tests). Raises RuntimeError in production when a
-    secret is missing or weak.
+    config values applied last (tests). Raises RuntimeError when a secret is missing
+    or the public development default (outside `testing` and `make run` on loopback,
+    config.check_secrets), or weak in production.
     """
     name = config_name or os.environ.get("APP_CONFIG", "development")
     if name not in CONFIGS:
@@ -45,8 +46,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(overrides or {})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
-    if name == "production":
-        ProductionConfig.validate(app.config)
+    check_secrets(name, app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
     register_extensions(app)

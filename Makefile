@@ -83,6 +83,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
+	# The public development secret is accepted only here, on a loopback HOST
+	# (config.check_secrets); elsewhere set SECRET_KEY and JWT_SECRET_KEY.
+	case '$(HOST)' in 127.*|localhost|::1) export ALLOW_DEV_SECRET_ON_LOOPBACK=1 ;; esac
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-run.XXXXXX")
@@ -124,6 +127,7 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	$(LOCALSTRIPE_FUNCTIONS)
 	stripe_up "$$port" 0 || exit 1
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/walkthrough.db"
+	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER=127.0.0.1 MAIL_PORT="$$smtp_port" MAIL_USE_TLS=false MAIL_USE_SSL=false
 	export MAIL_USERNAME= MAIL_PASSWORD=
 	export ADMIN_EMAIL='$(WALKTHROUGH_ADMIN_EMAIL)' ADMIN_PASSWORD='$(WALKTHROUGH_ADMIN_PASSWORD)'
@@ -142,8 +146,9 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no servers)
 	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-openapi.XXXXXX")
 	trap 'rm -f "$$tmp"' EXIT
+	secret=$$($(BIN)/python -c "$$GEN_SECRET_PY")
 	APP_CONFIG=development DATABASE_URL=sqlite:// ADMIN_EMAIL= ADMIN_PASSWORD= \
-	    $(FLASK) openapi write "$$tmp"
+	    SECRET_KEY="$$secret" JWT_SECRET_KEY="$$secret" $(FLASK) openapi write "$$tmp"
 	$(BIN)/python scripts/export_openapi.py "$$tmp" docs/openapi.json
 
 postman: venv ## Rebuild docs/postman/ (collection + environment) from docs/openapi.json
@@ -172,6 +177,7 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	$(LOCALSTRIPE_FUNCTIONS)
 	stripe_up "$$port" 0 || exit 1
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
+	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
 	$(FLASK) db upgrade
@@ -228,6 +234,7 @@ stripe=
 $(LOCALSTRIPE_FUNCTIONS)
 stripe_up "$$port" 0 || exit 1
 export APP_CONFIG=development DATABASE_URL="$(or $(FUZZ_DATABASE_URL),sqlite:///$$tmp/fuzz.db)"
+export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
 $(FLASK) db upgrade
@@ -313,6 +320,13 @@ with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as conn:
         print(f"created database {name}")
 endef
 
+# A random secret for the development servers the CI targets start (the public
+# default is refused outside `make run` on loopback: config.check_secrets).
+define GEN_SECRET_PY
+import secrets
+print(secrets.token_hex(32))
+endef
+
 define FREE_PORTS_PY
 import socket
 socks = [socket.socket() for _ in range(2)]
@@ -340,4 +354,4 @@ while time.monotonic() < deadline:
 sys.exit("the server did not answer /health within 30 s")
 endef
 
-export CHECK_PYTHON_PY PG_DATABASE_PY FREE_PORTS_PY WAIT_FOR_HEALTH_PY
+export CHECK_PYTHON_PY PG_DATABASE_PY FREE_PORTS_PY WAIT_FOR_HEALTH_PY GEN_SECRET_PY

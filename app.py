@@ -12,8 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, ProductionConfig, engine_options
-from errors import problem, register_error_handlers
+from config import CONFIGS, check_secrets, engine_options
+from errors import APIError, problem, register_error_handlers
 from extensions import api, db, jwt, mail, migrate
 
 JSON_METHODS = {"POST", "PUT", "PATCH"}
@@ -34,8 +34,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     `config_name` is `development`, `testing` or `production` (default: the
     `APP_CONFIG` environment variable, else `development`); `overrides` is a dict of
-    config values applied last (tests). Raises RuntimeError in production when a
-    secret is missing or weak.
+    config values applied last (tests). Raises RuntimeError when a secret is missing
+    or the public development default (outside `testing` and `make run` on loopback,
+    config.check_secrets), or weak in production.
     """
     name = config_name or os.environ.get("APP_CONFIG", "development")
     if name not in CONFIGS:
@@ -45,8 +46,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(overrides or {})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
-    if name == "production":
-        ProductionConfig.validate(app.config)
+    check_secrets(name, app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
     register_extensions(app)
@@ -119,7 +119,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_guards(app: Flask) -> None:
-    """Refuse request bodies that are not JSON with 415 before any view runs."""
+    """Refuse oversized (413), too deeply nested or non-Unicode JSON (400) bodies
+    (input_limits.py), then bodies that are not JSON with 415, before any view runs."""
+    from input_limits import init_input_limits
+
+    init_input_limits(app)
 
     @app.before_request
     def _require_json_body():
@@ -148,6 +152,8 @@ def bootstrap_admin(app: Flask) -> None:
     """Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when none exists.
 
     Skipped silently while the schema does not exist yet (before `db upgrade`).
+    Safe when several workers start at once (services.employees.ensure_first_admin);
+    logs one "admin bootstrap:" line per process.
     """
     if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
         return
@@ -160,12 +166,17 @@ def bootstrap_admin(app: Flask) -> None:
         try:
             if not inspect(db.engine).has_table("employees"):
                 return  # before `flask db upgrade`
-            ensure_first_admin(
+            created = ensure_first_admin(
                 email=app.config["ADMIN_EMAIL"],
                 password=app.config["ADMIN_PASSWORD"],
                 name=app.config["ADMIN_NAME"],
             )
-        except SQLAlchemyError as exc:
+            app.logger.info(
+                "admin bootstrap: %s", "admin created" if created else "an admin exists"
+            )
+        except (SQLAlchemyError, APIError) as exc:
+            # Another process may be creating the same admin right now; serving
+            # requests matters more than this start-up step (one admin either way).
             db.session.rollback()
             app.logger.warning("admin bootstrap skipped: %s", exc.__class__.__name__)
         finally:

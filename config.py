@@ -64,8 +64,10 @@ def engine_options(config) -> dict:
 class Config:
     """Defaults shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
-    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", DEV_SECRET)
+    # Unset or empty: the public development default, refused at start except under
+    # `testing` and `make run` on loopback (check_secrets).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY") or DEV_SECRET
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", "sqlite:///easytravels.db")
     )
@@ -137,6 +139,10 @@ class Config:
     ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
+    # Customers (never staff) book at most this many seats at once, and hold at most
+    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking_limits.py).
+    MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
+    MAX_HELD_SEATS_PER_CUSTOMER = int(os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
 
@@ -148,6 +154,10 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+    # Largest request body in bytes (Flask/Werkzeug setting): longer bodies get a 413
+    # problem before they are read (input_limits.py).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
 
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
@@ -236,6 +246,58 @@ class ProductionConfig(Config):
                 f"card payments are enabled but {' and '.join(missing)} "
                 f"{'is' if len(missing) == 1 else 'are'} not set in production"
             )
+
+
+# Set by `make run` only when it serves on a loopback address (Makefile): the one
+# case where development may run with the public default secret.
+DEV_SECRET_FLAG = "ALLOW_DEV_SECRET_ON_LOOPBACK"
+LOOPBACK_HOSTS = ("127.", "localhost", "::1", "[::1]")
+
+
+def _flask_run_host(argv: list[str]) -> str | None:
+    """The `--host`/`-h` value of a `flask run` command line, else None."""
+    if "run" not in argv:
+        return None
+    for index, arg in enumerate(argv):
+        if arg in ("--host", "-h") and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--host="):
+            return arg.split("=", 1)[1]
+    return os.environ.get("FLASK_RUN_HOST")
+
+
+def dev_secret_allowed(environ=None, argv=None) -> bool:
+    """True when this is a `make run` development server on loopback: the
+    ALLOW_DEV_SECRET_ON_LOOPBACK flag is set and no non-loopback `--host` is given."""
+    import sys
+
+    environ = os.environ if environ is None else environ
+    argv = sys.argv if argv is None else argv
+    if environ.get(DEV_SECRET_FLAG) != "1":
+        return False
+    host = _flask_run_host(argv)
+    return host is None or host.startswith(LOOPBACK_HOSTS)
+
+
+def check_secrets(config_name: str, config: dict) -> None:
+    """Refuse to start with the public development secret (or none) in SECRET_KEY or
+    JWT_SECRET_KEY, except under `testing` and a `make run` development server on
+    loopback (anyone can forge tokens signed with a published key). Production also
+    needs 32+ bytes (ProductionConfig.validate). Raises RuntimeError naming the
+    variables and how to set them."""
+    if config_name == "testing":
+        return
+    if config_name == "production":
+        ProductionConfig.validate(config)
+        return
+    weak = [n for n in ("SECRET_KEY", "JWT_SECRET_KEY") if config.get(n) in (None, "", DEV_SECRET)]
+    if not weak or dev_secret_allowed():
+        return
+    raise RuntimeError(
+        f"{' and '.join(weak)} must be set to a random value (e.g. "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`): the development "
+        "default is public and is only accepted by `make run` on a loopback address."
+    )
 
 
 CONFIGS = {

@@ -20,8 +20,9 @@ from extensions import db
 from models import OtpCode
 from models.base import utcnow
 
-PURPOSES = ("password_change", "password_reset", "login")
+PURPOSES = ("password_change", "password_reset", "login", "email_change")
 SUBJECTS = {
+    "email_change": "Confirm your new Easy Travels email address",
     "password_change": "Your Easy Travels password change code",
     "password_reset": "Your Easy Travels password reset code",
     "login": "Your Easy Travels sign-in code",
@@ -76,10 +77,12 @@ def _retry_after(account) -> int:
     return max(0, math.ceil(max(waits)))
 
 
-def issue_code(account, purpose: str) -> str:
+def issue_code(account, purpose: str, *, new_email: str | None = None) -> str:
     """Create and commit a new code for `account`; return the plain code to mail.
 
-    Raises OtpRateLimited when the per-minute or per-hour budget is spent.
+    `new_email` (purpose "email_change") is the address the code goes to, applied
+    when the code is confirmed. Raises OtpRateLimited when the per-minute or
+    per-hour budget is spent.
     """
     wait = _retry_after(account)
     if wait:
@@ -106,6 +109,7 @@ def issue_code(account, purpose: str) -> str:
             code_hash=_digest(code),
             expires_at=now + ttl,
             created_at=now,
+            new_email=new_email,
         )
     )
     db.session.commit()
@@ -128,11 +132,38 @@ def void_codes(account, purpose: str) -> None:
     db.session.commit()
 
 
-def consume_code(account, purpose: str, code: str) -> None:
+def _count_try(otp_id: int) -> int:
+    """Add one try to the code in a single atomic UPDATE ... RETURNING and commit it
+    at once; return the new count. Parallel guesses each get their own number, so
+    30 simultaneous guesses count as 30 tries."""
+    attempts = db.session.execute(
+        update(OtpCode)
+        .where(OtpCode.id == otp_id)
+        .values(attempts=OtpCode.attempts + 1)
+        .returning(OtpCode.attempts)
+    ).scalar_one()
+    db.session.commit()
+    return attempts
+
+
+def _void(otp_id: int, now) -> None:
+    """Void the code (idempotent) and commit."""
+    db.session.execute(
+        update(OtpCode)
+        .where(OtpCode.id == otp_id, OtpCode.voided_at.is_(None))
+        .values(voided_at=now)
+    )
+    db.session.commit()
+
+
+def consume_code(account, purpose: str, code: str) -> OtpCode:
     """Check `code` for `account` and mark it used; does not commit on success.
 
-    The caller commits together with the change the code authorises. A wrong code
-    counts a try (committed at once) and the fifth wrong try voids the code.
+    Every guess first takes a numbered try with an atomic counter (committed at
+    once); only tries numbered 1..OTP_MAX_ATTEMPTS compare the code, so however many
+    guesses run in parallel, at most 5 are ever checked, and the fifth wrong try (or
+    any later one) voids the code. The caller commits together with the change the
+    code authorises. Returns the code row (its `new_email` for an email change).
     Raises OtpInvalid for a missing account, a wrong, used, voided or expired code.
     """
     if account is None:
@@ -145,37 +176,28 @@ def consume_code(account, purpose: str, code: str) -> None:
             OtpCode.account_id == account.id,
             OtpCode.purpose == purpose,
             OtpCode.used_at.is_(None),
-            OtpCode.voided_at.is_(None),
         )
         .order_by(OtpCode.created_at.desc(), OtpCode.id.desc())
         .limit(1)
     )
     if otp is None or otp.expires_at <= now:
         raise OtpInvalid()
-    if not hmac.compare_digest(otp.code_hash, _digest(str(code))):
-        # Atomic increment so parallel guesses cannot exceed the budget.
-        max_tries = current_app.config["OTP_MAX_ATTEMPTS"]
-        db.session.execute(
-            update(OtpCode)
-            .where(OtpCode.id == otp.id)
-            .values(attempts=OtpCode.attempts + 1)
-        )
-        db.session.execute(
-            update(OtpCode)
-            .where(
-                OtpCode.id == otp.id,
-                OtpCode.attempts >= max_tries,
-                OtpCode.voided_at.is_(None),
-            )
-            .values(voided_at=now)
-        )
-        db.session.commit()
+    otp_id, code_hash = otp.id, otp.code_hash
+    attempt = _count_try(otp_id)
+    max_tries = current_app.config["OTP_MAX_ATTEMPTS"]
+    if attempt > max_tries:
+        _void(otp_id, now)
+        raise OtpInvalid()
+    if not hmac.compare_digest(code_hash, _digest(str(code))):
+        if attempt >= max_tries:
+            _void(otp_id, now)
         raise OtpInvalid()
     claimed = db.session.execute(
         update(OtpCode)
-        .where(OtpCode.id == otp.id, OtpCode.used_at.is_(None), OtpCode.voided_at.is_(None))
+        .where(OtpCode.id == otp_id, OtpCode.used_at.is_(None), OtpCode.voided_at.is_(None))
         .values(used_at=now)
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         raise OtpInvalid()
+    return db.session.get(OtpCode, otp_id)

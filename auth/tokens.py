@@ -4,6 +4,7 @@ Access and refresh tokens of one login share a session id (`sid` claim); logout
 stores the sid in `revoked_sessions`, which revokes both (docs/design.md "Rules with numbers": tokens).
 """
 
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -15,6 +16,35 @@ from extensions import db, jwt
 from models import Customer, Employee, RevokedSession
 
 ACCOUNT_MODELS = {"employee": Employee, "customer": Customer}
+ISSUED_US_CLAIM = "iat_us"
+
+
+def _claims(account, sid: str) -> dict:
+    """Custom claims of every token: session id, account type, role and the issue
+    time in integer microseconds since the epoch (`iat_us`): the standard `iat`
+    (RFC 7519 section 4.1.6) has whole seconds, too coarse for the cutoff below."""
+    return {
+        "sid": sid,
+        "account": account.account_type,
+        "role": account.role,
+        ISSUED_US_CLAIM: time.time_ns() // 1000,
+    }
+
+
+def issued_before_cutoff(payload: dict, cutoff: datetime | None) -> bool:
+    """True when the token `payload` was issued at or before `cutoff` (an aware
+    datetime: the account's `tokens_valid_after`, set by a password or email change,
+    a reset or a deactivation). Compared in microseconds; a token without `iat_us`
+    counts as issued at the end of its `iat` second, so a same-second token dies."""
+    if cutoff is None:
+        return False
+    if cutoff.tzinfo is None:
+        cutoff = cutoff.replace(tzinfo=timezone.utc)
+    cutoff_us = int(cutoff.timestamp()) * 1_000_000 + cutoff.microsecond
+    issued_us = payload.get(ISSUED_US_CLAIM)
+    if not isinstance(issued_us, int):
+        issued_us = int(payload["iat"]) * 1_000_000 + 999_999
+    return issued_us <= cutoff_us
 
 
 def issue_tokens(account, sid: str | None = None) -> dict:
@@ -24,7 +54,7 @@ def issue_tokens(account, sid: str | None = None) -> dict:
     `expires_in` is the access token lifetime in seconds.
     """
     sid = sid or str(uuid.uuid4())
-    claims = {"sid": sid, "account": account.account_type, "role": account.role}
+    claims = _claims(account, sid)
     access = create_access_token(identity=account.identity, additional_claims=claims)
     refresh = create_refresh_token(identity=account.identity, additional_claims=claims)
     lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
@@ -38,7 +68,7 @@ def issue_tokens(account, sid: str | None = None) -> dict:
 
 def access_token_for(account, sid: str) -> dict:
     """A new access token in an existing session `sid` (the refresh flow)."""
-    claims = {"sid": sid, "account": account.account_type, "role": account.role}
+    claims = _claims(account, sid)
     access = create_access_token(identity=account.identity, additional_claims=claims)
     lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {
@@ -80,8 +110,7 @@ def register_jwt_callbacks() -> None:
         account = load_account(payload["sub"])
         if account is None or not account.active:
             return None
-        cutoff = account.tokens_valid_after
-        if cutoff and payload["iat"] < int(cutoff.timestamp()):
+        if issued_before_cutoff(payload, account.tokens_valid_after):
             return None
         return account
 

@@ -92,6 +92,9 @@ class OtpCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # Purpose "email_change": the address the code was mailed to, which becomes the
+    # account's email when the account holder confirms the code.
+    new_email: Mapped[str | None] = mapped_column(String(254))
 
     __table_args__ = (
         db.Index("ix_otp_codes_account", "account_type", "account_id", "created_at"),

@@ -10,6 +10,8 @@ from rate_limits import rate_limited
 from schemas.auth import (
     AcceptedSchema,
     AccountEmailSchema,
+    EmailChangeSchema,
+    EmailConfirmSchema,
     LoginSchema,
     MeSchema,
     OtpLoginSchema,
@@ -19,7 +21,7 @@ from schemas.auth import (
     TokenSchema,
 )
 from schemas.customers import CustomerRegisterSchema, CustomerSchema
-from services import accounts
+from services import accounts, email_change
 from services.customers import create_customer
 
 blp = Blueprint("auth", __name__, description="Login, tokens, passwords and OTP")
@@ -137,3 +139,27 @@ class OtpLoginVerify(MethodView):
     def post(self, data):
         """Log in with the mailed sign-in code."""
         return accounts.login_with_code(**data)
+
+
+@blp.route("/email")
+class EmailChange(MethodView):
+    @rate_limited("otp")
+    @login_required
+    @blp.arguments(EmailChangeSchema)
+    @blp.response(202, AcceptedSchema)
+    def post(self, data):
+        """Start changing the caller's email: a code is mailed to the new address."""
+        email_change.start_change(current_user, data["email"], actor=current_user)
+        return {"detail": "A code has been mailed to the new address."}
+
+
+@blp.route("/email/confirm")
+class EmailConfirm(MethodView):
+    @rate_limited("otp")
+    @login_required
+    @blp.arguments(EmailConfirmSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, data):
+        """Confirm the pending email change with the mailed code; the old address is
+        told, every session ends and fresh tokens are returned."""
+        return email_change.confirm_change(current_user, **data)

@@ -75,12 +75,26 @@ def _plain(value):
     return value
 
 
+# First characters that make a spreadsheet read a cell as a formula (OWASP "CSV
+# Injection"): such text cells get a leading apostrophe, shown as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` with a leading apostrophe when it starts with a formula character
+    (OWASP CSV Injection guidance); other text unchanged."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value) -> str:
-    """A CSV cell: empty for None, ids separated by spaces, ISO dates."""
+    """A CSV cell: empty for None, ids separated by spaces, ISO dates; text that a
+    spreadsheet would run as a formula is neutralised (numbers stay numbers)."""
     if value is None:
         return ""
     if isinstance(value, list):
         return " ".join(str(item) for item in value)
+    if isinstance(value, str):
+        return neutralise_formula(value)
     return str(_plain(value))
 
 

@@ -99,3 +99,18 @@ class AcceptedSchema(Schema):
     """A request accepted for processing (the mail goes out if the account exists)."""
 
     detail = fields.String(metadata={"example": "If the account exists, a code has been mailed to it."})
+
+
+class EmailChangeSchema(Schema):
+    """A logged-in account asks to change its email: a code goes to the new address."""
+
+    email = fields.Email(
+        required=True, validate=validate.Length(max=254),
+        metadata={"example": "clara.new@example.com"},
+    )
+
+
+class EmailConfirmSchema(Schema):
+    """The account holder confirms the code mailed to the new address."""
+
+    otp = OTP

@@ -1,5 +1,6 @@
 """Schema building blocks: money, pagination envelope, list arguments, problems."""
 
+from datetime import timezone
 from decimal import Decimal
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
@@ -55,10 +56,27 @@ class Money(fields.Decimal):
 
 
 def require_decimal_string(value) -> None:
-    """ValidationError unless `value` is a string: money never travels as a JSON
-    number (a float would lose cents)."""
+    """ValidationError unless `value` is a string of ASCII characters: money never
+    travels as a JSON number (a float would lose cents), and Python's Decimal would
+    otherwise read other scripts' digits ("１２００" fullwidth, Arabic-Indic)."""
     if not isinstance(value, str):
         raise ValidationError('Send money as a decimal string such as "1200.00".')
+    if not value.isascii():
+        raise ValidationError("Use the ASCII digits 0-9 (and one '.').")
+
+
+class UTCAwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 datetime with an offset that must also exist in UTC: year 1 at
+    +14:00 or year 9999 at -14:00 would overflow the conversion (422, not 500)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Parse as AwareDateTime, then check the UTC conversion."""
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(timezone.utc)
+        except OverflowError as exc:
+            raise ValidationError("The date is out of range once converted to UTC.") from exc
+        return moment
 
 
 class StrictBoolean(fields.Boolean):

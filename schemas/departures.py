@@ -4,7 +4,7 @@ price categories, per-category capacity, minimum party size, booking cutoff)."""
 from marshmallow import Schema, fields, validate
 
 from models.package import DEPARTURE_STATUSES
-from schemas.common import Money, PageArgs, sort_field
+from schemas.common import Money, PageArgs, UTCAwareDateTime, sort_field
 
 CAPACITY = validate.Range(min=1, max=10_000)
 CATEGORY = validate.Regexp(
@@ -92,7 +92,7 @@ class DepartureCreateSchema(Schema):
     min_party_size = fields.Integer(
         strict=True, validate=CAPACITY, metadata={"example": 1},
     )
-    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
+    booking_cutoff = UTCAwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
 
 
 class DepartureUpdateSchema(Schema):
@@ -108,7 +108,7 @@ class DepartureUpdateSchema(Schema):
     min_party_size = fields.Integer(
         strict=True, validate=CAPACITY, metadata={"example": 2},
     )
-    booking_cutoff = fields.AwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
+    booking_cutoff = UTCAwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
 
 
 class DepartureQueryArgs(PageArgs):

@@ -29,7 +29,7 @@ from extensions import db
 from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
-from services import billing, inventory, notifications
+from services import billing, booking_limits, inventory, notifications
 from services.common import MAX_AMOUNT, Page, get_or_404, order_by_sort, paginate
 
 REFERENCE_PREFIX = "ET-"
@@ -233,6 +233,7 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     """One attempt of create_booking inside the current transaction (no commit)."""
     now = utcnow()
     customer = resolve_customer(account, customer_id)
+    booking_limits.check_seats_per_booking(account, seats)
     _check_travellers(travellers, seats)
     departure = _find_departure(departure_id)
     check_bookable(departure, now=now)
@@ -240,6 +241,7 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     _check_party(departure, seats, travellers, prices)
     _check_total(prices, _party_counts(travellers, seats))
     _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
+    booking_limits.check_held_seats(account, customer.id, departure.id, seats, now=now)
     booking = _new_booking(account, customer, departure, seats, travellers, now)
     db.session.add(booking)
     db.session.flush()
@@ -275,7 +277,9 @@ def create_booking(
 
     Raises ValidationFailed (422: customer_id, travellers, a category the departure
     does not have, a party below min_party_size, unknown departure_id, a total above
-    MAX_AMOUNT) and Conflict
+    MAX_AMOUNT, a customer's booking above MAX_SEATS_PER_BOOKING) and Conflict
+    (409 `held-seats-limit`: a customer's unpaid seats on the departure above
+    MAX_HELD_SEATS_PER_CUSTOMER, services/booking_limits.py) and Conflict
     (409: not bookable, or not enough seats with `seats_left`, and `category` when a
     category's limit is what refused them).
     """

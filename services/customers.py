@@ -97,18 +97,30 @@ def get_customer(*, customer_id: int, actor) -> Customer:
 def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
     """Apply a partial update and commit; deactivation ends the customer's sessions.
 
+    A new `email` from the admin applies at once (the old address is told, sessions
+    end); from anyone else (sales, the customer) it only starts a pending change
+    confirmed by the customer with a code mailed to the new address
+    (services/email_change.py).
+
     Staff (admin, sales) may change every field including `active`; a customer only
     their own contact data. Raises NotFound (404), Forbidden (403) when a customer
     sends `active`, Conflict (409) for a taken email.
     """
+    from services import email_change
+
     customer = get_customer(customer_id=customer_id, actor=actor)
     if "active" in changes and not is_staff(actor):
         raise Forbidden("Only staff may change whether an account is active.")
-    email = changes.get("email")
+    changes = dict(changes)
+    email = changes.pop("email", None)
     if email is not None:
         other = find_customer_by_email(email)
         if other is not None and other.id != customer.id:
             raise _email_taken()
+    direct = email is not None and email_change.applies_directly(customer, actor)
+    old_email = None
+    if direct and normalise_email(email) != customer.email:
+        old_email = email_change.apply_change(customer, email, actor=actor, via="admin")
     was_active = customer.active
     for field, value in changes.items():
         if field == "name":
@@ -124,6 +136,10 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
             entity_type="customer", entity_id=customer.id, actor=actor,
         )
     _commit_unique_email()
+    if old_email is not None:
+        email_change.tell_old_address(customer, old_email)
+    elif email is not None:
+        email_change.start_change(customer, email, actor=actor)
     return customer
 
 

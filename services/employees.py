@@ -68,11 +68,17 @@ def create_employee(*, name: str, email: str, role: str, password: str, phone=No
 def ensure_first_admin(*, email: str, password: str, name: str) -> Employee | None:
     """Create an admin from ADMIN_EMAIL / ADMIN_PASSWORD when no admin exists yet.
 
-    Returns the new admin, or None when an admin already exists.
+    Returns the new admin, or None when an admin already exists. Safe when several
+    processes start at once (gunicorn workers): the UNIQUE email lets exactly one
+    insert win, the others see the conflict, roll back and return None.
     """
     if db.session.scalar(select(Employee.id).where(Employee.role == "admin").limit(1)):
         return None
-    return create_employee(name=name, email=email, role="admin", password=password)
+    try:
+        return create_employee(name=name, email=email, role="admin", password=password)
+    except Conflict:
+        db.session.rollback()
+        return None
 
 
 def list_employees(
@@ -176,12 +182,18 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
     """Apply a partial update by `actor` (admin or hr) and commit.
 
     Admin may change name, email, phone, role, active; hr only name, email, phone of
-    non-admin accounts (docs/design.md "Accounts and roles"). Raises NotFound (404), Forbidden
+    non-admin accounts (docs/design.md "Accounts and roles"). A new `email` applies at once only
+    from an admin for someone else; otherwise it starts a pending change that the
+    employee confirms with a code mailed to the new address (services/email_change.py).
+    Raises NotFound (404), Forbidden
     (403), Conflict (409) for a taken email, self-demotion or the last active admin.
     """
+    from services import email_change
+
     employee = get_employee(employee_id=employee_id)
     _check_allowed_fields(changes, actor, employee)
-    email = changes.get("email")
+    changes = dict(changes)
+    email = changes.pop("email", None)
     if email is not None:
         other = find_employee_by_email(email)
         if other is not None and other.id != employee.id:
@@ -190,8 +202,16 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
         _guard_admin_removal(employee, actor)
     before = {field: getattr(employee, field) for field in AUDITED_FIELDS}
     _apply(employee, changes)
+    direct = email is not None and email_change.applies_directly(employee, actor)
+    old_email = None
+    if direct and normalise_email(email) != employee.email:
+        old_email = email_change.apply_change(employee, email, actor=actor, via="admin")
     _audit_changes(employee, before, actor)
     _commit_unique_email()
+    if old_email is not None:
+        email_change.tell_old_address(employee, old_email)
+    elif email is not None:
+        email_change.start_change(employee, email, actor=actor)
     return employee
 
 

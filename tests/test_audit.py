@@ -678,7 +678,8 @@ def test_postgres_refuses_truncate_and_purge_never_allows_update(app):
 
 
 def _flask(*args, url):
-    env = {**os.environ, "APP_CONFIG": "development", "DATABASE_URL": url}
+    env = {**os.environ, "APP_CONFIG": "development", "DATABASE_URL": url,
+           "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}
     env.pop("ADMIN_EMAIL", None)
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)

@@ -346,7 +346,7 @@ def test_get_customer_role_matrix(client, actors, role, status):
 # --- edit ---------------------------------------------------------------------------
 
 
-def test_patch_customer_own_contact_data(app, client, actors):
+def test_patch_customer_own_contact_data(app, client, actors, mailbox):
     me = actors.customer()
 
     response = client.patch(
@@ -357,11 +357,13 @@ def test_patch_customer_own_contact_data(app, client, actors):
 
     assert response.status_code == 200
     stored = row(app, me["id"])
+    # The new email waits for the code mailed to it (services/email_change.py).
     assert (stored.address, stored.phone, stored.email) == (
         "New Road 2",
         "+44 20 7946 0000",
-        "me@new.test",
+        me["email"],
     )
+    assert len(mailbox.to("me@new.test")) == 1
 
 
 @pytest.mark.parametrize("active", [True, False])

@@ -19,7 +19,8 @@ FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 
 
 def flask(*args, url):
-    env = {**os.environ, "APP_CONFIG": "development", "DATABASE_URL": url}
+    env = {**os.environ, "APP_CONFIG": "development", "DATABASE_URL": url,
+           "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}
     env.pop("ADMIN_EMAIL", None)
     return subprocess.run(
         FLASK + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

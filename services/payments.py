@@ -12,7 +12,7 @@ Money rules (issue #3 brief):
   (`amount_paid + :a <= total_amount`), race-free against concurrent payments, with
   the CHECK `amount_paid <= total_amount` as the backstop;
 - booking, payment, invoice link and wallet debit are written in one transaction
-  with one commit; the confirmation mail leaves after the commit.
+  with one commit, which also queues the confirmation mail (services.outbox).
 """
 
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, wallet
+from services import audit, billing, inventory, notifications, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
@@ -46,7 +46,7 @@ def record_payment(
     reference: str | None = None,
 ) -> Payment:
     """Record a payment of `amount` (Decimal, booking currency) on a booking; one
-    commit, then the confirmation mail when this payment confirmed the booking.
+    commit, which queues the confirmation mail when this payment confirmed the booking.
 
     `account` is the caller: a customer pays their own booking by `card` (with the
     provider `reference`) or `wallet`; finance and admin record `card`,
@@ -70,8 +70,6 @@ def record_payment(
     except BaseException:
         db.session.rollback()
         raise
-    if confirmed:
-        notifications.booking_confirmed(payment.booking)
     return payment
 
 
@@ -110,6 +108,7 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
             payment_id=payment.id,
         )
     db.session.refresh(booking)
+    _announce(booking, payment, confirmed)
     audit.record(
         "payment.recorded", entity_type="payment", entity_id=payment.id, actor=account,
         details={
@@ -119,6 +118,16 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
         },
     )
     return payment, confirmed
+
+
+def _announce(booking: Booking, payment: Payment, confirmed: bool) -> None:
+    """Queue, in the payment's transaction, the `payment.succeeded` webhook and, when
+    this payment confirmed the booking, the confirmation mail and
+    `booking.confirmed` webhook (services.outbox)."""
+    webhooks.emit("payment.succeeded", resource="payment", resource_id=payment.id)
+    if confirmed:
+        notifications.booking_confirmed(booking)
+        webhooks.emit("booking.confirmed", resource="booking", resource_id=booking.id)
 
 
 def _own_booking(account, booking_id: int) -> Booking:

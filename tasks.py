@@ -71,7 +71,23 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    _dispose_engine_after_fork(app)
     return celery_app
+
+
+def _dispose_engine_after_fork(app: Flask) -> None:
+    """Prefork pool children must not share the parent's database connections
+    (ENGINEERING.md trap about forking with a live pool): drop the inherited pool
+    in each child, without closing the parent's sockets."""
+    from celery.signals import worker_process_init
+
+    def _dispose(**_kwargs):
+        from extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    worker_process_init.connect(_dispose, weak=False)
 
 
 @shared_task(name="easytravels.outbox.deliver")

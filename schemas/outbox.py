@@ -6,11 +6,12 @@ from marshmallow import Schema, fields, validate
 from models.outbox import OUTBOX_KINDS, OUTBOX_STATES, WEBHOOK_EVENT_TYPES
 from schemas.common import NO_NUL, PageArgs, StrictBoolean
 
-URL = validate.And(
+URL = [
     validate.URL(schemes={"http", "https"}, require_tld=False,
                  error="Use an absolute http(s) URL."),
     validate.Length(max=2048),
-)
+    NO_NUL,
+]
 EVENT_TYPE = fields.String(validate=validate.OneOf(WEBHOOK_EVENT_TYPES),
                            metadata={"example": "booking.created"})
 
@@ -62,7 +63,8 @@ class WebhookEndpointSchema(Schema):
                         metadata={"example": "https://partner.example.com/hooks/easytravels"})
     description = fields.String(allow_none=True, validate=[validate.Length(max=500), NO_NUL],
                                 metadata={"example": "Partner CRM"})
-    event_types = fields.List(EVENT_TYPE, required=True, validate=validate.Length(min=1, max=20))
+    event_types = fields.List(EVENT_TYPE, required=True, validate=validate.Length(min=1, max=20),
+                              metadata={"example": ["booking.created", "booking.cancelled"]})
     active = StrictBoolean(load_default=True, metadata={"example": True})
     disabled_reason = fields.String(dump_only=True, allow_none=True,
                                     metadata={"example": "410 Gone"})
@@ -83,7 +85,8 @@ class WebhookEndpointUpdateSchema(Schema):
                         metadata={"example": "https://partner.example.com/hooks/easytravels"})
     description = fields.String(allow_none=True, validate=[validate.Length(max=500), NO_NUL],
                                 metadata={"example": "Partner CRM"})
-    event_types = fields.List(EVENT_TYPE, validate=validate.Length(min=1, max=20))
+    event_types = fields.List(EVENT_TYPE, validate=validate.Length(min=1, max=20),
+                              metadata={"example": ["booking.confirmed"]})
     active = StrictBoolean(metadata={"example": True})
 
 

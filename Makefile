@@ -10,7 +10,9 @@
 #   make newman        a live server on a fresh database + the Postman walkthrough (newman)
 #   make fuzz-short    a live server on a fresh database + a bounded schemathesis pass (CI)
 #   make fuzz          the same, long pass (>= 1000 requests; see scripts/fuzz.py)
-#   make serve         gunicorn (gunicorn.conf.py), APP_CONFIG=production, DATABASE_URL
+#   make serve         gunicorn (gunicorn.conf.py), APP_CONFIG=production, DATABASE_URL;
+#                      beside it `make worker` (Celery workers, any number) and ONE
+#                      `make beat` (the schedule), all on CELERY_BROKER_URL (Procfile)
 #   make drill         PostgreSQL restart drill: private cluster + gunicorn under load
 #   make bench-load    load + scale bench: service vs bare Flask, 1k and 1M rows (~4 min)
 
@@ -62,7 +64,7 @@ DRILL_ARGS ?=
 BENCH_LOAD_ARGS ?=
 
 .PHONY: help venv run test test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
-	fuzz fuzz-short
+	fuzz fuzz-short worker beat
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -205,6 +207,20 @@ serve: venv ## Serve production (gunicorn.conf.py) on BIND against DATABASE_URL;
 	    exit 1
 	fi
 	APP_CONFIG=production exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+worker: venv ## Celery worker delivering the outbox on CELERY_BROKER_URL (run beside `make serve`)
+	@if [ -z "$${CELERY_BROKER_URL:-}" ]; then
+	    echo "make worker: set CELERY_BROKER_URL (redis://... or amqp://...)" >&2
+	    exit 1
+	fi
+	exec $(BIN)/celery -A worker.celery_app worker --loglevel INFO
+
+beat: venv ## Celery beat, the schedule: run exactly ONE per deployment
+	@if [ -z "$${CELERY_BROKER_URL:-}" ]; then
+	    echo "make beat: set CELERY_BROKER_URL (redis://... or amqp://...)" >&2
+	    exit 1
+	fi
+	exec $(BIN)/celery -A worker.celery_app beat --loglevel INFO
 
 drill: venv ## Restart a private PostgreSQL twice under load; check no 500, no loss (DRILL_ARGS)
 	$(BIN)/python scripts/drill_pg_restart.py $(DRILL_ARGS)

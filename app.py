@@ -55,8 +55,18 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_request_guards(app)
     register_http_policies(app)
     register_commands(app)
+    register_workers(app)
     bootstrap_admin(app)
     return app
+
+
+def register_workers(app: Flask) -> None:
+    """The Celery app (app.extensions["celery"]) and, with EMBEDDED_WORKER, the
+    in-process outbox relay and scheduler (tasks.py)."""
+    from tasks import celery_init_app, init_embedded_worker
+
+    celery_init_app(app)
+    init_embedded_worker(app)
 
 
 def configure_logging(app: Flask) -> None:

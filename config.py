@@ -159,6 +159,31 @@ class Config:
     # problem before they are read (input_limits.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
 
+    # Work off the request path (services/outbox.py, tasks.py, README "Outbox,
+    # workers and webhooks"). CELERY_BROKER_URL: redis://... or amqp://...; empty =
+    # no broker: EMBEDDED_WORKER runs relay and schedule in a thread of the server.
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
+    EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", False)
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+    OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+    OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "120"))
+    OUTBOX_RELAY_INTERVAL_SECONDS = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "2"))
+    OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "100"))
+    # Outgoing webhooks: loopback/private targets refused unless true (SSRF guard).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+    # Absolute base of resource URLs in webhook payloads (empty: paths only).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    # Balance reminders (days before balance_due_date) and the unpaid-balance
+    # cancellation BALANCE_CANCEL_GRACE_DAYS after it (BALANCE_AUTO_CANCEL=false: off).
+    BALANCE_REMINDER_DAYS = [
+        int(day) for day in _list("BALANCE_REMINDER_DAYS") or ["14", "7", "3"]
+    ]
+    BALANCE_AUTO_CANCEL = _bool("BALANCE_AUTO_CANCEL", True)
+    BALANCE_CANCEL_GRACE_DAYS = int(os.environ.get("BALANCE_CANCEL_GRACE_DAYS", "7"))
+
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
     OTP_SENDS_PER_MINUTE = 1
@@ -179,6 +204,10 @@ class DevelopmentConfig(Config):
     """Local development: SQLite under instance/, mail written to the log without SMTP."""
 
     DEBUG = False
+    # The embedded default: `flask run` relays the outbox and runs the schedule
+    # itself when no broker is configured, and may call local webhook receivers.
+    EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not os.environ.get("CELERY_BROKER_URL"))
+    WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", True)
 
 
 class TestingConfig(Config):
@@ -193,6 +222,7 @@ class TestingConfig(Config):
         or "sqlite:///:memory:"
     )
     MAIL_SUPPRESS_SEND = False
+    WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", True)
     # Limits stay on in tests, generous enough for the whole suite from 127.0.0.1
     # against one session-wide app; tests/test_rate_limits.py sets tight ones.
     RATELIMIT_LOGIN = _limit("RATELIMIT_LOGIN", GENEROUS_LIMIT)

@@ -18,6 +18,8 @@ import re
 import sys
 import time
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 
 from flask import Flask, g, has_request_context, request
@@ -68,11 +70,26 @@ def redact(text: str) -> str:
 ENVIRON_KEY = "easytravels.request_id"
 
 
+# The id of the request that caused the outbox row a worker is delivering.
+_TASK_REQUEST_ID: ContextVar[str] = ContextVar("easytravels_task_request_id", default="-")
+
+
+@contextmanager
+def task_request_id(rid: str | None):
+    """Within the block, log lines outside a request carry `rid` (the request that
+    caused a worker's task) instead of "-"."""
+    token = _TASK_REQUEST_ID.set(rid or "-")
+    try:
+        yield
+    finally:
+        _TASK_REQUEST_ID.reset(token)
+
+
 def request_id() -> str:
-    """This request's id (kept from a sane `X-Request-ID`, else a uuid4 hex); "-"
-    outside a request."""
+    """This request's id (kept from a sane `X-Request-ID`, else a uuid4 hex);
+    outside a request the id a worker task carries (task_request_id), else "-"."""
     if not has_request_context():
-        return "-"
+        return _TASK_REQUEST_ID.get()
     # Kept in the WSGI environ, which belongs to this request alone: `g` lives on
     # the app context, which requests share when one is already pushed (tests,
     # scripts), so an id kept there would leak into the next request.

@@ -17,6 +17,7 @@ from models.billing import (
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
 from models.idempotency import IdempotencyKey
 from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
+from models.outbox import OutboxMessage, WebhookEndpoint
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
 from models.package import (
     DEPARTURE_STATUSES,
@@ -60,6 +61,8 @@ __all__ = [
     "Package",
     "RevokedSession",
     "Traveller",
+    "OutboxMessage",
+    "WebhookEndpoint",
 ]
 
 # Seats of held bookings whose hold ran out but that no sweep has expired yet: they

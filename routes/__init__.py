@@ -11,6 +11,7 @@ from routes.departures import blp as departures_blp
 from routes.employees import blp as employees_blp
 from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
+from routes.outbox import blp as outbox_blp
 from routes.packages import blp as packages_blp
 from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
@@ -34,4 +35,5 @@ BLUEPRINTS = [
     (wallets_blp, f"{API_PREFIX}/customers"),
     (reports_blp, f"{API_PREFIX}/reports"),
     (audit_blp, f"{API_PREFIX}/audit"),
+    (outbox_blp, API_PREFIX),
 ]

@@ -7,8 +7,17 @@ from sqlalchemy import text
 
 from errors import APIError
 from extensions import db
+from services import outbox
 
 blp = Blueprint("health", __name__, description="Process and database health")
+
+
+class OutboxHealthSchema(Schema):
+    """Outbox queue depth: pending and dead rows, age of the oldest pending one."""
+
+    pending = fields.Integer(metadata={"example": 3})
+    dead = fields.Integer(metadata={"example": 0})
+    oldest_pending_age_seconds = fields.Float(metadata={"example": 1.5})
 
 
 class HealthSchema(Schema):
@@ -16,6 +25,7 @@ class HealthSchema(Schema):
 
     status = fields.String(metadata={"example": "ok"})
     database = fields.String(required=False, metadata={"example": "ok"})
+    outbox = fields.Nested(OutboxHealthSchema, required=False)
 
 
 @blp.route("")
@@ -31,10 +41,13 @@ class Ready(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="Database unreachable")
     def get(self):
-        """The database answers a trivial query."""
+        """The database answers a trivial query; `outbox` shows the queue depth and
+        the age of the oldest undelivered side effect."""
         try:
             db.session.execute(text("SELECT 1"))
+            depth = outbox.stats()
+            db.session.rollback()
         except Exception as exc:  # any driver error means "not ready"
             db.session.rollback()
             raise APIError(503, "The database is not reachable.", code="not-ready") from exc
-        return {"status": "ok", "database": "ok"}
+        return {"status": "ok", "database": "ok", "outbox": depth}

@@ -29,7 +29,7 @@ from extensions import db
 from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
-from services import billing, booking_limits, inventory, notifications
+from services import billing, booking_limits, inventory, notifications, webhooks
 from services.common import MAX_AMOUNT, Page, get_or_404, order_by_sort, paginate
 
 REFERENCE_PREFIX = "ET-"
@@ -245,6 +245,8 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     booking = _new_booking(account, customer, departure, seats, travellers, now)
     db.session.add(booking)
     db.session.flush()
+    notifications.booking_held(booking)
+    webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
     billing.issue_invoice(booking)  # last: the invoice counter stays locked until commit
     return booking
 
@@ -263,8 +265,9 @@ def create_booking(
     travellers: list[dict] | None = None,
     customer_id: int | None = None,
 ) -> Booking:
-    """Book `seats` on a departure for a customer, hold them and invoice; one commit,
-    then the "seats held" mail (with the expiry time).
+    """Book `seats` on a departure for a customer, hold them and invoice; one commit
+    that also queues the "seats held" mail (with the expiry time) and the
+    `booking.created` webhook in the outbox.
 
     `account` is the caller (a customer books for themselves; admin and sales name
     `customer_id`); `travellers` are dicts `{name, birth_date, category}`, one per
@@ -301,7 +304,6 @@ def create_booking(
         except BaseException:
             db.session.rollback()
             raise
-    notifications.booking_held(booking)
     return booking
 
 
@@ -316,7 +318,7 @@ def expire_holds(now: datetime | None = None) -> int:
     `flask bookings expire-holds`.
     """
     try:
-        count = inventory.release_expired_holds(now=now or utcnow())
+        count = inventory.release_expired_holds(now=now or utcnow(), announce=True)
         db.session.commit()
     except BaseException:
         db.session.rollback()

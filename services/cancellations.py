@@ -24,7 +24,7 @@ from errors import APIError, Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, refunds
+from services import audit, billing, inventory, notifications, refunds, webhooks
 from services.bookings import CANCELLATION_POLICY, departure_start
 from services.common import get_or_404
 
@@ -213,6 +213,7 @@ def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
         return None
     quote, issued = _settle(booking, status=status, now=now, refund_to=refund_to,
                             reason=reason, by_id=by_id, waive=waive)
+    webhooks.emit("booking.cancelled", resource="booking", resource_id=booking.id)
     audit.record(
         "booking.cancelled", entity_type="booking", entity_id=booking.id,
         details={
@@ -235,6 +236,10 @@ def _cancel_one(booking, *, now, refund_to, reason, by_id, waive):
             db.session.rollback()
             _check_live(db.session.get(Booking, booking.id), now=now)
             raise Conflict("The booking changed meanwhile; try again.", code="booking-changed")
+        notifications.booking_cancelled(
+            booking, penalty=result[0].penalty_amount, refund=result[0].refund_amount,
+            refund_to=_refund_words(refund_to),
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -256,7 +261,7 @@ def cancel_booking(
     money kept; the rest is refunded to the wallet (instant) or to the original
     methods (see services.refunds.issue_refunds); the seats come back; the invoice
     is credited by total - penalty. `waive_penalty` (admin, sales: an operator
-    cancellation) refunds everything. Mail after commit.
+    cancellation) refunds everything. The mail is queued in the same commit.
 
     Returns `{"booking", "refunds", "penalty_amount", "refund_amount", "currency",
     "refund_to", "tier"}`. Raises NotFound (404), Forbidden (403: a customer asking
@@ -272,10 +277,6 @@ def cancel_booking(
     quote, issued = _cancel_one(booking, now=now, refund_to=refund_to, reason=reason,
                                 by_id=by_id, waive=waive_penalty)
     refunds.submit_provider_refunds([refund.id for refund in issued])
-    notifications.booking_cancelled(
-        booking, penalty=quote.penalty_amount, refund=quote.refund_amount,
-        refund_to=_refund_words(refund_to),
-    )
     return {
         "booking": booking,
         "refunds": issued,
@@ -385,6 +386,11 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
         refund_ids.extend(refund.id for refund in result[1])
         lines.append(_line(booking, quote.refund_amount, refund_to, "cancelled"))
         done.append((booking, quote))
+        notifications.departure_cancelled(
+            booking, refund=quote.refund_amount, refund_to=_refund_words(refund_to),
+            reason=reason,
+        )
+    webhooks.emit("departure.cancelled", resource="departure", resource_id=departure.id)
     db.session.refresh(departure)
     answer = _departure_answer(departure, lines, refund_to=refund_to, cancelled=True,
                                reason=reason)
@@ -413,7 +419,7 @@ def cancel_departure(
     ONE transaction: the departure turns `cancelled`, lapsed holds expire, every
     held/confirmed booking is cancelled with penalty 0 and refunded in full to
     `refund_to` (`wallet` or `original`), its seats come back and its invoice is
-    credited in full; then one `departure_cancelled` mail per booking.
+    credited in full, and one `departure_cancelled` mail per booking is queued.
 
     Returns `{departure_id, reason, refund_to, bookings: [{booking_id, reference,
     customer_id, status, refund_amount, refund_to}], total_refund, currency,
@@ -436,11 +442,6 @@ def cancel_departure(
         db.session.rollback()
         raise
     refunds.submit_provider_refunds(refund_ids)
-    for booking, quote in done:
-        notifications.departure_cancelled(
-            booking, refund=quote.refund_amount, refund_to=_refund_words(refund_to),
-            reason=reason,
-        )
     return answer
 
 
@@ -481,3 +482,35 @@ def _table(answer: dict) -> list[str]:
     lines.append(f"{len(answer['bookings'])} booking(s), total refund "
                  f"{answer['total_refund']:.2f} {answer['currency']}")
     return lines
+
+
+def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) -> bool:
+    """Cancel a confirmed booking whose balance stayed unpaid past its grace (the
+    scheduled job services.schedule.cancel_unpaid_balances): the tier in force at
+    `now` from the booking's copied policy, penalty kept, the rest refunded to the
+    original methods, the cancellation mail and webhook queued; one commit.
+
+    Returns False (nothing written) when the booking is no longer confirmed with
+    money due (paid or changed meanwhile). Raises Conflict (409) when its departure
+    started (the caller skips it).
+    """
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.status != "confirmed" or booking.amount_due <= 0:
+        db.session.rollback()
+        return False
+    try:
+        result = _cancel_in_transaction(booking, now=now, refund_to="original",
+                                        reason=reason, by_id=None, waive=False)
+        if result is None:
+            db.session.rollback()
+            return False
+        notifications.booking_cancelled(
+            booking, penalty=result[0].penalty_amount, refund=result[0].refund_amount,
+            refund_to=_refund_words("original"),
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    refunds.submit_provider_refunds([refund.id for refund in result[1]])
+    return True

@@ -248,7 +248,8 @@ def apply_succeeded(
     recorded as received and flagged (`amount_mismatch`, audit). When the booking
     can no longer take it (hold lapsed and seats gone, cancelled, over what is due,
     another currency), the attempt turns `refund_pending` and the provider refunds
-    it at once (`refund_attempt`). Mail after the commit.
+    it at once (`refund_attempt`). The confirmation mail and webhooks are queued
+    in the payment's transaction (services.payments, services.outbox).
     """
     def record():
         if not _claim_event(event_id, event_type):
@@ -276,8 +277,6 @@ def apply_succeeded(
     except APIError as refusal:
         return _refund_instead(provider_payment_id, amount_minor, currency, event_id,
                                event_type, refusal)
-    if confirmed_booking is not None:
-        notifications.booking_confirmed(confirmed_booking)
     return outcome
 
 
@@ -340,15 +339,13 @@ def refund_attempt(attempt_id: int) -> bool:
                          entity_id=attempt_id, actor_type="system",
                          details={"amount": facts[1], "currency": facts[2],
                                   "provider_refund_id": refund.id})
+            attempt = db.session.get(PaymentAttempt, attempt_id)
+            notifications.card_payment_refunded(
+                attempt.booking, amount=facts[1], reason=attempt.last_error or ""
+            )
         return moved
 
-    if _commit_or_rollback(done):
-        attempt = db.session.get(PaymentAttempt, attempt_id)
-        notifications.card_payment_refunded(
-            attempt.booking, amount=facts[1], reason=attempt.last_error or ""
-        )
-        return True
-    return False
+    return bool(_commit_or_rollback(done))
 
 
 def apply_failed(*, provider_payment_id: str, message: str, event_id: str | None = None,

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Booking, Departure, DepartureCategory, Invoice, Traveller
@@ -228,7 +229,9 @@ def _category_seats_of(departure_of: dict[int, tuple[int, int]]) -> dict[int, Co
 # --- expiry ------------------------------------------------------------------------
 
 
-def release_expired_holds(*, departure_id: int | None = None, now: datetime) -> int:
+def release_expired_holds(
+    *, departure_id: int | None = None, now: datetime, announce: bool = False
+) -> int:
     """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired`
     (with `expired_at = now`), give their departure and category seats back and
     void each one's invoice with a credit note for its whole total (docs/design.md
@@ -237,8 +240,9 @@ def release_expired_holds(*, departure_id: int | None = None, now: datetime) -> 
 
     Safe under concurrency: the `status = 'held'` condition lets exactly one
     transaction expire each booking, so its seats come back and its credit note is
-    issued once. Returns the number of bookings expired. docs/design.md "Rules with
-    numbers": hold.
+    issued once. With `announce`, each expired booking's "hold expired" mail and
+    `booking.expired` webhook are queued in the same transaction (services.outbox).
+    Returns the number of bookings expired. docs/design.md "Rules with numbers": hold.
     """
     stmt = (
         update(Booking)
@@ -253,7 +257,22 @@ def release_expired_holds(*, departure_id: int | None = None, now: datetime) -> 
     if rows:
         release_bookings_seats(rows)
         _void_invoices([row[0] for row in rows])
+        if announce:
+            _announce_expired([row[0] for row in rows])
     return len(rows)
+
+
+def _announce_expired(booking_ids: list[int]) -> None:
+    """Queue the expiry mail and `booking.expired` webhook of each booking."""
+    from services import notifications, webhooks
+
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.id.in_(booking_ids))
+        .options(selectinload(Booking.customer)).order_by(Booking.id)
+    )
+    for booking in bookings:
+        notifications.booking_expired(booking)
+        webhooks.emit("booking.expired", resource="booking", resource_id=booking.id)
 
 
 def _void_invoices(booking_ids: list[int]) -> None:

@@ -60,8 +60,12 @@ class TimedConnection(Connection):
             self.host.close()
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
+def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None) -> None:
     """Send a plain-text mail to one address.
+
+    `message_id` (e.g. `<outbox-12@easytravels>`) is the Message-ID header: the
+    outbox gives every delivery attempt of one row the same id, so a receiver can
+    drop the duplicate of an at-least-once redelivery.
 
     Without `MAIL_SERVER` in development (`MAIL_TO_LOG`) the whole message is
     written to the log at INFO so a developer can follow OTP flows from the terminal;
@@ -78,6 +82,8 @@ def send_mail(to: str, subject: str, body: str) -> None:
         )
         return
     message = Message(subject=subject, recipients=[to], body=body)
+    if message_id:
+        message.msgId = message_id
     timeout = float(current_app.config.get("MAIL_TIMEOUT") or 10)
     try:
         with TimedConnection(current_app.extensions["mail"], timeout) as connection:

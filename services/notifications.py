@@ -1,18 +1,23 @@
-"""Customer mail about bookings, sent after the transaction committed.
-A mail failure is logged and never undoes or fails the committed change."""
+"""Customer mail about bookings, one function per mail.
 
-import logging
+Each function renders its mail and writes it to the transactional outbox
+(services.outbox) in the CALLER's transaction: call it before the commit of the
+change that causes the mail, so the mail is sent if and only if the change commits
+(DESIGN.md "Rules with numbers": outbox). The workers deliver it, with retries; a
+mail failure never undoes or fails the change. One-time codes do not come here:
+they are sent synchronously (services.mail.send_mail).
+"""
 
-from services.mail import MailError, send_mail
+import sys
 
-log = logging.getLogger(__name__)
+from services.outbox import enqueue_mail
 
 
-def _send(to: str, subject: str, body: str) -> None:
-    try:
-        send_mail(to, subject, body)
-    except MailError:
-        log.warning("booking mail not sent (subject %r)", subject)
+def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> None:
+    """Queue the mail in the current transaction; the topic is the name of the
+    notification function that called (e.g. `booking_held`)."""
+    topic = sys._getframe(1).f_code.co_name
+    enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key)
 
 
 def _trip(booking) -> str:
@@ -82,3 +87,27 @@ def card_payment_refunded(booking, *, amount, reason: str) -> None:
         f"({reason}). It has been refunded to your card in full; nothing was kept.\n",
     )
 
+
+def booking_expired(booking) -> None:
+    """Tell the customer their hold ran out unpaid and the seats were released."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: hold expired",
+        f"Hello {booking.customer.name},\n\nThe hold on {booking.seats} seat(s) on "
+        f"{_trip(booking)} ran out before a payment arrived, so the seats were released "
+        "and nothing is owed. You are welcome to book again.\n",
+    )
+
+
+def balance_reminder(booking, *, days: int) -> None:
+    """Remind the customer of the balance due by `booking.balance_due_date`; at most
+    once per booking and `days` threshold (the outbox's dedupe key)."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: balance due by {booking.balance_due_date}",
+        f"Hello {booking.customer.name},\n\nThe balance of {booking.amount_due} "
+        f"{booking.currency} for {_trip(booking)} is due by {booking.balance_due_date} "
+        f"({days} day(s) or less from now). Unpaid balances are cancelled under the "
+        "booking's cancellation terms after a grace period.\n",
+        dedupe_key=f"balance-reminder:{booking.id}:{days}",
+    )

@@ -21,7 +21,7 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Departure, Employee, ItineraryDay, Package
 from models.base import utcnow
-from services import audit
+from services import audit, webhooks
 from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
 from services.search import build_search_document, search_condition
 
@@ -475,6 +475,8 @@ def _transition(package: Package, from_status: str, *, checker=None, **values) -
             "The package changed while this request ran; reload it and retry.",
             code="concurrent-change",
         )
+    if values["status"] == "published":
+        webhooks.emit("package.published", resource="package", resource_id=package.id)
     details = {"from": from_status, "to": values["status"]}
     if values.get("rejection_reason"):
         details["reason"] = values["rejection_reason"]

@@ -12,7 +12,7 @@ Money rules (docs/design.md "Rules with numbers"):
   (`amount_paid + :a <= total_amount`), race-free against concurrent payments, with
   the CHECK `amount_paid <= total_amount` as the backstop;
 - booking, payment, invoice link and wallet debit are written in one transaction
-  with one commit; the confirmation mail leaves after the commit.
+  with one commit, which also queues the confirmation mail (services.outbox).
 """
 
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, wallet
+from services import audit, billing, inventory, notifications, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 CENT = Decimal("0.01")
@@ -46,7 +46,7 @@ def record_payment(
     reference: str | None = None,
 ) -> Payment:
     """Record a payment of `amount` (Decimal, booking currency) on a booking; one
-    commit, then the confirmation mail when this payment confirmed the booking.
+    commit, which queues the confirmation mail when this payment confirmed the booking.
 
     `account` is the caller: a customer pays their own booking from the `wallet`
     (card money from customers enters only through the payment provider, see
@@ -73,8 +73,6 @@ def record_payment(
     except BaseException:
         db.session.rollback()
         raise
-    if confirmed:
-        notifications.booking_confirmed(payment.booking)
     return payment
 
 
@@ -147,6 +145,7 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
             payment_id=payment.id,
         )
     db.session.refresh(booking)
+    _announce(booking, payment, confirmed)
     audit.record(
         "payment.recorded", entity_type="payment", entity_id=payment.id, actor=actor,
         actor_type=None if actor is not None else "system",
@@ -157,6 +156,16 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
         },
     )
     return payment, confirmed
+
+
+def _announce(booking: Booking, payment: Payment, confirmed: bool) -> None:
+    """Queue, in the payment's transaction, the `payment.succeeded` webhook and, when
+    this payment confirmed the booking, the confirmation mail and
+    `booking.confirmed` webhook (services.outbox)."""
+    webhooks.emit("payment.succeeded", resource="payment", resource_id=payment.id)
+    if confirmed:
+        notifications.booking_confirmed(booking)
+        webhooks.emit("booking.confirmed", resource="booking", resource_id=booking.id)
 
 
 def _own_booking(account, booking_id: int) -> Booking:

@@ -19,7 +19,7 @@ from errors import APIError, Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund
 from models.base import utcnow
-from services import audit, wallet
+from services import audit, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def _new_refund(booking, *, amount, destination, method, status, reason, by_id, 
     )
     db.session.add(refund)
     db.session.flush()
+    if completed:
+        webhooks.emit("refund.completed", resource="refund", resource_id=refund.id)
     return refund
 
 
@@ -254,6 +256,7 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
         get_or_404(Refund, refund_id, "Refund")
         raise Conflict("The refund is already completed.", code="refund-completed")
     refund = db.session.get(Refund, refund_id)
+    webhooks.emit("refund.completed", resource="refund", resource_id=refund_id)
     audit.record(
         "refund.completed", entity_type="refund", entity_id=refund_id, actor=account,
         details={
@@ -327,6 +330,8 @@ def _send_to_provider(refund_id: int, *, key: str) -> Refund:
         audit.record(action, entity_type="refund", entity_id=refund_id, actor_type="system",
                      details={"amount": amount, "currency": currency,
                               "provider_payment_id": intent_id, **details})
+        if values["status"] == "completed":
+            webhooks.emit("refund.completed", resource="refund", resource_id=refund_id)
         db.session.commit()
     except BaseException:
         db.session.rollback()

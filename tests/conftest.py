@@ -32,22 +32,34 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """Messages the local SMTP server received, parsed as email.message objects."""
+    """Messages the local SMTP server received, parsed as email.message objects.
+
+    Mail leaves through the outbox (services/outbox.py): before it is read, the
+    mailbox relays every due outbox row inline (`drain`, set by the `mailbox`
+    fixture), so a test reads what a worker would have delivered to this server."""
 
     def __init__(self):
-        self.messages = []
+        self._messages = []
         self.lock = threading.Lock()
+        self.drain = None
+
+    @property
+    def messages(self) -> list:
+        """Every message received so far (after relaying the outbox)."""
+        if self.drain is not None:
+            self.drain()
+        with self.lock:
+            return list(self._messages)
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
-            self.messages.append(message)
+            self._messages.append(message)
         return "250 OK"
 
     def to(self, address: str) -> list:
         """Messages addressed to `address` (case-insensitive), oldest first."""
-        with self.lock:
-            return [m for m in self.messages if address.lower() in m["To"].lower()]
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
 
     def last_code(self, address: str) -> str:
         """The 6-digit code in the newest message to `address`."""
@@ -58,7 +70,7 @@ class Mailbox:
 
     def clear(self):
         with self.lock:
-            self.messages.clear()
+            self._messages.clear()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -157,11 +169,22 @@ def client(app):
     return app.test_client()
 
 
+def relay_outbox(application) -> int:
+    """Deliver every due outbox row inline, as a worker would; returns how many."""
+    from services import outbox
+
+    with application.app_context():
+        return outbox.drain()
+
+
 @pytest.fixture
-def mailbox(smtp):
-    """The SMTP server's mailbox, emptied before the test."""
+def mailbox(smtp, app):
+    """The SMTP server's mailbox, emptied before the test; reading it relays the
+    outbox first."""
     smtp.handler.clear()
-    return smtp.handler
+    smtp.handler.drain = lambda: relay_outbox(app)
+    yield smtp.handler
+    smtp.handler.drain = None
 
 
 @pytest.fixture(scope="session")

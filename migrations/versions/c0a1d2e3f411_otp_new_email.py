@@ -1,7 +1,7 @@
 """otp_codes.new_email: the pending address of an email change
 
 Revision ID: c0a1d2e3f411
-Revises: 7b3e52c1a9d4
+Revises: c0a1d2e3f410
 Create Date: 2026-12-01 14:50:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c0a1d2e3f411"
-down_revision = "7b3e52c1a9d4"
+down_revision = "c0a1d2e3f410"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,281 @@
+"""Outgoing webhooks in the Standard Webhooks style (https://www.standardwebhooks.com,
+DESIGN.md "Resource map": /webhooks/endpoints).
+
+Admins subscribe URLs to event types; `emit` writes one outbox row per active
+subscribed endpoint in the caller's transaction (services.outbox), and the workers
+POST it. Each request carries `webhook-id` (the event id, the same on every retry
+and redelivery so receivers can deduplicate), `webhook-timestamp` (Unix seconds of
+the attempt) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
+`id.timestamp.body` with the endpoint's `whsec_` secret), so receivers verify with
+the `standardwebhooks` library. Payloads are thin: `{id, type, occurred_at, data:
+{id, url}}`; a receiver fetches the resource from the API.
+
+Retries follow the specification's schedule after the first attempt: 5 s, 5 min,
+30 min, 2 h, 5 h, 10 h, 10 h (8 attempts, then `dead`). A 410 Gone disables the
+endpoint. Targets on loopback, private, link-local or reserved addresses are
+refused (SSRF guard) unless WEBHOOK_ALLOW_PRIVATE_TARGETS is true.
+"""
+
+import base64
+import ipaddress
+import json
+import secrets
+import socket
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select, update
+from standardwebhooks.webhooks import Webhook
+
+from errors import Conflict, NotFound, ValidationFailed
+from extensions import db
+from models.base import utcnow
+from models.outbox import WEBHOOK_EVENT_TYPES, OutboxMessage, WebhookEndpoint
+from services import outbox
+from services.common import get_or_404, paginate
+
+# Standard Webhooks "Retry schedule": delays after attempts 1..7.
+RETRY_SCHEDULE = (
+    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+RESOURCE_PATHS = {"booking": "bookings", "payment": "payments", "refund": "refunds",
+                  "departure": "departures", "package": "packages"}
+
+
+class TargetRefused(Exception):
+    """The URL points at an address the SSRF guard refuses."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The delay after `attempts` failed attempts (1-based) on the retry schedule."""
+    return RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+
+
+def new_secret() -> str:
+    """A fresh signing secret, `whsec_` + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def check_target(url: str) -> None:
+    """Refuse (TargetRefused) a URL that is not http(s) with a host, or whose host
+    resolves to a loopback, private, link-local, multicast, reserved or unspecified
+    address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS is true. Checked on subscribe and
+    again before every delivery (DNS may change)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused("The URL must be http(s)://host/...")
+    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"):
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"The host {parts.hostname!r} does not resolve.") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise TargetRefused(
+                f"The host {parts.hostname!r} resolves to a non-public address ({address})."
+            )
+
+
+def _checked_url(url: str) -> str:
+    """`url` if the SSRF guard accepts it; ValidationFailed (422) otherwise."""
+    try:
+        check_target(url)
+    except TargetRefused as exc:
+        raise ValidationFailed({"url": [str(exc)]}) from exc
+    return url
+
+
+def _check_events(event_types: list[str]) -> list[str]:
+    """The event types, each one we emit; ValidationFailed (422) otherwise."""
+    unknown = sorted(set(event_types) - set(WEBHOOK_EVENT_TYPES))
+    if unknown or not event_types:
+        raise ValidationFailed({"event_types": [
+            f"Use one or more of {', '.join(WEBHOOK_EVENT_TYPES)}."]})
+    return sorted(set(event_types))
+
+
+def create_endpoint(*, url: str, event_types: list[str], description: str | None = None,
+                    active: bool = True) -> WebhookEndpoint:
+    """Subscribe `url` to `event_types`; one commit. The answer shows the secret
+    (only here and on rotation). Raises ValidationFailed (422: URL refused by the
+    SSRF guard, unknown event type)."""
+    endpoint = WebhookEndpoint(
+        url=_checked_url(url), event_types=_check_events(event_types),
+        description=description, active=active, secret=new_secret(),
+    )
+    db.session.add(endpoint)
+    db.session.commit()
+    return endpoint
+
+
+def list_endpoints(*, page: int, per_page: int):
+    """Every subscription, newest first (a services.common.Page)."""
+    stmt = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at.desc(),
+                                            WebhookEndpoint.id.desc())
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    """One subscription or NotFound (404)."""
+    return get_or_404(WebhookEndpoint, endpoint_id, "Webhook endpoint")
+
+
+def update_endpoint(endpoint_id: int, **changes) -> WebhookEndpoint:
+    """Change `url`, `event_types`, `description` and/or `active`; one commit.
+    Re-activating clears `disabled_reason`. Raises NotFound (404), ValidationFailed
+    (422)."""
+    endpoint = get_endpoint(endpoint_id)
+    if "url" in changes:
+        endpoint.url = _checked_url(changes["url"])
+    if "event_types" in changes:
+        endpoint.event_types = _check_events(changes["event_types"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "active" in changes:
+        endpoint.active = changes["active"]
+        if changes["active"]:
+            endpoint.disabled_reason = None
+    db.session.commit()
+    return endpoint
+
+
+def delete_endpoint(endpoint_id: int) -> None:
+    """Remove a subscription and its delivery log; one commit. NotFound (404)."""
+    db.session.delete(get_endpoint(endpoint_id))
+    db.session.commit()
+
+
+def rotate_secret(endpoint_id: int) -> WebhookEndpoint:
+    """Give the endpoint a new secret (shown once in the answer); later attempts,
+    retries included, are signed with it. One commit; NotFound (404)."""
+    endpoint = get_endpoint(endpoint_id)
+    endpoint.secret = new_secret()
+    db.session.commit()
+    return endpoint
+
+
+def emit(event_type: str, *, resource: str, resource_id: int,
+         now: datetime | None = None) -> str | None:
+    """Queue event `event_type` about `resource` (`booking`, `payment`, ...) number
+    `resource_id` for every active endpoint subscribed to it, in the caller's
+    transaction (no commit). Returns the event id, or None when nobody listens."""
+    assert event_type in WEBHOOK_EVENT_TYPES, event_type
+    endpoints = [
+        endpoint for endpoint in db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
+        )
+        if event_type in endpoint.event_types
+    ]
+    if not endpoints:
+        return None
+    now = now or utcnow()
+    event_id = "msg_" + secrets.token_hex(12)
+    path = f"/api/v1/{RESOURCE_PATHS[resource]}/{resource_id}"
+    payload = {
+        "id": event_id, "type": event_type, "occurred_at": now.isoformat(),
+        "data": {"type": resource, "id": resource_id,
+                 "url": current_app.config.get("PUBLIC_BASE_URL", "") + path},
+    }
+    for endpoint in endpoints:
+        outbox.enqueue(kind="webhook", topic=event_type, payload=payload,
+                       endpoint_id=endpoint.id, event_id=event_id,
+                       max_attempts=MAX_ATTEMPTS, now=now)
+    return event_id
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, not instructions: following them would bypass the
+    SSRF guard."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def send_delivery(row: OutboxMessage) -> int:
+    """POST one webhook row to its endpoint, signed; returns the 2xx status.
+
+    Raises outbox.DeliveryFailed: permanent when the endpoint is gone or inactive,
+    refused by the SSRF guard, or answered 410 (which also disables the endpoint in
+    its own commit); otherwise a retryable failure (non-2xx, timeout, refused)."""
+    from services.outbox import DeliveryFailed
+
+    endpoint = db.session.get(WebhookEndpoint, row.endpoint_id) if row.endpoint_id else None
+    if endpoint is None or not endpoint.active:
+        raise DeliveryFailed("endpoint missing or disabled", permanent=True)
+    try:
+        check_target(endpoint.url)
+    except TargetRefused as exc:
+        raise DeliveryFailed(f"target refused: {exc}", permanent=True) from exc
+    body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True)
+    timestamp = utcnow()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "EasyTravels-Webhooks/1",
+        "webhook-id": row.event_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(row.event_id, timestamp, body),
+    }
+    request = urllib.request.Request(endpoint.url, data=body.encode(), headers=headers,
+                                     method="POST")
+    timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    try:
+        with _OPENER.open(request, timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (OSError, ValueError) as exc:
+        raise DeliveryFailed(f"request failed: {exc.__class__.__name__}: {exc}"[:500]) from exc
+    if 200 <= status < 300:
+        return status
+    if status == 410:
+        _disable(endpoint.id, "410 Gone")
+        raise DeliveryFailed("410 Gone: endpoint disabled", status_code=410, permanent=True)
+    raise DeliveryFailed(f"HTTP {status}", status_code=status)
+
+
+def _disable(endpoint_id: int, reason: str) -> None:
+    """Deactivate the endpoint (its own commit, before the attempt is recorded)."""
+    db.session.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+        .values(active=False, disabled_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def list_deliveries(endpoint_id: int, *, page: int, per_page: int):
+    """The delivery log of one endpoint, newest first (a Page of outbox rows).
+    NotFound (404) for an unknown endpoint."""
+    get_endpoint(endpoint_id)
+    stmt = select(OutboxMessage).where(OutboxMessage.endpoint_id == endpoint_id).order_by(
+        OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def redeliver(endpoint_id: int, delivery_id: int) -> OutboxMessage:
+    """Queue the delivery again as a new row with the same event (same `webhook-id`,
+    so receivers can deduplicate), due now; one commit. Raises NotFound (404) and
+    Conflict (409: the endpoint is disabled, or the delivery is still pending)."""
+    endpoint = get_endpoint(endpoint_id)
+    row = db.session.get(OutboxMessage, delivery_id)
+    if row is None or row.endpoint_id != endpoint.id:
+        raise NotFound("Delivery")
+    if not endpoint.active:
+        raise Conflict("The endpoint is disabled; enable it first.", code="endpoint-disabled")
+    if row.state == "pending":
+        raise Conflict("The delivery is still pending.", code="delivery-pending")
+    copy = outbox.enqueue(kind="webhook", topic=row.topic, payload=row.payload,
+                          endpoint_id=endpoint.id, event_id=row.event_id,
+                          max_attempts=MAX_ATTEMPTS)
+    db.session.commit()
+    return copy

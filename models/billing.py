@@ -13,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import MONEY, UTCDateTime, db, utcnow
 
+# Derived invoice statuses (docs/design.md "Lifecycles": invoice); never stored.
+INVOICE_STATUSES = ("pending", "paid", "overdue", "void")
+
 PAYMENT_METHODS = ("card", "bank_transfer", "cash", "wallet")
 REFUND_DESTINATIONS = ("wallet", "original")
 REFUND_STATES = ("pending", "completed", "failed")

@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.customers import PASSWORD
+from schemas.customers import PASSWORD, CustomerSchema
+from schemas.employees import EmployeeSchema
 
 ACCOUNT = fields.String(
     required=True,
@@ -39,13 +40,21 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(metadata={"example": 900})
 
 
+def _dump_profile(account) -> dict:
+    """The account's own output schema: employee or customer fields."""
+    schema = EmployeeSchema() if account.account_type == "employee" else CustomerSchema()
+    return schema.dump(account)
+
+
 class MeSchema(Schema):
     """Who the caller is: account type, role and profile."""
 
     type = fields.String(metadata={"example": "employee"})
     role = fields.String(metadata={"example": "sales"})
-    profile = fields.Dict(
+    profile = fields.Function(
+        lambda me: _dump_profile(me["profile"]),
         metadata={
+            "type": "object",
             "example": {
                 "id": 4, "name": "Sofia Marin", "email": "sofia.marin@easytravels.test",
                 "phone": "+353 1 555 1004", "active": True,

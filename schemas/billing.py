@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from models.billing import PAYMENT_METHODS
 from schemas.common import ID, NO_NUL, Money, PageArgs, sort_field
-from services.billing import INVOICE_STATUSES
+from models.billing import INVOICE_STATUSES
 
 
 

@@ -162,9 +162,6 @@ def login_with_code(*, email: str, account: str, otp: str) -> dict:
 
 
 def profile(account) -> dict:
-    """`/auth/me`: account type, role and profile fields."""
-    from schemas.customers import CustomerSchema
-    from schemas.employees import EmployeeSchema
-
-    schema = EmployeeSchema() if account.account_type == "employee" else CustomerSchema()
-    return {"type": account.account_type, "role": account.role, "profile": schema.dump(account)}
+    """`/auth/me`: `{"type", "role", "profile"}` where `profile` is the account model
+    itself (the response schema shapes it by account type)."""
+    return {"type": account.account_type, "role": account.role, "profile": account}

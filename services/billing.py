@@ -16,13 +16,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from extensions import db
 from models import Booking, CreditNote, DocumentSequence, Invoice
 from models.base import utcnow
+from models.billing import INVOICE_STATUSES  # noqa: F401 (re-exported)
 
 ZERO = Decimal("0.00")
 # Credit notes reduce what an invoice asks for while its booking is expired or
 # cancelled. A late payment may revive an expired booking (services.payments); its
 # expiry credit note then no longer applies and the invoice asks for the total again.
 CREDIT_APPLIES = ("expired", "cancelled")
-INVOICE_STATUSES = ("pending", "paid", "overdue", "void")
 
 
 def _dialect() -> str:

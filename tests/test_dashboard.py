@@ -342,6 +342,10 @@ def test_keyboard_only_sign_in_and_navigation(browser, base_url):
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Invoices").wait_for()
     assert page.evaluate("document.activeElement.id") == "page-title"
+    page.locator(".skip-link").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.url.endswith("#/invoices")
     context.close()
 
 
@@ -384,3 +388,118 @@ def test_admin_employees_and_every_role_home_accessible(as_role, base_url, shots
     page.get_by_role("status").get_by_text("Employee Nora Quinn created.").wait_for()
     for email_, screen in ((OPHEAD, "ophead home"), ("hr@easytravels.test", "hr home")):
         accessible(as_role(email_), screen)
+
+
+def _published_departure(base_url, capacity=10):
+    """A package approved by another head, with one departure in 60 days; its ids."""
+    op, head = api_token(base_url, OPERATION), api_token(base_url, OPHEAD2)
+    package = requests.post(f"{base_url}/api/v1/packages", headers=op, timeout=10, json={
+        "title": f"Douro valley {uuid.uuid4().hex[:6]}", "destination": "Porto",
+        "duration_days": 2, "base_price": "400.00",
+        "itinerary": [{"day_number": 1, "title": "Wine cellars"}],
+    }).json()
+    start = date.today() + timedelta(days=60)
+    departure = requests.post(
+        f"{base_url}/api/v1/packages/{package['id']}/departures", headers=op, timeout=10,
+        json={"start_date": start.isoformat(), "end_date": (start + timedelta(days=1)).isoformat(),
+              "capacity": capacity, "price": "400.00"},
+    ).json()
+    for action, headers in (("submit", op), ("approve", head)):
+        answer = requests.post(f"{base_url}/api/v1/packages/{package['id']}/{action}",
+                               headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+    return package, departure
+
+
+def _book(base_url, departure_id, travellers):
+    """A staff booking for Clara Byrne with named travellers (sales)."""
+    sales = api_token(base_url, SALES)
+    customer = requests.get(f"{base_url}/api/v1/customers", params={"q": "Clara"},
+                            headers=sales, timeout=10).json()["items"][0]
+    answer = requests.post(f"{base_url}/api/v1/bookings", headers=sales, timeout=10, json={
+        "departure_id": departure_id, "seats": len(travellers), "customer_id": customer["id"],
+        "travellers": [{"name": n, "birth_date": "1985-05-05"} for n in travellers],
+    })
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, base_url, shots):
+    package, departure = _published_departure(base_url)
+    held = _book(base_url, departure["id"], ["Ana Lopes", "Rui Lopes"])
+    paid = _book(base_url, departure["id"], ["Clara Byrne"])
+    payment = requests.post(
+        f"{base_url}/api/v1/bookings/{paid['id']}/payments", timeout=10,
+        headers=api_token(base_url, FINANCE),
+        json={"amount": paid["total_amount"], "method": "bank_transfer", "reference": "SEPA-9"},
+    )
+    assert payment.status_code == 201, payment.text
+
+    page = as_role(OPHEAD)
+    goto(page, base_url, f"/departures/{departure['id']}")
+    stats = {
+        row.locator("dt").inner_text(): row.locator("dd").inner_text()
+        for row in page.locator(".stats > div").all()
+    }
+    assert stats == {"Capacity": "10", "Taken": "3", "Held": "2", "Confirmed seats": "1",
+                     "Left": "7"}, stats
+    manifest = page.locator(".manifest")
+    for name in ("Ana Lopes", "Rui Lopes", "Clara Byrne"):
+        assert manifest.get_by_role("cell", name=name).count() == 1
+    assert page.get_by_role("button", name="Print manifest").is_visible()
+    accessible(page, "departure")
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar").is_visible()
+    screenshot(page, "operation-manifest-print", shots)
+    page.emulate_media(media="screen")
+
+    page.get_by_label("Reason", exact=True).fill("Rail strike on the Douro line")
+    page.get_by_label("Refund to", exact=True).select_option("original")
+    page.get_by_role("button", name="Preview refunds").click()
+    preview = page.get_by_role("table", name="Refunds that cancelling would make")
+    preview.wait_for()
+    assert paid["reference"] in preview.inner_text() and held["reference"] in preview.inner_text()
+    total = page.get_by_role("heading", name=re.compile("^Refund preview")).inner_text()
+    assert "400.00" in total, total  # the paid seat back in full; the unpaid hold costs nothing
+    assert requests.get(f"{base_url}/api/v1/departures/{departure['id']}", timeout=10,
+                        headers=api_token(base_url, OPHEAD)).json()["status"] != "cancelled"
+    screenshot(page, "operation-cancel-preview", shots)
+    page.get_by_role("button", name="Cancel the departure and refund").click()
+    page.locator(".badge", has_text="cancelled").first.wait_for()
+
+    # finance completes the refund of the bank transfer and credits a goodwill gesture.
+    page = as_role(FINANCE)
+    page.get_by_role("link", name="Refunds").click()
+    row = page.locator("tbody tr", has=page.get_by_role("link", name=f"#{paid['id']}"))
+    row.get_by_role("button", name=re.compile("^Complete refund")).click()
+    row.get_by_label("Bank reference", exact=True).fill("SEPA-RETURN-9")
+    accessible(page, "refunds")
+    screenshot(page, "finance-refunds", shots)
+    row.get_by_role("button", name="Confirm").click()
+    page.get_by_role("status").get_by_text("Refund marked completed.").wait_for()
+    goto(page, base_url, f"/customers/{paid['customer_id']}")
+    page.get_by_label("Amount (negative to debit)", exact=True).fill("25.00")
+    page.get_by_label("Reason", exact=True).fill("Goodwill for the cancelled trip")
+    page.get_by_role("button", name="Record adjustment").click()
+    page.get_by_role("cell", name="Goodwill for the cancelled trip").wait_for()
+
+
+def test_enquiry_board_thread_and_stage_move(as_role, base_url, shots):
+    page = as_role(SALES)
+    goto(page, base_url, "/enquiries")
+    page.get_by_label("Only mine").check()
+    page.get_by_role("button", name="Apply").click()
+    first_column = page.locator(".column").first
+    first_column.locator("li a").first.click()
+    page.get_by_label("Add a note", exact=True).wait_for()
+    page.get_by_label("Add a note", exact=True).fill("Called back; the customer sends dates tomorrow.")
+    page.get_by_role("button", name="Add note").click()
+    page.locator(".thread").get_by_text("the customer sends dates tomorrow").wait_for()
+    stage = page.get_by_label("Stage", exact=True)
+    target = stage.locator("option").nth(1).get_attribute("value")
+    stage.select_option(target)
+    page.get_by_role("button", name="Move").click()
+    page.get_by_role("status").get_by_text("Enquiry moved.").wait_for()
+    assert page.get_by_label("Stage", exact=True).input_value() == target
+    accessible(page, "enquiry thread")
+    screenshot(page, "sales-enquiry-thread", shots)

@@ -92,6 +92,13 @@ async function render() {
   document.getElementById("page-title")?.focus({ preventScroll: true });
 }
 
+// The skip link must not change the route (the app routes by URL fragment).
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  const main = document.getElementById("main");
+  main?.setAttribute("tabindex", "-1");
+  main?.focus();
+});
 window.addEventListener("hashchange", render);
 window.addEventListener("session-ended", () => render());
 render();

@@ -41,17 +41,20 @@ async function refundsView(main, { query }) {
   let list;
   const complete = (refund) => {
     if (refund.status !== "pending" || refund.destination !== "original") return "";
-    const button = h("button", { type: "button", onclick: async () => {
-      const reference = prompt("Bank or terminal reference of the refund (optional)") || undefined;
+    const form = h("form", { class: "inline-form", hidden: true, onsubmit: async (event) => {
+      event.preventDefault();
+      const { reference } = formValues(form);
       try {
-        await busy(button, () => post(`/refunds/${refund.id}/complete`, reference ? { reference } : {}));
+        await busy(form.querySelector("button"), () => post(`/refunds/${refund.id}/complete`, reference ? { reference } : {}));
         announce("Refund marked completed.");
         list.reload();
       } catch (error) {
-        showError(errors, error);
+        showError(errors, error, form);
       }
-    } }, "Mark completed");
-    return button;
+    } }, field("Bank reference", "reference", {}), h("button", { type: "submit", class: "primary" }, "Confirm"));
+    const button = h("button", { type: "button", onclick: () => { button.hidden = true; form.hidden = false; form.querySelector("input").focus(); } },
+      `Complete refund ${refund.id}…`);
+    return h("div", {}, button, form);
   };
   list = listView({
     path: "/refunds", caption: "Refunds", initial: { status: query.status ?? "pending" },

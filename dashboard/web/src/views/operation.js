@@ -5,6 +5,8 @@ import { get, patch, post } from "../api.js";
 import { PACKAGE_STATUSES, TRANSPORT_MODES } from "../config.js";
 import { announce, badge, busy, clear, field, formValues, h, heading, link, listView, money, showError, table, when } from "../ui.js";
 
+const days = (n) => `${n} day${n === 1 ? "" : "s"}`;
+
 const packageColumns = [
   { label: "Title", value: (p) => link(`/packages/${p.id}`, p.title) },
   { label: "Destination", value: (p) => p.destination },
@@ -135,11 +137,14 @@ function reviewControls(pkg, me, onDone) {
       onDone();
     } catch (error) {
       showError(errors, error);
+      // Refused by maker-checker: this reviewer may not act on the revision at all.
+      if (error.status === 403) controls.querySelectorAll("button").forEach((b) => b.remove());
     }
   } }, `Approve ${pkg.title}`);
-  return h("div", { class: "review" }, errors, approve,
+  const controls = h("div", { class: "review" }, errors, approve,
     h("button", { type: "button", onclick: () => { rejectForm.hidden = false; rejectForm.querySelector("textarea").focus(); } }, "Reject…"),
     rejectForm);
+  return controls;
 }
 
 function departureForm(pkg, onDone) {
@@ -193,7 +198,7 @@ async function packageDetailView(main, { id, me, rerender }) {
   clear(
     main,
     heading(pkg.title),
-    h("p", {}, badge(pkg.status), ` ${pkg.destination}${pkg.origin ? ` from ${pkg.origin}` : ""} · ${pkg.duration_days} days · ${money(pkg.base_price, pkg.currency)} · deposit ${pkg.deposit_percent ?? 0} %`),
+    h("p", {}, badge(pkg.status), ` ${pkg.destination}${pkg.origin ? ` from ${pkg.origin}` : ""} · ${days(pkg.duration_days)} · ${money(pkg.base_price, pkg.currency)} · deposit ${pkg.deposit_percent ?? 0} %`),
     pkg.rejection_reason ? h("p", { class: "notice" }, `Rejected: ${pkg.rejection_reason}`) : null,
     errors,
     h("div", { class: "actions" },
@@ -227,7 +232,7 @@ async function approvalsView(main, { me, rerender }) {
     data.items.length ? null : h("p", { class: "empty" }, "Nothing waiting for approval."),
     data.items.map((pkg) => h("article", { class: "card" },
       h("h2", {}, link(`/packages/${pkg.id}`, pkg.title)),
-      h("p", {}, `${pkg.destination} · ${pkg.duration_days} days · ${money(pkg.base_price, pkg.currency)} · submitted ${when(pkg.submitted_at)}`),
+      h("p", {}, `${pkg.destination} · ${days(pkg.duration_days)} · ${money(pkg.base_price, pkg.currency)} · submitted ${when(pkg.submitted_at)}`),
       reviewControls(pkg, me, rerender))),
   );
 }

@@ -386,6 +386,16 @@ def test_admin_employees_and_every_role_home_accessible(as_role, base_url, shots
     form.get_by_label("Initial password", exact=True).fill("a-long-password-1")
     form.get_by_role("button", name="Create employee").click()
     page.get_by_role("status").get_by_text("Employee Nora Quinn created.").wait_for()
+    page.get_by_label("Search name or email", exact=True).fill(email)
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_label("Role of Nora Quinn").select_option("sales")
+    page.get_by_role("status").get_by_text("Nora Quinn is now sales.").wait_for()
+    page.get_by_role("button", name="Deactivate Nora Quinn").click()
+    page.get_by_role("button", name="Reactivate Nora Quinn").wait_for()
+    admin = api_token(base_url, ADMIN)
+    nora = requests.get(f"{base_url}/api/v1/employees", params={"q": email}, headers=admin,
+                        timeout=10).json()["items"][0]
+    assert (nora["role"], nora["active"]) == ("sales", False)
     for email_, screen in ((OPHEAD, "ophead home"), ("hr@easytravels.test", "hr home")):
         accessible(as_role(email_), screen)
 
@@ -503,3 +513,27 @@ def test_enquiry_board_thread_and_stage_move(as_role, base_url, shots):
     assert page.get_by_label("Stage", exact=True).input_value() == target
     accessible(page, "enquiry thread")
     screenshot(page, "sales-enquiry-thread", shots)
+
+
+def test_access_token_refreshed_before_it_expires(browser, base_url):
+    require_browser_tools()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{base_url}/dashboard")
+    page.get_by_label("Email", exact=True).fill(SALES)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=re.compile("^Welcome")).wait_for()
+    read = "JSON.parse(sessionStorage.getItem('easytravels.dashboard.session'))"
+    before = page.evaluate(read)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as answer:
+        page.clock.run_for(before["expiresAt"] - page.evaluate("Date.now()") - 30_000)
+    assert answer.value.status == 200
+    after = page.evaluate(read)
+    assert after["access"] != before["access"] and after["expiresAt"] > before["expiresAt"]
+    goto(page, base_url, "/customers")
+    page.get_by_label("Search name, email or phone", exact=True).fill("Clara")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("link", name=CUSTOMER_NAME).first.wait_for()
+    context.close()

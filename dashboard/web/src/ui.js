@@ -108,17 +108,18 @@ export function markFields(form, fields) {
 
 /** Run `work()` with `button` showing progress (disabled, aria-busy). */
 export async function busy(button, work, label = "Working…") {
+  const isButton = button.tagName === "BUTTON";
   const text = button.textContent;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  button.textContent = label;
+  if (isButton) button.textContent = label;
   document.body.classList.add("is-busy");
   try {
     return await work();
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    button.textContent = text;
+    if (isButton) button.textContent = text;
     document.body.classList.remove("is-busy");
   }
 }

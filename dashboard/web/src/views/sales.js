@@ -126,11 +126,12 @@ async function bookView(main, { query }) {
 async function bookingView(main, { id, me, rerender }) {
   const booking = await get(`/bookings/${id}`);
   const invoice = booking.invoice_id && ["finance", "admin"].includes(me.role) ? await get(`/invoices/${booking.invoice_id}`) : null;
+  const customer = ["sales", "finance", "admin"].includes(me.role) ? await get(`/customers/${booking.customer_id}`) : null;
   const errors = h("div");
   clear(
     main,
     heading(`Booking ${booking.reference}`),
-    h("p", {}, badge(booking.status), ` ${booking.package_title} · starts ${booking.start_date} · ${booking.seats} seat(s) · customer `, link(`/customers/${booking.customer_id}`, `#${booking.customer_id}`)),
+    h("p", {}, badge(booking.status), ` ${booking.package_title} · starts ${booking.start_date} · ${booking.seats} seat(s) · customer `, link(`/customers/${booking.customer_id}`, customer?.name || `#${booking.customer_id}`)),
     h("dl", { class: "stats" },
       stat("Total", money(booking.total_amount, booking.currency)), stat("Paid", money(booking.amount_paid, booking.currency)),
       stat("Due", money(booking.amount_due, booking.currency)),

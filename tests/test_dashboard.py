@@ -351,12 +351,16 @@ def test_keyboard_only_sign_in_and_navigation(browser, base_url):
 
 def test_tablet_width_without_horizontal_scroll(as_role, base_url, shots):
     page = as_role(SALES, viewport=TABLET)
-    goto(page, base_url, "/enquiries")
-    page.locator(".column").first.wait_for()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= TABLET["width"], width
+    for route in ("/", "/customers", "/catalogue", "/enquiries"):
+        goto(page, base_url, route)
+        page.locator("table, .column, .tiles").first.wait_for()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= TABLET["width"], (route, width)
     accessible(page, "enquiry board")
     screenshot(page, "sales-enquiries-tablet", shots)
+    page = as_role(OPERATION, viewport=TABLET)
+    goto(page, base_url, "/packages/new")
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
 
 
 def test_logout_revokes_the_session(as_role, base_url):
@@ -462,6 +466,11 @@ def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, b
     assert not page.locator(".topbar").is_visible()
     screenshot(page, "operation-manifest-print", shots)
     page.emulate_media(media="screen")
+
+    page.get_by_label("Capacity (seats)", exact=True).fill("12")
+    page.get_by_role("button", name="Save departure").click()
+    page.get_by_role("status").get_by_text("Departure saved.").wait_for()
+    page.locator(".stats > div", has_text="Left").get_by_text("9", exact=True).wait_for()
 
     page.get_by_label("Reason", exact=True).fill("Rail strike on the Douro line")
     page.get_by_label("Refund to", exact=True).select_option("original")

@@ -147,7 +147,8 @@ function reviewControls(pkg, me, onDone) {
   return controls;
 }
 
-function departureForm(pkg, onDone) {
+/** Create a departure of `pkg`, or edit `dep` (PATCH: prices replace the whole set). */
+function departureForm(pkg, onDone, dep = null) {
   const errors = h("div");
   const form = h(
     "form",
@@ -161,22 +162,23 @@ function departureForm(pkg, onDone) {
       }
       if (v.booking_cutoff) body.booking_cutoff = `${v.booking_cutoff}:00+00:00`;
       try {
-        await busy(form.querySelector("button"), () => post(`/packages/${pkg.id}/departures`, body));
-        announce("Departure added.");
+        await busy(form.querySelector("button"), () =>
+          dep ? patch(`/departures/${dep.id}`, body) : post(`/packages/${pkg.id}/departures`, body));
+        announce(dep ? "Departure saved." : "Departure added.");
         onDone();
       } catch (error) {
         showError(errors, error, form);
       }
     } },
-    h("h3", {}, "Add a departure"),
+    h("h3", {}, dep ? "Edit this departure" : "Add a departure"),
     errors,
-    field("Start date", "start_date", { type: "date", required: true }),
-    field("End date", "end_date", { type: "date", required: true }),
-    field("Capacity (seats)", "capacity", { type: "number", min: 1, required: true }),
-    field("Adult price", "price", { inputmode: "decimal", value: pkg.base_price }),
-    field("Child price", "prices.child", { inputmode: "decimal" }),
-    field("Booking cutoff (UTC)", "booking_cutoff", { type: "datetime-local" }),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add departure")),
+    field("Start date", "start_date", { type: "date", required: true, value: dep?.start_date }),
+    field("End date", "end_date", { type: "date", required: true, value: dep?.end_date }),
+    field("Capacity (seats)", "capacity", { type: "number", min: 1, required: true, value: dep?.capacity }),
+    field("Adult price", "price", { inputmode: "decimal", value: dep?.price ?? pkg.base_price }),
+    field("Child price", "prices.child", { inputmode: "decimal", value: dep?.prices?.child }),
+    field("Booking cutoff (UTC)", "booking_cutoff", { type: "datetime-local", value: dep?.booking_cutoff ? dep.booking_cutoff.slice(0, 16) : "" }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, dep ? "Save departure" : "Add departure")),
   );
   return form;
 }
@@ -237,7 +239,7 @@ async function approvalsView(main, { me, rerender }) {
   );
 }
 
-async function departureView(main, { id }) {
+async function departureView(main, { id, me, rerender }) {
   const dep = await get(`/departures/${id}`);
   const pkg = await get(`/packages/${dep.package_id}`);
   const bookings = (await get("/bookings", { departure_id: id, per_page: 100 })).items;
@@ -263,6 +265,8 @@ async function departureView(main, { id }) {
         { label: "Category", value: (t) => t.category || "" },
         { label: "Birth date", value: (t) => t.birth_date || "" },
       ], travellers, "Travellers")),
+    dep.status !== "cancelled" && ["operation", "operation_head", "admin"].includes(me.role)
+      ? h("div", { class: "no-print" }, departureForm(pkg, rerender, dep)) : null,
     dep.status !== "cancelled" ? h("section", { class: "no-print" }, h("h2", {}, "Cancel this departure"), cancelSlot) : null,
   );
   if (dep.status !== "cancelled") cancelForm(dep, cancelSlot);

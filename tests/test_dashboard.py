@@ -546,3 +546,21 @@ def test_access_token_refreshed_before_it_expires(browser, base_url):
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("link", name=CUSTOMER_NAME).first.wait_for()
     context.close()
+
+
+def test_sales_registers_a_customer_and_a_duplicate_email_is_refused(as_role, base_url):
+    email = f"walk.in.{uuid.uuid4().hex[:6]}@example.com"
+    page = as_role(SALES)
+    for attempt in range(2):
+        goto(page, base_url, "/customers")
+        form = page.locator("form", has_text="Register a customer")
+        form.get_by_label("Name", exact=True).fill("Walk In")
+        form.get_by_label("Email", exact=True).fill(email)
+        form.get_by_role("button", name="Register customer").click()
+        if attempt == 0:
+            page.get_by_role("heading", name="Walk In").wait_for()
+            assert page.get_by_role("link", name="Book a trip for this customer").is_visible()
+    alert = form.get_by_role("alert")
+    alert.wait_for()
+    assert re.search(r"\((409|422)\)", alert.inner_text()), alert.inner_text()
+    assert "email" in (alert.inner_text() + form.inner_text()).lower()

@@ -16,7 +16,26 @@ const bookingColumns = [
   { label: "Status", value: (b) => badge(b.status) },
 ];
 
-async function customersView(main) {
+function registerCustomer() {
+  const errors = h("div");
+  const form = h("form", { class: "card form-grid", novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const customer = await busy(form.querySelector("button"), () => post("/customers", formValues(form)));
+      announce(`Customer ${customer.name} registered.`);
+      location.hash = `#/customers/${customer.id}`;
+    } catch (error) {
+      showError(errors, error, form);
+    }
+  } },
+  h("h2", {}, "Register a customer"), errors,
+  field("Name", "name", { required: true }), field("Email", "email", { type: "email", required: true }),
+  field("Phone", "phone", {}), field("Address", "address", {}),
+  h("div", { class: "actions" }, h("button", { type: "submit" }, "Register customer")));
+  return form;
+}
+
+async function customersView(main, { me }) {
   clear(main, heading("Customers"), listView({
     path: "/customers",
     caption: "Customers",
@@ -29,7 +48,7 @@ async function customersView(main) {
       { label: "Wallet", value: (c) => c.wallet_balance ?? "", class: "num" },
       { label: "Active", value: (c) => (c.active ? "yes" : "no") },
     ],
-  }));
+  }), ["sales", "admin"].includes(me.role) ? registerCustomer() : null);
 }
 
 async function customerView(main, { id, me, rerender }) {
@@ -229,7 +248,7 @@ async function enquiriesView(main, { me, query }) {
   await load();
 }
 
-async function enquiryView(main, { id, rerender }) {
+async function enquiryView(main, { id, me, rerender }) {
   const enquiry = await get(`/enquiries/${id}`);
   const notes = enquiry.notes || (await get(`/enquiries/${id}/notes`, { per_page: 100 })).items;
   const errors = h("div");
@@ -243,6 +262,15 @@ async function enquiryView(main, { id, rerender }) {
       showError(errors, error, move);
     }
   } }, field("Stage", ENQUIRY_BOARD.field, { options: ENQUIRY_BOARD.columns, value: enquiry[ENQUIRY_BOARD.field] }), h("button", { type: "submit" }, "Move"));
+  const assign = h("button", { type: "button", onclick: async () => {
+    try {
+      await busy(assign, () => patch(`/enquiries/${id}`, { assigned_to_id: me.profile.id }));
+      announce("Enquiry assigned to you.");
+      rerender();
+    } catch (error) {
+      showError(errors, error);
+    }
+  } }, "Assign to me");
   const note = h("form", { class: "card form-grid", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     try {
@@ -258,7 +286,7 @@ async function enquiryView(main, { id, rerender }) {
     h("p", {}, badge(enquiry[ENQUIRY_BOARD.field]), " customer ", link(`/customers/${enquiry.customer_id}`, `#${enquiry.customer_id}`), ` · created ${when(enquiry.created_at)}`),
     h("blockquote", {}, enquiry.message),
     errors,
-    move,
+    h("div", { class: "actions" }, move, enquiry.assigned_to_id === me.profile.id ? h("span", {}, "Assigned to you") : assign),
     h("h2", {}, "Notes"),
     h("ol", { class: "thread" }, notes.map((n) => h("li", { class: `note note-${n.author_type}` },
       h("strong", {}, n.author_name || n.author_type), h("small", {}, ` ${when(n.created_at)}`), h("p", {}, n.body)))),

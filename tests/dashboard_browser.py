@@ -73,7 +73,8 @@ def demo_server():
         env.update(APP_CONFIG="testing", TEST_DATABASE_URL=url, MAIL_SERVER="")
         _flask(["db", "upgrade"], env, Path(tmp) / "upgrade.log")
         _flask(["seed-demo"], env, Path(tmp) / "seed.log")
-        with gunicorn_server(workers=2, threads=4, env={"TEST_DATABASE_URL": url, "MAIL_SERVER": ""}) as base:
+        server_env = {"TEST_DATABASE_URL": url, "MAIL_SERVER": ""}
+        with gunicorn_server(workers=2, threads=4, env=server_env) as base:
             yield base
 
 

@@ -511,7 +511,8 @@ def test_enquiry_board_thread_and_stage_move(as_role, base_url, shots):
     first_column = page.locator(".column").first
     first_column.locator("li a").first.click()
     page.get_by_label("Add a note", exact=True).wait_for()
-    page.get_by_label("Add a note", exact=True).fill("Called back; the customer sends dates tomorrow.")
+    note = page.get_by_label("Add a note", exact=True)
+    note.fill("Called back; the customer sends dates tomorrow.")
     page.get_by_role("button", name="Add note").click()
     page.locator(".thread").get_by_text("the customer sends dates tomorrow").wait_for()
     stage = page.get_by_label("Stage", exact=True)

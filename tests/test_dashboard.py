@@ -498,25 +498,34 @@ def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, b
     page.get_by_role("status").get_by_text("Refund marked completed.").wait_for()
     goto(page, base_url, f"/customers/{paid['customer_id']}")
     page.get_by_label("Amount (negative to debit)", exact=True).fill("25.00")
-    page.get_by_label("Reason", exact=True).fill("Goodwill for the cancelled trip")
+    reason = f"Goodwill for the cancelled trip {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Reason", exact=True).fill(reason)
     page.get_by_role("button", name="Record adjustment").click()
-    page.get_by_role("cell", name="Goodwill for the cancelled trip").wait_for()
+    page.get_by_role("cell", name=reason).wait_for()
 
 
 def test_enquiry_board_thread_and_stage_move(as_role, base_url, shots):
+    sales = api_token(base_url, SALES)
+    customer = requests.get(f"{base_url}/api/v1/customers", params={"q": "Clara"},
+                            headers=sales, timeout=10).json()["items"][0]
+    subject = f"Honeymoon in Kyoto {uuid.uuid4().hex[:6]}"
+    created = requests.post(f"{base_url}/api/v1/enquiries", headers=sales, timeout=10, json={
+        "customer_id": customer["id"], "subject": subject, "message": "Dates in April?",
+    })
+    assert created.status_code == 201, created.text
     page = as_role(SALES)
     goto(page, base_url, "/enquiries")
-    page.get_by_label("Only mine").check()
-    page.get_by_role("button", name="Apply").click()
-    first_column = page.locator(".column").first
-    first_column.locator("li a").first.click()
+    page.get_by_label("Search the board", exact=True).fill(subject)
+    page.get_by_role("button", name="Show on the board").click()
+    page.locator(".column").first.get_by_role("link", name=subject).click()
     page.get_by_label("Add a note", exact=True).wait_for()
     note = page.get_by_label("Add a note", exact=True)
     note.fill("Called back; the customer sends dates tomorrow.")
     page.get_by_role("button", name="Add note").click()
     page.locator(".thread").get_by_text("the customer sends dates tomorrow").wait_for()
     stage = page.get_by_label("Stage", exact=True)
-    target = stage.locator("option").nth(1).get_attribute("value")
+    options = stage.locator("option").evaluate_all("els => els.map(e => e.value)")
+    target = options[options.index(stage.input_value()) + 1]  # the next stage
     stage.select_option(target)
     page.get_by_role("button", name="Move").click()
     page.get_by_role("status").get_by_text("Enquiry moved.").wait_for()

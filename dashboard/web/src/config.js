@@ -13,6 +13,10 @@ export const ENQUIRY_BOARD = {
   columns: ["new", "in_progress", "resolved", "closed"],
 };
 
+/** Hours a new enquiry may wait for a first answer before the home view counts it
+ * as overdue (the server's ENQUIRY_FIRST_RESPONSE_HOURS default). */
+export const ENQUIRY_RESPONSE_HOURS = 24;
+
 /** Package statuses (DESIGN.md "Lifecycles"). */
 export const PACKAGE_STATUSES = ["draft", "pending_approval", "published", "rejected", "archived"];
 export const INVOICE_STATUSES = ["pending", "overdue", "paid", "void"];

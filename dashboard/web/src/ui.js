@@ -192,7 +192,7 @@ export function listView({ path, columns, filters = [], search, caption, perPage
   const errors = h("div");
   const form = h(
     "form",
-    { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); state.page = 1; Object.assign(state, formValues(form)); for (const el of form.elements) if (el.name && el.value === "") delete state[el.name]; load(); } },
+    { class: "filters", role: "search", "aria-label": `Filter ${(caption || "list").toLowerCase()}`, onsubmit: (e) => { e.preventDefault(); state.page = 1; Object.assign(state, formValues(form)); for (const el of form.elements) if (el.name && el.value === "") delete state[el.name]; load(); } },
     search ? field(search, "q", { type: "search", value: state.q }) : null,
     filters.map((f) => field(f.label, f.name, { options: f.options, type: f.type, value: state[f.name] ?? "" })),
     filters.length || search ? h("button", { type: "submit" }, "Apply") : null,

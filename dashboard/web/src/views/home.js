@@ -1,7 +1,7 @@
 // Home view per role: the few numbers each role acts on, each linking to its list.
 
 import { get } from "../api.js";
-import { ENQUIRY_BOARD } from "../config.js";
+import { ENQUIRY_BOARD, ENQUIRY_RESPONSE_HOURS } from "../config.js";
 import { clear, h, heading, link, money, table } from "../ui.js";
 
 const DAY_MS = 86_400_000;
@@ -28,7 +28,8 @@ async function overdueInvoices() {
 
 async function enquiriesWaiting() {
   const newOnes = await get("/enquiries", { [ENQUIRY_BOARD.filter]: ENQUIRY_BOARD.columns[0], per_page: 100 });
-  const overdue = newOnes.items.filter((e) => Date.now() - new Date(e.created_at).getTime() > DAY_MS).length;
+  const limit = ENQUIRY_RESPONSE_HOURS * 3_600_000;
+  const overdue = newOnes.items.filter((e) => Date.now() - new Date(e.created_at).getTime() > limit).length;
   return { count: newOnes.meta.total, overdue };
 }
 
@@ -58,7 +59,7 @@ export async function homeView(main, { me }) {
   }
   if (["sales", "admin"].includes(role)) {
     const [enq, held] = await Promise.all([enquiriesWaiting(), total("/bookings", { status: "held" })]);
-    tiles.push(tile("New enquiries", enq.count, "/enquiries"), tile("New for over 24 h", enq.overdue, "/enquiries"), tile("Bookings on hold", held));
+    tiles.push(tile("New enquiries", enq.count, "/enquiries"), tile(`New for over ${ENQUIRY_RESPONSE_HOURS} h`, enq.overdue, "/enquiries"), tile("Bookings on hold", held));
   }
   if (["finance", "admin"].includes(role)) {
     const [overdue, pending, refunds] = await Promise.all([overdueInvoices(), total("/invoices", { status: "pending" }), total("/refunds", { status: "pending" })]);

@@ -230,10 +230,10 @@ const enquiryColumns = [
 
 async function enquiriesView(main, { me, query }) {
   const board = h("div", { class: "board" });
-  const form = h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
-    field("Search", "q", { type: "search", value: query.q }),
+  const form = h("form", { class: "filters", role: "search", "aria-label": "Filter the board", onsubmit: (e) => { e.preventDefault(); load(); } },
+    field("Search the board", "q", { type: "search", value: query.q }),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "mine" }), " Only mine"),
-    h("button", { type: "submit" }, "Apply"));
+    h("button", { type: "submit" }, "Show on the board"));
   async function load() {
     const v = formValues(form);
     clear(board, h("p", { class: "loading" }, "Loading…"));
@@ -244,7 +244,12 @@ async function enquiriesView(main, { me, query }) {
       h("ul", {}, columns[i].items.map((e) => h("li", { class: "card" },
         link(`/enquiries/${e.id}`, e.subject), h("small", {}, ` ${when(e.created_at)}`)))))));
   }
-  clear(main, heading("Enquiries"), form, board);
+  const all = listView({
+    path: "/enquiries", caption: "All enquiries", search: "Search subject or message", perPage: 20,
+    filters: [{ label: "Stage", name: ENQUIRY_BOARD.filter, options: [["", "Any"], ...ENQUIRY_BOARD.columns] }],
+    columns: enquiryColumns,
+  });
+  clear(main, heading("Enquiries"), form, board, h("h2", {}, "All enquiries"), all);
   await load();
 }
 

@@ -549,8 +549,11 @@ def test_access_token_refreshed_before_it_expires(browser, base_url):
     with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as answer:
         page.clock.run_for(before["expiresAt"] - page.evaluate("Date.now()") - 30_000)
     assert answer.value.status == 200
+    sent = answer.value.request.headers["authorization"]
+    assert sent == f"Bearer {before['refresh']}"  # the refresh token, not the access one
     after = page.evaluate(read)
-    assert after["access"] != before["access"] and after["expiresAt"] > before["expiresAt"]
+    assert after["access"] == answer.value.json()["access_token"]
+    assert after["expiresAt"] > before["expiresAt"]
     goto(page, base_url, "/customers")
     page.get_by_label("Search name, email or phone", exact=True).fill("Clara")
     page.get_by_role("button", name="Apply").click()

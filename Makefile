@@ -15,6 +15,8 @@
 #                      `make beat` (the schedule), all on CELERY_BROKER_URL (Procfile)
 #   make drill         PostgreSQL restart drill: private cluster + gunicorn under load
 #   make bench-load    load + scale bench: service vs bare Flask, 1k and 1M rows (~4 min)
+#   make dashboard     rebuild the staff dashboard (dashboard/web -> dashboard/static, npm)
+#   make test-browser  the dashboard's browser tests only (Debian's Chromium + Playwright)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -64,7 +66,8 @@ DRILL_ARGS ?=
 BENCH_LOAD_ARGS ?=
 
 .PHONY: help venv run test test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
-	fuzz fuzz-short worker beat
+	fuzz fuzz-short worker beat dashboard dashboard-deps dashboard-check chromium test-browser \
+	screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -227,6 +230,43 @@ drill: venv ## Restart a private PostgreSQL twice under load; check no 500, no l
 
 bench-load: venv ## Load/scale bench on local PostgreSQL: req/s, p50/p99 vs bare Flask (BENCH_LOAD_ARGS)
 	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
+
+# The staff dashboard: sources and pinned npm packages (Vite, Chart.js, axe-core) in
+# dashboard/web, the built files committed in dashboard/static (served at /dashboard).
+DASHBOARD_WEB := dashboard/web
+DASHBOARD_STAMP := $(DASHBOARD_WEB)/node_modules/.installed
+
+$(DASHBOARD_STAMP): $(DASHBOARD_WEB)/package.json $(DASHBOARD_WEB)/package-lock.json
+	npm ci --prefix $(DASHBOARD_WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+dashboard-deps: $(DASHBOARD_STAMP) ## Install the dashboard's pinned npm packages (npm ci)
+
+dashboard: $(DASHBOARD_STAMP) ## Rebuild the dashboard into dashboard/static/ (commit the result)
+	npm run --prefix $(DASHBOARD_WEB) build
+
+dashboard-check: $(DASHBOARD_STAMP) ## Fail when the committed dashboard/static/ is not a fresh build
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-dashboard.XXXXXX")
+	trap 'rm -rf "$$tmp"' EXIT
+	(cd $(DASHBOARD_WEB) && node_modules/.bin/vite build --outDir "$$tmp/static" --emptyOutDir --logLevel warn)
+	if ! diff -r "$$tmp/static" dashboard/static; then
+	    echo "dashboard/static is stale: run 'make dashboard' and commit it" >&2
+	    exit 1
+	fi
+	echo "dashboard/static matches a fresh build"
+
+chromium: ## Install Debian's Chromium for the browser tests (once; needs root)
+	@if [ ! -x /usr/bin/chromium ]; then
+	    apt-get update -qq
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	fi
+	/usr/bin/chromium --version
+
+test-browser: venv chromium dashboard-deps ## The dashboard's browser tests only (headless Chromium)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+screenshots: venv chromium dashboard-deps ## Re-take docs/screenshots/ with the browser tests
+	DASHBOARD_SCREENSHOTS=1 env -u TEST_DATABASE_URL $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 # The fuzz targets' recipe ($(1): profile of scripts/fuzz.py), the newman pattern: a
 # fresh SQLite database with the demo data, `flask run` on a free port, the server

@@ -51,6 +51,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_dashboard(app)
     register_error_handlers(app)
     register_request_guards(app)
     register_http_policies(app)
@@ -126,6 +127,13 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint, prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=prefix)
+
+
+def register_dashboard(app: Flask) -> None:
+    """Serve the staff dashboard (a client of the API) at /dashboard."""
+    from dashboard import init_dashboard
+
+    init_dashboard(app)
 
 
 def register_request_guards(app: Flask) -> None:

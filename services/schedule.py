@@ -97,8 +97,7 @@ def balance_reminders(now: datetime | None = None) -> int:
             key = f"balance-reminder:{booking.id}:{days}"
             if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
                 continue
-            notifications.balance_reminder(booking, days=days)
-            queued += 1
+            queued += notifications.balance_reminder(booking, days=days)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -101,3 +101,16 @@ def balance_reminder(booking, *, days: int) -> bool:
         "booking's cancellation terms after a grace period.\n",
         dedupe_key=f"balance-reminder:{booking.id}:{days}",
     )
+
+
+def refund_completed(refund) -> None:
+    """Tell the customer a refund to their original payment method was paid out."""
+    booking = refund.booking
+    reference = f" (reference {refund.reference})" if refund.reference else ""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: refund of {refund.amount} {refund.currency} paid",
+        f"Hello {booking.customer.name},\n\nThe refund of {refund.amount} "
+        f"{refund.currency} for {_trip(booking)} was paid to your {refund.method} "
+        f"payment method{reference}.\n",
+    )

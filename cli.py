@@ -42,6 +42,17 @@ def register(app: Flask) -> None:
 
         click.echo(f"{run()} booking(s) completed")
 
+    @app.cli.group("outbox")
+    def outbox_group():
+        """The transactional outbox (mail and webhook deliveries)."""
+
+    @outbox_group.command("relay")
+    def outbox_relay():
+        """Deliver every due outbox row now, in this process (no worker needed)."""
+        from services.outbox import drain
+
+        click.echo(f"{drain()} outbox row(s) handled")
+
     @app.cli.group("departures")
     def departures_group():
         """Operator actions on departures."""

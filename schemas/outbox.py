@@ -6,11 +6,18 @@ from marshmallow import Schema, fields, validate
 from models.outbox import OUTBOX_KINDS, OUTBOX_STATES, WEBHOOK_EVENT_TYPES
 from schemas.common import NO_NUL, PageArgs, StrictBoolean
 
+# An absolute http(s) URL with a host name or IPv4 address, an optional port
+# (1-65535) and path; no NUL. One pattern that Python and ECMA-262 read alike, so the
+# spec documents exactly what is accepted. The SSRF guard (services/webhooks.py)
+# then checks where the host points.
+PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = (
+    r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+    rf"(:{PORT})?([/?#][^\x00]*)?$"
+)
 URL = [
-    validate.URL(schemes={"http", "https"}, require_tld=False,
-                 error="Use an absolute http(s) URL."),
+    validate.Regexp(URL_PATTERN, error="Use an absolute http(s) URL: http(s)://host[:port]/path."),
     validate.Length(max=2048),
-    NO_NUL,
 ]
 EVENT_TYPE = fields.String(validate=validate.OneOf(WEBHOOK_EVENT_TYPES),
                            metadata={"example": "booking.created"})

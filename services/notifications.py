@@ -13,11 +13,12 @@ import sys
 from services.outbox import enqueue_mail
 
 
-def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> None:
+def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> bool:
     """Queue the mail in the current transaction; the topic is the name of the
-    notification function that called (e.g. `booking_held`)."""
+    notification function that called (e.g. `booking_held`). False when
+    `dedupe_key` was already queued (nothing added)."""
     topic = sys._getframe(1).f_code.co_name
-    enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key)
+    return enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key) is not None
 
 
 def _trip(booking) -> str:
@@ -99,10 +100,11 @@ def booking_expired(booking) -> None:
     )
 
 
-def balance_reminder(booking, *, days: int) -> None:
+def balance_reminder(booking, *, days: int) -> bool:
     """Remind the customer of the balance due by `booking.balance_due_date`; at most
-    once per booking and `days` threshold (the outbox's dedupe key)."""
-    _send(
+    once per booking and `days` threshold (the outbox's dedupe key). Returns False
+    when that reminder was already queued."""
+    return _send(
         booking.customer.email,
         f"Booking {booking.reference}: balance due by {booking.balance_due_date}",
         f"Hello {booking.customer.name},\n\nThe balance of {booking.amount_due} "
@@ -110,4 +112,17 @@ def balance_reminder(booking, *, days: int) -> None:
         f"({days} day(s) or less from now). Unpaid balances are cancelled under the "
         "booking's cancellation terms after a grace period.\n",
         dedupe_key=f"balance-reminder:{booking.id}:{days}",
+    )
+
+
+def refund_completed(refund) -> None:
+    """Tell the customer a refund to their original payment method was paid out."""
+    booking = refund.booking
+    reference = f" (reference {refund.reference})" if refund.reference else ""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: refund of {refund.amount} {refund.currency} paid",
+        f"Hello {booking.customer.name},\n\nThe refund of {refund.amount} "
+        f"{refund.currency} for {_trip(booking)} was paid to your {refund.method} "
+        f"payment method{reference}.\n",
     )

@@ -166,6 +166,11 @@ def deliver(row_id: int, token: str, *, now: datetime | None = None) -> str:
             status_code = _send(row)
         except DeliveryFailed as exc:
             return _record_failure(row, token, exc, now=now or utcnow())
+        except Exception as exc:  # a bug or a database error: count it as an attempt
+            log.exception("outbox %s: unexpected delivery error", row_id)
+            db.session.rollback()
+            failure = DeliveryFailed(f"{exc.__class__.__name__}: {exc}"[:500])
+            return _record_failure(row, token, failure, now=now or utcnow())
         return _record(row, token, {"state": "sent", "sent_at": utcnow(), "last_error": None,
                                     "last_status_code": status_code}, outcome="sent")
 

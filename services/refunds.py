@@ -19,7 +19,7 @@ from errors import APIError, Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund
 from models.base import utcnow
-from services import audit, wallet, webhooks
+from services import audit, notifications, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,9 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
     A conditional UPDATE (`WHERE status = 'pending'`) lets exactly one of two
     concurrent requests complete it. Raises NotFound (404) and Conflict (409) when
     the refund is already completed (wallet refunds are completed at once) or goes
-    through the payment provider (`refund-through-provider`).
+    through the payment provider (`refund-through-provider`). The customer's refund
+    notice and the `refund.completed` webhook are queued in the same commit
+    (services.outbox).
     """
     if is_provider_refund(get_or_404(Refund, refund_id, "Refund")):
         raise Conflict(
@@ -256,6 +258,8 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
         get_or_404(Refund, refund_id, "Refund")
         raise Conflict("The refund is already completed.", code="refund-completed")
     refund = db.session.get(Refund, refund_id)
+    db.session.refresh(refund)
+    notifications.refund_completed(refund)
     webhooks.emit("refund.completed", resource="refund", resource_id=refund_id)
     audit.record(
         "refund.completed", entity_type="refund", entity_id=refund_id, actor=account,

@@ -97,8 +97,7 @@ def balance_reminders(now: datetime | None = None) -> int:
             key = f"balance-reminder:{booking.id}:{days}"
             if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
                 continue
-            notifications.balance_reminder(booking, days=days)
-            queued += 1
+            queued += notifications.balance_reminder(booking, days=days)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -138,12 +137,18 @@ def cancel_unpaid_balances(now: datetime | None = None) -> int:
 
 
 def reconcile_provider_payments(now: datetime | None = None) -> int:
-    """SLOT for the payment provider's reconciliation run (DESIGN.md "Money": a
-    provider payment is recorded when its webhook, or a reconciliation run, says it
-    succeeded). No provider exists in this code base yet, so it does nothing and
-    returns 0; once one is merged, call its reconcile function here (it must take
-    `now` and be idempotent, like every job of this schedule)."""
-    return 0
+    """Ask the payment provider about card payment attempts still pending for 10
+    minutes or more and apply the succeeded ones (services.card_payments
+    .reconcile_pending: the webhook's own once-only function, so a run beside the
+    webhook, or two beats, change nothing more). Does nothing while card payments
+    are not configured. Returns how many attempts it applied or refunded
+    (docs/design.md "Lifecycles": payment)."""
+    from services import card_payments, provider
+
+    if not provider.card_payments_enabled(current_app.config):
+        return 0
+    counts = card_payments.reconcile_pending(now=now)
+    return counts["applied"] + counts["refunded"]
 
 
 JOBS = (

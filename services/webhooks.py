@@ -66,13 +66,17 @@ def check_target(url: str) -> None:
     resolves to a loopback, private, link-local, multicast, reserved or unspecified
     address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS is true. Checked on subscribe and
     again before every delivery (DNS may change)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetRefused("The URL must be http(s)://host[:port]/...") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("The URL must be http(s)://host/...")
     if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"):
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise TargetRefused(f"The host {parts.hostname!r} does not resolve.") from exc
     for info in infos:

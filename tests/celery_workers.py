@@ -11,9 +11,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_BROKER = os.environ.get("TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/5")
+# A vhost of its own when it exists (rabbitmqctl add_vhost easytravels_i13), else the
+# default vhost (see rabbit_broker).
 RABBIT_BROKER = os.environ.get(
     "TEST_CELERY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/easytravels_i13"
 )
+RABBIT_DEFAULT_VHOST = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def broker_reachable(url: str) -> bool:
@@ -26,6 +29,13 @@ def broker_reachable(url: str) -> bool:
         return True
     except Exception:
         return False
+
+
+def rabbit_broker() -> str:
+    """RABBIT_BROKER when reachable, else the local RabbitMQ's default vhost."""
+    if broker_reachable(RABBIT_BROKER) or "TEST_CELERY_AMQP_URL" in os.environ:
+        return RABBIT_BROKER
+    return RABBIT_DEFAULT_VHOST
 
 
 def purge(url: str) -> None:

@@ -8,22 +8,22 @@ from sqlalchemy import select
 from extensions import db
 from models import OutboxMessage
 from tests.celery_workers import (
-    RABBIT_BROKER,
     REDIS_BROKER,
     CeleryWorker,
     broker_reachable,
     purge,
+    rabbit_broker,
     wait_for,
 )
 from tests.test_payments import make_departure
 
-BROKERS = {"redis": REDIS_BROKER, "rabbitmq": RABBIT_BROKER}
+BROKERS = {"redis": lambda: REDIS_BROKER, "rabbitmq": rabbit_broker}
 
 
 @pytest.mark.parametrize("broker", list(BROKERS))
 def test_worker_delivers_booking_mail_through_outbox(app, client, actors, smtp, tmp_path,
                                                      broker):
-    url = BROKERS[broker]
+    url = BROKERS[broker]()
     if not broker_reachable(url):
         pytest.fail(f"{broker} broker at {url} is not reachable")
     purge(url)

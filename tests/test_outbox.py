@@ -176,3 +176,20 @@ def test_delivery_logs_carry_the_causing_request_id(app, client, actors, caplog,
 
     lines = [r for r in caplog.records if r.name == "easytravels.outbox"]
     assert lines and all(r.request_id == "req-trace-42" for r in lines)
+
+
+def test_refund_paid_out_by_finance_mails_a_notice_once(app, client, actors, mailbox):
+    from tests.test_refunds import cancelled_booking
+
+    me = actors.customer()
+    [pending] = cancelled_booking(app, client, actors, me)
+    finance = actors.headers("finance")
+
+    done = client.post(f"{API}/refunds/{pending['id']}/complete",
+                       json={"reference": "PSP-9"}, headers=finance)
+    again = client.post(f"{API}/refunds/{pending['id']}/complete", json={}, headers=finance)
+
+    assert (done.status_code, again.status_code) == (200, 409)
+    [notice] = [m for m in mailbox.to(me["email"]) if "refund of" in m["Subject"]]
+    assert "900.00 EUR" in notice["Subject"]
+    assert "reference PSP-9" in notice.get_body(("plain",)).get_content()

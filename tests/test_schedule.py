@@ -157,3 +157,40 @@ def test_every_job_is_idempotent_on_an_empty_database(app, job):
     now = datetime.now(timezone.utc)
     assert run(app, job, now) == 0
     assert run(app, job, now) == 0
+
+
+def test_two_schedulers_at_once_do_the_work_once(app, client, actors, mailbox):
+    """Two beats by mistake: the same jobs run in two threads at the same clock;
+    every reminder, cancellation and outbox claim still happens once."""
+    import threading
+
+    from services import outbox
+
+    cust, booking = confirmed_with_balance(app, client, actors)
+    due = datetime.fromisoformat(booking["balance_due_date"]).date()
+    now = at(due - timedelta(days=7))
+    results, claims, errors = [], [], []
+    barrier = threading.Barrier(2)
+
+    def beat():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                results.append(schedule.balance_reminders(now=now))
+                claims.append(outbox.claim_due())
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=beat) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(results) == [0, 1]
+    claimed = [row_id for claim in claims for row_id, _ in claim]
+    assert len(claimed) == len(set(claimed))  # no row claimed twice
+    with app.app_context():
+        assert outbox.drain(now=now + timedelta(minutes=5)) >= 0
+    assert len(reminder_subjects(mailbox, cust["email"])) == 1

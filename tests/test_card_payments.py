@@ -359,6 +359,24 @@ def test_reconcile_applies_a_lost_webhook_once(app, client, actors, provider, ma
     assert any("confirmed" in m["Subject"] for m in mailbox.to(me["email"]))
 
 
+def test_scheduled_reconcile_applies_a_lost_webhook_once(app, client, actors, provider):
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from services import schedule
+
+    _, booking_id, body = held_booking_with_intent(app, client, actors)
+    provider.pay(body["provider_payment_id"])  # delivered to nobody: lost
+    later = utcnow() + timedelta(minutes=11)
+    with app.app_context():
+        assert schedule.reconcile_provider_payments(now=later) == 1
+    assert booking_state(app, booking_id)["status"] == "confirmed"
+    before = counts(app)
+    with app.app_context():
+        assert schedule.reconcile_provider_payments(now=later) == 0
+    assert counts(app) == before
+
+
 def test_reconcile_leaves_young_attempts(app, client, actors, provider):
     _, booking_id, body = held_booking_with_intent(app, client, actors)
     provider.pay(body["provider_payment_id"])

@@ -139,6 +139,8 @@ class Config:
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
+    # Hours staff have to react to a new enquiry before it is flagged overdue.
+    ENQUIRY_FIRST_RESPONSE_HOURS = int(os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24"))
 
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5

@@ -17,6 +17,14 @@ from models.billing import (
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
 from models.idempotency import IdempotencyKey
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
+from models.pipeline import (
+    EnquiryActivity,
+    EnquiryAssignment,
+    EnquiryLostReason,
+    EnquiryStageChange,
+    Quote,
+    SalesCapacity,
+)
 from models.package import (
     DEPARTURE_STATUSES,
     PACKAGE_STATUSES,
@@ -50,6 +58,12 @@ __all__ = [
     "Employee",
     "Enquiry",
     "EnquiryNote",
+    "EnquiryActivity",
+    "EnquiryAssignment",
+    "EnquiryLostReason",
+    "EnquiryStageChange",
+    "Quote",
+    "SalesCapacity",
     "IdempotencyKey",
     "ItineraryDay",
     "OtpCode",

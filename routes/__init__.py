@@ -11,6 +11,7 @@ from routes.employees import blp as employees_blp
 from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
 from routes.packages import blp as packages_blp
+from routes.pipeline import blp as pipeline_blp
 from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
 
@@ -29,6 +30,7 @@ BLUEPRINTS = [
     # /bookings/<id>/..., /invoices, /payments, /refunds and /departures/<id>/cancel.
     (billing_blp, API_PREFIX),
     (cancellations_blp, API_PREFIX),
+    (pipeline_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),
     (reports_blp, f"{API_PREFIX}/reports"),
     (audit_blp, f"{API_PREFIX}/audit"),

@@ -69,3 +69,14 @@ def departure_cancelled(booking, *, refund, refund_to: str, reason: str) -> None
         f"({reason}). Your booking is cancelled and {refund} {booking.currency} is "
         f"refunded to your {refund_to}.\n",
     )
+
+
+def activity_due(activity) -> None:
+    """Remind an employee of a follow-up activity on an enquiry that is due (UTC)."""
+    due = activity.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    _send(
+        activity.owner.email,
+        f"Reminder: {activity.kind} due {due} (enquiry {activity.enquiry_id})",
+        f"Hello {activity.owner.name},\n\nYour {activity.kind} \"{activity.summary}\" on "
+        f"enquiry {activity.enquiry_id} ({activity.enquiry.subject}) is due {due}.\n",
+    )

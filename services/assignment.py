@@ -85,7 +85,7 @@ def record(enquiry: Enquiry, employee_id: int | None, *, method: str, by=None) -
     previous = enquiry.assigned_to_id
     enquiry.assigned_to_id = employee_id
     db.session.add(EnquiryAssignment(
-        enquiry=enquiry, employee_id=employee_id, previous_employee_id=previous,
+        enquiry_id=enquiry.id, employee_id=employee_id, previous_employee_id=previous,
         method=method, assigned_by_id=by.id if by is not None else None,
     ))
     if employee_id is not None and method == "round_robin":

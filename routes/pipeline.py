@@ -11,7 +11,6 @@ from flask_smorest import Blueprint
 
 from auth.decorators import roles_required
 from errors import Forbidden, ValidationFailed
-from routes.idempotency import idempotent
 from schemas.bookings import BookingSchema
 from schemas.common import ProblemSchema, page_of
 from schemas.customers import CustomerSchema
@@ -141,12 +140,12 @@ class QuoteItem(MethodView):
 @blp.route(f"/quotes/<{ID}:quote_id>/accept")
 class QuoteAccept(MethodView):
     @roles_required(*PARTIES)
-    @idempotent
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, schema=ProblemSchema,
                       description="Quote accepted, withdrawn or expired; seats gone")
     def post(self, quote_id):
-        """Accept a quote: the booking is made at the quoted prices (held, invoiced)."""
+        """Accept a quote: the booking is made at the quoted prices (held, invoiced).
+        A repeat is answered 409 with the `booking_id` made first."""
         return quotes.accept_quote(actor=current_user, quote_id=quote_id)
 
 

@@ -62,12 +62,13 @@ class EnquirySchema(Schema):
     source = fields.String(metadata={"example": "web_form"})
     campaign_tag = fields.String(allow_none=True, metadata={"example": "spring-mailing"})
     lost_reason_id = fields.Integer(dump_only=True, allow_none=True)
-    lost_feedback = fields.String(dump_only=True, allow_none=True)
+    lost_feedback = fields.String(dump_only=True, allow_none=True,
+                                  metadata={"example": "Found a cheaper deal."})
     booking_id = fields.Integer(dump_only=True, allow_none=True)
     won_at = fields.DateTime(dump_only=True, allow_none=True)
     first_response_due_at = fields.DateTime(dump_only=True, allow_none=True)
     first_response_at = fields.DateTime(dump_only=True, allow_none=True)
-    first_response_overdue = fields.Boolean(dump_only=True)
+    first_response_overdue = fields.Boolean(dump_only=True, metadata={"example": False})
     assigned_to_id = fields.Integer(allow_none=True)
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -101,7 +102,7 @@ class DuplicateSchema(Schema):
     name = fields.String(metadata={"example": "Clara Byrne"})
     email = fields.String(metadata={"example": "clara.byrne@example.com"})
     phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 0142"})
-    active = fields.Boolean()
+    active = fields.Boolean(metadata={"example": True})
     matched_on = fields.List(fields.String(), metadata={"example": ["phone"]})
 
 
@@ -161,8 +162,9 @@ class EnquiryUpdateSchema(Schema):
         metadata={"example": "Found a cheaper flight-and-hotel deal."},
     )
     booking_id = fields.Integer(strict=True, validate=ID, metadata={"example": 42})
-    source = fields.String(validate=SOURCE)
-    campaign_tag = fields.String(allow_none=True, validate=TAG)
+    source = fields.String(validate=SOURCE, metadata={"example": "phone"})
+    campaign_tag = fields.String(allow_none=True, validate=TAG,
+                                 metadata={"example": "spring-mailing"})
     assigned_to_id = fields.Integer(
         allow_none=True, strict=True, validate=ID, metadata={"example": 4},
     )

@@ -53,10 +53,10 @@ class ActivitySchema(Schema):
     enquiry_id = fields.Integer(dump_only=True)
     kind = fields.String(metadata={"example": "call"})
     summary = fields.String(metadata={"example": "Call back about the child price"})
-    note = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"example": "Ask about the child seat."})
     due_at = fields.DateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(allow_none=True)
-    done = fields.Boolean()
+    done = fields.Boolean(metadata={"example": False})
     done_at = fields.DateTime(dump_only=True, allow_none=True)
     done_by_id = fields.Integer(dump_only=True, allow_none=True)
     reminder_sent_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -75,17 +75,19 @@ class ActivityCreateSchema(Schema):
     due_at = fields.AwareDateTime(required=True,
                                   metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(strict=True, validate=ID, metadata={"example": 4})
-    note = fields.String(allow_none=True, validate=NOTE)
+    note = fields.String(allow_none=True, validate=NOTE,
+                         metadata={"example": "Ask about the child seat."})
 
 
 class ActivityUpdateSchema(Schema):
     """Mark an activity done (`done: true`) or edit it."""
 
     done = StrictBoolean(metadata={"example": True})
-    summary = fields.String(validate=SUMMARY)
+    summary = fields.String(validate=SUMMARY, metadata={"example": "Call back after 5 pm"})
     due_at = fields.AwareDateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(strict=True, validate=ID)
-    note = fields.String(allow_none=True, validate=NOTE)
+    note = fields.String(allow_none=True, validate=NOTE,
+                         metadata={"example": "Ask about the child seat."})
 
 
 class ActivityQueryArgs(PageArgs):
@@ -110,7 +112,8 @@ class QuoteSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     departure_id = fields.Integer(metadata={"example": 7})
     seats = fields.Integer(metadata={"example": 2})
-    travellers = fields.List(fields.Dict(), allow_none=True)
+    travellers = fields.List(fields.Dict(), allow_none=True, metadata={"example": [
+        {"name": "Ana Silva", "birth_date": "1990-01-01", "category": "adult"}]})
     prices = fields.Dict(keys=fields.String(), values=fields.String(),
                          metadata={"example": {"adult": "900.00", "child": "450.00"}})
     total_amount = Money()
@@ -146,8 +149,8 @@ class CapacitySchema(Schema):
     capacity = fields.Integer(metadata={"example": 20})
     absent_from = fields.DateTime(allow_none=True)
     absent_until = fields.DateTime(allow_none=True)
-    absent = fields.Boolean(dump_only=True)
-    open_enquiries = fields.Integer(dump_only=True)
+    absent = fields.Boolean(dump_only=True, metadata={"example": False})
+    open_enquiries = fields.Integer(dump_only=True, metadata={"example": 7})
     last_assigned_at = fields.DateTime(dump_only=True, allow_none=True)
 
 

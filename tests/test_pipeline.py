@@ -18,10 +18,8 @@ from models import (
     Enquiry,
     EnquiryActivity,
     EnquiryNote,
-    EnquiryStageChange,
     Invoice,
     Quote,
-    SalesCapacity,
     WalletEntry,
 )
 from models.base import utcnow
@@ -509,3 +507,18 @@ def test_merge_refused_for_conflicting_live_bookings(app, client, actors):
                        json={"from_customer_id": keep["id"]}).status_code == 422
     assert client.post(f"{API}/customers/{keep['id']}/merge", headers=actors.headers("finance"),
                        json={"from_customer_id": gone["id"]}).status_code == 403
+
+
+def test_send_reminders_command(app, client, actors, mailbox):
+    sales = actors.account("sales")
+    enquiry = raise_enquiry(client, sales["headers"], actors.customer()["id"])
+    client.post(f"{API}/enquiries/{enquiry['id']}/activities", headers=sales["headers"], json={
+        "kind": "email", "summary": "Send brochure", "due_at": iso(utcnow() + timedelta(minutes=30))})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["enquiries", "send-reminders"]).output.strip() == (
+        "0 reminder(s) sent")
+    result = runner.invoke(args=["enquiries", "send-reminders", "--ahead-minutes", "60"])
+    assert result.exit_code == 0 and result.output.strip() == "1 reminder(s) sent"
+    assert len(mailbox.to(sales["email"])) == 1
+    with app.app_context():
+        assert db.session.scalar(select(EnquiryActivity.reminder_sent_at)) is not None

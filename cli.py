@@ -53,6 +53,21 @@ def register(app: Flask) -> None:
 
         click.echo(f"{drain()} outbox row(s) handled")
 
+    @app.cli.group("enquiries")
+    def enquiries_group():
+        """Sales pipeline maintenance (safe to run from cron while the service runs)."""
+
+    @enquiries_group.command("send-reminders")
+    @click.option("--ahead-minutes", default=0, show_default=True, type=click.IntRange(0),
+                  help="Also remind of activities due within this many minutes.")
+    def send_reminders(ahead_minutes):
+        """Mail owners about their open activities that are due, once each."""
+        from datetime import timedelta
+
+        from services.activities import send_due_reminders as run
+
+        click.echo(f"{run(ahead=timedelta(minutes=ahead_minutes))} reminder(s) sent")
+
     @app.cli.group("departures")
     def departures_group():
         """Operator actions on departures."""

@@ -145,6 +145,8 @@ class Config:
     MAX_HELD_SEATS_PER_CUSTOMER = int(os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
+    # Hours staff have to react to a new enquiry before it is flagged overdue.
+    ENQUIRY_FIRST_RESPONSE_HOURS = int(os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24"))
 
     # Card payments through the payment provider (services/provider.py): Stripe's
     # API, or another server speaking it at STRIPE_API_BASE (a local localstripe in

@@ -146,6 +146,7 @@ class Walkthrough:
         self.customer_books()
         self.customer_pays_by_card()
         self.sales_works_enquiry()
+        self.enquiry_becomes_booking()
         self.sales_changes_password()
 
     def admin_creates_staff(self) -> None:
@@ -277,7 +278,7 @@ class Walkthrough:
                                  "package_id": self.ids["package"],
                                  "subject": "Vegetarian meals",
                                  "message": "Is the tasting lunch available vegetarian?"})
-        check(body["status"] == "new", "enquiry not new", body)
+        check(body["stage"] == "new", "enquiry not new", body)
         enquiry_id = body["id"]
         self.step("sales logs in and lists new enquiries")
         token = self.api.login(self.email("sales"), PASSWORD)
@@ -293,12 +294,41 @@ class Walkthrough:
         body = self.api.call("POST", f"{path}/notes", expect=201, token=token,
                              json={"body": "Checked with the estate: yes, on request."})
         check(body["author_type"] == "employee", "bad note", body)
-        for status in ("in_progress", "resolved"):
-            self.step(f"sales sets the status to {status}")
+        for stage in ("contacted", "on_hold"):
+            self.step(f"sales moves the enquiry to stage {stage}")
             body = self.api.call("PATCH", path, expect=200, token=token,
-                                 json={"status": status})
-            check(body["status"] == status, f"status not {status}", body)
+                                 json={"stage": stage})
+            check(body["stage"] == stage, f"stage not {stage}", body)
         check(len(body["notes"]) == 1, "the enquiry should show its note", body)
+
+    def enquiry_becomes_booking(self) -> None:
+        """The sales pipeline: an enquiry, a quote at a locked price, its acceptance
+        as a booking, and the enquiry won by it."""
+        self.step("the customer asks for a family offer (an enquiry)")
+        customer = self.ids["customer_token"]
+        body = self.api.call("POST", "/api/v1/enquiries", expect=201, token=customer, json={
+            "package_id": self.ids["package"], "subject": "Offer for two",
+            "message": "Could you send us an offer for two seats?"})
+        enquiry_id = body["id"]
+        check(body["assigned_to_id"] == self.ids["sales"], "not assigned by round-robin", body)
+        self.step("sales quotes 2 seats on the departure, valid for 7 days")
+        token = self.api.login(self.email("sales"), PASSWORD)
+        valid = f"{(date.today() + timedelta(days=7)).isoformat()}T00:00:00+00:00"
+        body = self.api.call("POST", f"/api/v1/enquiries/{enquiry_id}/quotes", expect=201,
+                             token=token, json={"departure_id": self.ids["departure"],
+                                                "seats": 2, "valid_until": valid})
+        quote_id = body["id"]
+        check(body["total_amount"] == "990.00" and body["status"] == "open", "quote", body)
+        self.step("the customer reads the quote and accepts it: the booking is made")
+        body = self.api.call("GET", f"/api/v1/quotes/{quote_id}", expect=200, token=customer)
+        check(body["prices"] == {"adult": "495.00"}, "quoted prices", body)
+        body = self.api.call("POST", f"/api/v1/quotes/{quote_id}/accept", expect=201,
+                             token=customer)
+        check(body["status"] == "held" and body["total_amount"] == "990.00", "booking", body)
+        print(f"     quote {quote_id} became booking {body['reference']}")
+        self.step("the enquiry is won by that booking")
+        won = self.api.call("GET", f"/api/v1/enquiries/{enquiry_id}", expect=200, token=token)
+        check(won["stage"] == "won" and won["booking_id"] == body["id"], "enquiry not won", won)
 
     def sales_changes_password(self) -> None:
         self.step("sales requests a password-change code by mail")

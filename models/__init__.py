@@ -19,6 +19,14 @@ from models.idempotency import IdempotencyKey
 from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
 from models.outbox import OutboxMessage, WebhookEndpoint
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
+from models.pipeline import (
+    EnquiryActivity,
+    EnquiryAssignment,
+    EnquiryLostReason,
+    EnquiryStageChange,
+    Quote,
+    SalesCapacity,
+)
 from models.package import (
     DEPARTURE_STATUSES,
     PACKAGE_STATUSES,
@@ -55,6 +63,12 @@ __all__ = [
     "Employee",
     "Enquiry",
     "EnquiryNote",
+    "EnquiryActivity",
+    "EnquiryAssignment",
+    "EnquiryLostReason",
+    "EnquiryStageChange",
+    "Quote",
+    "SalesCapacity",
     "IdempotencyKey",
     "ItineraryDay",
     "OtpCode",

@@ -1,4 +1,6 @@
-"""Enquiries and their note threads (docs/design.md "Lifecycles": enquiry)."""
+"""Enquiries and their note threads (docs/design.md "Lifecycles": enquiry, a sales
+pipeline). The pipeline's own records (stage history, assignments, activities,
+quotes, lost reasons) live in models/pipeline.py."""
 
 from datetime import datetime
 
@@ -7,15 +9,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TimestampMixin, UTCDateTime, db, utcnow
 
-ENQUIRY_STATUSES = ("new", "in_progress", "resolved", "closed")
-# Allowed status changes (docs/design.md "Lifecycles": enquiry). `new -> closed` lets staff
-# drop spam; `resolved`/`closed -> in_progress` is the reopen.
+ENQUIRY_STAGES = ("new", "contacted", "quoted", "won", "lost", "on_hold")
+# Kept for importers of the old name: the pipeline's stages replaced the statuses.
+ENQUIRY_STATUSES = ENQUIRY_STAGES
+OPEN_STAGES = ("new", "contacted", "quoted", "on_hold")
+# Allowed stage changes (docs/design.md "Lifecycles": enquiry). `won` is reached only by
+# linking a booking (services/enquiries.py), never named alone; `lost -> contacted`
+# or `lost -> quoted` is the reopen; `on_hold` parks an enquiry and resumes it.
 ENQUIRY_TRANSITIONS = {
-    "new": ("in_progress", "closed"),
-    "in_progress": ("resolved",),
-    "resolved": ("closed", "in_progress"),
-    "closed": ("in_progress",),
+    "new": ("contacted", "quoted", "lost", "on_hold"),
+    "contacted": ("quoted", "lost", "on_hold"),
+    "quoted": ("contacted", "won", "lost", "on_hold"),
+    "on_hold": ("contacted", "quoted", "lost"),
+    "lost": ("contacted", "quoted"),
+    "won": (),
 }
+ENQUIRY_SOURCES = ("web_form", "phone", "email", "walk_in", "partner", "campaign")
 
 
 class Enquiry(TimestampMixin, db.Model):
@@ -24,7 +33,16 @@ class Enquiry(TimestampMixin, db.Model):
     __tablename__ = "enquiries"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('new','in_progress','resolved','closed')", name="status_valid"
+            "stage IN ('new','contacted','quoted','won','lost','on_hold')",
+            name="stage_valid",
+        ),
+        CheckConstraint(
+            "stage <> 'lost' OR lost_reason_id IS NOT NULL", name="lost_has_reason"
+        ),
+        CheckConstraint("stage <> 'won' OR booking_id IS NOT NULL", name="won_has_booking"),
+        CheckConstraint(
+            "source IN ('web_form','phone','email','walk_in','partner','campaign')",
+            name="source_valid",
         ),
     )
 
@@ -37,7 +55,26 @@ class Enquiry(TimestampMixin, db.Model):
     )
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="new", nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(String(12), default="new", nullable=False, index=True)
+    # When the enquiry entered its current stage (history: EnquiryStageChange).
+    stage_changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
+    source: Mapped[str] = mapped_column(String(12), default="web_form", nullable=False)
+    campaign_tag: Mapped[str | None] = mapped_column(String(60))
+    lost_reason_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enquiry_lost_reasons.id", ondelete="RESTRICT")
+    )
+    lost_feedback: Mapped[str | None] = mapped_column(Text)
+    # The booking that won the enquiry (one enquiry per booking).
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="RESTRICT"), unique=True
+    )
+    won_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # First staff reaction (stage change, staff note, activity done) and its deadline
+    # (created_at + ENQUIRY_FIRST_RESPONSE_HOURS).
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL"), index=True
     )
@@ -46,6 +83,13 @@ class Enquiry(TimestampMixin, db.Model):
     )
 
     customer = relationship("Customer", back_populates="enquiries")
+    lost_reason = relationship("EnquiryLostReason")
+    stage_changes = relationship(
+        "EnquiryStageChange",
+        order_by="EnquiryStageChange.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
     notes = relationship(
         "EnquiryNote",
         back_populates="enquiry",
@@ -53,6 +97,38 @@ class Enquiry(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    @property
+    def status(self) -> str:
+        """The former name of `stage`, still answered for older clients."""
+        return self.stage
+
+    @property
+    def first_response_overdue(self) -> bool:
+        """True when no staff member reacted by `first_response_due_at` (or the first
+        reaction came after it)."""
+        if self.first_response_due_at is None:
+            return False
+        return (self.first_response_at or utcnow()) > self.first_response_due_at
+
+    @property
+    def time_in_stages(self) -> dict:
+        """Seconds spent in each stage so far, from the stage history (the current
+        stage counts up to now): `{"new": 3600, "contacted": 120}`."""
+        spent: dict[str, int] = {}
+        for change in self.stage_changes:
+            if change.from_stage is not None and change.seconds_in_from_stage is not None:
+                spent[change.from_stage] = (
+                    spent.get(change.from_stage, 0) + change.seconds_in_from_stage
+                )
+        current = max(0, int((utcnow() - self.stage_changed_at).total_seconds()))
+        spent[self.stage] = spent.get(self.stage, 0) + current
+        return spent
+
+    @property
+    def open(self) -> bool:
+        """True while the enquiry is still being worked (not won or lost)."""
+        return self.stage in OPEN_STAGES
 
 
 class EnquiryNote(db.Model):

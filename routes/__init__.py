@@ -13,6 +13,7 @@ from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
 from routes.outbox import blp as outbox_blp
 from routes.packages import blp as packages_blp
+from routes.pipeline import blp as pipeline_blp
 from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
 
@@ -32,6 +33,7 @@ BLUEPRINTS = [
     (billing_blp, API_PREFIX),
     (cancellations_blp, API_PREFIX),
     (card_payments_blp, API_PREFIX),
+    (pipeline_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),
     (reports_blp, f"{API_PREFIX}/reports"),
     (audit_blp, f"{API_PREFIX}/audit"),

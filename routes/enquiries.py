@@ -58,8 +58,9 @@ class EnquiryItem(MethodView):
     @blp.arguments(EnquiryUpdateSchema)
     @blp.response(200, EnquiryDetailSchema)
     def patch(self, data, enquiry_id):
-        """Change an enquiry's status, assignee, subject or message."""
-        return enquiries.update_enquiry(enquiry_id=enquiry_id, **data)
+        """Work an enquiry: stage (lost with a reason, won by a booking), assignee,
+        subject, message, source."""
+        return enquiries.update_enquiry(actor=current_user, enquiry_id=enquiry_id, **data)
 
     @roles_required(*WORKERS)
     @blp.response(204)

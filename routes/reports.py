@@ -23,6 +23,7 @@ from flask_smorest import Blueprint
 from auth.decorators import roles_required
 from models.base import utcnow
 from schemas.reports import (
+    FunnelArgs,
     IntervalArgs,
     InvoiceSummaryArgs,
     LimitedReportArgs,
@@ -338,9 +339,45 @@ class WalletLiability(MethodView):
 @blp.route("/enquiries/funnel")
 class EnquiryFunnel(MethodView):
     @roles_required(*REPORT_ROLES)
-    @blp.arguments(ReportArgs, location="query")
-    @report_response(report_schema("enquiries.funnel", _columns(reports.enquiry_funnel)))
+    @blp.arguments(FunnelArgs, location="query")
+    @report_response(report_schema("enquiries.funnel", _columns(reports.enquiry_funnel),
+                                   _columns(reports.enquiry_funnel, by="source")))
     def get(self, args):
-        """Enquiries per assigned employee by status, and how many became sold
-        bookings."""
-        return render(reports.enquiry_funnel(window=window(args)), args)
+        """Enquiries per assigned employee or per source (`by`), by stage, with the
+        conversion rate (won / enquiries)."""
+        return render(reports.enquiry_funnel(window=window(args), by=args["by"]), args)
+
+
+@blp.route("/enquiries/response-times")
+class EnquiryResponseTimes(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(ReportArgs, location="query")
+    @report_response(report_schema("enquiries.response-times",
+                                   _columns(reports.enquiry_response_times)))
+    def get(self, args):
+        """Per employee: first responses (and overdue ones), won enquiries, median
+        hours to the first response and to won."""
+        return render(reports.enquiry_response_times(window=window(args)), args)
+
+
+@blp.route("/enquiries/lost-reasons")
+class EnquiryLostReasons(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(ReportArgs, location="query")
+    @report_response(report_schema("enquiries.lost-reasons",
+                                   _columns(reports.enquiry_lost_reasons)))
+    def get(self, args):
+        """Lost enquiries per lost reason, with each reason's share."""
+        return render(reports.enquiry_lost_reasons(window=window(args)), args)
+
+
+@blp.route("/enquiries/revenue-won")
+class EnquiryRevenueWon(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(ReportArgs, location="query")
+    @report_response(report_schema("enquiries.revenue-won",
+                                   _columns(reports.enquiry_revenue_won)))
+    def get(self, args):
+        """Revenue won from enquiries per currency: bookings still standing and
+        money received."""
+        return render(reports.enquiry_revenue_won(window=window(args)), args)

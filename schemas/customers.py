@@ -27,6 +27,11 @@ class CustomerSchema(Schema):
     wallet_balance = Money(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+    # Right after creation only: look-alike customers (services/customer_merge.py).
+    duplicates = fields.List(fields.Dict(), dump_only=True, metadata={
+        "example": [{"id": 8, "name": "C. Byrne", "email": "cb@example.com",
+                     "phone": "01 555 0142", "active": True, "matched_on": ["phone"]}]})
+    merged_into_id = fields.Integer(dump_only=True, allow_none=True)
 
 
 class _CustomerContactSchema(Schema):

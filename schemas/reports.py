@@ -83,9 +83,18 @@ FIELD_TYPES = {
                                              "example": "14100.00"}),
     "date": lambda example: fields.Date(metadata={"example": example}),
     "percent": lambda example: fields.Decimal(as_string=True, metadata={"example": "12.5"}),
+    "hours": lambda example: fields.Decimal(as_string=True, allow_none=True,
+                                            metadata={"example": "3.5"}),
     "ids": lambda example: fields.List(fields.Integer(), metadata={
         "description": "Ids, ascending (CSV: separated by spaces)", "example": [3, 8, 21]}),
 }
+
+
+class FunnelArgs(ReportArgs):
+    """The range and format, plus `by=employee|source` (default employee)."""
+
+    by = fields.String(load_default="employee", validate=validate.OneOf(["employee", "source"]),
+                       metadata={"description": "Group rows per assigned employee or per source"})
 
 
 def report_schema(name: str, *column_sets) -> type[Schema]:

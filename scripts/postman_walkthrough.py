@@ -14,7 +14,9 @@ on the local provider; the signed webhook confirms the booking; a retry with the
 Idempotency-Key is replayed),
 sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
 wallet, sees the wallet credited and the seats returned, raises an enquiry that
-staff assign, answer and resolve; the customer reads the answer and logs out. No
+staff take over, answer and put on hold; the customer reads the answer, asks for an
+offer that staff quote and the customer accepts as a booking (the enquiry is won),
+and logs out. No
 step needs mail (no OTP), so no SMTP sink is involved.
 
 Each step is a dict:
@@ -32,6 +34,90 @@ Each step is a dict:
 
 STAFF_EMAIL = "admin@easytravels.test"
 APPROVER_EMAIL = "ophead@easytravels.test"
+
+# The sales pipeline: an enquiry that becomes a booking through a quote at a locked
+# price (DESIGN.md "Lifecycles": enquiry). Self-contained; spliced into STEPS below.
+ENQUIRY_TO_BOOKING_STEPS = [
+    {
+        "name": "28a Customer asks for an offer (a new enquiry)",
+        "method": "POST",
+        "path": "/api/v1/enquiries",
+        "auth": "customer",
+        "status": 201,
+        "body": '{\n  "package_id": {{packageId}},\n  "subject": "Offer for two",\n'
+        '  "message": "Could you send us an offer for two seats?"\n}',
+        "tests": """
+const body = pm.response.json();
+pm.test("a new web-form enquiry with a first-response deadline", () => {
+    pm.expect(body.stage).to.eql("new");
+    pm.expect(body.source).to.eql("web_form");
+    pm.expect(body.first_response_due_at).to.be.a("string");
+});
+pm.environment.set("offerEnquiryId", body.id);
+""",
+    },
+    {
+        "name": "28b Staff quote two seats, valid for 7 days",
+        "method": "POST",
+        "path": "/api/v1/enquiries/{{offerEnquiryId}}/quotes",
+        "auth": "staff",
+        "status": 201,
+        "prerequest": """
+pm.environment.set("quoteValidUntil", new Date(Date.now() + 7 * 86400000).toISOString());
+""",
+        "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2,\n'
+        '  "valid_until": "{{quoteValidUntil}}"\n}',
+        "tests": """
+const body = pm.response.json();
+pm.test("an open quote at the departure's price", () => {
+    pm.expect(body.status).to.eql("open");
+    pm.expect(body.total_amount).to.eql((2 * parseFloat(body.prices.adult)).toFixed(2));
+});
+pm.environment.set("quoteId", body.id);
+pm.environment.set("quoteTotal", body.total_amount);
+""",
+    },
+    {
+        "name": "28c Customer reads the quote",
+        "method": "GET",
+        "path": "/api/v1/quotes/{{quoteId}}",
+        "auth": "customer",
+        "status": 200,
+        "tests": """
+pm.test("open", () => pm.expect(pm.response.json().status).to.eql("open"));
+""",
+    },
+    {
+        "name": "28d Customer accepts the quote: the booking at the quoted price",
+        "method": "POST",
+        "path": "/api/v1/quotes/{{quoteId}}/accept",
+        "auth": "customer",
+        "status": 201,
+        "tests": """
+const body = pm.response.json();
+pm.test("a held booking at the quoted total", () => {
+    pm.expect(body.status).to.eql("held");
+    pm.expect(body.seats).to.eql(2);
+    pm.expect(body.total_amount).to.eql(pm.environment.get("quoteTotal"));
+});
+pm.environment.set("quotedBookingId", body.id);
+""",
+    },
+    {
+        "name": "28e Staff see the enquiry won by that booking",
+        "method": "GET",
+        "path": "/api/v1/enquiries/{{offerEnquiryId}}",
+        "auth": "staff",
+        "status": 200,
+        "tests": """
+const body = pm.response.json();
+pm.test("won", () => {
+    pm.expect(body.stage).to.eql("won");
+    pm.expect(body.booking_id).to.eql(pm.environment.get("quotedBookingId"));
+});
+""",
+    },
+]
 
 STEPS = [
     {
@@ -488,7 +574,7 @@ pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to
         "tests": """
 const body = pm.response.json();
 pm.test("a new enquiry of this customer", () => {
-    pm.expect(body.status).to.eql("new");
+    pm.expect(body.stage).to.eql("new");
     pm.expect(body.customer_id).to.eql(pm.environment.get("customerId"));
     pm.expect(body.notes).to.eql([]);
 });
@@ -508,17 +594,18 @@ pm.test("the enquiry is listed", () => pm.expect(
 """,
     },
     {
-        "name": "25 Staff assign the enquiry to themself (in progress)",
+        "name": "25 Staff take the enquiry over and mark it contacted",
         "method": "PATCH",
         "path": "/api/v1/enquiries/{{enquiryId}}",
         "auth": "staff",
         "status": 200,
-        "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
+        "body": "{\n  \"assigned_to_id\": {{staffId}},\n  \"stage\": \"contacted\"\n}",
         "tests": """
 const body = pm.response.json();
-pm.test("assigned and in progress", () => {
+pm.test("assigned by hand and contacted", () => {
     pm.expect(body.assigned_to_id).to.eql(pm.environment.get("staffId"));
-    pm.expect(body.status).to.eql("in_progress");
+    pm.expect(body.stage).to.eql("contacted");
+    pm.expect(body.assignments.map((a) => a.method)).to.include("manual");
 });
 """,
     },
@@ -539,14 +626,14 @@ pm.environment.set("noteId", body.id);
 """,
     },
     {
-        "name": "27 Staff resolve the enquiry",
+        "name": "27 Staff put the enquiry on hold (answered)",
         "method": "PATCH",
         "path": "/api/v1/enquiries/{{enquiryId}}",
         "auth": "staff",
         "status": 200,
-        "body": {"status": "resolved"},
+        "body": {"stage": "on_hold"},
         "tests": """
-pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"));
+pm.test("on hold", () => pm.expect(pm.response.json().stage).to.eql("on_hold"));
 """,
     },
     {
@@ -557,13 +644,14 @@ pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"
         "status": 200,
         "tests": """
 const body = pm.response.json();
-pm.test("resolved, with the staff note", () => {
-    pm.expect(body.status).to.eql("resolved");
+pm.test("on hold, with the staff note", () => {
+    pm.expect(body.stage).to.eql("on_hold");
     pm.expect(body.notes.map((n) => n.id)).to.eql([pm.environment.get("noteId")]);
     pm.expect(body.notes[0].body).to.include("yes, on request");
 });
 """,
     },
+    *ENQUIRY_TO_BOOKING_STEPS,
     {
         "name": "29 Customer logs out",
         "method": "POST",

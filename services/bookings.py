@@ -196,11 +196,11 @@ def _check_total(prices: dict, counts: Counter) -> None:
         )
 
 
-def _new_booking(account, customer, departure, seats, travellers, now) -> Booking:
-    """The Booking row with prices, deposit, balance date and policy copied from the
-    catalogue, unsaved. `unit_price` is the adult seat price; each traveller
-    carries its category's price; the total is the sum over seats."""
-    prices = departure.prices
+def _new_booking(account, customer, departure, seats, travellers, now, prices) -> Booking:
+    """The Booking row with `prices` (the catalogue's, or a quote's locked ones),
+    deposit, balance date and policy copied, unsaved. `unit_price` is the adult
+    seat price; each traveller carries its category's price; the total is the sum
+    over seats."""
     counts = _party_counts(travellers, seats)
     total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
     hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
@@ -229,7 +229,9 @@ def _new_booking(account, customer, departure, seats, travellers, now) -> Bookin
     )
 
 
-def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Booking:
+def _create_once(
+    *, account, departure_id, seats, travellers, customer_id, locked_prices=None
+) -> Booking:
     """One attempt of create_booking inside the current transaction (no commit)."""
     now = utcnow()
     customer = resolve_customer(account, customer_id)
@@ -237,12 +239,12 @@ def _create_once(*, account, departure_id, seats, travellers, customer_id) -> Bo
     _check_travellers(travellers, seats)
     departure = _find_departure(departure_id)
     check_bookable(departure, now=now)
-    prices = departure.prices
+    prices = dict(locked_prices) if locked_prices is not None else departure.prices
     _check_party(departure, seats, travellers, prices)
     _check_total(prices, _party_counts(travellers, seats))
     _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
     booking_limits.check_held_seats(account, customer.id, departure.id, seats, now=now)
-    booking = _new_booking(account, customer, departure, seats, travellers, now)
+    booking = _new_booking(account, customer, departure, seats, travellers, now, prices)
     db.session.add(booking)
     db.session.flush()
     notifications.booking_held(booking)
@@ -264,10 +266,17 @@ def create_booking(
     seats: int,
     travellers: list[dict] | None = None,
     customer_id: int | None = None,
+    locked_prices: dict | None = None,
+    before_commit=None,
 ) -> Booking:
     """Book `seats` on a departure for a customer, hold them and invoice; one commit
     that also queues the "seats held" mail (with the expiry time) and the
     `booking.created` webhook in the outbox.
+
+    `locked_prices` ({category: Decimal}) replaces the departure's current prices
+    (a quote's prices, locked while it is valid: DESIGN.md "Lifecycles": enquiry);
+    `before_commit(booking)`, when given, runs inside the same transaction just
+    before the commit (a quote marks itself accepted), so both stand or fall together.
 
     `account` is the caller (a customer books for themselves; admin and sales name
     `customer_id`); `travellers` are dicts `{name, birth_date, category}`, one per
@@ -294,7 +303,10 @@ def create_booking(
                 seats=seats,
                 travellers=travellers,
                 customer_id=customer_id,
+                locked_prices=locked_prices,
             )
+            if before_commit is not None:
+                before_commit(booking)
             db.session.commit()
             break
         except IntegrityError as exc:

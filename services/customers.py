@@ -41,7 +41,9 @@ def create_customer(
     """Create and commit a customer; `password` optional (staff registration).
 
     `registered_by` is the Employee who registered them, None for self-registration.
-    Raises Conflict (409) when the email is taken (any case).
+    Raises Conflict (409) when the email is taken (any case). The returned customer
+    carries `duplicates` (staff registration only): other customers with the same
+    normalised phone.
     """
     if find_customer_by_email(email):
         raise _email_taken()
@@ -58,6 +60,12 @@ def create_customer(
     )
     db.session.add(customer)
     _commit_unique_email()
+    if registered_by is not None:
+        # Warn staff (never a self-registering stranger) about look-alikes with the
+        # same normalised phone: services/customer_merge.py.
+        from services.customer_merge import find_duplicates
+
+        customer.duplicates = find_duplicates(phone=customer.phone, exclude_id=customer.id)
     return customer
 
 

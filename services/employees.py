@@ -176,6 +176,10 @@ def _apply(employee: Employee, changes: dict) -> None:
     if changes.get("active") is False:
         # Also keeps old tokens dead if the account is reactivated later.
         employee.tokens_valid_after = utcnow()
+        # Their open enquiries go back to the pool (services/assignment.py).
+        from services.assignment import release_to_pool
+
+        release_to_pool(employee.id)
 
 
 def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Employee:

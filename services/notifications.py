@@ -126,3 +126,14 @@ def refund_completed(refund) -> None:
         f"{refund.currency} for {_trip(booking)} was paid to your {refund.method} "
         f"payment method{reference}.\n",
     )
+
+
+def activity_due(activity) -> None:
+    """Remind an employee of a follow-up activity on an enquiry that is due (UTC)."""
+    due = activity.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    _send(
+        activity.owner.email,
+        f"Reminder: {activity.kind} due {due} (enquiry {activity.enquiry_id})",
+        f"Hello {activity.owner.name},\n\nYour {activity.kind} \"{activity.summary}\" on "
+        f"enquiry {activity.enquiry_id} ({activity.enquiry.subject}) is due {due}.\n",
+    )

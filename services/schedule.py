@@ -151,6 +151,14 @@ def reconcile_provider_payments(now: datetime | None = None) -> int:
     return counts["applied"] + counts["refunded"]
 
 
+def activity_reminders(now: datetime | None = None) -> int:
+    """Queue the reminder mail of every sales activity now due, once each
+    (services.activities.send_due_reminders; docs/design.md "Lifecycles": enquiry)."""
+    from services import activities
+
+    return activities.send_due_reminders(now=now)
+
+
 JOBS = (
     Job("easytravels.outbox.relay", timedelta(seconds=2), "relay_outbox"),
     Job("easytravels.jobs.expire_holds", timedelta(minutes=1), "expire_holds"),
@@ -160,6 +168,7 @@ JOBS = (
         "cancel_unpaid_balances"),
     Job("easytravels.jobs.reconcile_provider_payments", timedelta(minutes=15),
         "reconcile_provider_payments"),
+    Job("easytravels.jobs.activity_reminders", timedelta(minutes=5), "activity_reminders"),
 )
 
 

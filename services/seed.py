@@ -41,7 +41,9 @@ from services.search import build_search_document
 DEMO_PASSWORD = "demo-password-1"
 SEED = 42
 CUSTOMER_COUNT = 50
-ENQUIRY_STATUS_CYCLE = ("new", "in_progress", "resolved", "closed")
+# Stages the demo enquiries sit in (won and lost need a booking / reason: the
+# walkthrough shows those).
+ENQUIRY_STATUS_CYCLE = ("new", "contacted", "quoted", "on_hold")
 ENQUIRIES_PER_STATUS = 4
 
 # (email, name, role, active): a dozen staff over all six roles.
@@ -509,7 +511,7 @@ def seed_enquiries(s: _Seeder, customers: list[Customer], packages: list[Package
         enquiry = s.add(Enquiry(
             customer=customers[index % 2] if index < 4 else s.rng.choice(customers),
             package_id=s.rng.choice(published).id if s.rng.random() < 0.7 else None,
-            subject=subject, message=message, status=status, assigned_to_id=agent.id,
+            subject=subject, message=message, stage=status, assigned_to_id=agent.id,
             created_by_id=agent.id if by_sales else None, created_at=created,
             updated_at=created,
         ), "enquiries")
@@ -525,7 +527,7 @@ def _notes(s: _Seeder, enquiry: Enquiry, agent: Employee) -> None:
     when = enquiry.created_at + timedelta(hours=s.rng.uniform(1, 30))
     if enquiry.status == "new":
         _customer_note(s, enquiry, "We are flexible on dates, if that helps.", when)
-    for step in range(ENQUIRY_STATUS_CYCLE.index(enquiry.status)):
+    for step in range(ENQUIRY_STATUS_CYCLE.index(enquiry.stage)):
         s.add(EnquiryNote(enquiry=enquiry, body=STAFF_NOTES[step], author_type="employee",
                           author_employee_id=agent.id, author_name=agent.name,
                           created_at=when), "enquiry_notes")

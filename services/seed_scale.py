@@ -117,8 +117,9 @@ COLUMNS = {
     "wallet_entries": ("id", "customer_id", "amount", "currency", "balance_after", "kind",
                        "reason", "booking_id", "payment_id", "refund_id", "created_by_id",
                        "created_at"),
-    "enquiries": ("id", "customer_id", "package_id", "subject", "message", "status",
-                  "assigned_to_id", "created_by_id", "created_at", "updated_at"),
+    "enquiries": ("id", "customer_id", "package_id", "subject", "message", "stage",
+                  "assigned_to_id", "created_by_id", "created_at", "updated_at",
+                  "stage_changed_at", "source"),
     "enquiry_notes": ("id", "enquiry_id", "body", "author_type", "author_employee_id",
                       "author_customer_id", "author_name", "created_at"),
 }
@@ -861,11 +862,13 @@ class _ScaleSeeder:
                 notes.append((self.ids.next("enquiry_notes"), enquiry_id,
                               "We are flexible on dates, if that helps.", "customer", None,
                               customer_id, None, min(when, self.now)))
+            by_staff = agent if rng.random() < 0.4 else None
             enquiries.append((
                 enquiry_id, customer_id,
                 rng.choice(published) if published and rng.random() < 0.7 else None,
                 subject, message, status, agent if steps else None,
-                agent if rng.random() < 0.4 else None, created, min(when, self.now)))
+                by_staff, created, min(when, self.now), min(when, self.now),
+                "phone" if by_staff else "web_form"))
         self.writer.write("enquiries", enquiries)
         self._name_note_authors(notes)
         self.writer.write("enquiry_notes", notes)

@@ -1,13 +1,17 @@
 """Enquiries and their note threads: /api/v1/enquiries (docs/design.md "Lifecycles":
 enquiry; "Accounts and roles": create enquiry, work enquiries)."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Enquiry, EnquiryNote, Package
+from models import Booking, Departure, Enquiry, EnquiryLostReason, EnquiryNote, Package
+from models.enquiry import ENQUIRY_TRANSITIONS
+from services import lost_reasons
+from tests.test_bookings import make_departure
 
 URL = "/api/v1/enquiries"
 ROLES = ["admin", "hr", "sales", "operation", "operation_head", "finance", "customer",
@@ -47,11 +51,56 @@ def add_note(client, headers, enquiry_id, body="A note"):
     return client.post(f"{URL}/{enquiry_id}/notes", json={"body": body}, headers=headers)
 
 
-def set_status(app, enquiry_id, status):
-    """Force an enquiry's status in the database (test setup)."""
+def reason_id(app, code="other"):
+    """The id of a default lost reason."""
     with app.app_context():
-        db.session.get(Enquiry, enquiry_id).status = status
+        lost_reasons.ensure_defaults()
+        return db.session.scalar(select(EnquiryLostReason.id).where(EnquiryLostReason.code == code))
+
+
+def make_booking(app, client, actors, customer_id, **departure):
+    """A held booking for the customer (made by sales through the API); its id."""
+    departure_id = make_departure(app, **departure)
+    response = client.post("/api/v1/bookings", headers=actors.headers("sales"),
+                           json={"departure_id": departure_id, "seats": 1,
+                                 "customer_id": customer_id})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def set_status(app, enquiry_id, stage):
+    """Force an enquiry's stage in the database (test setup): `lost` gets the reason
+    `other`, `won` a booking of its customer."""
+    rid = reason_id(app)
+    with app.app_context():
+        enquiry = db.session.get(Enquiry, enquiry_id)
+        enquiry.lost_reason_id = rid if stage == "lost" else None
+        if stage == "won" and enquiry.booking_id is None:
+            booking = Booking(
+                reference=f"ET-T{enquiry_id:05d}", customer_id=enquiry.customer_id,
+                departure_id=_any_departure(app), seats=1, status="confirmed",
+                currency="EUR", unit_price=1, total_amount=1, amount_paid=1,
+            )
+            db.session.add(booking)
+            db.session.flush()
+            enquiry.booking_id = booking.id
+        enquiry.stage = stage
         db.session.commit()
+
+
+def _any_departure(app):
+    """A departure id to hang forced test bookings on (inside an app context)."""
+    existing = db.session.scalar(select(Departure.id).limit(1))
+    if existing is not None:
+        return existing
+    package = Package(title="Forced", destination="X", duration_days=1,
+                      base_price=1, currency="EUR", status="published")
+    departure = Departure(package=package, start_date=date.today() + timedelta(days=90),
+                          end_date=date.today() + timedelta(days=91), capacity=50,
+                          price=1, currency="EUR")
+    db.session.add_all([package, departure])
+    db.session.flush()
+    return departure.id
 
 
 def stored(app, enquiry_id):
@@ -61,7 +110,7 @@ def stored(app, enquiry_id):
         if enquiry is None:
             return None
         return {
-            "status": enquiry.status,
+            "status": enquiry.stage,
             "assigned_to_id": enquiry.assigned_to_id,
             "subject": enquiry.subject,
             "message": enquiry.message,
@@ -322,14 +371,14 @@ def test_list_customer_status_filter_applies(app, client, actors):
     me = actors.customer()
     new_id = raise_enquiry(client, actors, me["id"])["id"]
     done_id = raise_enquiry(client, actors, me["id"])["id"]
-    set_status(app, done_id, "resolved")
+    set_status(app, done_id, "on_hold")
     response = client.get(f"{URL}?status=new", headers=me["headers"])
     assert [e["id"] for e in response.json["items"]] == [new_id]
 
 
 def test_list_filters_status_assigned_to_and_customer(app, client, actors):
     first, second = actors.customer(), actors.customer()
-    seller = actors.employee("sales")
+    seller = actors.employee("admin")  # not in the round-robin pool
     a = raise_enquiry(client, actors, first["id"])["id"]
     b = raise_enquiry(client, actors, second["id"])["id"]
     c = raise_enquiry(client, actors, first["id"])["id"]
@@ -337,7 +386,8 @@ def test_list_filters_status_assigned_to_and_customer(app, client, actors):
     assigned = client.patch(f"{URL}/{b}", json={"assigned_to_id": seller["id"]},
                             headers=headers)
     assert assigned.status_code == 200
-    set_status(app, c, "closed")
+    set_status(app, b, "contacted")
+    set_status(app, c, "lost")
 
     def ids(query):
         response = client.get(f"{URL}?{query}", headers=headers)
@@ -345,10 +395,10 @@ def test_list_filters_status_assigned_to_and_customer(app, client, actors):
         return [e["id"] for e in response.json["items"]]
 
     assert ids("status=new") == [a]
-    assert ids("status=in_progress") == [b]
+    assert ids("status=contacted") == [b]
     assert ids(f"assigned_to={seller['id']}") == [b]
     assert ids(f"customer_id={first['id']}") == [c, a]
-    assert ids(f"customer_id={first['id']}&status=closed") == [c]
+    assert ids(f"customer_id={first['id']}&status=lost") == [c]
     assert ids(f"customer_id={second['id']}&status=new") == []
 
 
@@ -417,71 +467,78 @@ def test_detail_unknown_id_is_404(app, client, actors, enquiry_id):
     assert response.status_code == 404
 
 
-# --- update: status transitions ------------------------------------------------------
+# --- update: stage transitions ------------------------------------------------------
 
+STAGES = ["new", "contacted", "quoted", "on_hold", "lost", "won"]
 ALLOWED_TRANSITIONS = [
-    ("new", "in_progress"),
-    ("new", "closed"),
-    ("in_progress", "resolved"),
-    ("resolved", "closed"),
-    ("resolved", "in_progress"),
-    ("closed", "in_progress"),
+    (a, b) for a, targets in ENQUIRY_TRANSITIONS.items() for b in targets if b != "won"
 ]
-STATUSES = ["new", "in_progress", "resolved", "closed"]
 FORBIDDEN_TRANSITIONS = [
-    (a, b) for a in STATUSES for b in STATUSES
-    if a != b and (a, b) not in ALLOWED_TRANSITIONS
+    (a, b) for a in STAGES for b in STAGES
+    if a != b and b != "won" and (a, b) not in ALLOWED_TRANSITIONS
 ]
+
+
+def stage_body(app, target):
+    """The PATCH body moving to `target` (lost needs a reason)."""
+    if target == "lost":
+        return {"stage": "lost", "lost_reason_id": reason_id(app, "price")}
+    return {"stage": target}
 
 
 @pytest.mark.parametrize("current, target", ALLOWED_TRANSITIONS)
-def test_update_status_allowed_transition(app, client, actors, current, target):
+def test_update_stage_allowed_transition(app, client, actors, current, target):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, current)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"status": target}, headers=actors.headers("sales")
+        f"{URL}/{enquiry_id}", json=stage_body(app, target), headers=actors.headers("sales")
     )
-    assert response.status_code == 200
-    assert response.json["status"] == target
+    assert response.status_code == 200, response.json
+    assert response.json["stage"] == target
     assert stored(app, enquiry_id)["status"] == target
+    history = response.json["stage_history"]
+    assert (history[-1]["from_stage"], history[-1]["to_stage"]) == (current, target)
 
 
 @pytest.mark.parametrize("current, target", FORBIDDEN_TRANSITIONS)
-def test_update_status_forbidden_transition_is_409(app, client, actors, current, target):
+def test_update_stage_forbidden_transition_is_409(app, client, actors, current, target):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, current)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"status": target, "subject": "Not saved"},
+        f"{URL}/{enquiry_id}", json={**stage_body(app, target), "subject": "Not saved"},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 409
     assert response.json["status"] == 409
-    assert response.json["current_status"] == current
+    assert response.json["current_stage"] == current
     assert stored(app, enquiry_id)["status"] == current
     assert stored(app, enquiry_id)["subject"] == "Trip question"
 
 
 def test_forbidden_transitions_cover_the_rest():
-    assert len(ALLOWED_TRANSITIONS) + len(FORBIDDEN_TRANSITIONS) == 12
-    assert ("in_progress", "closed") in FORBIDDEN_TRANSITIONS
-    assert ("new", "resolved") in FORBIDDEN_TRANSITIONS
+    assert len(ALLOWED_TRANSITIONS) + len(FORBIDDEN_TRANSITIONS) == 25
+    assert ("won", "contacted") in FORBIDDEN_TRANSITIONS
+    assert ("new", "new") not in FORBIDDEN_TRANSITIONS
+    assert ("lost", "contacted") in ALLOWED_TRANSITIONS
 
 
-@pytest.mark.parametrize("status", STATUSES)
-def test_update_same_status_is_a_noop(app, client, actors, status):
+@pytest.mark.parametrize("stage", STAGES)
+def test_update_same_stage_is_a_noop(app, client, actors, stage):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    set_status(app, enquiry_id, status)
+    set_status(app, enquiry_id, stage)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"status": status}, headers=actors.headers("sales")
+        f"{URL}/{enquiry_id}", json={"stage": stage} if stage != "won" else {},
+        headers=actors.headers("sales"),
     )
     assert response.status_code == 200
-    assert stored(app, enquiry_id)["status"] == status
+    assert stored(app, enquiry_id)["status"] == stage
 
 
 # --- update: assignment and fields ---------------------------------------------------
 
 @pytest.mark.parametrize("role", ["sales", "admin"])
-def test_update_assign_new_enquiry_moves_it_in_progress(app, client, actors, role):
+def test_update_manual_assign_keeps_stage_and_history(app, client, actors, role):
+    sales = actors.account("sales")
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     assignee = actors.employee(role)
     response = client.patch(
@@ -490,53 +547,31 @@ def test_update_assign_new_enquiry_moves_it_in_progress(app, client, actors, rol
     )
     assert response.status_code == 200
     assert response.json["assigned_to_id"] == assignee["id"]
-    assert response.json["status"] == "in_progress"
+    assert response.json["stage"] == "new"
+    history = [(a["method"], a["previous_employee_id"], a["employee_id"])
+               for a in response.json["assignments"]]
+    assert history == [("round_robin", None, sales["id"]),
+                       ("manual", sales["id"], assignee["id"])]
     row = stored(app, enquiry_id)
-    assert (row["assigned_to_id"], row["status"]) == (assignee["id"], "in_progress")
+    assert (row["assigned_to_id"], row["status"]) == (assignee["id"], "new")
 
 
-def test_update_assign_with_explicit_status_keeps_that_status(app, client, actors):
+def test_update_unassign_with_null_keeps_stage(app, client, actors):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    assignee = actors.employee("sales")
-    response = client.patch(
-        f"{URL}/{enquiry_id}", json={"assigned_to_id": assignee["id"], "status": "closed"},
-        headers=actors.headers("sales"),
-    )
-    assert response.status_code == 200
-    assert stored(app, enquiry_id)["status"] == "closed"
-
-
-@pytest.mark.parametrize("status", ["resolved", "closed"])
-def test_update_assign_keeps_later_status(app, client, actors, status):
-    enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    set_status(app, enquiry_id, status)
-    assignee = actors.employee("sales")
-    response = client.patch(
-        f"{URL}/{enquiry_id}", json={"assigned_to_id": assignee["id"]},
-        headers=actors.headers("sales"),
-    )
-    assert response.status_code == 200
-    row = stored(app, enquiry_id)
-    assert (row["assigned_to_id"], row["status"]) == (assignee["id"], status)
-
-
-def test_update_unassign_with_null_keeps_status(app, client, actors):
-    enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    assignee = actors.employee("sales")
-    headers = actors.headers("sales")
-    client.patch(f"{URL}/{enquiry_id}", json={"assigned_to_id": assignee["id"]},
-                 headers=headers)
+    set_status(app, enquiry_id, "contacted")
     response = client.patch(f"{URL}/{enquiry_id}", json={"assigned_to_id": None},
-                            headers=headers)
+                            headers=actors.headers("sales"))
     assert response.status_code == 200
     assert response.json["assigned_to_id"] is None
+    assert response.json["assignments"][-1]["method"] == "manual"
     row = stored(app, enquiry_id)
-    assert (row["assigned_to_id"], row["status"]) == (None, "in_progress")
+    assert (row["assigned_to_id"], row["status"]) == (None, "contacted")
 
 
 @pytest.mark.parametrize("kind", ["hr", "finance", "operation", "inactive_sales", "unknown"])
 def test_update_assign_to_unassignable_employee_is_422(app, client, actors, kind):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
+    before = stored(app, enquiry_id)
     if kind == "unknown":
         assignee_id = 777777
     elif kind == "inactive_sales":
@@ -549,8 +584,7 @@ def test_update_assign_to_unassignable_employee_is_422(app, client, actors, kind
     )
     assert response.status_code == 422
     assert "assigned_to_id" in response.json["errors"]
-    row = stored(app, enquiry_id)
-    assert (row["assigned_to_id"], row["status"]) == (None, "new")
+    assert stored(app, enquiry_id) == before
 
 
 def test_update_subject_and_message(app, client, actors):
@@ -658,7 +692,7 @@ def test_notes_create_staff_note(app, client, actors, role):
 def test_notes_create_customer_reply(app, client, actors):
     me = actors.customer(name="Cora Customer")
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    set_status(app, enquiry_id, "in_progress")
+    set_status(app, enquiry_id, "contacted")
     response = add_note(client, me["headers"], enquiry_id, "Thanks!")
     assert response.status_code == 201
     assert response.json["author_type"] == "customer"
@@ -666,35 +700,36 @@ def test_notes_create_customer_reply(app, client, actors):
     assert response.json["author_employee_id"] is None
     assert response.json["author_name"] == "Cora Customer"
     assert notes_of(app, enquiry_id) == ["Thanks!"]
-    assert stored(app, enquiry_id)["status"] == "in_progress"
+    assert stored(app, enquiry_id)["status"] == "contacted"
 
 
-def test_notes_customer_reply_reopens_resolved_enquiry(app, client, actors):
+def test_notes_customer_reply_resumes_on_hold_enquiry(app, client, actors):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    set_status(app, enquiry_id, "resolved")
+    set_status(app, enquiry_id, "on_hold")
     response = add_note(client, me["headers"], enquiry_id, "Still broken")
     assert response.status_code == 201
-    assert stored(app, enquiry_id)["status"] == "in_progress"
+    assert stored(app, enquiry_id)["status"] == "contacted"
 
 
-def test_notes_customer_on_closed_enquiry_is_409(app, client, actors):
+@pytest.mark.parametrize("stage", ["lost", "won"])
+def test_notes_customer_on_closed_enquiry_is_409(app, client, actors, stage):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    set_status(app, enquiry_id, "closed")
+    set_status(app, enquiry_id, stage)
     response = add_note(client, me["headers"], enquiry_id, "Hello?")
     assert response.status_code == 409
     assert notes_of(app, enquiry_id) == []
-    assert stored(app, enquiry_id)["status"] == "closed"
+    assert stored(app, enquiry_id)["status"] == stage
 
 
 def test_notes_staff_on_closed_enquiry_is_allowed(app, client, actors):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    set_status(app, enquiry_id, "closed")
+    set_status(app, enquiry_id, "lost")
     response = add_note(client, actors.headers("sales"), enquiry_id, "Spam, ignored")
     assert response.status_code == 201
     assert notes_of(app, enquiry_id) == ["Spam, ignored"]
-    assert stored(app, enquiry_id)["status"] == "closed"
+    assert stored(app, enquiry_id)["status"] == "lost"
 
 
 def test_notes_other_customers_enquiry_is_404(app, client, actors):

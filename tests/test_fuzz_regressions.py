@@ -216,14 +216,17 @@ def test_enquiry_transition_conflict_keeps_the_problem_status(client, actors, sp
         headers=actors.headers("sales"),
     )
     enquiry_id = raised.get_json()["id"]
+    moved = client.patch(f"{API}/enquiries/{enquiry_id}", json={"stage": "contacted"},
+                         headers=actors.headers("admin"))
+    assert moved.status_code == 200
     response = client.patch(
-        f"{API}/enquiries/{enquiry_id}", json={"status": "resolved"},
+        f"{API}/enquiries/{enquiry_id}", json={"stage": "new"},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 409
     body = response.get_json()
     assert body["status"] == 409
-    assert body["current_status"] == "new" and "resolved" not in body["allowed"]
+    assert body["current_stage"] == "contacted" and "new" not in body["allowed"]
     assert_documented_problem(spec, "patch", "/api/v1/enquiries/{enquiry_id}", response)
 
 

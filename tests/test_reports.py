@@ -98,12 +98,12 @@ WALLET = [  # customer, amount, kind, when
     ("bob", "80.00", "adjustment", ts(2025, 1, 15)),
     ("bob", "-80.00", "adjustment", ts(2025, 2, 15)),
 ]
-ENQUIRIES = [  # customer, package, assignee, status, created
-    ("alice", "lisbon", "sofia", "resolved", ts(2025, 1, 1)),  # -> b1 (converted)
-    ("bob", None, "sofia", "new", ts(2025, 3, 1)),  # nothing sold after
-    ("bob", "nyc", "samuel", "closed", ts(2025, 2, 1)),  # -> b6 (converted)
-    ("alice", None, None, "in_progress", ts(2025, 4, 1)),  # nothing after
-    ("alice", "kyoto", "samuel", "new", ts(2025, 2, 1)),  # b3 cancelled: not sold
+ENQUIRIES = [  # customer, package, assignee, stage, created, winning booking
+    ("alice", "lisbon", "sofia", "won", ts(2025, 1, 1), "b1"),
+    ("bob", None, "sofia", "new", ts(2025, 3, 1), None),
+    ("bob", "nyc", "samuel", "won", ts(2025, 2, 1), "b6"),
+    ("alice", None, None, "contacted", ts(2025, 4, 1), None),
+    ("alice", "kyoto", "samuel", "new", ts(2025, 2, 1), None),
 ]
 SALES = {"sofia": "Sofia Marin", "samuel": "Samuel Okafor"}
 
@@ -163,11 +163,12 @@ def data(app):
                              created_at=when))
         for customer, balance in balances.items():
             db.session.get(Customer, ids[customer]).wallet_balance = balance
-        for customer, package, assignee, status, created in ENQUIRIES:
+        for customer, package, assignee, stage, created, won in ENQUIRIES:
             _add(Enquiry(customer_id=ids[customer], package_id=ids.get(package),
                          assigned_to_id=ids.get(assignee), subject="Question",
-                         message="Tell me more", status=status, created_at=created,
-                         updated_at=created))
+                         message="Tell me more", stage=stage, created_at=created,
+                         updated_at=created, booking_id=ids.get(won),
+                         won_at=created + timedelta(days=3) if won else None))
         db.session.commit()
     return ids
 
@@ -538,17 +539,18 @@ def test_wallet_liability(client, data, finance):
 
 def test_enquiry_funnel(client, data, finance):
     rows = get_report(client, finance, "enquiries/funnel")["rows"]
+    zero = dict(new=0, contacted=0, quoted=0, on_hold=0, won=0, lost=0)
     assert rows == [
-        dict(employee_id=data["samuel"], employee_name="Samuel Okafor", enquiries=2, new=1,
-             in_progress=0, resolved=0, closed=1, converted=1, conversion_rate="50.0"),
-        dict(employee_id=data["sofia"], employee_name="Sofia Marin", enquiries=2, new=1,
-             in_progress=0, resolved=1, closed=0, converted=1, conversion_rate="50.0"),
-        dict(employee_id=None, employee_name=None, enquiries=1, new=0, in_progress=1,
-             resolved=0, closed=0, converted=0, conversion_rate="0.0"),
+        dict(employee_id=data["samuel"], employee_name="Samuel Okafor", enquiries=2,
+             **{**zero, "new": 1, "won": 1}, conversion_rate="50.0"),
+        dict(employee_id=data["sofia"], employee_name="Sofia Marin", enquiries=2,
+             **{**zero, "new": 1, "won": 1}, conversion_rate="50.0"),
+        dict(employee_id=None, employee_name=None, enquiries=1,
+             **{**zero, "contacted": 1}, conversion_rate="0.0"),
     ]
     february = get_report(client, finance, "enquiries/funnel", date_from="2025-02-01",
                           date_to="2025-02-28")["rows"]
-    assert [(r["employee_name"], r["enquiries"], r["converted"]) for r in february] == [
+    assert [(r["employee_name"], r["enquiries"], r["won"]) for r in february] == [
         ("Samuel Okafor", 2, 1)]
 
 

@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import Booking, Customer, Departure, Employee, Enquiry, ItineraryDay, Package
+from models import (
+    Booking,
+    Customer,
+    Departure,
+    Employee,
+    Enquiry,
+    ItineraryDay,
+    Package,
+    Quote,
+)
 from models.base import utcnow
 from services import billing
 from services.bookings import CANCELLATION_POLICY
@@ -85,8 +94,16 @@ def build_world(app, password_hash):
         db.session.add(booking)
         db.session.flush()
         billing.issue_invoice(booking)
+        quote = Quote(
+            enquiry_id=enquiry.id, customer_id=other.id, departure_id=departure.id, seats=1,
+            prices={"adult": "500.00"}, total_amount=Decimal("500.00"), currency="EUR",
+            valid_until=utcnow() + timedelta(days=7),
+        )
+        db.session.add(quote)
         db.session.commit()
         return {
+            "quote": quote.id,
+            "payer": payer.id,
             "employee": target_emp.id,
             "customer": other.id,
             "draft": draft.id,
@@ -157,7 +174,20 @@ CASES = [
     ("create enquiry", {"admin", "sales", "customer"}, lambda w, me: ("POST", "/enquiries", {
         "subject": "Question", "message": "Is breakfast included?",
         **({} if me == "customer" else {"customer_id": w["customer"]})})),
-    ("work enquiry", {"admin", "sales"}, lambda w, me: ("PATCH", f"/enquiries/{w['enquiry']}", {"status": "in_progress"})),
+    ("work enquiry", {"admin", "sales"}, lambda w, me: ("PATCH", f"/enquiries/{w['enquiry']}", {"stage": "contacted"})),
+    ("plan activity", {"admin", "sales"}, lambda w, me: ("POST", f"/enquiries/{w['enquiry']}/activities", {
+        "kind": "call", "summary": "Call back", "due_at": (utcnow() + timedelta(days=1)).isoformat()})),
+    ("list activities", {"admin", "sales"}, lambda w, me: ("GET", "/activities?due=overdue", None)),
+    ("make quote", {"admin", "sales"}, lambda w, me: ("POST", f"/enquiries/{w['enquiry']}/quotes", {
+        "departure_id": w["departure"], "seats": 1,
+        "valid_until": (utcnow() + timedelta(days=7)).isoformat()})),
+    ("accept quote", {"admin", "sales"}, lambda w, me: ("POST", f"/quotes/{w['quote']}/accept", None)),
+    ("list lost reasons", {"admin", "sales"}, lambda w, me: ("GET", "/enquiry-lost-reasons", None)),
+    ("edit lost reasons", {"admin"}, lambda w, me: ("POST", "/enquiry-lost-reasons", {"label": "Visa"})),
+    ("find duplicate customers", {"admin", "sales"},
+     lambda w, me: ("GET", "/customers/duplicates?email=payer@example.test", None)),
+    ("merge customers", {"admin", "sales"}, lambda w, me: ("POST", f"/customers/{w['customer']}/merge", {
+        "from_customer_id": w["payer"]})),
     ("add enquiry note", {"admin", "sales"}, lambda w, me: ("POST", f"/enquiries/{w['enquiry']}/notes", {"body": "Called back"})),
     ("create booking", {"admin", "sales", "customer"}, lambda w, me: ("POST", "/bookings", {
         "departure_id": w["departure"], "seats": 1,
@@ -187,7 +217,8 @@ CASES = [
 # the answer is 404 (docs/design.md "Accounts and roles": "A customer who asks for another
 # customer's resource gets 404"); anonymous callers of public reads get 404 for unpublished records too.
 HIDDEN_FROM_CUSTOMER = {
-    "view customer", "edit customer", "work enquiry", "add enquiry note",
+    "view customer", "edit customer", "work enquiry", "add enquiry note", "accept quote",
+    "plan activity", "make quote", "merge customers",
     "view booking", "cancel booking", "record payment", "view wallet", "start card payment",
     "see unpublished package", "see unpublished departure",
 }

@@ -58,7 +58,7 @@ def test_seed_demo_covers_every_role_and_status(app):
         return (
             set(db.session.scalars(select(Employee.role))),
             Counter(db.session.scalars(select(Package.status))),
-            Counter(db.session.scalars(select(Enquiry.status))),
+            Counter(db.session.scalars(select(Enquiry.stage))),
             set(db.session.scalars(select(Booking.status))),
         )
 
@@ -66,7 +66,7 @@ def test_seed_demo_covers_every_role_and_status(app):
     assert roles == {"admin", "hr", "sales", "operation", "operation_head", "finance"}
     assert set(packages) == {"draft", "pending_approval", "published", "rejected", "archived"}
     assert packages["published"] == 14
-    assert enquiries == {"new": 4, "in_progress": 4, "resolved": 4, "closed": 4}
+    assert enquiries == {"new": 4, "contacted": 4, "quoted": 4, "on_hold": 4}
     assert {"held", "confirmed"} <= bookings
 
 

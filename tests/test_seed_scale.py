@@ -143,7 +143,7 @@ def test_seed_scale_covers_every_status_and_method(app):
         methods = set(db.session.scalars(select(Payment.method)))
         refund_kinds = set(db.session.execute(
             select(Refund.destination, Refund.status)).all())
-        enquiries = Counter(db.session.scalars(select(Enquiry.status)))
+        enquiries = Counter(db.session.scalars(select(Enquiry.stage)))
         assigned = _count(Enquiry, Enquiry.assigned_to_id.is_not(None))
         invoice_statuses = set(db.session.scalars(
             select(status_sql(utcnow().date())).select_from(Invoice)
@@ -152,7 +152,7 @@ def test_seed_scale_covers_every_status_and_method(app):
     assert statuses["completed"] > statuses["cancelled"] > statuses["held"]
     assert methods == {"card", "bank_transfer", "cash", "wallet"}
     assert {("wallet", "completed"), ("original", "completed")} <= refund_kinds
-    assert set(enquiries) == {"new", "in_progress", "resolved", "closed"}
+    assert set(enquiries) == {"new", "contacted", "quoted", "on_hold"}
     assert assigned > 0
     assert {"paid", "void", "pending"} <= invoice_statuses
 

@@ -269,6 +269,9 @@ def apply_succeeded(
         _move(attempt.id, ("succeeded",), payment_id=payment.id)
         _audit_event(attempt, "payment_attempt.succeeded", event_id, received=received,
                      payment_id=payment.id, amount_mismatch=mismatch)
+        if mismatch:
+            _audit_event(attempt, "payment_attempt.amount_mismatch", event_id,
+                         expected=attempt.amount, received=received, payment_id=payment.id)
         return Outcome("applied", attempt.id), (payment.booking if confirmed else None)
 
     try:

@@ -118,6 +118,14 @@ ERRORS = {
             "application.",
         },
     ),
+    502: (
+        "BadGateway",
+        "The payment provider refused or failed the call; its message is in `detail`.",
+        {
+            "type": "/problems/provider-error",
+            "detail": "The payment provider refused the refund: Charge already refunded.",
+        },
+    ),
     503: (
         "ServiceUnavailable",
         "A service the API depends on (database, mail) is unavailable; retry later.",
@@ -127,7 +135,8 @@ ERRORS = {
 TITLES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     409: "Conflict", 415: "Unsupported Media Type", 422: "Unprocessable Content",
-    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 RETRY_AFTER = {
     "description": "Seconds to wait before retrying (RFC 9110 section 10.2.3).",

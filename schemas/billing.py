@@ -12,9 +12,11 @@ from models.billing import INVOICE_STATUSES
 
 
 class PaymentCreateSchema(Schema):
-    """Pay a booking. Customers: `card` (with the provider `reference`) or `wallet`;
-    finance and admin: `card`, `bank_transfer` or `cash`. A held booking must be
-    paid at least its deposit; more than what is due is refused."""
+    """Pay a booking. Customers: `wallet` (cards go through POST
+    /bookings/<id>/payment-intents and the provider); finance and admin record money
+    they received: `card` from a card terminal (`reference` required), `bank_transfer`
+    or `cash`. A held booking must be paid at least its deposit; more than what is
+    due is refused."""
 
     amount = Money(
         required=True, validate=validate.Range(min=Decimal("0.01"), error="Must be more than 0.")
@@ -24,7 +26,7 @@ class PaymentCreateSchema(Schema):
         validate=[validate.Length(min=1, max=120), NO_NUL],
         metadata={
             "example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a",
-            "description": "Provider reference; required for card payments.",
+            "description": "The card terminal's or bank's reference; required for card.",
         },
     )
 

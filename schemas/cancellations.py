@@ -68,13 +68,14 @@ class RefundSchema(Schema):
     completed_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
-    payment_id = fields.Integer(dump_only=True, allow_none=True)
+    payment_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 42})
     provider_refund_id = fields.String(
         dump_only=True, allow_none=True, metadata={"example": "re_3PqZ8e2eZvKYlo2C0mQk1b2c"},
     )
     failure_message = fields.String(
         dump_only=True, allow_none=True,
-        metadata={"description": "The provider's message while `failed` (retryable)."},
+        metadata={"example": "The payment provider did not answer (the refund); try again.",
+                  "description": "The provider's message while `failed` (retryable)."},
     )
 
 

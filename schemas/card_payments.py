@@ -37,13 +37,25 @@ class PaymentIntentSchema(Schema):
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True, metadata={"example": "EUR"})
     status = fields.String(dump_only=True, metadata={"enum": list(ATTEMPT_STATES)})
-    received_amount = Money(dump_only=True, allow_none=True)
-    amount_mismatch = fields.Boolean(dump_only=True)
-    payment_id = fields.Integer(dump_only=True, allow_none=True)
-    last_error = fields.String(dump_only=True, allow_none=True)
+    received_amount = Money(
+        dump_only=True, allow_none=True,
+        metadata={"description": "What the provider said it received (after success)."},
+    )
+    amount_mismatch = fields.Boolean(
+        dump_only=True,
+        metadata={"example": False,
+                  "description": "The provider received another amount (flagged for finance)."},
+    )
+    payment_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 42})
+    last_error = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"example": "Your card was declined.",
+                  "description": "The provider's decline message, or why money was refunded."},
+    )
     publishable_key = fields.String(
         dump_only=True, allow_none=True,
-        metadata={"description": "The provider's publishable key for Stripe.js / SDKs."},
+        metadata={"example": "pk_test_local_easytravels",
+                  "description": "The provider's publishable key for Stripe.js / SDKs."},
     )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

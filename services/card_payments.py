@@ -25,7 +25,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth.decorators import is_staff
@@ -43,6 +43,9 @@ SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 HANDLED = (SUCCEEDED, FAILED)
 RETRYABLE_FROM = ("pending", "failed")
+# Abandoned intents are not polled for ever: reconciliation looks at attempts created
+# within this window (automatic refunds still owed are retried whatever their age).
+RECONCILE_WINDOW = timedelta(days=7)
 
 
 class InvalidSignature(APIError):
@@ -205,6 +208,7 @@ def _claim_event(event_id: str | None, event_type: str) -> bool:
 
 
 def _attempt_of(provider_payment_id: str) -> PaymentAttempt | None:
+    """The attempt of a PaymentIntent id, or None (not created by this service)."""
     return db.session.scalar(
         select(PaymentAttempt).where(PaymentAttempt.provider_payment_id == provider_payment_id)
     )
@@ -221,6 +225,8 @@ def _move(attempt_id: int, from_states, **values) -> bool:
 
 
 def _commit_or_rollback(function):
+    """Run `function` in the session's transaction, commit, return its result; roll
+    back and re-raise on any error."""
     try:
         result = function()
         db.session.commit()
@@ -270,6 +276,9 @@ def apply_succeeded(
         _move(attempt.id, ("succeeded",), payment_id=payment.id)
         _audit_event(attempt, "payment_attempt.succeeded", event_id, received=received,
                      payment_id=payment.id, amount_mismatch=mismatch)
+        if mismatch:
+            _audit_event(attempt, "payment_attempt.amount_mismatch", event_id,
+                         expected=attempt.amount, received=received, payment_id=payment.id)
         return Outcome("applied", attempt.id), (payment.booking if confirmed else None)
 
     try:
@@ -384,17 +393,20 @@ def reconcile_pending(*, older_than: timedelta = timedelta(minutes=10), now=None
     later success may follow) created at least `older_than` ago, and apply the
     succeeded ones through `apply_succeeded` (the same idempotent function as the
     webhook, so running it beside the webhook or twice changes nothing more); retry
-    the automatic refund of `refund_pending` attempts older than that.
+    the automatic refund of `refund_pending` attempts older than that. Attempts
+    created more than RECONCILE_WINDOW (7 days) ago are left alone (abandoned).
 
     Safe from cron while serving. Returns counts `{"checked", "applied", "refunded",
     "unchanged", "errors"}`; a provider error on one attempt is counted and logged,
     never stops the run.
     """
-    cutoff = (now or utcnow()) - older_than
+    now = now or utcnow()
     rows = db.session.execute(
         select(PaymentAttempt.id, PaymentAttempt.provider_payment_id, PaymentAttempt.status)
         .where(PaymentAttempt.status.in_(("pending", "failed", "refund_pending")),
-               PaymentAttempt.updated_at <= cutoff)
+               PaymentAttempt.updated_at <= now - older_than,
+               or_(PaymentAttempt.status == "refund_pending",
+                   PaymentAttempt.created_at >= now - RECONCILE_WINDOW))
         .order_by(PaymentAttempt.id)
     ).all()
     db.session.rollback()

@@ -398,14 +398,15 @@ def test_idempotent_replay_records_once(app, client, actors):
     me = actors.customer()
     bid = make_booking(app, departure_id=make_departure(app, price="500.00"),
                        customer_id=me["id"], seats=1, status="held")
-    headers = {**me["headers"], "Idempotency-Key": "audit-once"}
-    body = {"amount": "500.00", "method": "card", "reference": "pi_1"}
+    finance = actors.account("finance")  # a card terminal payment recorded by finance
+    headers = {**finance["headers"], "Idempotency-Key": "audit-once"}
+    body = {"amount": "500.00", "method": "card", "reference": "terminal-1"}
 
     first = client.post(f"{API}/bookings/{bid}/payments", headers=headers, json=body)
     second = client.post(f"{API}/bookings/{bid}/payments", headers=headers, json=body)
 
     assert (first.status_code, second.status_code) == (201, 201)
-    assert actor_of(one(app, "payment.recorded"))[:2] == ("customer", me["id"])
+    assert actor_of(one(app, "payment.recorded"))[:2] == ("employee", finance["id"])
 
 
 def test_booking_cancellation_and_refunds_recorded(app, client, actors):

@@ -269,6 +269,10 @@ def test_amount_changed_on_provider_recorded_and_flagged(app, client, actors, pr
     attempt = attempt_row(app, body["id"])
     assert attempt.amount_mismatch and attempt.received_amount == D("250.00")
     assert booking_state(app, booking_id)["amount_paid"] == D("250.00")
+    with app.app_context():
+        flagged = db.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "payment_attempt.amount_mismatch"))
+        assert flagged.details["received"] == "250.00" and flagged.details["expected"] == "300.00"
 
 
 # --- refunds to the card --------------------------------------------------------------

@@ -15,6 +15,7 @@ PROBLEM_REF = "#/components/schemas/Problem"
 IDEMPOTENT = {
     ("post", "/api/v1/bookings"),
     ("post", "/api/v1/bookings/{booking_id}/payments"),
+    ("post", "/api/v1/bookings/{booking_id}/payment-intents"),
     ("post", "/api/v1/bookings/{booking_id}/cancel"),
     ("post", "/api/v1/departures/{departure_id}/cancel"),
     ("post", "/api/v1/customers/{customer_id}/wallet"),

@@ -160,11 +160,12 @@ def pay(client, headers, booking_id, amount, method="card", reference="pi_test_1
 # --- paying: the happy paths ----------------------------------------------------------
 
 
-def test_pay_card_in_full_confirms_held_booking(app, client, actors, mailbox):
+def test_pay_card_terminal_in_full_confirms_held_booking(app, client, actors, mailbox):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="1000.00")
 
-    resp = pay(client, me["headers"], booking_id, "1000.00", reference="pi_3MtwBw")
+    resp = pay(client, till, booking_id, "1000.00", reference="pi_3MtwBw")
 
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
@@ -175,7 +176,7 @@ def test_pay_card_in_full_confirms_held_booking(app, client, actors, mailbox):
     assert body["customer_id"] == me["id"]
     assert (body["amount"], body["currency"], body["method"]) == ("1000.00", "EUR", "card")
     assert body["reference"] == "pi_3MtwBw"
-    assert body["recorded_by_id"] is None
+    assert body["recorded_by_id"] == actors.account("finance")["id"]
     assert body["booking"]["status"] == "confirmed"
     assert (body["booking"]["amount_paid"], body["booking"]["amount_due"]) == ("1000.00", "0.00")
     state = booking_state(app, booking_id)
@@ -189,23 +190,24 @@ def test_pay_card_in_full_confirms_held_booking(app, client, actors, mailbox):
 
 def test_pay_deposit_then_balance_in_parts(app, client, actors, mailbox):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="300.00")
 
-    below = pay(client, me["headers"], booking_id, "299.99")
+    below = pay(client, till, booking_id, "299.99")
     assert below.status_code == 422
     assert "deposit" in below.get_json()["errors"]["amount"][0]
     assert booking_state(app, booking_id)["status"] == "held"
 
-    deposit = pay(client, me["headers"], booking_id, "300.00", reference="pi_1")
+    deposit = pay(client, till, booking_id, "300.00", reference="pi_1")
     assert deposit.status_code == 201
     assert deposit.get_json()["booking"]["status"] == "confirmed"
     assert deposit.get_json()["booking"]["amount_due"] == "700.00"
     body = mailbox.to(me["email"])[-1].get_body(("plain",)).get_content()
     assert "700.00 EUR is due" in body
 
-    part = pay(client, me["headers"], booking_id, "50.00", reference="pi_2")
+    part = pay(client, till, booking_id, "50.00", reference="pi_2")
     assert part.status_code == 201
-    rest = pay(client, me["headers"], booking_id, "650.00", reference="pi_3")
+    rest = pay(client, till, booking_id, "650.00", reference="pi_3")
     assert rest.status_code == 201
     assert rest.get_json()["booking"]["amount_due"] == "0.00"
     state = booking_state(app, booking_id)
@@ -254,9 +256,10 @@ def test_pay_wallet_debits_the_wallet(app, client, actors):
 def test_pay_via_booking_endpoint(app, client, actors, mailbox):
     dep = make_departure(app, price="500.00", deposit_percent=20)
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = book_via_api(app, client, me["headers"], departure_id=dep, seats=2)
 
-    resp = pay(client, me["headers"], booking_id, "200.00")
+    resp = pay(client, till, booking_id, "200.00")
 
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["booking"]["status"] == "confirmed"
@@ -269,10 +272,11 @@ def test_pay_via_booking_endpoint(app, client, actors, mailbox):
 
 def test_pay_overpayment_refused(app, client, actors):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="100.00",
                               status="confirmed", amount_paid="900.00")
 
-    resp = pay(client, me["headers"], booking_id, "100.01")
+    resp = pay(client, till, booking_id, "100.01")
 
     assert resp.status_code == 422
     assert "Overpayment refused" in resp.get_json()["errors"]["amount"][0]
@@ -306,9 +310,10 @@ def test_pay_validation_errors_per_field(app, client, actors):
 
 def test_pay_card_without_reference_422(app, client, actors):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="100.00")
 
-    resp = pay(client, me["headers"], booking_id, "100.00", reference=None)
+    resp = pay(client, till, booking_id, "100.00", reference=None)
 
     assert resp.status_code == 422
     assert "reference" in resp.get_json()["errors"]
@@ -364,10 +369,11 @@ def test_pay_another_customers_booking_404(app, client, actors):
 @pytest.mark.parametrize("status", ["cancelled", "completed"])
 def test_pay_cancelled_or_completed_409(app, client, actors, status):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="100.00", status=status,
                               take_seats=False)
 
-    resp = pay(client, me["headers"], booking_id, "100.00")
+    resp = pay(client, till, booking_id, "100.00")
 
     assert resp.status_code == 409
     assert resp.get_json()["type"] == "/problems/booking-not-payable"
@@ -407,10 +413,11 @@ def test_pay_wallet_other_currency_422(app, client, actors):
 def test_pay_lapsed_unswept_hold_retakes_seats(app, client, actors, mailbox):
     dep = make_departure(app, capacity=3)
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
                               hold_minutes=-5)
 
-    resp = pay(client, me["headers"], booking_id, "1000.00")
+    resp = pay(client, till, booking_id, "1000.00")
 
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["booking"]["status"] == "confirmed"
@@ -426,6 +433,7 @@ def test_pay_lapsed_unswept_hold_retakes_seats(app, client, actors, mailbox):
 def test_pay_swept_expired_booking_retakes_seats_same_invoice(app, client, actors):
     dep = make_departure(app, capacity=3)
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
                               status="expired", take_seats=False)
     with app.app_context():  # the sweep voids the invoice with a credit note
@@ -434,7 +442,7 @@ def test_pay_swept_expired_booking_retakes_seats_same_invoice(app, client, actor
         db.session.commit()
         invoice_id = invoice.id
 
-    resp = pay(client, me["headers"], booking_id, "1000.00")
+    resp = pay(client, till, booking_id, "1000.00")
 
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["invoice_id"] == invoice_id
@@ -495,10 +503,11 @@ def test_pay_expired_booking_on_cancelled_departure_409(app, client, actors):
 def test_pay_lapsed_hold_below_deposit_422_seats_untouched(app, client, actors):
     dep = make_departure(app, capacity=2)
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
                               hold_minutes=-1, deposit="500.00")
 
-    resp = pay(client, me["headers"], booking_id, "100.00")
+    resp = pay(client, till, booking_id, "100.00")
 
     assert resp.status_code == 422
     state = booking_state(app, booking_id)
@@ -510,8 +519,9 @@ def test_pay_lapsed_hold_below_deposit_422_seats_untouched(app, client, actors):
 
 def test_pay_same_idempotency_key_twice_one_payment(app, client, actors, mailbox):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="100.00")
-    headers = {**me["headers"], "Idempotency-Key": "pay-once-123"}
+    headers = {**till, "Idempotency-Key": "pay-once-123"}
 
     first = pay(client, headers, booking_id, "100.00")
     second = pay(client, headers, booking_id, "100.00")
@@ -526,8 +536,9 @@ def test_pay_same_idempotency_key_twice_one_payment(app, client, actors, mailbox
 
 def test_pay_same_idempotency_key_other_body_422(app, client, actors):
     me = actors.customer()
+    till = actors.headers("finance")  # card terminal: staff record card money
     booking_id = make_booking(app, customer_id=me["id"], total="100.00", deposit="10.00")
-    headers = {**me["headers"], "Idempotency-Key": "pay-key-xyz"}
+    headers = {**till, "Idempotency-Key": "pay-key-xyz"}
 
     assert pay(client, headers, booking_id, "10.00").status_code == 201
     resp = pay(client, headers, booking_id, "20.00")
@@ -541,13 +552,14 @@ def test_pay_same_idempotency_key_other_body_422(app, client, actors):
 
 
 def _seed_payments(app, client, actors):
-    """Two customers, three payments: (alice card 100, alice wallet 50, bob cash 70)."""
+    """Two customers, three payments: (alice card 100 at the terminal, alice wallet 50,
+    bob cash 70)."""
     alice, bob = actors.customer(), actors.customer()
     fund_wallet(app, alice["id"], "50.00")
     a1 = make_booking(app, customer_id=alice["id"], total="100.00")
     a2 = make_booking(app, customer_id=alice["id"], total="50.00")
     b1 = make_booking(app, customer_id=bob["id"], total="70.00")
-    assert pay(client, alice["headers"], a1, "100.00").status_code == 201
+    assert pay(client, actors.headers("finance"), a1, "100.00").status_code == 201
     assert pay(client, alice["headers"], a2, "50.00", method="wallet").status_code == 201
     assert pay(client, actors.headers("finance"), b1, "70.00", method="cash").status_code == 201
     return alice, bob, (a1, a2, b1)

@@ -125,10 +125,13 @@ def make_machine(app, client, actors, provider):
         @precondition(lambda self: self.bookings)
         @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
               card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeCustomerFail",
-                                    None]))
-        def card_payment(self, pick, share, card):
-            """Start an intent and confirm it on the provider (or abandon it: None);
-            the provider's webhook arrives in the receiver, delivered by `deliver_webhook`."""
+                                    None]),
+              on_time=st.booleans())
+        def card_payment(self, pick, share, card, on_time):
+            """Start an intent and confirm it on the provider (or abandon it: None).
+            The provider's webhook arrives in the receiver: `on_time` hands it to the
+            service at once, otherwise `deliver_webhook` does later (late, repeated) or
+            reconciliation finds the payment."""
             booking_id, who = self.bookings[pick % len(self.bookings)]
             amount = self.amount_for(booking_id, share)
             if amount <= 0:
@@ -141,6 +144,12 @@ def make_machine(app, client, actors, provider):
                 intent = response.get_json()["provider_payment_id"]
                 provider.confirm(intent, card)
                 self.intents.append(intent)
+                if on_time:
+                    kind = ("payment_intent.succeeded" if card == "pm_card_visa"
+                            else "payment_intent.payment_failed")
+                    answer = deliver(client, provider.receiver.wait_for(kind, intent))
+                    assert answer.status_code == 200, answer.get_json()
+                    event(f"webhook on time {kind}: {answer.get_json()['result']}")
 
         @precondition(lambda self: self.intents)
         @rule(pick=st.integers(0, 10_000))
@@ -299,7 +308,7 @@ def test_booking_money_invariants_hold_for_random_sequences(app, client, actors,
         machine,
         settings=settings(
             max_examples=30,
-            stateful_step_count=25,
+            stateful_step_count=50,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         ),

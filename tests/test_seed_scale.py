@@ -244,8 +244,8 @@ def test_api_works_on_scale_data(app, client, actors):
     assert booked.status_code == 201, booked.json
     total = booked.json["total_amount"]
     paid = client.post(f"{API}/bookings/{booked.json['id']}/payments",
-                       json={"amount": total, "method": "card", "reference": "pi_test"},
-                       headers=headers)
+                       json={"amount": total, "method": "card", "reference": "terminal-1"},
+                       headers=actors.headers("finance"))  # a card terminal payment
     assert paid.status_code == 201, paid.json
     invoices = client.get(f"{API}/invoices?booking_id={booked.json['id']}",
                           headers=actors.headers("finance"))

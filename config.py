@@ -151,6 +151,10 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
 
     OTP_TTL_MINUTES = 10
+    # Seconds every anonymous code request (forgot password, sign-in code) lasts,
+    # whether or not the account exists, so timing reveals no account; the mail to a
+    # real account is sent within it or finishes in the background.
+    OTP_REQUEST_SECONDS = float(os.environ.get("OTP_REQUEST_SECONDS", "0.25"))
     OTP_MAX_ATTEMPTS = 5
     OTP_SENDS_PER_MINUTE = 1
     OTP_SENDS_PER_HOUR = 5

@@ -141,6 +141,9 @@ class Config:
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
     # Customers (never staff) book at most this many seats at once, and hold at most
     # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking_limits.py).
+    # Departures may carry a 0.00 price only when this is true (free seats on
+    # purpose); otherwise a zero price is refused with 422 (services/departures.py).
+    ALLOW_ZERO_PRICES = _bool("ALLOW_ZERO_PRICES", False)
     MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
     MAX_HELD_SEATS_PER_CUSTOMER = int(os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10"))
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
@@ -187,6 +190,10 @@ class Config:
     BALANCE_CANCEL_GRACE_DAYS = int(os.environ.get("BALANCE_CANCEL_GRACE_DAYS", "7"))
 
     OTP_TTL_MINUTES = 10
+    # Seconds every anonymous code request (forgot password, sign-in code) lasts,
+    # whether or not the account exists, so timing reveals no account; the mail to a
+    # real account is sent within it or finishes in the background.
+    OTP_REQUEST_SECONDS = float(os.environ.get("OTP_REQUEST_SECONDS", "0.25"))
     OTP_MAX_ATTEMPTS = 5
     OTP_SENDS_PER_MINUTE = 1
     OTP_SENDS_PER_HOUR = 5

@@ -2,6 +2,7 @@
 departures are listed and created under /packages/<id>/departures."""
 
 from flask.views import MethodView
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
@@ -25,8 +26,11 @@ class DepartureById(MethodView):
     @blp.arguments(DepartureUpdateSchema)
     @blp.response(200, DepartureSchema)
     def patch(self, data, departure_id):
-        """Edit dates, capacity (never below seats taken), price or cutoff."""
-        return departures.update_departure(departure_id=departure_id, changes=data)
+        """Edit dates, capacity (never below seats taken), price or cutoff; price
+        changes and capacity cuts of a published package need approval again."""
+        return departures.update_departure(
+            departure_id=departure_id, changes=data, editor=current_user
+        )
 
     @roles_required(*EDITORS)
     @blp.response(204)

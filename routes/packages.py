@@ -116,4 +116,4 @@ class PackageDepartures(MethodView):
     @blp.response(201, DepartureSchema)
     def post(self, data, package_id):
         """Add a dated departure with its capacity and price."""
-        return departures.create_departure(package_id=package_id, **data)
+        return departures.create_departure(package_id=package_id, editor=current_user, **data)

@@ -2,11 +2,14 @@
 (docs/design.md "Resource map" /auth, "Rules with numbers": OTP, passwords, tokens)."""
 
 import logging
+import threading
+import time
+from types import SimpleNamespace
 
 from flask import current_app
 
 from auth import otp as otp_service
-from auth.passwords import hash_password, verify_password
+from auth.passwords import burn_verification, hash_password, verify_password
 from auth.tokens import issue_tokens
 from errors import APIError
 from extensions import db
@@ -37,10 +40,11 @@ def find_account(account_type: str, email: str):
 def _login_refusal(found, password: str) -> str | None:
     """Why a password login fails (`unknown-account`, `inactive`, `wrong-password`),
     or None when it succeeds. Only the audit log sees the reason."""
-    if found is None:
-        return "unknown-account"
-    if not found.active:
-        return "inactive"
+    if found is None or not found.active or not found.password_hash:
+        burn_verification(password)  # the same time as a real check: no enumeration
+        if found is None:
+            return "unknown-account"
+        return "inactive" if not found.active else "wrong-password"
     if not verify_password(found.password_hash, password):
         return "wrong-password"
     return None
@@ -105,17 +109,43 @@ def request_code(account, purpose: str) -> None:
 
 
 def request_code_by_email(*, email: str, account: str, purpose: str) -> None:
-    """Mail a code when the account exists; silent otherwise, and silent when the
-    account's send budget is spent, so the answer never reveals an account."""
-    found = find_account(account, email)
-    if found is None:
-        return
+    """Mail a code when the account exists; silent otherwise, silent when the
+    account's send budget is spent, and silent when the mail fails, so neither the
+    answer nor its timing reveals an account: the call always lasts
+    OTP_REQUEST_SECONDS (the mail is sent from a thread, awaited within that budget,
+    and left to finish in the background when the SMTP server is slower)."""
+    deadline = time.monotonic() + current_app.config["OTP_REQUEST_SECONDS"]
     try:
-        code = otp_service.issue_code(found, purpose)
-    except otp_service.OtpRateLimited:
-        log.info("otp request over budget for a %s account", account)
-        return
-    _mail_code(found, purpose, code)
+        found = find_account(account, email)
+        if found is None:
+            return
+        try:
+            code = otp_service.issue_code(found, purpose)
+        except otp_service.OtpRateLimited:
+            log.info("otp request over budget for a %s account", account)
+            return
+        _mail_code_in_background(found, purpose, code, deadline)
+    finally:
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+
+def _mail_code_in_background(account, purpose: str, code: str, deadline: float) -> None:
+    """Send the code from a thread with its own app context; wait for it until
+    `deadline` (time.monotonic). A failed send voids the code (logged)."""
+    app = current_app._get_current_object()
+    who = SimpleNamespace(account_type=account.account_type, id=account.id,
+                          name=account.name, email=account.email)
+
+    def send():
+        with app.app_context():
+            try:
+                _mail_code(who, purpose, code)
+            except APIError:
+                log.warning("code mail for a %s account not sent", who.account_type)
+
+    worker = threading.Thread(target=send, name="otp-mail", daemon=True)
+    worker.start()
+    worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def set_password(account, new_password: str, *, via: str = "change") -> None:

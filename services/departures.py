@@ -1,9 +1,14 @@
 """Dated departures of a package: listing, creation, edits, deletion
 (docs/design.md "Lifecycles": departure; "Rules with numbers": seats).
 
-Departures are operational data: adding, editing or deleting one never sends a
-published package back to approval (the reviewed content is the package and its
-itinerary). Price edits never touch existing bookings, which carry their own prices.
+Dates, cutoffs, party sizes and capacity increases are operational data: they never
+send a published package back to approval. Prices, category prices, capacity cuts
+and new departures priced off the approved base price, of a published (or pending)
+package, are approved like package content (DESIGN.md "Rules with numbers"; services.packages.revise_for_departure_change):
+the package returns to pending_approval until another approver approves it, so a
+price cut to 1.00 is never sold unreviewed. A zero price is refused unless
+ALLOW_ZERO_PRICES is set. Price edits never touch existing bookings, which carry
+their own prices.
 
 Prices live in one DepartureCategory row per traveller category (`adult` always,
 mirrored in `departures.price`; `child`, `economy`, ... as the operator defines),
@@ -14,6 +19,7 @@ then its categories by name, the same order bookings take seats in.
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +36,7 @@ from models import (
 from models.base import utcnow
 from services import audit
 from services.common import Page, get_or_404, order_by_sort, paginate
-from services.packages import can_see, get_package
+from services.packages import can_see, get_package, revise_for_departure_change
 
 SORTABLE = ("start_date", "end_date", "price", "created_at")
 DEFAULT_SORT = "start_date"
@@ -93,6 +99,7 @@ def create_departure(
     category_capacities: dict[str, int | None] | None = None,
     min_party_size: int = 1,
     booking_cutoff: datetime | None = None,
+    editor=None,
 ) -> Departure:
     """Add a scheduled departure to a package and commit.
 
@@ -102,15 +109,18 @@ def create_departure(
     `{category: seats}` optional limits of priced categories, each <= capacity;
     `min_party_size` the fewest seats per booking (<= capacity); `booking_cutoff`
     an aware datetime before the start (None: bookable until 00:00 UTC of
-    start_date). Departures are operational data: a published package stays
-    published. Raises NotFound (404); Conflict (409) for an archived package;
-    ValidationFailed (422) for the date, price and category rules above.
+    start_date). `editor` (the Employee making it): on a published or pending
+    package, prices other than the approved base_price need approval, so the
+    package goes (back) to pending_approval with the editor as last editor. Raises NotFound (404); Conflict
+    (409) for an archived package; ValidationFailed (422) for the date, price and
+    category rules above and a zero price without ALLOW_ZERO_PRICES.
     """
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
         raise Conflict("An archived package gets no new departures.", code="package-archived")
     _check_dates(start_date, end_date, booking_cutoff, check_start=True)
     resolved = _resolve_prices(price, prices, default=package.base_price)
+    _check_zero_prices(resolved, "prices" if prices is not None else "price")
     limits = dict(category_capacities or {})
     _check_categories(resolved, limits, limits, capacity=capacity, min_party=min_party_size)
     departure = Departure(
@@ -131,11 +141,15 @@ def create_departure(
         ],
     )
     db.session.add(departure)
+    if editor is not None and any(amount != package.base_price for amount in resolved.values()):
+        revise_for_departure_change(
+            package_id=package.id, editor=editor, what="new departure prices"
+        )
     db.session.commit()
     return departure
 
 
-def update_departure(*, departure_id: int, changes: dict) -> Departure:
+def update_departure(*, departure_id: int, changes: dict, editor=None) -> Departure:
     """Apply a partial edit (start_date, end_date, capacity, price, prices,
     category_capacities, min_party_size, booking_cutoff) and commit.
 
@@ -143,8 +157,10 @@ def update_departure(*, departure_id: int, changes: dict) -> Departure:
     only matches `WHERE seats_taken <= :capacity`, a category's `WHERE seats_taken
     <= :limit`, so a booking racing the edit cannot be oversold. `prices` replaces
     the category set (a category left out is deleted only while it has no seats
-    taken); `price` alone changes the adult price. The package's status is left
-    alone (operational data, no new approval); bookings keep their own prices.
+    taken); `price` alone changes the adult price. A change of any price or a cut of
+    any capacity by `editor` on a published or pending package sends the package
+    to approval (services.packages.revise_for_departure_change); other edits leave
+    its status alone. Bookings keep their own prices.
     Raises NotFound (404); Conflict (409) for a cancelled departure, a capacity
     below seats taken (`seats_taken`, and `category` for a category) or removing a
     category in use; ValidationFailed (422) for the rules of create_departure
@@ -163,6 +179,8 @@ def update_departure(*, departure_id: int, changes: dict) -> Departure:
     plan = _category_plan(departure, changes)
     if plan is not None:
         values["price"] = plan[0][ADULT]
+        _check_zero_prices(plan[0], "prices" if "prices" in changes else "price")
+    reviewed = _reviewed_change(departure, values, plan)
     _check_categories(
         plan[0] if plan else departure.prices,
         changes.get("category_capacities", {}),
@@ -176,9 +194,43 @@ def update_departure(*, departure_id: int, changes: dict) -> Departure:
         _conditional_update(departure, values)
     if plan is not None:
         _write_categories(departure.id, *plan)
+    if reviewed and editor is not None:
+        revise_for_departure_change(
+            package_id=departure.package_id, editor=editor, what=reviewed
+        )
     db.session.commit()
     db.session.refresh(departure)
     return departure
+
+
+def _check_zero_prices(prices: dict, field: str) -> None:
+    """ValidationFailed (422 on `field`) for a zero price, unless the deployment
+    sells free seats on purpose (ALLOW_ZERO_PRICES)."""
+    if current_app.config.get("ALLOW_ZERO_PRICES"):
+        return
+    free = sorted(name for name, amount in prices.items() if amount == 0)
+    if free:
+        raise ValidationFailed({field: [
+            f"A zero price ({', '.join(free)}) is refused; set ALLOW_ZERO_PRICES=true "
+            "to sell free seats."
+        ]})
+
+
+def _reviewed_change(departure: Departure, values: dict, plan) -> str | None:
+    """What in this edit needs approval: "prices" when any category price changes
+    (or a category is added or removed), "capacity cut" when the capacity or a
+    category limit goes down (or a limit is set); None otherwise."""
+    if plan is not None and plan[0] != departure.prices:
+        return "prices"
+    if values.get("capacity", departure.capacity) < departure.capacity:
+        return "capacity cut"
+    if plan is not None:
+        current = departure.category_capacities
+        for name, limit in plan[1].items():
+            before = current.get(name)
+            if limit is not None and (before is None or limit < before):
+                return "capacity cut"
+    return None
 
 
 def _resolve_prices(price, prices, *, default) -> dict:

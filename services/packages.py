@@ -363,6 +363,29 @@ def _start_revision_if_needed(package: Package, editor: Employee) -> None:
     package.status = new_status
 
 
+def revise_for_departure_change(*, package_id: int, editor: Employee, what: str) -> bool:
+    """A departure change that is approved like package content (DESIGN.md "Rules
+    with numbers": prices, category prices and capacity cuts of a published
+    package's departures; also a new departure priced off the base price): a
+    published package goes back to pending_approval (hidden and unbookable until
+    approved) with `editor` as revision author and last editor; a pending one gets
+    `editor` as last editor, so they cannot approve it (maker-checker). Draft and
+    rejected packages are approved as a whole later. `what` names the change for the
+    audit log. Locks the package row; does not commit. Returns True when the
+    package now awaits approval because of this change."""
+    package = _locked(package_id)
+    if package.status not in ("published", "pending_approval"):
+        return False
+    was = package.status
+    _start_revision_if_needed(package, editor)
+    package.last_edited_by_id = editor.id
+    audit.record(
+        "package.departure_change_needs_approval", entity_type="package",
+        entity_id=package.id, actor=editor, details={"change": what, "from": was},
+    )
+    return True
+
+
 # --- workflow -------------------------------------------------------------------
 
 

@@ -328,7 +328,8 @@ def test_update_departure_fields(client, actors, app, role):
     assert body["capacity"] == 25 and body["seats_left"] == 25 and body["end_date"] == day(34)
     row = stored(app, dep)
     assert row["capacity"] == 25 and row["price"] == Decimal("1100.00")
-    assert package_status(app, package_id) == "published"
+    # A price change is approved like package content (maker-checker).
+    assert package_status(app, package_id) == "pending_approval"
 
 
 @pytest.mark.parametrize("role", DENIED)
@@ -683,9 +684,18 @@ def test_update_departure_invalid_categories_is_422(client, actors, app, changes
         "adult": (Decimal("100.00"), None, 0), "child": (Decimal("50.00"), 8, 0)}
 
 
+def reapprove(client, actors, package_id: int) -> None:
+    """The operation head approves the package again (after a departure's prices by
+    `operation` sent it back to approval)."""
+    response = client.post(f"{PACKAGES}/{package_id}/approve",
+                           headers=actors.headers("operation_head"))
+    assert response.status_code == 200, response.get_json()
+
+
 def test_update_prices_never_change_existing_bookings(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100", "child": "50"})
+    package_id = make_package(client, actors)
+    dep = departure_id(client, actors, package_id, prices={"adult": "100", "child": "50"})
+    reapprove(client, actors, package_id)
     cust = actors.customer()
     booked = client.post("/api/v1/bookings", headers=cust["headers"], json={
         "departure_id": dep, "seats": 2, "travellers": [
@@ -707,8 +717,10 @@ def test_get_departure_category_seats_left_ignores_lapsed_holds(client, app, act
     from models.base import utcnow
     from models.booking import Traveller
 
-    dep = departure_id(client, actors, make_package(client, actors), capacity=10,
+    package_id = make_package(client, actors)
+    dep = departure_id(client, actors, package_id, capacity=10,
                        prices={"adult": "100", "child": "50"}, category_capacities={"child": 4})
+    reapprove(client, actors, package_id)
     cust = actors.customer()
     set_columns(app, dep, seats_taken=4)
     set_category(app, dep, "child", seats_taken=3)

@@ -73,7 +73,12 @@ def test_development_server_without_secrets_does_not_start(tmp_path):
     """`flask run` in development with the default secret (and no make-run flag)
     exits with the reason instead of serving forgeable tokens."""
     process, _ = _flask_run({}, tmp_path)
-    output, _ = process.communicate(timeout=120)
+    try:
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # it served instead of refusing: stop it
+            process.kill()
+            process.wait(timeout=30)
     assert process.returncode != 0
     assert "SECRET_KEY and JWT_SECRET_KEY must be set" in output
 

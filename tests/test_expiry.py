@@ -157,7 +157,9 @@ def test_expire_holds_concurrent_runs_release_once(app, client, actors):
     dep = make_departure(app, capacity=40, prices={"child": "10.00"},
                          category_capacities={"child": 20})
     headers = actors.headers("customer")
-    ids = [booked(client, headers, dep, 2, ["adult", "child"]) for _ in range(10)]
+    # One customer per hold: a customer holds at most 10 unpaid seats per departure.
+    ids = [booked(client, actors.customer()["headers"], dep, 2, ["adult", "child"])
+           for _ in range(10)]
     live = booked(client, headers, dep, 1)
     lapse(app, *ids)
     runs, results, errors = 6, [], []

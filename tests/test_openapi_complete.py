@@ -23,7 +23,7 @@ IDEMPOTENT = {
 RATE_LIMITED = {
     "/api/v1/auth/login", "/api/v1/auth/login/otp", "/api/v1/auth/login/otp/verify",
     "/api/v1/auth/otp", "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset",
-    "/api/v1/auth/register",
+    "/api/v1/auth/register", "/api/v1/auth/email", "/api/v1/auth/email/confirm",
 }
 
 

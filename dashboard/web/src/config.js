@@ -2,22 +2,22 @@
 
 /**
  * The enquiry board: which enquiry field holds its column (PATCH body and list
- * filter) and the columns in order. The API's enquiry statuses today are
- * new / in_progress / resolved / closed; when the pipeline stages land, set
- * field: "stage", filter: "stage" and columns: ["new", "contacted", "quoted",
- * "won", "lost", "on_hold"].
+ * filter) and the columns in order: the pipeline's stages (docs/design.md
+ * "Lifecycles": enquiry). `won` is reached by linking a booking or accepting a
+ * quote and `lost` needs a lost reason, so the API refuses a bare move there and
+ * the board shows its answer.
  */
 export const ENQUIRY_BOARD = {
-  field: "status",
-  filter: "status",
-  columns: ["new", "in_progress", "resolved", "closed"],
+  field: "stage",
+  filter: "stage",
+  columns: ["new", "contacted", "quoted", "on_hold", "won", "lost"],
 };
 
 /** Hours a new enquiry may wait for a first answer before the home view counts it
  * as overdue (the server's ENQUIRY_FIRST_RESPONSE_HOURS default). */
 export const ENQUIRY_RESPONSE_HOURS = 24;
 
-/** Package statuses (DESIGN.md "Lifecycles"). */
+/** Package statuses (docs/design.md "Lifecycles"). */
 export const PACKAGE_STATUSES = ["draft", "pending_approval", "published", "rejected", "archived"];
 export const INVOICE_STATUSES = ["pending", "overdue", "paid", "void"];
 export const BOOKING_STATUSES = ["held", "confirmed", "completed", "cancelled", "expired"];

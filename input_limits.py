@@ -1,5 +1,5 @@
 """Limits on request bodies, checked before any view parses them (README "Security";
-DESIGN.md "Rules with numbers": request bodies are limited to 1 MiB).
+docs/design.md "Rules with numbers": request bodies are limited to 1 MiB).
 
 - A body longer than MAX_CONTENT_LENGTH bytes gets 413 before it is read (a body
   without Content-Length is cut by Werkzeug's limited stream, also 413).

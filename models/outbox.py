@@ -1,4 +1,4 @@
-"""The transactional outbox and outgoing webhook subscriptions (DESIGN.md "Rules
+"""The transactional outbox and outgoing webhook subscriptions (docs/design.md "Rules
 with numbers": every side effect that leaves the process is written to an outbox in
 the same transaction as its cause and delivered by workers, at least once,
 idempotently).

@@ -1,4 +1,4 @@
-"""The sales pipeline around enquiries (DESIGN.md "Lifecycles": enquiry): managed
+"""The sales pipeline around enquiries (docs/design.md "Lifecycles": enquiry): managed
 lost reasons, the stage history, assignment history and per-employee capacity,
 follow-up activities and quotes that lock a price until they expire."""
 

@@ -1,5 +1,5 @@
 """Card payments through the payment provider (Stripe's API): one payment attempt per
-PaymentIntent the API created, and the provider events already applied (DESIGN.md
+PaymentIntent the API created, and the provider events already applied (docs/design.md
 "Lifecycles": invoice, payments; "card money from customers enters only through the
 payment provider").
 

@@ -1,5 +1,5 @@
 """Card payment endpoints: start a payment intent, show it, and the provider's
-webhook (DESIGN.md "Resource map"; roles matrix row "start a card payment (payment
+webhook (docs/design.md "Resource map"; roles matrix row "start a card payment (payment
 intent)": admin, sales and finance for a customer, the customer for their own)."""
 
 from flask import current_app, request

@@ -1,4 +1,4 @@
-"""Outbox and outgoing webhook endpoints, admin only (DESIGN.md "Resource map":
+"""Outbox and outgoing webhook endpoints, admin only (docs/design.md "Resource map":
 GET /outbox?state=, /webhooks/endpoints; roles matrix: webhook endpoints, outbox)."""
 
 from flask.views import MethodView

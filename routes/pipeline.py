@@ -1,4 +1,4 @@
-"""Sales pipeline endpoints (DESIGN.md "Resource map": /enquiry-lost-reasons,
+"""Sales pipeline endpoints (docs/design.md "Resource map": /enquiry-lost-reasons,
 /enquiries/<id>/activities, /activities, /enquiries/<id>/quotes, /quotes,
 /customers/<id>/merge, /customers/duplicates; roles matrix row "work the pipeline
 (stages, activities, quotes)": admin and sales, the customer accepts their own

@@ -1,4 +1,4 @@
-"""Card payment schemas: payment intents and the provider's webhook answer (DESIGN.md
+"""Card payment schemas: payment intents and the provider's webhook answer (docs/design.md
 "Resource map": /bookings/<id>/payment-intents, /payment-intents/<id>,
 /webhooks/stripe; money as decimal strings beside `currency`)."""
 

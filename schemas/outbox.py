@@ -1,4 +1,4 @@
-"""Outbox and outgoing-webhook schemas (DESIGN.md "Resource map": /outbox,
+"""Outbox and outgoing-webhook schemas (docs/design.md "Resource map": /outbox,
 /webhooks/endpoints)."""
 
 from marshmallow import Schema, fields, validate

@@ -1,5 +1,5 @@
 """Schemas of the sales pipeline around enquiries: lost reasons, activities, quotes,
-sales capacity, duplicate customers and merges (DESIGN.md "Lifecycles": enquiry)."""
+sales capacity, duplicate customers and merges (docs/design.md "Lifecycles": enquiry)."""
 
 from marshmallow import Schema, fields, validate
 

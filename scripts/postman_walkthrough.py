@@ -36,7 +36,7 @@ STAFF_EMAIL = "admin@easytravels.test"
 APPROVER_EMAIL = "ophead@easytravels.test"
 
 # The sales pipeline: an enquiry that becomes a booking through a quote at a locked
-# price (DESIGN.md "Lifecycles": enquiry). Self-contained; spliced into STEPS below.
+# price (docs/design.md "Lifecycles": enquiry). Self-contained; spliced into STEPS below.
 ENQUIRY_TO_BOOKING_STEPS = [
     {
         "name": "28a Customer asks for an offer (a new enquiry)",

@@ -1,4 +1,4 @@
-"""Follow-up activities on enquiries (DESIGN.md "Lifecycles": enquiry, "activities
+"""Follow-up activities on enquiries (docs/design.md "Lifecycles": enquiry, "activities
 with due times"; roles matrix: admin and sales work the pipeline).
 
 An activity is typed (call, email, meeting, task), due at an aware UTC time and

@@ -1,4 +1,4 @@
-"""Who works an enquiry (DESIGN.md "Lifecycles": enquiry, "assigned by
+"""Who works an enquiry (docs/design.md "Lifecycles": enquiry, "assigned by
 capacity-weighted round-robin among active sales employees").
 
 - Each sales employee carries at most `capacity` open enquiries (stages new,

@@ -1,4 +1,4 @@
-"""Per-customer seat limits against inventory hoarding (DESIGN.md "Rules with
+"""Per-customer seat limits against inventory hoarding (docs/design.md "Rules with
 numbers": customers book at most MAX_SEATS_PER_BOOKING seats at once and hold at
 most MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure; staff are not limited).
 

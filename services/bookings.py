@@ -274,7 +274,7 @@ def create_booking(
     `booking.created` webhook in the outbox.
 
     `locked_prices` ({category: Decimal}) replaces the departure's current prices
-    (a quote's prices, locked while it is valid: DESIGN.md "Lifecycles": enquiry);
+    (a quote's prices, locked while it is valid: docs/design.md "Lifecycles": enquiry);
     `before_commit(booking)`, when given, runs inside the same transaction just
     before the commit (a quote marks itself accepted), so both stand or fall together.
 

@@ -1,6 +1,6 @@
 """Card payments through the payment provider: payment intents, the provider's
 signed events, automatic refunds of money that cannot be kept, and reconciliation
-(DESIGN.md "Lifecycles": invoice, payments: "card money from customers enters only
+(docs/design.md "Lifecycles": invoice, payments: "card money from customers enters only
 through the payment provider"; Stripe's "Accept a payment" and "Webhooks" guides,
 https://docs.stripe.com/payments/accept-a-payment, https://docs.stripe.com/webhooks).
 
@@ -79,7 +79,7 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
     commit.
 
     The customer starts one for their own booking; sales, finance and admin for a
-    customer (DESIGN.md roles matrix "start a card payment"). The amount rules are
+    customer (docs/design.md "Accounts and roles" "start a card payment"). The amount rules are
     those of services.payments (at least the missing deposit of a held booking,
     never more than due), checked again when the money arrives. The intent carries
     the amount in minor units, the currency, metadata (booking id, reference,
@@ -124,7 +124,7 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
 
 def get_attempt(*, account, attempt_id: int) -> PaymentAttempt:
     """`GET /payment-intents/<id>`: one attempt; NotFound (404) when missing or, for
-    a customer, not theirs (DESIGN.md "Accounts and roles")."""
+    a customer, not theirs (docs/design.md "Accounts and roles")."""
     attempt = get_or_404(PaymentAttempt, attempt_id, "Payment intent")
     if not is_staff(account) and attempt.customer_id != account.id:
         raise NotFound("Payment intent")

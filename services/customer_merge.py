@@ -1,4 +1,4 @@
-"""Duplicate customers: detection and merging (DESIGN.md "Lifecycles": enquiry, the
+"""Duplicate customers: detection and merging (docs/design.md "Lifecycles": enquiry, the
 sales pipeline; roles matrix: "work the pipeline" is admin's and sales').
 
 Detection: two customers are candidates when their emails match (any case) or their

@@ -4,7 +4,7 @@
 Dates, cutoffs, party sizes and capacity increases are operational data: they never
 send a published package back to approval. Prices, category prices, capacity cuts
 and new departures priced off the approved base price, of a published (or pending)
-package, are approved like package content (DESIGN.md "Rules with numbers"; services.packages.revise_for_departure_change):
+package, are approved like package content (docs/design.md "Rules with numbers"; services.packages.revise_for_departure_change):
 the package returns to pending_approval until another approver approves it, so a
 price cut to 1.00 is never sold unreviewed. A zero price is refused unless
 ALLOW_ZERO_PRICES is set. Price edits never touch existing bookings, which carry

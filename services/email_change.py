@@ -1,4 +1,4 @@
-"""Changing an account's email address safely (DESIGN.md "Accounts and roles"; OWASP
+"""Changing an account's email address safely (docs/design.md "Accounts and roles"; OWASP
 Authentication Cheat Sheet, "Changing a user's registered email address").
 
 An email address is the key to the password-reset and sign-in-code flows, so whoever

@@ -1,4 +1,4 @@
-"""Enquiries as a sales pipeline, and their note threads (DESIGN.md "Lifecycles":
+"""Enquiries as a sales pipeline, and their note threads (docs/design.md "Lifecycles":
 enquiry; "Accounts and roles": create enquiry, work enquiries / the pipeline).
 
 Rules kept here, beyond the design's words:
@@ -152,7 +152,7 @@ def list_enquiries(
     `status` is the former name of `stage`; `first_response_overdue=true` keeps
     enquiries still waiting for a first reaction past their deadline. `q` matches
     subject or message case-insensitively. Raises ValidationFailed (422) for an
-    unknown `sort` (DESIGN.md "API conventions").
+    unknown `sort` (docs/design.md "API conventions").
     """
     stmt = select(Enquiry)
     if not is_staff(actor):
@@ -192,7 +192,7 @@ def find_enquiry(enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
 
 def visible_enquiry(actor, enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
     """The enquiry if the actor may see it: staff any, a customer their own; else
-    NotFound (404, also for another customer's enquiry - DESIGN.md "Accounts")."""
+    NotFound (404, also for another customer's enquiry - docs/design.md "Accounts and roles")."""
     enquiry = find_enquiry(enquiry_id, with_notes=with_notes)
     if not is_staff(actor) and enquiry.customer_id != actor.id:
         raise NotFound("Enquiry")

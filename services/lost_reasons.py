@@ -1,4 +1,4 @@
-"""The managed list of reasons an enquiry is lost (DESIGN.md roles matrix: "lost
+"""The managed list of reasons an enquiry is lost (docs/design.md "Accounts and roles": "lost
 reasons" are admin's; everyone working the pipeline reads them).
 
 The list starts with DEFAULT_LOST_REASONS (price, dates, destination, competitor,

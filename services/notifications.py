@@ -3,7 +3,7 @@
 Each function renders its mail and writes it to the transactional outbox
 (services.outbox) in the CALLER's transaction: call it before the commit of the
 change that causes the mail, so the mail is sent if and only if the change commits
-(DESIGN.md "Rules with numbers": outbox). The workers deliver it, with retries; a
+(docs/design.md "Rules with numbers": outbox). The workers deliver it, with retries; a
 mail failure never undoes or fails the change. One-time codes do not come here:
 they are sent synchronously (services.mail.send_mail).
 """

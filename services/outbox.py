@@ -1,5 +1,5 @@
 """The transactional outbox: enqueue side effects inside the caller's transaction,
-relay due rows to delivery, record each attempt (DESIGN.md "Rules with numbers":
+relay due rows to delivery, record each attempt (docs/design.md "Rules with numbers":
 every side effect that leaves the process goes through an outbox; ENGINEERING.md
 house rule 3).
 

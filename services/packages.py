@@ -364,7 +364,7 @@ def _start_revision_if_needed(package: Package, editor: Employee) -> None:
 
 
 def revise_for_departure_change(*, package_id: int, editor: Employee, what: str) -> bool:
-    """A departure change that is approved like package content (DESIGN.md "Rules
+    """A departure change that is approved like package content (docs/design.md "Rules
     with numbers": prices, category prices and capacity cuts of a published
     package's departures; also a new departure priced off the base price): a
     published package goes back to pending_approval (hidden and unbookable until

@@ -1,4 +1,4 @@
-"""Quotes made from an enquiry (DESIGN.md "Lifecycles": enquiry, "quotes that lock a
+"""Quotes made from an enquiry (docs/design.md "Lifecycles": enquiry, "quotes that lock a
 price until they expire"; roles matrix: sales and admin work the pipeline, the
 customer accepts their own quote).
 

@@ -277,7 +277,7 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
 
 def is_provider_refund(refund: Refund) -> bool:
     """True for a refund to the original method of a payment the provider took
-    (DESIGN.md "Lifecycles": refunds "through the provider's refund API for provider
+    (docs/design.md "Lifecycles": refunds "through the provider's refund API for provider
     payments, by finance for staff-recorded money")."""
     return _attempt_of(refund) is not None
 

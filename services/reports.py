@@ -839,7 +839,7 @@ def enquiry_funnel(*, window: Window = Window(), by: str = "employee") -> Report
     """Enquiries raised in the range per assigned employee (unassigned last) or per
     source: how many, how many sit in each stage now, and the conversion rate
     (won / enquiries, percent with one place). An enquiry is won only through a
-    linked booking (DESIGN.md "Lifecycles": enquiry)."""
+    linked booking (docs/design.md "Lifecycles": enquiry)."""
     stage_counts = [_count_if(Enquiry.stage == stage).label(stage) for stage in ENQUIRY_STAGES]
     if by == "source":
         keys = (Enquiry.source.label("source"),)
@@ -878,7 +878,7 @@ def enquiry_funnel(*, window: Window = Window(), by: str = "employee") -> Report
     )
 
 
-# ---- the sales pipeline (DESIGN.md "Lifecycles": enquiry) ------------------------
+# ---- the sales pipeline (docs/design.md "Lifecycles": enquiry) ------------------------
 
 HOURS = "hours"
 

@@ -1,4 +1,4 @@
-"""Scheduled jobs: what runs on a clock, and how often (DESIGN.md "Lifecycles":
+"""Scheduled jobs: what runs on a clock, and how often (docs/design.md "Lifecycles":
 booking; README "Outbox, workers and webhooks").
 
 `JOBS` is the one schedule. Celery beat (tasks.beat_schedule) and the embedded

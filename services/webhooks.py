@@ -1,5 +1,5 @@
 """Outgoing webhooks in the Standard Webhooks style (https://www.standardwebhooks.com,
-DESIGN.md "Resource map": /webhooks/endpoints).
+docs/design.md "Resource map": /webhooks/endpoints).
 
 Admins subscribe URLs to event types; `emit` writes one outbox row per active
 subscribed endpoint in the caller's transaction (services.outbox), and the workers

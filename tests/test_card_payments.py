@@ -2,7 +2,7 @@
 intents, the signed webhook (forged, missing, stale signatures; replays), declines,
 success after a lapsed hold with the seats gone (automatic provider refund), refunds
 to card on cancellation (and their retry), reconciliation of a lost webhook, and the
-end of card payments by reference for customers (DESIGN.md "Lifecycles": invoice,
+end of card payments by reference for customers (docs/design.md "Lifecycles": invoice,
 payments; Stripe's webhook guide, https://docs.stripe.com/webhooks).
 """
 

@@ -1,4 +1,4 @@
-"""Maker-checker on departure prices (DESIGN.md "Rules with numbers": prices, category
+"""Maker-checker on departure prices (docs/design.md "Rules with numbers": prices, category
 prices and capacity cuts of a published package's departures are approved like
 package content; existing bookings keep their copied prices). Before, operation could
 PATCH a published package's departure to 1.00, or create a 0.00 departure, and the

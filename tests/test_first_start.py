@@ -1,5 +1,5 @@
 """First start of a multi-worker deployment with ADMIN_EMAIL / ADMIN_PASSWORD set
-(DESIGN.md "Accounts and roles": the first admin comes from the environment when the
+(docs/design.md "Accounts and roles": the first admin comes from the environment when the
 service starts and no admin exists).
 
 Four gunicorn workers boot at once against a freshly migrated, empty database (a new

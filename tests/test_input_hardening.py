@@ -1,4 +1,4 @@
-"""Hostile request bodies get a 4xx problem, never a 500 (README "Security"; DESIGN.md
+"""Hostile request bodies get a 4xx problem, never a 500 (README "Security"; docs/design.md
 "API conventions": errors): deeply nested JSON, a lone UTF-16 surrogate, a datetime
 that overflows when converted to UTC, a body over MAX_CONTENT_LENGTH (413, refused
 before parsing), non-ASCII digits in decimal fields."""

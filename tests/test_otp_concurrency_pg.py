@@ -1,4 +1,4 @@
-"""The OTP try limit under real concurrency (DESIGN.md "Rules with numbers": OTP, 5
+"""The OTP try limit under real concurrency (docs/design.md "Rules with numbers": OTP, 5
 wrong tries void the code): 30 simultaneous wrong guesses against one code, sent to
 a 4-worker gunicorn on PostgreSQL, count as 30 tries (one atomic counter) and the
 code is void afterwards, so the right code no longer works (auth/otp.py)."""

@@ -1,4 +1,4 @@
-"""The sales pipeline over HTTP (DESIGN.md "Lifecycles": enquiry): lost reasons,
+"""The sales pipeline over HTTP (docs/design.md "Lifecycles": enquiry): lost reasons,
 won by booking, stage times, first-response deadline, quotes at locked prices,
 capacity-weighted round-robin, activities and reminders, duplicates and merges."""
 

@@ -1,6 +1,6 @@
 """Quote acceptance under real concurrency: simultaneous POST /quotes/<id>/accept
 against a multi-process gunicorn on PostgreSQL never oversell the departure, and one
-quote never becomes two bookings (DESIGN.md "Rules with numbers": seats, "under any
+quote never becomes two bookings (docs/design.md "Rules with numbers": seats, "under any
 number of concurrent requests and worker processes"; "Lifecycles": enquiry quotes).
 """
 

@@ -280,7 +280,7 @@ CARD_PAYERS = {"admin", "sales", "finance", "customer"}
 
 @pytest.mark.parametrize("role", ROLES)
 def test_card_payment_intent_own_and_view(client, app, actors, role):
-    """DESIGN.md row "start a card payment (payment intent)": the customer for their
+    """docs/design.md row "start a card payment (payment intent)": the customer for their
     own booking (others' are 404), admin, sales and finance for a customer; the
     same roles view it."""
     from tests.test_payments import make_booking

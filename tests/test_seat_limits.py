@@ -1,4 +1,4 @@
-"""Per-customer seat limits (DESIGN.md "Rules with numbers"; services/booking_limits.py):
+"""Per-customer seat limits (docs/design.md "Rules with numbers"; services/booking_limits.py):
 a customer books at most MAX_SEATS_PER_BOOKING (10) seats at once (422 on `seats`)
 and holds at most MAX_HELD_SEATS_PER_CUSTOMER (10) unpaid seats per departure (409
 `held-seats-limit`); staff are not limited. Without them one customer held a whole

@@ -14,8 +14,8 @@ blp = Blueprint("health", __name__, description="Process and database health")
 class HealthSchema(Schema):
     """Health probe answer."""
 
-    status = fields.String(metadata={"example": "ok"})
-    database = fields.String(required=False, metadata={"example": "ok"})
+    status = fields.String(metadata={"enum": ["ok"]})
+    database = fields.String(required=False, metadata={"enum": ["ok"], "may_be_absent": True})
 
 
 @blp.route("")

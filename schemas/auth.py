@@ -2,11 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
+from models.account import ROLES
 from schemas.customers import PASSWORD
 
+ACCOUNT_TYPES = ("customer", "employee")
 ACCOUNT = fields.String(
     required=True,
-    validate=validate.OneOf(["customer", "employee"]),
+    validate=validate.OneOf(ACCOUNT_TYPES),
     metadata={"example": "customer"},
 )
 OTP = fields.String(
@@ -33,17 +35,17 @@ class TokenSchema(Schema):
     access_token = fields.String(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"})
     refresh_token = fields.String(
         required=False,
-        metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
+        metadata={"may_be_absent": True, "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
     )
-    token_type = fields.String(metadata={"example": "Bearer"})
+    token_type = fields.String(metadata={"enum": ["Bearer"]})
     expires_in = fields.Integer(metadata={"example": 900})
 
 
 class MeSchema(Schema):
     """Who the caller is: account type, role and profile."""
 
-    type = fields.String(metadata={"example": "employee"})
-    role = fields.String(metadata={"example": "sales"})
+    type = fields.String(metadata={"enum": list(ACCOUNT_TYPES)})
+    role = fields.String(metadata={"enum": [*ROLES, "customer"], "example": "sales"})
     profile = fields.Dict(
         metadata={
             "example": {

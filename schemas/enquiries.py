@@ -17,7 +17,7 @@ class NoteSchema(Schema):
     id = fields.Integer(dump_only=True)
     enquiry_id = fields.Integer(dump_only=True)
     body = fields.String(metadata={"example": "Yes: children under 12 travel at the child price."})
-    author_type = fields.String(dump_only=True, metadata={"example": "employee"})
+    author_type = fields.String(dump_only=True, metadata={"enum": ["employee", "customer"]})
     author_employee_id = fields.Integer(dump_only=True, allow_none=True)
     author_customer_id = fields.Integer(dump_only=True, allow_none=True)
     author_name = fields.String(
@@ -51,7 +51,7 @@ class EnquirySchema(Schema):
     package_id = fields.Integer(dump_only=True, allow_none=True)
     subject = fields.String(metadata={"example": "Travelling with a child"})
     message = fields.String(metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"})
-    status = fields.String(metadata={"example": "new"})
+    status = fields.String(metadata={"enum": list(ENQUIRY_STATUSES)})
     assigned_to_id = fields.Integer(allow_none=True)
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)

@@ -6,7 +6,7 @@
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
 #   make openapi       export the served OpenAPI spec to docs/openapi.json
 #   make postman       rebuild docs/postman/ from docs/openapi.json
-#   make newman        a live server on a fresh database + the Postman walkthrough (newman)
+#   make newman        a live server on a fresh database + the whole Postman collection (newman)
 #   make client-check  generate a Python client from docs/openapi.json + run a scenario live
 #   make fuzz-short    a live server on a fresh database + a bounded schemathesis pass (CI)
 #   make fuzz          the same, long pass (>= 1000 requests; see scripts/fuzz.py)
@@ -41,7 +41,7 @@ NEWMAN := $(POSTMAN_TOOLS)/node_modules/.bin/newman
 NEWMAN_STAMP := $(POSTMAN_TOOLS)/node_modules/.installed
 POSTMAN_COLLECTION := docs/postman/easy-travels.postman_collection.json
 POSTMAN_ENVIRONMENT := docs/postman/easy-travels.postman_environment.json
-NEWMAN_FOLDER ?= Walkthrough
+NEWMAN_FOLDER ?=
 NEWMAN_PORT ?=
 NEWMAN_ARGS ?=
 # schemathesis (requirements-dev.txt) through scripts/fuzz.py: reports (NDJSON per
@@ -137,7 +137,7 @@ $(NEWMAN_STAMP): $(POSTMAN_TOOLS)/package.json $(POSTMAN_TOOLS)/package-lock.jso
 	npm ci --prefix $(POSTMAN_TOOLS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the Postman walkthrough
+newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the whole Postman collection
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-newman.XXXXXX")
 	server=
 	cleanup() {
@@ -153,7 +153,7 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	port=$(or $(NEWMAN_PORT),$$port)
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
 	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
-	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
+	echo "newman: database $$DATABASE_URL, server port $$port, $(if $(NEWMAN_FOLDER),folder '$(NEWMAN_FOLDER)',the whole collection)"
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
 	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &

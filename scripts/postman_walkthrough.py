@@ -15,8 +15,13 @@ wallet, sees the wallet credited and the seats returned, raises an enquiry that
 staff assign, answer and resolve; the customer reads the answer and logs out. No
 step needs mail (no OTP), so no SMTP sink is involved.
 
+The steps come in groups, one function each (`STEP_GROUPS`, in run order); the
+builder numbers the requests in that order, so a new group (or a step in a group)
+is added without renumbering the others. Steps that need ids take them from the
+environment variables earlier steps stored (`pm.environment.set(...)`).
+
 Each step is a dict:
-    name         request name in Postman
+    name         request name in Postman (the builder puts the number in front)
     method, path the operation; path under {{baseUrl}}, may hold {{variables}}
     auth         "staff", "approver", "customer", "customer_refresh" or None
     status       expected HTTP status (the builder adds that pm.test and a JSON check)
@@ -31,16 +36,19 @@ Each step is a dict:
 STAFF_EMAIL = "admin@easytravels.test"
 APPROVER_EMAIL = "ophead@easytravels.test"
 
-STEPS = [
-    {
-        "name": "00 Server is up",
-        "method": "GET",
-        "path": "/health",
-        "auth": None,
-        "status": 200,
-        "description": "Liveness probe. Its pre-request script picks a run tag so that the "
-        "customer's email and the search word are new on every run.",
-        "prerequest": """
+
+def server_and_staff() -> list[dict]:
+    """The server answers; staff (the demo admin) log in and say who they are."""
+    return [
+        {
+            "name": "Server is up",
+            "method": "GET",
+            "path": "/health",
+            "auth": None,
+            "status": 200,
+            "description": "Liveness probe. Its pre-request script picks a run tag so that the "
+            "customer's email and the search word are new on every run.",
+            "prerequest": """
 const tag = Array.from({ length: 8 }, () =>
     String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
 pm.environment.set("runTag", tag);
@@ -51,21 +59,21 @@ const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10
 pm.environment.set("startDate", day(60));
 pm.environment.set("endDate", day(62));
 """,
-        "tests": """
+            "tests": """
 pm.test("status ok", () => pm.expect(pm.response.json().status).to.eql("ok"));
 """,
-    },
-    {
-        "name": "01 Staff logs in (admin) and stores the tokens",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
-                 "account": "employee"},
-        "description": "Password login of a demo employee; the test script stores the access "
-        "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
-        "tests": """
+        },
+        {
+            "name": "Staff logs in (admin) and stores the tokens",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
+                     "account": "employee"},
+            "description": "Password login of a demo employee; the test script stores the access "
+            "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
     pm.expect(body.access_token).to.be.a("string").and.not.empty;
@@ -75,14 +83,14 @@ pm.test("tokens returned", () => {
 pm.environment.set("staffAccessToken", body.access_token);
 pm.environment.set("staffRefreshToken", body.refresh_token);
 """,
-    },
-    {
-        "name": "02 Staff: who am I",
-        "method": "GET",
-        "path": "/api/v1/auth/me",
-        "auth": "staff",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Staff: who am I",
+            "method": "GET",
+            "path": "/api/v1/auth/me",
+            "auth": "staff",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("an admin employee", () => {
     pm.expect(body.type).to.eql("employee");
@@ -91,33 +99,41 @@ pm.test("an admin employee", () => {
     pm.expect(body.profile).to.not.have.property("password");
 });
 pm.environment.set("staffId", body.profile.id);
+pm.environment.set("employeeId", body.profile.id);
 """,
-    },
-    {
-        "name": "03 Staff creates a draft package with a 3-day itinerary",
-        "method": "POST",
-        "path": "/api/v1/packages",
-        "auth": "staff",
-        "status": 201,
-        "body": {
-            "title": "Porto and the Douro Valley",
-            "description": "Port wine country.",
-            "destination": "Porto, Portugal",
-            "origin": "Dublin",
-            "transport_mode": "flight",
-            "duration_days": 3,
-            "base_price": "480.00",
-            "currency": "EUR",
-            "itinerary": [
-                {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
-                 "description": "Check in and an evening walk along the Ribeira."},
-                {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
-                 "description": "River cruise and a tasting at the {{searchWord}} estate."},
-                {"day_number": 3, "title": "Departure", "location": "Porto",
-                 "description": "Breakfast and transfer to the airport."},
-            ],
         },
-        "tests": """
+    ]
+
+
+def package_approval() -> list[dict]:
+    """Staff build a package and a departure; maker-checker: the operation head
+    approves it."""
+    return [
+        {
+            "name": "Staff creates a draft package with a 3-day itinerary",
+            "method": "POST",
+            "path": "/api/v1/packages",
+            "auth": "staff",
+            "status": 201,
+            "body": {
+                "title": "Porto and the Douro Valley",
+                "description": "Port wine country.",
+                "destination": "Porto, Portugal",
+                "origin": "Dublin",
+                "transport_mode": "flight",
+                "duration_days": 3,
+                "base_price": "480.00",
+                "currency": "EUR",
+                "itinerary": [
+                    {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
+                     "description": "Check in and an evening walk along the Ribeira."},
+                    {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
+                     "description": "River cruise and a tasting at the {{searchWord}} estate."},
+                    {"day_number": 3, "title": "Departure", "location": "Porto",
+                     "description": "Breakfast and transfer to the airport."},
+                ],
+            },
+            "tests": """
 const body = pm.response.json();
 pm.test("a draft with its itinerary", () => {
     pm.expect(body.status).to.eql("draft");
@@ -127,27 +143,27 @@ pm.test("a draft with its itinerary", () => {
 });
 pm.environment.set("packageId", body.id);
 """,
-    },
-    {
-        "name": "04 Staff submits the package for approval",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/submit",
-        "auth": "staff",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Staff submits the package for approval",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/submit",
+            "auth": "staff",
+            "status": 200,
+            "tests": """
 pm.test("pending approval", () =>
     pm.expect(pm.response.json().status).to.eql("pending_approval"));
 """,
-    },
-    {
-        "name": "05 Staff cannot approve their own package (maker-checker, 403)",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/approve",
-        "auth": "staff",
-        "status": 403,
-        "description": "The admin may approve packages, but not a revision they created or "
-        "last edited: a second person must check it.",
-        "tests": """
+        },
+        {
+            "name": "Staff cannot approve their own package (maker-checker, 403)",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/approve",
+            "auth": "staff",
+            "status": 403,
+            "description": "The admin may approve packages, but not a revision they created or "
+            "last edited: a second person must check it.",
+            "tests": """
 const body = pm.response.json();
 pm.test("problem details: maker-checker", () => {
     pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
@@ -156,16 +172,16 @@ pm.test("problem details: maker-checker", () => {
     pm.expect(body.detail).to.be.a("string");
 });
 """,
-    },
-    {
-        "name": "06 Staff adds a departure in 60 days (12 seats at 495.00)",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/departures",
-        "auth": "staff",
-        "status": 201,
-        "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
-                 "capacity": 12, "price": "495.00"},
-        "tests": """
+        },
+        {
+            "name": "Staff adds a departure in 60 days (12 seats at 495.00)",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/departures",
+            "auth": "staff",
+            "status": 201,
+            "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
+                     "capacity": 12, "price": "495.00"},
+            "tests": """
 const body = pm.response.json();
 pm.test("12 seats left at 495.00", () => {
     pm.expect(body.package_id).to.eql(pm.environment.get("packageId"));
@@ -175,28 +191,28 @@ pm.test("12 seats left at 495.00", () => {
 });
 pm.environment.set("departureId", body.id);
 """,
-    },
-    {
-        "name": "07 Operation head logs in",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
-                 "account": "employee"},
-        "tests": """
+        },
+        {
+            "name": "Operation head logs in",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
+                     "account": "employee"},
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("approverAccessToken", body.access_token);
 """,
-    },
-    {
-        "name": "08 Operation head approves and publishes the package",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/approve",
-        "auth": "approver",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Operation head approves and publishes the package",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/approve",
+            "auth": "approver",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("published by a second person", () => {
     pm.expect(body.status).to.eql("published");
@@ -204,17 +220,24 @@ pm.test("published by a second person", () => {
     pm.expect(body.approved_by_id).to.not.eql(body.created_by_id);
 });
 """,
-    },
-    {
-        "name": "09 A customer registers",
-        "method": "POST",
-        "path": "/api/v1/auth/register",
-        "auth": None,
-        "status": 201,
-        "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
-                 "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
-                 "password": "{{customerPassword}}"},
-        "tests": """
+        },
+    ]
+
+
+def customer_search() -> list[dict]:
+    """A new customer registers, logs in, refreshes the token, searches the
+    catalogue and lists the departures."""
+    return [
+        {
+            "name": "A customer registers",
+            "method": "POST",
+            "path": "/api/v1/auth/register",
+            "auth": None,
+            "status": 201,
+            "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
+                     "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
+                     "password": "{{customerPassword}}"},
+            "tests": """
 const body = pm.response.json();
 pm.test("a customer with an empty wallet and no password in the answer", () => {
     pm.expect(body.email).to.eql(pm.environment.get("customerEmail"));
@@ -223,16 +246,16 @@ pm.test("a customer with an empty wallet and no password in the answer", () => {
 });
 pm.environment.set("customerId", body.id);
 """,
-    },
-    {
-        "name": "10 Customer logs in and stores the tokens",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
-                 "account": "customer"},
-        "tests": """
+        },
+        {
+            "name": "Customer logs in and stores the tokens",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
+                     "account": "customer"},
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
     pm.expect(body.access_token).to.be.a("string").and.not.empty;
@@ -241,56 +264,63 @@ pm.test("tokens returned", () => {
 pm.environment.set("customerAccessToken", body.access_token);
 pm.environment.set("customerRefreshToken", body.refresh_token);
 """,
-    },
-    {
-        "name": "11 Customer exchanges the refresh token for a new access token",
-        "method": "POST",
-        "path": "/api/v1/auth/refresh",
-        "auth": "customer_refresh",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer exchanges the refresh token for a new access token",
+            "method": "POST",
+            "path": "/api/v1/auth/refresh",
+            "auth": "customer_refresh",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("a new access token", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("customerAccessToken", body.access_token);
 """,
-    },
-    {
-        "name": "12 Customer searches the catalogue by a word of the itinerary",
-        "method": "GET",
-        "path": "/api/v1/packages",
-        "auth": "customer",
-        "status": 200,
-        "query": [("q", "{{searchWord}}")],
-        "tests": """
+        },
+        {
+            "name": "Customer searches the catalogue by a word of the itinerary",
+            "method": "GET",
+            "path": "/api/v1/packages",
+            "auth": "customer",
+            "status": 200,
+            "query": [("q", "{{searchWord}}")],
+            "tests": """
 const body = pm.response.json();
 pm.test("exactly the new package is found", () => {
     pm.expect(body.items.map((p) => p.id)).to.eql([pm.environment.get("packageId")]);
     pm.expect(body.meta.total).to.eql(1);
 });
 """,
-    },
-    {
-        "name": "13 Customer lists the package's departures",
-        "method": "GET",
-        "path": "/api/v1/packages/{{packageId}}/departures",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer lists the package's departures",
+            "method": "GET",
+            "path": "/api/v1/packages/{{packageId}}/departures",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("the one departure, 12 seats left", () => {
     pm.expect(body.items.map((d) => d.id)).to.eql([pm.environment.get("departureId")]);
     pm.expect(body.items[0].seats_left).to.eql(12);
 });
 """,
-    },
-    {
-        "name": "14 Customer books 2 seats (held, invoiced)",
-        "method": "POST",
-        "path": "/api/v1/bookings",
-        "auth": "customer",
-        "status": 201,
-        "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2\n}',
-        "tests": """
+        },
+    ]
+
+
+def booking_and_payment() -> list[dict]:
+    """The customer books two seats and pays by card; an idempotent retry is
+    replayed; the invoice shows paid."""
+    return [
+        {
+            "name": "Customer books 2 seats (held, invoiced)",
+            "method": "POST",
+            "path": "/api/v1/bookings",
+            "auth": "customer",
+            "status": 201,
+            "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2\n}',
+            "tests": """
 const body = pm.response.json();
 pm.test("held with a reference, 990.00 due", () => {
     pm.expect(body.status).to.eql("held");
@@ -306,31 +336,31 @@ pm.environment.set("bookingReference", body.reference);
 pm.environment.set("invoiceId", body.invoice_id);
 pm.environment.set("amountDue", body.amount_due);
 """,
-    },
-    {
-        "name": "15 The departure shows 10 seats left",
-        "method": "GET",
-        "path": "/api/v1/departures/{{departureId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The departure shows 10 seats left",
+            "method": "GET",
+            "path": "/api/v1/departures/{{departureId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(10));
 """,
-    },
-    {
-        "name": "16 Customer pays the booking by card (confirmed)",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payments",
-        "auth": "customer",
-        "status": 201,
-        "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
-        "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
-        "with the same key and body gets the first answer instead of a second charge.",
-        "prerequest": """
+        },
+        {
+            "name": "Customer pays the booking by card (confirmed)",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "auth": "customer",
+            "status": 201,
+            "headers": [("Idempotency-Key", "{{paymentKey}}")],
+            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+            "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
+            "with the same key and body gets the first answer instead of a second charge.",
+            "prerequest": """
 pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
 """,
-        "tests": """
+            "tests": """
 const body = pm.response.json();
 pm.test("paid in full: confirmed, nothing due", () => {
     pm.expect(body.amount).to.eql(pm.environment.get("amountDue"));
@@ -340,29 +370,29 @@ pm.test("paid in full: confirmed, nothing due", () => {
 });
 pm.environment.set("paymentId", body.id);
 """,
-    },
-    {
-        "name": "17 A retry with the same Idempotency-Key is replayed, not charged again",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payments",
-        "auth": "customer",
-        "status": 201,
-        "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
-        "tests": """
+        },
+        {
+            "name": "A retry with the same Idempotency-Key is replayed, not charged again",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "auth": "customer",
+            "status": 201,
+            "headers": [("Idempotency-Key", "{{paymentKey}}")],
+            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+            "tests": """
 pm.test("the first answer, marked as replayed", () => {
     pm.expect(pm.response.headers.get("Idempotent-Replayed")).to.eql("true");
     pm.expect(pm.response.json().id).to.eql(pm.environment.get("paymentId"));
 });
 """,
-    },
-    {
-        "name": "18 The invoice shows paid",
-        "method": "GET",
-        "path": "/api/v1/invoices/{{invoiceId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The invoice shows paid",
+            "method": "GET",
+            "path": "/api/v1/invoices/{{invoiceId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("paid, one payment, nothing due", () => {
     pm.expect(body.status).to.eql("paid");
@@ -372,14 +402,21 @@ pm.test("paid, one payment, nothing due", () => {
     pm.expect(body.payments.map((p) => p.id)).to.eql([pm.environment.get("paymentId")]);
 });
 """,
-    },
-    {
-        "name": "19 Customer asks what cancelling would cost (quote, no side effects)",
-        "method": "GET",
-        "path": "/api/v1/bookings/{{bookingId}}/cancellation-quote",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+    ]
+
+
+def cancellation() -> list[dict]:
+    """The customer asks for a quote and cancels with the refund to the wallet;
+    the wallet and the seats show it."""
+    return [
+        {
+            "name": "Customer asks what cancelling would cost (quote, no side effects)",
+            "method": "GET",
+            "path": "/api/v1/bookings/{{bookingId}}/cancellation-quote",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("60 days ahead: 10 % penalty", () => {
     pm.expect(body.cancellable).to.eql(true);
@@ -390,15 +427,15 @@ pm.test("60 days ahead: 10 % penalty", () => {
 });
 pm.environment.set("refundAmount", body.refund_amount);
 """,
-    },
-    {
-        "name": "20 Customer cancels with the refund to the wallet",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/cancel",
-        "auth": "customer",
-        "status": 200,
-        "body": {"refund_to": "wallet", "reason": "Plans changed"},
-        "tests": """
+        },
+        {
+            "name": "Customer cancels with the refund to the wallet",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/cancel",
+            "auth": "customer",
+            "status": 200,
+            "body": {"refund_to": "wallet", "reason": "Plans changed"},
+            "tests": """
 const body = pm.response.json();
 pm.test("cancelled, the quoted amount refunded to the wallet at once", () => {
     pm.expect(body.booking.status).to.eql("cancelled");
@@ -410,14 +447,14 @@ pm.test("cancelled, the quoted amount refunded to the wallet at once", () => {
 });
 pm.environment.set("refundId", body.refunds[0].id);
 """,
-    },
-    {
-        "name": "21 The wallet holds the refund",
-        "method": "GET",
-        "path": "/api/v1/customers/{{customerId}}/wallet",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The wallet holds the refund",
+            "method": "GET",
+            "path": "/api/v1/customers/{{customerId}}/wallet",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("balance = refund, one refund credit in the ledger", () => {
     pm.expect(body.balance).to.eql(pm.environment.get("refundAmount"));
@@ -426,26 +463,32 @@ pm.test("balance = refund, one refund credit in the ledger", () => {
     pm.expect(body.entries[0].refund_id).to.eql(pm.environment.get("refundId"));
 });
 """,
-    },
-    {
-        "name": "22 The seats are back on sale",
-        "method": "GET",
-        "path": "/api/v1/departures/{{departureId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The seats are back on sale",
+            "method": "GET",
+            "path": "/api/v1/departures/{{departureId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to.eql(12));
 """,
-    },
-    {
-        "name": "23 Customer raises an enquiry about the package",
-        "method": "POST",
-        "path": "/api/v1/enquiries",
-        "auth": "customer",
-        "status": 201,
-        "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
-        '  "message": "Is the tasting lunch available vegetarian?"\n}',
-        "tests": """
+        },
+    ]
+
+
+def enquiry() -> list[dict]:
+    """The customer raises an enquiry that staff assign, answer and resolve."""
+    return [
+        {
+            "name": "Customer raises an enquiry about the package",
+            "method": "POST",
+            "path": "/api/v1/enquiries",
+            "auth": "customer",
+            "status": 201,
+            "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
+            '  "message": "Is the tasting lunch available vegetarian?"\n}',
+            "tests": """
 const body = pm.response.json();
 pm.test("a new enquiry of this customer", () => {
     pm.expect(body.status).to.eql("new");
@@ -454,42 +497,42 @@ pm.test("a new enquiry of this customer", () => {
 });
 pm.environment.set("enquiryId", body.id);
 """,
-    },
-    {
-        "name": "24 Staff list the customer's new enquiries",
-        "method": "GET",
-        "path": "/api/v1/enquiries",
-        "auth": "staff",
-        "status": 200,
-        "query": [("status", "new"), ("customer_id", "{{customerId}}")],
-        "tests": """
+        },
+        {
+            "name": "Staff list the customer's new enquiries",
+            "method": "GET",
+            "path": "/api/v1/enquiries",
+            "auth": "staff",
+            "status": 200,
+            "query": [("status", "new"), ("customer_id", "{{customerId}}")],
+            "tests": """
 pm.test("the enquiry is listed", () => pm.expect(
     pm.response.json().items.map((e) => e.id)).to.include(pm.environment.get("enquiryId")));
 """,
-    },
-    {
-        "name": "25 Staff assign the enquiry to themself (in progress)",
-        "method": "PATCH",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "staff",
-        "status": 200,
-        "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
-        "tests": """
+        },
+        {
+            "name": "Staff assign the enquiry to themself (in progress)",
+            "method": "PATCH",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "staff",
+            "status": 200,
+            "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
+            "tests": """
 const body = pm.response.json();
 pm.test("assigned and in progress", () => {
     pm.expect(body.assigned_to_id).to.eql(pm.environment.get("staffId"));
     pm.expect(body.status).to.eql("in_progress");
 });
 """,
-    },
-    {
-        "name": "26 Staff answer with a note",
-        "method": "POST",
-        "path": "/api/v1/enquiries/{{enquiryId}}/notes",
-        "auth": "staff",
-        "status": 201,
-        "body": {"body": "Checked with the estate: yes, on request."},
-        "tests": """
+        },
+        {
+            "name": "Staff answer with a note",
+            "method": "POST",
+            "path": "/api/v1/enquiries/{{enquiryId}}/notes",
+            "auth": "staff",
+            "status": 201,
+            "body": {"body": "Checked with the estate: yes, on request."},
+            "tests": """
 const body = pm.response.json();
 pm.test("an employee note", () => {
     pm.expect(body.author_type).to.eql("employee");
@@ -497,25 +540,25 @@ pm.test("an employee note", () => {
 });
 pm.environment.set("noteId", body.id);
 """,
-    },
-    {
-        "name": "27 Staff resolve the enquiry",
-        "method": "PATCH",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "staff",
-        "status": 200,
-        "body": {"status": "resolved"},
-        "tests": """
+        },
+        {
+            "name": "Staff resolve the enquiry",
+            "method": "PATCH",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "staff",
+            "status": 200,
+            "body": {"status": "resolved"},
+            "tests": """
 pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"));
 """,
-    },
-    {
-        "name": "28 Customer reads the answer",
-        "method": "GET",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer reads the answer",
+            "method": "GET",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("resolved, with the staff note", () => {
     pm.expect(body.status).to.eql("resolved");
@@ -523,21 +566,27 @@ pm.test("resolved, with the staff note", () => {
     pm.expect(body.notes[0].body).to.include("yes, on request");
 });
 """,
-    },
-    {
-        "name": "29 Customer logs out",
-        "method": "POST",
-        "path": "/api/v1/auth/logout",
-        "auth": "customer",
-        "status": 204,
-    },
-    {
-        "name": "30 The revoked token is refused (401 problem)",
-        "method": "GET",
-        "path": "/api/v1/auth/me",
-        "auth": "customer",
-        "status": 401,
-        "tests": """
+        },
+    ]
+
+
+def logout() -> list[dict]:
+    """The customer logs out; the revoked token is refused."""
+    return [
+        {
+            "name": "Customer logs out",
+            "method": "POST",
+            "path": "/api/v1/auth/logout",
+            "auth": "customer",
+            "status": 204,
+        },
+        {
+            "name": "The revoked token is refused (401 problem)",
+            "method": "GET",
+            "path": "/api/v1/auth/me",
+            "auth": "customer",
+            "status": 401,
+            "tests": """
 const body = pm.response.json();
 pm.test("problem details: token revoked", () => {
     pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
@@ -545,5 +594,18 @@ pm.test("problem details: token revoked", () => {
     pm.expect(body.status).to.eql(401);
 });
 """,
-    },
+        },
+    ]
+
+
+# The groups in run order; STEPS is the flat list the builder reads.
+STEP_GROUPS = [
+    server_and_staff,
+    package_approval,
+    customer_search,
+    booking_and_payment,
+    cancellation,
+    enquiry,
+    logout,
 ]
+STEPS = [step for group in STEP_GROUPS for step in group()]

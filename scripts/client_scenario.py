@@ -33,9 +33,11 @@ class ScenarioError(Exception):
 
 class GeneratedClient:
     """The generated package `name` under `directory`: its client classes, models
-    and operations (by operationId)."""
+    and operations (by operationId). `transport` is an httpx transport for every
+    client it makes (tests pass `httpx.WSGITransport(app=...)`); None: the network."""
 
-    def __init__(self, directory: Path, name: str):
+    def __init__(self, directory: Path, name: str, transport=None):
+        self.httpx_args = {"transport": transport} if transport is not None else {}
         sys.path.insert(0, str(directory))
         self.package = importlib.import_module(name)
         self.models = importlib.import_module(f"{name}.models")
@@ -54,12 +56,14 @@ class GeneratedClient:
 
     def anonymous(self, base_url: str):
         """An unauthenticated client for `base_url`."""
-        return self.package.Client(base_url=base_url, raise_on_unexpected_status=True)
+        return self.package.Client(base_url=base_url, raise_on_unexpected_status=True,
+                                   httpx_args=self.httpx_args)
 
     def authenticated(self, base_url: str, token: str):
         """A client sending `Authorization: Bearer <token>`."""
         return self.package.AuthenticatedClient(base_url=base_url, token=token,
-                                                raise_on_unexpected_status=True)
+                                                raise_on_unexpected_status=True,
+                                                httpx_args=self.httpx_args)
 
 
 class Scenario:

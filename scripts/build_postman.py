@@ -459,21 +459,21 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
 
 def resource_folders(reader: SpecReader) -> list[dict]:
     """One folder per tag (in the spec's tag order, then untagged), each request in
-    path order and then GET, POST, PUT, PATCH, DELETE; then one folder with the
-    destructive requests (`is_destructive`) in the same order, the logout last, so
-    that nothing the run still reads is gone before it is read."""
+    path order and then GET, POST, PUT, PATCH; then one folder with the destructive
+    requests (`is_destructive`): the actions (cancel, archive), the DELETEs, the
+    logout last, so that nothing the run still uses is gone before it is used."""
     spec = reader.spec
     tags = [tag["name"] for tag in spec.get("tags", [])]
     descriptions = {tag["name"]: tag.get("description", "") for tag in spec.get("tags", [])}
     folders: dict[str, list] = {name: [] for name in tags}
     destructive = []
     order = sorted(
-        (path == LOGOUT_PATH, path, METHOD_ORDER.index(method), method)
+        (path == LOGOUT_PATH, method == "delete", path, METHOD_ORDER.index(method), method)
         for path in spec.get("paths", {})
         for method in spec["paths"][path]
         if method in METHOD_ORDER
     )
-    for _logout, path, _rank, method in order:
+    for _logout, _delete, path, _rank, method in order:
         path_item = spec["paths"][path]
         operation = path_item[method]
         item = operation_request(reader, method, path, operation, path_item)

@@ -347,6 +347,21 @@ def describe_parameter(reader: SpecReader, parameter: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
+def environment_variables(spec: dict) -> list[tuple[str, str, str]]:
+    """ENV_VARIABLES plus one empty variable per path parameter of the spec that has
+    none yet (`{quote_id}` -> `quoteId`), which a create of that resource fills in
+    during the run (`created_variable`)."""
+    variables = list(ENV_VARIABLES)
+    known = {key for key, _value, _text in variables}
+    for path in sorted(spec.get("paths", {})):
+        for name in re.findall(r"\{([^}]+)\}", path):
+            if camel(name) not in known:
+                known.add(camel(name))
+                variables.append((camel(name), "", f"captured: the id a create of "
+                                  f"{name.removesuffix('_id')} answered (201)"))
+    return variables
+
+
 def created_variable(reader: SpecReader, operation: dict) -> str | None:
     """The environment variable a 201 answer's `id` goes to: `packageId` for a
     `Package` (or `PackageDetail`) body, when the environment has that variable."""
@@ -358,7 +373,8 @@ def created_variable(reader: SpecReader, operation: dict) -> str | None:
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
     name = ref.rsplit("/", 1)[-1].removesuffix("Detail")
     variable = name[:1].lower() + name[1:] + "Id"
-    return variable if variable in {key for key, _v, _t in ENV_VARIABLES} else None
+    known = {key for key, _value, _text in environment_variables(reader.spec)}
+    return variable if variable in known else None
 
 
 def generated_tests(reader: SpecReader, method: str, operation: dict) -> str:
@@ -588,7 +604,7 @@ def build(spec: dict) -> tuple[dict, dict]:
         "values": [
             {"key": key, "value": value, "type": "secret" if key in SECRET_VARIABLES
              else "default", "enabled": True, "description": text}
-            for key, value, text in ENV_VARIABLES
+            for key, value, text in environment_variables(spec)
         ],
         "_postman_variable_scope": "environment",
     }

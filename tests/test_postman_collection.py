@@ -124,3 +124,28 @@ def test_walkthrough_steps_come_in_groups():
     assert len(STEP_GROUPS) >= 5
     assert STEPS == [step for group in STEP_GROUPS for step in group()]
     assert all(not re.match(r"\d\d ", step["name"]) for step in STEPS)
+
+
+def test_a_new_resource_gets_its_id_variable_filled_by_its_create():
+    from scripts.build_postman import build
+
+    spec = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    spec["components"]["schemas"]["Quote"] = {
+        "type": "object", "properties": {"id": {"type": "integer", "readOnly": True}}}
+    created = {"description": "Created", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Quote"}}}}
+    spec["paths"]["/api/v1/quotes"] = {"post": {
+        "tags": ["bookings"], "summary": "Create a quote", "responses": {"201": created}}}
+    spec["paths"]["/api/v1/quotes/{quote_id}"] = {"get": {
+        "tags": ["bookings"], "summary": "Show a quote",
+        "parameters": [{"name": "quote_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": {"200": created}}}
+    collection, environment = build(spec)
+    assert "quoteId" in {value["key"] for value in environment["values"]}
+    stored = {value["key"] for value in environment["values"] if value["value"]}
+    for _folder, item in requests_in_order(collection):
+        stored |= set(STORED.findall(script(item, "prerequest")))
+        assert used_variables(item) <= stored, item["name"]
+        stored |= set(STORED.findall(script(item, "test")))
+    assert "quoteId" in stored

@@ -7,7 +7,8 @@
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
 #   make openapi       export the served OpenAPI spec to docs/openapi.json
 #   make postman       rebuild docs/postman/ from docs/openapi.json
-#   make newman        a live server on a fresh database + the Postman walkthrough (newman)
+#   make newman        a live server on a fresh database + the whole Postman collection (newman)
+#   make client-check  generate a Python client from docs/openapi.json + run a scenario live
 #   make fuzz-short    a live server on a fresh database + a bounded schemathesis pass (CI)
 #   make fuzz          the same, long pass (>= 1000 requests; see scripts/fuzz.py)
 #   make serve         gunicorn (gunicorn.conf.py), APP_CONFIG=production, DATABASE_URL;
@@ -49,7 +50,7 @@ NEWMAN := $(POSTMAN_TOOLS)/node_modules/.bin/newman
 NEWMAN_STAMP := $(POSTMAN_TOOLS)/node_modules/.installed
 POSTMAN_COLLECTION := docs/postman/easy-travels.postman_collection.json
 POSTMAN_ENVIRONMENT := docs/postman/easy-travels.postman_environment.json
-NEWMAN_FOLDER ?= Walkthrough
+NEWMAN_FOLDER ?=
 NEWMAN_PORT ?=
 NEWMAN_ARGS ?=
 # schemathesis (requirements-dev.txt) through scripts/fuzz.py: reports (NDJSON per
@@ -67,7 +68,7 @@ BENCH_LOAD_ARGS ?=
 
 .PHONY: help venv run test test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
 	fuzz fuzz-short worker beat dashboard dashboard-deps dashboard-check chromium test-browser \
-	screenshots
+	screenshots client-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -163,7 +164,7 @@ $(NEWMAN_STAMP): $(POSTMAN_TOOLS)/package.json $(POSTMAN_TOOLS)/package-lock.jso
 	npm ci --prefix $(POSTMAN_TOOLS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the Postman walkthrough
+newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the whole Postman collection
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-newman.XXXXXX")
 	server=
 	cleanup() {
@@ -184,7 +185,7 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
 	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
-	echo "newman: database $$DATABASE_URL, server port $$port, folder '$(NEWMAN_FOLDER)'"
+	echo "newman: database $$DATABASE_URL, server port $$port, $(if $(NEWMAN_FOLDER),folder '$(NEWMAN_FOLDER)',the whole collection)"
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
 	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
@@ -195,6 +196,37 @@ newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, ru
 	    --env-var "baseUrl=http://127.0.0.1:$$port" --env-var "stripeBase=$$STRIPE_API_BASE" \
 	    $(if $(NEWMAN_FOLDER),--folder '$(NEWMAN_FOLDER)') \
 	    --reporters cli --timeout-request 20000 --color off $(NEWMAN_ARGS) || status=$$?
+	if [ "$$status" -ne 0 ]; then show_log; fi
+	exit "$$status"
+
+client-check: venv ## Generate a Python client (openapi-python-client), run a scenario on a live server
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-client.XXXXXX")
+	server=
+	cleanup() {
+	    if [ -n "$$server" ]; then
+	        kill "$$server" 2>/dev/null || true
+	        wait "$$server" 2>/dev/null || true
+	    fi
+	    rm -rf "$$tmp"
+	}
+	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
+	trap cleanup EXIT
+	echo "client-check: generating a Python client from docs/openapi.json into $$tmp"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
+	    --path docs/openapi.json --meta none --output-path "$$tmp/easy_travels_client" \
+	    --fail-on-warning
+	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
+	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/client.db"
+	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
+	echo "client-check: database $$DATABASE_URL, server port $$port"
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
+	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
+	server=$$!
+	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
+	status=0
+	$(BIN)/python scripts/client_scenario.py --client-dir "$$tmp" \
+	    --package easy_travels_client --base-url "http://127.0.0.1:$$port" || status=$$?
 	if [ "$$status" -ne 0 ]; then show_log; fi
 	exit "$$status"
 

@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint, prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=prefix)
+    from swagger_ui import init_swagger_ui_assets
+
+    init_swagger_ui_assets(app)
 
 
 def register_dashboard(app: Flask) -> None:

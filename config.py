@@ -205,7 +205,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Served by the app itself from the pinned flask-swagger-ui package (swagger_ui.py).
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
     JSON_SORT_KEYS = False
 
 

@@ -35,12 +35,35 @@ Ids, timestamps, dates and currencies without an example get a generic one
 field conversions apispec leaves out are added as well: a `Decimal(as_string=True)`
 is a decimal *string* in JSON (apispec says `number`), and a `Dict` with a `Length`
 validator has `minProperties` / `maxProperties`.
+
+Code generators (openapi-python-client, OpenAPI Generator) read three more things,
+also added here for every operation rather than by hand in each route:
+
+- `operationId`: derived from the path and method (`operation_id`): GET /packages
+  -> `listPackages`, GET /packages/{package_id} -> `getPackage`, POST /bookings ->
+  `createBooking`, POST /bookings/{booking_id}/cancel -> `cancelBooking`, GET
+  /reports/revenue/monthly -> `getRevenueMonthlyReport`; `OPERATION_IDS` names the
+  operations the rule reads badly for (auth, health); a view's own
+  `@blp.doc(operationId=...)` wins;
+- a `description` on every response (the HTTP reason phrase when the view gives
+  none), with a status given both as `200` and `"200"` merged into one response;
+- `required` on response schemas: every property of a schema that only responses
+  use is always present in the JSON the app sends (marshmallow dumps every field,
+  `null` when empty), so it is listed as required; a field that may be left out
+  says so with `metadata={"may_be_absent": True}`. Schemas that requests use too
+  keep their input `required` list, plus their read-only properties
+  (OpenAPI 3.0.3, Schema Object `readOnly`: "required ... on the response only").
+  This runs on the finished document (`ProblemDocPlugin.finalise`), when every
+  operation is known.
 """
 
+import copy
 import re
+from http import HTTPStatus
 
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from marshmallow import fields, validate
 
 from errors import PROBLEM_MIME
@@ -51,6 +74,7 @@ PROBLEM_REF = {"$ref": f"#/components/schemas/{PROBLEM}"}
 RATE_LIMIT_MARK = "_rate_limit_group"  # rate_limits.MARK
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 # status -> (component name, description, problem example)
 ERRORS = {
@@ -144,6 +168,171 @@ RETRY_AFTER = {
 }
 
 
+API_PREFIX = "/api/v1"  # routes.API_PREFIX
+# operationIds the path rule reads badly for, by (method, path under /api/v1).
+OPERATION_IDS = {
+    ("get", "/audit"): "listAuditEntries",
+    ("post", "/auth/login"): "login",
+    ("post", "/auth/login/otp"): "requestLoginCode",
+    ("post", "/auth/login/otp/verify"): "loginWithCode",
+    ("post", "/auth/logout"): "logout",
+    ("get", "/auth/me"): "getCurrentAccount",
+    ("post", "/auth/otp"): "requestPasswordChangeCode",
+    ("post", "/auth/password"): "changePassword",
+    ("post", "/auth/password/forgot"): "requestPasswordReset",
+    ("post", "/auth/password/reset"): "resetPassword",
+    ("post", "/auth/refresh"): "refreshAccessToken",
+    ("post", "/auth/register"): "registerCustomer",
+    ("post", "/customers/{customer_id}/wallet"): "adjustCustomerWallet",
+    ("delete", "/employees/{employee_id}"): "deactivateEmployee",
+    ("get", "/health"): "getHealth",
+    ("get", "/health/ready"): "getReadiness",
+}
+ITEM_VERBS = {"get": "get", "put": "replace", "patch": "update", "delete": "delete"}
+# A field that may be left out of a response: `metadata={ABSENT_MARK: True}`.
+ABSENT_MARK = "may_be_absent"
+
+
+def singular(word: str) -> str:
+    """`enquiries` -> `enquiry`, `packages` -> `package`; other words unchanged."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def pascal(*words: str) -> str:
+    """`("booking", "cancellation-quote")` -> `BookingCancellationQuote`."""
+    return "".join(part[:1].upper() + part[1:] for word in words
+                   for part in re.split(r"[-_]", word) if part)
+
+
+def operation_id(path: str, method: str, operation: dict) -> str:
+    """A readable camelCase operationId for `method path`, stable as long as the
+    path is: an explicit `OPERATION_IDS` entry, else by the path's shape:
+
+    - `/reports/a/b` GET -> `getABReport`;
+    - ending in a parameter: get/update/replace/delete + the nouns, each noun
+      before a parameter singular (`/packages/{package_id}` -> `getPackage`);
+    - ending in a name: GET lists a plural (`listPackageDepartures`) or gets a
+      singular (`getBookingCancellationQuote`); POST creates when it answers 201
+      (`createBooking`, `createPackageDeparture`); a POST on an item that answers
+      200 is an action named by its last segment (`cancelBooking`,
+      `submitPackage`); other methods: method + nouns.
+    """
+    short = path.removeprefix(API_PREFIX) or "/"
+    if (method, short) in OPERATION_IDS:
+        return OPERATION_IDS[(method, short)]
+    segments = [segment for segment in short.strip("/").split("/") if segment]
+    if segments[:1] == ["reports"] and method == "get":
+        return "get" + pascal(*segments[1:]) + "Report"
+    is_param = [segment.startswith("{") for segment in segments]
+    nouns = [
+        singular(segment) if index + 1 < len(segments) and is_param[index + 1] else segment
+        for index, segment in enumerate(segments)
+        if not is_param[index]
+    ]
+    if is_param[-1]:
+        return ITEM_VERBS.get(method, method) + pascal(*nouns)
+    *parents, leaf = nouns
+    if method == "get":
+        return ("list" if leaf.endswith("s") else "get") + pascal(*nouns)
+    if method == "post":
+        statuses = {str(code) for code in operation.get("responses", {})}
+        after_item = len(segments) > 1 and is_param[-2]
+        if "201" in statuses or not after_item:
+            return "create" + pascal(*parents, singular(leaf))
+        return leaf[:1].lower() + pascal(leaf)[1:] + pascal(*parents)
+    return method + pascal(*nouns)
+
+
+def merge_status_keys(responses: dict) -> dict:
+    """The responses keyed by strings, a status given both as `200` (flask-smorest's
+    `@blp.response`) and `"200"` (`@blp.doc`) merged into one: content types of
+    both, the first description given."""
+    merged: dict = {}
+    for code, response in responses.items():
+        key = str(code)
+        if key in merged and isinstance(response, dict) and isinstance(merged[key], dict):
+            first = merged[key]
+            content = {**first.get("content", {}), **response.get("content", {})}
+            merged[key] = {**response, **first}
+            if content:
+                merged[key]["content"] = content
+        else:
+            merged[key] = response
+    return merged
+
+
+def describe_responses(responses: dict) -> None:
+    """Give every response object without a `description` the status's reason
+    phrase (OpenAPI 3.0.3: Response Object `description` is REQUIRED)."""
+    for code, response in responses.items():
+        if isinstance(response, dict) and "$ref" not in response and not response.get(
+            "description"
+        ):
+            try:
+                response["description"] = HTTPStatus(int(code)).phrase
+            except ValueError:
+                response["description"] = "Response"
+
+
+def schema_refs(node, found: set[str] | None = None) -> set[str]:
+    """Names of the component schemas `node` refers to, directly."""
+    found = set() if found is None else found
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[-1])
+        for value in node.values():
+            schema_refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            schema_refs(value, found)
+    return found
+
+
+def reachable(schemas: dict, names: set[str]) -> set[str]:
+    """`names` and every component schema they refer to, transitively."""
+    seen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(schema_refs(schemas[name]))
+    return seen
+
+
+def mark_required(document: dict, absent: dict[str, set[str]]) -> None:
+    """List as `required` the always-present properties of response schemas (module
+    docstring); `absent` maps a schema name to property names that may be left out."""
+    schemas = document.get("components", {}).get("schemas", {})
+    inputs, outputs = set(), set()
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in METHODS or not isinstance(operation, dict):
+                continue
+            inputs |= schema_refs(operation.get("requestBody", {}))
+            inputs |= schema_refs(operation.get("parameters", []))
+            for code, response in operation.get("responses", {}).items():
+                if str(code).startswith("2"):
+                    outputs |= schema_refs(response)
+    inputs, outputs = reachable(schemas, inputs), reachable(schemas, outputs)
+    for name in sorted(outputs):
+        schema = schemas[name]
+        properties = schema.get("properties") or {}
+        required = list(schema.get("required", []))
+        for prop, definition in properties.items():
+            if prop in required or prop in absent.get(name, set()):
+                continue
+            if name not in inputs or definition.get("readOnly"):
+                required.append(prop)
+        if required:
+            schema["required"] = required
+
+
 def problem_response(status: int, description: str | None = None) -> dict:
     """The OpenAPI response object of a problem with `status` (a key of ERRORS);
     `description` overrides the generic one (e.g. a declared 409's reason)."""
@@ -232,6 +421,7 @@ class ProblemDocPlugin(BasePlugin):
         self.spec = None
         self._producers: dict[str, list[dict]] = {}  # "package" -> 201 responses
         self._consumers: dict[str, list[tuple[str, str]]] = {}  # -> (path, method)
+        self._absent: dict[str, set[str]] = {}  # schema name -> may-be-absent properties
 
     def init_spec(self, spec) -> None:
         """Register the Problem schema and one response component per status."""
@@ -245,12 +435,38 @@ class ProblemDocPlugin(BasePlugin):
         spec.components.schema(PROBLEM, schema=ProblemSchema)
         for status, (name, _description, _example) in ERRORS.items():
             spec.components.response(name, problem_response(status), lazy=True)
+        build = spec.to_dict
+        spec.to_dict = lambda: self.finalise(build())
+
+    def finalise(self, document: dict) -> dict:
+        """The finished document with `required` on response schemas (a copy: the
+        spec's own state stays as registered, so it can be built again)."""
+        document = copy.deepcopy(document)
+        mark_required(document, self._absent)
+        return document
+
+    def schema_helper(self, name, _definition, **kwargs) -> None:
+        """Remember which dumped fields of schema `name` may be absent (ABSENT_MARK)."""
+        schema = kwargs.get("schema")
+        if schema is None:
+            return None
+        instance = resolve_schema_instance(schema)
+        self._absent[name] = {
+            field.data_key or key
+            for key, field in instance.fields.items()
+            if field.metadata.get(ABSENT_MARK)
+        }
+        return None
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         """Complete each operation's responses and request body (see module doc)."""
         rule = kwargs.get("rule")
         for method, operation in (operations or {}).items():
+            operation["responses"] = merge_status_keys(operation.get("responses", {}))
             self._complete(path or "", method.lower(), operation, rule)
+            describe_responses(operation["responses"])
+            operation.setdefault("operationId", operation_id(path or "/", method.lower(),
+                                                             operation))
             self._collect_links(path or "", method.lower(), operation)
 
     def _collect_links(self, path: str, method: str, operation: dict) -> None:

@@ -4,8 +4,9 @@ and CORS for the configured dashboard origins.
 The API serves JSON to API clients; nothing it returns should be framed, sniffed,
 cached by a shared cache or run as a document, so the defaults are the strictest
 (OWASP Secure Headers Project). The one HTML page, the Swagger UI at /api/docs,
-gets a Content-Security-Policy that admits its CDN (`OPENAPI_SWAGGER_UI_URL`) and
-its single inline start-up script by hash.
+gets a Content-Security-Policy that admits its assets (`OPENAPI_SWAGGER_UI_URL`:
+this origin, swagger_ui.py, or a CDN when configured so) and its single inline
+start-up script by hash.
 """
 
 import base64
@@ -30,9 +31,11 @@ CORS_MAX_AGE = 600
 
 
 def docs_csp(response: Response, cdn_url: str) -> str:
-    """CSP for the Swagger UI page: scripts and styles from `cdn_url` plus the
-    page's inline scripts by SHA-256 hash (CSP Level 3 "hash-source"), the spec
-    fetched from this origin, no framing."""
+    """CSP for the Swagger UI page: scripts and styles from `cdn_url` (`'self'` when
+    it is a path on this origin) plus the page's inline scripts by SHA-256 hash
+    (CSP Level 3 "hash-source"), the spec fetched from this origin, no framing."""
+    if cdn_url.startswith("/"):
+        cdn_url = "'self'"
     hashes = " ".join(
         "'sha256-{}'".format(
             base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()

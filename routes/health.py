@@ -23,8 +23,8 @@ class OutboxHealthSchema(Schema):
 class HealthSchema(Schema):
     """Health probe answer."""
 
-    status = fields.String(metadata={"example": "ok"})
-    database = fields.String(required=False, metadata={"example": "ok"})
+    status = fields.String(metadata={"enum": ["ok"]})
+    database = fields.String(required=False, metadata={"enum": ["ok"], "may_be_absent": True})
     outbox = fields.Nested(OutboxHealthSchema, required=False)
 
 

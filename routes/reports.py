@@ -184,8 +184,10 @@ def _columns(builder, **kwargs):
 REVENUE_DOCS = {
     dimension: report_schema(
         f"revenue.{dimension}",
-        _columns(reports.revenue, dimension=dimension, basis="cash"),
-        _columns(reports.revenue, dimension=dimension, basis="booking"),
+        *(_columns(reports.revenue, dimension=dimension, basis=basis)
+          for basis in reports.BASES),
+        report_name=reports.revenue(dimension=dimension).name,
+        bases=reports.BASES,
     )
     for dimension in reports.REVENUE_DIMENSIONS
 }
@@ -238,7 +240,8 @@ class InvoiceSummary(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(InvoiceSummaryArgs, location="query")
     @report_response(report_schema("invoices.summary",
-                                     _columns(reports.invoice_summary)))
+                                     _columns(reports.invoice_summary),
+                                     _columns(reports.invoice_summary, include_ids=False)))
     def get(self, args):
         """Invoices issued in the range by derived status (pending, overdue, paid,
         void) and currency: counts, amounts and invoice ids."""

@@ -2,12 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
+from models.account import ROLES
 from schemas.customers import PASSWORD, CustomerSchema
 from schemas.employees import EmployeeSchema
 
+ACCOUNT_TYPES = ("customer", "employee")
 ACCOUNT = fields.String(
     required=True,
-    validate=validate.OneOf(["customer", "employee"]),
+    validate=validate.OneOf(ACCOUNT_TYPES),
     metadata={"example": "customer"},
 )
 OTP = fields.String(
@@ -34,9 +36,9 @@ class TokenSchema(Schema):
     access_token = fields.String(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"})
     refresh_token = fields.String(
         required=False,
-        metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
+        metadata={"may_be_absent": True, "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
     )
-    token_type = fields.String(metadata={"example": "Bearer"})
+    token_type = fields.String(metadata={"enum": ["Bearer"]})
     expires_in = fields.Integer(metadata={"example": 900})
 
 
@@ -49,8 +51,8 @@ def _dump_profile(account) -> dict:
 class MeSchema(Schema):
     """Who the caller is: account type, role and profile."""
 
-    type = fields.String(metadata={"example": "employee"})
-    role = fields.String(metadata={"example": "sales"})
+    type = fields.String(metadata={"enum": list(ACCOUNT_TYPES)})
+    role = fields.String(metadata={"enum": [*ROLES, "customer"], "example": "sales"})
     profile = fields.Function(
         lambda me: _dump_profile(me["profile"]),
         metadata={

@@ -6,6 +6,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from models.billing import PAYMENT_METHODS
+from models.booking import BOOKING_STATUSES
 from schemas.common import ID, NO_NUL, Money, PageArgs, sort_field
 from models.billing import INVOICE_STATUSES
 
@@ -37,7 +38,8 @@ class PaymentBookingSchema(Schema):
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
     status = fields.String(
-        dump_only=True, attribute="current_status", metadata={"example": "confirmed"},
+        dump_only=True, attribute="current_status",
+        metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"},
     )
     currency = fields.String(dump_only=True)
     total_amount = Money(dump_only=True)
@@ -55,7 +57,8 @@ class PaymentSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    method = fields.String(dump_only=True, metadata={"example": "card"})
+    method = fields.String(dump_only=True, metadata={"enum": list(PAYMENT_METHODS),
+                                                     "example": "card"})
     reference = fields.String(
         dump_only=True, allow_none=True,
         metadata={"example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a"},

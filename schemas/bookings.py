@@ -9,6 +9,11 @@ from models.booking import BOOKING_STATUSES
 from schemas.common import ID, Money, PageArgs, not_blank, sort_field
 from schemas.departures import CATEGORY
 
+# The tiers of the cancellation policy (services.bookings.CANCELLATION_POLICY; a
+# test keeps the two lists equal).
+POLICY_TIERS = ("30_days_or_more", "14_to_29_days", "7_to_13_days", "2_to_6_days",
+                "under_48_hours")
+
 MAX_SEATS = 50
 
 
@@ -61,7 +66,7 @@ class PolicyTierSchema(Schema):
     """One cancellation tier copied onto the booking: the penalty applies when at
     least `min_hours_before` hours remain before the departure starts."""
 
-    tier = fields.String(metadata={"example": "14 days or more"})
+    tier = fields.String(metadata={"enum": list(POLICY_TIERS), "example": "14_to_29_days"})
     min_hours_before = fields.Integer(metadata={"example": 336})
     penalty_percent = fields.Integer(metadata={"example": 10})
 
@@ -80,7 +85,8 @@ class BookingSchema(Schema):
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
     status = fields.String(
-        dump_only=True, attribute="current_status", metadata={"example": "held"},
+        dump_only=True, attribute="current_status",
+        metadata={"enum": list(BOOKING_STATUSES), "example": "held"},
     )
     customer_id = fields.Integer(dump_only=True)
     departure_id = fields.Integer(dump_only=True)

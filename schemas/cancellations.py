@@ -4,12 +4,16 @@
 
 from marshmallow import Schema, fields, validate
 
-from models.billing import REFUND_DESTINATIONS, REFUND_STATES
-from schemas.bookings import BookingSchema
+from models.billing import PAYMENT_METHODS, REFUND_DESTINATIONS, REFUND_STATES
+from models.booking import BOOKING_STATUSES
+from schemas.bookings import POLICY_TIERS, BookingSchema
 from schemas.common import ID, NO_NUL, Money, PageArgs, StrictBoolean, not_blank, sort_field
 
 NOT_BLANK = not_blank()
 REFUND_TO = validate.OneOf(REFUND_DESTINATIONS)
+# A quote's tier: one of the policy, or (services.cancellations) the departure has
+# started, the penalty was waived, or an unpaid hold is let go.
+QUOTE_TIERS = (*POLICY_TIERS, "departure_started", "waived", "unpaid_hold")
 
 
 class CancellationQuoteSchema(Schema):
@@ -18,7 +22,8 @@ class CancellationQuoteSchema(Schema):
     departure started `cancellable` is false; an unpaid hold is tier `unpaid_hold`."""
 
     booking_id = fields.Integer(dump_only=True)
-    tier = fields.String(dump_only=True, metadata={"example": "14_to_29_days"})
+    tier = fields.String(dump_only=True, metadata={"enum": list(QUOTE_TIERS),
+                                                   "example": "14_to_29_days"})
     penalty_percent = fields.Integer(dump_only=True, metadata={"example": 25})
     penalty_amount = Money(dump_only=True)
     refund_amount = Money(dump_only=True)
@@ -55,7 +60,8 @@ class RefundSchema(Schema):
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
     destination = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
-    method = fields.String(dump_only=True, metadata={"example": "card"})
+    method = fields.String(dump_only=True, metadata={"enum": list(PAYMENT_METHODS),
+                                                     "example": "card"})
     status = fields.String(dump_only=True, metadata={"enum": list(REFUND_STATES)})
     reason = fields.String(
         dump_only=True, allow_none=True,
@@ -85,11 +91,12 @@ class CancellationSchema(Schema):
 
     booking = fields.Nested(BookingSchema, dump_only=True)
     refunds = fields.List(fields.Nested(RefundSchema), dump_only=True)
-    tier = fields.String(dump_only=True, metadata={"example": "14 days or more"})
+    tier = fields.String(dump_only=True, metadata={"enum": list(QUOTE_TIERS),
+                                                   "example": "14_to_29_days"})
     penalty_amount = Money(dump_only=True)
     refund_amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    refund_to = fields.String(dump_only=True, metadata={"example": "wallet"})
+    refund_to = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
 
 
 class RefundQueryArgs(PageArgs):
@@ -128,9 +135,9 @@ class DepartureCancelLineSchema(Schema):
     booking_id = fields.Integer()
     reference = fields.String(metadata={"example": "ET-7KQ2MZ"})
     customer_id = fields.Integer()
-    status = fields.String(metadata={"example": "confirmed"})
+    status = fields.String(metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"})
     refund_amount = Money()
-    refund_to = fields.String(metadata={"example": "original"})
+    refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
 
 
 class DepartureCancellationSchema(Schema):
@@ -140,7 +147,7 @@ class DepartureCancellationSchema(Schema):
     reason = fields.String(
         allow_none=True, metadata={"example": "The hotel overbooked the group"},
     )
-    refund_to = fields.String(metadata={"example": "original"})
+    refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
     bookings = fields.List(fields.Nested(DepartureCancelLineSchema))
     total_refund = Money()
     currency = fields.String()

@@ -71,7 +71,7 @@ class DepartureSchema(Schema):
     )
     seats_left = fields.Integer(dump_only=True, metadata={"example": 20})
     booking_cutoff = fields.DateTime(allow_none=True)
-    status = fields.String(dump_only=True, metadata={"example": "scheduled"})
+    status = fields.String(dump_only=True, metadata={"enum": list(DEPARTURE_STATUSES)})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

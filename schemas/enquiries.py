@@ -19,7 +19,7 @@ class NoteSchema(Schema):
     id = fields.Integer(dump_only=True)
     enquiry_id = fields.Integer(dump_only=True)
     body = fields.String(metadata={"example": "Yes: children under 12 travel at the child price."})
-    author_type = fields.String(dump_only=True, metadata={"example": "employee"})
+    author_type = fields.String(dump_only=True, metadata={"enum": ["employee", "customer"]})
     author_employee_id = fields.Integer(dump_only=True, allow_none=True)
     author_customer_id = fields.Integer(dump_only=True, allow_none=True)
     author_name = fields.String(
@@ -53,13 +53,14 @@ class EnquirySchema(Schema):
     package_id = fields.Integer(dump_only=True, allow_none=True)
     subject = fields.String(metadata={"example": "Travelling with a child"})
     message = fields.String(metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"})
-    stage = fields.String(metadata={"example": "contacted"})
+    stage = fields.String(metadata={"enum": list(ENQUIRY_STAGES), "example": "contacted"})
     status = fields.String(
         dump_only=True,
-        metadata={"example": "contacted", "description": "Former name of `stage` (same value)."},
+        metadata={"enum": list(ENQUIRY_STAGES), "example": "contacted",
+                  "description": "Former name of `stage` (same value)."},
     )
     stage_changed_at = fields.DateTime(dump_only=True)
-    source = fields.String(metadata={"example": "web_form"})
+    source = fields.String(metadata={"enum": list(ENQUIRY_SOURCES), "example": "web_form"})
     campaign_tag = fields.String(allow_none=True, metadata={"example": "spring-mailing"})
     lost_reason_id = fields.Integer(dump_only=True, allow_none=True)
     lost_feedback = fields.String(dump_only=True, allow_none=True,

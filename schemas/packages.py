@@ -42,12 +42,14 @@ class PackageSchema(Schema):
     description = fields.String(metadata={"example": "Seven days of Lisbon and Sintra with a local guide."})
     destination = fields.String(metadata={"example": "Lisbon, Portugal"})
     origin = fields.String(allow_none=True, metadata={"example": "Dublin"})
-    transport_mode = fields.String(metadata={"example": "flight"})
+    transport_mode = fields.String(metadata={"enum": list(TRANSPORT_MODES),
+                                             "example": "flight"})
     duration_days = fields.Integer(metadata={"example": 7})
     base_price = Money()
     currency = fields.String()
     deposit_percent = fields.Integer(metadata={"example": 30})
-    status = fields.String(dump_only=True, metadata={"example": "published"})
+    status = fields.String(dump_only=True, metadata={"enum": list(PACKAGE_STATUSES),
+                                                     "example": "published"})
     rejection_reason = fields.String(
         dump_only=True, allow_none=True,
         metadata={"example": "Day 3 has no hotel; add one and resubmit."},

@@ -74,6 +74,9 @@ COLUMN_EXAMPLES = {
     "booking_reference": "ET-7KQ2MX", "last_activity": "2026-03-14T09:26:53+00:00",
 }
 TYPE_EXAMPLES = {"string": "EUR", "integer": 12, "date": "2026-04-01"}
+# Columns that hold one of a fixed set of values: the invoice reports' derived
+# invoice status (services.billing.INVOICE_STATUSES; a test keeps them equal).
+COLUMN_ENUMS = {"status": ("pending", "paid", "overdue", "void")}
 
 FIELD_TYPES = {
     "string": lambda example: fields.String(allow_none=True, metadata={"example": example}),
@@ -97,24 +100,37 @@ class FunnelArgs(ReportArgs):
                        metadata={"description": "Group rows per assigned employee or per source"})
 
 
-def report_schema(name: str, *column_sets) -> type[Schema]:
-    """The documented JSON envelope of a report: `report`, `basis`, `generated_at`,
+def report_schema(name: str, *column_sets, report_name: str | None = None,
+                  bases: tuple[str, ...] = ()) -> type[Schema]:
+    """The documented JSON envelope of a report: `report` (`report_name`, default
+    `name`), `basis` (one of `bases`, or null when there are none), `generated_at`,
     `filters`, `columns` and `rows`, whose items carry the columns of
     `column_sets` (tuples of (name, type) from services.reports; columns of every
-    set, for reports whose columns depend on the basis)."""
+    set, for reports whose columns depend on the basis or a filter: a column missing
+    from some set may be absent from a row). `name` names the schema components."""
     row_fields = {}
     for columns in column_sets:
         for column, kind in columns:
             example = COLUMN_EXAMPLES.get(column, TYPE_EXAMPLES.get(kind))
-            row_fields.setdefault(column, FIELD_TYPES[kind](example))
+            if column in COLUMN_ENUMS:
+                field = fields.String(metadata={"enum": list(COLUMN_ENUMS[column])})
+            else:
+                field = FIELD_TYPES[kind](example)
+            row_fields.setdefault(column, field)
+    for column, field in row_fields.items():
+        if any(column not in dict(columns) for columns in column_sets):
+            field.metadata["may_be_absent"] = True
     schema_name = "".join(part.capitalize() for part in name.replace("-", ".").split("."))
     row = Schema.from_dict(row_fields, name=f"{schema_name}RowSchema")
+    if bases:
+        basis = fields.String(metadata={"enum": list(bases), "example": bases[0]})
+    else:
+        basis = fields.String(allow_none=True, metadata={
+            "description": "null: this report has no cash or booking basis", "enum": [None]})
     return Schema.from_dict(
         {
-            "report": fields.String(metadata={"example": name}),
-            "basis": fields.String(allow_none=True, metadata={
-                "description": "cash or booking for revenue reports, else null",
-                "example": "cash"}),
+            "report": fields.String(metadata={"enum": [report_name or name]}),
+            "basis": basis,
             "generated_at": fields.DateTime(metadata={"example": "2026-03-14T09:26:53+00:00"}),
             "filters": fields.Dict(metadata={"description": "The filters applied", "example": {
                 "date_from": "2026-01-01", "date_to": "2026-03-31"}}),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from models.billing import WALLET_ENTRY_KINDS
 from schemas.common import Money, PageArgs, PageMetaSchema, not_blank, require_decimal_string
 
 
@@ -41,7 +42,7 @@ class WalletEntrySchema(Schema):
     amount = SignedMoney(dump_only=True)
     currency = fields.String(dump_only=True)
     balance_after = Money(dump_only=True)
-    kind = fields.String(dump_only=True, metadata={"example": "refund"})
+    kind = fields.String(dump_only=True, metadata={"enum": list(WALLET_ENTRY_KINDS)})
     reason = fields.String(dump_only=True, metadata={"example": "Refund of ET-7KQ2MZ"})
     booking_id = fields.Integer(dump_only=True, allow_none=True)
     payment_id = fields.Integer(dump_only=True, allow_none=True)

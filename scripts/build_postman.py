@@ -3,16 +3,25 @@
     python scripts/build_postman.py            # writes docs/postman/*.json (make postman)
     python scripts/build_postman.py --check    # exit 1 when the committed files differ
 
-The collection (Postman format v2.1) holds:
+The collection (Postman format v2.1) runs green as a whole, from a fresh import
+with its environment, against a fresh demo database (`make newman` runs all of it):
+- a collection-level pre-request script logs staff in (`staffEmail` /
+  `demoPassword` from the environment, the demo admin by default) whenever no
+  unexpired `staffAccessToken` is stored, so no request runs without a token;
 - "Walkthrough": the ordered story of scripts/postman_walkthrough.py, each request
   with Postman tests (status, key fields) that store ids and tokens in the environment
-  for the next request; `make newman` runs this folder;
+  for the next request;
 - one folder per OpenAPI tag with one request per operation, generated from the spec:
-  path parameters bound to environment variables ({{packageId}} ...), query parameters
-  listed (disabled) with their bounds, a JSON body built from the request schema
-  (examples, defaults, enums, formats), bearer auth `{{staffAccessToken}}` on
-  protected operations (inherited from the collection) and none on public ones. The
-  login request's test script stores the tokens, staff or customer by its `account`.
+  path parameters bound to environment variables ({{packageId}} ...) that the
+  walkthrough (or a create earlier in the run: a 201 stores its `id`) filled in,
+  query parameters listed (disabled) with their bounds, a JSON body built from the
+  request schema (examples, defaults, enums, formats), bearer auth
+  `{{staffAccessToken}}` on protected operations (inherited from the collection) and
+  none on public ones. Every generated request tests that the answer is not a
+  server error and has a status its operation documents; reads (GET) must succeed
+  (2xx). Destructive requests (DELETEs, cancel, archive, log out) are gathered in
+  a last folder, the logout at its end (its test forgets the revoked tokens). The login request's test script stores the tokens, staff or
+  customer by its `account`.
 
 The output is byte-stable: no timestamps or random ids (ids are UUID5 of fixed
 names), keys in a fixed order, JSON with indent 2 and a trailing newline; building
@@ -108,10 +117,60 @@ REFRESH_TESTS = """
 pm.test("status is 200", () => pm.response.to.have.status(200));
 pm.environment.set("staffAccessToken", pm.response.json().access_token);
 """
+LOGOUT_TESTS = """
+pm.test("status is 204", () => pm.response.to.have.status(204));
+// The session is revoked: forget its tokens, so the next request logs in again.
+pm.environment.unset("staffAccessToken");
+pm.environment.unset("staffRefreshToken");
+"""
 OVERRIDES = {
     ("post", "/api/v1/auth/login"): {"body": LOGIN_BODY, "tests": LOGIN_TESTS},
     ("post", "/api/v1/auth/refresh"): {"auth": "staffRefreshToken", "tests": REFRESH_TESTS},
+    ("post", "/api/v1/auth/logout"): {"tests": LOGOUT_TESTS},
 }
+LOGOUT_PATH = "/api/v1/auth/logout"
+
+# Collection-level scripts, run around every request of the collection.
+COLLECTION_PREREQUEST = """
+// Log staff in when no unexpired access token is stored (a fresh import, an
+// expired token, or after "Log out"): credentials from the environment, the demo
+// admin by default. Postman sends the request after this login has answered.
+const stored = pm.environment.get("staffAccessToken");
+const email = pm.variables.get("staffEmail") || "@@STAFF_EMAIL@@";
+const expiresAt = (jwt) => {
+    try {
+        let part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+        part += "===".slice((part.length + 3) % 4);
+        return JSON.parse(require("atob")(part)).exp * 1000;
+    } catch (error) {
+        return 0;
+    }
+};
+if (!stored || expiresAt(stored) < Date.now() + 30000) {
+    pm.sendRequest({
+        url: pm.variables.get("baseUrl") + "/api/v1/auth/login",
+        method: "POST",
+        header: { "Content-Type": "application/json" },
+        body: {
+            mode: "raw",
+            raw: JSON.stringify({
+                email: email,
+                password: pm.variables.get("demoPassword") || "@@DEMO_PASSWORD@@",
+                account: "employee",
+            }),
+        },
+    }, (error, response) => {
+        if (error || response.code !== 200) {
+            console.warn("staff login failed:", error || response.code);
+            return;
+        }
+        const body = response.json();
+        pm.environment.set("staffAccessToken", body.access_token);
+        pm.environment.set("staffRefreshToken", body.refresh_token);
+        console.info("collection pre-request: logged in as " + email);
+    });
+}
+"""
 
 
 class BuildError(Exception):
@@ -289,6 +348,66 @@ def describe_parameter(reader: SpecReader, parameter: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
+def environment_variables(spec: dict) -> list[tuple[str, str, str]]:
+    """ENV_VARIABLES plus one empty variable per path parameter of the spec that has
+    none yet (`{quote_id}` -> `quoteId`), which a create of that resource fills in
+    during the run (`created_variable`)."""
+    variables = list(ENV_VARIABLES)
+    known = {key for key, _value, _text in variables}
+    for path in sorted(spec.get("paths", {})):
+        for name in re.findall(r"\{([^}]+)\}", path):
+            if camel(name) not in known:
+                known.add(camel(name))
+                variables.append((camel(name), "", f"captured: the id a create of "
+                                  f"{name.removesuffix('_id')} answered (201)"))
+    return variables
+
+
+def created_variable(reader: SpecReader, operation: dict) -> str | None:
+    """The environment variable a 201 answer's `id` goes to: `packageId` for a
+    `Package` (or `PackageDetail`) body, when the environment has that variable."""
+    created = operation.get("responses", {}).get("201")
+    if not created:
+        return None
+    schema = reader.resolve(created).get("content", {}).get("application/json", {}) \
+        .get("schema", {})
+    ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+    name = ref.rsplit("/", 1)[-1].removesuffix("Detail")
+    variable = name[:1].lower() + name[1:] + "Id"
+    known = {key for key, _value, _text in environment_variables(reader.spec)}
+    return variable if variable in known else None
+
+
+def generated_tests(reader: SpecReader, method: str, operation: dict) -> str:
+    """Postman tests of a generated request: no server error, a status the
+    operation documents, success for reads; a create stores the new id."""
+    codes = sorted(int(code) for code in operation.get("responses", {}) if code.isdigit())
+    source = (
+        'pm.test("no server error", () => pm.expect(pm.response.code).to.be.below(500));\n'
+        f'pm.test("a documented status", () => pm.expect({json.dumps(codes)})'
+        ".to.include(pm.response.code));\n"
+    )
+    if method == "get":
+        source += ('pm.test("read succeeds", () => pm.expect(pm.response.code)'
+                   ".to.be.within(200, 299));\n")
+    variable = created_variable(reader, operation)
+    if variable:
+        source += (f'if (pm.response.code === 201) {{\n    pm.environment.set("{variable}", '
+                   "pm.response.json().id);\n}\n")
+    return source
+
+
+DESTRUCTIVE_ACTIONS = {"cancel", "archive", "logout"}
+DESTRUCTIVE_FOLDER = "Destructive requests (run last)"
+
+
+def is_destructive(method: str, path: str) -> bool:
+    """DELETEs and the actions that end what the run created (cancel a booking or a
+    departure, archive a package, log out): they run after every other request."""
+    return method == "delete" or (
+        method == "post" and path.rsplit("/", 1)[-1] in DESTRUCTIVE_ACTIONS)
+
+
 def operation_request(reader: SpecReader, method: str, path: str, operation: dict,
                       path_item: dict) -> dict:
     """The Postman item for one OpenAPI operation."""
@@ -349,33 +468,51 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
     )
     request["description"] = description
     item = {"name": summary, "request": request}
-    if "tests" in override:
-        item["event"] = [event("test", override["tests"])]
+    tests = override.get("tests", "").strip("\n")
+    item["event"] = [event("test", generated_tests(reader, method, operation)
+                           + (tests + "\n" if tests else ""))]
     return item
 
 
 def resource_folders(reader: SpecReader) -> list[dict]:
     """One folder per tag (in the spec's tag order, then untagged), each request in
-    path order and then GET, POST, PUT, PATCH, DELETE."""
+    path order and then GET, POST, PUT, PATCH; then one folder with the destructive
+    requests (`is_destructive`): the actions (cancel, archive), the DELETEs, the
+    logout last, so that nothing the run still uses is gone before it is used."""
     spec = reader.spec
     tags = [tag["name"] for tag in spec.get("tags", [])]
     descriptions = {tag["name"]: tag.get("description", "") for tag in spec.get("tags", [])}
     folders: dict[str, list] = {name: [] for name in tags}
-    for path in sorted(spec.get("paths", {})):
+    destructive = []
+    order = sorted(
+        (path == LOGOUT_PATH, method == "delete", path, METHOD_ORDER.index(method), method)
+        for path in spec.get("paths", {})
+        for method in spec["paths"][path]
+        if method in METHOD_ORDER
+    )
+    for _logout, _delete, path, _rank, method in order:
         path_item = spec["paths"][path]
-        for method in METHOD_ORDER:
-            if method not in path_item:
-                continue
-            operation = path_item[method]
+        operation = path_item[method]
+        item = operation_request(reader, method, path, operation, path_item)
+        if is_destructive(method, path):
+            destructive.append(item)
+        else:
             tag = (operation.get("tags") or ["other"])[0]
-            folders.setdefault(tag, []).append(
-                operation_request(reader, method, path, operation, path_item)
-            )
-    return [
+            folders.setdefault(tag, []).append(item)
+    result = [
         {"name": name, "description": descriptions.get(name, ""), "item": items}
         for name, items in folders.items()
         if items
     ]
+    if destructive:
+        result.append({
+            "name": DESTRUCTIVE_FOLDER,
+            "description": "DELETEs and the actions that end a resource (cancel, archive, "
+            "log out), after every other request so the run reads what it created first; "
+            "the logout comes last (its test forgets the revoked staff tokens).",
+            "item": destructive,
+        })
+    return result
 
 
 def operation_index(spec: dict) -> list[tuple[str, re.Pattern]]:
@@ -432,10 +569,12 @@ def build(spec: dict) -> tuple[dict, dict]:
     walkthrough = {
         "name": "Walkthrough",
         "description": (
-            "The whole story in order (run it as a folder: `make newman`). Needs the demo "
-            "data (`flask --app app seed-demo`). Source: scripts/postman_walkthrough.py."
+            "The whole story in order; it runs first and stores the ids the other "
+            "folders use. Needs the demo data (`flask --app app seed-demo`). Source: "
+            "scripts/postman_walkthrough.py."
         ),
-        "item": [walkthrough_item(step, index) for step in STEPS],
+        "item": [walkthrough_item({**step, "name": f"{number:02d} {step['name']}"}, index)
+                 for number, step in enumerate(STEPS)],
     }
     collection = {
         "info": {
@@ -445,15 +584,19 @@ def build(spec: dict) -> tuple[dict, dict]:
                 f"{info.get('title', 'Easy Travels API')} {info.get('version', '')}. "
                 "Generated by scripts/build_postman.py from docs/openapi.json (`make "
                 "postman`); do not edit by hand. Select the environment "
-                "easy-travels.postman_environment.json, set `baseUrl`, then run "
-                "\"Walkthrough\" or log in with auth > \"Log in ...\" (its test script "
-                "stores the tokens) and use the resource folders. Protected requests "
-                "send `{{staffAccessToken}}`; switch a request's auth to "
-                "`{{customerAccessToken}}` to act as the customer."
+                "easy-travels.postman_environment.json, set `baseUrl`, then run the "
+                "whole collection (against a fresh demo database: `make newman`) or "
+                "single requests: a collection-level pre-request script logs staff in "
+                "(`staffEmail` / `demoPassword`) whenever no valid token is stored. "
+                "Protected requests send `{{staffAccessToken}}`; switch a request's "
+                "auth to `{{customerAccessToken}}` to act as the customer."
             ),
             "schema": SCHEMA_URL,
         },
         "auth": bearer("staffAccessToken"),
+        "event": [event("prerequest", COLLECTION_PREREQUEST
+                        .replace("@@STAFF_EMAIL@@", STAFF_EMAIL)
+                        .replace("@@DEMO_PASSWORD@@", DEMO_PASSWORD))],
         "item": [walkthrough, *resource_folders(reader)],
     }
     environment = {
@@ -462,7 +605,7 @@ def build(spec: dict) -> tuple[dict, dict]:
         "values": [
             {"key": key, "value": value, "type": "secret" if key in SECRET_VARIABLES
              else "default", "enabled": True, "description": text}
-            for key, value, text in ENV_VARIABLES
+            for key, value, text in environment_variables(spec)
         ],
         "_postman_variable_scope": "environment",
     }

@@ -1,4 +1,4 @@
-"""The hand-written "Walkthrough" folder of the Postman collection.
+"""The hand-written "Walkthrough" folder of the Postman collection (issue #5 item 2).
 
 scripts/build_postman.py merges these steps, in this order, in front of the folders it
 generates from docs/openapi.json, and refuses to build when a step's method and path
@@ -9,18 +9,19 @@ SQLite database loaded with `flask seed-demo` (demo accounts, password
 The story follows examples/walkthrough.py and the README's curl tour, with money:
 staff (the demo admin) builds a package and cannot approve it themself
 (maker-checker), the operation head approves it, a customer registers, searches,
-books two seats, pays by card through the payment provider (a payment intent confirmed
-on the local provider; the signed webhook confirms the booking; a retry with the same
-Idempotency-Key is replayed),
+books two seats, pays by card (a retry with the same Idempotency-Key is replayed),
 sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
 wallet, sees the wallet credited and the seats returned, raises an enquiry that
-staff take over, answer and put on hold; the customer reads the answer, asks for an
-offer that staff quote and the customer accepts as a booking (the enquiry is won),
-and logs out. No
+staff assign, answer and resolve; the customer reads the answer and logs out. No
 step needs mail (no OTP), so no SMTP sink is involved.
 
+The steps come in groups, one function each (`STEP_GROUPS`, in run order); the
+builder numbers the requests in that order, so a new group (or a step in a group)
+is added without renumbering the others. Steps that need ids take them from the
+environment variables earlier steps stored (`pm.environment.set(...)`).
+
 Each step is a dict:
-    name         request name in Postman
+    name         request name in Postman (the builder puts the number in front)
     method, path the operation; path under {{baseUrl}}, may hold {{variables}}
     auth         "staff", "approver", "customer", "customer_refresh" or None
     status       expected HTTP status (the builder adds that pm.test and a JSON check)
@@ -35,100 +36,19 @@ Each step is a dict:
 STAFF_EMAIL = "admin@easytravels.test"
 APPROVER_EMAIL = "ophead@easytravels.test"
 
-# The sales pipeline: an enquiry that becomes a booking through a quote at a locked
-# price (docs/design.md "Lifecycles": enquiry). Self-contained; spliced into STEPS below.
-ENQUIRY_TO_BOOKING_STEPS = [
-    {
-        "name": "28a Customer asks for an offer (a new enquiry)",
-        "method": "POST",
-        "path": "/api/v1/enquiries",
-        "auth": "customer",
-        "status": 201,
-        "body": '{\n  "package_id": {{packageId}},\n  "subject": "Offer for two",\n'
-        '  "message": "Could you send us an offer for two seats?"\n}',
-        "tests": """
-const body = pm.response.json();
-pm.test("a new web-form enquiry with a first-response deadline", () => {
-    pm.expect(body.stage).to.eql("new");
-    pm.expect(body.source).to.eql("web_form");
-    pm.expect(body.first_response_due_at).to.be.a("string");
-});
-pm.environment.set("offerEnquiryId", body.id);
-""",
-    },
-    {
-        "name": "28b Staff quote two seats, valid for 7 days",
-        "method": "POST",
-        "path": "/api/v1/enquiries/{{offerEnquiryId}}/quotes",
-        "auth": "staff",
-        "status": 201,
-        "prerequest": """
-pm.environment.set("quoteValidUntil", new Date(Date.now() + 7 * 86400000).toISOString());
-""",
-        "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2,\n'
-        '  "valid_until": "{{quoteValidUntil}}"\n}',
-        "tests": """
-const body = pm.response.json();
-pm.test("an open quote at the departure's price", () => {
-    pm.expect(body.status).to.eql("open");
-    pm.expect(body.total_amount).to.eql((2 * parseFloat(body.prices.adult)).toFixed(2));
-});
-pm.environment.set("quoteId", body.id);
-pm.environment.set("quoteTotal", body.total_amount);
-""",
-    },
-    {
-        "name": "28c Customer reads the quote",
-        "method": "GET",
-        "path": "/api/v1/quotes/{{quoteId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
-pm.test("open", () => pm.expect(pm.response.json().status).to.eql("open"));
-""",
-    },
-    {
-        "name": "28d Customer accepts the quote: the booking at the quoted price",
-        "method": "POST",
-        "path": "/api/v1/quotes/{{quoteId}}/accept",
-        "auth": "customer",
-        "status": 201,
-        "tests": """
-const body = pm.response.json();
-pm.test("a held booking at the quoted total", () => {
-    pm.expect(body.status).to.eql("held");
-    pm.expect(body.seats).to.eql(2);
-    pm.expect(body.total_amount).to.eql(pm.environment.get("quoteTotal"));
-});
-pm.environment.set("quotedBookingId", body.id);
-""",
-    },
-    {
-        "name": "28e Staff see the enquiry won by that booking",
-        "method": "GET",
-        "path": "/api/v1/enquiries/{{offerEnquiryId}}",
-        "auth": "staff",
-        "status": 200,
-        "tests": """
-const body = pm.response.json();
-pm.test("won", () => {
-    pm.expect(body.stage).to.eql("won");
-    pm.expect(body.booking_id).to.eql(pm.environment.get("quotedBookingId"));
-});
-""",
-    },
-]
 
-STEPS = [
-    {
-        "name": "00 Server is up",
-        "method": "GET",
-        "path": "/health",
-        "auth": None,
-        "status": 200,
-        "description": "Liveness probe. Its pre-request script picks a run tag so that the "
-        "customer's email and the search word are new on every run.",
-        "prerequest": """
+def server_and_staff() -> list[dict]:
+    """The server answers; staff (the demo admin) log in and say who they are."""
+    return [
+        {
+            "name": "Server is up",
+            "method": "GET",
+            "path": "/health",
+            "auth": None,
+            "status": 200,
+            "description": "Liveness probe. Its pre-request script picks a run tag so that the "
+            "customer's email and the search word are new on every run.",
+            "prerequest": """
 const tag = Array.from({ length: 8 }, () =>
     String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
 pm.environment.set("runTag", tag);
@@ -139,21 +59,21 @@ const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10
 pm.environment.set("startDate", day(60));
 pm.environment.set("endDate", day(62));
 """,
-        "tests": """
+            "tests": """
 pm.test("status ok", () => pm.expect(pm.response.json().status).to.eql("ok"));
 """,
-    },
-    {
-        "name": "01 Staff logs in (admin) and stores the tokens",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
-                 "account": "employee"},
-        "description": "Password login of a demo employee; the test script stores the access "
-        "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
-        "tests": """
+        },
+        {
+            "name": "Staff logs in (admin) and stores the tokens",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
+                     "account": "employee"},
+            "description": "Password login of a demo employee; the test script stores the access "
+            "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
     pm.expect(body.access_token).to.be.a("string").and.not.empty;
@@ -163,14 +83,14 @@ pm.test("tokens returned", () => {
 pm.environment.set("staffAccessToken", body.access_token);
 pm.environment.set("staffRefreshToken", body.refresh_token);
 """,
-    },
-    {
-        "name": "02 Staff: who am I",
-        "method": "GET",
-        "path": "/api/v1/auth/me",
-        "auth": "staff",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Staff: who am I",
+            "method": "GET",
+            "path": "/api/v1/auth/me",
+            "auth": "staff",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("an admin employee", () => {
     pm.expect(body.type).to.eql("employee");
@@ -179,33 +99,41 @@ pm.test("an admin employee", () => {
     pm.expect(body.profile).to.not.have.property("password");
 });
 pm.environment.set("staffId", body.profile.id);
+pm.environment.set("employeeId", body.profile.id);
 """,
-    },
-    {
-        "name": "03 Staff creates a draft package with a 3-day itinerary",
-        "method": "POST",
-        "path": "/api/v1/packages",
-        "auth": "staff",
-        "status": 201,
-        "body": {
-            "title": "Porto and the Douro Valley",
-            "description": "Port wine country.",
-            "destination": "Porto, Portugal",
-            "origin": "Dublin",
-            "transport_mode": "flight",
-            "duration_days": 3,
-            "base_price": "480.00",
-            "currency": "EUR",
-            "itinerary": [
-                {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
-                 "description": "Check in and an evening walk along the Ribeira."},
-                {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
-                 "description": "River cruise and a tasting at the {{searchWord}} estate."},
-                {"day_number": 3, "title": "Departure", "location": "Porto",
-                 "description": "Breakfast and transfer to the airport."},
-            ],
         },
-        "tests": """
+    ]
+
+
+def package_approval() -> list[dict]:
+    """Staff build a package and a departure; maker-checker: the operation head
+    approves it."""
+    return [
+        {
+            "name": "Staff creates a draft package with a 3-day itinerary",
+            "method": "POST",
+            "path": "/api/v1/packages",
+            "auth": "staff",
+            "status": 201,
+            "body": {
+                "title": "Porto and the Douro Valley",
+                "description": "Port wine country.",
+                "destination": "Porto, Portugal",
+                "origin": "Dublin",
+                "transport_mode": "flight",
+                "duration_days": 3,
+                "base_price": "480.00",
+                "currency": "EUR",
+                "itinerary": [
+                    {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
+                     "description": "Check in and an evening walk along the Ribeira."},
+                    {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
+                     "description": "River cruise and a tasting at the {{searchWord}} estate."},
+                    {"day_number": 3, "title": "Departure", "location": "Porto",
+                     "description": "Breakfast and transfer to the airport."},
+                ],
+            },
+            "tests": """
 const body = pm.response.json();
 pm.test("a draft with its itinerary", () => {
     pm.expect(body.status).to.eql("draft");
@@ -215,27 +143,27 @@ pm.test("a draft with its itinerary", () => {
 });
 pm.environment.set("packageId", body.id);
 """,
-    },
-    {
-        "name": "04 Staff submits the package for approval",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/submit",
-        "auth": "staff",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Staff submits the package for approval",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/submit",
+            "auth": "staff",
+            "status": 200,
+            "tests": """
 pm.test("pending approval", () =>
     pm.expect(pm.response.json().status).to.eql("pending_approval"));
 """,
-    },
-    {
-        "name": "05 Staff cannot approve their own package (maker-checker, 403)",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/approve",
-        "auth": "staff",
-        "status": 403,
-        "description": "The admin may approve packages, but not a revision they created or "
-        "last edited: a second person must check it.",
-        "tests": """
+        },
+        {
+            "name": "Staff cannot approve their own package (maker-checker, 403)",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/approve",
+            "auth": "staff",
+            "status": 403,
+            "description": "The admin may approve packages, but not a revision they created or "
+            "last edited: a second person must check it.",
+            "tests": """
 const body = pm.response.json();
 pm.test("problem details: maker-checker", () => {
     pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
@@ -244,16 +172,16 @@ pm.test("problem details: maker-checker", () => {
     pm.expect(body.detail).to.be.a("string");
 });
 """,
-    },
-    {
-        "name": "06 Staff adds a departure in 60 days (12 seats at 495.00)",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/departures",
-        "auth": "staff",
-        "status": 201,
-        "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
-                 "capacity": 12, "price": "495.00"},
-        "tests": """
+        },
+        {
+            "name": "Staff adds a departure in 60 days (12 seats at 495.00)",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/departures",
+            "auth": "staff",
+            "status": 201,
+            "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
+                     "capacity": 12, "price": "495.00"},
+            "tests": """
 const body = pm.response.json();
 pm.test("12 seats left at 495.00", () => {
     pm.expect(body.package_id).to.eql(pm.environment.get("packageId"));
@@ -263,28 +191,28 @@ pm.test("12 seats left at 495.00", () => {
 });
 pm.environment.set("departureId", body.id);
 """,
-    },
-    {
-        "name": "07 Operation head logs in",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
-                 "account": "employee"},
-        "tests": """
+        },
+        {
+            "name": "Operation head logs in",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
+                     "account": "employee"},
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("approverAccessToken", body.access_token);
 """,
-    },
-    {
-        "name": "08 Operation head approves and publishes the package",
-        "method": "POST",
-        "path": "/api/v1/packages/{{packageId}}/approve",
-        "auth": "approver",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Operation head approves and publishes the package",
+            "method": "POST",
+            "path": "/api/v1/packages/{{packageId}}/approve",
+            "auth": "approver",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("published by a second person", () => {
     pm.expect(body.status).to.eql("published");
@@ -292,17 +220,24 @@ pm.test("published by a second person", () => {
     pm.expect(body.approved_by_id).to.not.eql(body.created_by_id);
 });
 """,
-    },
-    {
-        "name": "09 A customer registers",
-        "method": "POST",
-        "path": "/api/v1/auth/register",
-        "auth": None,
-        "status": 201,
-        "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
-                 "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
-                 "password": "{{customerPassword}}"},
-        "tests": """
+        },
+    ]
+
+
+def customer_search() -> list[dict]:
+    """A new customer registers, logs in, refreshes the token, searches the
+    catalogue and lists the departures."""
+    return [
+        {
+            "name": "A customer registers",
+            "method": "POST",
+            "path": "/api/v1/auth/register",
+            "auth": None,
+            "status": 201,
+            "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
+                     "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
+                     "password": "{{customerPassword}}"},
+            "tests": """
 const body = pm.response.json();
 pm.test("a customer with an empty wallet and no password in the answer", () => {
     pm.expect(body.email).to.eql(pm.environment.get("customerEmail"));
@@ -311,16 +246,16 @@ pm.test("a customer with an empty wallet and no password in the answer", () => {
 });
 pm.environment.set("customerId", body.id);
 """,
-    },
-    {
-        "name": "10 Customer logs in and stores the tokens",
-        "method": "POST",
-        "path": "/api/v1/auth/login",
-        "auth": None,
-        "status": 200,
-        "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
-                 "account": "customer"},
-        "tests": """
+        },
+        {
+            "name": "Customer logs in and stores the tokens",
+            "method": "POST",
+            "path": "/api/v1/auth/login",
+            "auth": None,
+            "status": 200,
+            "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
+                     "account": "customer"},
+            "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
     pm.expect(body.access_token).to.be.a("string").and.not.empty;
@@ -329,56 +264,63 @@ pm.test("tokens returned", () => {
 pm.environment.set("customerAccessToken", body.access_token);
 pm.environment.set("customerRefreshToken", body.refresh_token);
 """,
-    },
-    {
-        "name": "11 Customer exchanges the refresh token for a new access token",
-        "method": "POST",
-        "path": "/api/v1/auth/refresh",
-        "auth": "customer_refresh",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer exchanges the refresh token for a new access token",
+            "method": "POST",
+            "path": "/api/v1/auth/refresh",
+            "auth": "customer_refresh",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("a new access token", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("customerAccessToken", body.access_token);
 """,
-    },
-    {
-        "name": "12 Customer searches the catalogue by a word of the itinerary",
-        "method": "GET",
-        "path": "/api/v1/packages",
-        "auth": "customer",
-        "status": 200,
-        "query": [("q", "{{searchWord}}")],
-        "tests": """
+        },
+        {
+            "name": "Customer searches the catalogue by a word of the itinerary",
+            "method": "GET",
+            "path": "/api/v1/packages",
+            "auth": "customer",
+            "status": 200,
+            "query": [("q", "{{searchWord}}")],
+            "tests": """
 const body = pm.response.json();
 pm.test("exactly the new package is found", () => {
     pm.expect(body.items.map((p) => p.id)).to.eql([pm.environment.get("packageId")]);
     pm.expect(body.meta.total).to.eql(1);
 });
 """,
-    },
-    {
-        "name": "13 Customer lists the package's departures",
-        "method": "GET",
-        "path": "/api/v1/packages/{{packageId}}/departures",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer lists the package's departures",
+            "method": "GET",
+            "path": "/api/v1/packages/{{packageId}}/departures",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("the one departure, 12 seats left", () => {
     pm.expect(body.items.map((d) => d.id)).to.eql([pm.environment.get("departureId")]);
     pm.expect(body.items[0].seats_left).to.eql(12);
 });
 """,
-    },
-    {
-        "name": "14 Customer books 2 seats (held, invoiced)",
-        "method": "POST",
-        "path": "/api/v1/bookings",
-        "auth": "customer",
-        "status": 201,
-        "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2\n}',
-        "tests": """
+        },
+    ]
+
+
+def booking_and_payment() -> list[dict]:
+    """The customer books two seats and pays by card; an idempotent retry is
+    replayed; the invoice shows paid."""
+    return [
+        {
+            "name": "Customer books 2 seats (held, invoiced)",
+            "method": "POST",
+            "path": "/api/v1/bookings",
+            "auth": "customer",
+            "status": 201,
+            "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2\n}',
+            "tests": """
 const body = pm.response.json();
 pm.test("held with a reference, 990.00 due", () => {
     pm.expect(body.status).to.eql("held");
@@ -394,101 +336,63 @@ pm.environment.set("bookingReference", body.reference);
 pm.environment.set("invoiceId", body.invoice_id);
 pm.environment.set("amountDue", body.amount_due);
 """,
-    },
-    {
-        "name": "15 The departure shows 10 seats left",
-        "method": "GET",
-        "path": "/api/v1/departures/{{departureId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The departure shows 10 seats left",
+            "method": "GET",
+            "path": "/api/v1/departures/{{departureId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(10));
 """,
-    },
-    {
-        "name": "16 Customer starts a card payment (payment intent), confirmed on the provider",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
-        "auth": "customer",
-        "status": 201,
-        "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}"},
-        "description": "Card money enters only through the payment provider: the API creates "
-        "a PaymentIntent, the client confirms it with Stripe.js or an SDK (here: two calls to "
-        "the local provider at `{{stripeBase}}` with the test card `pm_card_visa`; localstripe "
-        "accepts any `sk_test_` key and wants the card attached before `confirm`), and the "
-        "provider's signed webhook confirms the booking. A fresh Idempotency-Key per run: a "
-        "network retry with the same key and body gets the first answer.",
-        "prerequest": """
+        },
+        {
+            "name": "Customer pays the booking by card (confirmed)",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "auth": "customer",
+            "status": 201,
+            "headers": [("Idempotency-Key", "{{paymentKey}}")],
+            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+            "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
+            "with the same key and body gets the first answer instead of a second charge.",
+            "prerequest": """
 pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
 """,
-        "tests": """
+            "tests": """
 const body = pm.response.json();
-pm.test("a pending stripe intent for the amount due", () => {
-    pm.expect(body.provider).to.eql("stripe");
-    pm.expect(body.status).to.eql("pending");
+pm.test("paid in full: confirmed, nothing due", () => {
     pm.expect(body.amount).to.eql(pm.environment.get("amountDue"));
-    pm.expect(body.client_secret).to.be.a("string");
+    pm.expect(body.method).to.eql("card");
+    pm.expect(body.booking.status).to.eql("confirmed");
+    pm.expect(body.booking.amount_due).to.eql("0.00");
 });
-pm.environment.set("intentId", body.id);
-pm.environment.set("providerPaymentId", body.provider_payment_id);
-const provider = pm.environment.get("stripeBase") + "/v1/payment_intents/" + body.provider_payment_id;
-const auth = { type: "bearer", bearer: [{ key: "token", value: "sk_test_postman_client", type: "string" }] };
-pm.sendRequest({ url: provider, method: "POST", auth: auth,
-    body: { mode: "urlencoded", urlencoded: [{ key: "payment_method", value: "pm_card_visa" }] } },
-    (err) => {
-        pm.test("card attached on the provider", () => pm.expect(err).to.eql(null));
-        pm.sendRequest({ url: provider + "/confirm", method: "POST", auth: auth }, (err2, res) => {
-            pm.test("the provider took the payment", () => {
-                pm.expect(err2).to.eql(null);
-                pm.expect(res.json().status).to.eql("succeeded");
-            });
-        });
-    });
+pm.environment.set("paymentId", body.id);
 """,
-    },
-    {
-        "name": "17 A retry with the same Idempotency-Key is replayed, no second intent",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
-        "auth": "customer",
-        "status": 201,
-        "headers": [("Idempotency-Key", "{{paymentKey}}")],
-        "body": {"amount": "{{amountDue}}"},
-        "tests": """
+        },
+        {
+            "name": "A retry with the same Idempotency-Key is replayed, not charged again",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "auth": "customer",
+            "status": 201,
+            "headers": [("Idempotency-Key", "{{paymentKey}}")],
+            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+            "tests": """
 pm.test("the first answer, marked as replayed", () => {
     pm.expect(pm.response.headers.get("Idempotent-Replayed")).to.eql("true");
-    pm.expect(pm.response.json().id).to.eql(pm.environment.get("intentId"));
+    pm.expect(pm.response.json().id).to.eql(pm.environment.get("paymentId"));
 });
 """,
-    },
-    {
-        "name": "17b The provider's webhook confirmed the booking",
-        "method": "GET",
-        "path": "/api/v1/payment-intents/{{intentId}}",
-        "auth": "customer",
-        "status": 200,
-        "description": "localstripe sends the signed `payment_intent.succeeded` event about "
-        "1 s after the confirmation; the pre-request script waits 3 s.",
-        "prerequest": """
-setTimeout(() => {}, 3000);
-""",
-        "tests": """
-const body = pm.response.json();
-pm.test("succeeded, payment recorded", () => {
-    pm.expect(body.status).to.eql("succeeded");
-    pm.expect(body.payment_id).to.be.a("number");
-});
-pm.environment.set("paymentId", body.payment_id);
-""",
-    },
-    {
-        "name": "18 The invoice shows paid",
-        "method": "GET",
-        "path": "/api/v1/invoices/{{invoiceId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The invoice shows paid",
+            "method": "GET",
+            "path": "/api/v1/invoices/{{invoiceId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("paid, one payment, nothing due", () => {
     pm.expect(body.status).to.eql("paid");
@@ -498,14 +402,21 @@ pm.test("paid, one payment, nothing due", () => {
     pm.expect(body.payments.map((p) => p.id)).to.eql([pm.environment.get("paymentId")]);
 });
 """,
-    },
-    {
-        "name": "19 Customer asks what cancelling would cost (quote, no side effects)",
-        "method": "GET",
-        "path": "/api/v1/bookings/{{bookingId}}/cancellation-quote",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+    ]
+
+
+def cancellation() -> list[dict]:
+    """The customer asks for a quote and cancels with the refund to the wallet;
+    the wallet and the seats show it."""
+    return [
+        {
+            "name": "Customer asks what cancelling would cost (quote, no side effects)",
+            "method": "GET",
+            "path": "/api/v1/bookings/{{bookingId}}/cancellation-quote",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("60 days ahead: 10 % penalty", () => {
     pm.expect(body.cancellable).to.eql(true);
@@ -516,15 +427,15 @@ pm.test("60 days ahead: 10 % penalty", () => {
 });
 pm.environment.set("refundAmount", body.refund_amount);
 """,
-    },
-    {
-        "name": "20 Customer cancels with the refund to the wallet",
-        "method": "POST",
-        "path": "/api/v1/bookings/{{bookingId}}/cancel",
-        "auth": "customer",
-        "status": 200,
-        "body": {"refund_to": "wallet", "reason": "Plans changed"},
-        "tests": """
+        },
+        {
+            "name": "Customer cancels with the refund to the wallet",
+            "method": "POST",
+            "path": "/api/v1/bookings/{{bookingId}}/cancel",
+            "auth": "customer",
+            "status": 200,
+            "body": {"refund_to": "wallet", "reason": "Plans changed"},
+            "tests": """
 const body = pm.response.json();
 pm.test("cancelled, the quoted amount refunded to the wallet at once", () => {
     pm.expect(body.booking.status).to.eql("cancelled");
@@ -536,14 +447,14 @@ pm.test("cancelled, the quoted amount refunded to the wallet at once", () => {
 });
 pm.environment.set("refundId", body.refunds[0].id);
 """,
-    },
-    {
-        "name": "21 The wallet holds the refund",
-        "method": "GET",
-        "path": "/api/v1/customers/{{customerId}}/wallet",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The wallet holds the refund",
+            "method": "GET",
+            "path": "/api/v1/customers/{{customerId}}/wallet",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
 pm.test("balance = refund, one refund credit in the ledger", () => {
     pm.expect(body.balance).to.eql(pm.environment.get("refundAmount"));
@@ -552,71 +463,76 @@ pm.test("balance = refund, one refund credit in the ledger", () => {
     pm.expect(body.entries[0].refund_id).to.eql(pm.environment.get("refundId"));
 });
 """,
-    },
-    {
-        "name": "22 The seats are back on sale",
-        "method": "GET",
-        "path": "/api/v1/departures/{{departureId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "The seats are back on sale",
+            "method": "GET",
+            "path": "/api/v1/departures/{{departureId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to.eql(12));
 """,
-    },
-    {
-        "name": "23 Customer raises an enquiry about the package",
-        "method": "POST",
-        "path": "/api/v1/enquiries",
-        "auth": "customer",
-        "status": 201,
-        "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
-        '  "message": "Is the tasting lunch available vegetarian?"\n}',
-        "tests": """
+        },
+    ]
+
+
+def enquiry() -> list[dict]:
+    """The customer raises an enquiry that staff assign, answer and resolve."""
+    return [
+        {
+            "name": "Customer raises an enquiry about the package",
+            "method": "POST",
+            "path": "/api/v1/enquiries",
+            "auth": "customer",
+            "status": 201,
+            "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
+            '  "message": "Is the tasting lunch available vegetarian?"\n}',
+            "tests": """
 const body = pm.response.json();
 pm.test("a new enquiry of this customer", () => {
-    pm.expect(body.stage).to.eql("new");
+    pm.expect(body.status).to.eql("new");
     pm.expect(body.customer_id).to.eql(pm.environment.get("customerId"));
     pm.expect(body.notes).to.eql([]);
 });
 pm.environment.set("enquiryId", body.id);
 """,
-    },
-    {
-        "name": "24 Staff list the customer's new enquiries",
-        "method": "GET",
-        "path": "/api/v1/enquiries",
-        "auth": "staff",
-        "status": 200,
-        "query": [("status", "new"), ("customer_id", "{{customerId}}")],
-        "tests": """
+        },
+        {
+            "name": "Staff list the customer's new enquiries",
+            "method": "GET",
+            "path": "/api/v1/enquiries",
+            "auth": "staff",
+            "status": 200,
+            "query": [("status", "new"), ("customer_id", "{{customerId}}")],
+            "tests": """
 pm.test("the enquiry is listed", () => pm.expect(
     pm.response.json().items.map((e) => e.id)).to.include(pm.environment.get("enquiryId")));
 """,
-    },
-    {
-        "name": "25 Staff take the enquiry over and mark it contacted",
-        "method": "PATCH",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "staff",
-        "status": 200,
-        "body": "{\n  \"assigned_to_id\": {{staffId}},\n  \"stage\": \"contacted\"\n}",
-        "tests": """
+        },
+        {
+            "name": "Staff assign the enquiry to themself (in progress)",
+            "method": "PATCH",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "staff",
+            "status": 200,
+            "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
+            "tests": """
 const body = pm.response.json();
-pm.test("assigned by hand and contacted", () => {
+pm.test("assigned and in progress", () => {
     pm.expect(body.assigned_to_id).to.eql(pm.environment.get("staffId"));
-    pm.expect(body.stage).to.eql("contacted");
-    pm.expect(body.assignments.map((a) => a.method)).to.include("manual");
+    pm.expect(body.status).to.eql("in_progress");
 });
 """,
-    },
-    {
-        "name": "26 Staff answer with a note",
-        "method": "POST",
-        "path": "/api/v1/enquiries/{{enquiryId}}/notes",
-        "auth": "staff",
-        "status": 201,
-        "body": {"body": "Checked with the estate: yes, on request."},
-        "tests": """
+        },
+        {
+            "name": "Staff answer with a note",
+            "method": "POST",
+            "path": "/api/v1/enquiries/{{enquiryId}}/notes",
+            "auth": "staff",
+            "status": 201,
+            "body": {"body": "Checked with the estate: yes, on request."},
+            "tests": """
 const body = pm.response.json();
 pm.test("an employee note", () => {
     pm.expect(body.author_type).to.eql("employee");
@@ -624,48 +540,53 @@ pm.test("an employee note", () => {
 });
 pm.environment.set("noteId", body.id);
 """,
-    },
-    {
-        "name": "27 Staff put the enquiry on hold (answered)",
-        "method": "PATCH",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "staff",
-        "status": 200,
-        "body": {"stage": "on_hold"},
-        "tests": """
-pm.test("on hold", () => pm.expect(pm.response.json().stage).to.eql("on_hold"));
+        },
+        {
+            "name": "Staff resolve the enquiry",
+            "method": "PATCH",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "staff",
+            "status": 200,
+            "body": {"status": "resolved"},
+            "tests": """
+pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"));
 """,
-    },
-    {
-        "name": "28 Customer reads the answer",
-        "method": "GET",
-        "path": "/api/v1/enquiries/{{enquiryId}}",
-        "auth": "customer",
-        "status": 200,
-        "tests": """
+        },
+        {
+            "name": "Customer reads the answer",
+            "method": "GET",
+            "path": "/api/v1/enquiries/{{enquiryId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
 const body = pm.response.json();
-pm.test("on hold, with the staff note", () => {
-    pm.expect(body.stage).to.eql("on_hold");
+pm.test("resolved, with the staff note", () => {
+    pm.expect(body.status).to.eql("resolved");
     pm.expect(body.notes.map((n) => n.id)).to.eql([pm.environment.get("noteId")]);
     pm.expect(body.notes[0].body).to.include("yes, on request");
 });
 """,
-    },
-    *ENQUIRY_TO_BOOKING_STEPS,
-    {
-        "name": "29 Customer logs out",
-        "method": "POST",
-        "path": "/api/v1/auth/logout",
-        "auth": "customer",
-        "status": 204,
-    },
-    {
-        "name": "30 The revoked token is refused (401 problem)",
-        "method": "GET",
-        "path": "/api/v1/auth/me",
-        "auth": "customer",
-        "status": 401,
-        "tests": """
+        },
+    ]
+
+
+def logout() -> list[dict]:
+    """The customer logs out; the revoked token is refused."""
+    return [
+        {
+            "name": "Customer logs out",
+            "method": "POST",
+            "path": "/api/v1/auth/logout",
+            "auth": "customer",
+            "status": 204,
+        },
+        {
+            "name": "The revoked token is refused (401 problem)",
+            "method": "GET",
+            "path": "/api/v1/auth/me",
+            "auth": "customer",
+            "status": 401,
+            "tests": """
 const body = pm.response.json();
 pm.test("problem details: token revoked", () => {
     pm.expect(pm.response.headers.get("Content-Type")).to.include("application/problem+json");
@@ -673,5 +594,18 @@ pm.test("problem details: token revoked", () => {
     pm.expect(body.status).to.eql(401);
 });
 """,
-    },
+        },
+    ]
+
+
+# The groups in run order; STEPS is the flat list the builder reads.
+STEP_GROUPS = [
+    server_and_staff,
+    package_approval,
+    customer_search,
+    booking_and_payment,
+    cancellation,
+    enquiry,
+    logout,
 ]
+STEPS = [step for group in STEP_GROUPS for step in group()]

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from models.enquiry import ENQUIRY_SOURCES, ENQUIRY_STAGES
+from models.pipeline import ASSIGNMENT_METHODS
 from schemas.common import ID, NO_NUL, PageArgs, not_blank, sort_field
 
 NOT_BLANK = not_blank()
@@ -91,7 +92,7 @@ class AssignmentSchema(Schema):
 
     employee_id = fields.Integer(allow_none=True)
     previous_employee_id = fields.Integer(allow_none=True)
-    method = fields.String(metadata={"example": "round_robin"})
+    method = fields.String(metadata={"enum": list(ASSIGNMENT_METHODS), "example": "round_robin"})
     assigned_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
 

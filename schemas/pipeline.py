@@ -3,7 +3,7 @@ sales capacity, duplicate customers and merges (docs/design.md "Lifecycles": enq
 
 from marshmallow import Schema, fields, validate
 
-from models.pipeline import ACTIVITY_KINDS
+from models.pipeline import ACTIVITY_KINDS, QUOTE_STATUSES
 from schemas.bookings import MAX_SEATS, TravellerSchema
 from schemas.enquiries import DuplicateSchema
 from schemas.common import ID, NO_NUL, Money, PageArgs, StrictBoolean, not_blank, sort_field
@@ -51,7 +51,7 @@ class ActivitySchema(Schema):
 
     id = fields.Integer(dump_only=True)
     enquiry_id = fields.Integer(dump_only=True)
-    kind = fields.String(metadata={"example": "call"})
+    kind = fields.String(metadata={"enum": list(ACTIVITY_KINDS), "example": "call"})
     summary = fields.String(metadata={"example": "Call back about the child price"})
     note = fields.String(allow_none=True, metadata={"example": "Ask about the child seat."})
     due_at = fields.DateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
@@ -119,7 +119,10 @@ class QuoteSchema(Schema):
     total_amount = Money()
     currency = fields.String(metadata={"example": "EUR"})
     valid_until = fields.DateTime()
-    status = fields.String(attribute="current_status", metadata={"example": "open"})
+    status = fields.String(
+        attribute="current_status",
+        metadata={"enum": [*QUOTE_STATUSES, "expired"], "example": "open"},
+    )
     booking_id = fields.Integer(allow_none=True)
     accepted_at = fields.DateTime(allow_none=True)
     created_by_id = fields.Integer(allow_none=True)

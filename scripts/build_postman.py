@@ -127,6 +127,8 @@ OVERRIDES = {
     ("post", "/api/v1/auth/login"): {"body": LOGIN_BODY, "tests": LOGIN_TESTS},
     ("post", "/api/v1/auth/refresh"): {"auth": "staffRefreshToken", "tests": REFRESH_TESTS},
     ("post", "/api/v1/auth/logout"): {"tests": LOGOUT_TESTS},
+    # Both parameters are optional, but one of them is needed (422 without).
+    ("get", "/api/v1/customers/duplicates"): {"query": {"email": "{{customerEmail}}"}},
 }
 LOGOUT_PATH = "/api/v1/auth/logout"
 
@@ -363,9 +365,28 @@ def environment_variables(spec: dict) -> list[tuple[str, str, str]]:
     return variables
 
 
-def created_variable(reader: SpecReader, operation: dict) -> str | None:
+def item_variable(spec: dict, path: str) -> str | None:
+    """The environment variable of the items a collection path holds: `{endpoint_id}`
+    of `/webhooks/endpoints/{endpoint_id}` for `/webhooks/endpoints`, of a top-level
+    `/api/v1/payment-intents/{attempt_id}` for `/bookings/{booking_id}/payment-intents`,
+    or of an action on an item (`/outbox/{message_id}/retry` for `/outbox`)."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if "{" in last:
+        return None
+    for tail in ("", "/.+"):  # the item itself first, else an action on it
+        for base in (path.rstrip("/"), "/api/v1/" + last):
+            pattern = re.compile(re.escape(base) + r"/\{([^}]+)\}" + tail)
+            for other in sorted(spec.get("paths", {})):
+                match = pattern.fullmatch(other)
+                if match:
+                    return camel(match.group(1))
+    return None
+
+
+def created_variable(reader: SpecReader, operation: dict, path: str = "") -> str | None:
     """The environment variable a 201 answer's `id` goes to: `packageId` for a
-    `Package` (or `PackageDetail`) body, when the environment has that variable."""
+    `Package` (or `PackageDetail`) body, when the environment has that variable;
+    else the variable of the path's items (`item_variable`)."""
     created = operation.get("responses", {}).get("201")
     if not created:
         return None
@@ -375,12 +396,18 @@ def created_variable(reader: SpecReader, operation: dict) -> str | None:
     name = ref.rsplit("/", 1)[-1].removesuffix("Detail")
     variable = name[:1].lower() + name[1:] + "Id"
     known = {key for key, _value, _text in environment_variables(reader.spec)}
-    return variable if variable in known else None
+    if variable in known:
+        return variable
+    fallback = item_variable(reader.spec, path) if path else None
+    return fallback if fallback in known else None
 
 
-def generated_tests(reader: SpecReader, method: str, operation: dict) -> str:
+def generated_tests(reader: SpecReader, method: str, operation: dict,
+                    path: str = "") -> str:
     """Postman tests of a generated request: no server error, a status the
-    operation documents, success for reads; a create stores the new id."""
+    operation documents, success for reads; a create stores the new id, a list
+    read stores its first item's id when the run has none yet (resources the run
+    does not create: outbox messages, webhook deliveries ...)."""
     codes = sorted(int(code) for code in operation.get("responses", {}) if code.isdigit())
     source = (
         'pm.test("no server error", () => pm.expect(pm.response.code).to.be.below(500));\n'
@@ -390,7 +417,14 @@ def generated_tests(reader: SpecReader, method: str, operation: dict) -> str:
     if method == "get":
         source += ('pm.test("read succeeds", () => pm.expect(pm.response.code)'
                    ".to.be.within(200, 299));\n")
-    variable = created_variable(reader, operation)
+        listed = item_variable(reader.spec, path) if path else None
+        if listed:
+            source += (f'if (pm.response.code === 200 && !pm.environment.get("{listed}")) {{\n'
+                       "    const items = pm.response.json().items;\n"
+                       "    if (Array.isArray(items) && items.length) {\n"
+                       f'        pm.environment.set("{listed}", items[0].id);\n'
+                       "    }\n}\n")
+    variable = created_variable(reader, operation, path)
     if variable:
         source += (f'if (pm.response.code === 201) {{\n    pm.environment.set("{variable}", '
                    "pm.response.json().id);\n}\n")
@@ -424,6 +458,11 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
                               "description": text})
         elif where == "query":
             value = reader.example(parameter.get("schema", {}))
+            given = override.get("query", {})
+            if name in given:
+                query.append({"key": name, "value": given[name], "description": text,
+                              "disabled": False})
+                continue
             query.append({"key": name, "value": str(value).lower()
                           if isinstance(value, bool) else str(value),
                           "description": text, "disabled": not parameter.get("required")})
@@ -469,7 +508,7 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
     request["description"] = description
     item = {"name": summary, "request": request}
     tests = override.get("tests", "").strip("\n")
-    item["event"] = [event("test", generated_tests(reader, method, operation)
+    item["event"] = [event("test", generated_tests(reader, method, operation, path)
                            + (tests + "\n" if tests else ""))]
     return item
 

@@ -9,11 +9,16 @@ SQLite database loaded with `flask seed-demo` (demo accounts, password
 The story follows examples/walkthrough.py and the README's curl tour, with money:
 staff (the demo admin) builds a package and cannot approve it themself
 (maker-checker), the operation head approves it, a customer registers, searches,
-books two seats, pays by card (a retry with the same Idempotency-Key is replayed),
+books two seats, pays by card through the payment provider (a payment intent confirmed
+on the local provider; the signed webhook confirms the booking; a retry with the same
+Idempotency-Key is replayed),
 sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
 wallet, sees the wallet credited and the seats returned, raises an enquiry that
-staff assign, answer and resolve; the customer reads the answer and logs out. No
-step needs mail (no OTP), so no SMTP sink is involved.
+staff take over, answer and put on hold; the customer reads the answer, asks for an
+offer that staff quote and the customer accepts as a booking (the enquiry is won),
+and logs out. No step needs mail (no OTP), so no SMTP sink is involved. The card
+payment needs the local payment provider (localstripe at `{{stripeBase}}`, which
+`make newman` starts).
 
 The steps come in groups, one function each (`STEP_GROUPS`, in run order); the
 builder numbers the requests in that order, so a new group (or a step in a group)
@@ -310,8 +315,9 @@ pm.test("the one departure, 12 seats left", () => {
 
 
 def booking_and_payment() -> list[dict]:
-    """The customer books two seats and pays by card; an idempotent retry is
-    replayed; the invoice shows paid."""
+    """The customer books two seats and pays by card through the payment provider
+    (a payment intent confirmed on localstripe); an idempotent retry is replayed;
+    the provider's webhook confirms the booking; the invoice shows paid."""
     return [
         {
             "name": "Customer books 2 seats (held, invoiced)",
@@ -348,42 +354,80 @@ pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(1
 """,
         },
         {
-            "name": "Customer pays the booking by card (confirmed)",
+            "name": "Customer starts a card payment (payment intent), confirmed on the provider",
             "method": "POST",
-            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
             "auth": "customer",
             "status": 201,
             "headers": [("Idempotency-Key", "{{paymentKey}}")],
-            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
-            "description": "A fresh Idempotency-Key per run (pre-request script): a network retry "
-            "with the same key and body gets the first answer instead of a second charge.",
+            "body": {"amount": "{{amountDue}}"},
+            "description": "Card money enters only through the payment provider: the API creates "
+            "a PaymentIntent, the client confirms it with Stripe.js or an SDK (here: two calls to "
+            "the local provider at `{{stripeBase}}` with the test card `pm_card_visa`; localstripe "
+            "accepts any `sk_test_` key and wants the card attached before `confirm`), and the "
+            "provider's signed webhook confirms the booking. A fresh Idempotency-Key per run: a "
+            "network retry with the same key and body gets the first answer.",
             "prerequest": """
 pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
 """,
             "tests": """
 const body = pm.response.json();
-pm.test("paid in full: confirmed, nothing due", () => {
+pm.test("a pending stripe intent for the amount due", () => {
+    pm.expect(body.provider).to.eql("stripe");
+    pm.expect(body.status).to.eql("pending");
     pm.expect(body.amount).to.eql(pm.environment.get("amountDue"));
-    pm.expect(body.method).to.eql("card");
-    pm.expect(body.booking.status).to.eql("confirmed");
-    pm.expect(body.booking.amount_due).to.eql("0.00");
+    pm.expect(body.client_secret).to.be.a("string");
 });
-pm.environment.set("paymentId", body.id);
+pm.environment.set("attemptId", body.id);
+pm.environment.set("providerPaymentId", body.provider_payment_id);
+const provider = pm.environment.get("stripeBase") + "/v1/payment_intents/" + body.provider_payment_id;
+const auth = { type: "bearer", bearer: [{ key: "token", value: "sk_test_postman_client", type: "string" }] };
+pm.sendRequest({ url: provider, method: "POST", auth: auth,
+    body: { mode: "urlencoded", urlencoded: [{ key: "payment_method", value: "pm_card_visa" }] } },
+    (err) => {
+        pm.test("card attached on the provider", () => pm.expect(err).to.eql(null));
+        pm.sendRequest({ url: provider + "/confirm", method: "POST", auth: auth }, (err2, res) => {
+            pm.test("the provider took the payment", () => {
+                pm.expect(err2).to.eql(null);
+                pm.expect(res.json().status).to.eql("succeeded");
+            });
+        });
+    });
 """,
         },
         {
-            "name": "A retry with the same Idempotency-Key is replayed, not charged again",
+            "name": "A retry with the same Idempotency-Key is replayed, no second intent",
             "method": "POST",
-            "path": "/api/v1/bookings/{{bookingId}}/payments",
+            "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
             "auth": "customer",
             "status": 201,
             "headers": [("Idempotency-Key", "{{paymentKey}}")],
-            "body": {"amount": "{{amountDue}}", "method": "card", "reference": "card-{{runTag}}"},
+            "body": {"amount": "{{amountDue}}"},
             "tests": """
 pm.test("the first answer, marked as replayed", () => {
     pm.expect(pm.response.headers.get("Idempotent-Replayed")).to.eql("true");
-    pm.expect(pm.response.json().id).to.eql(pm.environment.get("paymentId"));
+    pm.expect(pm.response.json().id).to.eql(pm.environment.get("attemptId"));
 });
+""",
+        },
+        {
+            "name": "The provider's webhook confirmed the booking",
+            "method": "GET",
+            "path": "/api/v1/payment-intents/{{attemptId}}",
+            "auth": "customer",
+            "status": 200,
+            "description": "localstripe sends the signed `payment_intent.succeeded` event about "
+            "1 s after the confirmation; the pre-request script waits 3 s.",
+            "prerequest": """
+setTimeout(() => {}, 3000);
+""",
+            "tests": """
+const body = pm.response.json();
+pm.test("succeeded, payment recorded", () => {
+    pm.expect(body.status).to.eql("succeeded");
+    pm.expect(body.payment_id).to.be.a("number");
+});
+pm.environment.set("paymentId", body.payment_id);
 """,
         },
         {
@@ -478,7 +522,8 @@ pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to
 
 
 def enquiry() -> list[dict]:
-    """The customer raises an enquiry that staff assign, answer and resolve."""
+    """The customer raises an enquiry that staff take over, answer and put on hold
+    (pipeline stages, docs/design.md "Lifecycles": enquiry)."""
     return [
         {
             "name": "Customer raises an enquiry about the package",
@@ -491,7 +536,7 @@ def enquiry() -> list[dict]:
             "tests": """
 const body = pm.response.json();
 pm.test("a new enquiry of this customer", () => {
-    pm.expect(body.status).to.eql("new");
+    pm.expect(body.stage).to.eql("new");
     pm.expect(body.customer_id).to.eql(pm.environment.get("customerId"));
     pm.expect(body.notes).to.eql([]);
 });
@@ -504,24 +549,25 @@ pm.environment.set("enquiryId", body.id);
             "path": "/api/v1/enquiries",
             "auth": "staff",
             "status": 200,
-            "query": [("status", "new"), ("customer_id", "{{customerId}}")],
+            "query": [("stage", "new"), ("customer_id", "{{customerId}}")],
             "tests": """
 pm.test("the enquiry is listed", () => pm.expect(
     pm.response.json().items.map((e) => e.id)).to.include(pm.environment.get("enquiryId")));
 """,
         },
         {
-            "name": "Staff assign the enquiry to themself (in progress)",
+            "name": "Staff take the enquiry over and mark it contacted",
             "method": "PATCH",
             "path": "/api/v1/enquiries/{{enquiryId}}",
             "auth": "staff",
             "status": 200,
-            "body": "{\n  \"assigned_to_id\": {{staffId}}\n}",
+            "body": "{\n  \"assigned_to_id\": {{staffId}},\n  \"stage\": \"contacted\"\n}",
             "tests": """
 const body = pm.response.json();
-pm.test("assigned and in progress", () => {
+pm.test("assigned by hand and contacted", () => {
     pm.expect(body.assigned_to_id).to.eql(pm.environment.get("staffId"));
-    pm.expect(body.status).to.eql("in_progress");
+    pm.expect(body.stage).to.eql("contacted");
+    pm.expect(body.assignments.map((a) => a.method)).to.include("manual");
 });
 """,
         },
@@ -542,14 +588,14 @@ pm.environment.set("noteId", body.id);
 """,
         },
         {
-            "name": "Staff resolve the enquiry",
+            "name": "Staff put the enquiry on hold (answered)",
             "method": "PATCH",
             "path": "/api/v1/enquiries/{{enquiryId}}",
             "auth": "staff",
             "status": 200,
-            "body": {"status": "resolved"},
+            "body": {"stage": "on_hold"},
             "tests": """
-pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"));
+pm.test("on hold", () => pm.expect(pm.response.json().stage).to.eql("on_hold"));
 """,
         },
         {
@@ -560,10 +606,97 @@ pm.test("resolved", () => pm.expect(pm.response.json().status).to.eql("resolved"
             "status": 200,
             "tests": """
 const body = pm.response.json();
-pm.test("resolved, with the staff note", () => {
-    pm.expect(body.status).to.eql("resolved");
+pm.test("on hold, with the staff note", () => {
+    pm.expect(body.stage).to.eql("on_hold");
     pm.expect(body.notes.map((n) => n.id)).to.eql([pm.environment.get("noteId")]);
     pm.expect(body.notes[0].body).to.include("yes, on request");
+});
+""",
+        },
+    ]
+
+
+def enquiry_to_booking() -> list[dict]:
+    """The sales pipeline: the customer asks for an offer, staff quote it at a
+    locked price, the customer accepts the quote as a held booking and the
+    enquiry is won (docs/design.md "Lifecycles": enquiry). Self-contained."""
+    return [
+        {
+            "name": "Customer asks for an offer (a new enquiry)",
+            "method": "POST",
+            "path": "/api/v1/enquiries",
+            "auth": "customer",
+            "status": 201,
+            "body": '{\n  "package_id": {{packageId}},\n  "subject": "Offer for two",\n'
+            '  "message": "Could you send us an offer for two seats?"\n}',
+            "tests": """
+const body = pm.response.json();
+pm.test("a new web-form enquiry with a first-response deadline", () => {
+    pm.expect(body.stage).to.eql("new");
+    pm.expect(body.source).to.eql("web_form");
+    pm.expect(body.first_response_due_at).to.be.a("string");
+});
+pm.environment.set("offerEnquiryId", body.id);
+""",
+        },
+        {
+            "name": "Staff quote two seats, valid for 7 days",
+            "method": "POST",
+            "path": "/api/v1/enquiries/{{offerEnquiryId}}/quotes",
+            "auth": "staff",
+            "status": 201,
+            "prerequest": """
+pm.environment.set("quoteValidUntil", new Date(Date.now() + 7 * 86400000).toISOString());
+""",
+            "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2,\n'
+            '  "valid_until": "{{quoteValidUntil}}"\n}',
+            "tests": """
+const body = pm.response.json();
+pm.test("an open quote at the departure's price", () => {
+    pm.expect(body.status).to.eql("open");
+    pm.expect(body.total_amount).to.eql((2 * parseFloat(body.prices.adult)).toFixed(2));
+});
+pm.environment.set("quoteId", body.id);
+pm.environment.set("quoteTotal", body.total_amount);
+""",
+        },
+        {
+            "name": "Customer reads the quote",
+            "method": "GET",
+            "path": "/api/v1/quotes/{{quoteId}}",
+            "auth": "customer",
+            "status": 200,
+            "tests": """
+pm.test("open", () => pm.expect(pm.response.json().status).to.eql("open"));
+""",
+        },
+        {
+            "name": "Customer accepts the quote: the booking at the quoted price",
+            "method": "POST",
+            "path": "/api/v1/quotes/{{quoteId}}/accept",
+            "auth": "customer",
+            "status": 201,
+            "tests": """
+const body = pm.response.json();
+pm.test("a held booking at the quoted total", () => {
+    pm.expect(body.status).to.eql("held");
+    pm.expect(body.seats).to.eql(2);
+    pm.expect(body.total_amount).to.eql(pm.environment.get("quoteTotal"));
+});
+pm.environment.set("quotedBookingId", body.id);
+""",
+        },
+        {
+            "name": "Staff see the enquiry won by that booking",
+            "method": "GET",
+            "path": "/api/v1/enquiries/{{offerEnquiryId}}",
+            "auth": "staff",
+            "status": 200,
+            "tests": """
+const body = pm.response.json();
+pm.test("won", () => {
+    pm.expect(body.stage).to.eql("won");
+    pm.expect(body.booking_id).to.eql(pm.environment.get("quotedBookingId"));
 });
 """,
         },
@@ -606,6 +739,7 @@ STEP_GROUPS = [
     booking_and_payment,
     cancellation,
     enquiry,
+    enquiry_to_booking,
     logout,
 ]
 STEPS = [step for group in STEP_GROUPS for step in group()]

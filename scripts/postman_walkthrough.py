@@ -1,4 +1,4 @@
-"""The hand-written "Walkthrough" folder of the Postman collection (issue #5 item 2).
+"""The hand-written "Walkthrough" folder of the Postman collection.
 
 scripts/build_postman.py merges these steps, in this order, in front of the folders it
 generates from docs/openapi.json, and refuses to build when a step's method and path

@@ -29,7 +29,7 @@ def confirmed_with_balance(app, client, actors, *, start_in_days=60):
     departure = make_departure(app, deposit_percent=20, start_in_days=start_in_days)
     booking = client.post(f"{API}/bookings", json={"departure_id": departure, "seats": 1},
                           headers=cust["headers"]).get_json()
-    assert pay(client, cust["headers"], booking["id"], "200.00").status_code == 201
+    assert pay(client, actors.headers("finance"), booking["id"], "200.00").status_code == 201
     body = client.get(f"{API}/bookings/{booking['id']}", headers=cust["headers"]).get_json()
     assert body["status"] == "confirmed" and body["amount_due"] == "800.00"
     return cust, body
@@ -75,7 +75,7 @@ def test_balance_reminder_missed_days_catch_up_with_one_mail(app, client, actors
 
 def test_paid_booking_gets_no_reminder(app, client, actors, mailbox):
     cust, booking = confirmed_with_balance(app, client, actors)
-    assert pay(client, cust["headers"], booking["id"], "800.00").status_code == 201
+    assert pay(client, actors.headers("finance"), booking["id"], "800.00").status_code == 201
     due = datetime.fromisoformat(booking["balance_due_date"]).date()
     assert run(app, "balance_reminders", at(due - timedelta(days=7))) == 0
 

@@ -128,7 +128,7 @@ def test_only_subscribed_events_and_payment_events(app, client, actors, receiver
     relay(app)
     assert receiver.requests == []  # booking.created is not subscribed
 
-    assert pay(client, cust["headers"], booking["id"], "1000.00").status_code == 201
+    assert pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code == 201
     relay(app)
 
     types = sorted(p["type"] for p in receiver.verified(endpoint["secret"]))
@@ -284,7 +284,7 @@ def test_events_of_other_lifecycles(app, client, actors, receiver):
     endpoint = subscribe(client, admin, receiver.url, events=(
         "departure.cancelled", "booking.cancelled", "refund.completed"))
     cust, booking = book(client, actors, app)
-    assert pay(client, cust["headers"], booking["id"], "1000.00").status_code == 201
+    assert pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code == 201
     response = client.post(f"{API}/departures/{booking['departure_id']}/cancel",
                            json={"reason": "Storm", "refund_to": "wallet"}, headers=admin)
     assert response.status_code == 200, response.get_json()

@@ -2,7 +2,7 @@
 #
 #   make run           migrate + seed the demo data + serve on http://127.0.0.1:5000,
 #                      with localstripe (card payments) on http://127.0.0.1:8420
-#   make test          the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
+#   make test          lint + the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
 #   make test-pg       the test suite on PostgreSQL       (TEST_DATABASE_URL=...)
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
 #   make openapi       export the served OpenAPI spec to docs/openapi.json
@@ -66,7 +66,7 @@ DRILL_ARGS ?=
 # Options of bench/load.py, e.g. --quick (1 minute smoke) or --duration 15
 BENCH_LOAD_ARGS ?=
 
-.PHONY: help venv run test test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
+.PHONY: help venv run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
 	fuzz fuzz-short worker beat dashboard dashboard-deps dashboard-check chromium test-browser \
 	screenshots client-check
 
@@ -104,8 +104,13 @@ run: venv ## Migrate, load the demo data (skipped when data exists), serve on HO
 	fi
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: venv ## Run the tests on SQLite (pass options with PYTEST_ARGS)
+test: venv lint ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
 	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff check, ruff format --check (88 columns) and the import-linter layer contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-pg: venv pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)

@@ -112,7 +112,11 @@ def register_extensions(app: Flask) -> None:
             "extra_plugins": [ProblemDocPlugin(app)],
             "components": {
                 "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "bearerFormat": "JWT",
+                    }
                 }
             },
         },

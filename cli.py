@@ -19,7 +19,9 @@ def register(app: Flask) -> None:
         if len(password) < app.config["PASSWORD_MIN_LENGTH"]:
             raise click.BadParameter("at least 8 characters", param_hint="--password")
         try:
-            admin = create_employee(name=name, email=email, role="admin", password=password)
+            admin = create_employee(
+                name=name, email=email, role="admin", password=password
+            )
         except APIError as exc:
             raise click.ClickException(exc.detail) from exc
         click.echo(f"admin {admin.email} created (id {admin.id})")
@@ -58,8 +60,13 @@ def register(app: Flask) -> None:
         """Sales pipeline maintenance (safe to run from cron while the service runs)."""
 
     @enquiries_group.command("send-reminders")
-    @click.option("--ahead-minutes", default=0, show_default=True, type=click.IntRange(0),
-                  help="Also remind of activities due within this many minutes.")
+    @click.option(
+        "--ahead-minutes",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Also remind of activities due within this many minutes.",
+    )
     def send_reminders(ahead_minutes):
         """Mail owners about their open activities that are due, once each."""
         from datetime import timedelta
@@ -75,14 +82,23 @@ def register(app: Flask) -> None:
     @departures_group.command("cancel")
     @click.argument("departure_id", type=int)
     @click.option("--reason", required=True)
-    @click.option("--refund-to", type=click.Choice(["original", "wallet"]), default="original")
-    @click.option("--preview", is_flag=True, help="Show what would happen; change nothing.")
+    @click.option(
+        "--refund-to", type=click.Choice(["original", "wallet"]), default="original"
+    )
+    @click.option(
+        "--preview", is_flag=True, help="Show what would happen; change nothing."
+    )
     def cancel_departure(departure_id, reason, refund_to, preview):
         """Cancel a whole departure: every live booking cancelled and refunded in full."""
         from services.cancellations import cancel_departure_command as run
 
-        run(departure_id=departure_id, reason=reason, refund_to=refund_to, preview=preview,
-            echo=click.echo)
+        run(
+            departure_id=departure_id,
+            reason=reason,
+            refund_to=refund_to,
+            preview=preview,
+            echo=click.echo,
+        )
 
     @app.cli.command("seed-demo")
     @click.option(
@@ -137,7 +153,9 @@ def parse_duration(text: str):
     unit = text[-1:] if text[-1:] in DURATION_UNITS else "s"
     number = text[:-1] if text[-1:] in DURATION_UNITS else text
     if not number.isdigit():
-        raise click.BadParameter(f"{text!r}: use e.g. 90s, 10m, 2h", param_hint="--older-than")
+        raise click.BadParameter(
+            f"{text!r}: use e.g. 90s, 10m, 2h", param_hint="--older-than"
+        )
     return timedelta(seconds=int(number) * DURATION_UNITS[unit])
 
 
@@ -149,8 +167,12 @@ def register_payments(app: Flask) -> None:
         """Card payments through the provider (safe from cron while serving)."""
 
     @payments_group.command("reconcile")
-    @click.option("--older-than", default="10m", show_default=True,
-                  help="Only attempts last changed at least this long ago (90s, 10m, 2h).")
+    @click.option(
+        "--older-than",
+        default="10m",
+        show_default=True,
+        help="Only attempts last changed at least this long ago (90s, 10m, 2h).",
+    )
     def reconcile(older_than):
         """Apply succeeded card payments whose webhook never arrived; retry automatic
         refunds (services.card_payments.reconcile_pending)."""

@@ -31,7 +31,9 @@ def _limit(name: str, default: str) -> str:
 
 def _list(name: str) -> list[str]:
     """A comma-separated environment variable as a list of non-empty, stripped items."""
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return [
+        item.strip() for item in os.environ.get(name, "").split(",") if item.strip()
+    ]
 
 
 def normalise_database_url(url: str) -> str:
@@ -111,8 +113,12 @@ class Config:
         "RATELIMIT_LOGIN_PER_ACCOUNT", "5 per minute;30 per hour"
     )
     RATELIMIT_OTP = _limit("RATELIMIT_OTP", "5 per minute;30 per hour")
-    RATELIMIT_OTP_PER_ACCOUNT = _limit("RATELIMIT_OTP_PER_ACCOUNT", "3 per minute;10 per hour")
-    RATELIMIT_PASSWORD_RESET = _limit("RATELIMIT_PASSWORD_RESET", "5 per minute;30 per hour")
+    RATELIMIT_OTP_PER_ACCOUNT = _limit(
+        "RATELIMIT_OTP_PER_ACCOUNT", "3 per minute;10 per hour"
+    )
+    RATELIMIT_PASSWORD_RESET = _limit(
+        "RATELIMIT_PASSWORD_RESET", "5 per minute;30 per hour"
+    )
     RATELIMIT_PASSWORD_RESET_PER_ACCOUNT = _limit(
         "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT", "3 per minute;10 per hour"
     )
@@ -145,11 +151,15 @@ class Config:
     # purpose); otherwise a zero price is refused with 422 (services/departures.py).
     ALLOW_ZERO_PRICES = _bool("ALLOW_ZERO_PRICES", False)
     MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
-    MAX_HELD_SEATS_PER_CUSTOMER = int(os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10"))
+    MAX_HELD_SEATS_PER_CUSTOMER = int(
+        os.environ.get("MAX_HELD_SEATS_PER_CUSTOMER", "10")
+    )
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
     BALANCE_DUE_DAYS = int(os.environ.get("BALANCE_DUE_DAYS", "30"))
     # Hours staff have to react to a new enquiry before it is flagged overdue.
-    ENQUIRY_FIRST_RESPONSE_HOURS = int(os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24"))
+    ENQUIRY_FIRST_RESPONSE_HOURS = int(
+        os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24")
+    )
 
     # Card payments through the payment provider (services/provider.py): Stripe's
     # API, or another server speaking it at STRIPE_API_BASE (a local localstripe in
@@ -172,9 +182,13 @@ class Config:
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", False)
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
     OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
-    OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
+    OUTBOX_BACKOFF_MAX_SECONDS = int(
+        os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600")
+    )
     OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "120"))
-    OUTBOX_RELAY_INTERVAL_SECONDS = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "2"))
+    OUTBOX_RELAY_INTERVAL_SECONDS = float(
+        os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "2")
+    )
     OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "100"))
     # Outgoing webhooks: loopback/private targets refused unless true (SSRF guard).
     WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
@@ -275,12 +289,19 @@ class ProductionConfig(Config):
         """With card payments enabled (any STRIPE_* variable set), refuse to start
         without STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (an unsigned webhook
         would let anyone confirm bookings). Raises RuntimeError naming them."""
-        names = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-                 "STRIPE_API_BASE")
+        names = (
+            "STRIPE_SECRET_KEY",
+            "STRIPE_PUBLISHABLE_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_API_BASE",
+        )
         if not any(config.get(name) for name in names):
             return
-        missing = [n for n in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
-                   if not config.get(n)]
+        missing = [
+            n
+            for n in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+            if not config.get(n)
+        ]
         if missing:
             raise RuntimeError(
                 f"card payments are enabled but {' and '.join(missing)} "
@@ -330,7 +351,11 @@ def check_secrets(config_name: str, config: dict) -> None:
     if config_name == "production":
         ProductionConfig.validate(config)
         return
-    weak = [n for n in ("SECRET_KEY", "JWT_SECRET_KEY") if config.get(n) in (None, "", DEV_SECRET)]
+    weak = [
+        n
+        for n in ("SECRET_KEY", "JWT_SECRET_KEY")
+        if config.get(n) in (None, "", DEV_SECRET)
+    ]
     if not weak or dev_secret_allowed():
         return
     raise RuntimeError(

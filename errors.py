@@ -104,7 +104,9 @@ def problem(status, detail, *, code=None, extra=None, headers=None):
         "detail": detail,
     }
     body.update(
-        (key, value) for key, value in (extra or {}).items() if key not in PROBLEM_MEMBERS
+        (key, value)
+        for key, value in (extra or {}).items()
+        if key not in PROBLEM_MEMBERS
     )
     response = jsonify(body)
     response.status_code = status
@@ -139,7 +141,11 @@ def _validation_errors(error):
     errors = {}
     for location, fields in messages.items():
         for field, msgs in _flatten(fields).items():
-            key = field if location in ("json", "files", "form") else f"{location}.{field}"
+            key = (
+                field
+                if location in ("json", "files", "form")
+                else f"{location}.{field}"
+            )
             errors[key] = msgs
     return errors
 
@@ -225,8 +231,10 @@ def end_session_quietly(_exc=None) -> None:
     try:
         db.session.remove()
     except SQLAlchemyError as exc:
-        log.warning("database connection lost at the end of a request: %s",
-                    type(getattr(exc, "orig", None) or exc).__name__)
+        log.warning(
+            "database connection lost at the end of a request: %s",
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
 
 
 def register_error_handlers(app):

@@ -39,7 +39,12 @@ def _int(name: str, default: int) -> int:
 
 def _app_access_log_on() -> bool:
     """Whether the app writes its own access lines (config.py ACCESS_LOG)."""
-    return os.environ.get("ACCESS_LOG", "1").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get("ACCESS_LOG", "1").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
 
 
 wsgi_app = "app:create_app()"
@@ -65,7 +70,9 @@ if os.path.isdir("/dev/shm"):
 # client address, scheme and host comes from werkzeug ProxyFix (TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or (None if _app_access_log_on() else "-")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or (
+    None if _app_access_log_on() else "-"
+)
 access_log_format = (
     '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 )
@@ -89,4 +96,6 @@ if os.environ.get("APP_CONFIG") == "production":
 
     logconfig_dict = gunicorn_logconfig(os.environ.get("LOG_FORMAT", "json") == "json")
     if not accesslog:  # the app's own access line is enough: no second line per request
-        logconfig_dict["loggers"]["gunicorn.access"].update(level="CRITICAL", handlers=[])
+        logconfig_dict["loggers"]["gunicorn.access"].update(
+            level="CRITICAL", handlers=[]
+        )

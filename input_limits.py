@@ -55,7 +55,8 @@ def _json_refusal():
         return None
     if _has_lone_surrogate(document):
         return problem(
-            400, "The JSON body holds a lone UTF-16 surrogate (not Unicode text).",
+            400,
+            "The JSON body holds a lone UTF-16 surrogate (not Unicode text).",
             code="invalid-unicode",
         )
     return None
@@ -72,8 +73,8 @@ def init_input_limits(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
             return _too_large()
-        if request.is_json and (request.content_length or request.headers.get(
-            "Transfer-Encoding"
-        )):
+        if request.is_json and (
+            request.content_length or request.headers.get("Transfer-Encoding")
+        ):
             return _json_refusal()
         return None

@@ -20,7 +20,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from flask import Flask, g, has_request_context, request
 
@@ -52,7 +52,9 @@ REDACTIONS = (
     ),
     # One-time codes: 4-8 digits right after "code" / "otp" (with : = or "is").
     (
-        re.compile(r"(?i)(\b(?:code|otp)\b[\"']?\s*(?:[:=]|\bis\b)?\s*[\"']?)\d{4,8}\b"),
+        re.compile(
+            r"(?i)(\b(?:code|otp)\b[\"']?\s*(?:[:=]|\bis\b)?\s*[\"']?)\d{4,8}\b"
+        ),
         r"\1" + MASK,
     ),
 )
@@ -71,7 +73,9 @@ ENVIRON_KEY = "easytravels.request_id"
 
 
 # The id of the request that caused the outbox row a worker is delivering.
-_TASK_REQUEST_ID: ContextVar[str] = ContextVar("easytravels_task_request_id", default="-")
+_TASK_REQUEST_ID: ContextVar[str] = ContextVar(
+    "easytravels_task_request_id", default="-"
+)
 
 
 @contextmanager
@@ -143,7 +147,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Serialise `record` as one line of JSON."""
         data = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"
             ),
             "level": record.levelname,
@@ -214,7 +218,9 @@ def gunicorn_logconfig(json_logs: bool) -> dict:
     `json_logs`, text lines otherwise. For gunicorn.conf.py:
     `logconfig_dict = gunicorn_logconfig(os.environ.get("LOG_FORMAT", ...) == "json")`.
     """
-    formatter = "observability.JsonFormatter" if json_logs else "observability.TextFormatter"
+    formatter = (
+        "observability.JsonFormatter" if json_logs else "observability.TextFormatter"
+    )
 
     def handler(stream: str) -> dict:
         return {"class": "logging.StreamHandler", "formatter": "app", "stream": stream}
@@ -229,9 +235,17 @@ def gunicorn_logconfig(json_logs: bool) -> dict:
         },
         "root": {"level": "INFO", "handlers": ["error_console"]},
         "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"],
-                               "propagate": False, "qualname": "gunicorn.error"},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"],
-                                "propagate": False, "qualname": "gunicorn.access"},
+            "gunicorn.error": {
+                "level": "INFO",
+                "handlers": ["error_console"],
+                "propagate": False,
+                "qualname": "gunicorn.error",
+            },
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["console"],
+                "propagate": False,
+                "qualname": "gunicorn.access",
+            },
         },
     }

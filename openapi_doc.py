@@ -82,17 +82,26 @@ ERRORS = {
         "BadRequest",
         "The body is not valid JSON, the Idempotency-Key header is malformed, or a "
         "one-time code is wrong or expired.",
-        {"type": "/problems/malformed-json", "detail": "The request body is not valid JSON."},
+        {
+            "type": "/problems/malformed-json",
+            "detail": "The request body is not valid JSON.",
+        },
     ),
     401: (
         "Unauthorized",
         "No bearer token, or one that is invalid, expired or revoked.",
-        {"type": "/problems/unauthorized", "detail": "A bearer access token is required."},
+        {
+            "type": "/problems/unauthorized",
+            "detail": "A bearer access token is required.",
+        },
     ),
     403: (
         "Forbidden",
         "The account's role or a business rule does not allow this.",
-        {"type": "/problems/forbidden", "detail": "The role 'customer' may not do this."},
+        {
+            "type": "/problems/forbidden",
+            "detail": "The role 'customer' may not do this.",
+        },
     ),
     404: (
         "NotFound",
@@ -121,7 +130,11 @@ ERRORS = {
         {
             "type": "/problems/validation-error",
             "detail": "The request is not valid; see `errors`.",
-            "errors": {"seats": ["Must be greater than or equal to 1 and less than or equal to 50."]},
+            "errors": {
+                "seats": [
+                    "Must be greater than or equal to 1 and less than or equal to 50."
+                ]
+            },
         },
     ),
     429: (
@@ -153,13 +166,23 @@ ERRORS = {
     503: (
         "ServiceUnavailable",
         "A service the API depends on (database, mail) is unavailable; retry later.",
-        {"type": "/problems/service-unavailable", "detail": "The database is not reachable."},
+        {
+            "type": "/problems/service-unavailable",
+            "detail": "The database is not reachable.",
+        },
     ),
 }
 TITLES = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    409: "Conflict", 415: "Unsupported Media Type", 422: "Unprocessable Content",
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 RETRY_AFTER = {
@@ -204,8 +227,12 @@ def singular(word: str) -> str:
 
 def pascal(*words: str) -> str:
     """`("booking", "cancellation-quote")` -> `BookingCancellationQuote`."""
-    return "".join(part[:1].upper() + part[1:] for word in words
-                   for part in re.split(r"[-_]", word) if part)
+    return "".join(
+        part[:1].upper() + part[1:]
+        for word in words
+        for part in re.split(r"[-_]", word)
+        if part
+    )
 
 
 def operation_id(path: str, method: str, operation: dict) -> str:
@@ -229,7 +256,9 @@ def operation_id(path: str, method: str, operation: dict) -> str:
         return "get" + pascal(*segments[1:]) + "Report"
     is_param = [segment.startswith("{") for segment in segments]
     nouns = [
-        singular(segment) if index + 1 < len(segments) and is_param[index + 1] else segment
+        singular(segment)
+        if index + 1 < len(segments) and is_param[index + 1]
+        else segment
         for index, segment in enumerate(segments)
         if not is_param[index]
     ]
@@ -254,7 +283,11 @@ def merge_status_keys(responses: dict) -> dict:
     merged: dict = {}
     for code, response in responses.items():
         key = str(code)
-        if key in merged and isinstance(response, dict) and isinstance(merged[key], dict):
+        if (
+            key in merged
+            and isinstance(response, dict)
+            and isinstance(merged[key], dict)
+        ):
             first = merged[key]
             content = {**first.get("content", {}), **response.get("content", {})}
             merged[key] = {**response, **first}
@@ -269,8 +302,10 @@ def describe_responses(responses: dict) -> None:
     """Give every response object without a `description` the status's reason
     phrase (OpenAPI 3.0.3: Response Object `description` is REQUIRED)."""
     for code, response in responses.items():
-        if isinstance(response, dict) and "$ref" not in response and not response.get(
-            "description"
+        if (
+            isinstance(response, dict)
+            and "$ref" not in response
+            and not response.get("description")
         ):
             try:
                 response["description"] = HTTPStatus(int(code)).phrase
@@ -339,10 +374,17 @@ def problem_response(status: int, description: str | None = None) -> dict:
     _name, generic, example = ERRORS[status]
     content = {
         "schema": PROBLEM_REF,
-        "example": {"type": example["type"], "title": TITLES[status], "status": status,
-                    **{k: v for k, v in example.items() if k != "type"}},
+        "example": {
+            "type": example["type"],
+            "title": TITLES[status],
+            "status": status,
+            **{k: v for k, v in example.items() if k != "type"},
+        },
     }
-    response = {"description": description or generic, "content": {PROBLEM_MIME: content}}
+    response = {
+        "description": description or generic,
+        "content": {PROBLEM_MIME: content},
+    }
     if status == 429:
         response["headers"] = {"Retry-After": RETRY_AFTER}
     return response
@@ -367,7 +409,11 @@ def add_link(response: dict, resource: str, path: str, method: str) -> None:
 def decimal_string_property(_converter, field, ret=None, **_kwargs) -> dict:
     """apispec attribute function: `Decimal(as_string=True)` leaves as a JSON string
     such as "12.5", so document `type: string, format: decimal`."""
-    if isinstance(field, fields.Decimal) and field.as_string and (ret or {}).get("type") == "number":
+    if (
+        isinstance(field, fields.Decimal)
+        and field.as_string
+        and (ret or {}).get("type") == "number"
+    ):
         return {"type": "string", "format": "decimal"}
     return {}
 
@@ -382,7 +428,11 @@ def generic_example(_converter, field, ret=None, **_kwargs) -> dict:
     date-time, a date or a `currency` field that gives none; other fields carry their
     own `metadata={"example": ...}` in schemas/."""
     ret = ret or {}
-    if "example" in ret or "enum" in ret or ret.get("type") not in ("integer", "string"):
+    if (
+        "example" in ret
+        or "enum" in ret
+        or ret.get("type") not in ("integer", "string")
+    ):
         return {}
     name = field.data_key or field.name or ""
     if ret["type"] == "integer" and (name == "id" or name.endswith("_id")):
@@ -421,7 +471,9 @@ class ProblemDocPlugin(BasePlugin):
         self.spec = None
         self._producers: dict[str, list[dict]] = {}  # "package" -> 201 responses
         self._consumers: dict[str, list[tuple[str, str]]] = {}  # -> (path, method)
-        self._absent: dict[str, set[str]] = {}  # schema name -> may-be-absent properties
+        self._absent: dict[
+            str, set[str]
+        ] = {}  # schema name -> may-be-absent properties
 
     def init_spec(self, spec) -> None:
         """Register the Problem schema and one response component per status."""
@@ -465,8 +517,9 @@ class ProblemDocPlugin(BasePlugin):
             operation["responses"] = merge_status_keys(operation.get("responses", {}))
             self._complete(path or "", method.lower(), operation, rule)
             describe_responses(operation["responses"])
-            operation.setdefault("operationId", operation_id(path or "/", method.lower(),
-                                                             operation))
+            operation.setdefault(
+                "operationId", operation_id(path or "/", method.lower(), operation)
+            )
             self._collect_links(path or "", method.lower(), operation)
 
     def _collect_links(self, path: str, method: str, operation: dict) -> None:
@@ -477,7 +530,9 @@ class ProblemDocPlugin(BasePlugin):
         created = responses.get(201) or responses.get("201")
         ref = ""
         if isinstance(created, dict):
-            schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+            schema = (
+                created.get("content", {}).get("application/json", {}).get("schema", {})
+            )
             ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
         if ref:
             resource = snake_case(ref.rsplit("/", 1)[-1]).removesuffix("_detail")
@@ -496,7 +551,9 @@ class ProblemDocPlugin(BasePlugin):
         for status in sorted(self._statuses(path, method, operation, rule)):
             declared = responses.pop(status, None) or responses.pop(str(status), None)
             if isinstance(declared, dict) and declared.get("description"):
-                responses[str(status)] = problem_response(status, declared["description"])
+                responses[str(status)] = problem_response(
+                    status, declared["description"]
+                )
             else:
                 responses[str(status)] = ERRORS[status][0]
         body = operation.get("requestBody")
@@ -515,13 +572,18 @@ class ProblemDocPlugin(BasePlugin):
             statuses.add(404)
         parameters = operation.get("parameters", [])
         body = operation.get("requestBody")
-        if body or any(p.get("in") == "query" for p in parameters if isinstance(p, dict)):
+        if body or any(
+            p.get("in") == "query" for p in parameters if isinstance(p, dict)
+        ):
             statuses.add(422)
         if body:
             statuses |= {400, 415}
         if method in WRITE_METHODS:
             statuses.add(409)
-        if any(isinstance(p, dict) and p.get("name") == IDEMPOTENCY_HEADER for p in parameters):
+        if any(
+            isinstance(p, dict) and p.get("name") == IDEMPOTENCY_HEADER
+            for p in parameters
+        ):
             statuses |= {400, 409}
         if self._rate_limited(rule, method):
             statuses.add(429)

@@ -133,7 +133,10 @@ def _wrap(limiter: Limiter, view, marks):
     for method, group in marks:
         address_limit, account_limit, message = GROUPS[group]
         view = limiter.shared_limit(
-            _config_limit(address_limit), scope=group, methods=[method], error_message=message
+            _config_limit(address_limit),
+            scope=group,
+            methods=[method],
+            error_message=message,
         )(view)
         if account_limit:
             view = limiter.shared_limit(

@@ -25,7 +25,12 @@ STATIC_HEADERS = {
     "Cache-Control": "no-store",
 }
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-ID",
+]
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Location", "Idempotent-Replayed"]
 CORS_MAX_AGE = 600
 
@@ -37,9 +42,7 @@ def docs_csp(response: Response, cdn_url: str) -> str:
     if cdn_url.startswith("/"):
         cdn_url = "'self'"
     hashes = " ".join(
-        "'sha256-{}'".format(
-            base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-        )
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
         for script in INLINE_SCRIPT.findall(response.get_data(as_text=True))
     )
     return (
@@ -58,7 +61,9 @@ def init_security_headers(app: Flask) -> None:
     def _security_headers(response):
         for name, value in STATIC_HEADERS.items():
             response.headers.setdefault(name, value)
-        is_docs_page = request.blueprint == "api-docs" and response.mimetype == "text/html"
+        is_docs_page = (
+            request.blueprint == "api-docs" and response.mimetype == "text/html"
+        )
         if is_docs_page and not response.direct_passthrough:
             csp = docs_csp(response, app.config["OPENAPI_SWAGGER_UI_URL"])
         else:

@@ -170,7 +170,9 @@ def init_embedded_worker(app: Flask) -> None:
             return
         with lock:
             if not started:
-                worker = EmbeddedWorker(app, app.config["OUTBOX_RELAY_INTERVAL_SECONDS"])
+                worker = EmbeddedWorker(
+                    app, app.config["OUTBOX_RELAY_INTERVAL_SECONDS"]
+                )
                 worker.start()
                 started.append(worker)
                 app.extensions["embedded_worker"] = worker

@@ -194,7 +194,9 @@ def consume_code(account, purpose: str, code: str) -> OtpCode:
         raise OtpInvalid()
     claimed = db.session.execute(
         update(OtpCode)
-        .where(OtpCode.id == otp_id, OtpCode.used_at.is_(None), OtpCode.voided_at.is_(None))
+        .where(
+            OtpCode.id == otp_id, OtpCode.used_at.is_(None), OtpCode.voided_at.is_(None)
+        )
         .values(used_at=now)
     )
     if claimed.rowcount != 1:

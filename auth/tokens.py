@@ -6,7 +6,7 @@ stores the sid in `revoked_sessions`, which revokes both (docs/design.md "Rules 
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
@@ -39,7 +39,7 @@ def issued_before_cutoff(payload: dict, cutoff: datetime | None) -> bool:
     if cutoff is None:
         return False
     if cutoff.tzinfo is None:
-        cutoff = cutoff.replace(tzinfo=timezone.utc)
+        cutoff = cutoff.replace(tzinfo=UTC)
     cutoff_us = int(cutoff.timestamp()) * 1_000_000 + cutoff.microsecond
     issued_us = payload.get(ISSUED_US_CLAIM)
     if not isinstance(issued_us, int):
@@ -84,7 +84,7 @@ def revoke_session(jwt_payload: dict) -> None:
     if not sid or db.session.get(RevokedSession, sid):
         return
     refresh_life = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    issued = datetime.fromtimestamp(jwt_payload["iat"], tz=timezone.utc)
+    issued = datetime.fromtimestamp(jwt_payload["iat"], tz=UTC)
     db.session.add(RevokedSession(sid=sid, expires_at=issued + refresh_life))
     db.session.commit()
 
@@ -121,7 +121,9 @@ def register_jwt_callbacks() -> None:
 
     @jwt.user_lookup_error_loader
     def _lookup_failed(_header, _payload):
-        return _unauthorized("The account is unknown, inactive or its tokens were reset.")
+        return _unauthorized(
+            "The account is unknown, inactive or its tokens were reset."
+        )
 
     @jwt.unauthorized_loader
     def _missing(reason):

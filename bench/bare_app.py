@@ -141,8 +141,10 @@ def _page(sql: str, params: dict) -> dict:
     total = rows[0]["total"] if rows else 0
     items = [{k: _plain(v) for k, v in row.items() if k != "total"} for row in rows]
     pages = -(-total // per_page) if total else 0
-    return {"items": items, "meta": {"page": page, "per_page": per_page, "total": total,
-                                     "pages": pages}}
+    return {
+        "items": items,
+        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages},
+    }
 
 
 @app.get("/bare/packages")
@@ -169,8 +171,12 @@ def book():
     the seats do not fit (or the departure is not scheduled)."""
     body = request.get_json(force=True, silent=True) or {}
     reference = "BR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-    params = {"seats": int(body.get("seats", 1)), "departure_id": int(body["departure_id"]),
-              "customer_id": int(body["customer_id"]), "reference": reference}
+    params = {
+        "seats": int(body.get("seats", 1)),
+        "departure_id": int(body["departure_id"]),
+        "customer_id": int(body["customer_id"]),
+        "reference": reference,
+    }
     row = connection().execute(BOOK_SQL, params).fetchone()
     if row is None:
         return jsonify({"status": 409, "detail": "Not enough seats left."}), 409

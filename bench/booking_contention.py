@@ -50,19 +50,35 @@ REQUEST_TIMEOUT = 15.0
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help=f"PostgreSQL URL of the bench database (default {DEFAULT_URL})")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_URL,
+        help=f"PostgreSQL URL of the bench database (default {DEFAULT_URL})",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
-    parser.add_argument("--seats", type=int, default=500, help="departure capacity (500)")
+    parser.add_argument(
+        "--seats", type=int, default=500, help="departure capacity (500)"
+    )
     parser.add_argument("--customers", type=int, default=200, help="customers (200)")
-    parser.add_argument("--attempts", type=int, default=2000, help="booking attempts (2000)")
+    parser.add_argument(
+        "--attempts", type=int, default=2000, help="booking attempts (2000)"
+    )
     parser.add_argument("--clients", type=int, default=32, help="client threads (32)")
-    parser.add_argument("--max-seconds", type=float, default=60.0,
-                        help="stop firing after this many seconds (60)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed for party sizes")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="do not drop the bench database at the end")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        help="stop firing after this many seconds (60)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="random seed for party sizes"
+    )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="do not drop the bench database at the end",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,7 +94,9 @@ def require_loopback(host: str | None) -> None:
             return
     except ValueError:
         pass
-    sys.exit(f"refusing non-loopback database host {host!r}: this bench stays on this machine")
+    sys.exit(
+        f"refusing non-loopback database host {host!r}: this bench stays on this machine"
+    )
 
 
 def server_and_name(url: str) -> tuple[str, str]:
@@ -89,7 +107,9 @@ def server_and_name(url: str) -> tuple[str, str]:
     require_loopback(parts.hostname)
     name = parts.path.lstrip("/")
     if not name or name in ("postgres", "template0", "template1", "test"):
-        sys.exit(f"refusing to recreate database {name!r}; name a dedicated bench database")
+        sys.exit(
+            f"refusing to recreate database {name!r}; name a dedicated bench database"
+        )
     return urlunsplit(parts._replace(path="/postgres")), name
 
 
@@ -100,8 +120,11 @@ def recreate_database(url: str) -> None:
 
     admin_url, name = server_and_name(url)
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -112,29 +135,59 @@ def drop_database(url: str) -> None:
 
     admin_url, name = server_and_name(url)
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
 
 
 def app_env(url: str, secret: str) -> dict:
     """Environment of the app processes: the bench database, shared secrets, mail
     to the log (no SMTP), no admin bootstrap."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "TEST_DATABASE_URL", "MAIL_SERVER")}
-    env.update({"DATABASE_URL": url, "APP_CONFIG": "development", "SECRET_KEY": secret,
-                "JWT_SECRET_KEY": secret, "MAIL_SERVER": ""})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "TEST_DATABASE_URL", "MAIL_SERVER")
+    }
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "APP_CONFIG": "development",
+            "SECRET_KEY": secret,
+            "JWT_SECRET_KEY": secret,
+            "MAIL_SERVER": "",
+        }
+    )
     return env
 
 
 def build_schema(env: dict) -> str:
     """`flask db upgrade`; create_all when the migrations cannot run. Returns how."""
     flask = ROOT / ".venv" / "bin" / "flask"
-    command = [str(flask) if flask.exists() else "flask", "--app", "app", "db", "upgrade"]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=False, timeout=120)
+    command = [
+        str(flask) if flask.exists() else "flask",
+        "--app",
+        "app",
+        "db",
+        "upgrade",
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     if done.returncode == 0:
         return "flask db upgrade"
-    print(f"flask db upgrade failed, using create_all:\n{done.stderr[-2000:]}", file=sys.stderr)
+    print(
+        f"flask db upgrade failed, using create_all:\n{done.stderr[-2000:]}",
+        file=sys.stderr,
+    )
     from app import create_app
     from extensions import db
 
@@ -156,18 +209,36 @@ def seed(seats: int, customers: int) -> tuple[int, list[str]]:
 
     app = create_app()
     with app.app_context():
-        package = Package(title="Bench Tour", destination="Loopback", duration_days=3,
-                          base_price=Decimal("1000.00"), currency="EUR", status="published",
-                          deposit_percent=100)
+        package = Package(
+            title="Bench Tour",
+            destination="Loopback",
+            duration_days=3,
+            base_price=Decimal("1000.00"),
+            currency="EUR",
+            status="published",
+            deposit_percent=100,
+        )
         start = date.today() + timedelta(days=90)
-        departure = Departure(package=package, start_date=start, end_date=start + timedelta(2),
-                              capacity=seats, seats_taken=0, price=Decimal("1000.00"),
-                              currency="EUR", status="scheduled")
+        departure = Departure(
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(2),
+            capacity=seats,
+            seats_taken=0,
+            price=Decimal("1000.00"),
+            currency="EUR",
+            status="scheduled",
+        )
         departure.categories.append(
-            DepartureCategory(category="adult", price=Decimal("1000.00"), seats_taken=0))
+            DepartureCategory(category="adult", price=Decimal("1000.00"), seats_taken=0)
+        )
         password = hash_password(secrets.token_urlsafe(16))
-        people = [Customer(name=f"Bench {n}", email=f"bench{n}@bench.test",
-                           password_hash=password) for n in range(customers)]
+        people = [
+            Customer(
+                name=f"Bench {n}", email=f"bench{n}@bench.test", password_hash=password
+            )
+            for n in range(customers)
+        ]
         db.session.add_all([package, departure, *people])
         db.session.commit()
         tokens = [issue_tokens(person)["access_token"] for person in people]
@@ -194,8 +265,11 @@ def final_state(departure_id: int) -> dict:
                 Booking.status.in_(("held", "confirmed")),
             )
         )
-        state = {"capacity": departure.capacity, "seats_taken": departure.seats_taken,
-                 "live_seats": int(live)}
+        state = {
+            "capacity": departure.capacity,
+            "seats_taken": departure.seats_taken,
+            "live_seats": int(live),
+        }
         db.session.remove()
         db.engine.dispose()
     return state
@@ -217,13 +291,25 @@ def gunicorn(env: dict, workers: int, threads: int):
 
     port = free_port()
     binary = ROOT / ".venv" / "bin" / "gunicorn"
-    command = [str(binary) if binary.exists() else "gunicorn", "-w", str(workers),
-               "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--graceful-timeout",
-               "5", "--log-level", "warning", "app:create_app()"]
+    command = [
+        str(binary) if binary.exists() else "gunicorn",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+        "app:create_app()",
+    ]
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + START_TIMEOUT
             while True:
@@ -270,7 +356,8 @@ def fire(base_url: str, departure_id: int, tokens: list[str], args) -> dict:
                 status = local.session.post(
                     f"{base_url}/api/v1/bookings",
                     json={"departure_id": departure_id, "seats": seats},
-                    headers={"Authorization": f"Bearer {token}"}, timeout=REQUEST_TIMEOUT,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=REQUEST_TIMEOUT,
                 ).status_code
             except requests.RequestException:
                 status = 0
@@ -284,8 +371,11 @@ def fire(base_url: str, departure_id: int, tokens: list[str], args) -> dict:
         for _ in range(args.clients):
             pool.submit(worker)
     elapsed = time.perf_counter() - started
-    return {"results": results, "elapsed": elapsed,
-            "last_201": max(finished_201, default=0.0)}
+    return {
+        "results": results,
+        "elapsed": elapsed,
+        "last_201": max(finished_201, default=0.0),
+    }
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -303,15 +393,19 @@ def report(args, schema: str, run: dict, state: dict) -> int:
     created, refused = statuses.count(201), statuses.count(409)
     errors = sum(1 for s in statuses if s >= 500 or s == 0)
     other = len(statuses) - created - refused - errors
-    oversell = max(0, state["live_seats"] - state["capacity"],
-                   state["seats_taken"] - state["capacity"])
+    oversell = max(
+        0,
+        state["live_seats"] - state["capacity"],
+        state["seats_taken"] - state["capacity"],
+    )
     lines = [
         f"schema             {schema}",
         f"workers x threads  {args.workers} x {args.threads}, client threads {args.clients}",
         f"attempts           {len(statuses)} of {args.attempts} planned",
         f"201 created        {created}",
         f"409 refused        {refused}",
-        f"5xx / no answer    {errors}" + (f"  (other statuses: {other})" if other else ""),
+        f"5xx / no answer    {errors}"
+        + (f"  (other statuses: {other})" if other else ""),
         f"elapsed            {run['elapsed']:.2f} s",
         f"attempts/s         {len(statuses) / run['elapsed']:.1f}",
         f"bookings/s         {created / run['elapsed']:.1f} over the run; "
@@ -336,8 +430,18 @@ def main(argv=None) -> int:
     secret = secrets.token_urlsafe(48)
     env = app_env(args.database_url, secret)
     recreate_database(args.database_url)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "APP_CONFIG", "SECRET_KEY",
-                                           "JWT_SECRET_KEY", "MAIL_SERVER")})
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "DATABASE_URL",
+                "APP_CONFIG",
+                "SECRET_KEY",
+                "JWT_SECRET_KEY",
+                "MAIL_SERVER",
+            )
+        }
+    )
     for name in ("ADMIN_EMAIL", "ADMIN_PASSWORD"):
         os.environ.pop(name, None)
     try:

@@ -73,47 +73,129 @@ DEPARTURE_SEATS = 10_000_000
 # Words of the seeded packages: the title and description carry ADJECTIVES[(n // 10)
 # % 10] and NOUNS[(n // 100) % 10], so SEARCH_QUERY matches 1 % of the rows; one in
 # ten packages (n % 10 == 0) is a draft, the rest are published.
-ADJECTIVES = ["coastal", "alpine", "historic", "culinary", "wild", "romantic", "desert",
-              "volcanic", "arctic", "tropical"]
-NOUNS = ["adventure", "retreat", "escape", "safari", "cruise", "trek", "getaway",
-         "expedition", "discovery", "journey"]
-DESTINATIONS = ["Lisbon", "Reykjavik", "Nairobi", "Kyoto", "Cusco", "Marrakesh", "Hobart",
-                "Tromso", "Zanzibar", "Bali", "Santorini", "Patagonia", "Banff", "Hanoi",
-                "Cape Town", "Queenstown", "Petra", "Havana", "Tbilisi", "Madeira"]
+ADJECTIVES = [
+    "coastal",
+    "alpine",
+    "historic",
+    "culinary",
+    "wild",
+    "romantic",
+    "desert",
+    "volcanic",
+    "arctic",
+    "tropical",
+]
+NOUNS = [
+    "adventure",
+    "retreat",
+    "escape",
+    "safari",
+    "cruise",
+    "trek",
+    "getaway",
+    "expedition",
+    "discovery",
+    "journey",
+]
+DESTINATIONS = [
+    "Lisbon",
+    "Reykjavik",
+    "Nairobi",
+    "Kyoto",
+    "Cusco",
+    "Marrakesh",
+    "Hobart",
+    "Tromso",
+    "Zanzibar",
+    "Bali",
+    "Santorini",
+    "Patagonia",
+    "Banff",
+    "Hanoi",
+    "Cape Town",
+    "Queenstown",
+    "Petra",
+    "Havana",
+    "Tbilisi",
+    "Madeira",
+]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small-database-url", default=DEFAULT_SMALL_URL,
-                        help=f"database for the small tables (default {DEFAULT_SMALL_URL})")
-    parser.add_argument("--big-database-url", default=DEFAULT_BIG_URL,
-                        help=f"database for the big tables (default {DEFAULT_BIG_URL})")
-    parser.add_argument("--small-rows", type=int, default=1_000,
-                        help="packages and customers in the small database (1000)")
-    parser.add_argument("--big-rows", type=int, default=1_000_000,
-                        help="packages and customers in the big database (1000000)")
+    parser.add_argument(
+        "--small-database-url",
+        default=DEFAULT_SMALL_URL,
+        help=f"database for the small tables (default {DEFAULT_SMALL_URL})",
+    )
+    parser.add_argument(
+        "--big-database-url",
+        default=DEFAULT_BIG_URL,
+        help=f"database for the big tables (default {DEFAULT_BIG_URL})",
+    )
+    parser.add_argument(
+        "--small-rows",
+        type=int,
+        default=1_000,
+        help="packages and customers in the small database (1000)",
+    )
+    parser.add_argument(
+        "--big-rows",
+        type=int,
+        default=1_000_000,
+        help="packages and customers in the big database (1000000)",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
-    parser.add_argument("--gunicorn-config", default=None,
-                        help="gunicorn config file for both apps (default: ./gunicorn.conf.py "
-                             "when it exists, else none)")
-    parser.add_argument("--client-processes", type=int, default=2,
-                        help="load generator processes (2)")
-    parser.add_argument("--client-threads", type=int, default=4,
-                        help="threads per client process, one request in flight each (4)")
-    parser.add_argument("--warmup", type=float, default=2.0,
-                        help="seconds of load before each measured window (2)")
-    parser.add_argument("--duration", type=float, default=8.0,
-                        help="seconds measured per scenario and app (8)")
-    parser.add_argument("--booking-customers", type=int, default=200,
-                        help="customers whose tokens make the bookings (200)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: --big-rows 100000 --warmup 0.5 --duration 2")
-    parser.add_argument("--show-sql", action="store_true",
-                        help="print the SQL the service runs for one request of each scenario")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="do not drop the two bench databases at the end")
+    parser.add_argument(
+        "--gunicorn-config",
+        default=None,
+        help="gunicorn config file for both apps (default: ./gunicorn.conf.py "
+        "when it exists, else none)",
+    )
+    parser.add_argument(
+        "--client-processes", type=int, default=2, help="load generator processes (2)"
+    )
+    parser.add_argument(
+        "--client-threads",
+        type=int,
+        default=4,
+        help="threads per client process, one request in flight each (4)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of load before each measured window (2)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=8.0,
+        help="seconds measured per scenario and app (8)",
+    )
+    parser.add_argument(
+        "--booking-customers",
+        type=int,
+        default=200,
+        help="customers whose tokens make the bookings (200)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: --big-rows 100000 --warmup 0.5 --duration 2",
+    )
+    parser.add_argument(
+        "--show-sql",
+        action="store_true",
+        help="print the SQL the service runs for one request of each scenario",
+    )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="do not drop the two bench databases at the end",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.big_rows = min(args.big_rows, 100_000)
@@ -142,7 +224,9 @@ def require_loopback(host: str | None) -> None:
             return
     except ValueError:
         pass
-    sys.exit(f"refusing non-loopback database host {host!r}: this bench stays on this machine")
+    sys.exit(
+        f"refusing non-loopback database host {host!r}: this bench stays on this machine"
+    )
 
 
 def server_and_name(url: str) -> tuple[str, str]:
@@ -152,9 +236,18 @@ def server_and_name(url: str) -> tuple[str, str]:
         sys.exit("the bench needs PostgreSQL URLs (postgresql://...)")
     require_loopback(parts.hostname)
     name = parts.path.lstrip("/")
-    if not name or name in ("postgres", "template0", "template1", "test", "root",
-                            "easytravels_test", "easytravels_ci"):
-        sys.exit(f"refusing to recreate database {name!r}; name a dedicated bench database")
+    if not name or name in (
+        "postgres",
+        "template0",
+        "template1",
+        "test",
+        "root",
+        "easytravels_test",
+        "easytravels_ci",
+    ):
+        sys.exit(
+            f"refusing to recreate database {name!r}; name a dedicated bench database"
+        )
     return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
 
 
@@ -181,9 +274,13 @@ def recreate_database(url: str, template: str | None = None) -> None:
     create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:
         create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template))
-    admin_execute(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)), create)
+            sql.Identifier(name), sql.Identifier(template)
+        )
+    admin_execute(
+        url,
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
+        create,
+    )
 
 
 def drop_database(url: str) -> None:
@@ -191,27 +288,61 @@ def drop_database(url: str) -> None:
     from psycopg import sql
 
     _, name = server_and_name(url)
-    admin_execute(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)))
+    admin_execute(
+        url,
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
+    )
 
 
 def app_env(url: str, secret: str) -> dict:
     """Environment of the service and the bare app: the database, production config
     with a random secret, no SMTP, no admin bootstrap, rate limits in memory."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "TEST_DATABASE_URL", "MAIL_SERVER",
-                        "RATELIMIT_STORAGE_URI", "LOG_LEVEL", "ACCESS_LOG", "LOG_FORMAT")}
-    env.update({"DATABASE_URL": url, "APP_CONFIG": "production", "SECRET_KEY": secret,
-                "JWT_SECRET_KEY": secret, "MAIL_SERVER": ""})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "ADMIN_EMAIL",
+            "ADMIN_PASSWORD",
+            "TEST_DATABASE_URL",
+            "MAIL_SERVER",
+            "RATELIMIT_STORAGE_URI",
+            "LOG_LEVEL",
+            "ACCESS_LOG",
+            "LOG_FORMAT",
+        )
+    }
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "APP_CONFIG": "production",
+            "SECRET_KEY": secret,
+            "JWT_SECRET_KEY": secret,
+            "MAIL_SERVER": "",
+        }
+    )
     return env
 
 
 def build_schema(env: dict) -> None:
     """`flask db upgrade` on env's DATABASE_URL (exits with its output on failure)."""
     flask = ROOT / ".venv" / "bin" / "flask"
-    command = [str(flask) if flask.exists() else "flask", "--app", "app", "db", "upgrade"]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=False, timeout=300)
+    command = [
+        str(flask) if flask.exists() else "flask",
+        "--app",
+        "app",
+        "db",
+        "upgrade",
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     if done.returncode != 0:
         sys.exit(f"flask db upgrade failed:\n{done.stderr[-3000:]}")
 
@@ -226,23 +357,34 @@ def seed_fixtures(url: str) -> dict:
         admin_id = conn.execute(
             "INSERT INTO employees (role, name, email, active, created_at, updated_at) "
             "VALUES ('admin', 'Load Admin', 'admin@load.test', true, now(), now()) "
-            "RETURNING id").fetchone()[0]
+            "RETURNING id"
+        ).fetchone()[0]
         text = "Bench Tour\nThe departure the load bench books.\nLoopback"
         package_id = conn.execute(
             "INSERT INTO packages (title, description, destination, transport_mode, "
             "duration_days, base_price, currency, deposit_percent, status, search_document, "
             "created_at, updated_at) VALUES ('Bench Tour', 'The departure the load bench "
             "books.', 'Loopback', 'none', 3, 1000, 'EUR', 100, 'published', %s, "
-            "now() - interval '10 years', now()) RETURNING id", (text,)).fetchone()[0]
+            "now() - interval '10 years', now()) RETURNING id",
+            (text,),
+        ).fetchone()[0]
         departure_id = conn.execute(
             "INSERT INTO departures (package_id, start_date, end_date, capacity, seats_taken, "
             "price, currency, status, min_party_size, created_at, updated_at) VALUES "
             "(%s, current_date + 90, current_date + 92, %s, 0, 1000, 'EUR', 'scheduled', 1, "
-            "now(), now()) RETURNING id", (package_id, DEPARTURE_SEATS)).fetchone()[0]
+            "now(), now()) RETURNING id",
+            (package_id, DEPARTURE_SEATS),
+        ).fetchone()[0]
         conn.execute(
             "INSERT INTO departure_categories (departure_id, category, price, seats_taken) "
-            "VALUES (%s, 'adult', 1000, 0)", (departure_id,))
-    return {"admin_id": admin_id, "package_id": package_id, "departure_id": departure_id}
+            "VALUES (%s, 'adult', 1000, 0)",
+            (departure_id,),
+        )
+    return {
+        "admin_id": admin_id,
+        "package_id": package_id,
+        "departure_id": departure_id,
+    }
 
 
 PACKAGES_BULK = """
@@ -288,8 +430,15 @@ def seed_bulk(url: str, rows: int) -> dict:
     def packages() -> None:
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute("DROP INDEX IF EXISTS ix_packages_search_fts")
-            conn.execute(PACKAGES_BULK, {"rows": rows, "adjectives": ADJECTIVES,
-                                         "nouns": NOUNS, "destinations": DESTINATIONS})
+            conn.execute(
+                PACKAGES_BULK,
+                {
+                    "rows": rows,
+                    "adjectives": ADJECTIVES,
+                    "nouns": NOUNS,
+                    "destinations": DESTINATIONS,
+                },
+            )
             conn.execute("SET maintenance_work_mem = '256MB'")
             for statement in POSTGRES_FTS_DDL:
                 conn.execute(statement)
@@ -311,13 +460,15 @@ def seed_bulk(url: str, rows: int) -> dict:
             "search_hits": conn.execute(
                 "SELECT count(*) FROM packages WHERE status = 'published' AND "
                 "to_tsvector('english', search_document) @@ plainto_tsquery('english', %s)",
-                (SEARCH_QUERY,)).fetchone()[0],
+                (SEARCH_QUERY,),
+            ).fetchone()[0],
             "seconds": time.monotonic() - started,
         }
 
 
-def in_process_checks(env: dict, fixtures: dict, customers: int, plans,
-                      show_sql: bool = False) -> tuple:
+def in_process_checks(
+    env: dict, fixtures: dict, customers: int, plans, show_sql: bool = False
+) -> tuple:
     """Bearer tokens for the load, and the SQL statements the service runs per
     request, from one in-process app (production config) on env's database.
 
@@ -338,21 +489,35 @@ def in_process_checks(env: dict, fixtures: dict, customers: int, plans,
     from extensions import db
 
     uri = env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    app = create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": uri,
-                                              "ACCESS_LOG": False, "LOG_LEVEL": "CRITICAL"})
+    app = create_app(
+        "production",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "ACCESS_LOG": False,
+            "LOG_LEVEL": "CRITICAL",
+        },
+    )
     counts = {}
     with app.app_context():
-        admin = SimpleNamespace(account_type="employee", role="admin",
-                                identity=f"employee:{fixtures['admin_id']}")
+        admin = SimpleNamespace(
+            account_type="employee",
+            role="admin",
+            identity=f"employee:{fixtures['admin_id']}",
+        )
         staff = issue_tokens(admin)["access_token"]
         people = []
         for customer_id in range(1, customers + 1):
-            person = SimpleNamespace(account_type="customer", role="customer",
-                                     identity=f"customer:{customer_id}")
+            person = SimpleNamespace(
+                account_type="customer",
+                role="customer",
+                identity=f"customer:{customer_id}",
+            )
             people.append((customer_id, issue_tokens(person)["access_token"]))
         engine = db.engine
     statements = []
-    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
+    event.listen(
+        engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2])
+    )
     # No app context is held here, so each request gets its own session (and
     # identity map), as in a server: nothing is served from an earlier request.
     client = app.test_client()
@@ -365,7 +530,9 @@ def in_process_checks(env: dict, fixtures: dict, customers: int, plans,
         if show_sql:
             progress(f"{name}: {answer.status_code}, {len(statements)} statements")
             for number, text in enumerate(statements, 1):
-                print(f"    {number:2}. {' '.join(text.split())[:400]}", file=sys.stderr)
+                print(
+                    f"    {number:2}. {' '.join(text.split())[:400]}", file=sys.stderr
+                )
     engine.dispose()
     return staff, people, counts
 
@@ -400,11 +567,21 @@ def start_gunicorn(target: str, env: dict, args) -> Server:
     command = [str(binary) if binary.exists() else "gunicorn"]
     if args.gunicorn_config:
         command += ["-c", args.gunicorn_config]
-    command += ["-w", str(args.workers), "--threads", str(args.threads),
-                "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", target]
+    command += [
+        "-w",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        target,
+    ]
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if process.poll() is not None or time.monotonic() > deadline:
@@ -412,7 +589,10 @@ def start_gunicorn(target: str, env: dict, args) -> Server:
             log.seek(0)
             sys.exit(f"gunicorn {target} did not start:\n{log.read().decode()[-3000:]}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if (
+                requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code
+                == 200
+            ):
                 return Server(port=port, process=process, log=log)
         time.sleep(0.1)
 
@@ -502,10 +682,19 @@ def run_load(pool, port: int, plan: list, expect: int, args) -> Measure:
     process; a Measure of the window (errors: any status but `expect`)."""
     processes = args.client_processes
     start_at = time.time() + 0.3
-    jobs = [{"plan": plan, "port": port, "threads": args.client_threads,
-             "offset": p * args.client_threads, "stride": processes * args.client_threads,
-             "start_at": start_at, "measure_from": start_at + args.warmup,
-             "until": start_at + args.warmup + args.duration} for p in range(processes)]
+    jobs = [
+        {
+            "plan": plan,
+            "port": port,
+            "threads": args.client_threads,
+            "offset": p * args.client_threads,
+            "stride": processes * args.client_threads,
+            "start_at": start_at,
+            "measure_from": start_at + args.warmup,
+            "until": start_at + args.warmup + args.duration,
+        }
+        for p in range(processes)
+    ]
     results = pool.map(client_process, jobs)
     latencies = [ms for result in results for ms in result["latencies"]]
     statuses: dict[int, int] = {}
@@ -513,10 +702,14 @@ def run_load(pool, port: int, plan: list, expect: int, args) -> Measure:
         for status, n in result["statuses"].items():
             statuses[status] = statuses.get(status, 0) + n
     total = sum(statuses.values())
-    return Measure(requests=total, errors=total - statuses.get(expect, 0),
-                   rps=total / args.duration,
-                   p50=statistics.median(latencies) if latencies else 0.0,
-                   p99=percentile(latencies, 0.99), statuses=statuses)
+    return Measure(
+        requests=total,
+        errors=total - statuses.get(expect, 0),
+        rps=total / args.duration,
+        p50=statistics.median(latencies) if latencies else 0.0,
+        p99=percentile(latencies, 0.99),
+        statuses=statuses,
+    )
 
 
 # --- scenarios --------------------------------------------------------------------------
@@ -541,31 +734,60 @@ def json_post(path: str, body: dict, token: str | None = None) -> tuple:
     return ("POST", path, json.dumps(body).encode(), headers)
 
 
-def scenarios(sizes: dict, staff: str, people: list, fixtures: dict,
-              with_booking: bool) -> list[Scenario]:
+def scenarios(
+    sizes: dict, staff: str, people: list, fixtures: dict, with_booking: bool
+) -> list[Scenario]:
     """The scenarios of one database (`sizes`: its seed_bulk result)."""
     q = quote(SEARCH_QUERY)
     auth = {"Authorization": f"Bearer {staff}"}
     rows_p = f"{sizes['packages']:,}"
     found = [
-        Scenario("package list", f"{rows_p} packages",
-                 [("GET", "/api/v1/packages", None, {})],
-                 [("GET", "/bare/packages", None, {})], 200),
-        Scenario("package search", f"{rows_p} ({sizes['search_hits']:,} hits)",
-                 [("GET", f"/api/v1/packages?q={q}", None, {})],
-                 [("GET", f"/bare/search?q={q}", None, {})], 200),
-        Scenario("customer list", f"{sizes['customers']:,} customers",
-                 [("GET", "/api/v1/customers", None, auth)],
-                 [("GET", "/bare/customers", None, {})], 200),
+        Scenario(
+            "package list",
+            f"{rows_p} packages",
+            [("GET", "/api/v1/packages", None, {})],
+            [("GET", "/bare/packages", None, {})],
+            200,
+        ),
+        Scenario(
+            "package search",
+            f"{rows_p} ({sizes['search_hits']:,} hits)",
+            [("GET", f"/api/v1/packages?q={q}", None, {})],
+            [("GET", f"/bare/search?q={q}", None, {})],
+            200,
+        ),
+        Scenario(
+            "customer list",
+            f"{sizes['customers']:,} customers",
+            [("GET", "/api/v1/customers", None, auth)],
+            [("GET", "/bare/customers", None, {})],
+            200,
+        ),
     ]
     if with_booking:
         departure = fixtures["departure_id"]
-        found.append(Scenario(
-            "booking create", f"1 departure, {len(people)} customers",
-            [json_post("/api/v1/bookings", {"departure_id": departure, "seats": 1}, token)
-             for _, token in people],
-            [json_post("/bare/book", {"departure_id": departure, "customer_id": cid,
-                                      "seats": 1}) for cid, _ in people], 201))
+        found.append(
+            Scenario(
+                "booking create",
+                f"1 departure, {len(people)} customers",
+                [
+                    json_post(
+                        "/api/v1/bookings",
+                        {"departure_id": departure, "seats": 1},
+                        token,
+                    )
+                    for _, token in people
+                ],
+                [
+                    json_post(
+                        "/bare/book",
+                        {"departure_id": departure, "customer_id": cid, "seats": 1},
+                    )
+                    for cid, _ in people
+                ],
+                201,
+            )
+        )
     return found
 
 
@@ -580,16 +802,22 @@ def measure_database(pool, url: str, env: dict, items: list[Scenario], args) -> 
         ours, bare = servers
         for scenario in items:
             measured = {}
-            for label, server, plan in (("service", ours, scenario.ours),
-                                        ("bare", bare, scenario.bare)):
+            for label, server, plan in (
+                ("service", ours, scenario.ours),
+                ("bare", bare, scenario.bare),
+            ):
                 measure = run_load(pool, server.port, plan, scenario.expect, args)
                 measured[label] = measure
-                progress(f"{scenario.name} [{scenario.rows}] {label}: {measure.rps:.1f} req/s "
-                         f"p50 {measure.p50:.1f} ms p99 {measure.p99:.1f} ms "
-                         f"statuses {measure.statuses}")
+                progress(
+                    f"{scenario.name} [{scenario.rows}] {label}: {measure.rps:.1f} req/s "
+                    f"p50 {measure.p50:.1f} ms p99 {measure.p99:.1f} ms "
+                    f"statuses {measure.statuses}"
+                )
                 if measure.errors:
-                    print(f"--- {label} log tail ---\n{server_log_tail(server)}",
-                          file=sys.stderr)
+                    print(
+                        f"--- {label} log tail ---\n{server_log_tail(server)}",
+                        file=sys.stderr,
+                    )
             results.append((scenario, measured["service"], measured["bare"]))
     finally:
         for server in servers:
@@ -604,15 +832,21 @@ def measure_database(pool, url: str, env: dict, items: list[Scenario], args) -> 
 def report(args, results: list, queries: dict, timings: dict) -> int:
     """Print the Markdown table and the notes; 1 when any scenario had errors."""
     cores = os.cpu_count() or 1
-    print(f"\n### Load: service vs bare Flask+psycopg, gunicorn -w {args.workers} "
-          f"(sync, {args.threads} thread), PostgreSQL, loopback\n")
-    print(f"Clients: {args.client_processes} processes x {args.client_threads} threads "
-          f"= {args.client_processes * args.client_threads} requests in flight; "
-          f"{args.warmup:g} s warm-up + {args.duration:g} s measured per scenario and app. "
-          f"Client, both servers and PostgreSQL share this machine's {cores} cores. "
-          f"gunicorn config: {args.gunicorn_config or 'none (command-line only)'}.\n")
-    header = ("| scenario | rows in table | SQL/req | req/s | p50 ms | p99 ms | errors "
-              "| bare req/s | bare p50 ms | bare p99 ms | ratio req/s | ratio p50 |")
+    print(
+        f"\n### Load: service vs bare Flask+psycopg, gunicorn -w {args.workers} "
+        f"(sync, {args.threads} thread), PostgreSQL, loopback\n"
+    )
+    print(
+        f"Clients: {args.client_processes} processes x {args.client_threads} threads "
+        f"= {args.client_processes * args.client_threads} requests in flight; "
+        f"{args.warmup:g} s warm-up + {args.duration:g} s measured per scenario and app. "
+        f"Client, both servers and PostgreSQL share this machine's {cores} cores. "
+        f"gunicorn config: {args.gunicorn_config or 'none (command-line only)'}.\n"
+    )
+    header = (
+        "| scenario | rows in table | SQL/req | req/s | p50 ms | p99 ms | errors "
+        "| bare req/s | bare p50 ms | bare p99 ms | ratio req/s | ratio p50 |"
+    )
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
     failed = 0
@@ -622,14 +856,21 @@ def report(args, results: list, queries: dict, timings: dict) -> int:
         rps_ratio = ours.rps / bare.rps if bare.rps else 0.0
         p50_ratio = ours.p50 / bare.p50 if bare.p50 else 0.0
         errors = f"{ours.errors}" + (f" (bare {bare.errors})" if bare.errors else "")
-        print(f"| {scenario.name} | {scenario.rows} | {statements} | {ours.rps:.1f} "
-              f"| {ours.p50:.1f} | {ours.p99:.1f} | {errors} | {bare.rps:.1f} | {bare.p50:.1f} "
-              f"| {bare.p99:.1f} | {rps_ratio:.2f} | {p50_ratio:.2f} |")
-    print("\nratio req/s = service req/s / bare req/s (1.00 = no overhead); ratio p50 = "
-          "service p50 / bare p50. SQL/req: statements the service runs per request "
-          "(bare: 1). The bare app (bench/bare_app.py) does no auth, validation, "
-          "invoice, hold expiry, logging or security headers.")
-    print("Set-up: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
+        print(
+            f"| {scenario.name} | {scenario.rows} | {statements} | {ours.rps:.1f} "
+            f"| {ours.p50:.1f} | {ours.p99:.1f} | {errors} | {bare.rps:.1f} | {bare.p50:.1f} "
+            f"| {bare.p99:.1f} | {rps_ratio:.2f} | {p50_ratio:.2f} |"
+        )
+    print(
+        "\nratio req/s = service req/s / bare req/s (1.00 = no overhead); ratio p50 = "
+        "service p50 / bare p50. SQL/req: statements the service runs per request "
+        "(bare: 1). The bare app (bench/bare_app.py) does no auth, validation, "
+        "invoice, hold expiry, logging or security headers."
+    )
+    print(
+        "Set-up: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+    )
     return 1 if failed else 0
 
 
@@ -645,21 +886,27 @@ def main(argv=None) -> int:
     big_env = app_env(args.big_database_url, secret)
     for name in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "MAIL_SERVER"):
         os.environ.pop(name, None)
-    os.environ.update({"SECRET_KEY": secret, "JWT_SECRET_KEY": secret,
-                       "APP_CONFIG": "production"})
+    os.environ.update(
+        {"SECRET_KEY": secret, "JWT_SECRET_KEY": secret, "APP_CONFIG": "production"}
+    )
     timings: dict[str, float] = {}
     run_started = time.monotonic()
-    create_app = __import__("app").create_app  # fail fast on a broken tree, before seeding
+    create_app = __import__(
+        "app"
+    ).create_app  # fail fast on a broken tree, before seeding
     create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     pool = multiprocessing.get_context("spawn").Pool(args.client_processes)
     try:
         begin = time.monotonic()
-        progress(f"schema and fixtures in {server_and_name(args.small_database_url)[1]}")
+        progress(
+            f"schema and fixtures in {server_and_name(args.small_database_url)[1]}"
+        )
         recreate_database(args.small_database_url)
         build_schema(small_env)
         fixtures = seed_fixtures(args.small_database_url)
-        recreate_database(args.big_database_url,
-                          template=server_and_name(args.small_database_url)[1])
+        recreate_database(
+            args.big_database_url, template=server_and_name(args.small_database_url)[1]
+        )
         timings["schema"] = time.monotonic() - begin
         progress(f"{args.small_rows:,} rows in the small database")
         small = seed_bulk(args.small_database_url, args.small_rows)
@@ -667,17 +914,29 @@ def main(argv=None) -> int:
         progress(f"{args.big_rows:,} rows in the big database")
         big = seed_bulk(args.big_database_url, args.big_rows)
         timings[f"seed {args.big_rows:,}"] = big["seconds"]
-        progress(f"seeded in {big['seconds']:.1f} s; search '{SEARCH_QUERY}' matches "
-                 f"{big['search_hits']:,} published packages")
+        progress(
+            f"seeded in {big['seconds']:.1f} s; search '{SEARCH_QUERY}' matches "
+            f"{big['search_hits']:,} published packages"
+        )
         staff, people, queries = in_process_checks(
-            small_env, fixtures, args.booking_customers,
-            lambda staff, people: {s.name: s.ours for s in scenarios(
-                small, staff, people, fixtures, with_booking=True)}, args.show_sql)
+            small_env,
+            fixtures,
+            args.booking_customers,
+            lambda staff, people: {
+                s.name: s.ours
+                for s in scenarios(small, staff, people, fixtures, with_booking=True)
+            },
+            args.show_sql,
+        )
         small_items = scenarios(small, staff, people, fixtures, with_booking=True)
         big_items = scenarios(big, staff, people, fixtures, with_booking=False)
         progress(f"SQL statements per request: {queries}")
-        results = measure_database(pool, args.small_database_url, small_env, small_items, args)
-        results += measure_database(pool, args.big_database_url, big_env, big_items, args)
+        results = measure_database(
+            pool, args.small_database_url, small_env, small_items, args
+        )
+        results += measure_database(
+            pool, args.big_database_url, big_env, big_items, args
+        )
         timings["whole run"] = time.monotonic() - run_started
         return report(args, results, queries, timings)
     finally:

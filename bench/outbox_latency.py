@@ -68,19 +68,38 @@ class Sink:
 
 def start_server(tmp: Path, smtp_port: int) -> tuple[subprocess.Popen, str]:
     """Migrate, seed and serve a fresh SQLite database; returns (process, base URL)."""
-    env = {**os.environ, "APP_CONFIG": "development",
-           "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}", "MAIL_SERVER": "127.0.0.1",
-           "MAIL_PORT": str(smtp_port), "MAIL_TIMEOUT_SECONDS": "10", "ADMIN_EMAIL": "",
-           "ADMIN_PASSWORD": "", "CELERY_BROKER_URL": "", "ACCESS_LOG": "false",
-           "RATELIMIT_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "APP_CONFIG": "development",
+        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_TIMEOUT_SECONDS": "10",
+        "ADMIN_EMAIL": "",
+        "ADMIN_PASSWORD": "",
+        "CELERY_BROKER_URL": "",
+        "ACCESS_LOG": "false",
+        "RATELIMIT_ENABLED": "false",
+    }
     flask = [str(BIN / "flask"), "--app", "app"]
     for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(flask + command, cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            flask + command,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     port = free_port()
     log = open(tmp / "server.log", "wb")
-    process = subprocess.Popen(flask + ["run", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        flask + ["run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -97,8 +116,11 @@ def bookable_departure(base: str, headers: dict) -> int:
     """The first scheduled departure of a published package with free seats."""
     packages = requests.get(f"{base}{API}/packages", headers=headers, timeout=10).json()
     for package in packages["items"]:
-        deps = requests.get(f"{base}{API}/packages/{package['id']}/departures",
-                            headers=headers, timeout=10).json()
+        deps = requests.get(
+            f"{base}{API}/packages/{package['id']}/departures",
+            headers=headers,
+            timeout=10,
+        ).json()
         for dep in deps.get("items", []):
             if dep["status"] == "scheduled" and dep["seats_left"] >= 2:
                 return dep["id"]
@@ -116,27 +138,43 @@ def measure(mode: str, rounds: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="easytravels-outbox-bench.") as tmp:
         process, base = start_server(Path(tmp), smtp_port)
         try:
-            token = requests.post(f"{base}{API}/auth/login", json={
-                "email": CUSTOMER[0], "password": CUSTOMER[1], "account": "customer"},
-                timeout=10).json()["access_token"]
+            token = requests.post(
+                f"{base}{API}/auth/login",
+                json={
+                    "email": CUSTOMER[0],
+                    "password": CUSTOMER[1],
+                    "account": "customer",
+                },
+                timeout=10,
+            ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             departure = bookable_departure(base, headers)
             timings, statuses = [], []
             for _ in range(rounds):
                 started = time.perf_counter()
-                answer = requests.post(f"{base}{API}/bookings", headers=headers, timeout=30,
-                                       json={"departure_id": departure, "seats": 1})
+                answer = requests.post(
+                    f"{base}{API}/bookings",
+                    headers=headers,
+                    timeout=30,
+                    json={"departure_id": departure, "seats": 1},
+                )
                 timings.append((time.perf_counter() - started) * 1000)
                 statuses.append(answer.status_code)
                 if answer.status_code == 201:
-                    requests.post(f"{base}{API}/bookings/{answer.json()['id']}/cancel",
-                                  headers=headers, json={"refund_to": "wallet"}, timeout=30)
+                    requests.post(
+                        f"{base}{API}/bookings/{answer.json()['id']}/cancel",
+                        headers=headers,
+                        json={"refund_to": "wallet"},
+                        timeout=30,
+                    )
             ready = requests.get(f"{base}/health/ready", timeout=10).json()
             drained = None
             if mode == "ok":  # the embedded worker catches up once the load stops
                 done_at = time.monotonic()
                 while time.monotonic() - done_at < 120:
-                    depth = requests.get(f"{base}/health/ready", timeout=10).json()["outbox"]
+                    depth = requests.get(f"{base}/health/ready", timeout=10).json()[
+                        "outbox"
+                    ]
                     if depth["pending"] == 0:
                         drained = time.monotonic() - done_at
                         break
@@ -149,10 +187,16 @@ def measure(mode: str, rounds: int) -> dict:
     if sink:
         sink.stop()
     timings.sort()
-    return {"mode": mode, "rounds": rounds, "created": statuses.count(201),
-            "p50_ms": statistics.median(timings),
-            "p95_ms": timings[max(int(len(timings) * 0.95) - 1, 0)],
-            "max_ms": timings[-1], "outbox": ready.get("outbox"), "drained_s": drained}
+    return {
+        "mode": mode,
+        "rounds": rounds,
+        "created": statuses.count(201),
+        "p50_ms": statistics.median(timings),
+        "p95_ms": timings[max(int(len(timings) * 0.95) - 1, 0)],
+        "max_ms": timings[-1],
+        "outbox": ready.get("outbox"),
+        "drained_s": drained,
+    }
 
 
 def main(argv=None) -> None:
@@ -161,13 +205,18 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
     modes = ("ok", "hang") if args.smtp == "both" else (args.smtp,)
-    print(f"{'smtp':<6} {'rounds':>6} {'201':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  "
-          "outbox right after the last POST; seconds until drained (ok mode)")
+    print(
+        f"{'smtp':<6} {'rounds':>6} {'201':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  "
+        "outbox right after the last POST; seconds until drained (ok mode)"
+    )
     for mode in modes:
         r = measure(mode, args.rounds)
-        print(f"{r['mode']:<6} {r['rounds']:>6} {r['created']:>5} {r['p50_ms']:>8.1f} "
-              f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f}  {r['outbox']}; drained: "
-              f"{'n/a' if r['drained_s'] is None else round(r['drained_s'], 1)}", flush=True)
+        print(
+            f"{r['mode']:<6} {r['rounds']:>6} {r['created']:>5} {r['p50_ms']:>8.1f} "
+            f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f}  {r['outbox']}; drained: "
+            f"{'n/a' if r['drained_s'] is None else round(r['drained_s'], 1)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -43,9 +43,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per report (5)")
-    parser.add_argument("--only", default="", help="run reports whose path contains this")
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE summaries")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed runs per report (5)"
+    )
+    parser.add_argument(
+        "--only", default="", help="run reports whose path contains this"
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN ANALYZE summaries"
+    )
     return parser.parse_args(argv)
 
 
@@ -58,31 +64,68 @@ def cases(today: date) -> list[tuple[str, dict, callable]]:
     year = Window(today - timedelta(days=364), today)
     quarter = Window(today - timedelta(days=90), today)
     y = {"date_from": year.date_from.isoformat(), "date_to": year.date_to.isoformat()}
-    q = {"date_from": quarter.date_from.isoformat(), "date_to": quarter.date_to.isoformat()}
+    q = {
+        "date_from": quarter.date_from.isoformat(),
+        "date_to": quarter.date_to.isoformat(),
+    }
     out = []
-    for dim, path in (("month", "monthly"), ("customer", "by-customer"),
-                      ("destination", "by-destination"), ("package", "by-package")):
+    for dim, path in (
+        ("month", "monthly"),
+        ("customer", "by-customer"),
+        ("destination", "by-destination"),
+        ("package", "by-package"),
+    ):
         for basis in ("cash", "booking"):
             limit = {"limit": 100} if dim == "customer" else {}
-            out.append((f"revenue/{path}", {"basis": basis, **limit},
-                        lambda d=dim, b=basis, lim=limit: reports.revenue(
-                            d, basis=b, limit=lim.get("limit"))))
-    out.append(("revenue/monthly", {"basis": "cash", **y},
-                lambda: reports.revenue("month", basis="cash", window=year)))
+            out.append(
+                (
+                    f"revenue/{path}",
+                    {"basis": basis, **limit},
+                    lambda d=dim, b=basis, lim=limit: reports.revenue(
+                        d, basis=b, limit=lim.get("limit")
+                    ),
+                )
+            )
+    out.append(
+        (
+            "revenue/monthly",
+            {"basis": "cash", **y},
+            lambda: reports.revenue("month", basis="cash", window=year),
+        )
+    )
     out += [
-        ("invoices/summary", {"include_ids": "false"},
-         lambda: reports.invoice_summary(include_ids=False)),
+        (
+            "invoices/summary",
+            {"include_ids": "false"},
+            lambda: reports.invoice_summary(include_ids=False),
+        ),
         ("invoices/summary", {}, lambda: reports.invoice_summary()),
-        ("invoices/unpaid", {"overdue_only": "true", "limit": 1000},
-         lambda: reports.unpaid_invoices(overdue_only=True, limit=1000)),
+        (
+            "invoices/unpaid",
+            {"overdue_only": "true", "limit": 1000},
+            lambda: reports.unpaid_invoices(overdue_only=True, limit=1000),
+        ),
         ("packages/popular", {}, lambda: reports.popular("package")),
-        ("destinations/popular", q, lambda: reports.popular("destination", window=quarter)),
-        ("customers/active", {**q, "limit": 100},
-         lambda: reports.active_customers(window=quarter, limit=100)),
-        ("bookings/trends", {"interval": "week"},
-         lambda: reports.booking_trends(interval="week")),
-        ("bookings/trends", {"interval": "day", **q},
-         lambda: reports.booking_trends(interval="day", window=quarter)),
+        (
+            "destinations/popular",
+            q,
+            lambda: reports.popular("destination", window=quarter),
+        ),
+        (
+            "customers/active",
+            {**q, "limit": 100},
+            lambda: reports.active_customers(window=quarter, limit=100),
+        ),
+        (
+            "bookings/trends",
+            {"interval": "week"},
+            lambda: reports.booking_trends(interval="week"),
+        ),
+        (
+            "bookings/trends",
+            {"interval": "day", **q},
+            lambda: reports.booking_trends(interval="day", window=quarter),
+        ),
         ("cancellations", {"interval": "month"}, lambda: reports.cancellations()),
         ("wallets/liability", y, lambda: reports.wallet_liability(window=year)),
         ("enquiries/funnel", {}, lambda: reports.enquiry_funnel()),
@@ -122,14 +165,22 @@ def main(argv=None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # no access log line per request
     failures = 0
     with app.app_context():
-        counts = db.session.execute(db.text(
-            "SELECT (SELECT count(*) FROM bookings), (SELECT count(*) FROM payments),"
-            " (SELECT count(*) FROM invoices), (SELECT count(*) FROM customers)")).one()
-        print(f"data: {counts[0]:,} bookings, {counts[1]:,} payments, {counts[2]:,} invoices, "
-              f"{counts[3]:,} customers; repeat {args.repeat} (median)", flush=True)
+        counts = db.session.execute(
+            db.text(
+                "SELECT (SELECT count(*) FROM bookings), (SELECT count(*) FROM payments),"
+                " (SELECT count(*) FROM invoices), (SELECT count(*) FROM customers)"
+            )
+        ).one()
+        print(
+            f"data: {counts[0]:,} bookings, {counts[1]:,} payments, {counts[2]:,} invoices, "
+            f"{counts[3]:,} customers; repeat {args.repeat} (median)",
+            flush=True,
+        )
         staff = db.session.scalar(
-            select(Employee).where(Employee.role.in_(("finance", "admin")), Employee.active)
-            .order_by(Employee.id))
+            select(Employee)
+            .where(Employee.role.in_(("finance", "admin")), Employee.active)
+            .order_by(Employee.id)
+        )
         if staff is None:
             sys.exit("no active finance or admin employee: seed the database first")
         headers = {"Authorization": f"Bearer {issue_tokens(staff)['access_token']}"}
@@ -140,7 +191,8 @@ def main(argv=None) -> int:
             if args.only and args.only not in path:
                 continue
             compiled = build().statement.compile(
-                dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+                dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+            )
             sql, params = str(compiled), compiled.params
 
             def run_sql():
@@ -152,8 +204,9 @@ def main(argv=None) -> int:
                 return rows
 
             def run_api():
-                response = client.get(f"/api/v1/reports/{path}", headers=headers,
-                                      query_string=query)
+                response = client.get(
+                    f"/api/v1/reports/{path}", headers=headers, query_string=query
+                )
                 body = response.get_data()
                 return response.status_code, len(body)
 
@@ -162,8 +215,11 @@ def main(argv=None) -> int:
             if status != 200:
                 failures += 1
             label = "&".join(f"{k}={v}" for k, v in query.items()) or "-"
-            print(f"| {path} | {label} | {len(rows):,} | {api_s * 1000:.1f} | "
-                  f"{sql_s * 1000:.1f} | {api_s / sql_s:.2f} |", flush=True)
+            print(
+                f"| {path} | {label} | {len(rows):,} | {api_s * 1000:.1f} | "
+                f"{sql_s * 1000:.1f} | {api_s / sql_s:.2f} |",
+                flush=True,
+            )
             if args.explain:
                 cursor = raw.cursor()
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
@@ -171,7 +227,10 @@ def main(argv=None) -> int:
                 cursor.close()
                 raw.rollback()
                 for line in plan:
-                    if any(word in line for word in ("Scan", "Join", "Aggregate", "Execution")):
+                    if any(
+                        word in line
+                        for word in ("Scan", "Join", "Aggregate", "Execution")
+                    ):
                         print("    " + line.strip()[:150])
         raw.close()
     return 1 if failures else 0

@@ -36,7 +36,9 @@ def index() -> Response:
 @blp.get("/assets/<path:filename>")
 def asset(filename: str) -> Response:
     """A built JavaScript or CSS file; 404 when it does not exist."""
-    response = send_from_directory(STATIC_DIR / "assets", filename, max_age=ASSET_MAX_AGE)
+    response = send_from_directory(
+        STATIC_DIR / "assets", filename, max_age=ASSET_MAX_AGE
+    )
     response.headers["Content-Security-Policy"] = DASHBOARD_CSP
     response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}, immutable"
     return response

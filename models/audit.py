@@ -95,7 +95,9 @@ event.listen(AuditEntry, "before_delete", _refuse)
 
 for _statement in SQLITE_APPEND_ONLY_DDL:
     event.listen(
-        AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
+        AuditEntry.__table__,
+        "after_create",
+        DDL(_statement).execute_if(dialect="sqlite"),
     )
 for _statement in POSTGRES_APPEND_ONLY_DDL:
     event.listen(

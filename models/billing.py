@@ -57,7 +57,9 @@ class Invoice(db.Model):
     )
 
     booking = relationship("Booking", backref=db.backref("invoice", uselist=False))
-    credit_notes = relationship("CreditNote", back_populates="invoice", order_by="CreditNote.id")
+    credit_notes = relationship(
+        "CreditNote", back_populates="invoice", order_by="CreditNote.id"
+    )
 
 
 class CreditNote(db.Model):
@@ -74,7 +76,9 @@ class CreditNote(db.Model):
     )
     amount: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
 
     invoice = relationship("Invoice", back_populates="credit_notes")
 
@@ -111,7 +115,9 @@ class Payment(db.Model):
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
 
-    booking = relationship("Booking", backref=db.backref("payments", order_by="Payment.id"))
+    booking = relationship(
+        "Booking", backref=db.backref("payments", order_by="Payment.id")
+    )
 
 
 class Refund(db.Model):
@@ -122,8 +128,12 @@ class Refund(db.Model):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("destination IN ('wallet','original')", name="destination_valid"),
-        CheckConstraint("status IN ('pending','completed','failed')", name="status_valid"),
+        CheckConstraint(
+            "destination IN ('wallet','original')", name="destination_valid"
+        ),
+        CheckConstraint(
+            "status IN ('pending','completed','failed')", name="status_valid"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,7 +171,9 @@ class Refund(db.Model):
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
 
-    booking = relationship("Booking", backref=db.backref("refunds", order_by="Refund.id"))
+    booking = relationship(
+        "Booking", backref=db.backref("refunds", order_by="Refund.id")
+    )
 
 
 class WalletEntry(db.Model):
@@ -187,9 +199,15 @@ class WalletEntry(db.Model):
     balance_after: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
-    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id", ondelete="RESTRICT"))
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="RESTRICT")
+    )
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT")
+    )
+    refund_id: Mapped[int | None] = mapped_column(
+        ForeignKey("refunds.id", ondelete="RESTRICT")
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )

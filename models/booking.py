@@ -37,7 +37,8 @@ class Booking(TimestampMixin, db.Model):
             name="refunded_within_paid",
         ),
         CheckConstraint(
-            "deposit_amount >= 0 AND deposit_amount <= total_amount", name="deposit_within_total"
+            "deposit_amount >= 0 AND deposit_amount <= total_amount",
+            name="deposit_within_total",
         ),
         db.Index("ix_bookings_departure_status", "departure_id", "status"),
     )
@@ -107,8 +108,10 @@ class Booking(TimestampMixin, db.Model):
         """True for a `held` booking whose hold has run out, swept or not
         (docs/design.md "Rules with numbers": an expired hold never counts as taken)."""
         now = now or utcnow()
-        return self.status == "held" and self.hold_expires_at is not None and (
-            self.hold_expires_at <= now
+        return (
+            self.status == "held"
+            and self.hold_expires_at is not None
+            and (self.hold_expires_at <= now)
         )
 
     @property

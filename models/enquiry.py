@@ -39,7 +39,9 @@ class Enquiry(TimestampMixin, db.Model):
         CheckConstraint(
             "stage <> 'lost' OR lost_reason_id IS NOT NULL", name="lost_has_reason"
         ),
-        CheckConstraint("stage <> 'won' OR booking_id IS NOT NULL", name="won_has_booking"),
+        CheckConstraint(
+            "stage <> 'won' OR booking_id IS NOT NULL", name="won_has_booking"
+        ),
         CheckConstraint(
             "source IN ('web_form','phone','email','walk_in','partner','campaign')",
             name="source_valid",
@@ -55,7 +57,9 @@ class Enquiry(TimestampMixin, db.Model):
     )
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
-    stage: Mapped[str] = mapped_column(String(12), default="new", nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(
+        String(12), default="new", nullable=False, index=True
+    )
     # When the enquiry entered its current stage (history: EnquiryStageChange).
     stage_changed_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False
@@ -117,7 +121,10 @@ class Enquiry(TimestampMixin, db.Model):
         stage counts up to now): `{"new": 3600, "contacted": 120}`."""
         spent: dict[str, int] = {}
         for change in self.stage_changes:
-            if change.from_stage is not None and change.seconds_in_from_stage is not None:
+            if (
+                change.from_stage is not None
+                and change.seconds_in_from_stage is not None
+            ):
                 spent[change.from_stage] = (
                     spent.get(change.from_stage, 0) + change.seconds_in_from_stage
                 )
@@ -136,7 +143,9 @@ class EnquiryNote(db.Model):
 
     __tablename__ = "enquiry_notes"
     __table_args__ = (
-        CheckConstraint("author_type IN ('employee','customer')", name="author_type_valid"),
+        CheckConstraint(
+            "author_type IN ('employee','customer')", name="author_type_valid"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,6 +163,8 @@ class EnquiryNote(db.Model):
     # The author's name when the note was written: the thread still reads correctly
     # after the employee is deleted (author_employee_id then becomes NULL).
     author_name: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
 
     enquiry = relationship("Enquiry", back_populates="notes")

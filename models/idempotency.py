@@ -28,5 +28,9 @@ class IdempotencyKey(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="in_flight", nullable=False)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, index=True
+    )

@@ -45,12 +45,16 @@ class Package(TimestampMixin, db.Model):
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     destination: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
     origin: Mapped[str | None] = mapped_column(String(120))
-    transport_mode: Mapped[str] = mapped_column(String(10), default="none", nullable=False)
+    transport_mode: Mapped[str] = mapped_column(
+        String(10), default="none", nullable=False
+    )
     duration_days: Mapped[int] = mapped_column(Integer, nullable=False)
     base_price: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     deposit_percent: Mapped[int] = mapped_column(Integer, default=100, nullable=False)
-    status: Mapped[str] = mapped_column(String(20), default="draft", nullable=False, index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default="draft", nullable=False, index=True
+    )
     rejection_reason: Mapped[str | None] = mapped_column(Text)
 
     created_by_id: Mapped[int | None] = mapped_column(
@@ -92,7 +96,9 @@ class ItineraryDay(db.Model):
 
     __tablename__ = "itinerary_days"
     __table_args__ = (
-        UniqueConstraint("package_id", "day_number", name="uq_itinerary_days_package_day"),
+        UniqueConstraint(
+            "package_id", "day_number", name="uq_itinerary_days_package_day"
+        ),
         CheckConstraint("day_number >= 1", name="day_number_positive"),
     )
 
@@ -175,7 +181,11 @@ class Departure(TimestampMixin, db.Model):
     @property
     def category_capacities(self) -> dict:
         """`{category: seats}` of the categories that have their own seat limit."""
-        return {row.category: row.capacity for row in self.categories if row.capacity is not None}
+        return {
+            row.category: row.capacity
+            for row in self.categories
+            if row.capacity is not None
+        }
 
     @property
     def category_seats_left(self) -> dict:
@@ -199,13 +209,17 @@ class DepartureCategory(db.Model):
 
     __tablename__ = "departure_categories"
     __table_args__ = (
-        UniqueConstraint("departure_id", "category", name="uq_departure_categories_dep_cat"),
+        UniqueConstraint(
+            "departure_id", "category", name="uq_departure_categories_dep_cat"
+        ),
         CheckConstraint("price >= 0", name="price_non_negative"),
         CheckConstraint(
             "seats_taken >= 0 AND (capacity IS NULL OR seats_taken <= capacity)",
             name="seats_within_capacity",
         ),
-        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_non_negative"),
+        CheckConstraint(
+            "capacity IS NULL OR capacity >= 0", name="capacity_non_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

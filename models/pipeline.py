@@ -51,7 +51,9 @@ class EnquiryStageChange(db.Model):
     changed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
 
 
 class EnquiryAssignment(db.Model):
@@ -79,7 +81,9 @@ class EnquiryAssignment(db.Model):
     assigned_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
 
 
 class SalesCapacity(db.Model):
@@ -152,9 +156,12 @@ class Quote(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("seats >= 1", name="seats_positive"),
         CheckConstraint("total_amount >= 0", name="total_non_negative"),
-        CheckConstraint("status IN ('open','accepted','withdrawn')", name="status_valid"),
         CheckConstraint(
-            "status <> 'accepted' OR booking_id IS NOT NULL", name="accepted_has_booking"
+            "status IN ('open','accepted','withdrawn')", name="status_valid"
+        ),
+        CheckConstraint(
+            "status <> 'accepted' OR booking_id IS NOT NULL",
+            name="accepted_has_booking",
         ),
     )
 

@@ -44,12 +44,18 @@ class PaymentAttempt(TimestampMixin, db.Model):
     amount: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     provider: Mapped[str] = mapped_column(String(20), nullable=False, default="stripe")
-    provider_payment_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    provider_payment_id: Mapped[str] = mapped_column(
+        String(255), unique=True, nullable=False
+    )
     client_secret: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, default="pending", index=True
+    )
     # What the provider said it received (may differ from `amount`: flagged).
     received_amount: Mapped[Decimal | None] = mapped_column(MONEY)
-    amount_mismatch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    amount_mismatch: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False
+    )
     payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("payments.id", ondelete="RESTRICT"), unique=True
     )
@@ -72,4 +78,6 @@ class ProviderEvent(db.Model):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     provider: Mapped[str] = mapped_column(String(20), nullable=False, default="stripe")
     type: Mapped[str] = mapped_column(String(100), nullable=False)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )

@@ -43,7 +43,9 @@ class Login(MethodView):
     @rate_limited("login")
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
-    @blp.alt_response(401, description="Wrong email or password, or an inactive account")
+    @blp.alt_response(
+        401, description="Wrong email or password, or an inactive account"
+    )
     def post(self, data):
         """Log in with email and password; returns access and refresh tokens."""
         return accounts.login(**data)

@@ -30,10 +30,14 @@ class BookingPayments(MethodView):
     @idempotent
     @blp.arguments(PaymentCreateSchema)
     @blp.response(201, PaymentReceiptSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Not payable, seats gone, funds")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Not payable, seats gone, funds"
+    )
     def post(self, data, booking_id):
         """Pay a booking; it is confirmed once its deposit is paid."""
-        return payments.record_payment(account=current_user, booking_id=booking_id, **data)
+        return payments.record_payment(
+            account=current_user, booking_id=booking_id, **data
+        )
 
 
 @blp.route("/payments")

@@ -31,7 +31,9 @@ class Bookings(MethodView):
     @idempotent
     @blp.arguments(BookingCreateSchema)
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Not bookable or seats gone")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Not bookable or seats gone"
+    )
     def post(self, data):
         """Book seats on a departure (held until `hold_expires_at`, invoiced at once)."""
         return bookings.create_booking(account=current_user, **data)

@@ -34,10 +34,14 @@ BOOKING = "/bookings/<int(max=2147483647):booking_id>"
 class CancellationQuote(MethodView):
     @roles_required(*CANCELLERS)
     @blp.response(200, CancellationQuoteSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Booking not held/confirmed")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Booking not held/confirmed"
+    )
     def get(self, booking_id):
         """Quote what cancelling the booking would cost now (changes nothing)."""
-        return cancellations.cancellation_quote(account=current_user, booking_id=booking_id)
+        return cancellations.cancellation_quote(
+            account=current_user, booking_id=booking_id
+        )
 
 
 @blp.route(f"{BOOKING}/cancel")
@@ -82,16 +86,24 @@ class CompleteRefund(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="Already completed")
     def post(self, data, refund_id):
         """Mark a pending refund to the original method as paid out."""
-        return refunds.complete_refund(account=current_user, refund_id=refund_id, **data)
+        return refunds.complete_refund(
+            account=current_user, refund_id=refund_id, **data
+        )
 
 
 @blp.route("/refunds/<int(max=2147483647):refund_id>/retry")
 class RetryRefund(MethodView):
     @roles_required(*REFUNDERS)
     @blp.response(200, RefundSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Not a failed provider refund")
-    @blp.alt_response(502, schema=ProblemSchema, description="The provider refused the call")
-    @blp.alt_response(503, schema=ProblemSchema, description="Card payments unavailable")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Not a failed provider refund"
+    )
+    @blp.alt_response(
+        502, schema=ProblemSchema, description="The provider refused the call"
+    )
+    @blp.alt_response(
+        503, schema=ProblemSchema, description="Card payments unavailable"
+    )
     def post(self, refund_id):
         """Send a failed refund to the payment provider again."""
         return refunds.retry_refund(account=current_user, refund_id=refund_id)
@@ -103,7 +115,9 @@ class CancelDeparture(MethodView):
     @idempotent
     @blp.arguments(DepartureCancelSchema)
     @blp.response(200, DepartureCancellationSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Already cancelled or started")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Already cancelled or started"
+    )
     def post(self, data, departure_id):
         """Cancel a whole departure (or preview it): every booking refunded in full."""
         return cancellations.cancel_departure(

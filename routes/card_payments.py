@@ -17,7 +17,9 @@ from schemas.card_payments import (
 from schemas.common import ProblemSchema
 from services import card_payments
 
-blp = Blueprint("card_payments", __name__, description="Card payments through the provider")
+blp = Blueprint(
+    "card_payments", __name__, description="Card payments through the provider"
+)
 
 CARD_PAYERS = ("admin", "sales", "finance", "customer")
 
@@ -35,13 +37,19 @@ class BookingPaymentIntents(MethodView):
     @blp.arguments(PaymentIntentCreateSchema)
     @blp.response(201, PaymentIntentSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="Booking not payable")
-    @blp.alt_response(502, schema=ProblemSchema, description="The provider refused the call")
-    @blp.alt_response(503, schema=ProblemSchema, description="Card payments unavailable")
+    @blp.alt_response(
+        502, schema=ProblemSchema, description="The provider refused the call"
+    )
+    @blp.alt_response(
+        503, schema=ProblemSchema, description="Card payments unavailable"
+    )
     def post(self, data, booking_id):
         """Start a card payment: a provider payment intent the client confirms."""
-        return _with_key(card_payments.start_card_payment(
-            account=current_user, booking_id=booking_id, **data
-        ))
+        return _with_key(
+            card_payments.start_card_payment(
+                account=current_user, booking_id=booking_id, **data
+            )
+        )
 
 
 @blp.route("/payment-intents/<int(max=2147483647):attempt_id>")
@@ -50,8 +58,9 @@ class PaymentIntentById(MethodView):
     @blp.response(200, PaymentIntentSchema)
     def get(self, attempt_id):
         """Show a card payment attempt (customers: their own)."""
-        return _with_key(card_payments.get_attempt(account=current_user,
-                                                   attempt_id=attempt_id))
+        return _with_key(
+            card_payments.get_attempt(account=current_user, attempt_id=attempt_id)
+        )
 
 
 @blp.route("/webhooks/stripe")
@@ -63,15 +72,23 @@ class StripeWebhook(MethodView):
             "description": "A Stripe event, signed in the `Stripe-Signature` header.",
             "content": {"application/json": {"schema": {"type": "object"}}},
         },
-        parameters=[{
-            "in": "header", "name": "Stripe-Signature", "required": True,
-            "schema": {"type": "string"},
-            "description": "t=<unix time>,v1=<HMAC-SHA256 of 't.body' with the secret>",
-        }],
+        parameters=[
+            {
+                "in": "header",
+                "name": "Stripe-Signature",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "t=<unix time>,v1=<HMAC-SHA256 of 't.body' with the secret>",
+            }
+        ],
     )
     @blp.response(200, WebhookAnswerSchema)
-    @blp.alt_response(400, schema=ProblemSchema, description="Missing, forged or stale signature")
-    @blp.alt_response(503, schema=ProblemSchema, description="Card payments unavailable")
+    @blp.alt_response(
+        400, schema=ProblemSchema, description="Missing, forged or stale signature"
+    )
+    @blp.alt_response(
+        503, schema=ProblemSchema, description="Card payments unavailable"
+    )
     def post(self):
         """Receive a payment provider event (signed; applied at most once)."""
         return card_payments.handle_webhook(

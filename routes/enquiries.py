@@ -60,7 +60,9 @@ class EnquiryItem(MethodView):
     def patch(self, data, enquiry_id):
         """Work an enquiry: stage (lost with a reason, won by a booking), assignee,
         subject, message, source."""
-        return enquiries.update_enquiry(actor=current_user, enquiry_id=enquiry_id, **data)
+        return enquiries.update_enquiry(
+            actor=current_user, enquiry_id=enquiry_id, **data
+        )
 
     @roles_required(*WORKERS)
     @blp.response(204)

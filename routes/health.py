@@ -24,7 +24,9 @@ class HealthSchema(Schema):
     """Health probe answer."""
 
     status = fields.String(metadata={"enum": ["ok"]})
-    database = fields.String(required=False, metadata={"enum": ["ok"], "may_be_absent": True})
+    database = fields.String(
+        required=False, metadata={"enum": ["ok"], "may_be_absent": True}
+    )
     outbox = fields.Nested(OutboxHealthSchema, required=False)
 
 
@@ -49,5 +51,7 @@ class Ready(MethodView):
             db.session.rollback()
         except Exception as exc:  # any driver error means "not ready"
             db.session.rollback()
-            raise APIError(503, "The database is not reachable.", code="not-ready") from exc
+            raise APIError(
+                503, "The database is not reachable.", code="not-ready"
+            ) from exc
         return {"status": "ok", "database": "ok", "outbox": depth}

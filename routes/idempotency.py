@@ -58,7 +58,10 @@ def idempotent(view):
         account = get_current_user()
         owner = account.identity if account is not None else "anonymous"
         claimed = idempotency.claim(
-            owner=owner, key=key, method=request.method, path=request.path,
+            owner=owner,
+            key=key,
+            method=request.method,
+            path=request.path,
             body=request.get_data(cache=True),
         )
         if isinstance(claimed, idempotency.Replay):

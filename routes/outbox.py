@@ -115,9 +115,14 @@ class WebhookDeliveries(MethodView):
 class WebhookRedeliver(MethodView):
     @roles_required("admin")
     @blp.response(202, OutboxMessageSchema)
-    @blp.alt_response(404, schema=ProblemSchema, description="No such endpoint or delivery")
-    @blp.alt_response(409, schema=ProblemSchema,
-                      description="Endpoint disabled or delivery still pending")
+    @blp.alt_response(
+        404, schema=ProblemSchema, description="No such endpoint or delivery"
+    )
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="Endpoint disabled or delivery still pending",
+    )
     def post(self, endpoint_id, delivery_id):
         """Queue a delivery again (same event, same webhook-id)."""
         return webhooks.redeliver(endpoint_id, delivery_id)

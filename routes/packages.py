@@ -7,7 +7,11 @@ from flask_smorest import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
 from schemas.common import page_of
-from schemas.departures import DepartureCreateSchema, DepartureQueryArgs, DepartureSchema
+from schemas.departures import (
+    DepartureCreateSchema,
+    DepartureQueryArgs,
+    DepartureSchema,
+)
 from schemas.packages import (
     PackageCreateSchema,
     PackageQueryArgs,
@@ -17,7 +21,9 @@ from schemas.packages import (
 )
 from services import departures, packages
 
-blp = Blueprint("packages", __name__, description="Tour packages and their approval workflow")
+blp = Blueprint(
+    "packages", __name__, description="Tour packages and their approval workflow"
+)
 
 EDITORS = ("admin", "operation", "operation_head")
 APPROVERS = ("admin", "operation_head")
@@ -55,7 +61,9 @@ class PackageById(MethodView):
     @blp.response(200, PackageSchema)
     def patch(self, data, package_id):
         """Edit a package; a published one goes back to approval and is hidden."""
-        return packages.update_package(package_id=package_id, editor=current_user, changes=data)
+        return packages.update_package(
+            package_id=package_id, editor=current_user, changes=data
+        )
 
     @roles_required(*EDITORS)
     @blp.response(204)
@@ -89,7 +97,9 @@ class RejectPackage(MethodView):
     @blp.response(200, PackageSchema)
     def post(self, data, package_id):
         """Reject a pending package with a reason (not your own revision)."""
-        return packages.reject_package(package_id=package_id, actor=current_user, **data)
+        return packages.reject_package(
+            package_id=package_id, actor=current_user, **data
+        )
 
 
 @blp.route(f"/{PACKAGE_ID}/archive")
@@ -108,7 +118,9 @@ class PackageDepartures(MethodView):
     @blp.response(200, page_of(DepartureSchema))
     def get(self, args, package_id):
         """List a package's departures, earliest start first."""
-        page = departures.list_departures(package_id=package_id, account=caller(), **args)
+        page = departures.list_departures(
+            package_id=package_id, account=caller(), **args
+        )
         return {"items": page.items, "meta": page.meta}
 
     @roles_required(*EDITORS)
@@ -116,4 +128,6 @@ class PackageDepartures(MethodView):
     @blp.response(201, DepartureSchema)
     def post(self, data, package_id):
         """Add a dated departure with its capacity and price."""
-        return departures.create_departure(package_id=package_id, editor=current_user, **data)
+        return departures.create_departure(
+            package_id=package_id, editor=current_user, **data
+        )

@@ -65,7 +65,9 @@ class LostReasonItem(MethodView):
     @blp.response(200, LostReasonSchema)
     def patch(self, data, reason_id):
         """Relabel or retire a lost reason (admin)."""
-        return lost_reasons.update_reason(actor=current_user, reason_id=reason_id, changes=data)
+        return lost_reasons.update_reason(
+            actor=current_user, reason_id=reason_id, changes=data
+        )
 
 
 @blp.route(f"/enquiries/<{ID}:enquiry_id>/activities")
@@ -83,7 +85,9 @@ class EnquiryActivities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data, enquiry_id):
         """Plan a call, email, meeting or task on an enquiry."""
-        return activities.create_activity(actor=current_user, enquiry_id=enquiry_id, **data)
+        return activities.create_activity(
+            actor=current_user, enquiry_id=enquiry_id, **data
+        )
 
 
 @blp.route("/activities")
@@ -122,7 +126,9 @@ class EnquiryQuotes(MethodView):
     @roles_required(*WORKERS)
     @blp.arguments(QuoteCreateSchema)
     @blp.response(201, QuoteSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Enquiry closed or not bookable")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Enquiry closed or not bookable"
+    )
     def post(self, data, enquiry_id):
         """Quote seats on a departure at today's prices, locked until valid_until."""
         return quotes.create_quote(actor=current_user, enquiry_id=enquiry_id, **data)
@@ -141,8 +147,11 @@ class QuoteItem(MethodView):
 class QuoteAccept(MethodView):
     @roles_required(*PARTIES)
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, schema=ProblemSchema,
-                      description="Quote accepted, withdrawn or expired; seats gone")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="Quote accepted, withdrawn or expired; seats gone",
+    )
     def post(self, quote_id):
         """Accept a quote: the booking is made at the quoted prices (held, invoiced).
         A repeat is answered 409 with the `booking_id` made first."""
@@ -174,7 +183,9 @@ class SalesCapacity(MethodView):
         if current_user.role != "admin" and (
             current_user.id != employee_id or "capacity" in data
         ):
-            raise Forbidden("Only an admin sets capacity or another employee's absence.")
+            raise Forbidden(
+                "Only an admin sets capacity or another employee's absence."
+            )
         return assignment.set_capacity(employee_id=employee_id, changes=data)
 
 
@@ -195,7 +206,9 @@ class CustomerMerge(MethodView):
     @roles_required(*WORKERS)
     @blp.arguments(MergeSchema)
     @blp.response(200, CustomerSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Conflicting live bookings")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Conflicting live bookings"
+    )
     def post(self, data, customer_id):
         """Merge another customer record into this one (everything moves; audited)."""
         return customer_merge.merge_customers(

@@ -47,14 +47,24 @@ def report_response(schema):
     """Document a report's 200 response: the JSON envelope `schema` and its CSV
     form (flask-smorest documents one media type per response, so both are
     written out here; views return a streamed Response, never serialised)."""
+
     def decorator(view):
-        view = blp.doc(responses={"200": {"content": {
-            JSON_TYPE: {"schema": schema},
-            CSV_TYPE: {"schema": {"type": "string"},
-                       "example": "month,currency,payments,received,refunds,refunded,net\r\n"
-                                  "2026-01,EUR,12,14400.00,1,300.00,14100.00\r\n"},
-        }}})(view)
+        view = blp.doc(
+            responses={
+                "200": {
+                    "content": {
+                        JSON_TYPE: {"schema": schema},
+                        CSV_TYPE: {
+                            "schema": {"type": "string"},
+                            "example": "month,currency,payments,received,refunds,refunded,net\r\n"
+                            "2026-01,EUR,12,14400.00,1,300.00,14100.00\r\n",
+                        },
+                    }
+                }
+            }
+        )(view)
         return blp.response(200, schema, description="The report (JSON or CSV)")(view)
+
     return decorator
 
 
@@ -145,14 +155,18 @@ def render(report: Report, args: dict) -> Response:
     rows = chain([first], rows) if first is not None else iter(())
     if wants_csv(args):
         suffix = f"-{report.basis}" if report.basis else ""
-        filename = f"{report.name.replace('.', '-')}{suffix}-{utcnow().date().isoformat()}.csv"
+        filename = (
+            f"{report.name.replace('.', '-')}{suffix}-{utcnow().date().isoformat()}.csv"
+        )
         response = Response(
             stream_with_context(_csv_chunks(report, rows)),
             mimetype=CSV_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     else:
-        response = Response(stream_with_context(_json_chunks(report, rows)), mimetype=JSON_TYPE)
+        response = Response(
+            stream_with_context(_json_chunks(report, rows)), mimetype=JSON_TYPE
+        )
     response.headers["Vary"] = "Accept"
     return response
 
@@ -184,8 +198,10 @@ def _columns(builder, **kwargs):
 REVENUE_DOCS = {
     dimension: report_schema(
         f"revenue.{dimension}",
-        *(_columns(reports.revenue, dimension=dimension, basis=basis)
-          for basis in reports.BASES),
+        *(
+            _columns(reports.revenue, dimension=dimension, basis=basis)
+            for basis in reports.BASES
+        ),
         report_name=reports.revenue(dimension=dimension).name,
         bases=reports.BASES,
     )
@@ -239,13 +255,19 @@ class RevenueByPackage(MethodView):
 class InvoiceSummary(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(InvoiceSummaryArgs, location="query")
-    @report_response(report_schema("invoices.summary",
-                                     _columns(reports.invoice_summary),
-                                     _columns(reports.invoice_summary, include_ids=False)))
+    @report_response(
+        report_schema(
+            "invoices.summary",
+            _columns(reports.invoice_summary),
+            _columns(reports.invoice_summary, include_ids=False),
+        )
+    )
     def get(self, args):
         """Invoices issued in the range by derived status (pending, overdue, paid,
         void) and currency: counts, amounts and invoice ids."""
-        report = reports.invoice_summary(window=window(args), include_ids=args["include_ids"])
+        report = reports.invoice_summary(
+            window=window(args), include_ids=args["include_ids"]
+        )
         return render(report, args)
 
 
@@ -253,12 +275,16 @@ class InvoiceSummary(MethodView):
 class UnpaidInvoices(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(UnpaidInvoiceArgs, location="query")
-    @report_response(report_schema("invoices.unpaid", _columns(reports.unpaid_invoices)))
+    @report_response(
+        report_schema("invoices.unpaid", _columns(reports.unpaid_invoices))
+    )
     def get(self, args):
         """Unpaid (pending and overdue) invoices, oldest due date first, with the
         outstanding amount and days overdue."""
         report = reports.unpaid_invoices(
-            window=window(args), overdue_only=args["overdue_only"], limit=args.get("limit")
+            window=window(args),
+            overdue_only=args["overdue_only"],
+            limit=args.get("limit"),
         )
         return render(report, args)
 
@@ -267,24 +293,32 @@ class UnpaidInvoices(MethodView):
 class PopularPackages(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
-    @report_response(report_schema("packages.popular",
-                                     _columns(reports.popular, by="package")))
+    @report_response(
+        report_schema("packages.popular", _columns(reports.popular, by="package"))
+    )
     def get(self, args):
         """Packages ranked by sold bookings made in the range: bookings,
         travellers and value."""
-        return render(reports.popular("package", window=window(args), limit=args.get("limit")),
-                      args)
+        return render(
+            reports.popular("package", window=window(args), limit=args.get("limit")),
+            args,
+        )
 
 
 @blp.route("/destinations/popular")
 class PopularDestinations(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
-    @report_response(report_schema("destinations.popular",
-                                     _columns(reports.popular, by="destination")))
+    @report_response(
+        report_schema(
+            "destinations.popular", _columns(reports.popular, by="destination")
+        )
+    )
     def get(self, args):
         """Destinations ranked by sold bookings made in the range."""
-        report = reports.popular("destination", window=window(args), limit=args.get("limit"))
+        report = reports.popular(
+            "destination", window=window(args), limit=args.get("limit")
+        )
         return render(report, args)
 
 
@@ -292,8 +326,11 @@ class PopularDestinations(MethodView):
 class ActiveCustomers(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
-    @report_response(report_schema(
-        "customers.active", _columns(reports.active_customers, window=Window())))
+    @report_response(
+        report_schema(
+            "customers.active", _columns(reports.active_customers, window=Window())
+        )
+    )
     def get(self, args):
         """Customers who booked or paid in the range (default: the last 90 days),
         largest spend first."""
@@ -332,7 +369,9 @@ class Cancellations(MethodView):
 class WalletLiability(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
-    @report_response(report_schema("wallets.liability", _columns(reports.wallet_liability)))
+    @report_response(
+        report_schema("wallets.liability", _columns(reports.wallet_liability))
+    )
     def get(self, args):
         """Wallet credit owed to customers per currency: opening balance, credits,
         debits and closing balance over the range."""
@@ -343,8 +382,13 @@ class WalletLiability(MethodView):
 class EnquiryFunnel(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(FunnelArgs, location="query")
-    @report_response(report_schema("enquiries.funnel", _columns(reports.enquiry_funnel),
-                                   _columns(reports.enquiry_funnel, by="source")))
+    @report_response(
+        report_schema(
+            "enquiries.funnel",
+            _columns(reports.enquiry_funnel),
+            _columns(reports.enquiry_funnel, by="source"),
+        )
+    )
     def get(self, args):
         """Enquiries per assigned employee or per source (`by`), by stage, with the
         conversion rate (won / enquiries)."""
@@ -355,8 +399,11 @@ class EnquiryFunnel(MethodView):
 class EnquiryResponseTimes(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
-    @report_response(report_schema("enquiries.response-times",
-                                   _columns(reports.enquiry_response_times)))
+    @report_response(
+        report_schema(
+            "enquiries.response-times", _columns(reports.enquiry_response_times)
+        )
+    )
     def get(self, args):
         """Per employee: first responses (and overdue ones), won enquiries, median
         hours to the first response and to won."""
@@ -367,8 +414,9 @@ class EnquiryResponseTimes(MethodView):
 class EnquiryLostReasons(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
-    @report_response(report_schema("enquiries.lost-reasons",
-                                   _columns(reports.enquiry_lost_reasons)))
+    @report_response(
+        report_schema("enquiries.lost-reasons", _columns(reports.enquiry_lost_reasons))
+    )
     def get(self, args):
         """Lost enquiries per lost reason, with each reason's share."""
         return render(reports.enquiry_lost_reasons(window=window(args)), args)
@@ -378,8 +426,9 @@ class EnquiryLostReasons(MethodView):
 class EnquiryRevenueWon(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
-    @report_response(report_schema("enquiries.revenue-won",
-                                   _columns(reports.enquiry_revenue_won)))
+    @report_response(
+        report_schema("enquiries.revenue-won", _columns(reports.enquiry_revenue_won))
+    )
     def get(self, args):
         """Revenue won from enquiries per currency: bookings still standing and
         money received."""

@@ -36,4 +36,6 @@ class CustomerWallet(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="Balance too low")
     def post(self, data, customer_id):
         """Post a signed adjustment with a reason to a customer's wallet."""
-        return wallet.post_adjustment(account=current_user, customer_id=customer_id, **data)
+        return wallet.post_adjustment(
+            account=current_user, customer_id=customer_id, **data
+        )

@@ -8,7 +8,6 @@ from models.audit import ACTOR_TYPES
 from schemas.common import ID, NO_NUL, PageArgs
 
 
-
 class DateOrDateTime(fields.Field):
     """An ISO 8601 date (`2026-03-01`, the whole UTC day) or datetime
     (`2026-03-01T09:30:00+00:00`; without an offset it is taken as UTC)."""
@@ -34,21 +33,34 @@ class AuditEntrySchema(Schema):
     and client IP when it came over HTTP."""
 
     id = fields.Integer(dump_only=True, metadata={"example": 4711})
-    occurred_at = fields.DateTime(dump_only=True,
-                                  metadata={"example": "2026-03-14T09:26:53+00:00"})
-    actor_type = fields.String(dump_only=True, metadata={"enum": list(ACTOR_TYPES),
-                                                         "example": "employee"})
+    occurred_at = fields.DateTime(
+        dump_only=True, metadata={"example": "2026-03-14T09:26:53+00:00"}
+    )
+    actor_type = fields.String(
+        dump_only=True, metadata={"enum": list(ACTOR_TYPES), "example": "employee"}
+    )
     actor_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 9})
-    actor_email = fields.String(dump_only=True, allow_none=True,
-                                metadata={"example": "ophead@easytravels.test"})
+    actor_email = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "ophead@easytravels.test"}
+    )
     action = fields.String(dump_only=True, metadata={"example": "package.approved"})
     entity_type = fields.String(dump_only=True, metadata={"example": "package"})
-    entity_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 12})
-    details = fields.Dict(dump_only=True, allow_none=True, metadata={
-        "example": {"from": "pending_approval", "to": "published"}})
-    request_id = fields.String(dump_only=True, allow_none=True,
-                               metadata={"example": "3f2c9a1e0b7d4c58a6e1f0d2b9c8a7e6"})
-    ip = fields.String(dump_only=True, allow_none=True, metadata={"example": "203.0.113.7"})
+    entity_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"example": 12}
+    )
+    details = fields.Dict(
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": {"from": "pending_approval", "to": "published"}},
+    )
+    request_id = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "3f2c9a1e0b7d4c58a6e1f0d2b9c8a7e6"},
+    )
+    ip = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "203.0.113.7"}
+    )
 
 
 class AuditQueryArgs(PageArgs):

@@ -24,7 +24,9 @@ class LoginSchema(Schema):
 
     email = fields.Email(required=True, metadata={"example": "clara.byrne@example.com"})
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=128),
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=128),
         metadata={"example": "demo-password-1"},
     )
     account = ACCOUNT
@@ -33,10 +35,17 @@ class LoginSchema(Schema):
 class TokenSchema(Schema):
     """Bearer tokens; `expires_in` is the access token lifetime in seconds."""
 
-    access_token = fields.String(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"})
+    access_token = fields.String(
+        metadata={
+            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"
+        }
+    )
     refresh_token = fields.String(
         required=False,
-        metadata={"may_be_absent": True, "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
+        metadata={
+            "may_be_absent": True,
+            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
+        },
     )
     token_type = fields.String(metadata={"enum": ["Bearer"]})
     expires_in = fields.Integer(metadata={"example": 900})
@@ -44,7 +53,9 @@ class TokenSchema(Schema):
 
 def _dump_profile(account) -> dict:
     """The account's own output schema: employee or customer fields."""
-    schema = EmployeeSchema() if account.account_type == "employee" else CustomerSchema()
+    schema = (
+        EmployeeSchema() if account.account_type == "employee" else CustomerSchema()
+    )
     return schema.dump(account)
 
 
@@ -58,19 +69,20 @@ class MeSchema(Schema):
         metadata={
             "type": "object",
             "example": {
-                "id": 4, "name": "Sofia Marin", "email": "sofia.marin@easytravels.test",
-                "phone": "+353 1 555 1004", "active": True,
-            }
-        }
+                "id": 4,
+                "name": "Sofia Marin",
+                "email": "sofia.marin@easytravels.test",
+                "phone": "+353 1 555 1004",
+                "active": True,
+            },
+        },
     )
 
 
 class OtpRequestSchema(Schema):
     """A logged-in account asks for a password-change code."""
 
-    purpose = fields.String(
-        required=True, validate=validate.OneOf(["password_change"])
-    )
+    purpose = fields.String(required=True, validate=validate.OneOf(["password_change"]))
 
 
 class PasswordChangeSchema(Schema):
@@ -78,7 +90,9 @@ class PasswordChangeSchema(Schema):
 
     otp = OTP
     new_password = fields.String(
-        required=True, load_only=True, validate=PASSWORD,
+        required=True,
+        load_only=True,
+        validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
@@ -95,7 +109,9 @@ class PasswordResetSchema(AccountEmailSchema):
 
     otp = OTP
     new_password = fields.String(
-        required=True, load_only=True, validate=PASSWORD,
+        required=True,
+        load_only=True,
+        validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
@@ -109,14 +125,17 @@ class OtpLoginSchema(AccountEmailSchema):
 class AcceptedSchema(Schema):
     """A request accepted for processing (the mail goes out if the account exists)."""
 
-    detail = fields.String(metadata={"example": "If the account exists, a code has been mailed to it."})
+    detail = fields.String(
+        metadata={"example": "If the account exists, a code has been mailed to it."}
+    )
 
 
 class EmailChangeSchema(Schema):
     """A logged-in account asks to change its email: a code goes to the new address."""
 
     email = fields.Email(
-        required=True, validate=validate.Length(max=254),
+        required=True,
+        validate=validate.Length(max=254),
         metadata={"example": "clara.new@example.com"},
     )
 

@@ -11,7 +11,6 @@ from schemas.common import ID, NO_NUL, Money, PageArgs, sort_field
 from models.billing import INVOICE_STATUSES
 
 
-
 class PaymentCreateSchema(Schema):
     """Pay a booking. Customers: `wallet` (cards go through POST
     /bookings/<id>/payment-intents and the provider); finance and admin record money
@@ -20,7 +19,8 @@ class PaymentCreateSchema(Schema):
     due is refused."""
 
     amount = Money(
-        required=True, validate=validate.Range(min=Decimal("0.01"), error="Must be more than 0.")
+        required=True,
+        validate=validate.Range(min=Decimal("0.01"), error="Must be more than 0."),
     )
     method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     reference = fields.String(
@@ -38,7 +38,8 @@ class PaymentBookingSchema(Schema):
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
     status = fields.String(
-        dump_only=True, attribute="current_status",
+        dump_only=True,
+        attribute="current_status",
         metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"},
     )
     currency = fields.String(dump_only=True)
@@ -57,10 +58,12 @@ class PaymentSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    method = fields.String(dump_only=True, metadata={"enum": list(PAYMENT_METHODS),
-                                                     "example": "card"})
+    method = fields.String(
+        dump_only=True, metadata={"enum": list(PAYMENT_METHODS), "example": "card"}
+    )
     reference = fields.String(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a"},
     )
     recorded_by_id = fields.Integer(dump_only=True, allow_none=True)
@@ -88,7 +91,8 @@ class CreditNoteSchema(Schema):
     number = fields.String(dump_only=True, metadata={"example": "CN-2026-000007"})
     amount = Money(dump_only=True)
     reason = fields.String(
-        dump_only=True, metadata={"example": "Booking ET-7KQ2MZ cancelled"},
+        dump_only=True,
+        metadata={"example": "Booking ET-7KQ2MZ cancelled"},
     )
     created_at = fields.DateTime(dump_only=True)
 

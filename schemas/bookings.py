@@ -11,8 +11,13 @@ from schemas.departures import CATEGORY
 
 # The tiers of the cancellation policy (services.bookings.CANCELLATION_POLICY; a
 # test keeps the two lists equal).
-POLICY_TIERS = ("30_days_or_more", "14_to_29_days", "7_to_13_days", "2_to_6_days",
-                "under_48_hours")
+POLICY_TIERS = (
+    "30_days_or_more",
+    "14_to_29_days",
+    "7_to_13_days",
+    "2_to_6_days",
+    "under_48_hours",
+)
 
 MAX_SEATS = 50
 
@@ -30,7 +35,10 @@ class TravellerSchema(Schema):
 
     name = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=120), not_blank("Give a name (no NUL characters).")],
+        validate=[
+            validate.Length(min=1, max=120),
+            not_blank("Give a name (no NUL characters)."),
+        ],
         metadata={"example": "Clara Byrne"},
     )
     birth_date = fields.Date(
@@ -39,7 +47,9 @@ class TravellerSchema(Schema):
         metadata={"example": "1988-04-17"},
     )
     category = fields.String(
-        load_default="adult", validate=CATEGORY, metadata={"example": "adult"},
+        load_default="adult",
+        validate=CATEGORY,
+        metadata={"example": "adult"},
     )
     unit_price = Money(dump_only=True, allow_none=True)
 
@@ -50,10 +60,15 @@ class BookingCreateSchema(Schema):
     per seat."""
 
     departure_id = fields.Integer(
-        required=True, strict=True, validate=ID, metadata={"example": 7},
+        required=True,
+        strict=True,
+        validate=ID,
+        metadata={"example": 7},
     )
     seats = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_SEATS),
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_SEATS),
         metadata={"example": 2},
     )
     travellers = fields.List(
@@ -66,7 +81,9 @@ class PolicyTierSchema(Schema):
     """One cancellation tier copied onto the booking: the penalty applies when at
     least `min_hours_before` hours remain before the departure starts."""
 
-    tier = fields.String(metadata={"enum": list(POLICY_TIERS), "example": "14_to_29_days"})
+    tier = fields.String(
+        metadata={"enum": list(POLICY_TIERS), "example": "14_to_29_days"}
+    )
     min_hours_before = fields.Integer(metadata={"example": 336})
     penalty_percent = fields.Integer(metadata={"example": 10})
 
@@ -85,14 +102,16 @@ class BookingSchema(Schema):
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
     status = fields.String(
-        dump_only=True, attribute="current_status",
+        dump_only=True,
+        attribute="current_status",
         metadata={"enum": list(BOOKING_STATUSES), "example": "held"},
     )
     customer_id = fields.Integer(dump_only=True)
     departure_id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True, attribute="departure.package_id")
     package_title = fields.String(
-        dump_only=True, attribute="departure.package.title",
+        dump_only=True,
+        attribute="departure.package.title",
         metadata={"example": "Lisbon and Sintra in Spring"},
     )
     start_date = fields.Date(dump_only=True, attribute="departure.start_date")
@@ -107,7 +126,10 @@ class BookingSchema(Schema):
     balance_due_date = fields.Date(dump_only=True, allow_none=True)
     penalty_amount = Money(dump_only=True, allow_none=True)
     price_snapshot = fields.Dict(
-        keys=fields.String(), values=fields.String(), dump_only=True, allow_none=True,
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        allow_none=True,
         metadata={"example": {"adult": "900.00", "child": "450.00"}},
     )
     invoice_id = fields.Method(

@@ -7,7 +7,15 @@ from marshmallow import Schema, fields, validate
 from models.billing import PAYMENT_METHODS, REFUND_DESTINATIONS, REFUND_STATES
 from models.booking import BOOKING_STATUSES
 from schemas.bookings import POLICY_TIERS, BookingSchema
-from schemas.common import ID, NO_NUL, Money, PageArgs, StrictBoolean, not_blank, sort_field
+from schemas.common import (
+    ID,
+    NO_NUL,
+    Money,
+    PageArgs,
+    StrictBoolean,
+    not_blank,
+    sort_field,
+)
 
 NOT_BLANK = not_blank()
 REFUND_TO = validate.OneOf(REFUND_DESTINATIONS)
@@ -22,15 +30,20 @@ class CancellationQuoteSchema(Schema):
     departure started `cancellable` is false; an unpaid hold is tier `unpaid_hold`."""
 
     booking_id = fields.Integer(dump_only=True)
-    tier = fields.String(dump_only=True, metadata={"enum": list(QUOTE_TIERS),
-                                                   "example": "14_to_29_days"})
+    tier = fields.String(
+        dump_only=True, metadata={"enum": list(QUOTE_TIERS), "example": "14_to_29_days"}
+    )
     penalty_percent = fields.Integer(dump_only=True, metadata={"example": 25})
     penalty_amount = Money(dump_only=True)
     refund_amount = Money(dump_only=True)
     kept_amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
     hours_before_departure = fields.Integer(
-        dump_only=True, metadata={"example": 412, "description": "Whole hours until 00:00 UTC of start_date."}
+        dump_only=True,
+        metadata={
+            "example": 412,
+            "description": "Whole hours until 00:00 UTC of start_date.",
+        },
     )
     cancellable = fields.Boolean(dump_only=True, metadata={"example": True})
 
@@ -42,7 +55,8 @@ class CancelSchema(Schema):
 
     refund_to = fields.String(load_default="original", validate=REFUND_TO)
     reason = fields.String(
-        validate=[validate.Length(max=1000), NO_NUL], allow_none=True,
+        validate=[validate.Length(max=1000), NO_NUL],
+        allow_none=True,
         metadata={"example": "Family emergency"},
     )
     waive_penalty = StrictBoolean(load_default=False, metadata={"example": False})
@@ -59,29 +73,42 @@ class RefundSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    destination = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
-    method = fields.String(dump_only=True, metadata={"enum": list(PAYMENT_METHODS),
-                                                     "example": "card"})
+    destination = fields.String(
+        dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)}
+    )
+    method = fields.String(
+        dump_only=True, metadata={"enum": list(PAYMENT_METHODS), "example": "card"}
+    )
     status = fields.String(dump_only=True, metadata={"enum": list(REFUND_STATES)})
     reason = fields.String(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"example": "Cancellation of ET-7KQ2MZ"},
     )
     reference = fields.String(
-        dump_only=True, allow_none=True, metadata={"example": "SEPA-2026-118734"},
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "SEPA-2026-118734"},
     )
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_by_id = fields.Integer(dump_only=True, allow_none=True)
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
-    payment_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 42})
+    payment_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"example": 42}
+    )
     provider_refund_id = fields.String(
-        dump_only=True, allow_none=True, metadata={"example": "re_3PqZ8e2eZvKYlo2C0mQk1b2c"},
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "re_3PqZ8e2eZvKYlo2C0mQk1b2c"},
     )
     failure_message = fields.String(
-        dump_only=True, allow_none=True,
-        metadata={"example": "The payment provider did not answer (the refund); try again.",
-                  "description": "The provider's message while `failed` (retryable)."},
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "example": "The payment provider did not answer (the refund); try again.",
+            "description": "The provider's message while `failed` (retryable).",
+        },
     )
 
 
@@ -91,12 +118,15 @@ class CancellationSchema(Schema):
 
     booking = fields.Nested(BookingSchema, dump_only=True)
     refunds = fields.List(fields.Nested(RefundSchema), dump_only=True)
-    tier = fields.String(dump_only=True, metadata={"enum": list(QUOTE_TIERS),
-                                                   "example": "14_to_29_days"})
+    tier = fields.String(
+        dump_only=True, metadata={"enum": list(QUOTE_TIERS), "example": "14_to_29_days"}
+    )
     penalty_amount = Money(dump_only=True)
     refund_amount = Money(dump_only=True)
     currency = fields.String(dump_only=True)
-    refund_to = fields.String(dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)})
+    refund_to = fields.String(
+        dump_only=True, metadata={"enum": list(REFUND_DESTINATIONS)}
+    )
 
 
 class RefundQueryArgs(PageArgs):
@@ -113,7 +143,8 @@ class RefundCompleteSchema(Schema):
     """Mark a pending refund as paid out, optionally with the payout reference."""
 
     reference = fields.String(
-        validate=[validate.Length(min=1, max=120), NO_NUL], allow_none=True,
+        validate=[validate.Length(min=1, max=120), NO_NUL],
+        allow_none=True,
         metadata={"example": "SEPA-2026-118734"},
     )
 
@@ -122,7 +153,8 @@ class DepartureCancelSchema(Schema):
     """Cancel a whole departure (operator). `preview: true` changes nothing."""
 
     reason = fields.String(
-        required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK],
+        required=True,
+        validate=[validate.Length(min=1, max=1000), NOT_BLANK],
         metadata={"example": "The hotel overbooked the group"},
     )
     preview = StrictBoolean(load_default=False, metadata={"example": True})
@@ -135,7 +167,9 @@ class DepartureCancelLineSchema(Schema):
     booking_id = fields.Integer()
     reference = fields.String(metadata={"example": "ET-7KQ2MZ"})
     customer_id = fields.Integer()
-    status = fields.String(metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"})
+    status = fields.String(
+        metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"}
+    )
     refund_amount = Money()
     refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
 
@@ -145,7 +179,8 @@ class DepartureCancellationSchema(Schema):
 
     departure_id = fields.Integer()
     reason = fields.String(
-        allow_none=True, metadata={"example": "The hotel overbooked the group"},
+        allow_none=True,
+        metadata={"example": "The hotel overbooked the group"},
     )
     refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
     bookings = fields.List(fields.Nested(DepartureCancelLineSchema))

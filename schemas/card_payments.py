@@ -15,7 +15,8 @@ class PaymentIntentCreateSchema(Schema):
     deposit of a held booking, never more than what is due."""
 
     amount = Money(
-        required=True, validate=validate.Range(min=Decimal("0.01"), error="Must be more than 0.")
+        required=True,
+        validate=validate.Range(min=Decimal("0.01"), error="Must be more than 0."),
     )
 
 
@@ -31,31 +32,43 @@ class PaymentIntentSchema(Schema):
         dump_only=True, metadata={"example": "pi_3PqZ8e2eZvKYlo2C1x8VnL0a"}
     )
     client_secret = fields.String(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"example": "pi_3PqZ8e2eZvKYlo2C1x8VnL0a_secret_Xk2"},
     )
     amount = Money(dump_only=True)
     currency = fields.String(dump_only=True, metadata={"example": "EUR"})
     status = fields.String(dump_only=True, metadata={"enum": list(ATTEMPT_STATES)})
     received_amount = Money(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"description": "What the provider said it received (after success)."},
     )
     amount_mismatch = fields.Boolean(
         dump_only=True,
-        metadata={"example": False,
-                  "description": "The provider received another amount (flagged for finance)."},
+        metadata={
+            "example": False,
+            "description": "The provider received another amount (flagged for finance).",
+        },
     )
-    payment_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 42})
+    payment_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"example": 42}
+    )
     last_error = fields.String(
-        dump_only=True, allow_none=True,
-        metadata={"example": "Your card was declined.",
-                  "description": "The provider's decline message, or why money was refunded."},
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "example": "Your card was declined.",
+            "description": "The provider's decline message, or why money was refunded.",
+        },
     )
     publishable_key = fields.String(
-        dump_only=True, allow_none=True,
-        metadata={"example": "pk_test_local_easytravels",
-                  "description": "The provider's publishable key for Stripe.js / SDKs."},
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "example": "pk_test_local_easytravels",
+            "description": "The provider's publishable key for Stripe.js / SDKs.",
+        },
     )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -67,7 +80,16 @@ class WebhookAnswerSchema(Schema):
     received = fields.Boolean(dump_only=True, metadata={"example": True})
     result = fields.String(
         dump_only=True,
-        metadata={"enum": ["applied", "failed", "refund", "duplicate", "unchanged",
-                           "unknown", "ignored"]},
+        metadata={
+            "enum": [
+                "applied",
+                "failed",
+                "refund",
+                "duplicate",
+                "unchanged",
+                "unknown",
+                "ignored",
+            ]
+        },
     )
     attempt_id = fields.Integer(dump_only=True, allow_none=True)

@@ -1,6 +1,6 @@
 """Schema building blocks: money, pagination envelope, list arguments, problems."""
 
-from datetime import timezone
+from datetime import UTC
 from decimal import Decimal
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
@@ -9,14 +9,18 @@ MAX_PER_PAGE = 100
 # The characters Python's str.isspace() calls whitespace, as a regex class body that
 # Python `re` and ECMA-262 (the dialect of JSON Schema `pattern`, used by clients and
 # schemathesis) read alike: `\s` differs between them (\x1c-\x1f, \x85).
-SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # PostgreSQL text cannot hold NUL characters (a 500 otherwise): every free-text field
 # refuses them with a 422 and says so in its `pattern` (anchored with ^ and $, which
 # both dialects read alike; marshmallow's Regexp matches from the start).
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
-def not_blank(error: str = "Must not be blank or contain NUL characters.") -> validate.Regexp:
+def not_blank(
+    error: str = "Must not be blank or contain NUL characters.",
+) -> validate.Regexp:
     """A validator for free text that has a non-space character and no NUL."""
     return validate.Regexp(rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$", error=error)
 
@@ -73,9 +77,11 @@ class UTCAwareDateTime(fields.AwareDateTime):
         """Parse as AwareDateTime, then check the UTC conversion."""
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
-            moment.astimezone(timezone.utc)
+            moment.astimezone(UTC)
         except OverflowError as exc:
-            raise ValidationError("The date is out of range once converted to UTC.") from exc
+            raise ValidationError(
+                "The date is out of range once converted to UTC."
+            ) from exc
         return moment
 
 
@@ -92,7 +98,8 @@ class StrictBoolean(fields.Boolean):
 
 
 Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory
-    validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as EUR."), **kw
+    validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as EUR."),
+    **kw,
 )
 
 
@@ -150,7 +157,9 @@ class ProblemSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    type = fields.String(required=True, metadata={"example": "/problems/validation-error"})
+    type = fields.String(
+        required=True, metadata={"example": "/problems/validation-error"}
+    )
     title = fields.String(required=True, metadata={"example": "Unprocessable Content"})
     status = fields.Integer(required=True, metadata={"example": 422})
     detail = fields.String(

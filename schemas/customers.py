@@ -21,16 +21,30 @@ class CustomerSchema(Schema):
     email = fields.Email(metadata={"example": "clara.byrne@example.com"})
     phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 0142"})
     address = fields.String(
-        allow_none=True, metadata={"example": "12 Harbour Road, Dublin"},
+        allow_none=True,
+        metadata={"example": "12 Harbour Road, Dublin"},
     )
     active = fields.Boolean(metadata={"example": True})
     wallet_balance = Money(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     # Right after creation only: look-alike customers (services/customer_merge.py).
-    duplicates = fields.List(fields.Dict(), dump_only=True, metadata={
-        "example": [{"id": 8, "name": "C. Byrne", "email": "cb@example.com",
-                     "phone": "01 555 0142", "active": True, "matched_on": ["phone"]}]})
+    duplicates = fields.List(
+        fields.Dict(),
+        dump_only=True,
+        metadata={
+            "example": [
+                {
+                    "id": 8,
+                    "name": "C. Byrne",
+                    "email": "cb@example.com",
+                    "phone": "01 555 0142",
+                    "active": True,
+                    "matched_on": ["phone"],
+                }
+            ]
+        },
+    )
     merged_into_id = fields.Integer(dump_only=True, allow_none=True)
 
 
@@ -38,17 +52,23 @@ class _CustomerContactSchema(Schema):
     """The contact fields every new customer gives (docs/design.md "Resource map": field names)."""
 
     name = fields.String(
-        required=True, validate=NAME, metadata={"example": "Clara Byrne"},
+        required=True,
+        validate=NAME,
+        metadata={"example": "Clara Byrne"},
     )
     email = fields.Email(
-        required=True, validate=validate.Length(max=254),
+        required=True,
+        validate=validate.Length(max=254),
         metadata={"example": "clara.byrne@example.com"},
     )
     phone = fields.String(
-        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 0142"},
+        allow_none=True,
+        validate=PHONE,
+        metadata={"example": "+353 1 555 0142"},
     )
     address = fields.String(
-        allow_none=True, validate=ADDRESS,
+        allow_none=True,
+        validate=ADDRESS,
         metadata={"example": "12 Harbour Road, Dublin"},
     )
 
@@ -57,7 +77,9 @@ class CustomerRegisterSchema(_CustomerContactSchema):
     """Self-registration: no role, no active flag, a password of 8+ characters."""
 
     password = fields.String(
-        required=True, load_only=True, validate=PASSWORD,
+        required=True,
+        load_only=True,
+        validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
@@ -67,7 +89,8 @@ class CustomerCreateSchema(_CustomerContactSchema):
     customer can set one through the OTP reset flow)."""
 
     password = fields.String(
-        load_only=True, validate=PASSWORD,
+        load_only=True,
+        validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
@@ -81,10 +104,13 @@ class CustomerUpdateSchema(Schema):
         metadata={"example": "clara.byrne@example.com"},
     )
     phone = fields.String(
-        allow_none=True, validate=PHONE, metadata={"example": "+353 91 555 0199"},
+        allow_none=True,
+        validate=PHONE,
+        metadata={"example": "+353 91 555 0199"},
     )
     address = fields.String(
-        allow_none=True, validate=ADDRESS,
+        allow_none=True,
+        validate=ADDRESS,
         metadata={"example": "3 Quay Street, Galway"},
     )
     active = StrictBoolean(metadata={"example": True})

@@ -11,9 +11,11 @@ CATEGORY = validate.Regexp(
     r"^[a-z_]{1,20}$", error="Use 1-20 lowercase letters or underscores, e.g. child."
 )
 MAX_CATEGORIES = 10
-CUTOFF_HELP = "Aware ISO 8601 datetime; null means bookable until 00:00 UTC of start_date."
+CUTOFF_HELP = (
+    "Aware ISO 8601 datetime; null means bookable until 00:00 UTC of start_date."
+)
 PRICES_HELP = (
-    "Seat price per traveller category, e.g. {\"adult\": \"900.00\", \"child\": \"450.00\"}; "
+    'Seat price per traveller category, e.g. {"adult": "900.00", "child": "450.00"}; '
     "must include adult (= `price`). On PATCH it replaces the whole set: a category "
     "left out is removed (409 while it has seats taken)."
 )
@@ -28,7 +30,10 @@ def _prices(**kwargs):
         keys=fields.String(validate=CATEGORY),
         values=Money(),
         validate=validate.Length(min=1, max=MAX_CATEGORIES),
-        metadata={"description": PRICES_HELP, "example": {"adult": "900.00", "child": "450.00"}},
+        metadata={
+            "description": PRICES_HELP,
+            "example": {"adult": "900.00", "child": "450.00"},
+        },
         **kwargs,
     )
 
@@ -36,7 +41,9 @@ def _prices(**kwargs):
 def _capacities(**kwargs):
     return fields.Dict(
         keys=fields.String(validate=CATEGORY),
-        values=fields.Integer(strict=True, allow_none=True, validate=validate.Range(0, 10_000)),
+        values=fields.Integer(
+            strict=True, allow_none=True, validate=validate.Range(0, 10_000)
+        ),
         validate=validate.Length(max=MAX_CATEGORIES),
         metadata={"description": CAPACITIES_HELP, "example": {"child": 6}},
         **kwargs,
@@ -57,17 +64,29 @@ class DepartureSchema(Schema):
     capacity = fields.Integer(metadata={"example": 24})
     price = Money()
     prices = fields.Dict(
-        keys=fields.String(), values=Money(), dump_only=True,
+        keys=fields.String(),
+        values=Money(),
+        dump_only=True,
         metadata={"example": {"adult": "900.00", "child": "450.00"}},
     )
-    category_capacities = fields.Dict(metadata={"example": {"child": 6}}, keys=fields.String(), values=fields.Integer(),
-                                      dump_only=True)
-    category_seats_left = fields.Dict(metadata={"example": {"adult": 18, "child": 4}}, keys=fields.String(), values=fields.Integer(),
-                                      dump_only=True)
+    category_capacities = fields.Dict(
+        metadata={"example": {"child": 6}},
+        keys=fields.String(),
+        values=fields.Integer(),
+        dump_only=True,
+    )
+    category_seats_left = fields.Dict(
+        metadata={"example": {"adult": 18, "child": 4}},
+        keys=fields.String(),
+        values=fields.Integer(),
+        dump_only=True,
+    )
     min_party_size = fields.Integer(dump_only=True, metadata={"example": 1})
     currency = fields.String(dump_only=True)
     seats_taken = fields.Integer(
-        dump_only=True, attribute="seats_in_use", metadata={"example": 4},
+        dump_only=True,
+        attribute="seats_in_use",
+        metadata={"example": 4},
     )
     seats_left = fields.Integer(dump_only=True, metadata={"example": 20})
     booking_cutoff = fields.DateTime(allow_none=True)
@@ -84,15 +103,23 @@ class DepartureCreateSchema(Schema):
     start_date = fields.Date(required=True, metadata={"example": "2026-09-12"})
     end_date = fields.Date(required=True, metadata={"example": "2026-09-19"})
     capacity = fields.Integer(
-        required=True, strict=True, validate=CAPACITY, metadata={"example": 24},
+        required=True,
+        strict=True,
+        validate=CAPACITY,
+        metadata={"example": 24},
     )
     price = Money()
     prices = _prices()
     category_capacities = _capacities()
     min_party_size = fields.Integer(
-        strict=True, validate=CAPACITY, metadata={"example": 1},
+        strict=True,
+        validate=CAPACITY,
+        metadata={"example": 1},
     )
-    booking_cutoff = UTCAwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
+    booking_cutoff = UTCAwareDateTime(
+        allow_none=True,
+        metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP},
+    )
 
 
 class DepartureUpdateSchema(Schema):
@@ -106,9 +133,14 @@ class DepartureUpdateSchema(Schema):
     prices = _prices()
     category_capacities = _capacities()
     min_party_size = fields.Integer(
-        strict=True, validate=CAPACITY, metadata={"example": 2},
+        strict=True,
+        validate=CAPACITY,
+        metadata={"example": 2},
     )
-    booking_cutoff = UTCAwareDateTime(allow_none=True, metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP})
+    booking_cutoff = UTCAwareDateTime(
+        allow_none=True,
+        metadata={"example": "2026-09-01T00:00:00+00:00", "description": CUTOFF_HELP},
+    )
 
 
 class DepartureQueryArgs(PageArgs):

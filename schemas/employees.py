@@ -24,18 +24,25 @@ class EmployeeCreateSchema(Schema):
     """Admin creates an employee with an initial password."""
 
     name = fields.String(
-        required=True, validate=NAME, metadata={"example": "Sofia Marin"},
+        required=True,
+        validate=NAME,
+        metadata={"example": "Sofia Marin"},
     )
     email = fields.Email(
-        required=True, validate=validate.Length(max=254),
+        required=True,
+        validate=validate.Length(max=254),
         metadata={"example": "sofia.marin@easytravels.test"},
     )
     phone = fields.String(
-        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 1004"},
+        allow_none=True,
+        validate=PHONE,
+        metadata={"example": "+353 1 555 1004"},
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(
-        required=True, load_only=True, validate=PASSWORD,
+        required=True,
+        load_only=True,
+        validate=PASSWORD,
         metadata={"example": "a-longer-passphrase-42"},
     )
 
@@ -49,7 +56,9 @@ class EmployeeUpdateSchema(Schema):
         metadata={"example": "sofia.marin@easytravels.test"},
     )
     phone = fields.String(
-        allow_none=True, validate=PHONE, metadata={"example": "+353 1 555 1004"},
+        allow_none=True,
+        validate=PHONE,
+        metadata={"example": "+353 1 555 1004"},
     )
     role = fields.String(validate=validate.OneOf(ROLES))
     active = StrictBoolean(metadata={"example": True})

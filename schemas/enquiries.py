@@ -19,12 +19,18 @@ class NoteSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     enquiry_id = fields.Integer(dump_only=True)
-    body = fields.String(metadata={"example": "Yes: children under 12 travel at the child price."})
-    author_type = fields.String(dump_only=True, metadata={"enum": ["employee", "customer"]})
+    body = fields.String(
+        metadata={"example": "Yes: children under 12 travel at the child price."}
+    )
+    author_type = fields.String(
+        dump_only=True, metadata={"enum": ["employee", "customer"]}
+    )
     author_employee_id = fields.Integer(dump_only=True, allow_none=True)
     author_customer_id = fields.Integer(dump_only=True, allow_none=True)
     author_name = fields.String(
-        dump_only=True, allow_none=True, metadata={"example": "Sofia Marin"},
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "Sofia Marin"},
     )
     created_at = fields.DateTime(dump_only=True)
 
@@ -33,7 +39,8 @@ class NoteCreateSchema(Schema):
     """A new note: just its text (the author is the caller)."""
 
     body = fields.String(
-        required=True, validate=TEXT,
+        required=True,
+        validate=TEXT,
         metadata={"example": "Yes: children under 12 travel at the child price."},
     )
 
@@ -42,7 +49,8 @@ class NoteQueryArgs(PageArgs):
     """Notes read as a thread: oldest first by default, `sort=-created_at` reverses."""
 
     sort = fields.String(
-        load_default="created_at", validate=validate.OneOf(["created_at", "-created_at"])
+        load_default="created_at",
+        validate=validate.OneOf(["created_at", "-created_at"]),
     )
 
 
@@ -53,19 +61,31 @@ class EnquirySchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     package_id = fields.Integer(dump_only=True, allow_none=True)
     subject = fields.String(metadata={"example": "Travelling with a child"})
-    message = fields.String(metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"})
-    stage = fields.String(metadata={"enum": list(ENQUIRY_STAGES), "example": "contacted"})
+    message = fields.String(
+        metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"}
+    )
+    stage = fields.String(
+        metadata={"enum": list(ENQUIRY_STAGES), "example": "contacted"}
+    )
     status = fields.String(
         dump_only=True,
-        metadata={"enum": list(ENQUIRY_STAGES), "example": "contacted",
-                  "description": "Former name of `stage` (same value)."},
+        metadata={
+            "enum": list(ENQUIRY_STAGES),
+            "example": "contacted",
+            "description": "Former name of `stage` (same value).",
+        },
     )
     stage_changed_at = fields.DateTime(dump_only=True)
-    source = fields.String(metadata={"enum": list(ENQUIRY_SOURCES), "example": "web_form"})
-    campaign_tag = fields.String(allow_none=True, metadata={"example": "spring-mailing"})
+    source = fields.String(
+        metadata={"enum": list(ENQUIRY_SOURCES), "example": "web_form"}
+    )
+    campaign_tag = fields.String(
+        allow_none=True, metadata={"example": "spring-mailing"}
+    )
     lost_reason_id = fields.Integer(dump_only=True, allow_none=True)
-    lost_feedback = fields.String(dump_only=True, allow_none=True,
-                                  metadata={"example": "Found a cheaper deal."})
+    lost_feedback = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "Found a cheaper deal."}
+    )
     booking_id = fields.Integer(dump_only=True, allow_none=True)
     won_at = fields.DateTime(dump_only=True, allow_none=True)
     first_response_due_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -92,7 +112,9 @@ class AssignmentSchema(Schema):
 
     employee_id = fields.Integer(allow_none=True)
     previous_employee_id = fields.Integer(allow_none=True)
-    method = fields.String(metadata={"enum": list(ASSIGNMENT_METHODS), "example": "round_robin"})
+    method = fields.String(
+        metadata={"enum": list(ASSIGNMENT_METHODS), "example": "round_robin"}
+    )
     assigned_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
 
@@ -118,7 +140,9 @@ class EnquiryDetailSchema(EnquirySchema):
         fields.Nested(StageChangeSchema), dump_only=True, attribute="stage_changes"
     )
     time_in_stages = fields.Dict(
-        keys=fields.String(), values=fields.Integer(), dump_only=True,
+        keys=fields.String(),
+        values=fields.Integer(),
+        dump_only=True,
         metadata={"example": {"new": 3600, "contacted": 86400}},
     )
     assignments = fields.List(fields.Nested(AssignmentSchema), dump_only=True)
@@ -131,23 +155,32 @@ class EnquiryCreateSchema(Schema):
 
     customer_id = fields.Integer(strict=True, validate=ID, metadata={"example": 12})
     package_id = fields.Integer(
-        allow_none=True, strict=True, validate=ID, metadata={"example": 3},
+        allow_none=True,
+        strict=True,
+        validate=ID,
+        metadata={"example": 3},
     )
     subject = fields.String(
-        required=True, validate=SUBJECT,
+        required=True,
+        validate=SUBJECT,
         metadata={"example": "Travelling with a child"},
     )
     message = fields.String(
-        required=True, validate=TEXT,
+        required=True,
+        validate=TEXT,
         metadata={"example": "Is the Lisbon trip suitable for a 7-year-old?"},
     )
     source = fields.String(
         validate=SOURCE,
-        metadata={"example": "phone", "description": "Staff only (default phone); "
-                  "a customer's own enquiry is always web_form."},
+        metadata={
+            "example": "phone",
+            "description": "Staff only (default phone); "
+            "a customer's own enquiry is always web_form.",
+        },
     )
-    campaign_tag = fields.String(allow_none=True, validate=TAG,
-                                 metadata={"example": "spring-mailing"})
+    campaign_tag = fields.String(
+        allow_none=True, validate=TAG, metadata={"example": "spring-mailing"}
+    )
 
 
 class EnquiryUpdateSchema(Schema):
@@ -160,18 +193,24 @@ class EnquiryUpdateSchema(Schema):
     stage = fields.String(validate=STAGE, metadata={"example": "contacted"})
     lost_reason_id = fields.Integer(strict=True, validate=ID, metadata={"example": 1})
     lost_feedback = fields.String(
-        allow_none=True, validate=[validate.Length(max=2000), NO_NUL],
+        allow_none=True,
+        validate=[validate.Length(max=2000), NO_NUL],
         metadata={"example": "Found a cheaper flight-and-hotel deal."},
     )
     booking_id = fields.Integer(strict=True, validate=ID, metadata={"example": 42})
     source = fields.String(validate=SOURCE, metadata={"example": "phone"})
-    campaign_tag = fields.String(allow_none=True, validate=TAG,
-                                 metadata={"example": "spring-mailing"})
+    campaign_tag = fields.String(
+        allow_none=True, validate=TAG, metadata={"example": "spring-mailing"}
+    )
     assigned_to_id = fields.Integer(
-        allow_none=True, strict=True, validate=ID, metadata={"example": 4},
+        allow_none=True,
+        strict=True,
+        validate=ID,
+        metadata={"example": 4},
     )
     subject = fields.String(
-        validate=SUBJECT, metadata={"example": "Travelling with a child"},
+        validate=SUBJECT,
+        metadata={"example": "Travelling with a child"},
     )
     message = fields.String(
         validate=TEXT,

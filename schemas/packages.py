@@ -18,19 +18,25 @@ class ItineraryDaySchema(Schema):
     """One day of the itinerary; `day_number` runs 1..duration_days, unique."""
 
     day_number = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=365),
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=365),
         metadata={"example": 1},
     )
     title = fields.String(
-        required=True, validate=[TITLE, NOT_BLANK],
+        required=True,
+        validate=[TITLE, NOT_BLANK],
         metadata={"example": "Arrival in Lisbon"},
     )
     description = fields.String(
-        load_default="", validate=[TEXT, NO_NUL],
+        load_default="",
+        validate=[TEXT, NO_NUL],
         metadata={"example": "Transfer to the hotel, evening walk through Alfama."},
     )
     location = fields.String(
-        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Lisbon"},
+        allow_none=True,
+        validate=[PLACE, NO_NUL],
+        metadata={"example": "Lisbon"},
     )
 
 
@@ -39,19 +45,25 @@ class PackageSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     title = fields.String(metadata={"example": "Lisbon and Sintra in Spring"})
-    description = fields.String(metadata={"example": "Seven days of Lisbon and Sintra with a local guide."})
+    description = fields.String(
+        metadata={"example": "Seven days of Lisbon and Sintra with a local guide."}
+    )
     destination = fields.String(metadata={"example": "Lisbon, Portugal"})
     origin = fields.String(allow_none=True, metadata={"example": "Dublin"})
-    transport_mode = fields.String(metadata={"enum": list(TRANSPORT_MODES),
-                                             "example": "flight"})
+    transport_mode = fields.String(
+        metadata={"enum": list(TRANSPORT_MODES), "example": "flight"}
+    )
     duration_days = fields.Integer(metadata={"example": 7})
     base_price = Money()
     currency = fields.String()
     deposit_percent = fields.Integer(metadata={"example": 30})
-    status = fields.String(dump_only=True, metadata={"enum": list(PACKAGE_STATUSES),
-                                                     "example": "published"})
+    status = fields.String(
+        dump_only=True,
+        metadata={"enum": list(PACKAGE_STATUSES), "example": "published"},
+    )
     rejection_reason = fields.String(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"example": "Day 3 has no hotel; add one and resubmit."},
     )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema))
@@ -69,28 +81,41 @@ class PackageCreateSchema(Schema):
     DEFAULT_CURRENCY, the deposit to 100 % (payment in full)."""
 
     title = fields.String(
-        required=True, validate=[TITLE, NOT_BLANK],
+        required=True,
+        validate=[TITLE, NOT_BLANK],
         metadata={"example": "Lisbon and Sintra in Spring"},
     )
     description = fields.String(
-        load_default="", validate=[TEXT, NO_NUL],
+        load_default="",
+        validate=[TEXT, NO_NUL],
         metadata={"example": "Seven days of Lisbon and Sintra with a local guide."},
     )
     destination = fields.String(
-        required=True, validate=[PLACE, NOT_BLANK],
+        required=True,
+        validate=[PLACE, NOT_BLANK],
         metadata={"example": "Lisbon, Portugal"},
     )
     origin = fields.String(
-        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Dublin"},
+        allow_none=True,
+        validate=[PLACE, NO_NUL],
+        metadata={"example": "Dublin"},
     )
-    transport_mode = fields.String(load_default="none", validate=validate.OneOf(TRANSPORT_MODES))
+    transport_mode = fields.String(
+        load_default="none", validate=validate.OneOf(TRANSPORT_MODES)
+    )
     duration_days = fields.Integer(
-        required=True, strict=True, validate=DURATION, metadata={"example": 7},
+        required=True,
+        strict=True,
+        validate=DURATION,
+        metadata={"example": 7},
     )
     base_price = Money(required=True)
     currency = Currency(metadata={"example": "EUR"})
     deposit_percent = fields.Integer(
-        load_default=100, strict=True, validate=DEPOSIT, metadata={"example": 30},
+        load_default=100,
+        strict=True,
+        validate=DEPOSIT,
+        metadata={"example": 30},
     )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema), load_default=list)
 
@@ -107,19 +132,26 @@ class PackageUpdateSchema(Schema):
         metadata={"example": "Seven days of Lisbon and Sintra with a local guide."},
     )
     destination = fields.String(
-        validate=[PLACE, NOT_BLANK], metadata={"example": "Lisbon, Portugal"},
+        validate=[PLACE, NOT_BLANK],
+        metadata={"example": "Lisbon, Portugal"},
     )
     origin = fields.String(
-        allow_none=True, validate=[PLACE, NO_NUL], metadata={"example": "Dublin"},
+        allow_none=True,
+        validate=[PLACE, NO_NUL],
+        metadata={"example": "Dublin"},
     )
     transport_mode = fields.String(validate=validate.OneOf(TRANSPORT_MODES))
     duration_days = fields.Integer(
-        strict=True, validate=DURATION, metadata={"example": 7},
+        strict=True,
+        validate=DURATION,
+        metadata={"example": 7},
     )
     base_price = Money()
     currency = Currency(metadata={"example": "EUR"})
     deposit_percent = fields.Integer(
-        strict=True, validate=DEPOSIT, metadata={"example": 30},
+        strict=True,
+        validate=DEPOSIT,
+        metadata={"example": 30},
     )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema))
 
@@ -128,7 +160,8 @@ class PackageRejectSchema(Schema):
     """Why the revision is rejected (required, not blank)."""
 
     reason = fields.String(
-        required=True, validate=[validate.Length(max=2000), NOT_BLANK],
+        required=True,
+        validate=[validate.Length(max=2000), NOT_BLANK],
         metadata={"example": "Day 3 has no hotel; add one and resubmit."},
     )
 
@@ -151,7 +184,12 @@ class PackageQueryArgs(PageArgs):
     starts_before = fields.Date()
     status = fields.String(validate=validate.OneOf(PACKAGE_STATUSES))
     sort = sort_field(
-        "created_at", "updated_at", "title", "destination", "base_price", "duration_days"
+        "created_at",
+        "updated_at",
+        "title",
+        "destination",
+        "base_price",
+        "duration_days",
     )
 
     @validates_schema

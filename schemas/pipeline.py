@@ -6,11 +6,21 @@ from marshmallow import Schema, fields, validate
 from models.pipeline import ACTIVITY_KINDS, QUOTE_STATUSES
 from schemas.bookings import MAX_SEATS, TravellerSchema
 from schemas.enquiries import DuplicateSchema
-from schemas.common import ID, NO_NUL, Money, PageArgs, StrictBoolean, not_blank, sort_field
+from schemas.common import (
+    ID,
+    NO_NUL,
+    Money,
+    PageArgs,
+    StrictBoolean,
+    not_blank,
+    sort_field,
+)
 
 NOT_BLANK = not_blank()
 LABEL = [validate.Length(min=1, max=120), NOT_BLANK]
-CODE = validate.Regexp(r"^[a-z0-9_]{1,40}$", error="Lower-case letters, digits and _ only.")
+CODE = validate.Regexp(
+    r"^[a-z0-9_]{1,40}$", error="Lower-case letters, digits and _ only."
+)
 SUMMARY = [validate.Length(min=1, max=200), NOT_BLANK]
 NOTE = [validate.Length(max=10000), NO_NUL]
 
@@ -29,7 +39,9 @@ class LostReasonSchema(Schema):
 class LostReasonCreateSchema(Schema):
     """A new lost reason: its label and optionally a code (default: the label)."""
 
-    label = fields.String(required=True, validate=LABEL, metadata={"example": "Visa refused"})
+    label = fields.String(
+        required=True, validate=LABEL, metadata={"example": "Visa refused"}
+    )
     code = fields.String(validate=CODE, metadata={"example": "visa_refused"})
 
 
@@ -53,7 +65,9 @@ class ActivitySchema(Schema):
     enquiry_id = fields.Integer(dump_only=True)
     kind = fields.String(metadata={"enum": list(ACTIVITY_KINDS), "example": "call"})
     summary = fields.String(metadata={"example": "Call back about the child price"})
-    note = fields.String(allow_none=True, metadata={"example": "Ask about the child seat."})
+    note = fields.String(
+        allow_none=True, metadata={"example": "Ask about the child seat."}
+    )
     due_at = fields.DateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(allow_none=True)
     done = fields.Boolean(metadata={"example": False})
@@ -68,26 +82,41 @@ class ActivitySchema(Schema):
 class ActivityCreateSchema(Schema):
     """Plan an activity; the owner defaults to the enquiry's assignee."""
 
-    kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS),
-                         metadata={"example": "call"})
-    summary = fields.String(required=True, validate=SUMMARY,
-                            metadata={"example": "Call back about the child price"})
-    due_at = fields.AwareDateTime(required=True,
-                                  metadata={"example": "2026-03-14T10:00:00+00:00"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(ACTIVITY_KINDS),
+        metadata={"example": "call"},
+    )
+    summary = fields.String(
+        required=True,
+        validate=SUMMARY,
+        metadata={"example": "Call back about the child price"},
+    )
+    due_at = fields.AwareDateTime(
+        required=True, metadata={"example": "2026-03-14T10:00:00+00:00"}
+    )
     owner_id = fields.Integer(strict=True, validate=ID, metadata={"example": 4})
-    note = fields.String(allow_none=True, validate=NOTE,
-                         metadata={"example": "Ask about the child seat."})
+    note = fields.String(
+        allow_none=True,
+        validate=NOTE,
+        metadata={"example": "Ask about the child seat."},
+    )
 
 
 class ActivityUpdateSchema(Schema):
     """Mark an activity done (`done: true`) or edit it."""
 
     done = StrictBoolean(metadata={"example": True})
-    summary = fields.String(validate=SUMMARY, metadata={"example": "Call back after 5 pm"})
+    summary = fields.String(
+        validate=SUMMARY, metadata={"example": "Call back after 5 pm"}
+    )
     due_at = fields.AwareDateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(strict=True, validate=ID)
-    note = fields.String(allow_none=True, validate=NOTE,
-                         metadata={"example": "Ask about the child seat."})
+    note = fields.String(
+        allow_none=True,
+        validate=NOTE,
+        metadata={"example": "Ask about the child seat."},
+    )
 
 
 class ActivityQueryArgs(PageArgs):
@@ -112,10 +141,20 @@ class QuoteSchema(Schema):
     customer_id = fields.Integer(dump_only=True)
     departure_id = fields.Integer(metadata={"example": 7})
     seats = fields.Integer(metadata={"example": 2})
-    travellers = fields.List(fields.Dict(), allow_none=True, metadata={"example": [
-        {"name": "Ana Silva", "birth_date": "1990-01-01", "category": "adult"}]})
-    prices = fields.Dict(keys=fields.String(), values=fields.String(),
-                         metadata={"example": {"adult": "900.00", "child": "450.00"}})
+    travellers = fields.List(
+        fields.Dict(),
+        allow_none=True,
+        metadata={
+            "example": [
+                {"name": "Ana Silva", "birth_date": "1990-01-01", "category": "adult"}
+            ]
+        },
+    )
+    prices = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"example": {"adult": "900.00", "child": "450.00"}},
+    )
     total_amount = Money()
     currency = fields.String(metadata={"example": "EUR"})
     valid_until = fields.DateTime()
@@ -133,15 +172,21 @@ class QuoteSchema(Schema):
 class QuoteCreateSchema(Schema):
     """Quote seats on a departure; travellers, when given, are one per seat."""
 
-    departure_id = fields.Integer(required=True, strict=True, validate=ID,
-                                  metadata={"example": 7})
-    seats = fields.Integer(required=True, strict=True,
-                           validate=validate.Range(min=1, max=MAX_SEATS),
-                           metadata={"example": 2})
-    travellers = fields.List(fields.Nested(TravellerSchema),
-                             validate=validate.Length(max=MAX_SEATS))
-    valid_until = fields.AwareDateTime(required=True,
-                                       metadata={"example": "2026-03-21T00:00:00+00:00"})
+    departure_id = fields.Integer(
+        required=True, strict=True, validate=ID, metadata={"example": 7}
+    )
+    seats = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_SEATS),
+        metadata={"example": 2},
+    )
+    travellers = fields.List(
+        fields.Nested(TravellerSchema), validate=validate.Length(max=MAX_SEATS)
+    )
+    valid_until = fields.AwareDateTime(
+        required=True, metadata={"example": "2026-03-21T00:00:00+00:00"}
+    )
 
 
 class CapacitySchema(Schema):
@@ -160,12 +205,15 @@ class CapacitySchema(Schema):
 class CapacityUpdateSchema(Schema):
     """Set capacity (0 takes the employee out of the round-robin) and absence."""
 
-    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000),
-                              metadata={"example": 25})
-    absent_from = fields.AwareDateTime(allow_none=True,
-                                       metadata={"example": "2026-08-01T00:00:00+00:00"})
-    absent_until = fields.AwareDateTime(allow_none=True,
-                                        metadata={"example": "2026-08-15T00:00:00+00:00"})
+    capacity = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=10000), metadata={"example": 25}
+    )
+    absent_from = fields.AwareDateTime(
+        allow_none=True, metadata={"example": "2026-08-01T00:00:00+00:00"}
+    )
+    absent_until = fields.AwareDateTime(
+        allow_none=True, metadata={"example": "2026-08-15T00:00:00+00:00"}
+    )
 
 
 class DuplicateQueryArgs(Schema):
@@ -184,5 +232,6 @@ class DuplicateListSchema(Schema):
 class MergeSchema(Schema):
     """Merge `from_customer_id` into the customer of the path."""
 
-    from_customer_id = fields.Integer(required=True, strict=True, validate=ID,
-                                      metadata={"example": 13})
+    from_customer_id = fields.Integer(
+        required=True, strict=True, validate=ID, metadata={"example": 13}
+    )

@@ -6,7 +6,13 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from models.billing import WALLET_ENTRY_KINDS
-from schemas.common import Money, PageArgs, PageMetaSchema, not_blank, require_decimal_string
+from schemas.common import (
+    Money,
+    PageArgs,
+    PageMetaSchema,
+    not_blank,
+    require_decimal_string,
+)
 
 
 class SignedMoney(fields.Decimal):
@@ -16,7 +22,9 @@ class SignedMoney(fields.Decimal):
     def __init__(self, **kwargs):
         metadata = {"example": "-25.00", "pattern": r"^-?\d{1,10}(\.\d{1,2})?$"}
         metadata.update(kwargs.pop("metadata", {}))
-        super().__init__(places=2, as_string=True, allow_nan=False, metadata=metadata, **kwargs)
+        super().__init__(
+            places=2, as_string=True, allow_nan=False, metadata=metadata, **kwargs
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         """Parse a decimal string (not a JSON number); refuse more than 2 places or too
@@ -72,6 +80,9 @@ class WalletAdjustmentCreateSchema(Schema):
     amount = SignedMoney(required=True, validate=_not_zero)
     reason = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=500), not_blank("Give a reason (no NUL characters).")],
+        validate=[
+            validate.Length(min=1, max=500),
+            not_blank("Give a reason (no NUL characters)."),
+        ],
         metadata={"example": "Goodwill credit for the delayed transfer"},
     )

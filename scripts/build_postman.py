@@ -55,16 +55,28 @@ DEMO_PASSWORD = "demo-password-1"  # services/seed.py DEMO_PASSWORD, public demo
 # Environment variables, in file order: (key, initial value, description).
 ENV_VARIABLES = [
     ("baseUrl", "http://127.0.0.1:5000", "server root, no trailing slash (make run)"),
-    ("stripeBase", "http://127.0.0.1:8420", "the local payment provider (make run's localstripe)"),
+    (
+        "stripeBase",
+        "http://127.0.0.1:8420",
+        "the local payment provider (make run's localstripe)",
+    ),
     ("staffEmail", STAFF_EMAIL, "demo employee used as staff (flask seed-demo)"),
     ("approverEmail", APPROVER_EMAIL, "demo operation head, the second pair of eyes"),
-    ("demoPassword", DEMO_PASSWORD, "password of every demo account (services/seed.py)"),
+    (
+        "demoPassword",
+        DEMO_PASSWORD,
+        "password of every demo account (services/seed.py)",
+    ),
     ("staffAccessToken", "", "set by a staff login"),
     ("staffRefreshToken", "", "set by a staff login"),
     ("approverAccessToken", "", "set by the operation head's login"),
     ("customerAccessToken", "", "set by a customer login (and refresh)"),
     ("customerRefreshToken", "", "set by a customer login"),
-    ("customerEmail", "customer@easytravels.test", "walkthrough: a new customer per run"),
+    (
+        "customerEmail",
+        "customer@easytravels.test",
+        "walkthrough: a new customer per run",
+    ),
     ("customerPassword", DEMO_PASSWORD, "walkthrough: that customer's password"),
     ("staffId", "", "captured: the staff employee's id"),
     ("employeeId", "", "path parameter of /employees/{employee_id}"),
@@ -87,8 +99,13 @@ ENV_VARIABLES = [
     ("endDate", "", "walkthrough: departure end"),
 ]
 SECRET_VARIABLES = {
-    "demoPassword", "customerPassword", "staffAccessToken", "staffRefreshToken",
-    "approverAccessToken", "customerAccessToken", "customerRefreshToken",
+    "demoPassword",
+    "customerPassword",
+    "staffAccessToken",
+    "staffRefreshToken",
+    "approverAccessToken",
+    "customerAccessToken",
+    "customerRefreshToken",
 }
 
 AUTH_TOKENS = {
@@ -99,7 +116,11 @@ AUTH_TOKENS = {
 }
 
 # Hand-written additions to generated requests, keyed by (method, path).
-LOGIN_BODY = {"email": "{{staffEmail}}", "password": "{{demoPassword}}", "account": "employee"}
+LOGIN_BODY = {
+    "email": "{{staffEmail}}",
+    "password": "{{demoPassword}}",
+    "account": "employee",
+}
 LOGIN_TESTS = """
 pm.test("status is 200", () => pm.response.to.have.status(200));
 const body = pm.response.json();
@@ -125,7 +146,10 @@ pm.environment.unset("staffRefreshToken");
 """
 OVERRIDES = {
     ("post", "/api/v1/auth/login"): {"body": LOGIN_BODY, "tests": LOGIN_TESTS},
-    ("post", "/api/v1/auth/refresh"): {"auth": "staffRefreshToken", "tests": REFRESH_TESTS},
+    ("post", "/api/v1/auth/refresh"): {
+        "auth": "staffRefreshToken",
+        "tests": REFRESH_TESTS,
+    },
     ("post", "/api/v1/auth/logout"): {"tests": LOGOUT_TESTS},
     # Both parameters are optional, but one of them is needed (422 without).
     ("get", "/api/v1/customers/duplicates"): {"query": {"email": "{{customerEmail}}"}},
@@ -192,20 +216,29 @@ def script_lines(source: str) -> list[str]:
 
 def event(listen: str, source: str) -> dict:
     """A Postman event (`prerequest` or `test`) running `source`."""
-    return {"listen": listen, "script": {"type": "text/javascript", "exec": script_lines(source)}}
+    return {
+        "listen": listen,
+        "script": {"type": "text/javascript", "exec": script_lines(source)},
+    }
 
 
 def bearer(variable: str) -> dict:
     """Bearer auth with the token in environment variable `variable`."""
-    return {"type": "bearer", "bearer": [{"key": "token", "value": "{{" + variable + "}}",
-                                          "type": "string"}]}
+    return {
+        "type": "bearer",
+        "bearer": [{"key": "token", "value": "{{" + variable + "}}", "type": "string"}],
+    }
 
 
-def url(path: str, query: list[dict] | None = None, variables: list[dict] | None = None) -> dict:
+def url(
+    path: str, query: list[dict] | None = None, variables: list[dict] | None = None
+) -> dict:
     """A Postman URL object under {{baseUrl}} for `path` (may hold :params, {{vars}})."""
     raw = "{{baseUrl}}" + path
     if query:
-        raw += "?" + "&".join(f"{q['key']}={q['value']}" for q in query if not q.get("disabled"))
+        raw += "?" + "&".join(
+            f"{q['key']}={q['value']}" for q in query if not q.get("disabled")
+        )
         raw = raw.rstrip("?")
     result = {"raw": raw, "host": ["{{baseUrl}}"], "path": path.strip("/").split("/")}
     if query:
@@ -217,7 +250,11 @@ def url(path: str, query: list[dict] | None = None, variables: list[dict] | None
 
 def json_body(body) -> dict:
     """A raw JSON request body from a dict (pretty-printed) or a ready string."""
-    raw = body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+    raw = (
+        body
+        if isinstance(body, str)
+        else json.dumps(body, indent=2, ensure_ascii=False)
+    )
     return {"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}}
 
 
@@ -258,8 +295,13 @@ class SpecReader:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def example(self, schema: dict, depth: int = 0, required_only: bool = False,
-                all_top_level: bool = False):
+    def example(
+        self,
+        schema: dict,
+        depth: int = 0,
+        required_only: bool = False,
+        all_top_level: bool = False,
+    ):
         """An example value for `schema`: its example, default, first enum value, or a
         value by type and format; objects list the required properties and the ones
         that have an example (all writable ones when `required_only` is False, or for
@@ -297,8 +339,9 @@ class SpecReader:
             return False
         return self._string(schema)
 
-    def _object(self, schema: dict, depth: int, required_only: bool,
-                everything: bool = False) -> dict:
+    def _object(
+        self, schema: dict, depth: int, required_only: bool, everything: bool = False
+    ) -> dict:
         if depth > 4:
             return {}
         required = set(schema.get("required", []))
@@ -307,8 +350,12 @@ class SpecReader:
             prop_schema = self.resolve(prop)
             if prop_schema.get("readOnly"):
                 continue
-            wanted = (everything or name in required or not required_only
-                      or "example" in prop_schema)
+            wanted = (
+                everything
+                or name in required
+                or not required_only
+                or "example" in prop_schema
+            )
             if wanted:
                 result[name] = self.example(prop_schema, depth + 1, required_only)
         return result
@@ -317,9 +364,13 @@ class SpecReader:
     def _string(schema: dict) -> str:
         fmt = schema.get("format")
         by_format = {
-            "date": "2030-06-01", "date-time": "2030-06-01T09:00:00+00:00",
-            "email": "someone@example.com", "decimal": "100.00", "uri": "https://example.com",
-            "url": "https://example.com", "uuid": "00000000-0000-4000-8000-000000000000",
+            "date": "2030-06-01",
+            "date-time": "2030-06-01T09:00:00+00:00",
+            "email": "someone@example.com",
+            "decimal": "100.00",
+            "uri": "https://example.com",
+            "url": "https://example.com",
+            "uuid": "00000000-0000-4000-8000-000000000000",
             "password": "a-long-password",
         }
         if fmt in by_format:
@@ -337,8 +388,13 @@ def describe_parameter(reader: SpecReader, parameter: dict) -> str:
     for key in ("type", "format"):
         if key in schema:
             bounds.append(str(schema[key]))
-    for key, label in (("minimum", ">="), ("maximum", "<="), ("minLength", "min length"),
-                       ("maxLength", "max length"), ("default", "default")):
+    for key, label in (
+        ("minimum", ">="),
+        ("maximum", "<="),
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("default", "default"),
+    ):
         if key in schema:
             bounds.append(f"{label} {schema[key]}")
     if schema.get("enum"):
@@ -360,8 +416,14 @@ def environment_variables(spec: dict) -> list[tuple[str, str, str]]:
         for name in re.findall(r"\{([^}]+)\}", path):
             if camel(name) not in known:
                 known.add(camel(name))
-                variables.append((camel(name), "", f"captured: the id a create of "
-                                  f"{name.removesuffix('_id')} answered (201)"))
+                variables.append(
+                    (
+                        camel(name),
+                        "",
+                        f"captured: the id a create of "
+                        f"{name.removesuffix('_id')} answered (201)",
+                    )
+                )
     return variables
 
 
@@ -390,8 +452,12 @@ def created_variable(reader: SpecReader, operation: dict, path: str = "") -> str
     created = operation.get("responses", {}).get("201")
     if not created:
         return None
-    schema = reader.resolve(created).get("content", {}).get("application/json", {}) \
+    schema = (
+        reader.resolve(created)
+        .get("content", {})
+        .get("application/json", {})
         .get("schema", {})
+    )
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
     name = ref.rsplit("/", 1)[-1].removesuffix("Detail")
     variable = name[:1].lower() + name[1:] + "Id"
@@ -402,32 +468,41 @@ def created_variable(reader: SpecReader, operation: dict, path: str = "") -> str
     return fallback if fallback in known else None
 
 
-def generated_tests(reader: SpecReader, method: str, operation: dict,
-                    path: str = "") -> str:
+def generated_tests(
+    reader: SpecReader, method: str, operation: dict, path: str = ""
+) -> str:
     """Postman tests of a generated request: no server error, a status the
     operation documents, success for reads; a create stores the new id, a list
     read stores its first item's id when the run has none yet (resources the run
     does not create: outbox messages, webhook deliveries ...)."""
-    codes = sorted(int(code) for code in operation.get("responses", {}) if code.isdigit())
+    codes = sorted(
+        int(code) for code in operation.get("responses", {}) if code.isdigit()
+    )
     source = (
         'pm.test("no server error", () => pm.expect(pm.response.code).to.be.below(500));\n'
         f'pm.test("a documented status", () => pm.expect({json.dumps(codes)})'
         ".to.include(pm.response.code));\n"
     )
     if method == "get":
-        source += ('pm.test("read succeeds", () => pm.expect(pm.response.code)'
-                   ".to.be.within(200, 299));\n")
+        source += (
+            'pm.test("read succeeds", () => pm.expect(pm.response.code)'
+            ".to.be.within(200, 299));\n"
+        )
         listed = item_variable(reader.spec, path) if path else None
         if listed:
-            source += (f'if (pm.response.code === 200 && !pm.environment.get("{listed}")) {{\n'
-                       "    const items = pm.response.json().items;\n"
-                       "    if (Array.isArray(items) && items.length) {\n"
-                       f'        pm.environment.set("{listed}", items[0].id);\n'
-                       "    }\n}\n")
+            source += (
+                f'if (pm.response.code === 200 && !pm.environment.get("{listed}")) {{\n'
+                "    const items = pm.response.json().items;\n"
+                "    if (Array.isArray(items) && items.length) {\n"
+                f'        pm.environment.set("{listed}", items[0].id);\n'
+                "    }\n}\n"
+            )
     variable = created_variable(reader, operation, path)
     if variable:
-        source += (f'if (pm.response.code === 201) {{\n    pm.environment.set("{variable}", '
-                   "pm.response.json().id);\n}\n")
+        source += (
+            f'if (pm.response.code === 201) {{\n    pm.environment.set("{variable}", '
+            "pm.response.json().id);\n}\n"
+        )
     return source
 
 
@@ -439,11 +514,13 @@ def is_destructive(method: str, path: str) -> bool:
     """DELETEs and the actions that end what the run created (cancel a booking or a
     departure, archive a package, log out): they run after every other request."""
     return method == "delete" or (
-        method == "post" and path.rsplit("/", 1)[-1] in DESTRUCTIVE_ACTIONS)
+        method == "post" and path.rsplit("/", 1)[-1] in DESTRUCTIVE_ACTIONS
+    )
 
 
-def operation_request(reader: SpecReader, method: str, path: str, operation: dict,
-                      path_item: dict) -> dict:
+def operation_request(
+    reader: SpecReader, method: str, path: str, operation: dict, path_item: dict
+) -> dict:
     """The Postman item for one OpenAPI operation."""
     override = OVERRIDES.get((method, path), {})
     parameters = [reader.resolve(p) for p in path_item.get("parameters", [])]
@@ -454,26 +531,48 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
         name, where = parameter["name"], parameter["in"]
         text = describe_parameter(reader, parameter)
         if where == "path":
-            variables.append({"key": name, "value": "{{" + camel(name) + "}}",
-                              "description": text})
+            variables.append(
+                {"key": name, "value": "{{" + camel(name) + "}}", "description": text}
+            )
         elif where == "query":
             value = reader.example(parameter.get("schema", {}))
             given = override.get("query", {})
             if name in given:
-                query.append({"key": name, "value": given[name], "description": text,
-                              "disabled": False})
+                query.append(
+                    {
+                        "key": name,
+                        "value": given[name],
+                        "description": text,
+                        "disabled": False,
+                    }
+                )
                 continue
-            query.append({"key": name, "value": str(value).lower()
-                          if isinstance(value, bool) else str(value),
-                          "description": text, "disabled": not parameter.get("required")})
+            query.append(
+                {
+                    "key": name,
+                    "value": str(value).lower()
+                    if isinstance(value, bool)
+                    else str(value),
+                    "description": text,
+                    "disabled": not parameter.get("required"),
+                }
+            )
         elif where == "header":
-            headers.append({"key": name, "value": "{{$guid}}" if "idempotency" in name.lower()
-                            else str(reader.example(parameter.get("schema", {}))),
-                            "description": text, "disabled": not parameter.get("required")})
+            headers.append(
+                {
+                    "key": name,
+                    "value": "{{$guid}}"
+                    if "idempotency" in name.lower()
+                    else str(reader.example(parameter.get("schema", {}))),
+                    "description": text,
+                    "disabled": not parameter.get("required"),
+                }
+            )
     for name in re.findall(r"\{([^}]+)\}", path):
         if name not in {v["key"] for v in variables}:
-            variables.append({"key": name, "value": "{{" + camel(name) + "}}",
-                              "description": ""})
+            variables.append(
+                {"key": name, "value": "{{" + camel(name) + "}}", "description": ""}
+            )
     request: dict = {"method": method.upper(), "header": headers}
     body_spec = operation.get("requestBody")
     if body_spec:
@@ -489,10 +588,18 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
                 body = reader.resolve(media["examples"][first]).get("value", {})
             else:
                 body = reader.example(media.get("schema", {}), required_only=True)
-                if body == {}:  # nothing required (PATCH ...): show every writable field
-                    body = reader.example(media.get("schema", {}), depth=1,
-                                          required_only=True, all_top_level=True)
-            request["header"] = headers + [{"key": "Content-Type", "value": "application/json"}]
+                if (
+                    body == {}
+                ):  # nothing required (PATCH ...): show every writable field
+                    body = reader.example(
+                        media.get("schema", {}),
+                        depth=1,
+                        required_only=True,
+                        all_top_level=True,
+                    )
+            request["header"] = headers + [
+                {"key": "Content-Type", "value": "application/json"}
+            ]
             request["body"] = json_body(bind_ids(body))
     request["url"] = url(postman_path, query, variables)
     if "auth" in override:
@@ -502,14 +609,23 @@ def operation_request(reader: SpecReader, method: str, path: str, operation: dic
     summary = " ".join((operation.get("summary") or f"{method.upper()} {path}").split())
     summary = summary.rstrip(".")
     description = "\n\n".join(
-        part for part in (f"`{method.upper()} {path}`", operation.get("description", "").strip())
+        part
+        for part in (
+            f"`{method.upper()} {path}`",
+            operation.get("description", "").strip(),
+        )
         if part
     )
     request["description"] = description
     item = {"name": summary, "request": request}
     tests = override.get("tests", "").strip("\n")
-    item["event"] = [event("test", generated_tests(reader, method, operation, path)
-                           + (tests + "\n" if tests else ""))]
+    item["event"] = [
+        event(
+            "test",
+            generated_tests(reader, method, operation, path)
+            + (tests + "\n" if tests else ""),
+        )
+    ]
     return item
 
 
@@ -520,11 +636,19 @@ def resource_folders(reader: SpecReader) -> list[dict]:
     logout last, so that nothing the run still uses is gone before it is used."""
     spec = reader.spec
     tags = [tag["name"] for tag in spec.get("tags", [])]
-    descriptions = {tag["name"]: tag.get("description", "") for tag in spec.get("tags", [])}
+    descriptions = {
+        tag["name"]: tag.get("description", "") for tag in spec.get("tags", [])
+    }
     folders: dict[str, list] = {name: [] for name in tags}
     destructive = []
     order = sorted(
-        (path == LOGOUT_PATH, method == "delete", path, METHOD_ORDER.index(method), method)
+        (
+            path == LOGOUT_PATH,
+            method == "delete",
+            path,
+            METHOD_ORDER.index(method),
+            method,
+        )
         for path in spec.get("paths", {})
         for method in spec["paths"][path]
         if method in METHOD_ORDER
@@ -544,13 +668,15 @@ def resource_folders(reader: SpecReader) -> list[dict]:
         if items
     ]
     if destructive:
-        result.append({
-            "name": DESTRUCTIVE_FOLDER,
-            "description": "DELETEs and the actions that end a resource (cancel, archive, "
-            "log out), after every other request so the run reads what it created first; "
-            "the logout comes last (its test forgets the revoked staff tokens).",
-            "item": destructive,
-        })
+        result.append(
+            {
+                "name": DESTRUCTIVE_FOLDER,
+                "description": "DELETEs and the actions that end a resource (cancel, archive, "
+                "log out), after every other request so the run reads what it created first; "
+                "the logout comes last (its test forgets the revoked staff tokens).",
+                "item": destructive,
+            }
+        )
     return result
 
 
@@ -558,7 +684,9 @@ def operation_index(spec: dict) -> list[tuple[str, re.Pattern]]:
     """(method, compiled path pattern) for every operation of the spec."""
     index = []
     for path, item in spec.get("paths", {}).items():
-        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$")
+        pattern = re.compile(
+            "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"
+        )
         for method in item:
             if method in METHOD_ORDER:
                 index.append((method, pattern))
@@ -571,28 +699,39 @@ def walkthrough_item(step: dict, index: list) -> dict:
     method = step["method"].lower()
     concrete = re.sub(r"\{\{[^}]+\}\}", "1", step["path"])
     if not any(m == method and p.match(concrete) for m, p in index):
-        raise BuildError(f"walkthrough step {step['name']!r}: {method.upper()} "
-                         f"{step['path']} is not an operation of docs/openapi.json")
+        raise BuildError(
+            f"walkthrough step {step['name']!r}: {method.upper()} "
+            f"{step['path']} is not an operation of docs/openapi.json"
+        )
     headers = [{"key": k, "value": v} for k, v in step.get("headers", [])]
     request: dict = {"method": method.upper(), "header": headers}
     if "body" in step:
-        request["header"] = headers + [{"key": "Content-Type", "value": "application/json"}]
+        request["header"] = headers + [
+            {"key": "Content-Type", "value": "application/json"}
+        ]
         request["body"] = json_body(step["body"])
     query = [{"key": k, "value": v} for k, v in step.get("query", [])]
     request["url"] = url(step["path"], query)
     token = AUTH_TOKENS.get(step.get("auth"))
     request["auth"] = bearer(token) if token else {"type": "noauth"}
     request["description"] = "\n\n".join(
-        part for part in (f"`{method.upper()} {step['path']}`", step.get("description", ""))
+        part
+        for part in (f"`{method.upper()} {step['path']}`", step.get("description", ""))
         if part
     )
     status = step["status"]
-    checks = f'pm.test("status is {status}", () => pm.response.to.have.status({status}));\n'
+    checks = (
+        f'pm.test("status is {status}", () => pm.response.to.have.status({status}));\n'
+    )
     if status != 204:
-        checks += ('pm.test("answers JSON", () => pm.expect(pm.response.headers.get('
-                   '"Content-Type")).to.match(/json/));\n')
+        checks += (
+            'pm.test("answers JSON", () => pm.expect(pm.response.headers.get('
+            '"Content-Type")).to.match(/json/));\n'
+        )
     else:
-        checks += 'pm.test("no body", () => pm.expect(pm.response.text()).to.eql(""));\n'
+        checks += (
+            'pm.test("no body", () => pm.expect(pm.response.text()).to.eql(""));\n'
+        )
     events = []
     if step.get("prerequest"):
         events.append(event("prerequest", step["prerequest"]))
@@ -612,8 +751,10 @@ def build(spec: dict) -> tuple[dict, dict]:
             "folders use. Needs the demo data (`flask --app app seed-demo`). Source: "
             "scripts/postman_walkthrough.py."
         ),
-        "item": [walkthrough_item({**step, "name": f"{number:02d} {step['name']}"}, index)
-                 for number, step in enumerate(STEPS)],
+        "item": [
+            walkthrough_item({**step, "name": f"{number:02d} {step['name']}"}, index)
+            for number, step in enumerate(STEPS)
+        ],
     }
     collection = {
         "info": {
@@ -633,17 +774,27 @@ def build(spec: dict) -> tuple[dict, dict]:
             "schema": SCHEMA_URL,
         },
         "auth": bearer("staffAccessToken"),
-        "event": [event("prerequest", COLLECTION_PREREQUEST
-                        .replace("@@STAFF_EMAIL@@", STAFF_EMAIL)
-                        .replace("@@DEMO_PASSWORD@@", DEMO_PASSWORD))],
+        "event": [
+            event(
+                "prerequest",
+                COLLECTION_PREREQUEST.replace("@@STAFF_EMAIL@@", STAFF_EMAIL).replace(
+                    "@@DEMO_PASSWORD@@", DEMO_PASSWORD
+                ),
+            )
+        ],
         "item": [walkthrough, *resource_folders(reader)],
     }
     environment = {
         "id": str(uuid.uuid5(NAMESPACE, "environment")),
         "name": "Easy Travels (local)",
         "values": [
-            {"key": key, "value": value, "type": "secret" if key in SECRET_VARIABLES
-             else "default", "enabled": True, "description": text}
+            {
+                "key": key,
+                "value": value,
+                "type": "secret" if key in SECRET_VARIABLES else "default",
+                "enabled": True,
+                "description": text,
+            }
             for key, value, text in environment_variables(spec)
         ],
         "_postman_variable_scope": "environment",
@@ -659,28 +810,38 @@ def render(document: dict) -> str:
 def outputs(spec_path: Path = SPEC) -> dict[Path, str]:
     """{file: text} of both Postman files built from `spec_path`."""
     collection, environment = build(json.loads(spec_path.read_text(encoding="utf-8")))
-    return {OUT_DIR / COLLECTION_FILE: render(collection),
-            OUT_DIR / ENVIRONMENT_FILE: render(environment)}
+    return {
+        OUT_DIR / COLLECTION_FILE: render(collection),
+        OUT_DIR / ENVIRONMENT_FILE: render(environment),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check compare) docs/postman/*.json; 0 on success."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", type=Path, default=SPEC)
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when the committed files differ from a fresh build")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the committed files differ from a fresh build",
+    )
     args = parser.parse_args(argv)
     try:
         files = outputs(args.spec)
     except BuildError as exc:
         print(f"build_postman: {exc}", file=sys.stderr)
         return 1
-    stale = [path for path, text in files.items()
-             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    stale = [
+        path
+        for path, text in files.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date: run `make postman`",
-                  file=sys.stderr)
+            print(
+                f"{path.relative_to(ROOT)} is out of date: run `make postman`",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -56,14 +56,20 @@ class GeneratedClient:
 
     def anonymous(self, base_url: str):
         """An unauthenticated client for `base_url`."""
-        return self.package.Client(base_url=base_url, raise_on_unexpected_status=True,
-                                   httpx_args=self.httpx_args)
+        return self.package.Client(
+            base_url=base_url,
+            raise_on_unexpected_status=True,
+            httpx_args=self.httpx_args,
+        )
 
     def authenticated(self, base_url: str, token: str):
         """A client sending `Authorization: Bearer <token>`."""
-        return self.package.AuthenticatedClient(base_url=base_url, token=token,
-                                                raise_on_unexpected_status=True,
-                                                httpx_args=self.httpx_args)
+        return self.package.AuthenticatedClient(
+            base_url=base_url,
+            token=token,
+            raise_on_unexpected_status=True,
+            httpx_args=self.httpx_args,
+        )
 
 
 class Scenario:
@@ -78,15 +84,21 @@ class Scenario:
         """Call an operation; check the status and that the body parsed into `model`
         (a generated model class name). Returns the parsed body."""
         started = time.monotonic()
-        response = self.gen.operation(operation_id).sync_detailed(client=client, **kwargs)
+        response = self.gen.operation(operation_id).sync_detailed(
+            client=client, **kwargs
+        )
         parsed = response.parsed
         if response.status_code != status:
-            raise ScenarioError(f"{operation_id}: status {response.status_code}, expected "
-                                f"{status}: {response.content[:300]!r}")
+            raise ScenarioError(
+                f"{operation_id}: status {response.status_code}, expected "
+                f"{status}: {response.content[:300]!r}"
+            )
         expected = getattr(self.gen.models, model)
         if not isinstance(parsed, expected):
-            raise ScenarioError(f"{operation_id}: body parsed as {type(parsed).__name__}, "
-                                f"expected {model}")
+            raise ScenarioError(
+                f"{operation_id}: body parsed as {type(parsed).__name__}, "
+                f"expected {model}"
+            )
         self.steps += 1
         took = (time.monotonic() - started) * 1000
         print(f"  ok  {operation_id:<28} {status} {model} ({took:.0f} ms)")
@@ -95,9 +107,12 @@ class Scenario:
     def login(self, email: str, account: str):
         """Password login; returns an authenticated client."""
         models = self.gen.models
-        body = models.Login(email=email, password=DEMO_PASSWORD,
-                            account=models.LoginAccount(account))
-        token = self.call("login", self.gen.anonymous(self.base_url), 200, "Token", body=body)
+        body = models.Login(
+            email=email, password=DEMO_PASSWORD, account=models.LoginAccount(account)
+        )
+        token = self.call(
+            "login", self.gen.anonymous(self.base_url), 200, "Token", body=body
+        )
         if token.token_type.value != "Bearer":
             raise ScenarioError(f"login: token_type {token.token_type!r}")
         return self.gen.authenticated(self.base_url, token.access_token)
@@ -106,11 +121,20 @@ class Scenario:
         """(package, departure) with a seat left, starting more than 30 days ahead."""
         soon = datetime.date.today() + datetime.timedelta(days=30)
         for package in packages:
-            departures = self.call("listPackageDepartures", customer, 200, "DeparturePage",
-                                   package_id=package.id, per_page=100)
+            departures = self.call(
+                "listPackageDepartures",
+                customer,
+                200,
+                "DeparturePage",
+                package_id=package.id,
+                per_page=100,
+            )
             for departure in departures.items:
-                if (departure.status.value == "scheduled" and departure.seats_left >= 1
-                        and departure.start_date > soon):
+                if (
+                    departure.status.value == "scheduled"
+                    and departure.seats_left >= 1
+                    and departure.start_date > soon
+                ):
                     return package, departure
         raise ScenarioError("no published package has a departure with a free seat")
 
@@ -120,27 +144,55 @@ class Scenario:
         customer = self.login(CUSTOMER_EMAIL, "customer")
         page = self.call("listPackages", customer, 200, "PackagePage", per_page=50)
         if not page.items or any(p.status.value != "published" for p in page.items):
-            raise ScenarioError("listPackages: the customer must see published packages")
+            raise ScenarioError(
+                "listPackages: the customer must see published packages"
+            )
         package, departure = self.bookable_departure(customer, page.items)
         word = package.destination.split(",")[0]
         found = self.call("listPackages", customer, 200, "PackagePage", q=word)
         if package.id not in [p.id for p in found.items]:
-            raise ScenarioError(f"listPackages q={word!r} did not find package {package.id}")
-        booking = self.call("createBooking", customer, 201, "Booking",
-                            body=models.BookingCreate(departure_id=departure.id, seats=1))
+            raise ScenarioError(
+                f"listPackages q={word!r} did not find package {package.id}"
+            )
+        booking = self.call(
+            "createBooking",
+            customer,
+            201,
+            "Booking",
+            body=models.BookingCreate(departure_id=departure.id, seats=1),
+        )
         if booking.status.value != "held" or booking.departure_id != departure.id:
-            raise ScenarioError(f"createBooking: {booking.status} on {booking.departure_id}")
-        quote = self.call("getBookingCancellationQuote", customer, 200, "CancellationQuote",
-                          booking_id=booking.id)
+            raise ScenarioError(
+                f"createBooking: {booking.status} on {booking.departure_id}"
+            )
+        quote = self.call(
+            "getBookingCancellationQuote",
+            customer,
+            200,
+            "CancellationQuote",
+            booking_id=booking.id,
+        )
         if not quote.cancellable:
-            raise ScenarioError("getBookingCancellationQuote: a new hold is cancellable")
-        cancel = models.Cancel(refund_to=models.CancelRefundTo("wallet"), reason="Client check")
-        cancelled = self.call("cancelBooking", customer, 200, "Cancellation",
-                              booking_id=booking.id, body=cancel)
+            raise ScenarioError(
+                "getBookingCancellationQuote: a new hold is cancellable"
+            )
+        cancel = models.Cancel(
+            refund_to=models.CancelRefundTo("wallet"), reason="Client check"
+        )
+        cancelled = self.call(
+            "cancelBooking",
+            customer,
+            200,
+            "Cancellation",
+            booking_id=booking.id,
+            body=cancel,
+        )
         if cancelled.booking.status.value != "cancelled":
             raise ScenarioError(f"cancelBooking: status {cancelled.booking.status}")
-        print(f"      booked {booking.reference} on departure {departure.id} "
-              f"({package.title}); quote tier {quote.tier.value}; cancelled")
+        print(
+            f"      booked {booking.reference} on departure {departure.id} "
+            f"({package.title}); quote tier {quote.tier.value}; cancelled"
+        )
 
     def admin_reads(self) -> None:
         """Log in as the admin, list employees, read a report as JSON."""
@@ -150,16 +202,24 @@ class Scenario:
             raise ScenarioError("listEmployees: the demo data has employees")
         report = self.call("getRevenueMonthlyReport", admin, 200, "RevenueMonthReport")
         if report.report.value != "revenue.monthly" or report.basis.value != "cash":
-            raise ScenarioError(f"getRevenueMonthlyReport: {report.report} {report.basis}")
-        print(f"      {len(employees.items)} employees; revenue report with "
-              f"{len(report.rows)} rows")
+            raise ScenarioError(
+                f"getRevenueMonthlyReport: {report.report} {report.basis}"
+            )
+        print(
+            f"      {len(employees.items)} employees; revenue report with "
+            f"{len(report.rows)} rows"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the scenario; 0 when every step passed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--client-dir", type=Path, required=True,
-                        help="directory holding the generated package")
+    parser.add_argument(
+        "--client-dir",
+        type=Path,
+        required=True,
+        help="directory holding the generated package",
+    )
     parser.add_argument("--package", required=True, help="the generated package's name")
     parser.add_argument("--base-url", required=True)
     args = parser.parse_args(argv)
@@ -168,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         scenario.customer_books_and_cancels()
         scenario.admin_reads()
     except Exception as exc:  # any failure of a generated call fails the run
-        print(f"client scenario FAILED after {scenario.steps} calls: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"client scenario FAILED after {scenario.steps} calls: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     print(f"client scenario passed: {scenario.steps} calls")
     return 0

@@ -117,30 +117,71 @@ class PrivateCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         with open(self.workdir / "pg_ctl.out", "ab") as out:
             # pg_ctl's postmaster would keep a pipe open: write to a file instead.
-            subprocess.run(command, check=True, stdout=out, stderr=out, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+            subprocess.run(
+                command,
+                check=True,
+                stdout=out,
+                stderr=out,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
 
     def create(self) -> None:
         """initdb, start, CREATE DATABASE."""
         if os.geteuid() == 0:
             shutil.chown(self.workdir, user="postgres", group="postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         self.start()
         admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", self.options,
-                  "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            self.options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", self.options,
-                  "-m", mode, "-w", "-t", "60", "restart")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            self.options,
+            "-m",
+            mode,
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        )
 
     def destroy(self) -> None:
         """Stop the server (if up) and delete the directory."""
@@ -152,34 +193,48 @@ class PrivateCluster:
 # --- the application under test -----------------------------------------------------
 
 
-def server_env(cluster: PrivateCluster, port: int, secret: str, workers: int,
-               threads: int) -> dict:
+def server_env(
+    cluster: PrivateCluster, port: int, secret: str, workers: int, threads: int
+) -> dict:
     """Production configuration against the private cluster (no admin bootstrap,
     no mail server: booking mails fail and are skipped, as in production)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ADMIN_", "MAIL_", "TEST_DATABASE", "GUNICORN_"))}
-    env.update({
-        "APP_CONFIG": "production",
-        "DATABASE_URL": cluster.url,
-        "SECRET_KEY": secret,
-        "JWT_SECRET_KEY": secret,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_LOG": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ADMIN_", "MAIL_", "TEST_DATABASE", "GUNICORN_"))
+    }
+    env.update(
+        {
+            "APP_CONFIG": "production",
+            "DATABASE_URL": cluster.url,
+            "SECRET_KEY": secret,
+            "JWT_SECRET_KEY": secret,
+            "BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "LOG_LEVEL": "WARNING",
+            "ACCESS_LOG": "1",
+        }
+    )
     return env
 
 
 def migrate(env: dict) -> None:
     """`flask db upgrade`, as a release step does (README "Deploying")."""
-    subprocess.run([str(BIN / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
-                   env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
-def seed(cluster: PrivateCluster, secret: str, clients: int) -> tuple[list[int], list[dict]]:
+def seed(
+    cluster: PrivateCluster, secret: str, clients: int
+) -> tuple[list[int], list[dict]]:
     """Published packages with departures of CAPACITIES seats, and one customer per
     client thread; returns (departure ids, [{"id", "headers"}])."""
     from datetime import UTC, datetime, timedelta
@@ -191,34 +246,58 @@ def seed(cluster: PrivateCluster, secret: str, clients: int) -> tuple[list[int],
     from extensions import db
     from models import Customer, Departure, Package
 
-    app = create_app("testing", {
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(cluster.url),
-        "SECRET_KEY": secret, "JWT_SECRET_KEY": secret,
-        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=2),
-    })
+    app = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(cluster.url),
+            "SECRET_KEY": secret,
+            "JWT_SECRET_KEY": secret,
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=2),
+        },
+    )
     start = datetime.now(UTC).date() + timedelta(days=90)
     with app.app_context():
         departures = []
         for n, capacity in enumerate(CAPACITIES):
             package = Package(
-                title=f"Drill tour {n}", destination="Norway", duration_days=5,
-                base_price=Decimal("500.00"), currency="EUR", status="published",
+                title=f"Drill tour {n}",
+                destination="Norway",
+                duration_days=5,
+                base_price=Decimal("500.00"),
+                currency="EUR",
+                status="published",
                 deposit_percent=DEPOSIT_PERCENT,
             )
             departure = Departure(
-                package=package, start_date=start, end_date=start + timedelta(days=4),
-                capacity=capacity, price=Decimal("500.00"), currency="EUR",
+                package=package,
+                start_date=start,
+                end_date=start + timedelta(days=4),
+                capacity=capacity,
+                price=Decimal("500.00"),
+                currency="EUR",
             )
             db.session.add_all([package, departure])
             departures.append(departure)
         password = hash_password(secrets.token_urlsafe(16))
-        customers = [Customer(name=f"Drill {n}", email=f"drill{n}@example.test",
-                              password_hash=password) for n in range(clients)]
+        customers = [
+            Customer(
+                name=f"Drill {n}",
+                email=f"drill{n}@example.test",
+                password_hash=password,
+            )
+            for n in range(clients)
+        ]
         db.session.add_all(customers)
         db.session.commit()
-        people = [{"id": c.id, "headers": {
-            "Authorization": f"Bearer {issue_tokens(c)['access_token']}"}}
-            for c in customers]
+        people = [
+            {
+                "id": c.id,
+                "headers": {
+                    "Authorization": f"Bearer {issue_tokens(c)['access_token']}"
+                },
+            }
+            for c in customers
+        ]
         ids = [d.id for d in departures]
         db.session.remove()
         db.engine.dispose()
@@ -231,7 +310,11 @@ def gunicorn(env: dict, port: int, log_path: Path):
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 30
@@ -239,11 +322,17 @@ def gunicorn(env: dict, port: int, log_path: Path):
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"http://127.0.0.1:{port}/health/ready",
-                                timeout=2).status_code == 200:
+                if (
+                    requests.get(
+                        f"http://127.0.0.1:{port}/health/ready", timeout=2
+                    ).status_code
+                    == 200
+                ):
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn not ready:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"gunicorn not ready:\n{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
         yield process
     finally:
@@ -293,8 +382,13 @@ class Client(threading.Thread):
             headers["Idempotency-Key"] = key
         started = time.monotonic() - self.t0
         try:
-            resp = self.session.request(method, f"{self.base}{API}{path}", json=body,
-                                        headers=headers, timeout=self.opts.client_timeout)
+            resp = self.session.request(
+                method,
+                f"{self.base}{API}{path}",
+                json=body,
+                headers=headers,
+                timeout=self.opts.client_timeout,
+            )
         except requests.RequestException as exc:
             ended = time.monotonic() - self.t0
             self._record(Call(op, started, ended, 0, error=exc.__class__.__name__))
@@ -302,7 +396,9 @@ class Client(threading.Thread):
             return None
         ended = time.monotonic() - self.t0
         record = Call(op, started, ended, resp.status_code)
-        problem = resp.headers.get("Content-Type", "").startswith("application/problem+json")
+        problem = resp.headers.get("Content-Type", "").startswith(
+            "application/problem+json"
+        )
         if problem:
             record.problem_type = resp.json().get("type", "")
         if resp.status_code == 503:
@@ -322,24 +418,37 @@ class Client(threading.Thread):
         deadline = time.monotonic() + self.opts.retry_window
         while not self.stop.is_set() or time.monotonic() < deadline:
             resp = self.call(op, "POST", path, body, key)
-            retry = resp is None or resp.status_code == 503 or (
-                resp.status_code == 409
-                and resp.json().get("type") == "/problems/idempotency-in-flight")
+            retry = (
+                resp is None
+                or resp.status_code == 503
+                or (
+                    resp.status_code == 409
+                    and resp.json().get("type") == "/problems/idempotency-in-flight"
+                )
+            )
             if not retry:
                 return resp
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.25)
         with self.ledger.lock:
-            self.ledger.abandoned.append({"op": op, "path": path, "key": key,
-                                          "last": 0 if resp is None else resp.status_code})
+            self.ledger.abandoned.append(
+                {
+                    "op": op,
+                    "path": path,
+                    "key": key,
+                    "last": 0 if resp is None else resp.status_code,
+                }
+            )
         return None
 
     def run(self):
         while not self.stop.is_set():
             departure = self.random.choice(self.departures)
             seats = self.random.randint(1, 3)
-            resp = self.write("book", "/bookings", {"departure_id": departure, "seats": seats})
+            resp = self.write(
+                "book", "/bookings", {"departure_id": departure, "seats": seats}
+            )
             if resp is None or resp.status_code != 201:
                 time.sleep(0.05)
                 continue
@@ -350,9 +459,15 @@ class Client(threading.Thread):
             if self.random.random() < 0.5:
                 amounts.append(Decimal(booking["total_amount"]) - amounts[0])
             for amount in amounts:
-                paid = self.write("pay", f"/bookings/{booking['id']}/payments", {
-                    "amount": f"{amount:.2f}", "method": "card",
-                    "reference": f"pi_drill_{uuid.uuid4().hex[:12]}"})
+                paid = self.write(
+                    "pay",
+                    f"/bookings/{booking['id']}/payments",
+                    {
+                        "amount": f"{amount:.2f}",
+                        "method": "card",
+                        "reference": f"pi_drill_{uuid.uuid4().hex[:12]}",
+                    },
+                )
                 if paid is None or paid.status_code != 201:
                     break
                 with self.ledger.lock:
@@ -372,9 +487,15 @@ def check_database(url: str, ledger: Ledger) -> tuple[dict, list[str]]:
         rows = dict(conn.execute("SELECT id, reference FROM bookings").fetchall())
         missing = {i: r for i, r in ledger.bookings.items() if rows.get(i) != r}
         if missing:
-            failures.append(f"{len(missing)} bookings answered 201 are missing: {missing}")
-        pays = {i: (b, a) for i, b, a in conn.execute(
-            "SELECT id, booking_id, amount FROM payments").fetchall()}
+            failures.append(
+                f"{len(missing)} bookings answered 201 are missing: {missing}"
+            )
+        pays = {
+            i: (b, a)
+            for i, b, a in conn.execute(
+                "SELECT id, booking_id, amount FROM payments"
+            ).fetchall()
+        }
         lost = {i: v for i, v in ledger.payments.items() if pays.get(i) != v}
         if lost:
             failures.append(f"{len(lost)} payments answered 201 are missing: {lost}")
@@ -405,7 +526,8 @@ def check_database(url: str, ledger: Ledger) -> tuple[dict, list[str]]:
             if bad:
                 failures.append(f"{len(bad)} {label}: {bad[:20]}")
         stuck = conn.execute(
-            "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'in_flight'").fetchone()[0]
+            "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'in_flight'"
+        ).fetchone()[0]
         facts = {
             "bookings_in_db": len(rows),
             "payments_in_db": len(pays),
@@ -426,7 +548,9 @@ def summarise(ledger: Ledger, outages: list[dict], opts) -> tuple[dict, list[str
         by_status[str(c.status)] = by_status.get(str(c.status), 0) + 1
     bad = [c for c in calls if c.status not in OK_STATUSES]
     if bad:
-        failures.append(f"{len(bad)} answers outside 2xx/409/503: {[asdict(c) for c in bad[:10]]}")
+        failures.append(
+            f"{len(bad)} answers outside 2xx/409/503: {[asdict(c) for c in bad[:10]]}"
+        )
     shapeless = [c for c in calls if c.status == 503 and not c.problem_ok]
     if shapeless:
         failures.append(f"{len(shapeless)} 503s without problem shape / Retry-After")
@@ -440,14 +564,19 @@ def summarise(ledger: Ledger, outages: list[dict], opts) -> tuple[dict, list[str
             types[label] = types.get(label, 0) + 1
     for n, outage in enumerate(outages):
         until = outages[n + 1]["down_at"] if n + 1 < len(outages) else float("inf")
-        during = [c for c in calls if c.status == 503
-                  and outage["down_at"] - 0.5 <= c.ended < until]
+        during = [
+            c
+            for c in calls
+            if c.status == 503 and outage["down_at"] - 0.5 <= c.ended < until
+        ]
         outage["answers_503"] = len(during)
         if during:
             outage["last_503_after_up_s"] = round(during[-1].ended - outage["up_at"], 3)
         if not during and outage["expect_503"]:
             failures.append(f"{outage['kind']}: no 503 seen during the outage")
-        back = [c for c in calls if 200 <= c.status < 300 and c.started >= outage["up_at"]]
+        back = [
+            c for c in calls if 200 <= c.status < 300 and c.started >= outage["up_at"]
+        ]
         if back:
             outage["first_2xx_after_up_s"] = round(back[0].ended - outage["up_at"], 3)
         else:
@@ -462,8 +591,12 @@ def summarise(ledger: Ledger, outages: list[dict], opts) -> tuple[dict, list[str
         "answers_500": sum(1 for c in calls if c.status == 500),
         "problem_types": dict(sorted(types.items())),
         "connection_errors": by_status.get("0", 0),
-        "latency_p50_s": round(latencies[len(latencies) // 2], 4) if latencies else None,
-        "latency_p99_s": round(latencies[int(len(latencies) * 0.99)], 4) if latencies else None,
+        "latency_p50_s": round(latencies[len(latencies) // 2], 4)
+        if latencies
+        else None,
+        "latency_p99_s": round(latencies[int(len(latencies) * 0.99)], 4)
+        if latencies
+        else None,
         "latency_max_s": round(latencies[-1], 4) if latencies else None,
         "writes_abandoned": len(ledger.abandoned),
         "bookings_201": len(ledger.bookings),
@@ -502,8 +635,19 @@ def run_drill(opts) -> dict:
         with gunicorn(env, port, server_log) as server:
             step("gunicorn_ready_s")
             t0 = time.monotonic()
-            clients = [Client(f"http://127.0.0.1:{port}", person, departures, ledger, stop,
-                              t0, opts, seed=n) for n, person in enumerate(people)]
+            clients = [
+                Client(
+                    f"http://127.0.0.1:{port}",
+                    person,
+                    departures,
+                    ledger,
+                    stop,
+                    t0,
+                    opts,
+                    seed=n,
+                )
+                for n, person in enumerate(people)
+            ]
             for client in clients:
                 client.start()
             time.sleep(opts.warmup)
@@ -511,18 +655,27 @@ def run_drill(opts) -> dict:
             cluster.restart("fast")
             # A fast restart may be over before a request notices (pre-ping then
             # reconnects): its 503s are counted, not required.
-            report["outages"].append({"kind": "restart -m fast", "down_at": round(down, 3),
-                                      "up_at": round(time.monotonic() - t0, 3),
-                                      "expect_503": False})
+            report["outages"].append(
+                {
+                    "kind": "restart -m fast",
+                    "down_at": round(down, 3),
+                    "up_at": round(time.monotonic() - t0, 3),
+                    "expect_503": False,
+                }
+            )
             time.sleep(opts.between)
             down = time.monotonic() - t0
             cluster.stop("immediate")
             time.sleep(opts.down)
             cluster.start()
-            report["outages"].append({"kind": "stop -m immediate + start",
-                                      "down_at": round(down, 3),
-                                      "up_at": round(time.monotonic() - t0, 3),
-                                      "expect_503": True})
+            report["outages"].append(
+                {
+                    "kind": "stop -m immediate + start",
+                    "down_at": round(down, 3),
+                    "up_at": round(time.monotonic() - t0, 3),
+                    "expect_503": True,
+                }
+            )
             time.sleep(opts.after)
             stop.set()
             for client in clients:
@@ -539,13 +692,16 @@ def run_drill(opts) -> dict:
         report.update(stats)
         report["database"] = facts
         report["server_log_tracebacks"] = log_text.count("Traceback")
-        report["server_log_errors"] = [line[:3000] for line in log_text.splitlines()
-                                       if "Traceback" in line][:5]
+        report["server_log_errors"] = [
+            line[:3000] for line in log_text.splitlines() if "Traceback" in line
+        ][:5]
         report["server_log_worker_timeouts"] = log_text.count("WORKER TIMEOUT")
         report["abandoned"] = ledger.abandoned[:20]
         failures += db_failures
         if report["ready_after"] != 200:
-            failures.append(f"/health/ready answered {report['ready_after']} at the end")
+            failures.append(
+                f"/health/ready answered {report['ready_after']} at the end"
+            )
         if report["gunicorn_restarted"]:
             failures.append("gunicorn exited during the drill")
         if report["server_log_worker_timeouts"]:
@@ -570,8 +726,9 @@ def parse_args(argv=None):
     parser.add_argument("--after", type=float, default=8.0)
     parser.add_argument("--retry-window", type=float, default=8.0)
     parser.add_argument("--client-timeout", type=float, default=30.0)
-    parser.add_argument("--max-latency", type=float, default=10.0,
-                        help="fail when any call took longer")
+    parser.add_argument(
+        "--max-latency", type=float, default=10.0, help="fail when any call took longer"
+    )
     parser.add_argument("--json", help="also write the report to this file")
     return parser.parse_args(argv)
 

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         for method in item
         if method in {"get", "put", "post", "patch", "delete", "head", "options"}
     )
-    print(f"wrote {args.target}: {len(spec.get('paths', {}))} paths, {operations} operations")
+    print(
+        f"wrote {args.target}: {len(spec.get('paths', {}))} paths, {operations} operations"
+    )
     return 0
 
 

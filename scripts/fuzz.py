@@ -68,7 +68,9 @@ def login(base_url: str, email: str, account: str, *, attempts: int = 5) -> str:
             time.sleep(int(answer.headers.get("Retry-After", "10")) + 1)
             continue
         if answer.status_code != 200:
-            raise RuntimeError(f"login {email}: {answer.status_code} {answer.text[:200]}")
+            raise RuntimeError(
+                f"login {email}: {answer.status_code} {answer.text[:200]}"
+            )
         return answer.json()["access_token"]
     raise RuntimeError(f"login {email}: still rate limited after {attempts} attempts")
 
@@ -86,23 +88,37 @@ def pass_config(report_dir: Path, name: str, token: str | None) -> Path:
 
 
 def st_command(
-    base_url: str, profile: dict, report: Path, config: Path, token: str | None,
+    base_url: str,
+    profile: dict,
+    report: Path,
+    config: Path,
+    token: str | None,
     only: str | None = None,
 ) -> list[str]:
     """The `st run` argument list of one pass (`only`: a path regex to narrow it)."""
     command = [
         str(Path(sys.executable).with_name("st")),
-        "--config-file", str(config),
-        "run", f"{base_url}{SPEC_PATH}",
-        "--phases", PHASES,
-        "--max-examples", str(profile["max_examples"]),
-        "--max-time", str(profile["max_time"]),
-        "--seed", str(profile["seed"]),
-        "--generation-database", "none",
-        "--workers", "1",
+        "--config-file",
+        str(config),
+        "run",
+        f"{base_url}{SPEC_PATH}",
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(profile["max_examples"]),
+        "--max-time",
+        str(profile["max_time"]),
+        "--seed",
+        str(profile["seed"]),
+        "--generation-database",
+        "none",
+        "--workers",
+        "1",
         "--no-color",
-        "--report", "ndjson",
-        "--report-ndjson-path", str(report),
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
     ]
     if only:
         command += ["--include-path-regex", only]
@@ -118,8 +134,12 @@ def summarise(report: Path) -> dict:
     requests_sent, statuses, failures = 0, collections.Counter(), collections.Counter()
     server_errors = []
     if not report.is_file():  # schemathesis stopped before testing (config, schema)
-        return {"requests": 0, "statuses": {}, "server_errors": [],
-                "failed_checks": {"schemathesis did not run": 1}}
+        return {
+            "requests": 0,
+            "statuses": {},
+            "server_errors": [],
+            "failed_checks": {"schemathesis did not run": 1},
+        }
     for line in report.read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
         finished = event.get("ScenarioFinished")
@@ -149,8 +169,9 @@ def summarise(report: Path) -> dict:
     }
 
 
-def run_pass(name: str, base_url: str, profile: dict, report_dir: Path,
-             only: str | None = None) -> tuple[int, dict]:
+def run_pass(
+    name: str, base_url: str, profile: dict, report_dir: Path, only: str | None = None
+) -> tuple[int, dict]:
     """Log in as `name`'s identity, run schemathesis, return (exit code, totals)."""
     identity = IDENTITIES[name]
     token = login(base_url, *identity) if identity else None
@@ -169,9 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:5000")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
     parser.add_argument("--report-dir", type=Path, default=ROOT / "fuzz-report")
-    parser.add_argument("--passes", default="customer,staff,anonymous",
-                        help="comma-separated subset of customer,staff,anonymous")
-    parser.add_argument("--only", help="fuzz only paths matching this regex, e.g. /reports")
+    parser.add_argument(
+        "--passes",
+        default="customer,staff,anonymous",
+        help="comma-separated subset of customer,staff,anonymous",
+    )
+    parser.add_argument(
+        "--only", help="fuzz only paths matching this regex, e.g. /reports"
+    )
     args = parser.parse_args(argv)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     profile = PROFILES[args.profile]
@@ -183,15 +209,19 @@ def main(argv: list[str] | None = None) -> int:
         failed |= status != 0 or bool(totals["server_errors"])
     print("\n===== fuzz totals =====")
     for name, totals in results.items():
-        print(f"{name:10} requests {totals['requests']:6}  statuses {totals['statuses']}  "
-              f"5xx {len(totals['server_errors'])}  failed checks {totals['failed_checks']}")
+        print(
+            f"{name:10} requests {totals['requests']:6}  statuses {totals['statuses']}  "
+            f"5xx {len(totals['server_errors'])}  failed checks {totals['failed_checks']}"
+        )
         for line in totals["server_errors"][:20]:
             print(f"    {line}")
     total = sum(t["requests"] for t in results.values())
     errors = sum(len(t["server_errors"]) for t in results.values())
     violations = sum(sum(t["failed_checks"].values()) for t in results.values())
-    print(f"all passes: {total} requests, {errors} server errors, "
-          f"{violations} failed checks ({'FAILED' if failed else 'passed'})")
+    print(
+        f"all passes: {total} requests, {errors} server errors, "
+        f"{violations} failed checks ({'FAILED' if failed else 'passed'})"
+    )
     return 1 if failed else 0
 
 

@@ -57,15 +57,20 @@ class LocalStripe:
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
         self.process = subprocess.Popen(
             [_executable(), "--port", str(self.port), "--from-scratch"],
-            stdout=log, stderr=log, start_new_session=True,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"localstripe exited early (log: {self.log_path})")
             with contextlib.suppress(requests.RequestException):
-                answer = requests.get(f"{self.base_url}/v1/customers", timeout=1,
-                                      auth=("sk_test_local", ""))
+                answer = requests.get(
+                    f"{self.base_url}/v1/customers",
+                    timeout=1,
+                    auth=("sk_test_local", ""),
+                )
                 if answer.status_code < 500:
                     return self
             time.sleep(0.1)
@@ -74,8 +79,11 @@ class LocalStripe:
 
     def register_webhook(self, url: str, secret: str, webhook_id: str = "easytravels"):
         """Deliver every event to `url`, signed with `secret` (Stripe's scheme)."""
-        answer = requests.post(f"{self.base_url}/_config/webhooks/{webhook_id}",
-                               data={"url": url, "secret": secret}, timeout=5)
+        answer = requests.post(
+            f"{self.base_url}/_config/webhooks/{webhook_id}",
+            data={"url": url, "secret": secret},
+            timeout=5,
+        )
         answer.raise_for_status()
 
     def stop(self) -> None:

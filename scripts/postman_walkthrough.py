@@ -74,8 +74,11 @@ pm.test("status ok", () => pm.expect(pm.response.json().status).to.eql("ok"));
             "path": "/api/v1/auth/login",
             "auth": None,
             "status": 200,
-            "body": {"email": "{{staffEmail}}", "password": "{{demoPassword}}",
-                     "account": "employee"},
+            "body": {
+                "email": "{{staffEmail}}",
+                "password": "{{demoPassword}}",
+                "account": "employee",
+            },
             "description": "Password login of a demo employee; the test script stores the access "
             "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
             "tests": """
@@ -130,12 +133,24 @@ def package_approval() -> list[dict]:
                 "base_price": "480.00",
                 "currency": "EUR",
                 "itinerary": [
-                    {"day_number": 1, "title": "Arrival in Porto", "location": "Porto",
-                     "description": "Check in and an evening walk along the Ribeira."},
-                    {"day_number": 2, "title": "Douro valley", "location": "Pinhao",
-                     "description": "River cruise and a tasting at the {{searchWord}} estate."},
-                    {"day_number": 3, "title": "Departure", "location": "Porto",
-                     "description": "Breakfast and transfer to the airport."},
+                    {
+                        "day_number": 1,
+                        "title": "Arrival in Porto",
+                        "location": "Porto",
+                        "description": "Check in and an evening walk along the Ribeira.",
+                    },
+                    {
+                        "day_number": 2,
+                        "title": "Douro valley",
+                        "location": "Pinhao",
+                        "description": "River cruise and a tasting at the {{searchWord}} estate.",
+                    },
+                    {
+                        "day_number": 3,
+                        "title": "Departure",
+                        "location": "Porto",
+                        "description": "Breakfast and transfer to the airport.",
+                    },
                 ],
             },
             "tests": """
@@ -184,8 +199,12 @@ pm.test("problem details: maker-checker", () => {
             "path": "/api/v1/packages/{{packageId}}/departures",
             "auth": "staff",
             "status": 201,
-            "body": {"start_date": "{{startDate}}", "end_date": "{{endDate}}",
-                     "capacity": 12, "price": "495.00"},
+            "body": {
+                "start_date": "{{startDate}}",
+                "end_date": "{{endDate}}",
+                "capacity": 12,
+                "price": "495.00",
+            },
             "tests": """
 const body = pm.response.json();
 pm.test("12 seats left at 495.00", () => {
@@ -203,8 +222,11 @@ pm.environment.set("departureId", body.id);
             "path": "/api/v1/auth/login",
             "auth": None,
             "status": 200,
-            "body": {"email": "{{approverEmail}}", "password": "{{demoPassword}}",
-                     "account": "employee"},
+            "body": {
+                "email": "{{approverEmail}}",
+                "password": "{{demoPassword}}",
+                "account": "employee",
+            },
             "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
@@ -239,9 +261,13 @@ def customer_search() -> list[dict]:
             "path": "/api/v1/auth/register",
             "auth": None,
             "status": 201,
-            "body": {"name": "Postman Customer", "email": "{{customerEmail}}",
-                     "phone": "+353 85 555 0101", "address": "1 Quay Street, Galway",
-                     "password": "{{customerPassword}}"},
+            "body": {
+                "name": "Postman Customer",
+                "email": "{{customerEmail}}",
+                "phone": "+353 85 555 0101",
+                "address": "1 Quay Street, Galway",
+                "password": "{{customerPassword}}",
+            },
             "tests": """
 const body = pm.response.json();
 pm.test("a customer with an empty wallet and no password in the answer", () => {
@@ -258,8 +284,11 @@ pm.environment.set("customerId", body.id);
             "path": "/api/v1/auth/login",
             "auth": None,
             "status": 200,
-            "body": {"email": "{{customerEmail}}", "password": "{{customerPassword}}",
-                     "account": "customer"},
+            "body": {
+                "email": "{{customerEmail}}",
+                "password": "{{customerPassword}}",
+                "account": "customer",
+            },
             "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
@@ -561,7 +590,7 @@ pm.test("the enquiry is listed", () => pm.expect(
             "path": "/api/v1/enquiries/{{enquiryId}}",
             "auth": "staff",
             "status": 200,
-            "body": "{\n  \"assigned_to_id\": {{staffId}},\n  \"stage\": \"contacted\"\n}",
+            "body": '{\n  "assigned_to_id": {{staffId}},\n  "stage": "contacted"\n}',
             "tests": """
 const body = pm.response.json();
 pm.test("assigned by hand and contacted", () => {

@@ -50,7 +50,9 @@ def _login_refusal(found, password: str) -> str | None:
     return None
 
 
-def _audit_login_failed(account_type: str, email: str, found, reason: str, method: str) -> None:
+def _audit_login_failed(
+    account_type: str, email: str, found, reason: str, method: str
+) -> None:
     """Record and commit a refused login (the request itself fails): the email tried,
     the account when one has it, the reason; never the password or code."""
     audit.record(
@@ -77,7 +79,10 @@ def login(*, email: str, password: str, account: str) -> dict:
         _audit_login_failed(account, email, found, reason, "password")
         raise InvalidCredentials()
     audit.record(
-        "auth.login", entity_type=account, entity_id=found.id, actor=found,
+        "auth.login",
+        entity_type=account,
+        entity_id=found.id,
+        actor=found,
         details={"method": "password"},
     )
     db.session.commit()
@@ -95,7 +100,9 @@ def _mail_code(account, purpose: str, code: str) -> None:
     except MailError as exc:
         otp_service.void_codes(account, purpose)
         raise APIError(
-            503, "The code could not be mailed; try again later.", code="mail-unavailable"
+            503,
+            "The code could not be mailed; try again later.",
+            code="mail-unavailable",
         ) from exc
 
 
@@ -133,8 +140,12 @@ def _mail_code_in_background(account, purpose: str, code: str, deadline: float) 
     """Send the code from a thread with its own app context; wait for it until
     `deadline` (time.monotonic). A failed send voids the code (logged)."""
     app = current_app._get_current_object()
-    who = SimpleNamespace(account_type=account.account_type, id=account.id,
-                          name=account.name, email=account.email)
+    who = SimpleNamespace(
+        account_type=account.account_type,
+        id=account.id,
+        name=account.name,
+        email=account.email,
+    )
 
     def send():
         with app.app_context():
@@ -154,8 +165,11 @@ def set_password(account, new_password: str, *, via: str = "change") -> None:
     account.password_hash = hash_password(new_password)
     account.tokens_valid_after = utcnow()
     audit.record(
-        "auth.password_changed", entity_type=account.account_type, entity_id=account.id,
-        actor=account, details={"via": via},
+        "auth.password_changed",
+        entity_type=account.account_type,
+        entity_id=account.id,
+        actor=account,
+        details={"via": via},
     )
     db.session.commit()
 
@@ -184,7 +198,10 @@ def login_with_code(*, email: str, account: str, otp: str) -> dict:
         _audit_login_failed(account, email, found, "invalid-code", "otp")
         raise
     audit.record(
-        "auth.login", entity_type=account, entity_id=found.id, actor=found,
+        "auth.login",
+        entity_type=account,
+        entity_id=found.id,
+        actor=found,
         details={"method": "otp"},
     )
     db.session.commit()

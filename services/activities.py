@@ -8,7 +8,7 @@ Lists per owner show what is due today (the current UTC day, not done) or overdu
 response. Reminder mail goes to the owner once per activity (`send_due_reminders`).
 """
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -27,12 +27,20 @@ def _check_owner(owner_id: int) -> None:
     """422 unless the owner is an active admin or sales employee."""
     owner = db.session.get(Employee, owner_id)
     if owner is None or not owner.active or owner.role not in ("admin", "sales"):
-        raise ValidationFailed({"owner_id": ["Name an active sales or admin employee."]})
+        raise ValidationFailed(
+            {"owner_id": ["Name an active sales or admin employee."]}
+        )
 
 
 def create_activity(
-    *, actor, enquiry_id: int, kind: str, summary: str, due_at: datetime,
-    owner_id: int | None = None, note: str | None = None,
+    *,
+    actor,
+    enquiry_id: int,
+    kind: str,
+    summary: str,
+    due_at: datetime,
+    owner_id: int | None = None,
+    note: str | None = None,
 ) -> EnquiryActivity:
     """Plan an activity on an enquiry (staff) and commit. Raises NotFound (404) and
     ValidationFailed (422) for a bad owner."""
@@ -40,8 +48,12 @@ def create_activity(
     if owner_id is not None:
         _check_owner(owner_id)
     activity = EnquiryActivity(
-        enquiry_id=enquiry.id, kind=kind, summary=summary.strip(), note=note,
-        due_at=due_at, owner_id=owner_id or enquiry.assigned_to_id or actor.id,
+        enquiry_id=enquiry.id,
+        kind=kind,
+        summary=summary.strip(),
+        note=note,
+        due_at=due_at,
+        owner_id=owner_id or enquiry.assigned_to_id or actor.id,
         created_by_id=actor.id,
     )
     db.session.add(activity)
@@ -49,23 +61,34 @@ def create_activity(
     return activity
 
 
-def list_enquiry_activities(*, enquiry_id: int, page: int = 1, per_page: int = 20) -> Page:
+def list_enquiry_activities(
+    *, enquiry_id: int, page: int = 1, per_page: int = 20
+) -> Page:
     """An enquiry's activities, soonest due first. NotFound (404)."""
     enquiries.find_enquiry(enquiry_id)
     stmt = select(EnquiryActivity).where(EnquiryActivity.enquiry_id == enquiry_id)
-    return paginate(order_by_sort(stmt, EnquiryActivity, "due_at", SORTABLE),
-                    page=page, per_page=per_page)
+    return paginate(
+        order_by_sort(stmt, EnquiryActivity, "due_at", SORTABLE),
+        page=page,
+        per_page=per_page,
+    )
 
 
 def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     """00:00 UTC of `now`'s day and of the next day."""
-    start = datetime.combine(now.astimezone(timezone.utc).date(), time.min, tzinfo=timezone.utc)
+    start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
 def list_activities(
-    *, owner_id: int | None = None, due: str | None = None, done: bool | None = None,
-    sort: str | None = None, page: int = 1, per_page: int = 20, now: datetime | None = None,
+    *,
+    owner_id: int | None = None,
+    due: str | None = None,
+    done: bool | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    now: datetime | None = None,
 ) -> Page:
     """Activities across enquiries, soonest due first: `owner_id` filters,
     `due=today` keeps the open ones due in the current UTC day, `due=overdue` the
@@ -76,14 +99,20 @@ def list_activities(
         stmt = stmt.where(EnquiryActivity.owner_id == owner_id)
     if due == "today":
         start, end = day_bounds(now)
-        stmt = stmt.where(EnquiryActivity.done.is_(False), EnquiryActivity.due_at >= start,
-                          EnquiryActivity.due_at < end)
+        stmt = stmt.where(
+            EnquiryActivity.done.is_(False),
+            EnquiryActivity.due_at >= start,
+            EnquiryActivity.due_at < end,
+        )
     elif due == "overdue":
         stmt = stmt.where(EnquiryActivity.done.is_(False), EnquiryActivity.due_at < now)
     if done is not None:
         stmt = stmt.where(EnquiryActivity.done.is_(done))
-    return paginate(order_by_sort(stmt, EnquiryActivity, sort or "due_at", SORTABLE),
-                    page=page, per_page=per_page)
+    return paginate(
+        order_by_sort(stmt, EnquiryActivity, sort or "due_at", SORTABLE),
+        page=page,
+        per_page=per_page,
+    )
 
 
 def update_activity(*, actor, activity_id: int, changes: dict) -> EnquiryActivity:
@@ -110,7 +139,9 @@ def update_activity(*, actor, activity_id: int, changes: dict) -> EnquiryActivit
     return activity
 
 
-def send_due_reminders(*, now: datetime | None = None, ahead: timedelta = timedelta(0)) -> int:
+def send_due_reminders(
+    *, now: datetime | None = None, ahead: timedelta = timedelta(0)
+) -> int:
     """Mail each owner about their open activities due by `now + ahead`, once per
     activity, and return how many reminders went out.
 
@@ -122,26 +153,35 @@ def send_due_reminders(*, now: datetime | None = None, ahead: timedelta = timede
     """
     now = now or utcnow()
     due = db.session.scalars(
-        select(EnquiryActivity.id).where(
-            EnquiryActivity.done.is_(False), EnquiryActivity.reminder_sent_at.is_(None),
-            EnquiryActivity.owner_id.is_not(None), EnquiryActivity.due_at <= now + ahead,
-        ).order_by(EnquiryActivity.due_at, EnquiryActivity.id)
+        select(EnquiryActivity.id)
+        .where(
+            EnquiryActivity.done.is_(False),
+            EnquiryActivity.reminder_sent_at.is_(None),
+            EnquiryActivity.owner_id.is_not(None),
+            EnquiryActivity.due_at <= now + ahead,
+        )
+        .order_by(EnquiryActivity.due_at, EnquiryActivity.id)
     ).all()
     sent = 0
     for activity_id in due:
         try:
             claimed = db.session.execute(
                 update(EnquiryActivity)
-                .where(EnquiryActivity.id == activity_id,
-                       EnquiryActivity.reminder_sent_at.is_(None))
+                .where(
+                    EnquiryActivity.id == activity_id,
+                    EnquiryActivity.reminder_sent_at.is_(None),
+                )
                 .values(reminder_sent_at=now)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed == 1:
                 activity = db.session.get(
-                    EnquiryActivity, activity_id,
-                    options=[selectinload(EnquiryActivity.owner),
-                             selectinload(EnquiryActivity.enquiry)],
+                    EnquiryActivity,
+                    activity_id,
+                    options=[
+                        selectinload(EnquiryActivity.owner),
+                        selectinload(EnquiryActivity.enquiry),
+                    ],
                 )
                 notifications.activity_due(activity)
                 sent += 1

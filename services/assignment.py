@@ -59,7 +59,9 @@ def pick_assignee(*, now: datetime, exclude: int | None = None) -> Employee | No
     settings = {
         row.employee_id: row
         for row in db.session.scalars(
-            select(SalesCapacity).where(SalesCapacity.employee_id.in_([e.id for e in employees]))
+            select(SalesCapacity).where(
+                SalesCapacity.employee_id.in_([e.id for e in employees])
+            )
         )
     }
     loads = open_loads()
@@ -84,10 +86,15 @@ def record(enquiry: Enquiry, employee_id: int | None, *, method: str, by=None) -
     no commit. Round-robin picks also stamp the employee's `last_assigned_at`."""
     previous = enquiry.assigned_to_id
     enquiry.assigned_to_id = employee_id
-    db.session.add(EnquiryAssignment(
-        enquiry_id=enquiry.id, employee_id=employee_id, previous_employee_id=previous,
-        method=method, assigned_by_id=by.id if by is not None else None,
-    ))
+    db.session.add(
+        EnquiryAssignment(
+            enquiry_id=enquiry.id,
+            employee_id=employee_id,
+            previous_employee_id=previous,
+            method=method,
+            assigned_by_id=by.id if by is not None else None,
+        )
+    )
     if employee_id is not None and method == "round_robin":
         _settings(employee_id).last_assigned_at = utcnow()
 
@@ -134,10 +141,13 @@ def release_to_pool(employee_id: int) -> int:
 
 def assignment_history(enquiry_id: int) -> list[EnquiryAssignment]:
     """The enquiry's assignments, oldest first."""
-    return list(db.session.scalars(
-        select(EnquiryAssignment).where(EnquiryAssignment.enquiry_id == enquiry_id)
-        .order_by(EnquiryAssignment.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(EnquiryAssignment)
+            .where(EnquiryAssignment.enquiry_id == enquiry_id)
+            .order_by(EnquiryAssignment.id)
+        )
+    )
 
 
 def get_capacity(*, employee_id: int) -> dict:

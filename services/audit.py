@@ -7,7 +7,7 @@ leaves no entry. Callers that must keep an entry although the request fails (a
 refused login) commit it themselves.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from decimal import Decimal
 
 from flask import g, has_app_context, has_request_context, request
@@ -74,7 +74,8 @@ def record(
     if actor is None and actor_type is None:
         actor = caller()
     entry = AuditEntry(
-        actor_type=actor_type or (actor.account_type if actor is not None else "system"),
+        actor_type=actor_type
+        or (actor.account_type if actor is not None else "system"),
         actor_id=actor.id if actor is not None else None,
         actor_email=(actor_email or (actor.email if actor is not None else None)),
         action=action,
@@ -95,9 +96,9 @@ def _as_utc(value: datetime | date, *, end: bool) -> tuple[datetime, bool]:
     covers its whole UTC day (`date_to` ends before the next midnight); a naive
     datetime is taken as UTC."""
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc), False
-    start = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC), False
+    start = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return (start + timedelta(days=1), True) if end else (start, False)
 
 

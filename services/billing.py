@@ -46,7 +46,9 @@ def next_number(prefix: str, *, year: int | None = None) -> str:
     )
     value = db.session.scalar(stmt)
     if value is None:
-        dialect_insert = postgresql_insert if _dialect() == "postgresql" else sqlite_insert
+        dialect_insert = (
+            postgresql_insert if _dialect() == "postgresql" else sqlite_insert
+        )
         db.session.execute(
             dialect_insert(DocumentSequence)
             .values(name=name, last_value=0)
@@ -93,7 +95,9 @@ def credit(invoice: Invoice, amount: Decimal, reason: str) -> CreditNote | None:
     amount = min(amount, remaining)
     if amount <= ZERO:
         return None
-    note = CreditNote(number=next_number("CN"), invoice_id=invoice.id, amount=amount, reason=reason)
+    note = CreditNote(
+        number=next_number("CN"), invoice_id=invoice.id, amount=amount, reason=reason
+    )
     db.session.add(note)
     db.session.flush()
     return note

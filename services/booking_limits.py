@@ -26,10 +26,14 @@ def check_seats_per_booking(account, seats: int) -> None:
     limit = current_app.config["MAX_SEATS_PER_BOOKING"]
     if is_staff(account) or seats <= limit:
         return
-    raise ValidationFailed({"seats": [
-        f"A customer books at most {limit} seats at once (MAX_SEATS_PER_BOOKING); "
-        "ask our sales team for a group booking."
-    ]})
+    raise ValidationFailed(
+        {
+            "seats": [
+                f"A customer books at most {limit} seats at once (MAX_SEATS_PER_BOOKING); "
+                "ask our sales team for a group booking."
+            ]
+        }
+    )
 
 
 def held_seats(customer_id: int, departure_id: int, *, now: datetime) -> int:
@@ -44,8 +48,9 @@ def held_seats(customer_id: int, departure_id: int, *, now: datetime) -> int:
     )
 
 
-def check_held_seats(account, customer_id: int, departure_id: int, seats: int, *,
-                     now: datetime) -> None:
+def check_held_seats(
+    account, customer_id: int, departure_id: int, seats: int, *, now: datetime
+) -> None:
     """Conflict (409 `held-seats-limit`, naming MAX_HELD_SEATS_PER_CUSTOMER, with
     `held_seats` and `max_held_seats`) when a customer's unpaid seats on the
     departure would exceed the limit with `seats` more. Call after the seats were
@@ -59,6 +64,10 @@ def check_held_seats(account, customer_id: int, departure_id: int, seats: int, *
             f"You already hold {held} unpaid seats on this departure; a customer holds "
             f"at most {limit} (MAX_HELD_SEATS_PER_CUSTOMER). Pay or cancel a hold first.",
             code="held-seats-limit",
-            extra={"limit": "MAX_HELD_SEATS_PER_CUSTOMER", "held_seats": held,
-                   "max_held_seats": limit, "seats_requested": seats},
+            extra={
+                "limit": "MAX_HELD_SEATS_PER_CUSTOMER",
+                "held_seats": held,
+                "max_held_seats": limit,
+                "seats_requested": seats,
+            },
         )

@@ -15,7 +15,7 @@ transaction with one commit; mail goes out after it.
 
 import secrets
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
@@ -60,7 +60,7 @@ def new_reference() -> str:
 
 def departure_start(departure: Departure) -> datetime:
     """When the departure starts: 00:00 UTC of its start date (docs/design.md "Lifecycles")."""
-    return datetime.combine(departure.start_date, time(0), tzinfo=timezone.utc)
+    return datetime.combine(departure.start_date, time(0), tzinfo=UTC)
 
 
 def check_bookable(departure: Departure, *, now: datetime) -> None:
@@ -68,7 +68,8 @@ def check_bookable(departure: Departure, *, now: datetime) -> None:
     package not published, departure cancelled, started, or past its booking cutoff."""
     if departure.package.status != "published":
         raise Conflict(
-            "The package is not published; it cannot be booked.", code="package-not-bookable"
+            "The package is not published; it cannot be booked.",
+            code="package-not-bookable",
         )
     if departure.status != "scheduled":
         raise Conflict("The departure is cancelled.", code="departure-cancelled")
@@ -76,7 +77,8 @@ def check_bookable(departure: Departure, *, now: datetime) -> None:
         raise Conflict("The departure has already started.", code="departure-started")
     if departure.booking_cutoff is not None and now >= departure.booking_cutoff:
         raise Conflict(
-            "Bookings for this departure are closed (cutoff passed).", code="booking-closed"
+            "Bookings for this departure are closed (cutoff passed).",
+            code="booking-closed",
         )
 
 
@@ -89,11 +91,17 @@ def resolve_customer(account, customer_id: int | None) -> Customer:
     if not is_staff(account):
         if customer_id is not None and customer_id != account.id:
             raise ValidationFailed(
-                {"customer_id": ["Customers book for themselves; leave customer_id out."]}
+                {
+                    "customer_id": [
+                        "Customers book for themselves; leave customer_id out."
+                    ]
+                }
             )
         return account
     if customer_id is None:
-        raise ValidationFailed({"customer_id": ["Staff must name the customer to book for."]})
+        raise ValidationFailed(
+            {"customer_id": ["Staff must name the customer to book for."]}
+        )
     customer = db.session.get(Customer, customer_id)
     if customer is None or not customer.active:
         raise ValidationFailed({"customer_id": ["No active customer with this id."]})
@@ -104,7 +112,11 @@ def _check_travellers(travellers: list[dict] | None, seats: int) -> None:
     """Travellers, when given, are exactly one per seat (docs/design.md "Resource map")."""
     if travellers is not None and len(travellers) != seats:
         raise ValidationFailed(
-            {"travellers": [f"Give one traveller per seat: {seats}, not {len(travellers)}."]}
+            {
+                "travellers": [
+                    f"Give one traveller per seat: {seats}, not {len(travellers)}."
+                ]
+            }
         )
 
 
@@ -128,7 +140,9 @@ def _check_party(departure: Departure, seats: int, travellers, prices: dict) -> 
 
 def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
     """Seats per category: the travellers' categories, or all adult without them."""
-    counts = Counter(t.get("category", inventory.DEFAULT_CATEGORY) for t in travellers or [])
+    counts = Counter(
+        t.get("category", inventory.DEFAULT_CATEGORY) for t in travellers or []
+    )
     return counts or Counter({inventory.DEFAULT_CATEGORY: seats})
 
 
@@ -152,7 +166,9 @@ def _refuse_seats(detail: str, **extra) -> None:
     raise Conflict(detail, code="seats-unavailable", extra=extra)
 
 
-def _hold_seats(departure: Departure, seats: int, counts: Counter, *, now: datetime) -> None:
+def _hold_seats(
+    departure: Departure, seats: int, counts: Counter, *, now: datetime
+) -> None:
     """Expire lapsed holds of the departure, then take `seats` on the departure and
     `counts` per category, atomically and in the one lock order (departure, then
     categories by name).
@@ -166,7 +182,8 @@ def _hold_seats(departure: Departure, seats: int, counts: Counter, *, now: datet
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(
             f"Not enough seats left on this departure: {left} left, {seats} requested.",
-            seats_left=left, seats_requested=seats,
+            seats_left=left,
+            seats_requested=seats,
         )
     full = inventory.take_category_seats(departure_id=departure.id, counts=counts)
     if full is None:
@@ -176,7 +193,9 @@ def _hold_seats(departure: Departure, seats: int, counts: Counter, *, now: datet
     _refuse_seats(
         f"Not enough {full} seats left on this departure: {left} left, "
         f"{counts[full]} requested.",
-        seats_left=left, seats_requested=counts[full], category=full,
+        seats_left=left,
+        seats_requested=counts[full],
+        category=full,
     )
 
 
@@ -192,11 +211,17 @@ def _check_total(prices: dict, counts: Counter) -> None:
     total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
     if total > MAX_AMOUNT:
         raise ValidationFailed(
-            {"seats": [f"The total {total} would exceed {MAX_AMOUNT}: book fewer seats."]}
+            {
+                "seats": [
+                    f"The total {total} would exceed {MAX_AMOUNT}: book fewer seats."
+                ]
+            }
         )
 
 
-def _new_booking(account, customer, departure, seats, travellers, now, prices) -> Booking:
+def _new_booking(
+    account, customer, departure, seats, travellers, now, prices
+) -> Booking:
     """The Booking row with `prices` (the catalogue's, or a quote's locked ones),
     deposit, balance date and policy copied, unsaved. `unit_price` is the adult
     seat price; each traveller carries its category's price; the total is the sum
@@ -218,12 +243,16 @@ def _new_booking(account, customer, departure, seats, travellers, now, prices) -
         amount_refunded=Decimal("0.00"),
         deposit_amount=_money(total * departure.package.deposit_percent / 100),
         balance_due_date=billing.balance_due_date(departure.start_date),
-        price_snapshot={name: f"{amount:.2f}" for name, amount in sorted(prices.items())},
+        price_snapshot={
+            name: f"{amount:.2f}" for name, amount in sorted(prices.items())
+        },
         hold_expires_at=now + hold,
         cancellation_policy=[dict(tier) for tier in policy],
         created_by_id=account.id if is_staff(account) else None,
         travellers=[
-            Traveller(**traveller, unit_price=prices[traveller.get("category", "adult")])
+            Traveller(
+                **traveller, unit_price=prices[traveller.get("category", "adult")]
+            )
             for traveller in travellers or []
         ],
     )
@@ -249,7 +278,9 @@ def _create_once(
     db.session.flush()
     notifications.booking_held(booking)
     webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
-    billing.issue_invoice(booking)  # last: the invoice counter stays locked until commit
+    billing.issue_invoice(
+        booking
+    )  # last: the invoice counter stays locked until commit
     return booking
 
 

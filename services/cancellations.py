@@ -99,19 +99,41 @@ def compute_quote(
     kept = booking.amount_paid - booking.amount_refunded
     seconds_left = (departure_start(booking.departure) - now).total_seconds()
     hours = math.floor(seconds_left / 3600)
-    base = {"kept_amount": kept, "currency": booking.currency,
-            "hours_before_departure": hours, "booking_id": booking.id}
+    base = {
+        "kept_amount": kept,
+        "currency": booking.currency,
+        "hours_before_departure": hours,
+        "booking_id": booking.id,
+    }
     if seconds_left <= 0:
-        return Quote(tier=STARTED, penalty_percent=100, penalty_amount=kept,
-                     refund_amount=ZERO, cancellable=False, **base)
+        return Quote(
+            tier=STARTED,
+            penalty_percent=100,
+            penalty_amount=kept,
+            refund_amount=ZERO,
+            cancellable=False,
+            **base,
+        )
     if waive or (status == "held" and kept <= ZERO):
-        return Quote(tier=WAIVED if waive else UNPAID_HOLD, penalty_percent=0,
-                     penalty_amount=ZERO, refund_amount=kept, cancellable=True, **base)
+        return Quote(
+            tier=WAIVED if waive else UNPAID_HOLD,
+            penalty_percent=0,
+            penalty_amount=ZERO,
+            refund_amount=kept,
+            cancellable=True,
+            **base,
+        )
     tier = _tier(booking, seconds_left)
     percent = int(tier["penalty_percent"])
     penalty = (kept * percent / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return Quote(tier=tier["tier"], penalty_percent=percent, penalty_amount=penalty,
-                 refund_amount=kept - penalty, cancellable=True, **base)
+    return Quote(
+        tier=tier["tier"],
+        penalty_percent=percent,
+        penalty_amount=penalty,
+        refund_amount=kept - penalty,
+        cancellable=True,
+        **base,
+    )
 
 
 def _own_booking(account, booking_id: int) -> Booking:
@@ -126,10 +148,13 @@ def _own_booking(account, booking_id: int) -> Booking:
 def _check_live(booking: Booking, *, now: datetime) -> None:
     """Conflict (409) unless the booking is held (hold not lapsed) or confirmed."""
     if booking.hold_lapsed(now):
-        raise Conflict("The booking's hold has already expired.", code="booking-expired")
+        raise Conflict(
+            "The booking's hold has already expired.", code="booking-expired"
+        )
     if booking.status not in LIVE:
         raise Conflict(
-            f"A {booking.status} booking cannot be cancelled.", code="booking-not-cancellable"
+            f"A {booking.status} booking cannot be cancelled.",
+            code="booking-not-cancellable",
         )
 
 
@@ -142,7 +167,9 @@ def _check_started(quote: Quote) -> None:
         )
 
 
-def cancellation_quote(*, account, booking_id: int, now: datetime | None = None) -> dict:
+def cancellation_quote(
+    *, account, booking_id: int, now: datetime | None = None
+) -> dict:
     """`GET /bookings/<id>/cancellation-quote`: what cancelling would cost now.
 
     Reads only (no side effects). Raises NotFound (404, incl. another customer's)
@@ -163,10 +190,19 @@ def _flip_to_cancelled(booking: Booking, *, now: datetime, reason, by_id) -> boo
     stmt = (
         update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(LIVE))
-        .where(or_(Booking.status == "confirmed", Booking.hold_expires_at.is_(None),
-                   Booking.hold_expires_at > now))
-        .values(status="cancelled", cancelled_at=now, cancel_reason=reason,
-                cancelled_by_id=by_id)
+        .where(
+            or_(
+                Booking.status == "confirmed",
+                Booking.hold_expires_at.is_(None),
+                Booking.hold_expires_at > now,
+            )
+        )
+        .values(
+            status="cancelled",
+            cancelled_at=now,
+            cancel_reason=reason,
+            cancelled_by_id=by_id,
+        )
         .execution_options(synchronize_session=False)
     )
     return db.session.execute(stmt).rowcount == 1
@@ -187,13 +223,20 @@ def _settle(booking: Booking, *, status: str, now, refund_to, reason, by_id, wai
     inventory.release_booking_seats(booking)
     note = f"Cancellation of booking {booking.reference}"
     issued = refunds.issue_refunds(
-        booking, amount=quote.refund_amount, refund_to=refund_to, reason=note,
-        by_id=by_id, now=now,
+        booking,
+        amount=quote.refund_amount,
+        refund_to=refund_to,
+        reason=note,
+        by_id=by_id,
+        now=now,
     )
     invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking.id))
     if invoice is not None:
-        billing.credit(invoice, booking.total_amount - quote.penalty_amount,
-                       f"{note}: {reason}" if reason else note)
+        billing.credit(
+            invoice,
+            booking.total_amount - quote.penalty_amount,
+            f"{note}: {reason}" if reason else note,
+        )
     db.session.refresh(booking)
     return quote, issued
 
@@ -211,15 +254,29 @@ def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
     status = booking.status
     if not _flip_to_cancelled(booking, now=now, reason=reason, by_id=by_id):
         return None
-    quote, issued = _settle(booking, status=status, now=now, refund_to=refund_to,
-                            reason=reason, by_id=by_id, waive=waive)
+    quote, issued = _settle(
+        booking,
+        status=status,
+        now=now,
+        refund_to=refund_to,
+        reason=reason,
+        by_id=by_id,
+        waive=waive,
+    )
     webhooks.emit("booking.cancelled", resource="booking", resource_id=booking.id)
     audit.record(
-        "booking.cancelled", entity_type="booking", entity_id=booking.id,
+        "booking.cancelled",
+        entity_type="booking",
+        entity_id=booking.id,
         details={
-            "reference": booking.reference, "from": status, "tier": quote.tier,
-            "penalty_amount": quote.penalty_amount, "refund_amount": quote.refund_amount,
-            "currency": quote.currency, "refund_to": refund_to, "waived": waive,
+            "reference": booking.reference,
+            "from": status,
+            "tier": quote.tier,
+            "penalty_amount": quote.penalty_amount,
+            "refund_amount": quote.refund_amount,
+            "currency": quote.currency,
+            "refund_to": refund_to,
+            "waived": waive,
             "reason": reason,
         },
     )
@@ -230,14 +287,24 @@ def _cancel_one(booking, *, now, refund_to, reason, by_id, waive):
     """Cancel one booking and commit; a lost race answers the state the winner left
     (409). Rolls back on any error."""
     try:
-        result = _cancel_in_transaction(booking, now=now, refund_to=refund_to,
-                                        reason=reason, by_id=by_id, waive=waive)
+        result = _cancel_in_transaction(
+            booking,
+            now=now,
+            refund_to=refund_to,
+            reason=reason,
+            by_id=by_id,
+            waive=waive,
+        )
         if result is None:
             db.session.rollback()
             _check_live(db.session.get(Booking, booking.id), now=now)
-            raise Conflict("The booking changed meanwhile; try again.", code="booking-changed")
+            raise Conflict(
+                "The booking changed meanwhile; try again.", code="booking-changed"
+            )
         notifications.booking_cancelled(
-            booking, penalty=result[0].penalty_amount, refund=result[0].refund_amount,
+            booking,
+            penalty=result[0].penalty_amount,
+            refund=result[0].refund_amount,
             refund_to=_refund_words(refund_to),
         )
         db.session.commit()
@@ -270,12 +337,20 @@ def cancel_booking(
     in another currency).
     """
     if waive_penalty and not is_staff(account):
-        raise Forbidden("Only staff can waive the cancellation penalty.", code="waive-forbidden")
+        raise Forbidden(
+            "Only staff can waive the cancellation penalty.", code="waive-forbidden"
+        )
     now = utcnow()
     booking = _own_booking(account, booking_id)
     by_id = account.id if is_staff(account) else None
-    quote, issued = _cancel_one(booking, now=now, refund_to=refund_to, reason=reason,
-                                by_id=by_id, waive=waive_penalty)
+    quote, issued = _cancel_one(
+        booking,
+        now=now,
+        refund_to=refund_to,
+        reason=reason,
+        by_id=by_id,
+        waive=waive_penalty,
+    )
     refunds.submit_provider_refunds([refund.id for refund in issued])
     return {
         "booking": booking,
@@ -301,15 +376,22 @@ def _live_bookings(departure_id: int, *, now: datetime) -> list[Booking]:
     stmt = (
         select(Booking)
         .where(Booking.departure_id == departure_id, Booking.status.in_(LIVE))
-        .where(or_(Booking.status == "confirmed", Booking.hold_expires_at.is_(None),
-                   Booking.hold_expires_at > now))
+        .where(
+            or_(
+                Booking.status == "confirmed",
+                Booking.hold_expires_at.is_(None),
+                Booking.hold_expires_at > now,
+            )
+        )
         .options(selectinload(Booking.customer))
         .order_by(Booking.id)
     )
     return list(db.session.scalars(stmt))
 
 
-def _line(booking: Booking, refund_amount: Decimal, refund_to: str, status: str) -> dict:
+def _line(
+    booking: Booking, refund_amount: Decimal, refund_to: str, status: str
+) -> dict:
     """One booking's line of a departure cancellation answer."""
     return {
         "booking_id": booking.id,
@@ -326,7 +408,9 @@ def _departure_for_cancel(departure_id: int, *, now: datetime) -> Departure:
     already started)."""
     departure = get_or_404(Departure, departure_id, "Departure")
     if departure.status == "cancelled":
-        raise Conflict("The departure is already cancelled.", code="departure-cancelled")
+        raise Conflict(
+            "The departure is already cancelled.", code="departure-cancelled"
+        )
     if now >= departure_start(departure):
         raise Conflict(
             "The departure has already started; it cannot be cancelled.",
@@ -343,8 +427,9 @@ def _preview(departure: Departure, *, now, reason: str, refund_to: str) -> dict:
             refunds.check_wallet_currency(booking)
         kept = booking.amount_paid - booking.amount_refunded
         lines.append(_line(booking, kept, refund_to, booking.status))
-    return _departure_answer(departure, lines, refund_to=refund_to, cancelled=False,
-                             reason=reason)
+    return _departure_answer(
+        departure, lines, refund_to=refund_to, cancelled=False, reason=reason
+    )
 
 
 def _departure_answer(departure, lines, *, refund_to, cancelled, reason=None) -> dict:
@@ -360,7 +445,9 @@ def _departure_answer(departure, lines, *, refund_to, cancelled, reason=None) ->
     }
 
 
-def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[dict, list]:
+def _execute(
+    departure: Departure, *, now, reason, refund_to, by_id
+) -> tuple[dict, list]:
     """Cancel the departure and all its live bookings in the current transaction.
     Returns the answer, `(booking, quote)` pairs for the mail and the refund ids
     (provider refunds are sent after the commit)."""
@@ -371,14 +458,21 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
         .execution_options(synchronize_session=False)
     ).rowcount
     if flipped != 1:
-        raise Conflict("The departure is already cancelled.", code="departure-cancelled")
+        raise Conflict(
+            "The departure is already cancelled.", code="departure-cancelled"
+        )
     # Lapsed holds become `expired` (seats back, invoice credited in full), not
     # cancelled: their customers were never charged and get no mail.
     inventory.release_expired_holds(departure_id=departure.id, now=now)
     lines, done, refund_ids = [], [], []
     for booking in _live_bookings(departure.id, now=now):
         result = _cancel_in_transaction(
-            booking, now=now, refund_to=refund_to, reason=reason, by_id=by_id, waive=True
+            booking,
+            now=now,
+            refund_to=refund_to,
+            reason=reason,
+            by_id=by_id,
+            waive=True,
         )
         if result is None:  # cancelled or expired by a concurrent request
             continue
@@ -387,19 +481,26 @@ def _execute(departure: Departure, *, now, reason, refund_to, by_id) -> tuple[di
         lines.append(_line(booking, quote.refund_amount, refund_to, "cancelled"))
         done.append((booking, quote))
         notifications.departure_cancelled(
-            booking, refund=quote.refund_amount, refund_to=_refund_words(refund_to),
+            booking,
+            refund=quote.refund_amount,
+            refund_to=_refund_words(refund_to),
             reason=reason,
         )
     webhooks.emit("departure.cancelled", resource="departure", resource_id=departure.id)
     db.session.refresh(departure)
-    answer = _departure_answer(departure, lines, refund_to=refund_to, cancelled=True,
-                               reason=reason)
+    answer = _departure_answer(
+        departure, lines, refund_to=refund_to, cancelled=True, reason=reason
+    )
     audit.record(
-        "departure.cancelled", entity_type="departure", entity_id=departure.id,
+        "departure.cancelled",
+        entity_type="departure",
+        entity_id=departure.id,
         details={
-            "reason": reason, "refund_to": refund_to,
+            "reason": reason,
+            "refund_to": refund_to,
             "booking_ids": [line["booking_id"] for line in lines],
-            "total_refund": answer["total_refund"], "currency": answer["currency"],
+            "total_refund": answer["total_refund"],
+            "currency": answer["currency"],
         },
     )
     return answer, done, refund_ids
@@ -435,8 +536,9 @@ def cancel_departure(
         return answer
     by_id = account.id if account is not None else None
     try:
-        answer, done, refund_ids = _execute(departure, now=now, reason=reason,
-                                            refund_to=refund_to, by_id=by_id)
+        answer, done, refund_ids = _execute(
+            departure, now=now, reason=reason, refund_to=refund_to, by_id=by_id
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -446,7 +548,11 @@ def cancel_departure(
 
 
 def cancel_departure_command(
-    *, departure_id: int, reason: str, refund_to: str = "original", preview: bool = False,
+    *,
+    departure_id: int,
+    reason: str,
+    refund_to: str = "original",
+    preview: bool = False,
     echo=click.echo,
 ) -> dict:
     """`flask departures cancel ID --reason R [--refund-to wallet] [--preview]`.
@@ -458,9 +564,13 @@ def cancel_departure_command(
     if not reason or not reason.strip():
         raise click.ClickException("--reason must not be blank")
     try:
-        answer = cancel_departure(account=None, departure_id=departure_id,
-                                  reason=reason.strip(), refund_to=refund_to,
-                                  preview=preview)
+        answer = cancel_departure(
+            account=None,
+            departure_id=departure_id,
+            reason=reason.strip(),
+            refund_to=refund_to,
+            preview=preview,
+        )
     except APIError as exc:
         raise click.ClickException(f"{exc.detail} ({exc.status})") from exc
     for line in _table(answer):
@@ -471,16 +581,22 @@ def cancel_departure_command(
 def _table(answer: dict) -> list[str]:
     """The CLI table lines of a departure cancellation answer."""
     head = "PREVIEW (nothing changed)" if not answer["cancelled"] else "CANCELLED"
-    lines = [f"departure {answer['departure_id']}: {head}",
-             (f"{'booking':>8}  {'reference':<10}  {'customer':>8}  {'status':<10}  "
-              f"{'refund':>12}  refund_to")]
+    lines = [
+        f"departure {answer['departure_id']}: {head}",
+        (
+            f"{'booking':>8}  {'reference':<10}  {'customer':>8}  {'status':<10}  "
+            f"{'refund':>12}  refund_to"
+        ),
+    ]
     for row in answer["bookings"]:
         lines.append(
             f"{row['booking_id']:>8}  {row['reference']:<10}  {row['customer_id']:>8}  "
             f"{row['status']:<10}  {row['refund_amount']:>12}  {row['refund_to']}"
         )
-    lines.append(f"{len(answer['bookings'])} booking(s), total refund "
-                 f"{answer['total_refund']:.2f} {answer['currency']}")
+    lines.append(
+        f"{len(answer['bookings'])} booking(s), total refund "
+        f"{answer['total_refund']:.2f} {answer['currency']}"
+    )
     return lines
 
 
@@ -499,13 +615,21 @@ def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) ->
         db.session.rollback()
         return False
     try:
-        result = _cancel_in_transaction(booking, now=now, refund_to="original",
-                                        reason=reason, by_id=None, waive=False)
+        result = _cancel_in_transaction(
+            booking,
+            now=now,
+            refund_to="original",
+            reason=reason,
+            by_id=None,
+            waive=False,
+        )
         if result is None:
             db.session.rollback()
             return False
         notifications.booking_cancelled(
-            booking, penalty=result[0].penalty_amount, refund=result[0].refund_amount,
+            booking,
+            penalty=result[0].penalty_amount,
+            refund=result[0].refund_amount,
             refund_to=_refund_words("original"),
         )
         db.session.commit()

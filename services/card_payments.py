@@ -86,34 +86,53 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
     attempt key) and our idempotency key. Raises NotFound (404), Conflict (409),
     ValidationFailed (422), ProviderUnavailable (503), ProviderRefused (502).
     """
-    booking = payments.check_card_intent(account=account, booking_id=booking_id,
-                                         amount=amount)
+    booking = payments.check_card_intent(
+        account=account, booking_id=booking_id, amount=amount
+    )
     amount = Decimal(amount).quantize(payments.CENT, rounding=ROUND_HALF_UP)
     key = f"easytravels-intent-{uuid.uuid4()}"
-    facts = {"booking_id": booking.id, "customer_id": booking.customer_id,
-             "currency": booking.currency, "reference": booking.reference}
+    facts = {
+        "booking_id": booking.id,
+        "customer_id": booking.customer_id,
+        "currency": booking.currency,
+        "reference": booking.reference,
+    }
     db.session.rollback()  # no transaction stays open across the provider call
     intent = provider.create_payment_intent(
         amount_minor=provider.to_minor(amount, facts["currency"]),
         currency=facts["currency"],
-        metadata={"booking_id": str(facts["booking_id"]),
-                  "booking_reference": facts["reference"], "attempt_key": key},
+        metadata={
+            "booking_id": str(facts["booking_id"]),
+            "booking_reference": facts["reference"],
+            "attempt_key": key,
+        },
         idempotency_key=key,
     )
     attempt = PaymentAttempt(
-        booking_id=facts["booking_id"], customer_id=facts["customer_id"], amount=amount,
-        currency=facts["currency"], provider=PROVIDER, provider_payment_id=intent.id,
-        client_secret=intent.client_secret, status="pending",
+        booking_id=facts["booking_id"],
+        customer_id=facts["customer_id"],
+        amount=amount,
+        currency=facts["currency"],
+        provider=PROVIDER,
+        provider_payment_id=intent.id,
+        client_secret=intent.client_secret,
+        status="pending",
         created_by_id=account.id if is_staff(account) else None,
     )
     try:
         db.session.add(attempt)
         db.session.flush()
         audit.record(
-            "payment_intent.created", entity_type="payment_attempt", entity_id=attempt.id,
+            "payment_intent.created",
+            entity_type="payment_attempt",
+            entity_id=attempt.id,
             actor=account,
-            details={"booking_id": facts["booking_id"], "amount": amount,
-                     "currency": facts["currency"], "provider_payment_id": intent.id},
+            details={
+                "booking_id": facts["booking_id"],
+                "amount": amount,
+                "currency": facts["currency"],
+                "provider_payment_id": intent.id,
+            },
         )
         db.session.commit()
     except BaseException:
@@ -160,24 +179,34 @@ def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
         intent = event["data"]["object"]
         intent["id"], intent["amount"], intent["currency"], event["id"]  # noqa: B018
     except (KeyError, TypeError) as exc:
-        raise APIError(400, f"The event lacks a field it must carry: {exc}.",
-                       code="malformed-event") from exc
+        raise APIError(
+            400,
+            f"The event lacks a field it must carry: {exc}.",
+            code="malformed-event",
+        ) from exc
     if event_type == SUCCEEDED:
         outcome = apply_succeeded(
-            provider_payment_id=intent["id"], amount_minor=_received(intent),
-            currency=intent["currency"], event_id=event["id"], event_type=event_type,
+            provider_payment_id=intent["id"],
+            amount_minor=_received(intent),
+            currency=intent["currency"],
+            event_id=event["id"],
+            event_type=event_type,
         )
     else:
         outcome = apply_failed(
-            provider_payment_id=intent["id"], message=_decline_message(intent),
-            event_id=event["id"], event_type=event_type,
+            provider_payment_id=intent["id"],
+            message=_decline_message(intent),
+            event_id=event["id"],
+            event_type=event_type,
         )
     return outcome.as_dict()
 
 
 def _plain(stripe_object) -> dict:
     """A StripeObject as plain dicts and lists (the library's objects are not dicts)."""
-    return stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else stripe_object
+    return (
+        stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else stripe_object
+    )
 
 
 def _received(intent) -> int:
@@ -210,18 +239,25 @@ def _claim_event(event_id: str | None, event_type: str) -> bool:
 def _attempt_of(provider_payment_id: str) -> PaymentAttempt | None:
     """The attempt of a PaymentIntent id, or None (not created by this service)."""
     return db.session.scalar(
-        select(PaymentAttempt).where(PaymentAttempt.provider_payment_id == provider_payment_id)
+        select(PaymentAttempt).where(
+            PaymentAttempt.provider_payment_id == provider_payment_id
+        )
     )
 
 
 def _move(attempt_id: int, from_states, **values) -> bool:
     """Conditional UPDATE of an attempt's status: True when this call applied it."""
-    return db.session.execute(
-        update(PaymentAttempt)
-        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status.in_(from_states))
-        .values(updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.session.execute(
+            update(PaymentAttempt)
+            .where(
+                PaymentAttempt.id == attempt_id, PaymentAttempt.status.in_(from_states)
+            )
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def _commit_or_rollback(function):
@@ -257,6 +293,7 @@ def apply_succeeded(
     it at once (`refund_attempt`). The confirmation mail and webhooks are queued
     in the payment's transaction (services.payments, services.outbox).
     """
+
     def record():
         if not _claim_event(event_id, event_type):
             return Outcome("duplicate"), None
@@ -265,46 +302,79 @@ def apply_succeeded(
             return Outcome("unknown"), None
         received = provider.from_minor(amount_minor, currency)
         mismatch = received != attempt.amount
-        if not _move(attempt.id, RETRYABLE_FROM, status="succeeded",
-                     received_amount=received, amount_mismatch=mismatch, last_error=None):
+        if not _move(
+            attempt.id,
+            RETRYABLE_FROM,
+            status="succeeded",
+            received_amount=received,
+            amount_mismatch=mismatch,
+            last_error=None,
+        ):
             return Outcome("unchanged", attempt.id), None
         if currency.upper() != attempt.currency:
             raise ValidationFailed({"currency": ["Paid in another currency."]})
         payment, confirmed = payments.apply_provider_payment(
-            booking_id=attempt.booking_id, amount=received, reference=provider_payment_id,
+            booking_id=attempt.booking_id,
+            amount=received,
+            reference=provider_payment_id,
         )
         _move(attempt.id, ("succeeded",), payment_id=payment.id)
-        _audit_event(attempt, "payment_attempt.succeeded", event_id, received=received,
-                     payment_id=payment.id, amount_mismatch=mismatch)
+        _audit_event(
+            attempt,
+            "payment_attempt.succeeded",
+            event_id,
+            received=received,
+            payment_id=payment.id,
+            amount_mismatch=mismatch,
+        )
         if mismatch:
-            _audit_event(attempt, "payment_attempt.amount_mismatch", event_id,
-                         expected=attempt.amount, received=received, payment_id=payment.id)
+            _audit_event(
+                attempt,
+                "payment_attempt.amount_mismatch",
+                event_id,
+                expected=attempt.amount,
+                received=received,
+                payment_id=payment.id,
+            )
         return Outcome("applied", attempt.id), (payment.booking if confirmed else None)
 
     try:
         outcome, confirmed_booking = _commit_or_rollback(record)
     except APIError as refusal:
-        return _refund_instead(provider_payment_id, amount_minor, currency, event_id,
-                               event_type, refusal)
+        return _refund_instead(
+            provider_payment_id, amount_minor, currency, event_id, event_type, refusal
+        )
     return outcome
 
 
-def _refund_instead(provider_payment_id, amount_minor, currency, event_id, event_type,
-                    refusal: APIError) -> Outcome:
+def _refund_instead(
+    provider_payment_id, amount_minor, currency, event_id, event_type, refusal: APIError
+) -> Outcome:
     """The booking could not take money the provider received: record the event,
     mark the attempt `refund_pending` (one commit), then refund it through the
     provider."""
+
     def mark():
         if not _claim_event(event_id, event_type):
             return Outcome("duplicate")
         attempt = _attempt_of(provider_payment_id)
         received = provider.from_minor(amount_minor, currency)
-        if not _move(attempt.id, RETRYABLE_FROM, status="refund_pending",
-                     received_amount=received, amount_mismatch=received != attempt.amount,
-                     last_error=refusal.detail):
+        if not _move(
+            attempt.id,
+            RETRYABLE_FROM,
+            status="refund_pending",
+            received_amount=received,
+            amount_mismatch=received != attempt.amount,
+            last_error=refusal.detail,
+        ):
             return Outcome("unchanged", attempt.id)
-        _audit_event(attempt, "payment_attempt.refund_due", event_id, received=received,
-                     reason=refusal.detail)
+        _audit_event(
+            attempt,
+            "payment_attempt.refund_due",
+            event_id,
+            received=received,
+            reason=refusal.detail,
+        )
         return Outcome("refund", attempt.id)
 
     outcome = _commit_or_rollback(mark)
@@ -322,32 +392,54 @@ def refund_attempt(attempt_id: int) -> bool:
     attempt = db.session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.status != "refund_pending":
         return False
-    facts = (attempt.provider_payment_id, attempt.received_amount or attempt.amount,
-             attempt.currency)
+    facts = (
+        attempt.provider_payment_id,
+        attempt.received_amount or attempt.amount,
+        attempt.currency,
+    )
     db.session.rollback()
     try:
         refund = provider.create_refund(
-            provider_payment_id=facts[0], amount_minor=provider.to_minor(facts[1], facts[2]),
+            provider_payment_id=facts[0],
+            amount_minor=provider.to_minor(facts[1], facts[2]),
             idempotency_key=f"easytravels-attempt-{attempt_id}",
         )
     except APIError as exc:
+        detail = exc.detail
+
         def failed():
-            _move(attempt_id, ("refund_pending",), last_error=exc.detail)
-            audit.record("payment_attempt.refund_failed", entity_type="payment_attempt",
-                         entity_id=attempt_id, actor_type="system",
-                         details={"error": exc.detail})
+            _move(attempt_id, ("refund_pending",), last_error=detail)
+            audit.record(
+                "payment_attempt.refund_failed",
+                entity_type="payment_attempt",
+                entity_id=attempt_id,
+                actor_type="system",
+                details={"error": detail},
+            )
+
         _commit_or_rollback(failed)
-        log.warning("automatic refund of attempt %s failed: %s", attempt_id, exc.detail)
+        log.warning("automatic refund of attempt %s failed: %s", attempt_id, detail)
         return False
 
     def done():
-        moved = _move(attempt_id, ("refund_pending",), status="refunded",
-                      provider_refund_id=refund.id)
+        moved = _move(
+            attempt_id,
+            ("refund_pending",),
+            status="refunded",
+            provider_refund_id=refund.id,
+        )
         if moved:
-            audit.record("payment_attempt.refunded", entity_type="payment_attempt",
-                         entity_id=attempt_id, actor_type="system",
-                         details={"amount": facts[1], "currency": facts[2],
-                                  "provider_refund_id": refund.id})
+            audit.record(
+                "payment_attempt.refunded",
+                entity_type="payment_attempt",
+                entity_id=attempt_id,
+                actor_type="system",
+                details={
+                    "amount": facts[1],
+                    "currency": facts[2],
+                    "provider_refund_id": refund.id,
+                },
+            )
             attempt = db.session.get(PaymentAttempt, attempt_id)
             notifications.card_payment_refunded(
                 attempt.booking, amount=facts[1], reason=attempt.last_error or ""
@@ -357,18 +449,26 @@ def refund_attempt(attempt_id: int) -> bool:
     return bool(_commit_or_rollback(done))
 
 
-def apply_failed(*, provider_payment_id: str, message: str, event_id: str | None = None,
-                 event_type: str = FAILED) -> Outcome:
+def apply_failed(
+    *,
+    provider_payment_id: str,
+    message: str,
+    event_id: str | None = None,
+    event_type: str = FAILED,
+) -> Outcome:
     """Apply the provider's word that a payment on an intent was declined, at most
     once: a `pending` attempt turns `failed` with the provider's message (the
     booking is untouched: a held booking stays held); one commit."""
+
     def record():
         if not _claim_event(event_id, event_type):
             return Outcome("duplicate")
         attempt = _attempt_of(provider_payment_id)
         if attempt is None:
             return Outcome("unknown")
-        if not _move(attempt.id, ("pending",), status="failed", last_error=message[:2000]):
+        if not _move(
+            attempt.id, ("pending",), status="failed", last_error=message[:2000]
+        ):
             return Outcome("unchanged", attempt.id)
         _audit_event(attempt, "payment_attempt.failed", event_id, reason=message)
         return Outcome("failed", attempt.id)
@@ -379,16 +479,25 @@ def apply_failed(*, provider_payment_id: str, message: str, event_id: str | None
 def _audit_event(attempt: PaymentAttempt, action: str, event_id, **details) -> None:
     """Audit a provider event applied to `attempt` (by `system`)."""
     audit.record(
-        action, entity_type="payment_attempt", entity_id=attempt.id, actor_type="system",
-        details={"booking_id": attempt.booking_id, "provider_payment_id":
-                 attempt.provider_payment_id, "event_id": event_id, **details},
+        action,
+        entity_type="payment_attempt",
+        entity_id=attempt.id,
+        actor_type="system",
+        details={
+            "booking_id": attempt.booking_id,
+            "provider_payment_id": attempt.provider_payment_id,
+            "event_id": event_id,
+            **details,
+        },
     )
 
 
 # --- reconciliation -----------------------------------------------------------------
 
 
-def reconcile_pending(*, older_than: timedelta = timedelta(minutes=10), now=None) -> dict:
+def reconcile_pending(
+    *, older_than: timedelta = timedelta(minutes=10), now=None
+) -> dict:
     """Ask the provider about every attempt still `pending` (or `failed`, which a
     later success may follow) created at least `older_than` ago, and apply the
     succeeded ones through `apply_succeeded` (the same idempotent function as the
@@ -402,15 +511,27 @@ def reconcile_pending(*, older_than: timedelta = timedelta(minutes=10), now=None
     """
     now = now or utcnow()
     rows = db.session.execute(
-        select(PaymentAttempt.id, PaymentAttempt.provider_payment_id, PaymentAttempt.status)
-        .where(PaymentAttempt.status.in_(("pending", "failed", "refund_pending")),
-               PaymentAttempt.updated_at <= now - older_than,
-               or_(PaymentAttempt.status == "refund_pending",
-                   PaymentAttempt.created_at >= now - RECONCILE_WINDOW))
+        select(
+            PaymentAttempt.id, PaymentAttempt.provider_payment_id, PaymentAttempt.status
+        )
+        .where(
+            PaymentAttempt.status.in_(("pending", "failed", "refund_pending")),
+            PaymentAttempt.updated_at <= now - older_than,
+            or_(
+                PaymentAttempt.status == "refund_pending",
+                PaymentAttempt.created_at >= now - RECONCILE_WINDOW,
+            ),
+        )
         .order_by(PaymentAttempt.id)
     ).all()
     db.session.rollback()
-    counts = {"checked": len(rows), "applied": 0, "refunded": 0, "unchanged": 0, "errors": 0}
+    counts = {
+        "checked": len(rows),
+        "applied": 0,
+        "refunded": 0,
+        "unchanged": 0,
+        "errors": 0,
+    }
     for attempt_id, provider_payment_id, status in rows:
         try:
             result = _reconcile_one(attempt_id, provider_payment_id, status)
@@ -429,7 +550,9 @@ def _reconcile_one(attempt_id: int, provider_payment_id: str, status: str) -> st
     intent = _plain(provider.retrieve_payment_intent(provider_payment_id))
     if intent["status"] != "succeeded":
         return "unchanged"
-    outcome = apply_succeeded(provider_payment_id=provider_payment_id,
-                              amount_minor=_received(intent), currency=intent["currency"])
+    outcome = apply_succeeded(
+        provider_payment_id=provider_payment_id,
+        amount_minor=_received(intent),
+        currency=intent["currency"],
+    )
     return {"applied": "applied", "refund": "refunded"}.get(outcome.result, "unchanged")
-

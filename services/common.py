@@ -37,7 +37,9 @@ class Page:
 def paginate(stmt, *, page: int = 1, per_page: int = 20) -> Page:
     """Run `stmt` (an ordered SELECT of one entity) for one page; count the total
     with a COUNT over the same filters."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(
+        select(func.count()).select_from(stmt.order_by(None).subquery())
+    )
     items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
 
@@ -53,7 +55,11 @@ def order_by_sort(stmt, model, sort: str | None, allowed: tuple[str, ...]):
     field = sort.lstrip("-")
     if field not in allowed:
         raise ValidationFailed(
-            {"query.sort": [f"Sort by one of: {', '.join(allowed)} (prefix - to reverse)."]}
+            {
+                "query.sort": [
+                    f"Sort by one of: {', '.join(allowed)} (prefix - to reverse)."
+                ]
+            }
         )
     column = getattr(model, field)
     if sort.startswith("-"):

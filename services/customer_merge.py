@@ -71,28 +71,41 @@ def _candidate(customer: Customer, email: str | None, phone: str | None) -> dict
         matched.append("email")
     if phone and customer.phone_normalized == phone:
         matched.append("phone")
-    return {"id": customer.id, "name": customer.name, "email": customer.email,
-            "phone": customer.phone, "active": customer.active, "matched_on": matched}
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "active": customer.active,
+        "matched_on": matched,
+    }
 
 
 def _live_departures(customer_id: int, now) -> set[int]:
     """Departures on which the customer holds a live booking now."""
-    return set(db.session.scalars(
-        select(Booking.departure_id).where(
-            Booking.customer_id == customer_id,
-            or_(Booking.status == "confirmed",
-                (Booking.status == "held") & (Booking.hold_expires_at > now)),
+    return set(
+        db.session.scalars(
+            select(Booking.departure_id).where(
+                Booking.customer_id == customer_id,
+                or_(
+                    Booking.status == "confirmed",
+                    (Booking.status == "held") & (Booking.hold_expires_at > now),
+                ),
+            )
         )
-    ))
+    )
 
 
 def _lock_pair(target_id: int, source_id: int) -> tuple[Customer, Customer]:
     """Both customers, locked in id order on PostgreSQL (a concurrent merge or
     booking of the same pair waits); NotFound (404) / ValidationFailed (422)."""
     rows = {
-        c.id: c for c in db.session.scalars(
-            select(Customer).where(Customer.id.in_((target_id, source_id)))
-            .order_by(Customer.id).with_for_update()
+        c.id: c
+        for c in db.session.scalars(
+            select(Customer)
+            .where(Customer.id.in_((target_id, source_id)))
+            .order_by(Customer.id)
+            .with_for_update()
         )
     }
     if target_id not in rows:
@@ -104,11 +117,15 @@ def _lock_pair(target_id: int, source_id: int) -> tuple[Customer, Customer]:
 
 def _move(model, source_id: int, target_id: int) -> list[int]:
     """Point every `model` row of the source customer at the target; their ids."""
-    ids = list(db.session.scalars(select(model.id).where(model.customer_id == source_id)))
+    ids = list(
+        db.session.scalars(select(model.id).where(model.customer_id == source_id))
+    )
     if ids:
         db.session.execute(
-            update(model).where(model.customer_id == source_id)
-            .values(customer_id=target_id).execution_options(synchronize_session=False)
+            update(model)
+            .where(model.customer_id == source_id)
+            .values(customer_id=target_id)
+            .execution_options(synchronize_session=False)
         )
     return ids
 
@@ -123,29 +140,46 @@ def merge_customers(*, actor, customer_id: int, from_customer_id: int) -> Custom
     `customer-merged` for a target that was itself merged away).
     """
     if customer_id == from_customer_id:
-        raise ValidationFailed({"from_customer_id": ["Cannot merge a customer into itself."]})
+        raise ValidationFailed(
+            {"from_customer_id": ["Cannot merge a customer into itself."]}
+        )
     target, source = _lock_pair(customer_id, from_customer_id)
     if source.merged_into_id is not None:
-        raise ValidationFailed({"from_customer_id": ["This customer was already merged."]})
+        raise ValidationFailed(
+            {"from_customer_id": ["This customer was already merged."]}
+        )
     if target.merged_into_id is not None:
-        raise Conflict("This customer was merged into another one.", code="customer-merged",
-                       extra={"merged_into_id": target.merged_into_id})
+        raise Conflict(
+            "This customer was merged into another one.",
+            code="customer-merged",
+            extra={"merged_into_id": target.merged_into_id},
+        )
     now = utcnow()
     clash = sorted(_live_departures(target.id, now) & _live_departures(source.id, now))
     if clash:
         raise Conflict(
             "Both customers hold live bookings of the same departure; cancel or finish "
-            "one of them before merging.", code="merge-conflict",
+            "one of them before merging.",
+            code="merge-conflict",
             extra={"departure_ids": clash},
         )
-    moved = {name: _move(model, source.id, target.id) for name, model in (
-        ("enquiries", Enquiry), ("quotes", Quote), ("bookings", Booking),
-        ("invoices", Invoice), ("payments", Payment), ("refunds", Refund),
-        ("wallet_entries", WalletEntry),
-    )}
+    moved = {
+        name: _move(model, source.id, target.id)
+        for name, model in (
+            ("enquiries", Enquiry),
+            ("quotes", Quote),
+            ("bookings", Booking),
+            ("invoices", Invoice),
+            ("payments", Payment),
+            ("refunds", Refund),
+            ("wallet_entries", WalletEntry),
+        )
+    }
     db.session.execute(
-        update(EnquiryNote).where(EnquiryNote.author_customer_id == source.id)
-        .values(author_customer_id=target.id).execution_options(synchronize_session=False)
+        update(EnquiryNote)
+        .where(EnquiryNote.author_customer_id == source.id)
+        .values(author_customer_id=target.id)
+        .execution_options(synchronize_session=False)
     )
     wallet = source.wallet_balance
     target.wallet_balance = target.wallet_balance + wallet
@@ -154,11 +188,25 @@ def merge_customers(*, actor, customer_id: int, from_customer_id: int) -> Custom
     source.active = False
     source.merged_into_id = target.id
     source.tokens_valid_after = now
-    audit.record("customer.merged", entity_type="customer", entity_id=target.id, actor=actor,
-                 details={"from_customer_id": source.id, "from_email": source.email,
-                          "wallet_moved": wallet, **moved})
-    audit.record("customer.merged_away", entity_type="customer", entity_id=source.id,
-                 actor=actor, details={"merged_into_id": target.id})
+    audit.record(
+        "customer.merged",
+        entity_type="customer",
+        entity_id=target.id,
+        actor=actor,
+        details={
+            "from_customer_id": source.id,
+            "from_email": source.email,
+            "wallet_moved": wallet,
+            **moved,
+        },
+    )
+    audit.record(
+        "customer.merged_away",
+        entity_type="customer",
+        entity_id=source.id,
+        actor=actor,
+        details={"merged_into_id": target.id},
+    )
     db.session.commit()
     db.session.expire_all()
     return db.session.get(Customer, target.id)

@@ -11,7 +11,14 @@ from extensions import db
 from models import Booking, Customer, OtpCode
 from models.base import utcnow
 from services import audit
-from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
+from services.common import (
+    Page,
+    commit_or_conflict,
+    get_or_404,
+    order_by_sort,
+    paginate,
+    text_matches,
+)
 from services.employees import normalise_email
 
 SORTABLE = ("name", "email", "created_at")
@@ -23,7 +30,9 @@ HAS_BOOKINGS = (
 
 def find_customer_by_email(email: str) -> Customer | None:
     """The customer with this email (any case), or None."""
-    return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
+    return db.session.scalar(
+        select(Customer).where(Customer.email == normalise_email(email))
+    )
 
 
 def _email_taken() -> Conflict:
@@ -36,7 +45,13 @@ def _commit_unique_email() -> None:
 
 
 def create_customer(
-    *, name: str, email: str, phone=None, address=None, password=None, registered_by=None
+    *,
+    name: str,
+    email: str,
+    phone=None,
+    address=None,
+    password=None,
+    registered_by=None,
 ) -> Customer:
     """Create and commit a customer; `password` optional (staff registration).
 
@@ -65,7 +80,9 @@ def create_customer(
         # same normalised phone: services/customer_merge.py.
         from services.customer_merge import find_duplicates
 
-        customer.duplicates = find_duplicates(phone=customer.phone, exclude_id=customer.id)
+        customer.duplicates = find_duplicates(
+            phone=customer.phone, exclude_id=customer.id
+        )
     return customer
 
 
@@ -84,7 +101,9 @@ def list_customers(
     """
     stmt = select(Customer)
     if q:
-        stmt = stmt.where(text_matches(q, Customer.name, Customer.email, Customer.phone))
+        stmt = stmt.where(
+            text_matches(q, Customer.name, Customer.email, Customer.phone)
+        )
     if active is not None:
         stmt = stmt.where(Customer.active.is_(active))
     stmt = order_by_sort(stmt, Customer, sort, SORTABLE)
@@ -141,7 +160,9 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
     if "active" in changes and changes["active"] != was_active:
         audit.record(
             "customer.reactivated" if customer.active else "customer.deactivated",
-            entity_type="customer", entity_id=customer.id, actor=actor,
+            entity_type="customer",
+            entity_id=customer.id,
+            actor=actor,
         )
     _commit_unique_email()
     if old_email is not None:
@@ -169,7 +190,9 @@ def delete_customer(*, customer_id: int) -> None:
         )
     )
     audit.record(
-        "customer.deleted", entity_type="customer", entity_id=customer.id,
+        "customer.deleted",
+        entity_type="customer",
+        entity_id=customer.id,
         details={"email": customer.email},
     )
     db.session.delete(customer)

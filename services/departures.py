@@ -16,7 +16,7 @@ each optionally with its own seat limit. Edits lock the departure row first and
 then its categories by name, the same order bookings take seats in.
 """
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, UTC
 from decimal import Decimal
 
 from flask import current_app
@@ -40,14 +40,21 @@ from services.packages import can_see, get_package, revise_for_departure_change
 
 SORTABLE = ("start_date", "end_date", "price", "created_at")
 DEFAULT_SORT = "start_date"
-EDITABLE = ("start_date", "end_date", "capacity", "price", "booking_cutoff", "min_party_size")
+EDITABLE = (
+    "start_date",
+    "end_date",
+    "capacity",
+    "price",
+    "booking_cutoff",
+    "min_party_size",
+)
 ADULT = "adult"
 
 
 def starts_at(start_date: date) -> datetime:
     """The instant a departure starts: 00:00 UTC of its start date (docs/design.md
     "Lifecycles": departure)."""
-    return datetime.combine(start_date, time.min, tzinfo=timezone.utc)
+    return datetime.combine(start_date, time.min, tzinfo=UTC)
 
 
 def list_departures(
@@ -117,12 +124,16 @@ def create_departure(
     """
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
-        raise Conflict("An archived package gets no new departures.", code="package-archived")
+        raise Conflict(
+            "An archived package gets no new departures.", code="package-archived"
+        )
     _check_dates(start_date, end_date, booking_cutoff, check_start=True)
     resolved = _resolve_prices(price, prices, default=package.base_price)
     _check_zero_prices(resolved, "prices" if prices is not None else "price")
     limits = dict(category_capacities or {})
-    _check_categories(resolved, limits, limits, capacity=capacity, min_party=min_party_size)
+    _check_categories(
+        resolved, limits, limits, capacity=capacity, min_party=min_party_size
+    )
     departure = Departure(
         package_id=package.id,
         start_date=start_date,
@@ -135,13 +146,16 @@ def create_departure(
         min_party_size=min_party_size,
         status="scheduled",
         categories=[
-            DepartureCategory(category=name, price=amount, capacity=limits.get(name),
-                              seats_taken=0)
+            DepartureCategory(
+                category=name, price=amount, capacity=limits.get(name), seats_taken=0
+            )
             for name, amount in sorted(resolved.items())
         ],
     )
     db.session.add(departure)
-    if editor is not None and any(amount != package.base_price for amount in resolved.values()):
+    if editor is not None and any(
+        amount != package.base_price for amount in resolved.values()
+    ):
         revise_for_departure_change(
             package_id=package.id, editor=editor, what="new departure prices"
         )
@@ -168,7 +182,9 @@ def update_departure(*, departure_id: int, changes: dict, editor=None) -> Depart
     """
     departure = get_or_404(Departure, departure_id, "Departure")
     if departure.status != "scheduled":
-        raise Conflict("A cancelled departure cannot be edited.", code="departure-cancelled")
+        raise Conflict(
+            "A cancelled departure cannot be edited.", code="departure-cancelled"
+        )
     values = {key: changes[key] for key in EDITABLE if key in changes}
     _check_dates(
         values.get("start_date", departure.start_date),
@@ -187,7 +203,9 @@ def update_departure(*, departure_id: int, changes: dict, editor=None) -> Depart
         plan[1] if plan else departure.category_capacities,
         capacity=values.get("capacity", departure.capacity),
         min_party=values.get("min_party_size", departure.min_party_size),
-        capacity_field="category_capacities" if "category_capacities" in changes else "capacity",
+        capacity_field="category_capacities"
+        if "category_capacities" in changes
+        else "capacity",
     )
     if values or plan is not None:
         values.setdefault("updated_at", utcnow())  # locks the departure row first
@@ -210,10 +228,14 @@ def _check_zero_prices(prices: dict, field: str) -> None:
         return
     free = sorted(name for name, amount in prices.items() if amount == 0)
     if free:
-        raise ValidationFailed({field: [
-            f"A zero price ({', '.join(free)}) is refused; set ALLOW_ZERO_PRICES=true "
-            "to sell free seats."
-        ]})
+        raise ValidationFailed(
+            {
+                field: [
+                    f"A zero price ({', '.join(free)}) is refused; set ALLOW_ZERO_PRICES=true "
+                    "to sell free seats."
+                ]
+            }
+        )
 
 
 def _reviewed_change(departure: Departure, values: dict, plan) -> str | None:
@@ -242,7 +264,9 @@ def _resolve_prices(price, prices, *, default) -> dict:
     if ADULT not in prices:
         raise ValidationFailed({"prices": ["Include the adult price (key `adult`)."]})
     if price is not None and price != prices[ADULT]:
-        raise ValidationFailed({"price": ["Must equal prices.adult (price is the adult price)."]})
+        raise ValidationFailed(
+            {"price": ["Must equal prices.adult (price is the adult price)."]}
+        )
     return dict(prices)
 
 
@@ -265,14 +289,18 @@ def _category_plan(departure: Departure, changes: dict) -> tuple[dict, dict] | N
     return prices, limits
 
 
-def _check_categories(prices, asked, limits, *, capacity, min_party, capacity_field=None):
+def _check_categories(
+    prices, asked, limits, *, capacity, min_party, capacity_field=None
+):
     """Cross-field rules of categories; ValidationFailed (422) with errors per field:
     every category in `asked` (the limits the request names) has a price, every
     limit in `limits` fits the departure's capacity, min_party <= capacity."""
     errors = {}
     unknown = sorted(set(asked) - set(prices))
     if unknown:
-        errors["category_capacities"] = [f"No price for category: {', '.join(unknown)}."]
+        errors["category_capacities"] = [
+            f"No price for category: {', '.join(unknown)}."
+        ]
     too_big = sorted(k for k, v in limits.items() if v is not None and v > capacity)
     if too_big:
         errors.setdefault(capacity_field or "category_capacities", []).append(
@@ -292,13 +320,16 @@ def _write_categories(departure_id: int, prices: dict, limits: dict) -> None:
     existing = {
         row.category: row.id
         for row in db.session.scalars(
-            select(DepartureCategory).where(DepartureCategory.departure_id == departure_id)
+            select(DepartureCategory).where(
+                DepartureCategory.departure_id == departure_id
+            )
         )
     }
     for name in sorted(set(existing) | set(prices)):
         if name not in prices:
             stmt = delete(DepartureCategory).where(
-                DepartureCategory.id == existing[name], DepartureCategory.seats_taken == 0
+                DepartureCategory.id == existing[name],
+                DepartureCategory.seats_taken == 0,
             )
             if db.session.execute(stmt).rowcount != 1:
                 _category_conflict(departure_id, name, None)
@@ -306,13 +337,20 @@ def _write_categories(departure_id: int, prices: dict, limits: dict) -> None:
             taken = _live_category_seats(departure_id, name)
             if limits.get(name) is not None and taken > limits[name]:
                 _category_conflict(departure_id, name, limits[name], taken=taken)
-            db.session.add(DepartureCategory(
-                departure_id=departure_id, category=name, price=prices[name],
-                capacity=limits.get(name), seats_taken=taken,
-            ))
+            db.session.add(
+                DepartureCategory(
+                    departure_id=departure_id,
+                    category=name,
+                    price=prices[name],
+                    capacity=limits.get(name),
+                    seats_taken=taken,
+                )
+            )
             db.session.flush()
         else:
-            _update_category(departure_id, existing[name], name, prices[name], limits.get(name))
+            _update_category(
+                departure_id, existing[name], name, prices[name], limits.get(name)
+            )
 
 
 def _live_category_seats(departure_id: int, name: str) -> int:
@@ -321,9 +359,7 @@ def _live_category_seats(departure_id: int, name: str) -> int:
     new category row starts from, e.g. the adult row of a departure made before
     categories existed. Exact: the caller holds the departure row's lock, which
     every booking takes before its categories."""
-    live = (
-        Booking.departure_id == departure_id, Booking.status.in_(LIVE_STATUSES)
-    )
+    live = (Booking.departure_id == departure_id, Booking.status.in_(LIVE_STATUSES))
     named = db.session.scalar(
         select(func.count(Traveller.id))
         .join(Booking, Booking.id == Traveller.booking_id)
@@ -357,21 +393,26 @@ def _category_conflict(departure_id: int, name: str, limit: int | None, *, taken
     """Roll back and raise Conflict (409) with the category's `seats_taken`."""
     db.session.rollback()
     if taken is None:
-        taken = db.session.scalar(
-            select(DepartureCategory.seats_taken).where(
-                DepartureCategory.departure_id == departure_id,
-                DepartureCategory.category == name,
+        taken = (
+            db.session.scalar(
+                select(DepartureCategory.seats_taken).where(
+                    DepartureCategory.departure_id == departure_id,
+                    DepartureCategory.category == name,
+                )
             )
-        ) or 0
+            or 0
+        )
     extra = {"category": name, "seats_taken": taken}
     if limit is None:
         raise Conflict(
             f"Category {name} has {taken} seat(s) taken; it cannot be removed.",
-            code="category-in-use", extra=extra,
+            code="category-in-use",
+            extra=extra,
         )
     raise Conflict(
         f"The {name} limit cannot drop below the {taken} seat(s) already taken.",
-        code="capacity-below-seats-taken", extra=extra,
+        code="capacity-below-seats-taken",
+        extra=extra,
     )
 
 
@@ -382,14 +423,21 @@ def delete_departure(*, departure_id: int) -> None:
     instead. The foreign key (RESTRICT) backs the check against a racing booking.
     """
     departure = get_or_404(Departure, departure_id, "Departure")
-    if db.session.scalar(select(Booking.id).where(Booking.departure_id == departure.id).limit(1)):
+    if db.session.scalar(
+        select(Booking.id).where(Booking.departure_id == departure.id).limit(1)
+    ):
         raise Conflict(
             "The departure has bookings and cannot be deleted; cancel it instead.",
             code="departure-has-bookings",
         )
     audit.record(
-        "departure.deleted", entity_type="departure", entity_id=departure.id,
-        details={"package_id": departure.package_id, "start_date": departure.start_date},
+        "departure.deleted",
+        entity_type="departure",
+        entity_id=departure.id,
+        details={
+            "package_id": departure.package_id,
+            "start_date": departure.start_date,
+        },
     )
     db.session.delete(departure)
     db.session.commit()
@@ -427,6 +475,8 @@ def _check_dates(start_date, end_date, booking_cutoff, *, check_start: bool) -> 
     if end_date < start_date:
         errors["end_date"] = ["Must be on or after start_date."]
     if booking_cutoff is not None and booking_cutoff > starts_at(start_date):
-        errors["booking_cutoff"] = ["Must not be after the departure starts (00:00 UTC)."]
+        errors["booking_cutoff"] = [
+            "Must not be after the departure starts (00:00 UTC)."
+        ]
     if errors:
         raise ValidationFailed(errors)

@@ -72,8 +72,11 @@ def start_change(account, new_email: str, *, actor) -> bool:
         raise _email_taken()
     code = otp_service.issue_code(account, PURPOSE, new_email=email)
     audit.record(
-        "account.email_change_requested", entity_type=account.account_type,
-        entity_id=account.id, actor=actor, details={"new_email": email},
+        "account.email_change_requested",
+        entity_type=account.account_type,
+        entity_id=account.id,
+        actor=actor,
+        details={"new_email": email},
     )
     db.session.commit()
     _mail_code(account, email, code)
@@ -92,7 +95,9 @@ def _mail_code(account, email: str, code: str) -> None:
     except MailError as exc:
         otp_service.void_codes(account, PURPOSE)
         raise APIError(
-            503, "The code could not be mailed; try again later.", code="mail-unavailable"
+            503,
+            "The code could not be mailed; try again later.",
+            code="mail-unavailable",
         ) from exc
 
 
@@ -106,8 +111,11 @@ def apply_change(account, new_email: str, *, actor, via: str) -> str:
     account.email = email
     account.tokens_valid_after = utcnow()
     audit.record(
-        "account.email_changed", entity_type=account.account_type, entity_id=account.id,
-        actor=actor, details={"old_email": old, "new_email": email, "via": via},
+        "account.email_changed",
+        entity_type=account.account_type,
+        entity_id=account.id,
+        actor=actor,
+        details={"old_email": old, "new_email": email, "via": via},
     )
     return old
 

@@ -10,7 +10,14 @@ from extensions import db
 from models import Employee
 from models.base import utcnow
 from services import audit
-from services.common import Page, commit_or_conflict, get_or_404, order_by_sort, paginate, text_matches
+from services.common import (
+    Page,
+    commit_or_conflict,
+    get_or_404,
+    order_by_sort,
+    paginate,
+    text_matches,
+)
 
 SORTABLE = ("name", "email", "created_at")
 CONTACT_FIELDS = {"name", "email", "phone"}
@@ -25,7 +32,9 @@ def normalise_email(email: str) -> str:
 
 def find_employee_by_email(email: str) -> Employee | None:
     """The employee with this email (any case), or None."""
-    return db.session.scalar(select(Employee).where(Employee.email == normalise_email(email)))
+    return db.session.scalar(
+        select(Employee).where(Employee.email == normalise_email(email))
+    )
 
 
 def _email_taken() -> Conflict:
@@ -34,10 +43,14 @@ def _email_taken() -> Conflict:
 
 def _commit_unique_email() -> None:
     """Commit; a concurrent writer's UNIQUE violation becomes the same 409."""
-    commit_or_conflict("An employee with this email already exists.", code="email-taken")
+    commit_or_conflict(
+        "An employee with this email already exists.", code="email-taken"
+    )
 
 
-def create_employee(*, name: str, email: str, role: str, password: str, phone=None) -> Employee:
+def create_employee(
+    *, name: str, email: str, role: str, password: str, phone=None
+) -> Employee:
     """Create and commit an employee with a hashed initial password.
 
     Raises Conflict (409) when the email is taken (any case).
@@ -58,7 +71,9 @@ def create_employee(*, name: str, email: str, role: str, password: str, phone=No
         db.session.rollback()
         raise _email_taken() from exc
     audit.record(
-        "employee.created", entity_type="employee", entity_id=employee.id,
+        "employee.created",
+        entity_type="employee",
+        entity_id=employee.id,
         details={"email": employee.email, "role": role},
     )
     _commit_unique_email()
@@ -225,7 +240,10 @@ def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
 
     def record(action: str, details: dict | None = None) -> None:
         audit.record(
-            action, entity_type="employee", entity_id=employee.id, actor=actor,
+            action,
+            entity_type="employee",
+            entity_id=employee.id,
+            actor=actor,
             details=details,
         )
 
@@ -253,7 +271,10 @@ def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
         _guard_admin_removal(employee, actor)
     _apply(employee, {"active": False})
     audit.record(
-        "employee.deactivated", entity_type="employee", entity_id=employee.id, actor=actor,
+        "employee.deactivated",
+        entity_type="employee",
+        entity_id=employee.id,
+        actor=actor,
         details={"via": "delete"},
     )
     db.session.commit()

@@ -56,7 +56,11 @@ def _enquiry_customer(actor, customer_id: int | None) -> Customer:
     if not is_staff(actor):
         if customer_id not in (None, actor.id):
             raise ValidationFailed(
-                {"customer_id": ["A customer can only raise an enquiry for themselves."]}
+                {
+                    "customer_id": [
+                        "A customer can only raise an enquiry for themselves."
+                    ]
+                }
             )
         return actor
     if customer_id is None:
@@ -74,10 +78,15 @@ def _record_stage(enquiry: Enquiry, to_stage: str, *, by, now: datetime) -> None
     seconds = None
     if from_stage is not None:
         seconds = max(0, int((now - enquiry.stage_changed_at).total_seconds()))
-    enquiry.stage_changes.append(EnquiryStageChange(
-        from_stage=from_stage, to_stage=to_stage, seconds_in_from_stage=seconds,
-        changed_by_id=by.id if is_staff(by) else None, changed_at=now,
-    ))
+    enquiry.stage_changes.append(
+        EnquiryStageChange(
+            from_stage=from_stage,
+            to_stage=to_stage,
+            seconds_in_from_stage=seconds,
+            changed_by_id=by.id if is_staff(by) else None,
+            changed_at=now,
+        )
+    )
     enquiry.stage = to_stage
     enquiry.stage_changed_at = now
 
@@ -182,7 +191,8 @@ def find_enquiry(enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
     NotFound (404)."""
     options = (
         [selectinload(Enquiry.notes), selectinload(Enquiry.stage_changes)]
-        if with_notes else []
+        if with_notes
+        else []
     )
     enquiry = db.session.get(Enquiry, enquiry_id, options=options)
     if enquiry is None:
@@ -233,11 +243,14 @@ def check_winning_booking(enquiry: Enquiry, booking: Booking | None) -> Booking:
             {"booking_id": [f"The booking is {booking.current_status}; it cannot win."]}
         )
     other = db.session.scalar(
-        select(Enquiry.id).where(Enquiry.booking_id == booking.id, Enquiry.id != enquiry.id)
+        select(Enquiry.id).where(
+            Enquiry.booking_id == booking.id, Enquiry.id != enquiry.id
+        )
     )
     if other is not None:
         raise Conflict(
-            f"This booking already won enquiry {other}.", code="booking-already-linked",
+            f"This booking already won enquiry {other}.",
+            code="booking-already-linked",
             extra={"enquiry_id": other},
         )
     return booking
@@ -258,7 +271,9 @@ def win(enquiry: Enquiry, booking: Booking, *, by, now: datetime | None = None) 
 def _lose(enquiry, lost_reason_id, lost_feedback, *, by, now) -> None:
     """Move to `lost` with a reason (422 without an active one)."""
     if lost_reason_id is None:
-        raise ValidationFailed({"lost_reason_id": ["A lost enquiry needs a lost reason."]})
+        raise ValidationFailed(
+            {"lost_reason_id": ["A lost enquiry needs a lost reason."]}
+        )
     reason = lost_reasons.usable_reason(lost_reason_id)
     enquiry.lost_reason_id = reason.id
     enquiry.lost_feedback = lost_feedback
@@ -269,19 +284,36 @@ def _change_stage(enquiry: Enquiry, stage: str, fields: dict, *, by, now) -> Non
     """Apply one requested stage change under the rules above."""
     if stage == "won":
         if fields.get("booking_id") is None:
-            raise ValidationFailed({"booking_id": [
-                "An enquiry is won only by linking a booking of its customer."
-            ]})
+            raise ValidationFailed(
+                {
+                    "booking_id": [
+                        "An enquiry is won only by linking a booking of its customer."
+                    ]
+                }
+            )
         return
     if stage not in ENQUIRY_TRANSITIONS[enquiry.stage]:
         _refuse_transition(enquiry, stage)
     if stage == "lost":
-        _lose(enquiry, fields.get("lost_reason_id"), fields.get("lost_feedback"), by=by, now=now)
+        _lose(
+            enquiry,
+            fields.get("lost_reason_id"),
+            fields.get("lost_feedback"),
+            by=by,
+            now=now,
+        )
         return
     if enquiry.stage == "lost":
-        audit.record("enquiry.reopened", entity_type="enquiry", entity_id=enquiry.id,
-                     actor=by, details={"lost_reason_id": enquiry.lost_reason_id,
-                                        "lost_feedback": enquiry.lost_feedback})
+        audit.record(
+            "enquiry.reopened",
+            entity_type="enquiry",
+            entity_id=enquiry.id,
+            actor=by,
+            details={
+                "lost_reason_id": enquiry.lost_reason_id,
+                "lost_feedback": enquiry.lost_feedback,
+            },
+        )
         enquiry.lost_reason_id = None
         enquiry.lost_feedback = None
     _record_stage(enquiry, stage, by=by, now=now)
@@ -305,10 +337,18 @@ def update_enquiry(*, actor, enquiry_id: int, **fields) -> Enquiry:
     if stage is not None and stage != enquiry.stage:
         _change_stage(enquiry, stage, fields, by=actor, now=now)
         mark_first_response(enquiry, now)
-    if fields.get("booking_id") is not None and enquiry.booking_id != fields["booking_id"]:
-        booking = check_winning_booking(enquiry, db.session.get(Booking, fields["booking_id"]))
+    if (
+        fields.get("booking_id") is not None
+        and enquiry.booking_id != fields["booking_id"]
+    ):
+        booking = check_winning_booking(
+            enquiry, db.session.get(Booking, fields["booking_id"])
+        )
         win(enquiry, booking, by=actor, now=now)
-    if "assigned_to_id" in fields and fields["assigned_to_id"] != enquiry.assigned_to_id:
+    if (
+        "assigned_to_id" in fields
+        and fields["assigned_to_id"] != enquiry.assigned_to_id
+    ):
         if fields["assigned_to_id"] is not None:
             assignment.check_assignee(fields["assigned_to_id"])
         assignment.record(enquiry, fields["assigned_to_id"], method="manual", by=actor)
@@ -325,7 +365,9 @@ def delete_enquiry(*, enquiry_id: int) -> None:
     activities and quotes. Commits. Raises NotFound (404)."""
     enquiry = find_enquiry(enquiry_id)
     audit.record(
-        "enquiry.deleted", entity_type="enquiry", entity_id=enquiry.id,
+        "enquiry.deleted",
+        entity_type="enquiry",
+        entity_id=enquiry.id,
         details={"customer_id": enquiry.customer_id, "subject": enquiry.subject},
     )
     db.session.delete(enquiry)
@@ -333,7 +375,12 @@ def delete_enquiry(*, enquiry_id: int) -> None:
 
 
 def list_notes(
-    *, actor, enquiry_id: int, sort: str = "created_at", page: int = 1, per_page: int = 20
+    *,
+    actor,
+    enquiry_id: int,
+    sort: str = "created_at",
+    page: int = 1,
+    per_page: int = 20,
 ) -> Page:
     """One page of an enquiry's notes, oldest first by default (a thread reads in
     order). Raises NotFound (404) when the actor may not see the enquiry."""

@@ -60,7 +60,9 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
     400 when the key is empty or longer than 255 characters.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise APIError(400, "Idempotency-Key must be 1-255 characters.", code="bad-idempotency-key")
+        raise APIError(
+            400, "Idempotency-Key must be 1-255 characters.", code="bad-idempotency-key"
+        )
     digest = fingerprint(method, path, body)
     now = utcnow()
     db.session.execute(
@@ -71,8 +73,13 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
         )
     )
     row = IdempotencyKey(
-        owner=owner, key=key, method=method, path=path, fingerprint=digest,
-        created_at=now, expires_at=now + KEY_TTL,
+        owner=owner,
+        key=key,
+        method=method,
+        path=path,
+        fingerprint=digest,
+        created_at=now,
+        expires_at=now + KEY_TTL,
     )
     db.session.add(row)
     try:
@@ -81,7 +88,9 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
     except IntegrityError:
         db.session.rollback()
     existing = db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(
+            IdempotencyKey.owner == owner, IdempotencyKey.key == key
+        )
     )
     if existing is None:  # expired and removed between our two statements
         return claim(owner=owner, key=key, method=method, path=path, body=body)
@@ -100,7 +109,10 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
             code="idempotency-outcome-unknown",
         )
     if existing.state in ("in_flight", "committed"):  # committed: still answering
-        if existing.state == "in_flight" and existing.created_at <= now - STALE_IN_FLIGHT:
+        if (
+            existing.state == "in_flight"
+            and existing.created_at <= now - STALE_IN_FLIGHT
+        ):
             db.session.delete(existing)
             db.session.commit()
             return claim(owner=owner, key=key, method=method, path=path, body=body)

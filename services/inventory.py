@@ -87,7 +87,8 @@ def category_counts(booking: Booking) -> Counter:
 
 def _category_exists(departure_id: int, category: str) -> bool:
     stmt = select(DepartureCategory.id).where(
-        DepartureCategory.departure_id == departure_id, DepartureCategory.category == category
+        DepartureCategory.departure_id == departure_id,
+        DepartureCategory.category == category,
     )
     return db.session.scalar(stmt) is not None
 
@@ -119,8 +120,12 @@ def _release_category(departure_id: int, category: str, seats: int) -> None:
         .values(seats_taken=row.seats_taken - seats)
         .execution_options(synchronize_session="fetch")
     )
-    if db.session.execute(stmt).rowcount != 1 and _category_exists(departure_id, category):
-        log.error("departure %s: releasing more %s seats than taken", departure_id, category)
+    if db.session.execute(stmt).rowcount != 1 and _category_exists(
+        departure_id, category
+    ):
+        log.error(
+            "departure %s: releasing more %s seats than taken", departure_id, category
+        )
 
 
 def take_category_seats(*, departure_id: int, counts: Mapping[str, int]) -> str | None:
@@ -183,7 +188,9 @@ def release_booking_seats(booking: Booking) -> None:
     Logs when the books disagree."""
     if not release_seats(departure_id=booking.departure_id, seats=booking.seats):
         log.error("departure %s: releasing more seats than taken", booking.departure_id)
-    release_category_seats(departure_id=booking.departure_id, counts=category_counts(booking))
+    release_category_seats(
+        departure_id=booking.departure_id, counts=category_counts(booking)
+    )
 
 
 def release_bookings_seats(rows: Iterable[tuple[int, int, int]]) -> None:
@@ -201,9 +208,15 @@ def release_bookings_seats(rows: Iterable[tuple[int, int, int]]) -> None:
         departure_of[booking_id] = (departure_id, seats)
     per_category = _category_seats_of(departure_of)
     for departure_id in sorted(seats_by_departure):
-        if not release_seats(departure_id=departure_id, seats=seats_by_departure[departure_id]):
-            log.error("departure %s: released bookings exceed seats taken", departure_id)
-        release_category_seats(departure_id=departure_id, counts=per_category[departure_id])
+        if not release_seats(
+            departure_id=departure_id, seats=seats_by_departure[departure_id]
+        ):
+            log.error(
+                "departure %s: released bookings exceed seats taken", departure_id
+            )
+        release_category_seats(
+            departure_id=departure_id, counts=per_category[departure_id]
+        )
 
 
 def _category_seats_of(departure_of: dict[int, tuple[int, int]]) -> dict[int, Counter]:
@@ -267,8 +280,10 @@ def _announce_expired(booking_ids: list[int]) -> None:
     from services import notifications, webhooks
 
     bookings = db.session.scalars(
-        select(Booking).where(Booking.id.in_(booking_ids))
-        .options(selectinload(Booking.customer)).order_by(Booking.id)
+        select(Booking)
+        .where(Booking.id.in_(booking_ids))
+        .options(selectinload(Booking.customer))
+        .order_by(Booking.id)
     )
     for booking in bookings:
         notifications.booking_expired(booking)

@@ -63,7 +63,8 @@ def status_sql(today: date, credit_total=None):
     credited = credited_sql(credit_total)
     kept = Booking.amount_paid - Booking.amount_refunded
     void = and_(
-        func.round((credited - Invoice.total_amount) * 100) >= 0, Invoice.total_amount > 0
+        func.round((credited - Invoice.total_amount) * 100) >= 0,
+        Invoice.total_amount > 0,
     )
     paid = func.round((kept - Invoice.total_amount + credited) * 100) >= 0
     return case(
@@ -112,9 +113,14 @@ def list_invoices(
         stmt = stmt.where(Invoice.customer_id == customer_id)
     if booking_id is not None:
         stmt = stmt.where(Invoice.booking_id == booking_id)
-    page_ = paginate(order_by_sort(stmt, Invoice, sort, SORTABLE), page=page, per_page=per_page)
+    page_ = paginate(
+        order_by_sort(stmt, Invoice, sort, SORTABLE), page=page, per_page=per_page
+    )
     statuses = _statuses([invoice.id for invoice in page_.items], today)
-    items = [_view(invoice, statuses[invoice.id], _credited(invoice)) for invoice in page_.items]
+    items = [
+        _view(invoice, statuses[invoice.id], _credited(invoice))
+        for invoice in page_.items
+    ]
     return {"items": items, "meta": page_.meta}
 
 
@@ -142,7 +148,9 @@ def get_invoice(*, account, invoice_id: int) -> dict:
     invoice = get_or_404(Invoice, invoice_id, "Invoice")
     if not is_staff(account) and invoice.customer_id != account.id:
         raise NotFound("Invoice")
-    return _view(invoice, billing.invoice_status(invoice), billing.credited_amount(invoice))
+    return _view(
+        invoice, billing.invoice_status(invoice), billing.credited_amount(invoice)
+    )
 
 
 def _view(invoice: Invoice, status: str, credited: Decimal) -> dict:
@@ -171,4 +179,3 @@ def _view(invoice: Invoice, status: str, credited: Decimal) -> dict:
         "payments": booking.payments,
         "created_at": invoice.created_at,
     }
-

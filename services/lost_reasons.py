@@ -25,7 +25,8 @@ def ensure_defaults() -> None:
         return
     try:
         db.session.add_all(
-            EnquiryLostReason(code=code, label=label) for code, label in DEFAULT_LOST_REASONS
+            EnquiryLostReason(code=code, label=label)
+            for code, label in DEFAULT_LOST_REASONS
         )
         db.session.commit()
     except IntegrityError:
@@ -46,28 +47,41 @@ def usable_reason(reason_id: int) -> EnquiryLostReason:
     ensure_defaults()
     reason = db.session.get(EnquiryLostReason, reason_id)
     if reason is None or not reason.active:
-        raise ValidationFailed({"lost_reason_id": ["No active lost reason with this id."]})
+        raise ValidationFailed(
+            {"lost_reason_id": ["No active lost reason with this id."]}
+        )
     return reason
 
 
 def _slug(label: str) -> str:
     """A code made of the label: lower case, words joined by `_`."""
-    return "_".join("".join(c if c.isalnum() else " " for c in label.lower()).split())[:40]
+    return "_".join("".join(c if c.isalnum() else " " for c in label.lower()).split())[
+        :40
+    ]
 
 
 def create_reason(*, actor, label: str, code: str | None = None) -> EnquiryLostReason:
     """Add a reason (admin) and commit; `code` defaults to the label as a slug.
     Conflict (409) for a code already taken."""
     ensure_defaults()
-    reason = EnquiryLostReason(code=code or _slug(label) or "reason", label=label.strip())
+    reason = EnquiryLostReason(
+        code=code or _slug(label) or "reason", label=label.strip()
+    )
     db.session.add(reason)
     try:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A lost reason with this code exists.", code="duplicate-code") from exc
-    audit.record("lost_reason.created", entity_type="enquiry_lost_reason",
-                 entity_id=reason.id, actor=actor, details={"code": reason.code})
+        raise Conflict(
+            "A lost reason with this code exists.", code="duplicate-code"
+        ) from exc
+    audit.record(
+        "lost_reason.created",
+        entity_type="enquiry_lost_reason",
+        entity_id=reason.id,
+        actor=actor,
+        details={"code": reason.code},
+    )
     db.session.commit()
     return reason
 
@@ -79,7 +93,12 @@ def update_reason(*, actor, reason_id: int, changes: dict) -> EnquiryLostReason:
         raise NotFound("Lost reason")
     for field, value in changes.items():
         setattr(reason, field, value.strip() if field == "label" else value)
-    audit.record("lost_reason.updated", entity_type="enquiry_lost_reason",
-                 entity_id=reason.id, actor=actor, details=changes)
+    audit.record(
+        "lost_reason.updated",
+        entity_type="enquiry_lost_reason",
+        entity_id=reason.id,
+        actor=actor,
+        details=changes,
+    )
     db.session.commit()
     return reason

@@ -60,7 +60,9 @@ class TimedConnection(Connection):
             self.host.close()
 
 
-def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None) -> None:
+def send_mail(
+    to: str, subject: str, body: str, *, message_id: str | None = None
+) -> None:
     """Send a plain-text mail to one address.
 
     `message_id` (e.g. `<outbox-12@easytravels>`) is the Message-ID header: the
@@ -78,7 +80,10 @@ def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None
             log.error("mail not sent: MAIL_SERVER is not configured")
             raise MailError("MAIL_SERVER is not configured")
         outbox_log.info(
-            "mail (no MAIL_SERVER set, not sent) to=%s subject=%s\n%s", to, subject, body
+            "mail (no MAIL_SERVER set, not sent) to=%s subject=%s\n%s",
+            to,
+            subject,
+            body,
         )
         return
     message = Message(subject=subject, recipients=[to], body=body)

@@ -18,7 +18,9 @@ def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) ->
     notification function that called (e.g. `booking_held`). False when
     `dedupe_key` was already queued (nothing added)."""
     topic = sys._getframe(1).f_code.co_name
-    return enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key) is not None
+    return (
+        enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key) is not None
+    )
 
 
 def _trip(booking) -> str:
@@ -134,6 +136,6 @@ def activity_due(activity) -> None:
     _send(
         activity.owner.email,
         f"Reminder: {activity.kind} due {due} (enquiry {activity.enquiry_id})",
-        f"Hello {activity.owner.name},\n\nYour {activity.kind} \"{activity.summary}\" on "
+        f'Hello {activity.owner.name},\n\nYour {activity.kind} "{activity.summary}" on '
         f"enquiry {activity.enquiry_id} ({activity.enquiry.subject}) is due {due}.\n",
     )

@@ -24,7 +24,7 @@ receivers can drop the duplicate.
 
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, UTC
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -42,8 +42,9 @@ class DeliveryFailed(Exception):
     """A delivery attempt failed; `status_code` is the receiver's HTTP status, if
     any, and `permanent` stops further attempts (the row goes `dead`)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 permanent: bool = False):
+    def __init__(
+        self, message: str, *, status_code: int | None = None, permanent: bool = False
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.permanent = permanent
@@ -57,10 +58,17 @@ def _request_id() -> str | None:
     return None if rid == "-" else rid
 
 
-def enqueue(*, kind: str, topic: str, payload: dict, dedupe_key: str | None = None,
-            endpoint_id: int | None = None, event_id: str | None = None,
-            max_attempts: int | None = None, now: datetime | None = None,
-            ) -> OutboxMessage | None:
+def enqueue(
+    *,
+    kind: str,
+    topic: str,
+    payload: dict,
+    dedupe_key: str | None = None,
+    endpoint_id: int | None = None,
+    event_id: str | None = None,
+    max_attempts: int | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage | None:
     """Add one outbox row to the current transaction (no commit) and return it.
 
     `kind` "mail" or "webhook"; `payload` JSON-able. With `dedupe_key`, a second row
@@ -68,15 +76,22 @@ def enqueue(*, kind: str, topic: str, payload: dict, dedupe_key: str | None = No
     two schedulers racing write it once) and None is returned.
     """
     row = OutboxMessage(
-        kind=kind, topic=topic, payload=payload, dedupe_key=dedupe_key,
-        endpoint_id=endpoint_id, event_id=event_id, request_id=_request_id(),
+        kind=kind,
+        topic=topic,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        request_id=_request_id(),
         max_attempts=max_attempts or current_app.config["OUTBOX_MAX_ATTEMPTS"],
         next_attempt_at=now or utcnow(),
     )
     if dedupe_key is None:
         db.session.add(row)
         return row
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+    if db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
         return None
     try:
         with db.session.begin_nested():
@@ -86,11 +101,23 @@ def enqueue(*, kind: str, topic: str, payload: dict, dedupe_key: str | None = No
     return row
 
 
-def enqueue_mail(to: str, subject: str, body: str, *, topic: str,
-                 dedupe_key: str | None = None, now: datetime | None = None):
+def enqueue_mail(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    topic: str,
+    dedupe_key: str | None = None,
+    now: datetime | None = None,
+):
     """Queue a plain-text mail to `to` in the current transaction (no commit)."""
-    return enqueue(kind="mail", topic=topic, dedupe_key=dedupe_key, now=now,
-                   payload={"to": to, "subject": subject, "body": body})
+    return enqueue(
+        kind="mail",
+        topic=topic,
+        dedupe_key=dedupe_key,
+        now=now,
+        payload={"to": to, "subject": subject, "body": body},
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -109,8 +136,12 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     limit = limit or config["OUTBOX_BATCH_SIZE"]
     due = (OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
     try:
-        candidates = select(OutboxMessage.id).where(*due).order_by(
-            OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        candidates = (
+            select(OutboxMessage.id)
+            .where(*due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+        )
         if db.engine.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         ids = list(db.session.scalars(candidates))
@@ -119,15 +150,21 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
             return []
         token = secrets.token_hex(16)
         db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids), *due)
-            .values(claim_token=token,
-                    next_attempt_at=now + timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]))
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), *due)
+            .values(
+                claim_token=token,
+                next_attempt_at=now + timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
+            )
             .execution_options(synchronize_session=False)
         )
-        claimed = list(db.session.scalars(
-            select(OutboxMessage.id).where(OutboxMessage.claim_token == token)
-            .order_by(OutboxMessage.id)
-        ))
+        claimed = list(
+            db.session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.claim_token == token)
+                .order_by(OutboxMessage.id)
+            )
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -142,8 +179,12 @@ def _send(row: OutboxMessage) -> int | None:
         from services.mail import MailError, send_mail
 
         try:
-            send_mail(row.payload["to"], row.payload["subject"], row.payload["body"],
-                      message_id=f"<outbox-{row.id}@easytravels>")
+            send_mail(
+                row.payload["to"],
+                row.payload["subject"],
+                row.payload["body"],
+                message_id=f"<outbox-{row.id}@easytravels>",
+            )
         except MailError as exc:
             raise DeliveryFailed(f"SMTP: {exc}"[:500]) from exc
         return None
@@ -171,8 +212,17 @@ def deliver(row_id: int, token: str, *, now: datetime | None = None) -> str:
             db.session.rollback()
             failure = DeliveryFailed(f"{exc.__class__.__name__}: {exc}"[:500])
             return _record_failure(row, token, failure, now=now or utcnow())
-        return _record(row, token, {"state": "sent", "sent_at": utcnow(), "last_error": None,
-                                    "last_status_code": status_code}, outcome="sent")
+        return _record(
+            row,
+            token,
+            {
+                "state": "sent",
+                "sent_at": utcnow(),
+                "last_error": None,
+                "last_status_code": status_code,
+            },
+            outcome="sent",
+        )
 
 
 def _record(row, token, values: dict, *, outcome: str) -> str:
@@ -181,9 +231,13 @@ def _record(row, token, values: dict, *, outcome: str) -> str:
     try:
         done = db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == token,
-                   OutboxMessage.state == "pending")
-            .values(**values).execution_options(synchronize_session=False)
+            .where(
+                OutboxMessage.id == row.id,
+                OutboxMessage.claim_token == token,
+                OutboxMessage.state == "pending",
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()
     except BaseException:
@@ -203,16 +257,31 @@ def _record_failure(row, token, exc: DeliveryFailed, *, now: datetime) -> str:
     attempts = row.attempts + 1
     values = {"last_error": str(exc)[:1000], "last_status_code": exc.status_code}
     if exc.permanent or attempts >= row.max_attempts:
-        log.warning("outbox %s (%s %s) dead after %s attempt(s): %s", row.id, row.kind,
-                    row.topic, attempts, exc)
+        log.warning(
+            "outbox %s (%s %s) dead after %s attempt(s): %s",
+            row.id,
+            row.kind,
+            row.topic,
+            attempts,
+            exc,
+        )
         return _record(row, token, {**values, "state": "dead"}, outcome="dead")
     delay = retry_delay(attempts) if row.kind == "webhook" else backoff(attempts)
-    log.info("outbox %s attempt %s failed (%s); next in %ss", row.id, attempts, exc,
-             int(delay.total_seconds()))
-    return _record(row, token, {**values, "next_attempt_at": now + delay}, outcome="retry")
+    log.info(
+        "outbox %s attempt %s failed (%s); next in %ss",
+        row.id,
+        attempts,
+        exc,
+        int(delay.total_seconds()),
+    )
+    return _record(
+        row, token, {**values, "next_attempt_at": now + delay}, outcome="retry"
+    )
 
 
-def relay_due(*, now: datetime | None = None, dispatch=None, limit: int | None = None) -> int:
+def relay_due(
+    *, now: datetime | None = None, dispatch=None, limit: int | None = None
+) -> int:
     """Claim the due rows and deliver each: inline (the embedded worker, tests) or
     through `dispatch(row_id, token)` (the Celery relay task). Returns how many
     rows it claimed."""
@@ -237,8 +306,13 @@ def drain(*, now: datetime | None = None, rounds: int = 20) -> int:
     return total
 
 
-def list_messages(*, state: str | None = None, kind: str | None = None, page: int = 1,
-                  per_page: int = 20):
+def list_messages(
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+):
     """Outbox rows for admin, newest first, filtered by `state` and `kind` (a
     services.common.Page)."""
     from services.common import paginate
@@ -259,10 +333,14 @@ def retry_message(message_id: int, *, now: datetime | None = None) -> OutboxMess
 
     row = get_or_404(OutboxMessage, message_id, "Outbox message")
     done = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                    OutboxMessage.state == "dead")
-        .values(state="pending", next_attempt_at=now or utcnow(), claim_token=None,
-                max_attempts=row.attempts + current_app.config["OUTBOX_MAX_ATTEMPTS"])
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.state == "dead")
+        .values(
+            state="pending",
+            next_attempt_at=now or utcnow(),
+            claim_token=None,
+            max_attempts=row.attempts + current_app.config["OUTBOX_MAX_ATTEMPTS"],
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:
@@ -278,15 +356,16 @@ def stats(*, now: datetime | None = None) -> dict:
     pending row (0 when none): the outbox part of GET /health/ready."""
     now = now or utcnow()
     pending, oldest = db.session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at))
-        .where(OutboxMessage.state == "pending")
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.state == "pending"
+        )
     ).one()
-    dead = db.session.scalar(
-        select(func.count()).where(OutboxMessage.state == "dead")
-    )
+    dead = db.session.scalar(select(func.count()).where(OutboxMessage.state == "dead"))
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import timezone
-
-        oldest = oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest.replace(tzinfo=UTC)
     age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return {"pending": pending, "dead": dead, "oldest_pending_age_seconds": round(age, 1)}
+    return {
+        "pending": pending,
+        "dead": dead,
+        "oldest_pending_age_seconds": round(age, 1),
+    }

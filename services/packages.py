@@ -25,7 +25,14 @@ from services import audit, webhooks
 from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
 from services.search import build_search_document, search_condition
 
-SORTABLE = ("created_at", "updated_at", "title", "destination", "base_price", "duration_days")
+SORTABLE = (
+    "created_at",
+    "updated_at",
+    "title",
+    "destination",
+    "base_price",
+    "duration_days",
+)
 CONTENT_FIELDS = (
     "title",
     "description",
@@ -115,7 +122,15 @@ def list_packages(
 
 
 def _apply_filters(
-    stmt, *, q, destination, origin, transport_mode, min_price, max_price, starts_after,
+    stmt,
+    *,
+    q,
+    destination,
+    origin,
+    transport_mode,
+    min_price,
+    max_price,
+    starts_after,
     starts_before=None,
 ):
     """Add the catalogue filters that were given to `stmt` (see list_packages)."""
@@ -123,7 +138,9 @@ def _apply_filters(
     if matches is not None:
         stmt = stmt.where(matches)
     if destination:
-        stmt = stmt.where(func.lower(Package.destination).like(like_pattern(destination), "\\"))
+        stmt = stmt.where(
+            func.lower(Package.destination).like(like_pattern(destination), "\\")
+        )
     if origin:
         stmt = stmt.where(func.lower(Package.origin).like(like_pattern(origin), "\\"))
     if transport_mode:
@@ -238,13 +255,17 @@ def delete_package(*, package_id: int) -> None:
             f"A {package.status} package cannot be deleted; archive it instead.",
             code="package-not-deletable",
         )
-    if db.session.scalar(select(Departure.id).where(Departure.package_id == package.id).limit(1)):
+    if db.session.scalar(
+        select(Departure.id).where(Departure.package_id == package.id).limit(1)
+    ):
         raise Conflict(
             "The package has departures and cannot be deleted; archive it instead.",
             code="package-not-deletable",
         )
     audit.record(
-        "package.deleted", entity_type="package", entity_id=package.id,
+        "package.deleted",
+        entity_type="package",
+        entity_id=package.id,
         details={"title": package.title, "status": package.status},
     )
     db.session.delete(package)
@@ -292,7 +313,9 @@ def _check_itinerary(days: list[dict], duration_days: int) -> None:
                 f"Must be between 1 and duration_days ({duration_days})."
             ]
         elif number in seen:
-            errors[f"itinerary.{index}.day_number"] = [f"Day {number} appears more than once."]
+            errors[f"itinerary.{index}.day_number"] = [
+                f"Day {number} appears more than once."
+            ]
         seen.add(number)
     if errors:
         raise ValidationFailed(errors)
@@ -319,7 +342,9 @@ def _differs(package: Package, changes: dict) -> bool:
             return True
     if "itinerary" in changes:
         current = [_day(_day_dict(d)) for d in package.itinerary]
-        wanted = sorted((_day(d) for d in changes["itinerary"]), key=lambda d: d["day_number"])
+        wanted = sorted(
+            (_day(d) for d in changes["itinerary"]), key=lambda d: d["day_number"]
+        )
         return current != wanted
     return False
 
@@ -329,7 +354,9 @@ def _check_currency_change(package: Package, changes: dict) -> None:
     (Conflict, 409)."""
     if changes.get("currency", package.currency) == package.currency:
         return
-    if db.session.scalar(select(Departure.id).where(Departure.package_id == package.id).limit(1)):
+    if db.session.scalar(
+        select(Departure.id).where(Departure.package_id == package.id).limit(1)
+    ):
         raise Conflict(
             "The currency cannot change once the package has departures.",
             code="currency-locked",
@@ -341,10 +368,16 @@ def _apply_changes(package: Package, changes: dict) -> None:
     for field in CONTENT_FIELDS:
         if field in changes:
             value = changes[field]
-            setattr(package, field, value.strip() if field in ("title", "destination") else value)
+            setattr(
+                package,
+                field,
+                value.strip() if field in ("title", "destination") else value,
+            )
     if "itinerary" in changes:
         # Delete the old days first so a re-used day_number does not hit the UNIQUE.
-        db.session.execute(delete(ItineraryDay).where(ItineraryDay.package_id == package.id))
+        db.session.execute(
+            delete(ItineraryDay).where(ItineraryDay.package_id == package.id)
+        )
         db.session.expire(package, ["itinerary"])
         package.itinerary = [ItineraryDay(**_day(day)) for day in changes["itinerary"]]
 
@@ -363,7 +396,9 @@ def _start_revision_if_needed(package: Package, editor: Employee) -> None:
     package.status = new_status
 
 
-def revise_for_departure_change(*, package_id: int, editor: Employee, what: str) -> bool:
+def revise_for_departure_change(
+    *, package_id: int, editor: Employee, what: str
+) -> bool:
     """A departure change that is approved like package content (docs/design.md "Rules
     with numbers": prices, category prices and capacity cuts of a published
     package's departures; also a new departure priced off the base price): a
@@ -380,8 +415,11 @@ def revise_for_departure_change(*, package_id: int, editor: Employee, what: str)
     _start_revision_if_needed(package, editor)
     package.last_edited_by_id = editor.id
     audit.record(
-        "package.departure_change_needs_approval", entity_type="package",
-        entity_id=package.id, actor=editor, details={"change": what, "from": was},
+        "package.departure_change_needs_approval",
+        entity_type="package",
+        entity_id=package.id,
+        actor=editor,
+        details={"change": what, "from": was},
     )
     return True
 
@@ -402,9 +440,12 @@ def submit_package(*, package_id: int) -> Package:
     )
     if not has_day:
         raise Conflict(
-            "Add at least one itinerary day before submitting.", code="itinerary-required"
+            "Add at least one itinerary day before submitting.",
+            code="itinerary-required",
         )
-    return _transition(package, "draft", status="pending_approval", submitted_at=utcnow())
+    return _transition(
+        package, "draft", status="pending_approval", submitted_at=utcnow()
+    )
 
 
 def approve_package(*, package_id: int, actor: Employee) -> Package:
@@ -435,7 +476,11 @@ def reject_package(*, package_id: int, actor: Employee, reason: str) -> Package:
     _require_status(package, ("pending_approval",), "rejected")
     _require_checker(package, actor, "reject")
     return _transition(
-        package, "pending_approval", checker=actor, status="rejected", rejection_reason=reason
+        package,
+        "pending_approval",
+        checker=actor,
+        status="rejected",
+        rejection_reason=reason,
     )
 
 
@@ -476,7 +521,9 @@ TRANSITION_ACTIONS = {
 }
 
 
-def _transition(package: Package, from_status: str, *, checker=None, **values) -> Package:
+def _transition(
+    package: Package, from_status: str, *, checker=None, **values
+) -> Package:
     """Apply `values` with one conditional UPDATE that only matches while the
     package is still in `from_status` (and, with `checker`, still not authored or
     last edited by them), audit the move, then commit. Conflict (409) when a
@@ -504,8 +551,11 @@ def _transition(package: Package, from_status: str, *, checker=None, **values) -
     if values.get("rejection_reason"):
         details["reason"] = values["rejection_reason"]
     audit.record(
-        TRANSITION_ACTIONS[values["status"]], entity_type="package", entity_id=package.id,
-        actor=checker, details=details,
+        TRANSITION_ACTIONS[values["status"]],
+        entity_type="package",
+        entity_id=package.id,
+        actor=checker,
+        details=details,
     )
     db.session.commit()
     db.session.refresh(package)

@@ -66,7 +66,10 @@ def record_payment(
     """
     try:
         payment, confirmed = _pay(
-            account=account, booking_id=booking_id, amount=amount, method=method,
+            account=account,
+            booking_id=booking_id,
+            amount=amount,
+            method=method,
             reference=reference,
         )
         db.session.commit()
@@ -81,8 +84,9 @@ def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bo
     amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     booking = _own_booking(account, booking_id)
     _check_method(account, booking, method, reference)
-    return _apply(booking, amount=amount, method=method, reference=reference,
-                  actor=account)
+    return _apply(
+        booking, amount=amount, method=method, reference=reference, actor=account
+    )
 
 
 def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
@@ -97,7 +101,9 @@ def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
     provider)."""
     amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     booking = get_or_404(Booking, booking_id, "Booking")
-    return _apply(booking, amount=amount, method="card", reference=reference, actor=None)
+    return _apply(
+        booking, amount=amount, method="card", reference=reference, actor=None
+    )
 
 
 def check_card_intent(*, account, booking_id: int, amount: Decimal) -> Booking:
@@ -147,12 +153,19 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
     db.session.refresh(booking)
     _announce(booking, payment, confirmed)
     audit.record(
-        "payment.recorded", entity_type="payment", entity_id=payment.id, actor=actor,
+        "payment.recorded",
+        entity_type="payment",
+        entity_id=payment.id,
+        actor=actor,
         actor_type=None if actor is not None else "system",
         details={
-            "booking_id": booking.id, "booking_reference": booking.reference,
-            "amount": amount, "currency": booking.currency, "method": method,
-            "reference": reference, "confirmed": confirmed,
+            "booking_id": booking.id,
+            "booking_reference": booking.reference,
+            "amount": amount,
+            "currency": booking.currency,
+            "method": method,
+            "reference": reference,
+            "confirmed": confirmed,
         },
     )
     return payment, confirmed
@@ -176,7 +189,9 @@ def _own_booking(account, booking_id: int) -> Booking:
     return booking
 
 
-def _check_method(account, booking: Booking, method: str, reference: str | None) -> None:
+def _check_method(
+    account, booking: Booking, method: str, reference: str | None
+) -> None:
     """Who may pay how (docs/design.md "Accounts and roles": customers "pay own", finance and
     admin "record payment"); card needs the provider reference; the wallet holds
     DEFAULT_CURRENCY only."""
@@ -214,16 +229,23 @@ def _check_payable(booking: Booking, amount: Decimal) -> None:
     unless confirmed, below the deposit still missing."""
     if booking.status in NOT_PAYABLE:
         raise Conflict(
-            f"The booking is {booking.status}; it cannot be paid.", code="booking-not-payable"
+            f"The booking is {booking.status}; it cannot be paid.",
+            code="booking-not-payable",
         )
     due = booking.total_amount - booking.amount_paid
     if amount > due:
         raise ValidationFailed(
-            {"amount": [f"Overpayment refused: at most {due} {booking.currency} is due."]}
+            {
+                "amount": [
+                    f"Overpayment refused: at most {due} {booking.currency} is due."
+                ]
+            }
         )
     needed = booking.deposit_amount - booking.amount_paid
     if booking.status != "confirmed" and amount < needed:
-        message = f"A held booking is paid at least its deposit: {needed} {booking.currency}."
+        message = (
+            f"A held booking is paid at least its deposit: {needed} {booking.currency}."
+        )
         raise ValidationFailed({"amount": [message]})
 
 
@@ -278,12 +300,15 @@ def _retake(booking: Booking, now: datetime) -> None:
 def _revive(booking: Booking, status: str, hold_until: datetime, *conditions) -> bool:
     """`status` -> `held` until `hold_until` in one conditional UPDATE; True when
     this call applied it."""
-    return db.session.execute(
-        update(Booking)
-        .where(Booking.id == booking.id, Booking.status == status, *conditions)
-        .values(status="held", hold_expires_at=hold_until, expired_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.session.execute(
+            update(Booking)
+            .where(Booking.id == booking.id, Booking.status == status, *conditions)
+            .values(status="held", hold_expires_at=hold_until, expired_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def _invoice_of(booking: Booking) -> Invoice:
@@ -326,16 +351,19 @@ def _confirm(booking: Booking, now: datetime) -> bool:
     """`held` -> `confirmed` once `amount_paid >= deposit_amount`: sets confirmed_at,
     clears hold_expires_at. True when this call confirmed it (docs/design.md
     "Lifecycles": booking)."""
-    return db.session.execute(
-        update(Booking)
-        .where(
-            Booking.id == booking.id,
-            Booking.status == "held",
-            Booking.amount_paid >= Booking.deposit_amount,
-        )
-        .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.session.execute(
+            update(Booking)
+            .where(
+                Booking.id == booking.id,
+                Booking.status == "held",
+                Booking.amount_paid >= Booking.deposit_amount,
+            )
+            .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def _changed() -> Conflict:
@@ -370,4 +398,3 @@ def list_payments(
         stmt = stmt.where(Payment.method == method)
     stmt = order_by_sort(stmt, Payment, sort, SORTABLE)
     return paginate(stmt, page=page, per_page=per_page)
-

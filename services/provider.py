@@ -37,8 +37,12 @@ class ProviderRefused(APIError):
 
 def card_payments_enabled(config) -> bool:
     """True when any STRIPE_* variable is configured (config.py "Card payments")."""
-    names = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-             "STRIPE_API_BASE")
+    names = (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+    )
     return any(config.get(name) for name in names)
 
 
@@ -89,11 +93,14 @@ def call(what: str, function, *args, **kwargs):
         ) from exc
     except stripe.StripeError as exc:
         message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
-        raise ProviderRefused(f"The payment provider refused {what}: {message}") from exc
+        raise ProviderRefused(
+            f"The payment provider refused {what}: {message}"
+        ) from exc
 
 
-def create_payment_intent(*, amount_minor: int, currency: str, metadata: dict,
-                          idempotency_key: str):
+def create_payment_intent(
+    *, amount_minor: int, currency: str, metadata: dict, idempotency_key: str
+):
     """Create a PaymentIntent (docs.stripe.com/api/payment_intents/create) for card
     payment; the client confirms it with Stripe.js or an SDK."""
     params = {
@@ -102,21 +109,32 @@ def create_payment_intent(*, amount_minor: int, currency: str, metadata: dict,
         "payment_method_types": ["card"],
         "metadata": metadata,
     }
-    return call("the payment intent", client().v1.payment_intents.create, params=params,
-                options={"idempotency_key": idempotency_key})
+    return call(
+        "the payment intent",
+        client().v1.payment_intents.create,
+        params=params,
+        options={"idempotency_key": idempotency_key},
+    )
 
 
 def retrieve_payment_intent(provider_payment_id: str):
     """The PaymentIntent as the provider sees it now."""
-    return call("the payment intent lookup", client().v1.payment_intents.retrieve,
-                provider_payment_id)
+    return call(
+        "the payment intent lookup",
+        client().v1.payment_intents.retrieve,
+        provider_payment_id,
+    )
 
 
 def create_refund(*, provider_payment_id: str, amount_minor: int, idempotency_key: str):
     """Refund `amount_minor` of a PaymentIntent (docs.stripe.com/api/refunds/create)."""
     params = {"payment_intent": provider_payment_id, "amount": amount_minor}
-    return call("the refund", client().v1.refunds.create, params=params,
-                options={"idempotency_key": idempotency_key})
+    return call(
+        "the refund",
+        client().v1.refunds.create,
+        params=params,
+        options={"idempotency_key": idempotency_key},
+    )
 
 
 def construct_event(payload: bytes, signature: str | None, *, tolerance: int = 300):
@@ -129,6 +147,9 @@ def construct_event(payload: bytes, signature: str | None, *, tolerance: int = 3
             "Card payments are not configured on this server (STRIPE_WEBHOOK_SECRET)."
         )
     if not signature:
-        raise stripe.SignatureVerificationError("No Stripe-Signature header", signature,
-                                                payload)
-    return stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
+        raise stripe.SignatureVerificationError(
+            "No Stripe-Signature header", signature, payload
+        )
+    return stripe.Webhook.construct_event(
+        payload, signature, secret, tolerance=tolerance
+    )

@@ -38,7 +38,12 @@ def _quote_total(prices: dict, travellers, seats: int) -> Decimal:
 
 
 def create_quote(
-    *, actor, enquiry_id: int, departure_id: int, seats: int, valid_until,
+    *,
+    actor,
+    enquiry_id: int,
+    departure_id: int,
+    seats: int,
+    valid_until,
     travellers: list[dict] | None = None,
 ) -> Quote:
     """Make a quote on an open enquiry (staff) and commit; returns it.
@@ -51,8 +56,10 @@ def create_quote(
     """
     enquiry = enquiries.find_enquiry(enquiry_id, with_notes=True)
     if enquiry.stage not in OPEN_STAGES:
-        raise Conflict(f"The enquiry is {enquiry.stage}; reopen it to quote.",
-                       code="enquiry-closed")
+        raise Conflict(
+            f"The enquiry is {enquiry.stage}; reopen it to quote.",
+            code="enquiry-closed",
+        )
     now = utcnow()
     bookings._check_travellers(travellers, seats)
     departure = bookings._find_departure(departure_id)
@@ -61,15 +68,24 @@ def create_quote(
     bookings._check_party(departure, seats, travellers, prices)
     bookings._check_total(prices, bookings._party_counts(travellers, seats))
     if valid_until <= now or valid_until > bookings.departure_start(departure):
-        raise ValidationFailed({"valid_until": [
-            "Must be in the future and no later than the departure's start."
-        ]})
+        raise ValidationFailed(
+            {
+                "valid_until": [
+                    "Must be in the future and no later than the departure's start."
+                ]
+            }
+        )
     quote = Quote(
-        enquiry_id=enquiry.id, customer_id=enquiry.customer_id, departure_id=departure.id,
-        seats=seats, travellers=_plain_travellers(travellers),
+        enquiry_id=enquiry.id,
+        customer_id=enquiry.customer_id,
+        departure_id=departure.id,
+        seats=seats,
+        travellers=_plain_travellers(travellers),
         prices={name: f"{amount:.2f}" for name, amount in sorted(prices.items())},
-        total_amount=_quote_total(prices, travellers, seats), currency=departure.currency,
-        valid_until=valid_until, status="open",
+        total_amount=_quote_total(prices, travellers, seats),
+        currency=departure.currency,
+        valid_until=valid_until,
+        status="open",
         created_by_id=actor.id,
     )
     db.session.add(quote)
@@ -84,8 +100,12 @@ def _plain_travellers(travellers: list[dict] | None) -> list[dict] | None:
     """Travellers as JSON-able dicts (birth dates as ISO strings)."""
     if travellers is None:
         return None
-    return [{**t, "birth_date": t["birth_date"].isoformat()} if "birth_date" in t else dict(t)
-            for t in travellers]
+    return [
+        {**t, "birth_date": t["birth_date"].isoformat()}
+        if "birth_date" in t
+        else dict(t)
+        for t in travellers
+    ]
 
 
 def _booking_travellers(travellers: list[dict] | None) -> list[dict] | None:
@@ -94,7 +114,9 @@ def _booking_travellers(travellers: list[dict] | None) -> list[dict] | None:
 
     if travellers is None:
         return None
-    return [{**t, "birth_date": date.fromisoformat(t["birth_date"])} for t in travellers]
+    return [
+        {**t, "birth_date": date.fromisoformat(t["birth_date"])} for t in travellers
+    ]
 
 
 def list_quotes(*, actor, enquiry_id: int, page: int = 1, per_page: int = 20) -> Page:
@@ -116,13 +138,19 @@ def get_quote(*, actor, quote_id: int) -> Quote:
 def _refuse_unacceptable(quote: Quote) -> None:
     """Conflict (409) unless the quote is open, unexpired, on an open enquiry."""
     if quote.status == "accepted":
-        raise Conflict("This quote was already accepted.", code="quote-accepted",
-                       extra={"booking_id": quote.booking_id})
+        raise Conflict(
+            "This quote was already accepted.",
+            code="quote-accepted",
+            extra={"booking_id": quote.booking_id},
+        )
     if quote.status == "withdrawn":
         raise Conflict("This quote was withdrawn.", code="quote-withdrawn")
     if quote.expired():
-        raise Conflict("This quote has expired; ask for a new one.", code="quote-expired",
-                       extra={"valid_until": quote.valid_until.isoformat()})
+        raise Conflict(
+            "This quote has expired; ask for a new one.",
+            code="quote-expired",
+            extra={"valid_until": quote.valid_until.isoformat()},
+        )
     if quote.enquiry.stage not in OPEN_STAGES:
         raise Conflict(f"The enquiry is {quote.enquiry.stage}.", code="enquiry-closed")
 
@@ -144,13 +172,17 @@ def accept_quote(*, actor, quote_id: int) -> Booking:
         now = utcnow()
         won = db.session.execute(
             update(Quote)
-            .where(Quote.id == quote.id, Quote.status == "open", Quote.valid_until > now)
+            .where(
+                Quote.id == quote.id, Quote.status == "open", Quote.valid_until > now
+            )
             .values(status="accepted", booking_id=booking.id, accepted_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("This quote was accepted meanwhile or has expired.",
-                           code="quote-accepted")
+            raise Conflict(
+                "This quote was accepted meanwhile or has expired.",
+                code="quote-accepted",
+            )
         # Lock the enquiry while it is open: a concurrent acceptance of another of
         # its quotes waits here and then finds it won (409).
         still_open = db.session.execute(
@@ -166,10 +198,13 @@ def accept_quote(*, actor, quote_id: int) -> Booking:
         enquiries.win(enquiry, booking, by=actor, now=now)
 
     return bookings.create_booking(
-        account=actor, departure_id=quote.departure_id, seats=quote.seats,
+        account=actor,
+        departure_id=quote.departure_id,
+        seats=quote.seats,
         travellers=_booking_travellers(quote.travellers),
         customer_id=quote.customer_id if is_staff(actor) else None,
-        locked_prices=locked, before_commit=settle,
+        locked_prices=locked,
+        before_commit=settle,
     )
 
 

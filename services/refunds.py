@@ -36,8 +36,9 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _new_refund(booking, *, amount, destination, method, status, reason, by_id, now,
-                payment_id=None) -> Refund:
+def _new_refund(
+    booking, *, amount, destination, method, status, reason, by_id, now, payment_id=None
+) -> Refund:
     """A Refund row for `booking`, added and flushed (its id is needed by the ledger)."""
     completed = status == "completed"
     refund = Refund(
@@ -91,7 +92,9 @@ def check_wallet_currency(booking: Booking) -> None:
         )
 
 
-def _allocate(payments: list[Payment], amount: Decimal) -> list[tuple[Payment | None, Decimal]]:
+def _allocate(
+    payments: list[Payment], amount: Decimal
+) -> list[tuple[Payment | None, Decimal]]:
     """Split `amount` over `payments` newest first, each up to its own amount.
 
     Money the payments do not cover (bookings without payment rows) is returned as
@@ -118,13 +121,20 @@ def _refund_to_original(booking, amount, *, reason, by_id, now) -> list[Refund]:
     by `submit_provider_refunds` once the caller committed."""
     shares = _allocate(list(booking.payments), amount)
     to_wallet = sum(
-        (share for payment, share in shares if payment and payment.method == "wallet"), ZERO
+        (share for payment, share in shares if payment and payment.method == "wallet"),
+        ZERO,
     )
     refunds = []
     if to_wallet > ZERO:
         refund = _new_refund(
-            booking, amount=to_wallet, destination="original", method="wallet",
-            status="completed", reason=reason, by_id=by_id, now=now,
+            booking,
+            amount=to_wallet,
+            destination="original",
+            method="wallet",
+            status="completed",
+            reason=reason,
+            by_id=by_id,
+            now=now,
         )
         _credit_wallet(refund, reason=reason, by_id=by_id)
         refunds.append(refund)
@@ -135,8 +145,14 @@ def _refund_to_original(booking, amount, *, reason, by_id, now) -> list[Refund]:
         note = f"{reason} (payment #{payment.id})" if payment is not None else reason
         refunds.append(
             _new_refund(
-                booking, amount=share, destination="original", method=method,
-                status="pending", reason=note, by_id=by_id, now=now,
+                booking,
+                amount=share,
+                destination="original",
+                method=method,
+                status="pending",
+                reason=note,
+                by_id=by_id,
+                now=now,
                 payment_id=payment.id if payment is not None else None,
             )
         )
@@ -166,20 +182,33 @@ def issue_refunds(
     if refund_to == "wallet":
         check_wallet_currency(booking)
         refund = _new_refund(
-            booking, amount=amount, destination="wallet", method="wallet",
-            status="completed", reason=reason, by_id=by_id, now=now,
+            booking,
+            amount=amount,
+            destination="wallet",
+            method="wallet",
+            status="completed",
+            reason=reason,
+            by_id=by_id,
+            now=now,
         )
         _credit_wallet(refund, reason=reason, by_id=by_id)
         refunds = [refund]
     else:
-        refunds = _refund_to_original(booking, amount, reason=reason, by_id=by_id, now=now)
+        refunds = _refund_to_original(
+            booking, amount, reason=reason, by_id=by_id, now=now
+        )
     for refund in refunds:
         audit.record(
-            "refund.issued", entity_type="refund", entity_id=refund.id,
+            "refund.issued",
+            entity_type="refund",
+            entity_id=refund.id,
             details={
-                "booking_id": booking.id, "amount": refund.amount,
-                "currency": refund.currency, "destination": refund.destination,
-                "method": refund.method, "status": refund.status,
+                "booking_id": booking.id,
+                "amount": refund.amount,
+                "currency": refund.currency,
+                "destination": refund.destination,
+                "method": refund.method,
+                "status": refund.status,
             },
         )
     db.session.execute(
@@ -262,10 +291,16 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
     notifications.refund_completed(refund)
     webhooks.emit("refund.completed", resource="refund", resource_id=refund_id)
     audit.record(
-        "refund.completed", entity_type="refund", entity_id=refund_id, actor=account,
+        "refund.completed",
+        entity_type="refund",
+        entity_id=refund_id,
+        actor=account,
         details={
-            "booking_id": refund.booking_id, "amount": refund.amount,
-            "currency": refund.currency, "method": refund.method, "reference": reference,
+            "booking_id": refund.booking_id,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "method": refund.method,
+            "reference": reference,
         },
     )
     db.session.commit()
@@ -300,7 +335,11 @@ def submit_provider_refunds(refund_ids: list[int]) -> None:
     it); each is its own commit. Staff-recorded money is skipped (finance pays it)."""
     for refund_id in refund_ids:
         refund = db.session.get(Refund, refund_id)
-        if refund is not None and refund.status == "pending" and is_provider_refund(refund):
+        if (
+            refund is not None
+            and refund.status == "pending"
+            and is_provider_refund(refund)
+        ):
             _send_to_provider(refund_id, key=f"easytravels-refund-{refund_id}")
 
 
@@ -316,11 +355,17 @@ def _send_to_provider(refund_id: int, *, key: str) -> Refund:
     db.session.rollback()
     try:
         answer = provider.create_refund(
-            provider_payment_id=intent_id, amount_minor=provider.to_minor(amount, currency),
+            provider_payment_id=intent_id,
+            amount_minor=provider.to_minor(amount, currency),
             idempotency_key=key,
         )
-        values = {"status": "completed", "completed_at": utcnow(), "failure_message": None,
-                  "provider_refund_id": answer.id, "reference": answer.id}
+        values = {
+            "status": "completed",
+            "completed_at": utcnow(),
+            "failure_message": None,
+            "provider_refund_id": answer.id,
+            "reference": answer.id,
+        }
         action, details = "refund.provider_completed", {"provider_refund_id": answer.id}
     except APIError as exc:
         values = {"status": "failed", "failure_message": exc.detail[:2000]}
@@ -328,12 +373,23 @@ def _send_to_provider(refund_id: int, *, key: str) -> Refund:
         log.warning("provider refund %s failed: %s", refund_id, exc.detail)
     try:
         db.session.execute(
-            update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
-            .values(**values).execution_options(synchronize_session=False)
+            update(Refund)
+            .where(Refund.id == refund_id, Refund.status == "pending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
         )
-        audit.record(action, entity_type="refund", entity_id=refund_id, actor_type="system",
-                     details={"amount": amount, "currency": currency,
-                              "provider_payment_id": intent_id, **details})
+        audit.record(
+            action,
+            entity_type="refund",
+            entity_id=refund_id,
+            actor_type="system",
+            details={
+                "amount": amount,
+                "currency": currency,
+                "provider_payment_id": intent_id,
+                **details,
+            },
+        )
         if values["status"] == "completed":
             webhooks.emit("refund.completed", resource="refund", resource_id=refund_id)
         db.session.commit()
@@ -352,16 +408,28 @@ def retry_refund(*, account, refund_id: int) -> Refund:
     Conflict (409: not a provider refund, or not failed)."""
     refund = get_or_404(Refund, refund_id, "Refund")
     if not is_provider_refund(refund):
-        raise Conflict("Only refunds through the payment provider are retried; finance "
-                       "completes the others.", code="refund-not-provider")
+        raise Conflict(
+            "Only refunds through the payment provider are retried; finance "
+            "completes the others.",
+            code="refund-not-provider",
+        )
     claimed = db.session.execute(
-        update(Refund).where(Refund.id == refund_id, Refund.status == "failed")
-        .values(status="pending").execution_options(synchronize_session=False)
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == "failed")
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict("Only a failed refund can be retried.", code="refund-not-failed")
-    audit.record("refund.retried", entity_type="refund", entity_id=refund_id, actor=account,
-                 details={"amount": refund.amount, "currency": refund.currency})
+    audit.record(
+        "refund.retried",
+        entity_type="refund",
+        entity_id=refund_id,
+        actor=account,
+        details={"amount": refund.amount, "currency": refund.currency},
+    )
     db.session.commit()
-    return _send_to_provider(refund_id, key=f"easytravels-refund-{refund_id}-{uuid.uuid4()}")
+    return _send_to_provider(
+        refund_id, key=f"easytravels-refund-{refund_id}-{uuid.uuid4()}"
+    )

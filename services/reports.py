@@ -26,7 +26,7 @@ Rules shared by the reports:
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Numeric, and_, case, false, func, literal, or_, select, union_all
@@ -60,7 +60,14 @@ ACTIVE_DEFAULT_DAYS = 90
 STREAM_BATCH = 1000
 
 # Column types, for the CSV/JSON writer and the OpenAPI row schemas.
-STRING, INTEGER, MONEY, DATE, PERCENT, IDS = "string", "integer", "money", "date", "percent", "ids"
+STRING, INTEGER, MONEY, DATE, PERCENT, IDS = (
+    "string",
+    "integer",
+    "money",
+    "date",
+    "percent",
+    "ids",
+)
 
 
 @dataclass(frozen=True)
@@ -81,14 +88,14 @@ class Window:
         """00:00 UTC of date_from (inclusive bound for timestamps)."""
         if self.date_from is None:
             return None
-        return datetime.combine(self.date_from, time.min, tzinfo=timezone.utc)
+        return datetime.combine(self.date_from, time.min, tzinfo=UTC)
 
     @property
     def end(self) -> datetime | None:
         """00:00 UTC of the day after date_to (exclusive bound for timestamps)."""
         if self.date_to is None:
             return None
-        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC)
 
     def within_year(self, year: int | None) -> "Window":
         """This range narrowed to the calendar `year` (None: unchanged)."""
@@ -184,7 +191,9 @@ def _bookings_scope(stmt: Select, *, need_package: bool) -> Select:
     return stmt
 
 
-def _package_filters(stmt: Select, destination: str | None, package_id: int | None) -> Select:
+def _package_filters(
+    stmt: Select, destination: str | None, package_id: int | None
+) -> Select:
     """Filter on the package's destination (case-insensitive, exact) and id."""
     if destination:
         stmt = stmt.where(func.lower(Package.destination) == destination.lower())
@@ -200,7 +209,9 @@ def _dimension_keys(dimension: str, moment, customer=None) -> list:
     if dimension == "month":
         return [bucket(moment, "month").label("month")]
     if dimension == "customer":
-        return [(Booking.customer_id if customer is None else customer).label("customer_id")]
+        return [
+            (Booking.customer_id if customer is None else customer).label("customer_id")
+        ]
     if dimension == "destination":
         return [Package.destination.label("destination")]
     return [Package.id.label("package_id")]
@@ -231,13 +242,19 @@ def revenue(
     if dimension not in REVENUE_DIMENSIONS or basis not in BASES:
         raise ValueError("unknown revenue dimension or basis")
     window = window.within_year(year)
-    need_package = dimension in ("destination", "package") or bool(destination) or (
-        package_id is not None
+    need_package = (
+        dimension in ("destination", "package")
+        or bool(destination)
+        or (package_id is not None)
     )
     if basis == "cash":
-        stmt, amounts = _cash_revenue(dimension, window, need_package, destination, package_id)
+        stmt, amounts = _cash_revenue(
+            dimension, window, need_package, destination, package_id
+        )
     else:
-        stmt, amounts = _booking_revenue(dimension, window, need_package, destination, package_id)
+        stmt, amounts = _booking_revenue(
+            dimension, window, need_package, destination, package_id
+        )
     key_columns, key_shape = _dimension_output(dimension)
     columns = (*key_columns, ("currency", STRING), *amounts)
     money_names = [name for name, kind in amounts if kind == MONEY]
@@ -250,8 +267,12 @@ def revenue(
         out.update(_money(row, *money_names))
         return out
 
-    filters = {**window.as_dict(), "year": year, "destination": destination,
-               "package_id": package_id}
+    filters = {
+        **window.as_dict(),
+        "year": year,
+        "destination": destination,
+        "package_id": package_id,
+    }
     return Report(
         name=f"revenue.{'monthly' if dimension == 'month' else 'by-' + dimension}",
         basis=basis,
@@ -268,16 +289,26 @@ def _dimension_output(dimension: str):
         return (("month", STRING),), lambda row: {"month": row.month}
     if dimension == "customer":
         return (
-            (("customer_id", INTEGER), ("customer_name", STRING), ("customer_email", STRING)),
-            lambda row: {"customer_id": row.customer_id, "customer_name": row.customer_name,
-                         "customer_email": row.customer_email},
+            (
+                ("customer_id", INTEGER),
+                ("customer_name", STRING),
+                ("customer_email", STRING),
+            ),
+            lambda row: {
+                "customer_id": row.customer_id,
+                "customer_name": row.customer_name,
+                "customer_email": row.customer_email,
+            },
         )
     if dimension == "destination":
         return (("destination", STRING),), lambda row: {"destination": row.destination}
     return (
         (("package_id", INTEGER), ("package_title", STRING), ("destination", STRING)),
-        lambda row: {"package_id": row.package_id, "package_title": row.package_title,
-                     "destination": row.destination},
+        lambda row: {
+            "package_id": row.package_id,
+            "package_title": row.package_title,
+            "destination": row.destination,
+        },
     )
 
 
@@ -286,10 +317,16 @@ def _with_names(dimension: str, stmt: Select, key) -> tuple[Select, list]:
     returns the statement and the extra columns to select and group by."""
     if dimension == "customer":
         stmt = stmt.join(Customer, Customer.id == key)
-        return stmt, [Customer.name.label("customer_name"), Customer.email.label("customer_email")]
+        return stmt, [
+            Customer.name.label("customer_name"),
+            Customer.email.label("customer_email"),
+        ]
     if dimension == "package":
         stmt = stmt.join(Package, Package.id == key)
-        return stmt, [Package.title.label("package_title"), Package.destination.label("destination")]
+        return stmt, [
+            Package.title.label("package_title"),
+            Package.destination.label("destination"),
+        ]
     return stmt, []
 
 
@@ -346,8 +383,13 @@ def _cash_revenue(dimension, window, need_package, destination, package_id):
         stmt = stmt.order_by(key, moves.c.currency)
     else:
         stmt = stmt.order_by(net.desc(), moves.c.currency, key)
-    amounts = (("payments", INTEGER), ("received", MONEY), ("refunds", INTEGER),
-               ("refunded", MONEY), ("net", MONEY))
+    amounts = (
+        ("payments", INTEGER),
+        ("received", MONEY),
+        ("refunds", INTEGER),
+        ("refunded", MONEY),
+        ("net", MONEY),
+    )
     return stmt, amounts
 
 
@@ -369,9 +411,15 @@ def _booking_revenue(dimension, window, need_package, destination, package_id):
     names = []
     if dimension == "customer":
         stmt = stmt.join(Customer, Customer.id == Booking.customer_id)
-        names = [Customer.name.label("customer_name"), Customer.email.label("customer_email")]
+        names = [
+            Customer.name.label("customer_name"),
+            Customer.email.label("customer_email"),
+        ]
     elif dimension == "package":
-        names = [Package.title.label("package_title"), Package.destination.label("destination")]
+        names = [
+            Package.title.label("package_title"),
+            Package.destination.label("destination"),
+        ]
     stmt = stmt.add_columns(
         *names,
         func.count(Booking.id).label("bookings"),
@@ -391,8 +439,10 @@ def _invoice_rows(today: date):
     with the credit notes joined once), credited, kept (paid - refunded) and
     outstanding (total - credited - kept, never negative), in major units."""
     credit_notes = (
-        select(CreditNote.invoice_id.label("invoice_id"),
-               func.sum(CreditNote.amount).label("credit_total"))
+        select(
+            CreditNote.invoice_id.label("invoice_id"),
+            func.sum(CreditNote.amount).label("credit_total"),
+        )
         .group_by(CreditNote.invoice_id)
         .subquery("credit_totals")
     )
@@ -425,9 +475,13 @@ def invoice_summary(*, window: Window = Window(), include_ids: bool = True) -> R
     refunds) and outstanding amounts, and the invoice ids (ascending) unless
     `include_ids` is false (docs/design.md "Lifecycles": invoice)."""
     today = utcnow().date()
-    per_invoice = window.on_date(_invoice_rows(today), Invoice.issue_date).add_columns(
-        Invoice.currency.label("currency"), Invoice.total_amount.label("total")
-    ).subquery("per_invoice")
+    per_invoice = (
+        window.on_date(_invoice_rows(today), Invoice.issue_date)
+        .add_columns(
+            Invoice.currency.label("currency"), Invoice.total_amount.label("total")
+        )
+        .subquery("per_invoice")
+    )
     status = per_invoice.c.status
     order = case({name: index for index, name in enumerate(STATUS_ORDER)}, value=status)
     columns = [
@@ -448,15 +502,25 @@ def invoice_summary(*, window: Window = Window(), include_ids: bool = True) -> R
     )
 
     def shape(row) -> dict:
-        out = {"status": row.status, "currency": row.currency, "invoices": int(row.invoices)}
+        out = {
+            "status": row.status,
+            "currency": row.currency,
+            "invoices": int(row.invoices),
+        }
         out.update(_money(row, "total", "credited", "paid", "outstanding"))
         if include_ids:
             out["invoice_ids"] = parse_ids(row.invoice_ids)
         return out
 
-    result_columns = (("status", STRING), ("currency", STRING), ("invoices", INTEGER),
-                      ("total", MONEY), ("credited", MONEY), ("paid", MONEY),
-                      ("outstanding", MONEY))
+    result_columns = (
+        ("status", STRING),
+        ("currency", STRING),
+        ("invoices", INTEGER),
+        ("total", MONEY),
+        ("credited", MONEY),
+        ("paid", MONEY),
+        ("outstanding", MONEY),
+    )
     if include_ids:
         result_columns += (("invoice_ids", IDS),)
     return Report(
@@ -486,7 +550,9 @@ def unpaid_invoices(
         Invoice.issue_date.label("issue_date"),
         Invoice.due_date.label("due_date"),
     )
-    per_invoice = window.on_date(per_invoice, Invoice.issue_date).subquery("per_invoice")
+    per_invoice = window.on_date(per_invoice, Invoice.issue_date).subquery(
+        "per_invoice"
+    )
     wanted = ("overdue",) if overdue_only else ("pending", "overdue")
     stmt = (
         select(
@@ -525,12 +591,24 @@ def unpaid_invoices(
 
     return Report(
         name="invoices.unpaid",
-        columns=(("invoice_id", INTEGER), ("number", STRING), ("status", STRING),
-                 ("booking_id", INTEGER), ("booking_reference", STRING),
-                 ("customer_id", INTEGER), ("customer_name", STRING),
-                 ("customer_email", STRING), ("currency", STRING), ("total", MONEY),
-                 ("credited", MONEY), ("paid", MONEY), ("outstanding", MONEY),
-                 ("issue_date", DATE), ("due_date", DATE), ("days_overdue", INTEGER)),
+        columns=(
+            ("invoice_id", INTEGER),
+            ("number", STRING),
+            ("status", STRING),
+            ("booking_id", INTEGER),
+            ("booking_reference", STRING),
+            ("customer_id", INTEGER),
+            ("customer_name", STRING),
+            ("customer_email", STRING),
+            ("currency", STRING),
+            ("total", MONEY),
+            ("credited", MONEY),
+            ("paid", MONEY),
+            ("outstanding", MONEY),
+            ("issue_date", DATE),
+            ("due_date", DATE),
+            ("days_overdue", INTEGER),
+        ),
         statement=_limited(stmt, limit),
         shape=shape,
         filters={**window.as_dict(), "overdue_only": overdue_only},
@@ -553,32 +631,53 @@ def popular(by: str, *, window: Window = Window(), limit: int | None = None) -> 
     )
     stmt = window.on_timestamp(stmt, Booking.created_at)
     if by == "package":
-        keys = [Package.id.label("package_id"), Package.title.label("package_title"),
-                Package.destination.label("destination")]
+        keys = [
+            Package.id.label("package_id"),
+            Package.title.label("package_title"),
+            Package.destination.label("destination"),
+        ]
         extra = []
-        key_columns = (("package_id", INTEGER), ("package_title", STRING),
-                       ("destination", STRING))
+        key_columns = (
+            ("package_id", INTEGER),
+            ("package_title", STRING),
+            ("destination", STRING),
+        )
     else:
         keys = [Package.destination.label("destination")]
         extra = [func.count(func.distinct(Package.id)).label("packages")]
         key_columns = (("destination", STRING), ("packages", INTEGER))
-    stmt = stmt.add_columns(
-        *keys, *extra, Booking.currency.label("currency"), bookings.label("bookings"),
-        travellers.label("travellers"), value.label("value"),
-    ).group_by(*[k.element for k in keys], Booking.currency).order_by(
-        bookings.desc(), travellers.desc(), value.desc(), keys[0].element
+    stmt = (
+        stmt.add_columns(
+            *keys,
+            *extra,
+            Booking.currency.label("currency"),
+            bookings.label("bookings"),
+            travellers.label("travellers"),
+            value.label("value"),
+        )
+        .group_by(*[k.element for k in keys], Booking.currency)
+        .order_by(bookings.desc(), travellers.desc(), value.desc(), keys[0].element)
     )
 
     def shape(row) -> dict:
         out = {name: getattr(row, name) for name, _t in key_columns}
-        out.update(currency=row.currency, bookings=int(row.bookings),
-                   travellers=int(row.travellers), value=from_cents(row.value))
+        out.update(
+            currency=row.currency,
+            bookings=int(row.bookings),
+            travellers=int(row.travellers),
+            value=from_cents(row.value),
+        )
         return out
 
     return Report(
         name=f"{by}s.popular" if by == "package" else "destinations.popular",
-        columns=(*key_columns, ("currency", STRING), ("bookings", INTEGER),
-                 ("travellers", INTEGER), ("value", MONEY)),
+        columns=(
+            *key_columns,
+            ("currency", STRING),
+            ("bookings", INTEGER),
+            ("travellers", INTEGER),
+            ("value", MONEY),
+        ),
         statement=_limited(stmt, limit),
         shape=shape,
         filters=window.as_dict(),
@@ -626,7 +725,9 @@ def active_customers(*, window: Window, limit: int | None = None) -> Report:
             func.max(activity.c.moment).label("last_activity"),
         )
         .join(Customer, Customer.id == activity.c.customer_id)
-        .group_by(activity.c.customer_id, Customer.name, Customer.email, activity.c.currency)
+        .group_by(
+            activity.c.customer_id, Customer.name, Customer.email, activity.c.currency
+        )
         .order_by(spend.desc(), bookings.desc(), activity.c.customer_id)
     )
 
@@ -635,7 +736,7 @@ def active_customers(*, window: Window, limit: int | None = None) -> Report:
         if isinstance(last, str):  # SQLite hands MAX() of the text column back as text
             last = datetime.fromisoformat(last)
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
+            last = last.replace(tzinfo=UTC)
         return {
             "customer_id": row.customer_id,
             "customer_name": row.customer_name,
@@ -643,14 +744,20 @@ def active_customers(*, window: Window, limit: int | None = None) -> Report:
             "currency": row.currency,
             "bookings": int(row.bookings),
             "spend": from_cents(row.spend),
-            "last_activity": last.astimezone(timezone.utc) if last else None,
+            "last_activity": last.astimezone(UTC) if last else None,
         }
 
     return Report(
         name="customers.active",
-        columns=(("customer_id", INTEGER), ("customer_name", STRING),
-                 ("customer_email", STRING), ("currency", STRING), ("bookings", INTEGER),
-                 ("spend", MONEY), ("last_activity", STRING)),
+        columns=(
+            ("customer_id", INTEGER),
+            ("customer_name", STRING),
+            ("customer_email", STRING),
+            ("currency", STRING),
+            ("bookings", INTEGER),
+            ("spend", MONEY),
+            ("last_activity", STRING),
+        ),
         statement=_limited(stmt, limit),
         shape=shape,
         filters=window.as_dict(),
@@ -663,10 +770,15 @@ def booking_trends(*, interval: str = "month", window: Window = Window()) -> Rep
     cancelled, expired (swept or lapsed), with seats; oldest period first."""
     now = utcnow()
     period = bucket(Booking.created_at, interval)
-    lapsed = and_(Booking.status == "held", Booking.hold_expires_at.is_not(None),
-                  Booking.hold_expires_at <= now)
-    held = and_(Booking.status == "held", or_(Booking.hold_expires_at.is_(None),
-                                              Booking.hold_expires_at > now))
+    lapsed = and_(
+        Booking.status == "held",
+        Booking.hold_expires_at.is_not(None),
+        Booking.hold_expires_at <= now,
+    )
+    held = and_(
+        Booking.status == "held",
+        or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now),
+    )
 
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -681,11 +793,24 @@ def booking_trends(*, interval: str = "month", window: Window = Window()) -> Rep
         count_if(Booking.status == "cancelled").label("cancelled"),
         count_if(or_(Booking.status == "expired", lapsed)).label("expired"),
     )
-    stmt = window.on_timestamp(stmt, Booking.created_at).group_by(period).order_by(period)
-    counts = ("bookings", "seats", "held", "confirmed", "completed", "cancelled", "expired")
+    stmt = (
+        window.on_timestamp(stmt, Booking.created_at).group_by(period).order_by(period)
+    )
+    counts = (
+        "bookings",
+        "seats",
+        "held",
+        "confirmed",
+        "completed",
+        "cancelled",
+        "expired",
+    )
 
     def shape(row) -> dict:
-        return {"period": row.period, **{name: int(getattr(row, name)) for name in counts}}
+        return {
+            "period": row.period,
+            **{name: int(getattr(row, name)) for name in counts},
+        }
 
     return Report(
         name="bookings.trends",
@@ -720,7 +845,10 @@ def cancellations(*, interval: str = "month", window: Window = Window()) -> Repo
     refunded = select(
         bucket(Refund.created_at, interval).label("period"),
         Refund.currency.label("currency"),
-        literal(0), literal(0), literal(0), literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
         literal(1),
         amount,
         case((Refund.destination == "wallet", amount), else_=0),
@@ -729,33 +857,62 @@ def cancellations(*, interval: str = "month", window: Window = Window()) -> Repo
     )
     refunded = window.on_timestamp(refunded, Refund.created_at)
     moves = union_all(cancelled, refunded).subquery("moves")
-    sums = ("cancellations", "seats", "cancelled_value", "penalties", "refunds", "refunded",
-            "to_wallet", "to_original", "pending")
+    sums = (
+        "cancellations",
+        "seats",
+        "cancelled_value",
+        "penalties",
+        "refunds",
+        "refunded",
+        "to_wallet",
+        "to_original",
+        "pending",
+    )
     stmt = (
-        select(moves.c.period, moves.c.currency,
-               *[func.sum(moves.c[name]).label(name) for name in sums])
+        select(
+            moves.c.period,
+            moves.c.currency,
+            *[func.sum(moves.c[name]).label(name) for name in sums],
+        )
         .group_by(moves.c.period, moves.c.currency)
         .order_by(moves.c.period, moves.c.currency)
     )
-    names = {"cancelled_value": "cancelled_value", "penalties": "penalties_kept",
-             "refunded": "refunded_amount", "to_wallet": "refunded_to_wallet",
-             "to_original": "refunded_to_original", "pending": "refunds_pending"}
+    names = {
+        "cancelled_value": "cancelled_value",
+        "penalties": "penalties_kept",
+        "refunded": "refunded_amount",
+        "to_wallet": "refunded_to_wallet",
+        "to_original": "refunded_to_original",
+        "pending": "refunds_pending",
+    }
 
     def shape(row) -> dict:
-        out = {"period": row.period, "currency": row.currency,
-               "cancellations": int(row.cancellations), "seats_released": int(row.seats),
-               "refunds": int(row.refunds)}
+        out = {
+            "period": row.period,
+            "currency": row.currency,
+            "cancellations": int(row.cancellations),
+            "seats_released": int(row.seats),
+            "refunds": int(row.refunds),
+        }
         for source, target in names.items():
             out[target] = from_cents(getattr(row, source))
         return out
 
     return Report(
         name="cancellations",
-        columns=(("period", STRING), ("currency", STRING), ("cancellations", INTEGER),
-                 ("seats_released", INTEGER), ("cancelled_value", MONEY),
-                 ("penalties_kept", MONEY), ("refunds", INTEGER), ("refunded_amount", MONEY),
-                 ("refunded_to_wallet", MONEY), ("refunded_to_original", MONEY),
-                 ("refunds_pending", MONEY)),
+        columns=(
+            ("period", STRING),
+            ("currency", STRING),
+            ("cancellations", INTEGER),
+            ("seats_released", INTEGER),
+            ("cancelled_value", MONEY),
+            ("penalties_kept", MONEY),
+            ("refunds", INTEGER),
+            ("refunded_amount", MONEY),
+            ("refunded_to_wallet", MONEY),
+            ("refunded_to_original", MONEY),
+            ("refunds_pending", MONEY),
+        ),
         statement=stmt,
         shape=shape,
         filters={**window.as_dict(), "interval": interval},
@@ -805,15 +962,22 @@ def wallet_liability(*, window: Window = Window()) -> Report:
     )
 
     def shape(row) -> dict:
-        return {"currency": row.currency,
-                "customers_with_balance": int(row.customers_with_balance),
-                **_money(row, "opening", "credits", "debits", "closing")}
+        return {
+            "currency": row.currency,
+            "customers_with_balance": int(row.customers_with_balance),
+            **_money(row, "opening", "credits", "debits", "closing"),
+        }
 
     return Report(
         name="wallets.liability",
-        columns=(("currency", STRING), ("customers_with_balance", INTEGER),
-                 ("opening", MONEY), ("credits", MONEY), ("debits", MONEY),
-                 ("closing", MONEY)),
+        columns=(
+            ("currency", STRING),
+            ("customers_with_balance", INTEGER),
+            ("opening", MONEY),
+            ("credits", MONEY),
+            ("debits", MONEY),
+            ("closing", MONEY),
+        ),
         statement=stmt,
         shape=shape,
         filters=window.as_dict(),
@@ -840,7 +1004,9 @@ def enquiry_funnel(*, window: Window = Window(), by: str = "employee") -> Report
     source: how many, how many sit in each stage now, and the conversion rate
     (won / enquiries, percent with one place). An enquiry is won only through a
     linked booking (docs/design.md "Lifecycles": enquiry)."""
-    stage_counts = [_count_if(Enquiry.stage == stage).label(stage) for stage in ENQUIRY_STAGES]
+    stage_counts = [
+        _count_if(Enquiry.stage == stage).label(stage) for stage in ENQUIRY_STAGES
+    ]
     if by == "source":
         keys = (Enquiry.source.label("source"),)
         stmt = select(*keys, func.count(Enquiry.id).label("enquiries"), *stage_counts)
@@ -849,9 +1015,12 @@ def enquiry_funnel(*, window: Window = Window(), by: str = "employee") -> Report
         key_columns = (("source", STRING),)
     else:
         stmt = (
-            select(Enquiry.assigned_to_id.label("employee_id"),
-                   Employee.name.label("employee_name"),
-                   func.count(Enquiry.id).label("enquiries"), *stage_counts)
+            select(
+                Enquiry.assigned_to_id.label("employee_id"),
+                Employee.name.label("employee_name"),
+                func.count(Enquiry.id).label("enquiries"),
+                *stage_counts,
+            )
             .select_from(Enquiry)
             .outerjoin(Employee, Employee.id == Enquiry.assigned_to_id)
         )
@@ -870,8 +1039,11 @@ def enquiry_funnel(*, window: Window = Window(), by: str = "employee") -> Report
 
     return Report(
         name="enquiries.funnel",
-        columns=(*key_columns, *((name, INTEGER) for name in counts),
-                 ("conversion_rate", PERCENT)),
+        columns=(
+            *key_columns,
+            *((name, INTEGER) for name in counts),
+            ("conversion_rate", PERCENT),
+        ),
         statement=stmt,
         shape=shape,
         filters={**window.as_dict(), "by": by},
@@ -896,15 +1068,19 @@ class seconds_between(FunctionElement):
 @compiles(seconds_between, "postgresql")
 def _seconds_pg(element, compiler, **kw):
     later, earlier = list(element.clauses)
-    return (f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - "
-            f"{compiler.process(earlier, **kw)}))")
+    return (
+        f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - "
+        f"{compiler.process(earlier, **kw)}))"
+    )
 
 
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element, compiler, **kw):
     later, earlier = list(element.clauses)
-    return (f"((julianday({compiler.process(later, **kw)}) - "
-            f"julianday({compiler.process(earlier, **kw)})) * 86400.0)")
+    return (
+        f"((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+    )
 
 
 def _median_by_employee(later, window: Window, label: str):
@@ -915,7 +1091,8 @@ def _median_by_employee(later, window: Window, label: str):
     key = func.coalesce(Enquiry.assigned_to_id, 0)
     seconds = seconds_between(later, Enquiry.created_at)
     ranked = select(
-        key.label("key"), seconds.label("seconds"),
+        key.label("key"),
+        seconds.label("seconds"),
         func.row_number().over(partition_by=key, order_by=seconds).label("rn"),
         func.count().over(partition_by=key).label("cnt"),
     ).where(later.is_not(None))
@@ -923,7 +1100,9 @@ def _median_by_employee(later, window: Window, label: str):
     middle = ranked.c.rn.in_(((ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2))
     return (
         select(ranked.c.key, func.avg(ranked.c.seconds).label(label))
-        .where(middle).group_by(ranked.c.key).subquery(label)
+        .where(middle)
+        .group_by(ranked.c.key)
+        .subquery(label)
     )
 
 
@@ -931,7 +1110,9 @@ def _hours(seconds) -> Decimal | None:
     """Seconds as hours with one decimal place (None stays None)."""
     if seconds is None:
         return None
-    return (Decimal(str(seconds)) / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return (Decimal(str(seconds)) / 3600).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
 
 
 def enquiry_response_times(*, window: Window = Window()) -> Report:
@@ -941,11 +1122,15 @@ def enquiry_response_times(*, window: Window = Window()) -> Report:
     creation to the first response and to `won`."""
     key = func.coalesce(Enquiry.assigned_to_id, 0)
     late = or_(
-        and_(Enquiry.first_response_at.is_(None), Enquiry.first_response_due_at < utcnow()),
+        and_(
+            Enquiry.first_response_at.is_(None),
+            Enquiry.first_response_due_at < utcnow(),
+        ),
         Enquiry.first_response_at > Enquiry.first_response_due_at,
     )
     base = select(
-        key.label("key"), func.count(Enquiry.id).label("enquiries"),
+        key.label("key"),
+        func.count(Enquiry.id).label("enquiries"),
         func.count(Enquiry.first_response_at).label("responded"),
         _count_if(late).label("response_overdue"),
         _count_if(Enquiry.stage == "won").label("won"),
@@ -954,8 +1139,13 @@ def enquiry_response_times(*, window: Window = Window()) -> Report:
     first = _median_by_employee(Enquiry.first_response_at, window, "first")
     won = _median_by_employee(Enquiry.won_at, window, "towon")
     stmt = (
-        select(base, Employee.id.label("employee_id"), Employee.name.label("employee_name"),
-               first.c.first, won.c.towon)
+        select(
+            base,
+            Employee.id.label("employee_id"),
+            Employee.name.label("employee_name"),
+            first.c.first,
+            won.c.towon,
+        )
         .outerjoin(Employee, Employee.id == base.c.key)
         .outerjoin(first, first.c.key == base.c.key)
         .outerjoin(won, won.c.key == base.c.key)
@@ -963,17 +1153,29 @@ def enquiry_response_times(*, window: Window = Window()) -> Report:
     )
 
     def shape(row) -> dict:
-        return {"employee_id": row.employee_id, "employee_name": row.employee_name,
-                "enquiries": int(row.enquiries), "responded": int(row.responded),
-                "response_overdue": int(row.response_overdue), "won": int(row.won),
-                "median_hours_to_first_response": _hours(row.first),
-                "median_hours_to_won": _hours(row.towon)}
+        return {
+            "employee_id": row.employee_id,
+            "employee_name": row.employee_name,
+            "enquiries": int(row.enquiries),
+            "responded": int(row.responded),
+            "response_overdue": int(row.response_overdue),
+            "won": int(row.won),
+            "median_hours_to_first_response": _hours(row.first),
+            "median_hours_to_won": _hours(row.towon),
+        }
 
     return Report(
         name="enquiries.response-times",
-        columns=(("employee_id", INTEGER), ("employee_name", STRING), ("enquiries", INTEGER),
-                 ("responded", INTEGER), ("response_overdue", INTEGER), ("won", INTEGER),
-                 ("median_hours_to_first_response", HOURS), ("median_hours_to_won", HOURS)),
+        columns=(
+            ("employee_id", INTEGER),
+            ("employee_name", STRING),
+            ("enquiries", INTEGER),
+            ("responded", INTEGER),
+            ("response_overdue", INTEGER),
+            ("won", INTEGER),
+            ("median_hours_to_first_response", HOURS),
+            ("median_hours_to_won", HOURS),
+        ),
         statement=stmt,
         shape=shape,
         filters=window.as_dict(),
@@ -984,25 +1186,39 @@ def enquiry_lost_reasons(*, window: Window = Window()) -> Report:
     """Enquiries lost now, raised in the range, per lost reason (most first): how
     many and their share of all lost ones (percent, one place)."""
     stmt = (
-        select(EnquiryLostReason.code, EnquiryLostReason.label,
-               func.count(Enquiry.id).label("lost"))
+        select(
+            EnquiryLostReason.code,
+            EnquiryLostReason.label,
+            func.count(Enquiry.id).label("lost"),
+        )
         .join(Enquiry, Enquiry.lost_reason_id == EnquiryLostReason.id)
         .where(Enquiry.stage == "lost")
     )
     stmt = window.on_timestamp(stmt, Enquiry.created_at)
     total = select(func.count(Enquiry.id)).where(Enquiry.stage == "lost")
     total = window.on_timestamp(total, Enquiry.created_at).scalar_subquery()
-    stmt = stmt.add_columns(total.label("total")).group_by(
-        EnquiryLostReason.id, EnquiryLostReason.code, EnquiryLostReason.label
-    ).order_by(func.count(Enquiry.id).desc(), EnquiryLostReason.id)
+    stmt = (
+        stmt.add_columns(total.label("total"))
+        .group_by(EnquiryLostReason.id, EnquiryLostReason.code, EnquiryLostReason.label)
+        .order_by(func.count(Enquiry.id).desc(), EnquiryLostReason.id)
+    )
 
     def shape(row) -> dict:
-        return {"code": row.code, "label": row.label, "lost": int(row.lost),
-                "share": _rate(int(row.lost), int(row.total))}
+        return {
+            "code": row.code,
+            "label": row.label,
+            "lost": int(row.lost),
+            "share": _rate(int(row.lost), int(row.total)),
+        }
 
     return Report(
         name="enquiries.lost-reasons",
-        columns=(("code", STRING), ("label", STRING), ("lost", INTEGER), ("share", PERCENT)),
+        columns=(
+            ("code", STRING),
+            ("label", STRING),
+            ("lost", INTEGER),
+            ("share", PERCENT),
+        ),
         statement=stmt,
         shape=shape,
         filters=window.as_dict(),
@@ -1016,10 +1232,12 @@ def enquiry_revenue_won(*, window: Window = Window()) -> Report:
     minus refunded: `received`)."""
     standing = Booking.status.in_(("held", "confirmed", "completed"))
     stmt = (
-        select(Booking.currency.label("currency"),
-               func.count(Enquiry.id).label("won_enquiries"),
-               sum_cents(case((standing, Booking.total_amount), else_=0)).label("booked"),
-               sum_cents(Booking.amount_paid - Booking.amount_refunded).label("received"))
+        select(
+            Booking.currency.label("currency"),
+            func.count(Enquiry.id).label("won_enquiries"),
+            sum_cents(case((standing, Booking.total_amount), else_=0)).label("booked"),
+            sum_cents(Booking.amount_paid - Booking.amount_refunded).label("received"),
+        )
         .join(Booking, Booking.id == Enquiry.booking_id)
         .where(Enquiry.stage == "won")
     )
@@ -1027,13 +1245,20 @@ def enquiry_revenue_won(*, window: Window = Window()) -> Report:
     stmt = stmt.group_by(Booking.currency).order_by(Booking.currency)
 
     def shape(row) -> dict:
-        return {"currency": row.currency, "won_enquiries": int(row.won_enquiries),
-                **_money(row, "booked", "received")}
+        return {
+            "currency": row.currency,
+            "won_enquiries": int(row.won_enquiries),
+            **_money(row, "booked", "received"),
+        }
 
     return Report(
         name="enquiries.revenue-won",
-        columns=(("currency", STRING), ("won_enquiries", INTEGER), ("booked", MONEY),
-                 ("received", MONEY)),
+        columns=(
+            ("currency", STRING),
+            ("won_enquiries", INTEGER),
+            ("booked", MONEY),
+            ("received", MONEY),
+        ),
         statement=stmt,
         shape=shape,
         filters=window.as_dict(),

@@ -85,17 +85,24 @@ def balance_reminders(now: datetime | None = None) -> int:
     now = now or utcnow()
     today = now.date()
     thresholds = sorted(current_app.config["BALANCE_REMINDER_DAYS"])
-    stmt = _unpaid_confirmed().where(
-        Booking.balance_due_date >= today,
-        Booking.balance_due_date <= today + timedelta(days=thresholds[-1]),
-    ).options(selectinload(Booking.customer)).order_by(Booking.id)
+    stmt = (
+        _unpaid_confirmed()
+        .where(
+            Booking.balance_due_date >= today,
+            Booking.balance_due_date <= today + timedelta(days=thresholds[-1]),
+        )
+        .options(selectinload(Booking.customer))
+        .order_by(Booking.id)
+    )
     queued = 0
     try:
         for booking in db.session.scalars(stmt).all():
             days_left = (booking.balance_due_date - today).days
             days = min(t for t in thresholds if t >= days_left)
             key = f"balance-reminder:{booking.id}:{days}"
-            if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            if db.session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            ):
                 continue
             queued += notifications.balance_reminder(booking, days=days)
         db.session.commit()
@@ -120,17 +127,25 @@ def cancel_unpaid_balances(now: datetime | None = None) -> int:
         return 0
     now = now or utcnow()
     cutoff = now.date() - timedelta(days=config["BALANCE_CANCEL_GRACE_DAYS"])
-    ids = list(db.session.scalars(
-        _unpaid_confirmed().with_only_columns(Booking.id)
-        .where(Booking.balance_due_date < cutoff).order_by(Booking.id)
-    ))
+    ids = list(
+        db.session.scalars(
+            _unpaid_confirmed()
+            .with_only_columns(Booking.id)
+            .where(Booking.balance_due_date < cutoff)
+            .order_by(Booking.id)
+        )
+    )
     db.session.rollback()
-    reason = (f"Balance unpaid {config['BALANCE_CANCEL_GRACE_DAYS']} day(s) after its "
-              "due date")
+    reason = (
+        f"Balance unpaid {config['BALANCE_CANCEL_GRACE_DAYS']} day(s) after its "
+        "due date"
+    )
     done = 0
     for booking_id in ids:
         try:
-            done += cancellations.cancel_for_unpaid_balance(booking_id, now=now, reason=reason)
+            done += cancellations.cancel_for_unpaid_balance(
+                booking_id, now=now, reason=reason
+            )
         except APIError as exc:
             log.info("unpaid booking %s not cancelled: %s", booking_id, exc.detail)
     return done
@@ -162,13 +177,25 @@ def activity_reminders(now: datetime | None = None) -> int:
 JOBS = (
     Job("easytravels.outbox.relay", timedelta(seconds=2), "relay_outbox"),
     Job("easytravels.jobs.expire_holds", timedelta(minutes=1), "expire_holds"),
-    Job("easytravels.jobs.complete_trips", timedelta(days=1), "complete_trips", (0, 15)),
+    Job(
+        "easytravels.jobs.complete_trips", timedelta(days=1), "complete_trips", (0, 15)
+    ),
     Job("easytravels.jobs.balance_reminders", timedelta(hours=1), "balance_reminders"),
-    Job("easytravels.jobs.cancel_unpaid_balances", timedelta(hours=1),
-        "cancel_unpaid_balances"),
-    Job("easytravels.jobs.reconcile_provider_payments", timedelta(minutes=15),
-        "reconcile_provider_payments"),
-    Job("easytravels.jobs.activity_reminders", timedelta(minutes=5), "activity_reminders"),
+    Job(
+        "easytravels.jobs.cancel_unpaid_balances",
+        timedelta(hours=1),
+        "cancel_unpaid_balances",
+    ),
+    Job(
+        "easytravels.jobs.reconcile_provider_payments",
+        timedelta(minutes=15),
+        "reconcile_provider_payments",
+    ),
+    Job(
+        "easytravels.jobs.activity_reminders",
+        timedelta(minutes=5),
+        "activity_reminders",
+    ),
 )
 
 
@@ -194,9 +221,12 @@ class Scheduler:
 
     def due(self, now: datetime) -> list[Job]:
         """The jobs whose period has passed since they last ran (or never ran)."""
-        return [job for job in self.jobs
-                if job.name not in self.last_run
-                or now - self.last_run[job.name] >= self._period(job)]
+        return [
+            job
+            for job in self.jobs
+            if job.name not in self.last_run
+            or now - self.last_run[job.name] >= self._period(job)
+        ]
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Run every due job at `now`; returns `{job name: result}`. A failing job

@@ -66,5 +66,7 @@ def search_condition(q: str | None):
         query = func.plainto_tsquery(PG_CONFIG, " ".join(terms))
         return vector.bool_op("@@")(query)
     return Package.id.in_(
-        select(PACKAGE_FTS.c.rowid).where(PACKAGE_FTS.c.package_fts.match(fts5_query(terms)))
+        select(PACKAGE_FTS.c.rowid).where(
+            PACKAGE_FTS.c.package_fts.match(fts5_query(terms))
+        )
     )

@@ -96,112 +96,370 @@ CITIES = [
 # title, destination, origin, transport, base price, deposit %, status, summary,
 # days as "title @ location".
 CATALOGUE = [
-    ("Lisbon & Sintra City Break", "Lisbon, Portugal", "Dublin", "flight", "690", 100,
-     "published", "Trams, tiles and palaces: four easy days in Lisbon with a day in Sintra.",
-     ["Arrival and Alfama evening walk @ Lisbon", "Belem monuments and pasteis @ Lisbon",
-      "Pena Palace and Moorish Castle @ Sintra", "Time-out market and departure @ Lisbon"]),
-    ("Amalfi Coast Explorer", "Amalfi Coast, Italy", "Dublin", "flight", "1450", 30,
-     "published", "Cliffside villages, lemon groves and boat days along the Amalfi Coast.",
-     ["Arrival in Naples and transfer @ Sorrento", "Pompeii guided visit @ Pompeii",
-      "Path of the Gods hike @ Positano", "Boat trip to Capri @ Capri",
-      "Ravello gardens and concert @ Ravello", "Free day on the coast @ Amalfi",
-      "Transfer and departure @ Naples"]),
-    ("Iceland Ring Road Adventure", "Reykjavik, Iceland", "London", "flight", "2350", 30,
-     "published", "Eight days around Iceland: waterfalls, glaciers, black beaches, lagoons.",
-     ["Arrival and Blue Lagoon @ Reykjavik", "Golden Circle @ Thingvellir",
-      "South coast waterfalls @ Vik", "Glacier lagoon boat trip @ Jokulsarlon",
-      "East fjords drive @ Egilsstadir", "Lake Myvatn and nature baths @ Myvatn",
-      "Whale watching @ Husavik", "Return and departure @ Reykjavik"]),
-    ("Kyoto Temples & Tea Ceremony", "Kyoto, Japan", "London", "flight", "3100", 30,
-     "published", "Zen gardens, geisha districts and a private tea ceremony in Kyoto.",
-     ["Arrival and Gion evening @ Kyoto", "Fushimi Inari at dawn @ Kyoto",
-      "Arashiyama bamboo grove @ Kyoto", "Tea ceremony and kimono fitting @ Kyoto",
-      "Day trip to Nara deer park @ Nara", "Golden Pavilion and Ryoan-ji @ Kyoto",
-      "Cooking class and Nishiki market @ Kyoto", "Day trip to Osaka @ Osaka",
-      "Departure @ Osaka"]),
-    ("Marrakech & Atlas Mountains", "Marrakech, Morocco", "Madrid", "flight", "980", 100,
-     "published", "Souks, riads and a night in a Berber village in the High Atlas.",
-     ["Arrival and Jemaa el-Fnaa @ Marrakech", "Medina and Bahia Palace @ Marrakech",
-      "Drive to the High Atlas @ Imlil", "Berber village trek @ Imlil",
-      "Majorelle Garden and hammam @ Marrakech", "Departure @ Marrakech"]),
-    ("Scottish Highlands by Rail", "Inverness, Scotland", "London", "train", "1120", 100,
-     "published", "The West Highland Line, Loch Ness and the Isle of Skye by train and ferry.",
-     ["Sleeper train north @ Inverness", "Loch Ness and Urquhart Castle @ Loch Ness",
-      "Kyle Line to the coast @ Kyle of Lochalsh", "Isle of Skye tour @ Portree",
-      "Jacobite steam train and return @ Fort William"]),
-    ("Croatian Island Hopping", "Split, Croatia", "Berlin", "flight", "1690", 30,
-     "published", "Eight days of ferries, coves and old towns on the Dalmatian islands.",
-     ["Arrival and Diocletian's Palace @ Split", "Ferry to Hvar @ Hvar",
-      "Pakleni islands swim @ Hvar", "Ferry to Korcula @ Korcula",
-      "Wine tasting on Peljesac @ Orebic", "Mljet national park @ Mljet",
-      "Ferry back and farewell dinner @ Split", "Departure @ Split"]),
-    ("Paris Weekend Escape", "Paris, France", "London", "train", "540", 100,
-     "published", "Three days in Paris by Eurostar: museums, bistros and the Seine.",
-     ["Eurostar and Montmartre evening @ Paris", "Louvre and Seine cruise @ Paris",
-      "Le Marais brunch and return @ Paris"]),
-    ("Swiss Alps Panorama", "Interlaken, Switzerland", "Milan", "train", "1980", 30,
-     "published", "Glacier Express, Jungfraujoch and lakeside walks in the Bernese Oberland.",
-     ["Arrival by rail @ Interlaken", "Jungfraujoch top of Europe @ Jungfraujoch",
-      "Lauterbrunnen valley waterfalls @ Lauterbrunnen", "Glacier Express @ Zermatt",
-      "Matterhorn viewpoint @ Gornergrat", "Departure @ Zurich"]),
-    ("Andalusian Heritage Tour", "Seville, Spain", "Dublin", "flight", "1290", 100,
-     "published", "Moorish palaces and flamenco nights in Seville, Cordoba and Granada.",
-     ["Arrival and tapas tour @ Seville", "Alcazar and cathedral @ Seville",
-      "Mezquita of Cordoba @ Cordoba", "Alhambra and Generalife @ Granada",
-      "Albaicin and flamenco show @ Granada", "White villages drive @ Ronda",
-      "Departure @ Malaga"]),
-    ("Prague & Vienna by Rail", "Prague, Czechia", "Berlin", "train", "1050", 100,
-     "published", "Two imperial capitals linked by rail: castles, cafes and concerts.",
-     ["Arrival and Old Town Square @ Prague", "Prague Castle and Mala Strana @ Prague",
-      "Train to Vienna @ Vienna", "Schonbrunn Palace @ Vienna",
-      "Coffee houses and a concert @ Vienna", "Departure @ Vienna"]),
-    ("Cappadocia Balloon & Caves", "Goreme, Turkey", "London", "flight", "1190", 30,
-     "published", "Sunrise balloon flight, cave hotels and underground cities.",
-     ["Arrival and cave hotel check-in @ Goreme", "Sunrise balloon flight @ Goreme",
-      "Underground city of Derinkuyu @ Derinkuyu", "Ihlara valley hike @ Ihlara",
-      "Departure @ Kayseri"]),
-    ("Norwegian Fjords by Rail and Boat", "Bergen, Norway", "Amsterdam", "flight", "2150",
-     30, "published", "Flam Railway, Naeroyfjord cruise and the colourful wharf of Bergen.",
-     ["Arrival and Bryggen wharf @ Bergen", "Floibanen funicular @ Bergen",
-      "Train to Myrdal and Flam Railway @ Flam", "Naeroyfjord cruise @ Gudvangen",
-      "Glacier museum and hike @ Fjaerland", "Coastal drive back @ Bergen",
-      "Departure @ Bergen"]),
-    ("Ring of Kerry Coach Tour", "Killarney, Ireland", "Dublin", "bus", "420", 100,
-     "published", "Three days around the Ring of Kerry with a jaunting car ride.",
-     ["Coach to Killarney and jaunting car @ Killarney",
-      "Ring of Kerry scenic loop @ Kenmare", "Muckross House and return @ Killarney"]),
-    ("Greek Islands: Santorini & Naxos", "Santorini, Greece", "Manchester", "flight",
-     "1790", 30, "archived", "Caldera sunsets and sandy beaches on two Cycladic islands.",
-     ["Arrival and Fira evening @ Santorini", "Oia sunset @ Santorini",
-      "Volcano boat trip @ Santorini", "Ferry to Naxos @ Naxos",
-      "Naxos old town and Portara @ Naxos", "Beach day at Plaka @ Naxos",
-      "Ferry back to Santorini @ Santorini", "Departure @ Santorini"]),
-    ("Bavarian Castles Road Trip", "Munich, Germany", "Amsterdam", "bus", "990", 100,
-     "rejected", "Neuschwanstein, Linderhof and alpine villages on a small-group coach.",
-     ["Arrival and beer garden @ Munich", "Neuschwanstein Castle @ Schwangau",
-      "Linderhof and Oberammergau @ Oberammergau", "Zugspitze excursion @ Garmisch",
-      "Return and departure @ Munich"]),
-    ("Tuscany Food & Wine", "Florence, Italy", "Dublin", "flight", "1540", 30, "draft",
-     "Cooking classes, Chianti vineyards and the Renaissance treasures of Florence.",
-     ["Arrival and Duomo @ Florence", "Uffizi and Ponte Vecchio @ Florence",
-      "Chianti vineyard tour @ Greve in Chianti", "Cooking class in a farmhouse @ Siena",
-      "San Gimignano and Volterra @ San Gimignano", "Departure @ Florence"]),
-    ("Budapest Thermal Baths Break", "Budapest, Hungary", "London", "flight", "610", 100,
-     "draft", "Four days of thermal spas, ruin bars and Danube views.",
-     ["Arrival and Danube promenade @ Budapest", "Szechenyi baths @ Budapest",
-      "Buda Castle and Fishermen's Bastion @ Budapest", "Departure @ Budapest"]),
-    ("Dubrovnik & Montenegro Coast", "Dubrovnik, Croatia", "Manchester", "flight", "1390",
-     30, "pending_approval", "City walls, the Bay of Kotor and the Montenegrin Riviera.",
-     ["Arrival and city walls @ Dubrovnik", "Elaphiti islands cruise @ Dubrovnik",
-      "Bay of Kotor @ Kotor", "Perast and Our Lady of the Rocks @ Perast",
-      "Budva old town @ Budva", "Free day @ Dubrovnik", "Departure @ Dubrovnik"]),
-    ("Sahara Desert Camp Trek", "Merzouga, Morocco", "Madrid", "flight", "1850", 30,
-     "pending_approval", "Ten days from Marrakech to the dunes of Erg Chebbi and back.",
-     ["Arrival @ Marrakech", "Tizi n'Tichka pass @ Ait Benhaddou",
-      "Ouarzazate film studios @ Ouarzazate", "Dades gorge @ Boumalne Dades",
-      "Todra gorge @ Tinghir", "Camel trek into Erg Chebbi @ Merzouga",
-      "Desert camp and stargazing @ Merzouga", "Nomad family visit @ Merzouga",
-      "Draa valley drive @ Zagora", "Return and departure @ Marrakech"]),
+    (
+        "Lisbon & Sintra City Break",
+        "Lisbon, Portugal",
+        "Dublin",
+        "flight",
+        "690",
+        100,
+        "published",
+        "Trams, tiles and palaces: four easy days in Lisbon with a day in Sintra.",
+        [
+            "Arrival and Alfama evening walk @ Lisbon",
+            "Belem monuments and pasteis @ Lisbon",
+            "Pena Palace and Moorish Castle @ Sintra",
+            "Time-out market and departure @ Lisbon",
+        ],
+    ),
+    (
+        "Amalfi Coast Explorer",
+        "Amalfi Coast, Italy",
+        "Dublin",
+        "flight",
+        "1450",
+        30,
+        "published",
+        "Cliffside villages, lemon groves and boat days along the Amalfi Coast.",
+        [
+            "Arrival in Naples and transfer @ Sorrento",
+            "Pompeii guided visit @ Pompeii",
+            "Path of the Gods hike @ Positano",
+            "Boat trip to Capri @ Capri",
+            "Ravello gardens and concert @ Ravello",
+            "Free day on the coast @ Amalfi",
+            "Transfer and departure @ Naples",
+        ],
+    ),
+    (
+        "Iceland Ring Road Adventure",
+        "Reykjavik, Iceland",
+        "London",
+        "flight",
+        "2350",
+        30,
+        "published",
+        "Eight days around Iceland: waterfalls, glaciers, black beaches, lagoons.",
+        [
+            "Arrival and Blue Lagoon @ Reykjavik",
+            "Golden Circle @ Thingvellir",
+            "South coast waterfalls @ Vik",
+            "Glacier lagoon boat trip @ Jokulsarlon",
+            "East fjords drive @ Egilsstadir",
+            "Lake Myvatn and nature baths @ Myvatn",
+            "Whale watching @ Husavik",
+            "Return and departure @ Reykjavik",
+        ],
+    ),
+    (
+        "Kyoto Temples & Tea Ceremony",
+        "Kyoto, Japan",
+        "London",
+        "flight",
+        "3100",
+        30,
+        "published",
+        "Zen gardens, geisha districts and a private tea ceremony in Kyoto.",
+        [
+            "Arrival and Gion evening @ Kyoto",
+            "Fushimi Inari at dawn @ Kyoto",
+            "Arashiyama bamboo grove @ Kyoto",
+            "Tea ceremony and kimono fitting @ Kyoto",
+            "Day trip to Nara deer park @ Nara",
+            "Golden Pavilion and Ryoan-ji @ Kyoto",
+            "Cooking class and Nishiki market @ Kyoto",
+            "Day trip to Osaka @ Osaka",
+            "Departure @ Osaka",
+        ],
+    ),
+    (
+        "Marrakech & Atlas Mountains",
+        "Marrakech, Morocco",
+        "Madrid",
+        "flight",
+        "980",
+        100,
+        "published",
+        "Souks, riads and a night in a Berber village in the High Atlas.",
+        [
+            "Arrival and Jemaa el-Fnaa @ Marrakech",
+            "Medina and Bahia Palace @ Marrakech",
+            "Drive to the High Atlas @ Imlil",
+            "Berber village trek @ Imlil",
+            "Majorelle Garden and hammam @ Marrakech",
+            "Departure @ Marrakech",
+        ],
+    ),
+    (
+        "Scottish Highlands by Rail",
+        "Inverness, Scotland",
+        "London",
+        "train",
+        "1120",
+        100,
+        "published",
+        "The West Highland Line, Loch Ness and the Isle of Skye by train and ferry.",
+        [
+            "Sleeper train north @ Inverness",
+            "Loch Ness and Urquhart Castle @ Loch Ness",
+            "Kyle Line to the coast @ Kyle of Lochalsh",
+            "Isle of Skye tour @ Portree",
+            "Jacobite steam train and return @ Fort William",
+        ],
+    ),
+    (
+        "Croatian Island Hopping",
+        "Split, Croatia",
+        "Berlin",
+        "flight",
+        "1690",
+        30,
+        "published",
+        "Eight days of ferries, coves and old towns on the Dalmatian islands.",
+        [
+            "Arrival and Diocletian's Palace @ Split",
+            "Ferry to Hvar @ Hvar",
+            "Pakleni islands swim @ Hvar",
+            "Ferry to Korcula @ Korcula",
+            "Wine tasting on Peljesac @ Orebic",
+            "Mljet national park @ Mljet",
+            "Ferry back and farewell dinner @ Split",
+            "Departure @ Split",
+        ],
+    ),
+    (
+        "Paris Weekend Escape",
+        "Paris, France",
+        "London",
+        "train",
+        "540",
+        100,
+        "published",
+        "Three days in Paris by Eurostar: museums, bistros and the Seine.",
+        [
+            "Eurostar and Montmartre evening @ Paris",
+            "Louvre and Seine cruise @ Paris",
+            "Le Marais brunch and return @ Paris",
+        ],
+    ),
+    (
+        "Swiss Alps Panorama",
+        "Interlaken, Switzerland",
+        "Milan",
+        "train",
+        "1980",
+        30,
+        "published",
+        "Glacier Express, Jungfraujoch and lakeside walks in the Bernese Oberland.",
+        [
+            "Arrival by rail @ Interlaken",
+            "Jungfraujoch top of Europe @ Jungfraujoch",
+            "Lauterbrunnen valley waterfalls @ Lauterbrunnen",
+            "Glacier Express @ Zermatt",
+            "Matterhorn viewpoint @ Gornergrat",
+            "Departure @ Zurich",
+        ],
+    ),
+    (
+        "Andalusian Heritage Tour",
+        "Seville, Spain",
+        "Dublin",
+        "flight",
+        "1290",
+        100,
+        "published",
+        "Moorish palaces and flamenco nights in Seville, Cordoba and Granada.",
+        [
+            "Arrival and tapas tour @ Seville",
+            "Alcazar and cathedral @ Seville",
+            "Mezquita of Cordoba @ Cordoba",
+            "Alhambra and Generalife @ Granada",
+            "Albaicin and flamenco show @ Granada",
+            "White villages drive @ Ronda",
+            "Departure @ Malaga",
+        ],
+    ),
+    (
+        "Prague & Vienna by Rail",
+        "Prague, Czechia",
+        "Berlin",
+        "train",
+        "1050",
+        100,
+        "published",
+        "Two imperial capitals linked by rail: castles, cafes and concerts.",
+        [
+            "Arrival and Old Town Square @ Prague",
+            "Prague Castle and Mala Strana @ Prague",
+            "Train to Vienna @ Vienna",
+            "Schonbrunn Palace @ Vienna",
+            "Coffee houses and a concert @ Vienna",
+            "Departure @ Vienna",
+        ],
+    ),
+    (
+        "Cappadocia Balloon & Caves",
+        "Goreme, Turkey",
+        "London",
+        "flight",
+        "1190",
+        30,
+        "published",
+        "Sunrise balloon flight, cave hotels and underground cities.",
+        [
+            "Arrival and cave hotel check-in @ Goreme",
+            "Sunrise balloon flight @ Goreme",
+            "Underground city of Derinkuyu @ Derinkuyu",
+            "Ihlara valley hike @ Ihlara",
+            "Departure @ Kayseri",
+        ],
+    ),
+    (
+        "Norwegian Fjords by Rail and Boat",
+        "Bergen, Norway",
+        "Amsterdam",
+        "flight",
+        "2150",
+        30,
+        "published",
+        "Flam Railway, Naeroyfjord cruise and the colourful wharf of Bergen.",
+        [
+            "Arrival and Bryggen wharf @ Bergen",
+            "Floibanen funicular @ Bergen",
+            "Train to Myrdal and Flam Railway @ Flam",
+            "Naeroyfjord cruise @ Gudvangen",
+            "Glacier museum and hike @ Fjaerland",
+            "Coastal drive back @ Bergen",
+            "Departure @ Bergen",
+        ],
+    ),
+    (
+        "Ring of Kerry Coach Tour",
+        "Killarney, Ireland",
+        "Dublin",
+        "bus",
+        "420",
+        100,
+        "published",
+        "Three days around the Ring of Kerry with a jaunting car ride.",
+        [
+            "Coach to Killarney and jaunting car @ Killarney",
+            "Ring of Kerry scenic loop @ Kenmare",
+            "Muckross House and return @ Killarney",
+        ],
+    ),
+    (
+        "Greek Islands: Santorini & Naxos",
+        "Santorini, Greece",
+        "Manchester",
+        "flight",
+        "1790",
+        30,
+        "archived",
+        "Caldera sunsets and sandy beaches on two Cycladic islands.",
+        [
+            "Arrival and Fira evening @ Santorini",
+            "Oia sunset @ Santorini",
+            "Volcano boat trip @ Santorini",
+            "Ferry to Naxos @ Naxos",
+            "Naxos old town and Portara @ Naxos",
+            "Beach day at Plaka @ Naxos",
+            "Ferry back to Santorini @ Santorini",
+            "Departure @ Santorini",
+        ],
+    ),
+    (
+        "Bavarian Castles Road Trip",
+        "Munich, Germany",
+        "Amsterdam",
+        "bus",
+        "990",
+        100,
+        "rejected",
+        "Neuschwanstein, Linderhof and alpine villages on a small-group coach.",
+        [
+            "Arrival and beer garden @ Munich",
+            "Neuschwanstein Castle @ Schwangau",
+            "Linderhof and Oberammergau @ Oberammergau",
+            "Zugspitze excursion @ Garmisch",
+            "Return and departure @ Munich",
+        ],
+    ),
+    (
+        "Tuscany Food & Wine",
+        "Florence, Italy",
+        "Dublin",
+        "flight",
+        "1540",
+        30,
+        "draft",
+        "Cooking classes, Chianti vineyards and the Renaissance treasures of Florence.",
+        [
+            "Arrival and Duomo @ Florence",
+            "Uffizi and Ponte Vecchio @ Florence",
+            "Chianti vineyard tour @ Greve in Chianti",
+            "Cooking class in a farmhouse @ Siena",
+            "San Gimignano and Volterra @ San Gimignano",
+            "Departure @ Florence",
+        ],
+    ),
+    (
+        "Budapest Thermal Baths Break",
+        "Budapest, Hungary",
+        "London",
+        "flight",
+        "610",
+        100,
+        "draft",
+        "Four days of thermal spas, ruin bars and Danube views.",
+        [
+            "Arrival and Danube promenade @ Budapest",
+            "Szechenyi baths @ Budapest",
+            "Buda Castle and Fishermen's Bastion @ Budapest",
+            "Departure @ Budapest",
+        ],
+    ),
+    (
+        "Dubrovnik & Montenegro Coast",
+        "Dubrovnik, Croatia",
+        "Manchester",
+        "flight",
+        "1390",
+        30,
+        "pending_approval",
+        "City walls, the Bay of Kotor and the Montenegrin Riviera.",
+        [
+            "Arrival and city walls @ Dubrovnik",
+            "Elaphiti islands cruise @ Dubrovnik",
+            "Bay of Kotor @ Kotor",
+            "Perast and Our Lady of the Rocks @ Perast",
+            "Budva old town @ Budva",
+            "Free day @ Dubrovnik",
+            "Departure @ Dubrovnik",
+        ],
+    ),
+    (
+        "Sahara Desert Camp Trek",
+        "Merzouga, Morocco",
+        "Madrid",
+        "flight",
+        "1850",
+        30,
+        "pending_approval",
+        "Ten days from Marrakech to the dunes of Erg Chebbi and back.",
+        [
+            "Arrival @ Marrakech",
+            "Tizi n'Tichka pass @ Ait Benhaddou",
+            "Ouarzazate film studios @ Ouarzazate",
+            "Dades gorge @ Boumalne Dades",
+            "Todra gorge @ Tinghir",
+            "Camel trek into Erg Chebbi @ Merzouga",
+            "Desert camp and stargazing @ Merzouga",
+            "Nomad family visit @ Merzouga",
+            "Draa valley drive @ Zagora",
+            "Return and departure @ Marrakech",
+        ],
+    ),
 ]
 
 DAY_SENTENCES = (
@@ -216,7 +474,10 @@ REJECTION_REASON = "The coach operator contract is not signed yet; resubmit once
 ENQUIRY_TOPICS = [
     ("Dietary requirements", "I am coeliac; can the included meals be gluten free?"),
     ("Travelling with a child", "Is there a child price for a nine-year-old?"),
-    ("Group booking", "We are a group of twelve colleagues; do you offer a group rate?"),
+    (
+        "Group booking",
+        "We are a group of twelve colleagues; do you offer a group rate?",
+    ),
     ("Visa question", "Do I need a visa for this trip with an Indian passport?"),
     ("Change of dates", "Can I move my booking to a later departure?"),
     ("Accessibility", "My father uses a wheelchair; is the itinerary accessible?"),
@@ -241,7 +502,9 @@ class _Seeder:
         self.hash = password_hash
         self.currency = current_app.config["DEFAULT_CURRENCY"]
         self.hold_minutes = current_app.config["BOOKING_HOLD_MINUTES"]
-        self.policy = list(current_app.config.get("CANCELLATION_POLICY", CANCELLATION_POLICY))
+        self.policy = list(
+            current_app.config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)
+        )
         self.counts = defaultdict(int)
         self.reused = set()
         self.references = set(db.session.scalars(select(Booking.reference)))
@@ -276,9 +539,16 @@ def seed_staff(s: _Seeder) -> dict[str, Employee]:
         else:
             phone = f"+353 1 555 {1000 + index:04d}"
             found = s.add(
-                Employee(name=name, email=email, phone=phone, role=role, active=active,
-                         password_hash=s.hash, created_at=s.ago(400 - index),
-                         updated_at=s.ago(400 - index)),
+                Employee(
+                    name=name,
+                    email=email,
+                    phone=phone,
+                    role=role,
+                    active=active,
+                    password_hash=s.hash,
+                    created_at=s.ago(400 - index),
+                    updated_at=s.ago(400 - index),
+                ),
                 "employees",
             )
         staff[email] = found
@@ -314,9 +584,13 @@ def seed_customers(s: _Seeder, sales: list[Employee]) -> list[Customer]:
         found = _existing(Customer, fields["email"])
         if found is None:
             found = s.add(
-                Customer(**fields, password_hash=s.hash if has_password else None,
-                         registered_by_id=agent.id if by_sales else None,
-                         created_at=created, updated_at=created),
+                Customer(
+                    **fields,
+                    password_hash=s.hash if has_password else None,
+                    registered_by_id=agent.id if by_sales else None,
+                    created_at=created,
+                    updated_at=created,
+                ),
                 "customers",
             )
         customers.append(found)
@@ -330,24 +604,36 @@ def _itinerary(s: _Seeder, days: list[str]) -> list[ItineraryDay]:
         title, _, location = spec.partition(" @ ")
         extra = " ".join(s.rng.sample(DAY_SENTENCES, 2))
         itinerary.append(
-            ItineraryDay(day_number=number, title=title, location=location,
-                         description=f"{title} in {location}. {extra}")
+            ItineraryDay(
+                day_number=number,
+                title=title,
+                location=location,
+                description=f"{title} in {location}. {extra}",
+            )
         )
     return itinerary
 
 
 def _review_fields(s: _Seeder, status: str, author: Employee, heads: list[Employee]):
     created = s.ago(s.rng.uniform(60, 220))
-    fields = {"created_at": created, "updated_at": created, "created_by_id": author.id,
-              "revision_author_id": author.id, "last_edited_by_id": author.id}
+    fields = {
+        "created_at": created,
+        "updated_at": created,
+        "created_by_id": author.id,
+        "revision_author_id": author.id,
+        "last_edited_by_id": author.id,
+    }
     if status == "draft":
         return fields
     submitted = created + timedelta(days=s.rng.uniform(1, 10))
     fields.update(submitted_at=submitted, updated_at=submitted)
     if status in ("published", "archived"):
         approved = submitted + timedelta(days=s.rng.uniform(0.2, 5))
-        fields.update(approved_by_id=s.rng.choice(heads).id, approved_at=approved,
-                      updated_at=approved)
+        fields.update(
+            approved_by_id=s.rng.choice(heads).id,
+            approved_at=approved,
+            updated_at=approved,
+        )
     if status == "archived":
         fields["updated_at"] = s.ago(s.rng.uniform(1, 20))
     if status == "rejected":
@@ -355,18 +641,37 @@ def _review_fields(s: _Seeder, status: str, author: Employee, heads: list[Employ
     return fields
 
 
-def seed_packages(s: _Seeder, makers: list[Employee], heads: list[Employee]) -> list[Package]:
+def seed_packages(
+    s: _Seeder, makers: list[Employee], heads: list[Employee]
+) -> list[Package]:
     """The CATALOGUE packages with itineraries; the creator is an operation employee
     and the approver an operation head (maker-checker, docs/design.md "Accounts and roles")."""
     packages = []
-    for (title, destination, origin, transport, price, deposit, status, summary,
-         days) in CATALOGUE:
+    for (
+        title,
+        destination,
+        origin,
+        transport,
+        price,
+        deposit,
+        status,
+        summary,
+        days,
+    ) in CATALOGUE:
         author = s.rng.choice(makers)
         package = Package(
-            title=title, description=summary, destination=destination, origin=origin,
-            transport_mode=transport, duration_days=len(days), base_price=_money(price),
-            currency=s.currency, deposit_percent=deposit, status=status,
-            itinerary=_itinerary(s, days), **_review_fields(s, status, author, heads),
+            title=title,
+            description=summary,
+            destination=destination,
+            origin=origin,
+            transport_mode=transport,
+            duration_days=len(days),
+            base_price=_money(price),
+            currency=s.currency,
+            deposit_percent=deposit,
+            status=status,
+            itinerary=_itinerary(s, days),
+            **_review_fields(s, status, author, heads),
         )
         package.search_document = build_search_document(package)
         packages.append(s.add(package, "packages"))
@@ -385,15 +690,22 @@ def seed_departures(s: _Seeder, packages: list[Package]) -> list[Departure]:
         for _ in range(s.rng.randint(2, 4)):
             factor = Decimal(s.rng.randint(85, 115)) / 100
             price = (package.base_price * factor / 5).quantize(Decimal("1")) * 5
-            departures.append(s.add(
-                Departure(package=package, start_date=start,
-                          end_date=start + timedelta(days=package.duration_days - 1),
-                          capacity=s.rng.randint(2, 8) * 5, seats_taken=0,
-                          price=_money(price),
-                          currency=package.currency, created_at=package.approved_at,
-                          updated_at=package.approved_at),
-                "departures",
-            ))
+            departures.append(
+                s.add(
+                    Departure(
+                        package=package,
+                        start_date=start,
+                        end_date=start + timedelta(days=package.duration_days - 1),
+                        capacity=s.rng.randint(2, 8) * 5,
+                        seats_taken=0,
+                        price=_money(price),
+                        currency=package.currency,
+                        created_at=package.approved_at,
+                        updated_at=package.approved_at,
+                    ),
+                    "departures",
+                )
+            )
             start += timedelta(days=s.rng.randint(14, 45))
     db.session.flush()
     return departures
@@ -402,14 +714,18 @@ def seed_departures(s: _Seeder, packages: list[Package]) -> list[Departure]:
 def new_reference(s: _Seeder) -> str:
     """A unique booking reference like `ET-7KQ2MX`."""
     while True:
-        body = "".join(s.rng.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+        body = "".join(
+            s.rng.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)
+        )
         ref = REFERENCE_PREFIX + body
         if ref not in s.references:
             s.references.add(ref)
             return ref
 
 
-def _booking_state(s: _Seeder, booking: Booking, status: str, deposit_percent: int) -> None:
+def _booking_state(
+    s: _Seeder, booking: Booking, status: str, deposit_percent: int
+) -> None:
     created = booking.created_at
     if status == "confirmed":
         share = Decimal(deposit_percent) / 100
@@ -430,8 +746,12 @@ def _pick_status(s: _Seeder) -> str:
     return s.rng.choices(("confirmed", "held", "expired", "cancelled"), (6, 2, 1, 1))[0]
 
 
-def seed_bookings(s: _Seeder, departures: list[Departure], customers: list[Customer],
-                  sales: list[Employee]) -> list[Booking]:
+def seed_bookings(
+    s: _Seeder,
+    departures: list[Departure],
+    customers: list[Customer],
+    sales: list[Employee],
+) -> list[Booking]:
     """0-3 bookings per departure with prices copied from it; live ones (held,
     confirmed) fit the capacity and `seats_taken` is set to their sum. The first
     known customer gets a confirmed and a held booking."""
@@ -458,16 +778,25 @@ def _money_records(booking: Booking) -> None:
     from services import billing
 
     deposit_percent = booking.departure.package.deposit_percent
-    booking.deposit_amount = _money(booking.total_amount * Decimal(deposit_percent) / 100)
+    booking.deposit_amount = _money(
+        booking.total_amount * Decimal(deposit_percent) / 100
+    )
     booking.balance_due_date = billing.balance_due_date(booking.departure.start_date)
     booking.price_snapshot = {"adult": f"{booking.unit_price:.2f}"}
     invoice = billing.issue_invoice(booking)
     if booking.amount_paid > 0:
-        db.session.add(Payment(
-            booking_id=booking.id, invoice_id=invoice.id, customer_id=booking.customer_id,
-            amount=booking.amount_paid, currency=booking.currency, method="card",
-            reference=f"demo-{booking.reference}", created_at=booking.confirmed_at,
-        ))
+        db.session.add(
+            Payment(
+                booking_id=booking.id,
+                invoice_id=invoice.id,
+                customer_id=booking.customer_id,
+                amount=booking.amount_paid,
+                currency=booking.currency,
+                method="card",
+                reference=f"demo-{booking.reference}",
+                created_at=booking.confirmed_at,
+            )
+        )
     if booking.status == "expired":
         booking.expired_at = booking.hold_expires_at
         billing.credit(invoice, invoice.total_amount, "Hold expired unpaid")
@@ -476,17 +805,28 @@ def _money_records(booking: Booking) -> None:
         billing.credit(invoice, invoice.total_amount, "Cancelled before payment")
 
 
-def _book(s: _Seeder, departure: Departure, customer: Customer, status: str,
-          sales: list[Employee]) -> Booking:
+def _book(
+    s: _Seeder,
+    departure: Departure,
+    customer: Customer,
+    status: str,
+    sales: list[Employee],
+) -> Booking:
     seats = s.rng.randint(1, 4)
     if status in ("held", "confirmed"):
         seats = min(seats, departure.capacity - departure.seats_taken)
         if seats < 1:  # full: this one lapsed instead
             status, seats = "expired", 1
     booking = Booking(
-        reference=new_reference(s), customer=customer, departure=departure, seats=seats,
-        status=status, currency=departure.currency, unit_price=departure.price,
-        total_amount=departure.price * seats, cancellation_policy=s.policy,
+        reference=new_reference(s),
+        customer=customer,
+        departure=departure,
+        seats=seats,
+        status=status,
+        currency=departure.currency,
+        unit_price=departure.price,
+        total_amount=departure.price * seats,
+        cancellation_policy=s.policy,
         created_by_id=s.rng.choice(sales).id if s.rng.random() < 0.3 else None,
         created_at=s.ago(s.rng.uniform(1, 25)),
     )
@@ -496,8 +836,12 @@ def _book(s: _Seeder, departure: Departure, customer: Customer, status: str,
     return s.add(booking, "bookings")
 
 
-def seed_enquiries(s: _Seeder, customers: list[Customer], packages: list[Package],
-                   sales: list[Employee]) -> list[Enquiry]:
+def seed_enquiries(
+    s: _Seeder,
+    customers: list[Customer],
+    packages: list[Package],
+    sales: list[Employee],
+) -> list[Enquiry]:
     """ENQUIRIES_PER_STATUS enquiries in each status, each assigned to a sales
     employee, with a thread of customer messages and staff notes."""
     enquiries = []
@@ -508,13 +852,20 @@ def seed_enquiries(s: _Seeder, customers: list[Customer], packages: list[Package
         by_sales = s.rng.random() < 0.4
         agent = s.rng.choice(sales)
         created = s.ago(s.rng.uniform(6, 28))
-        enquiry = s.add(Enquiry(
-            customer=customers[index % 2] if index < 4 else s.rng.choice(customers),
-            package_id=s.rng.choice(published).id if s.rng.random() < 0.7 else None,
-            subject=subject, message=message, stage=status, assigned_to_id=agent.id,
-            created_by_id=agent.id if by_sales else None, created_at=created,
-            updated_at=created,
-        ), "enquiries")
+        enquiry = s.add(
+            Enquiry(
+                customer=customers[index % 2] if index < 4 else s.rng.choice(customers),
+                package_id=s.rng.choice(published).id if s.rng.random() < 0.7 else None,
+                subject=subject,
+                message=message,
+                stage=status,
+                assigned_to_id=agent.id,
+                created_by_id=agent.id if by_sales else None,
+                created_at=created,
+                updated_at=created,
+            ),
+            "enquiries",
+        )
         _notes(s, enquiry, agent)
         enquiries.append(enquiry)
     db.session.flush()
@@ -528,9 +879,17 @@ def _notes(s: _Seeder, enquiry: Enquiry, agent: Employee) -> None:
     if enquiry.status == "new":
         _customer_note(s, enquiry, "We are flexible on dates, if that helps.", when)
     for step in range(ENQUIRY_STATUS_CYCLE.index(enquiry.stage)):
-        s.add(EnquiryNote(enquiry=enquiry, body=STAFF_NOTES[step], author_type="employee",
-                          author_employee_id=agent.id, author_name=agent.name,
-                          created_at=when), "enquiry_notes")
+        s.add(
+            EnquiryNote(
+                enquiry=enquiry,
+                body=STAFF_NOTES[step],
+                author_type="employee",
+                author_employee_id=agent.id,
+                author_name=agent.name,
+                created_at=when,
+            ),
+            "enquiry_notes",
+        )
         if step == 0 and s.rng.random() < 0.6:
             when += timedelta(hours=s.rng.uniform(1, 12))
             _customer_note(s, enquiry, "Thank you, that helps.", when)
@@ -539,9 +898,17 @@ def _notes(s: _Seeder, enquiry: Enquiry, agent: Employee) -> None:
 
 
 def _customer_note(s: _Seeder, enquiry: Enquiry, body: str, when: datetime) -> None:
-    s.add(EnquiryNote(enquiry=enquiry, body=body, author_type="customer",
-                      author_customer_id=enquiry.customer.id,
-                      author_name=enquiry.customer.name, created_at=when), "enquiry_notes")
+    s.add(
+        EnquiryNote(
+            enquiry=enquiry,
+            body=body,
+            author_type="customer",
+            author_customer_id=enquiry.customer.id,
+            author_name=enquiry.customer.name,
+            created_at=when,
+        ),
+        "enquiry_notes",
+    )
 
 
 def has_data() -> bool:
@@ -559,7 +926,9 @@ def has_data() -> bool:
 
 def _check_schema() -> None:
     if not inspect(db.engine).has_table("packages"):
-        raise RuntimeError("The database has no tables; run `flask --app app db upgrade`.")
+        raise RuntimeError(
+            "The database has no tables; run `flask --app app db upgrade`."
+        )
 
 
 STEPS = ("staff", "customers", "packages", "departures", "bookings", "enquiries")
@@ -594,12 +963,15 @@ def seed_demo(*, force: bool = False, echo=print) -> dict:
     """
     _check_schema()
     if has_data() and not force:
-        echo("Demo data not loaded: the database already has data (use --force to add it).")
+        echo(
+            "Demo data not loaded: the database already has data (use --force to add it)."
+        )
         return {}
     seeder = _Seeder(hash_password(DEMO_PASSWORD))
     try:
-        with click.progressbar(length=len(STEPS), label="Seeding demo data",
-                               file=sys.stderr) as bar:
+        with click.progressbar(
+            length=len(STEPS), label="Seeding demo data", file=sys.stderr
+        ) as bar:
             _run_steps(seeder, bar)
         db.session.commit()
     except Exception:
@@ -613,10 +985,18 @@ def seed_demo(*, force: bool = False, echo=print) -> dict:
 def echo_logins(echo, *, reused=frozenset()) -> None:
     """Print the demo logins as a table (email, password, role); accounts in `reused`
     existed before the seed and keep their own password."""
-    rows = [(e, "(unchanged)" if e in reused else DEMO_PASSWORD,
-             r + ("" if active else " (inactive)")) for e, _, r, active in STAFF]
-    rows += [(e, DEMO_PASSWORD if has else "(none: use password reset)", "customer")
-             for e, _, has in KNOWN_CUSTOMERS]
+    rows = [
+        (
+            e,
+            "(unchanged)" if e in reused else DEMO_PASSWORD,
+            r + ("" if active else " (inactive)"),
+        )
+        for e, _, r, active in STAFF
+    ]
+    rows += [
+        (e, DEMO_PASSWORD if has else "(none: use password reset)", "customer")
+        for e, _, has in KNOWN_CUSTOMERS
+    ]
     width = max(len(r[0]) for r in rows)
     echo(f"\n{'email':<{width}}  {'password':<26}  role")
     echo(f"{'-' * width}  {'-' * 26}  {'-' * 16}")

@@ -45,7 +45,7 @@ import sys
 import time as clock
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 from decimal import Decimal
 
 import click
@@ -86,42 +86,162 @@ TARGET_FILL = 0.55
 P_EXPIRED = 0.07
 P_CANCELLED = 0.11
 ENQUIRIES_PER_THOUSAND = 4
-CUSTOMER_REASONS = (None, "Change of plans", "Illness in the family", "Found another trip",
-                    "Work commitments")
-STAFF_REASONS = ("Customer called to cancel", "Customer asked by email",
-                 "Visa not granted in time")
+CUSTOMER_REASONS = (
+    None,
+    "Change of plans",
+    "Illness in the family",
+    "Found another trip",
+    "Work commitments",
+)
+STAFF_REASONS = (
+    "Customer called to cancel",
+    "Customer asked by email",
+    "Visa not granted in time",
+)
 CENT = Decimal("0.01")
 
 COLUMNS = {
-    "customers": ("id", "name", "email", "phone", "active", "password_hash", "address",
-                  "wallet_balance", "registered_by_id", "created_at", "updated_at"),
-    "departures": ("id", "package_id", "start_date", "end_date", "capacity", "seats_taken",
-                   "price", "currency", "min_party_size", "status", "created_at",
-                   "updated_at"),
-    "departure_categories": ("id", "departure_id", "category", "price", "capacity",
-                             "seats_taken"),
-    "bookings": ("id", "reference", "customer_id", "departure_id", "seats", "status",
-                 "currency", "unit_price", "total_amount", "amount_paid", "amount_refunded",
-                 "deposit_amount", "balance_due_date", "price_snapshot", "penalty_amount",
-                 "hold_expires_at", "cancellation_policy", "created_by_id", "confirmed_at",
-                 "cancelled_at", "cancel_reason", "cancelled_by_id", "expired_at",
-                 "completed_at", "created_at", "updated_at"),
-    "invoices": ("id", "number", "booking_id", "customer_id", "currency", "total_amount",
-                 "issue_date", "due_date", "created_at"),
-    "payments": ("id", "booking_id", "invoice_id", "customer_id", "amount", "currency",
-                 "method", "reference", "recorded_by_id", "created_at"),
+    "customers": (
+        "id",
+        "name",
+        "email",
+        "phone",
+        "active",
+        "password_hash",
+        "address",
+        "wallet_balance",
+        "registered_by_id",
+        "created_at",
+        "updated_at",
+    ),
+    "departures": (
+        "id",
+        "package_id",
+        "start_date",
+        "end_date",
+        "capacity",
+        "seats_taken",
+        "price",
+        "currency",
+        "min_party_size",
+        "status",
+        "created_at",
+        "updated_at",
+    ),
+    "departure_categories": (
+        "id",
+        "departure_id",
+        "category",
+        "price",
+        "capacity",
+        "seats_taken",
+    ),
+    "bookings": (
+        "id",
+        "reference",
+        "customer_id",
+        "departure_id",
+        "seats",
+        "status",
+        "currency",
+        "unit_price",
+        "total_amount",
+        "amount_paid",
+        "amount_refunded",
+        "deposit_amount",
+        "balance_due_date",
+        "price_snapshot",
+        "penalty_amount",
+        "hold_expires_at",
+        "cancellation_policy",
+        "created_by_id",
+        "confirmed_at",
+        "cancelled_at",
+        "cancel_reason",
+        "cancelled_by_id",
+        "expired_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    ),
+    "invoices": (
+        "id",
+        "number",
+        "booking_id",
+        "customer_id",
+        "currency",
+        "total_amount",
+        "issue_date",
+        "due_date",
+        "created_at",
+    ),
+    "payments": (
+        "id",
+        "booking_id",
+        "invoice_id",
+        "customer_id",
+        "amount",
+        "currency",
+        "method",
+        "reference",
+        "recorded_by_id",
+        "created_at",
+    ),
     "credit_notes": ("id", "number", "invoice_id", "amount", "reason", "created_at"),
-    "refunds": ("id", "booking_id", "customer_id", "amount", "currency", "destination",
-                "method", "status", "reason", "reference", "created_by_id", "completed_by_id",
-                "completed_at", "created_at"),
-    "wallet_entries": ("id", "customer_id", "amount", "currency", "balance_after", "kind",
-                       "reason", "booking_id", "payment_id", "refund_id", "created_by_id",
-                       "created_at"),
-    "enquiries": ("id", "customer_id", "package_id", "subject", "message", "stage",
-                  "assigned_to_id", "created_by_id", "created_at", "updated_at",
-                  "stage_changed_at", "source"),
-    "enquiry_notes": ("id", "enquiry_id", "body", "author_type", "author_employee_id",
-                      "author_customer_id", "author_name", "created_at"),
+    "refunds": (
+        "id",
+        "booking_id",
+        "customer_id",
+        "amount",
+        "currency",
+        "destination",
+        "method",
+        "status",
+        "reason",
+        "reference",
+        "created_by_id",
+        "completed_by_id",
+        "completed_at",
+        "created_at",
+    ),
+    "wallet_entries": (
+        "id",
+        "customer_id",
+        "amount",
+        "currency",
+        "balance_after",
+        "kind",
+        "reason",
+        "booking_id",
+        "payment_id",
+        "refund_id",
+        "created_by_id",
+        "created_at",
+    ),
+    "enquiries": (
+        "id",
+        "customer_id",
+        "package_id",
+        "subject",
+        "message",
+        "stage",
+        "assigned_to_id",
+        "created_by_id",
+        "created_at",
+        "updated_at",
+        "stage_changed_at",
+        "source",
+    ),
+    "enquiry_notes": (
+        "id",
+        "enquiry_id",
+        "body",
+        "author_type",
+        "author_employee_id",
+        "author_customer_id",
+        "author_name",
+        "created_at",
+    ),
 }
 # Child tables after their parents (foreign keys are checked row by row).
 BATCH_TABLES = ("bookings", "invoices", "payments", "credit_notes", "refunds")
@@ -148,7 +268,9 @@ class _CopyWriter:
             for table, columns in COLUMNS.items():
                 cursor.execute(
                     "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = "
-                    "CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped", (table,))
+                    "CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                    (table,),
+                )
                 oids = dict(cursor.fetchall())
                 self.types[table] = [oids[column] for column in columns]
         self.dumped = {}
@@ -161,7 +283,9 @@ class _CopyWriter:
 
         if not rows:
             return
-        statement = f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN (FORMAT BINARY)"
+        statement = (
+            f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN (FORMAT BINARY)"
+        )
         with self.conn.cursor() as cursor:
             set_json_dumps(self._dumps, context=cursor)
             with cursor.copy(statement) as copy:
@@ -181,7 +305,8 @@ class _CopyWriter:
         """Copy `[(table, rows)]` in order, in the background."""
         self.wait()
         self.pending = self.pool.submit(
-            lambda: [self.write(table, rows) for table, rows in tables])
+            lambda: [self.write(table, rows) for table, rows in tables]
+        )
 
     def wait(self) -> None:
         """Block until the background copy is done; re-raises its error."""
@@ -207,8 +332,9 @@ class _InsertWriter:
         if not rows:
             return
         columns = COLUMNS[table]
-        db.session.execute(insert(db.metadata.tables[table]),
-                           [dict(zip(columns, row)) for row in rows])
+        db.session.execute(
+            insert(db.metadata.tables[table]), [dict(zip(columns, row)) for row in rows]
+        )
 
     def write_batch(self, tables: list) -> None:
         """Insert `[(table, rows)]` in order, now."""
@@ -242,7 +368,11 @@ class _Ids:
 
     def take(self, table: str, count: int) -> list[int]:
         """`count` new consecutive ids of `table`, ascending."""
-        first = self._reserve_pg(table, count) if self.postgres else self._count_on(table, count)
+        first = (
+            self._reserve_pg(table, count)
+            if self.postgres
+            else self._count_on(table, count)
+        )
         return list(range(first, first + count))
 
     def next(self, table: str) -> int:
@@ -256,9 +386,12 @@ class _Ids:
 
     def _count_on(self, table: str, count: int) -> int:
         if table not in self.last:
-            largest = db.session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}"))
+            largest = db.session.scalar(
+                text(f"SELECT coalesce(max(id), 0) FROM {table}")
+            )
             seq = db.session.scalar(
-                text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table})
+                text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table}
+            )
             self.last[table] = max(int(largest or 0), int(seq or 0))
         first = self.last[table] + 1
         self.last[table] += count
@@ -267,12 +400,18 @@ class _Ids:
     @staticmethod
     def _reserve_pg(table: str, count: int) -> int:
         with db.engine.connect() as conn:
-            seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+            seq = conn.scalar(
+                text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}
+            )
             conn.execute(text(f"ALTER SEQUENCE {seq} NO CYCLE"))  # locks out nextval
-            last, called = conn.execute(text(f"SELECT last_value, is_called FROM {seq}")).one()
+            last, called = conn.execute(
+                text(f"SELECT last_value, is_called FROM {seq}")
+            ).one()
             largest = conn.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}"))
             base = max(last if called else last - 1, largest)
-            conn.execute(text("SELECT setval(:seq, :value)"), {"seq": seq, "value": base + count})
+            conn.execute(
+                text("SELECT setval(:seq, :value)"), {"seq": seq, "value": base + count}
+            )
             conn.commit()
         return base + 1
 
@@ -286,13 +425,19 @@ def reserve_numbers(name: str, count: int, *, postgres: bool) -> int:
     autocommit transaction, so the API keeps numbering invoices while the seed runs
     (numbers reserved by a failed seed are skipped); elsewhere in the session.
     """
-    upsert = text("INSERT INTO document_sequences (name, last_value) VALUES (:name, 0) "
-                  "ON CONFLICT (name) DO NOTHING")
-    bump = text("UPDATE document_sequences SET last_value = last_value + :n "
-                "WHERE name = :name RETURNING last_value")
+    upsert = text(
+        "INSERT INTO document_sequences (name, last_value) VALUES (:name, 0) "
+        "ON CONFLICT (name) DO NOTHING"
+    )
+    bump = text(
+        "UPDATE document_sequences SET last_value = last_value + :n "
+        "WHERE name = :name RETURNING last_value"
+    )
     params = {"name": name, "n": count}
     if postgres:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with db.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        ) as conn:
             conn.execute(upsert, params)
             last = conn.execute(bump, params).scalar_one()
     else:
@@ -329,9 +474,13 @@ def booking_reference(booking_id: int) -> str:
     because ids are, and never equal to an `ET-` reference of the booking engine."""
     if not 0 < booking_id < 32**REFERENCE_DIGITS:
         raise ValueError("booking id out of the reference range")
-    return (REFERENCE_PREFIX + REFERENCE_ALPHABET[booking_id >> 30]
-            + _PAIRS[(booking_id >> 20) & 1023] + _PAIRS[(booking_id >> 10) & 1023]
-            + _PAIRS[booking_id & 1023])
+    return (
+        REFERENCE_PREFIX
+        + REFERENCE_ALPHABET[booking_id >> 30]
+        + _PAIRS[(booking_id >> 20) & 1023]
+        + _PAIRS[(booking_id >> 10) & 1023]
+        + _PAIRS[booking_id & 1023]
+    )
 
 
 _PAIRS = [a + b for a in REFERENCE_ALPHABET for b in REFERENCE_ALPHABET]  # 10 bits each
@@ -359,8 +508,18 @@ def _wallet_room(events: list, when: datetime) -> int:
 class _Departure:
     """A departure being generated (prices in cents)."""
 
-    __slots__ = ("id", "package", "start", "start_at", "end", "capacity", "price",
-                 "sold", "live", "snapshot")
+    __slots__ = (
+        "id",
+        "package",
+        "start",
+        "start_at",
+        "end",
+        "capacity",
+        "price",
+        "sold",
+        "live",
+        "snapshot",
+    )
 
     def __init__(self, **fields):
         for name, value in fields.items():
@@ -377,16 +536,23 @@ class _ScaleSeeder:
         self.now = utcnow().replace(microsecond=0)
         self.today = self.now.date()
         self.start = self.now - timedelta(days=WINDOW_DAYS)
-        self.writer = _CopyWriter() if db.engine.dialect.name == "postgresql" else _InsertWriter()
+        self.writer = (
+            _CopyWriter() if db.engine.dialect.name == "postgresql" else _InsertWriter()
+        )
         self.ids = _Ids(self.writer.postgres)
         config = current_app.config
         self.currency = config["DEFAULT_CURRENCY"]
         self.hold = timedelta(minutes=config["BOOKING_HOLD_MINUTES"])
         self.balance_days = timedelta(days=config["BALANCE_DUE_DAYS"])
-        policy = [dict(tier) for tier in config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)]
+        policy = [
+            dict(tier)
+            for tier in config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)
+        ]
         self.policy = policy
-        self.tiers = sorted(((t["min_hours_before"] * 3600, int(t["penalty_percent"]))
-                             for t in policy), reverse=True)
+        self.tiers = sorted(
+            ((t["min_hours_before"] * 3600, int(t["penalty_percent"])) for t in policy),
+            reverse=True,
+        )
         self.counts = Counter()
         self.statuses = Counter()
         self.wallet_events = defaultdict(list)  # customer id -> [(time, cents)]
@@ -399,16 +565,27 @@ class _ScaleSeeder:
 
     def _load_staff_and_catalogue(self) -> None:
         def active(role):
-            return list(db.session.scalars(
-                select(Employee.id).where(Employee.role == role, Employee.active)
-                .order_by(Employee.id)))
+            return list(
+                db.session.scalars(
+                    select(Employee.id)
+                    .where(Employee.role == role, Employee.active)
+                    .order_by(Employee.id)
+                )
+            )
 
         self.sales = active("sales") or active("admin")
         self.finance = active("finance") or active("admin")
         self.packages = db.session.execute(
-            select(Package.id, Package.base_price, Package.deposit_percent,
-                   Package.duration_days, Package.currency, Package.approved_at)
-            .where(Package.status == "published").order_by(Package.id)
+            select(
+                Package.id,
+                Package.base_price,
+                Package.deposit_percent,
+                Package.duration_days,
+                Package.currency,
+                Package.approved_at,
+            )
+            .where(Package.status == "published")
+            .order_by(Package.id)
         ).all()
 
     def ready(self) -> bool:
@@ -428,19 +605,28 @@ class _ScaleSeeder:
         rng, rows = self.rng, []
         self.customer_ids, self.customer_times = ids, []
         for index, customer_id in enumerate(ids):
-            created = origin + timedelta(seconds=int(span * _growth_time(index / count)))
+            created = origin + timedelta(
+                seconds=int(span * _growth_time(index / count))
+            )
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             city, code, streets = rng.choice(CITIES)
             has_password = rng.random() > 0.1
             by_sales = not has_password or rng.random() < 0.2
-            rows.append((
-                customer_id, f"{first} {last}",
-                f"{first}.{last}.{customer_id}@{EMAIL_DOMAIN}".lower(),
-                f"{code} {rng.randint(20, 89)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                True, password if has_password else None,
-                f"{rng.randint(1, 180)} {rng.choice(streets)}, {city}", _money(0),
-                rng.choice(self.sales) if by_sales else None, created, created,
-            ))
+            rows.append(
+                (
+                    customer_id,
+                    f"{first} {last}",
+                    f"{first}.{last}.{customer_id}@{EMAIL_DOMAIN}".lower(),
+                    f"{code} {rng.randint(20, 89)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                    True,
+                    password if has_password else None,
+                    f"{rng.randint(1, 180)} {rng.choice(streets)}, {city}",
+                    _money(0),
+                    rng.choice(self.sales) if by_sales else None,
+                    created,
+                    created,
+                )
+            )
             self.customer_times.append(created)
         self.writer.write("customers", rows)
         self.counts["customers"] += count
@@ -457,32 +643,62 @@ class _ScaleSeeder:
         capacity; each with its `adult` category row (no own limit)."""
         mean_seats = sum(s * w for s, w in zip(*SEAT_WEIGHTS)) / sum(SEAT_WEIGHTS[1])
         mean_capacity = sum(CAPACITIES) / len(CAPACITIES)
-        count = max(2 * len(self.packages),
-                    math.ceil(self.count * mean_seats / (mean_capacity * TARGET_FILL)))
+        count = max(
+            2 * len(self.packages),
+            math.ceil(self.count * mean_seats / (mean_capacity * TARGET_FILL)),
+        )
         first_day = self.start.date() + timedelta(days=2)
         days = (self.today + timedelta(days=FUTURE_DAYS) - first_day).days
         ids = self.ids.take("departures", count)
         category_ids = self.ids.take("departure_categories", count)
-        starts = sorted(first_day + timedelta(days=self.rng.randrange(days))
-                        for _ in range(count))
+        starts = sorted(
+            first_day + timedelta(days=self.rng.randrange(days)) for _ in range(count)
+        )
         rng, rows, categories, self.departures = self.rng, [], [], []
         for departure_id, category_id, start in zip(ids, category_ids, starts):
             package = rng.choice(self.packages)
             base = _cents(package.base_price)
             price = round(base * rng.randint(85, 115) / 100 / 500) * 500
-            created = min(datetime.combine(start, time(9), timezone.utc)
-                          - timedelta(days=MAX_LEAD_DAYS + 30), self.now - timedelta(days=1))
+            created = min(
+                datetime.combine(start, time(9), UTC)
+                - timedelta(days=MAX_LEAD_DAYS + 30),
+                self.now - timedelta(days=1),
+            )
             end = start + timedelta(days=package.duration_days - 1)
             capacity = rng.choice(CAPACITIES)
-            rows.append((departure_id, package.id, start, end, capacity, 0, _money(price),
-                         package.currency, 1, "scheduled", created, created))
-            categories.append((category_id, departure_id, "adult", _money(price), None, 0))
-            self.departures.append(_Departure(
-                id=departure_id, package=package, start=start,
-                start_at=datetime.combine(start, time(0), timezone.utc), end=end,
-                capacity=capacity, price=price, sold=0, live=0,
-                snapshot={"adult": f"{_money(price):.2f}"},
-            ))
+            rows.append(
+                (
+                    departure_id,
+                    package.id,
+                    start,
+                    end,
+                    capacity,
+                    0,
+                    _money(price),
+                    package.currency,
+                    1,
+                    "scheduled",
+                    created,
+                    created,
+                )
+            )
+            categories.append(
+                (category_id, departure_id, "adult", _money(price), None, 0)
+            )
+            self.departures.append(
+                _Departure(
+                    id=departure_id,
+                    package=package,
+                    start=start,
+                    start_at=datetime.combine(start, time(0), UTC),
+                    end=end,
+                    capacity=capacity,
+                    price=price,
+                    sold=0,
+                    live=0,
+                    snapshot={"adult": f"{_money(price):.2f}"},
+                )
+            )
         self.category_of = dict(zip(ids, category_ids))
         self.departure_starts = [d.start.toordinal() for d in self.departures]
         self.writer.write("departures", rows)
@@ -499,10 +715,16 @@ class _ScaleSeeder:
                 submitted = approved - timedelta(days=self.rng.uniform(0.2, 5))
                 created = submitted - timedelta(days=self.rng.uniform(1, 10))
                 db.session.execute(
-                    update(Package).where(Package.id == package.id)
-                    .values(created_at=created, submitted_at=submitted, approved_at=approved,
-                            updated_at=approved)
-                    .execution_options(synchronize_session=False))
+                    update(Package)
+                    .where(Package.id == package.id)
+                    .values(
+                        created_at=created,
+                        submitted_at=submitted,
+                        approved_at=approved,
+                        updated_at=approved,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
 
     def _departure_for(self, when: datetime, seats: int, *, sold: bool):
         """A departure starting 2 to MAX_LEAD_DAYS days after `when` (lead time
@@ -510,8 +732,13 @@ class _ScaleSeeder:
         departure in reach has room."""
         rng, day = self.rng, when.date().toordinal()
         pick = rng.random()
-        lead = (rng.uniform(2, 14) if pick < 0.15 else
-                rng.uniform(14, 75) if pick < 0.6 else rng.uniform(75, MAX_LEAD_DAYS))
+        lead = (
+            rng.uniform(2, 14)
+            if pick < 0.15
+            else rng.uniform(14, 75)
+            if pick < 0.6
+            else rng.uniform(75, MAX_LEAD_DAYS)
+        )
         earliest = bisect.bisect_left(self.departure_starts, day + 2)
         windows = ((day + lead - 7, day + lead + 7), (day + 2, day + MAX_LEAD_DAYS))
         for low, high in windows:
@@ -533,11 +760,15 @@ class _ScaleSeeder:
         newest = self.now - timedelta(minutes=10)
         for first in range(0, self.count, self.batch_size):
             last = min(first + self.batch_size, self.count)
-            times = sorted(self.rng.uniform(first / self.count, last / self.count)
-                           for _ in range(last - first))
+            times = sorted(
+                self.rng.uniform(first / self.count, last / self.count)
+                for _ in range(last - first)
+            )
             ids = self.ids.take("bookings", last - first)
             for index, (booking_id, u) in enumerate(zip(ids, times), start=first):
-                when = self.start + timedelta(seconds=int(WINDOW_DAYS * 86400 * _growth_time(u)))
+                when = self.start + timedelta(
+                    seconds=int(WINDOW_DAYS * 86400 * _growth_time(u))
+                )
                 forced_held = index >= self.count - held
                 if forced_held:  # the newest few: holds still running
                     step = (index - self.count + held + 1) / held
@@ -545,16 +776,25 @@ class _ScaleSeeder:
                 self._booking(booking_id, when, forced_held=forced_held)
             rows_before += self._flush()
             rate = rows_before / max(clock.monotonic() - began, 1e-6)
-            bar.update(last - first,
-                       current_item=f"{last:,} bookings, {rows_before:,} rows, {rate:,.0f} rows/s")
+            bar.update(
+                last - first,
+                current_item=f"{last:,} bookings, {rows_before:,} rows, {rate:,.0f} rows/s",
+            )
 
     def _booking(self, booking_id: int, when: datetime, *, forced_held: bool) -> None:
         rng = self.rng
         seats = SEAT_TABLE[int(rng.random() * len(SEAT_TABLE))]
         recent = forced_held or when + self.hold > self.now
         pick = rng.random()
-        outcome = ("held" if recent else "expired" if pick < P_EXPIRED
-                   else "cancelled" if pick < P_EXPIRED + P_CANCELLED else "live")
+        outcome = (
+            "held"
+            if recent
+            else "expired"
+            if pick < P_EXPIRED
+            else "cancelled"
+            if pick < P_EXPIRED + P_CANCELLED
+            else "live"
+        )
         departure = None
         if outcome in ("held", "live"):
             departure = self._departure_for(when, seats, sold=True)
@@ -575,14 +815,28 @@ class _ScaleSeeder:
         deposit = (total * percent + 50) // 100
         due = max((departure.start_at - self.balance_days).date(), when.date())
         b = {
-            "id": booking_id, "reference": booking_reference(booking_id),
-            "customer_id": customer_id, "departure": departure, "seats": seats,
-            "total": total, "deposit": deposit, "due": due, "created": when,
+            "id": booking_id,
+            "reference": booking_reference(booking_id),
+            "customer_id": customer_id,
+            "departure": departure,
+            "seats": seats,
+            "total": total,
+            "deposit": deposit,
+            "due": due,
+            "created": when,
             "by": rng.choice(self.sales) if rng.random() < 0.3 else None,
-            "invoice_id": self.ids.next("invoices"), "paid": 0, "refunded": 0,
-            "penalty": None, "hold_expires_at": None, "confirmed_at": None,
-            "cancelled_at": None, "cancel_reason": None, "cancelled_by": None,
-            "expired_at": None, "completed_at": None, "updated": when,
+            "invoice_id": self.ids.next("invoices"),
+            "paid": 0,
+            "refunded": 0,
+            "penalty": None,
+            "hold_expires_at": None,
+            "confirmed_at": None,
+            "cancelled_at": None,
+            "cancel_reason": None,
+            "cancelled_by": None,
+            "expired_at": None,
+            "completed_at": None,
+            "updated": when,
         }
         self._invoice(b)
         getattr(self, f"_as_{outcome}")(b)
@@ -596,7 +850,9 @@ class _ScaleSeeder:
     def _as_expired(self, b) -> None:
         b["status"] = "expired"
         b["hold_expires_at"] = lapsed = b["created"] + self.hold
-        b["expired_at"] = min(self.now, lapsed + timedelta(minutes=self.rng.uniform(0, 40)))
+        b["expired_at"] = min(
+            self.now, lapsed + timedelta(minutes=self.rng.uniform(0, 40))
+        )
         b["updated"] = b["expired_at"]
         self._credit_note(b, b["total"], EXPIRY_REASON, b["expired_at"])
 
@@ -609,8 +865,10 @@ class _ScaleSeeder:
         self._pay(b, [p for p in payments if p[0] <= self.now])
         b["confirmed_at"] = payments[0][0]
         if finished:
-            done = datetime.combine(departure.end + timedelta(days=1), time(2), timezone.utc)
-            b["completed_at"] = min(self.now, done + timedelta(minutes=self.rng.uniform(0, 60)))
+            done = datetime.combine(departure.end + timedelta(days=1), time(2), UTC)
+            b["completed_at"] = min(
+                self.now, done + timedelta(minutes=self.rng.uniform(0, 60))
+            )
             b["status"], b["updated"] = "completed", b["completed_at"]
         else:
             b["status"] = "confirmed"
@@ -634,15 +892,17 @@ class _ScaleSeeder:
         payments = [(confirmed, deposit)]
         if not complete and rng.random() < 0.04:
             return payments
-        due_end = datetime.combine(b["due"], time(23, 59), timezone.utc)
+        due_end = datetime.combine(b["due"], time(23, 59), UTC)
         low = confirmed + timedelta(days=1)
         high = max(low, min(due_end, b["departure"].start_at - timedelta(hours=1)))
         rest, span = total - deposit, (high - low).total_seconds()
         if rest >= 2 and rng.random() < 0.1:
             first_at, second_at = sorted(rng.uniform(0, span) for _ in range(2))
             half = rest // 2
-            payments += [(low + timedelta(seconds=first_at), half),
-                         (low + timedelta(seconds=second_at), rest - half)]
+            payments += [
+                (low + timedelta(seconds=first_at), half),
+                (low + timedelta(seconds=second_at), rest - half),
+            ]
         else:
             payments.append((low + timedelta(seconds=span * rng.random() ** 0.5), rest))
         return payments
@@ -654,12 +914,22 @@ class _ScaleSeeder:
         for number, (when, amount) in enumerate(payments, start=1):
             payment_id = self.ids.next("payments")
             events = self.wallet_events.get(customer_id)
-            if (events and b["departure"].package.currency == self.currency
-                    and rng.random() < 0.6 and _wallet_room(events, when) >= amount):
+            if (
+                events
+                and b["departure"].package.currency == self.currency
+                and rng.random() < 0.6
+                and _wallet_room(events, when) >= amount
+            ):
                 method, reference, recorder = "wallet", None, None
-                self._ledger(customer_id, -amount, when, "payment_debit",
-                             f"Payment for booking {ref}", booking_id=b["id"],
-                             payment_id=payment_id)
+                self._ledger(
+                    customer_id,
+                    -amount,
+                    when,
+                    "payment_debit",
+                    f"Payment for booking {ref}",
+                    booking_id=b["id"],
+                    payment_id=payment_id,
+                )
             else:
                 pick = rng.random()
                 if pick < 0.65:
@@ -670,9 +940,20 @@ class _ScaleSeeder:
                     reference = f"BT-{ref}-{number}"
                 else:
                     method, reference, recorder = "cash", None, rng.choice(self.finance)
-            self.rows["payments"].append((
-                payment_id, b["id"], b["invoice_id"], customer_id, _money(amount),
-                b["departure"].package.currency, method, reference, recorder, when))
+            self.rows["payments"].append(
+                (
+                    payment_id,
+                    b["id"],
+                    b["invoice_id"],
+                    customer_id,
+                    _money(amount),
+                    b["departure"].package.currency,
+                    method,
+                    reference,
+                    recorder,
+                    when,
+                )
+            )
             b["payments"].append((when, payment_id, amount, method))
             b["paid"] += amount
             b["updated"] = max(b["updated"], when)
@@ -683,7 +964,9 @@ class _ScaleSeeder:
         applies to the money paid by then (services.cancellations.compute_quote)."""
         rng, departure = self.rng, b["departure"]
         payments = self._schedule(b, complete=False)
-        latest = min(departure.start_at - timedelta(hours=1), self.now - timedelta(minutes=1))
+        latest = min(
+            departure.start_at - timedelta(hours=1), self.now - timedelta(minutes=1)
+        )
         low = payments[0][0] + timedelta(hours=1)
         unpaid = rng.random() < 0.25 or low >= latest
         if unpaid:
@@ -703,11 +986,19 @@ class _ScaleSeeder:
         waive = staff and rng.random() < 0.25
         percent = 0 if unpaid or waive else self._tier(departure.start_at - at)
         penalty = (kept * percent + 50) // 100
-        b.update(status="cancelled", cancelled_at=at, cancel_reason=reason,
-                 cancelled_by=by_id, penalty=penalty, updated=at)
+        b.update(
+            status="cancelled",
+            cancelled_at=at,
+            cancel_reason=reason,
+            cancelled_by=by_id,
+            penalty=penalty,
+            updated=at,
+        )
         note = f"Cancellation of booking {b['reference']}"
         self._refund(b, kept - penalty, note, by_id, at)
-        self._credit_note(b, b["total"] - penalty, f"{note}: {reason}" if reason else note, at)
+        self._credit_note(
+            b, b["total"] - penalty, f"{note}: {reason}" if reason else note, at
+        )
 
     def _tier(self, left: timedelta) -> int:
         seconds = left.total_seconds()
@@ -723,11 +1014,16 @@ class _ScaleSeeder:
         if amount <= 0:
             return
         b["refunded"] = amount
-        if self.rng.random() < 0.35 and b["departure"].package.currency == self.currency:
-            self._refund_row(b, amount, "wallet", "wallet", note, by_id, at, wallet=True)
+        if (
+            self.rng.random() < 0.35
+            and b["departure"].package.currency == self.currency
+        ):
+            self._refund_row(
+                b, amount, "wallet", "wallet", note, by_id, at, wallet=True
+            )
             return
         shares, rest = [], amount
-        for when, payment_id, paid, method in sorted(b["payments"], reverse=True):
+        for _when, payment_id, paid, method in sorted(b["payments"], reverse=True):
             if rest <= 0:
                 break
             share = min(paid, rest)
@@ -735,70 +1031,171 @@ class _ScaleSeeder:
             rest -= share
         to_wallet = sum(share for _, method, share in shares if method == "wallet")
         if to_wallet:
-            self._refund_row(b, to_wallet, "original", "wallet", note, by_id, at, wallet=True)
+            self._refund_row(
+                b, to_wallet, "original", "wallet", note, by_id, at, wallet=True
+            )
         for payment_id, method, share in shares:
             if method != "wallet":
-                self._refund_row(b, share, "original", method,
-                                 f"{note} (payment #{payment_id})", by_id, at, wallet=False)
+                self._refund_row(
+                    b,
+                    share,
+                    "original",
+                    method,
+                    f"{note} (payment #{payment_id})",
+                    by_id,
+                    at,
+                    wallet=False,
+                )
 
     def _refund_row(self, b, amount, destination, method, reason, by_id, at, *, wallet):
         refund_id = self.ids.next("refunds")
         if wallet:
             completed_by, completed_at, status, reference = by_id, at, "completed", None
-            self._ledger(b["customer_id"], amount, at, "refund_credit", reason,
-                         booking_id=b["id"], refund_id=refund_id, by_id=by_id)
+            self._ledger(
+                b["customer_id"],
+                amount,
+                at,
+                "refund_credit",
+                reason,
+                booking_id=b["id"],
+                refund_id=refund_id,
+                by_id=by_id,
+            )
         else:
             paid_out = at + timedelta(days=self.rng.uniform(0.5, 6))
             if paid_out <= self.now:
                 completed_by, completed_at = self.rng.choice(self.finance), paid_out
                 status, reference = "completed", f"payout-{refund_id}"
             else:
-                completed_by, completed_at, status, reference = None, None, "pending", None
-        self.rows["refunds"].append((
-            refund_id, b["id"], b["customer_id"], _money(amount),
-            b["departure"].package.currency, destination, method, status, reason, reference,
-            by_id, completed_by, completed_at, at))
+                completed_by, completed_at, status, reference = (
+                    None,
+                    None,
+                    "pending",
+                    None,
+                )
+        self.rows["refunds"].append(
+            (
+                refund_id,
+                b["id"],
+                b["customer_id"],
+                _money(amount),
+                b["departure"].package.currency,
+                destination,
+                method,
+                status,
+                reason,
+                reference,
+                by_id,
+                completed_by,
+                completed_at,
+                at,
+            )
+        )
 
-    def _ledger(self, customer_id, amount, when, kind, reason, *, booking_id=None,
-                payment_id=None, refund_id=None, by_id=None) -> None:
+    def _ledger(
+        self,
+        customer_id,
+        amount,
+        when,
+        kind,
+        reason,
+        *,
+        booking_id=None,
+        payment_id=None,
+        refund_id=None,
+        by_id=None,
+    ) -> None:
         self.wallet_events[customer_id].append((when, amount))
-        self.ledger.append((when, len(self.ledger), customer_id, amount, kind, reason,
-                            booking_id, payment_id, refund_id, by_id))
+        self.ledger.append(
+            (
+                when,
+                len(self.ledger),
+                customer_id,
+                amount,
+                kind,
+                reason,
+                booking_id,
+                payment_id,
+                refund_id,
+                by_id,
+            )
+        )
 
     def _invoice(self, b) -> None:
         created = b["created"]
         rows = self.rows["invoices"]
         self.numbers.append(("invoices", len(rows), f"INV-{created.year}"))
-        rows.append([b["invoice_id"], None, b["id"], b["customer_id"],
-                     b["departure"].package.currency, _money(b["total"]), created.date(),
-                     b["due"], created])
+        rows.append(
+            [
+                b["invoice_id"],
+                None,
+                b["id"],
+                b["customer_id"],
+                b["departure"].package.currency,
+                _money(b["total"]),
+                created.date(),
+                b["due"],
+                created,
+            ]
+        )
 
     def _credit_note(self, b, amount: int, reason: str, when: datetime) -> None:
         if amount <= 0:
             return
         rows = self.rows["credit_notes"]
         self.numbers.append(("credit_notes", len(rows), f"CN-{when.year}"))
-        rows.append([self.ids.next("credit_notes"), None, b["invoice_id"], _money(amount),
-                     reason, when])
+        rows.append(
+            [
+                self.ids.next("credit_notes"),
+                None,
+                b["invoice_id"],
+                _money(amount),
+                reason,
+                when,
+            ]
+        )
 
     def _booking_row(self, b) -> None:
         departure = b["departure"]
         self.statuses[b["status"]] += 1
-        self.rows["bookings"].append((
-            b["id"], b["reference"], b["customer_id"], departure.id, b["seats"], b["status"],
-            departure.package.currency, _money(departure.price), _money(b["total"]),
-            _money(b["paid"]), _money(b["refunded"]), _money(b["deposit"]), b["due"],
-            departure.snapshot, None if b["penalty"] is None else _money(b["penalty"]),
-            b["hold_expires_at"], self.policy, b["by"], b["confirmed_at"],
-            b["cancelled_at"], b["cancel_reason"], b["cancelled_by"], b["expired_at"],
-            b["completed_at"], b["created"], b["updated"],
-        ))
+        self.rows["bookings"].append(
+            (
+                b["id"],
+                b["reference"],
+                b["customer_id"],
+                departure.id,
+                b["seats"],
+                b["status"],
+                departure.package.currency,
+                _money(departure.price),
+                _money(b["total"]),
+                _money(b["paid"]),
+                _money(b["refunded"]),
+                _money(b["deposit"]),
+                b["due"],
+                departure.snapshot,
+                None if b["penalty"] is None else _money(b["penalty"]),
+                b["hold_expires_at"],
+                self.policy,
+                b["by"],
+                b["confirmed_at"],
+                b["cancelled_at"],
+                b["cancel_reason"],
+                b["cancelled_by"],
+                b["expired_at"],
+                b["completed_at"],
+                b["created"],
+                b["updated"],
+            )
+        )
 
     def _flush(self) -> int:
         """Number the batch's documents, write its rows; returns how many."""
         needed = Counter(series for _, _, series in self.numbers)
-        next_value = {series: reserve_numbers(series, n, postgres=self.writer.postgres)
-                      for series, n in sorted(needed.items())}
+        next_value = {
+            series: reserve_numbers(series, n, postgres=self.writer.postgres)
+            for series, n in sorted(needed.items())
+        }
         for table, index, series in self.numbers:
             self.rows[table][index][1] = f"{series}-{next_value[series]:06d}"
             next_value[series] += 1
@@ -816,17 +1213,43 @@ class _ScaleSeeder:
         customer's cached `wallet_balance` = its ledger sum."""
         balances = Counter()
         rows = []
-        for when, _, customer_id, amount, kind, reason, booking_id, payment_id, refund_id, \
-                by_id in sorted(self.ledger):
+        for (
+            when,
+            _,
+            customer_id,
+            amount,
+            kind,
+            reason,
+            booking_id,
+            payment_id,
+            refund_id,
+            by_id,
+        ) in sorted(self.ledger):
             balances[customer_id] += amount
-            rows.append((self.ids.next("wallet_entries"), customer_id, _money(amount),
-                         self.currency, _money(balances[customer_id]), kind, reason,
-                         booking_id, payment_id, refund_id, by_id, when))
+            rows.append(
+                (
+                    self.ids.next("wallet_entries"),
+                    customer_id,
+                    _money(amount),
+                    self.currency,
+                    _money(balances[customer_id]),
+                    kind,
+                    reason,
+                    booking_id,
+                    payment_id,
+                    refund_id,
+                    by_id,
+                    when,
+                )
+            )
         self.writer.write("wallet_entries", rows)
         self.counts["wallet_entries"] += len(rows)
         if balances:
-            _update_many("customers", "wallet_balance",
-                         [(c, _money(v)) for c, v in sorted(balances.items())])
+            _update_many(
+                "customers",
+                "wallet_balance",
+                [(c, _money(v)) for c, v in sorted(balances.items())],
+            )
 
     def write_seats(self) -> None:
         """seats_taken of each departure and of its `adult` category = the seats of
@@ -835,8 +1258,11 @@ class _ScaleSeeder:
         if not live:
             return
         _update_many("departures", "seats_taken", [(d.id, d.live) for d in live])
-        _update_many("departure_categories", "seats_taken",
-                     [(self.category_of[d.id], d.live) for d in live])
+        _update_many(
+            "departure_categories",
+            "seats_taken",
+            [(self.category_of[d.id], d.live) for d in live],
+        )
 
     def make_enquiries(self, published: list[int]) -> None:
         """ENQUIRIES_PER_THOUSAND enquiries per 1000 bookings (at least 8) over the
@@ -846,29 +1272,63 @@ class _ScaleSeeder:
         enquiries, notes = [], []
         span = (WINDOW_DAYS - 5) * 86400
         for index, enquiry_id in enumerate(self.ids.take("enquiries", count)):
-            status = (ENQUIRY_STATUS_CYCLE[index] if index < len(ENQUIRY_STATUS_CYCLE) else
-                      rng.choices(ENQUIRY_STATUS_CYCLE, (2, 3, 3, 2))[0])
-            created = self.start + timedelta(seconds=int(span * _growth_time(rng.random())))
+            status = (
+                ENQUIRY_STATUS_CYCLE[index]
+                if index < len(ENQUIRY_STATUS_CYCLE)
+                else rng.choices(ENQUIRY_STATUS_CYCLE, (2, 3, 3, 2))[0]
+            )
+            created = self.start + timedelta(
+                seconds=int(span * _growth_time(rng.random()))
+            )
             customer_id = self._customer_at(created)
             agent = rng.choice(self.sales)
             subject, message = rng.choice(ENQUIRY_TOPICS)
             when = created + timedelta(hours=rng.uniform(1, 30))
             steps = ENQUIRY_STATUS_CYCLE.index(status)
             for step in range(steps):
-                notes.append((self.ids.next("enquiry_notes"), enquiry_id, STAFF_NOTES[step],
-                              "employee", agent, None, None, min(when, self.now)))
+                notes.append(
+                    (
+                        self.ids.next("enquiry_notes"),
+                        enquiry_id,
+                        STAFF_NOTES[step],
+                        "employee",
+                        agent,
+                        None,
+                        None,
+                        min(when, self.now),
+                    )
+                )
                 when += timedelta(hours=rng.uniform(1, 30))
             if steps == 0:
-                notes.append((self.ids.next("enquiry_notes"), enquiry_id,
-                              "We are flexible on dates, if that helps.", "customer", None,
-                              customer_id, None, min(when, self.now)))
+                notes.append(
+                    (
+                        self.ids.next("enquiry_notes"),
+                        enquiry_id,
+                        "We are flexible on dates, if that helps.",
+                        "customer",
+                        None,
+                        customer_id,
+                        None,
+                        min(when, self.now),
+                    )
+                )
             by_staff = agent if rng.random() < 0.4 else None
-            enquiries.append((
-                enquiry_id, customer_id,
-                rng.choice(published) if published and rng.random() < 0.7 else None,
-                subject, message, status, agent if steps else None,
-                by_staff, created, min(when, self.now), min(when, self.now),
-                "phone" if by_staff else "web_form"))
+            enquiries.append(
+                (
+                    enquiry_id,
+                    customer_id,
+                    rng.choice(published) if published and rng.random() < 0.7 else None,
+                    subject,
+                    message,
+                    status,
+                    agent if steps else None,
+                    by_staff,
+                    created,
+                    min(when, self.now),
+                    min(when, self.now),
+                    "phone" if by_staff else "web_form",
+                )
+            )
         self.writer.write("enquiries", enquiries)
         self._name_note_authors(notes)
         self.writer.write("enquiry_notes", notes)
@@ -879,9 +1339,17 @@ class _ScaleSeeder:
         """Fill each note's `author_name` (the employee's or customer's name)."""
         employees = dict(db.session.execute(select(Employee.id, Employee.name)).all())
         customer_ids = {note[5] for note in notes if note[5]}
-        customers = dict(db.session.execute(
-            select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
-        ).all()) if customer_ids else {}
+        customers = (
+            dict(
+                db.session.execute(
+                    select(Customer.id, Customer.name).where(
+                        Customer.id.in_(customer_ids)
+                    )
+                ).all()
+            )
+            if customer_ids
+            else {}
+        )
         for index, note in enumerate(notes):
             name = employees.get(note[4]) if note[4] else customers.get(note[5])
             notes[index] = note[:6] + (name,) + note[7:]
@@ -892,14 +1360,18 @@ def _update_many(table: str, column: str, pairs: list) -> None:
     executemany with the column's own type (Decimal money on SQLite too)."""
     t = db.metadata.tables[table]
     db.session.execute(
-        update(t).where(t.c.id == bindparam("row_id")).values({column: bindparam("value")}),
+        update(t)
+        .where(t.c.id == bindparam("row_id"))
+        .values({column: bindparam("value")}),
         [{"row_id": row_id, "value": value} for row_id, value in pairs],
     )
 
 
 def _check_schema() -> None:
     if not inspect(db.engine).has_table("bookings"):
-        raise RuntimeError("The database has no tables; run `flask --app app db upgrade`.")
+        raise RuntimeError(
+            "The database has no tables; run `flask --app app db upgrade`."
+        )
 
 
 def _analyze(tables) -> None:
@@ -912,8 +1384,14 @@ def _analyze(tables) -> None:
             conn.execute(text(f"ANALYZE {table}"))
 
 
-def seed_scale(count: int, *, seed: int = SCALE_SEED, force: bool = False,
-               batch_size: int = BATCH_SIZE, echo=print) -> dict:
+def seed_scale(
+    count: int,
+    *,
+    seed: int = SCALE_SEED,
+    force: bool = False,
+    batch_size: int = BATCH_SIZE,
+    echo=print,
+) -> dict:
     """Add `count` (>= 1) generated bookings with their money records, plus
     customers, departures and enquiries (see the module docstring), in one
     transaction with a progress bar on stderr.
@@ -938,8 +1416,12 @@ def seed_scale(count: int, *, seed: int = SCALE_SEED, force: bool = False,
     try:
         seeder.make_customers()
         seeder.make_departures()
-        with click.progressbar(length=count, label="Generating bookings", file=sys.stderr,
-                               item_show_func=lambda item: item) as bar:
+        with click.progressbar(
+            length=count,
+            label="Generating bookings",
+            file=sys.stderr,
+            item_show_func=lambda item: item,
+        ) as bar:
             seeder.run(bar)
         seeder.writer.wait()
         seeder.write_ledger()
@@ -953,18 +1435,38 @@ def seed_scale(count: int, *, seed: int = SCALE_SEED, force: bool = False,
         finally:
             db.session.rollback()
         raise
-    _analyze(("customers", "departures", "departure_categories", "packages", "enquiries",
-              "enquiry_notes", "wallet_entries") + BATCH_TABLES)
+    _analyze(
+        (
+            "customers",
+            "departures",
+            "departure_categories",
+            "packages",
+            "enquiries",
+            "enquiry_notes",
+            "wallet_entries",
+        )
+        + BATCH_TABLES
+    )
     seconds = clock.monotonic() - began
     result = dict(seeder.counts)
-    result.update({f"bookings_{status}": n for status, n in sorted(seeder.statuses.items())})
+    result.update(
+        {f"bookings_{status}": n for status, n in sorted(seeder.statuses.items())}
+    )
     result["seconds"] = round(seconds, 1)
     rows = sum(seeder.counts.values())
-    echo(f"Added {count:,} bookings ("
-         + ", ".join(f"{n:,} {status}" for status, n in sorted(seeder.statuses.items()))
-         + "), " + ", ".join(f"{n:,} {table}" for table, n in seeder.counts.items()
-                            if table != "bookings")
-         + f": {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-6):,.0f} rows/s).")
-    echo(f"Generated customers sign in as <name>.<id>@{EMAIL_DOMAIN} with the password "
-         f"{DEMO_PASSWORD} (those registered by sales without one: password reset).")
+    echo(
+        f"Added {count:,} bookings ("
+        + ", ".join(f"{n:,} {status}" for status, n in sorted(seeder.statuses.items()))
+        + "), "
+        + ", ".join(
+            f"{n:,} {table}"
+            for table, n in seeder.counts.items()
+            if table != "bookings"
+        )
+        + f": {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-6):,.0f} rows/s)."
+    )
+    echo(
+        f"Generated customers sign in as <name>.<id>@{EMAIL_DOMAIN} with the password "
+        f"{DEMO_PASSWORD} (those registered by sales without one: password reset)."
+    )
     return result

@@ -101,7 +101,9 @@ def post_entry(
 
 def balance(customer_id: int) -> Decimal:
     """The wallet balance as stored now (the ledger sum)."""
-    value = db.session.scalar(select(Customer.wallet_balance).where(Customer.id == customer_id))
+    value = db.session.scalar(
+        select(Customer.wallet_balance).where(Customer.id == customer_id)
+    )
     return Decimal(value or 0).quantize(CENT)
 
 
@@ -120,7 +122,10 @@ def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) 
     own ledger; finance and admin any). Raises NotFound (404)."""
     customer = _wallet_owner(account, customer_id)
     stmt = order_by_sort(
-        select(WalletEntry).where(WalletEntry.customer_id == customer.id), WalletEntry, None, ()
+        select(WalletEntry).where(WalletEntry.customer_id == customer.id),
+        WalletEntry,
+        None,
+        (),
     )
     entries = paginate(stmt, page=page, per_page=per_page)
     return {
@@ -159,10 +164,15 @@ def post_adjustment(
             created_by_id=account.id,
         )
         audit.record(
-            "wallet.adjusted", entity_type="customer", entity_id=customer.id, actor=account,
+            "wallet.adjusted",
+            entity_type="customer",
+            entity_id=customer.id,
+            actor=account,
             details={
-                "wallet_entry_id": entry.id, "amount": entry.amount,
-                "currency": entry.currency, "balance_after": entry.balance_after,
+                "wallet_entry_id": entry.id,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "balance_after": entry.balance_after,
                 "reason": entry.reason,
             },
         )

@@ -39,12 +39,22 @@ from services.common import get_or_404, paginate
 
 # Standard Webhooks "Retry schedule": delays after attempts 1..7.
 RETRY_SCHEDULE = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
-RESOURCE_PATHS = {"booking": "bookings", "payment": "payments", "refund": "refunds",
-                  "departure": "departures", "package": "packages"}
+RESOURCE_PATHS = {
+    "booking": "bookings",
+    "payment": "payments",
+    "refund": "refunds",
+    "departure": "departures",
+    "package": "packages",
+}
 
 
 class TargetRefused(Exception):
@@ -100,19 +110,28 @@ def _check_events(event_types: list[str]) -> list[str]:
     """The event types, each one we emit; ValidationFailed (422) otherwise."""
     unknown = sorted(set(event_types) - set(WEBHOOK_EVENT_TYPES))
     if unknown or not event_types:
-        raise ValidationFailed({"event_types": [
-            f"Use one or more of {', '.join(WEBHOOK_EVENT_TYPES)}."]})
+        raise ValidationFailed(
+            {"event_types": [f"Use one or more of {', '.join(WEBHOOK_EVENT_TYPES)}."]}
+        )
     return sorted(set(event_types))
 
 
-def create_endpoint(*, url: str, event_types: list[str], description: str | None = None,
-                    active: bool = True) -> WebhookEndpoint:
+def create_endpoint(
+    *,
+    url: str,
+    event_types: list[str],
+    description: str | None = None,
+    active: bool = True,
+) -> WebhookEndpoint:
     """Subscribe `url` to `event_types`; one commit. The answer shows the secret
     (only here and on rotation). Raises ValidationFailed (422: URL refused by the
     SSRF guard, unknown event type)."""
     endpoint = WebhookEndpoint(
-        url=_checked_url(url), event_types=_check_events(event_types),
-        description=description, active=active, secret=new_secret(),
+        url=_checked_url(url),
+        event_types=_check_events(event_types),
+        description=description,
+        active=active,
+        secret=new_secret(),
     )
     db.session.add(endpoint)
     db.session.commit()
@@ -121,8 +140,9 @@ def create_endpoint(*, url: str, event_types: list[str], description: str | None
 
 def list_endpoints(*, page: int, per_page: int):
     """Every subscription, newest first (a services.common.Page)."""
-    stmt = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at.desc(),
-                                            WebhookEndpoint.id.desc())
+    stmt = select(WebhookEndpoint).order_by(
+        WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc()
+    )
     return paginate(stmt, page=page, per_page=per_page)
 
 
@@ -165,14 +185,16 @@ def rotate_secret(endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def emit(event_type: str, *, resource: str, resource_id: int,
-         now: datetime | None = None) -> str | None:
+def emit(
+    event_type: str, *, resource: str, resource_id: int, now: datetime | None = None
+) -> str | None:
     """Queue event `event_type` about `resource` (`booking`, `payment`, ...) number
     `resource_id` for every active endpoint subscribed to it, in the caller's
     transaction (no commit). Returns the event id, or None when nobody listens."""
     assert event_type in WEBHOOK_EVENT_TYPES, event_type
     endpoints = [
-        endpoint for endpoint in db.session.scalars(
+        endpoint
+        for endpoint in db.session.scalars(
             select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
         )
         if event_type in endpoint.event_types
@@ -183,14 +205,25 @@ def emit(event_type: str, *, resource: str, resource_id: int,
     event_id = "msg_" + secrets.token_hex(12)
     path = f"/api/v1/{RESOURCE_PATHS[resource]}/{resource_id}"
     payload = {
-        "id": event_id, "type": event_type, "occurred_at": now.isoformat(),
-        "data": {"type": resource, "id": resource_id,
-                 "url": current_app.config.get("PUBLIC_BASE_URL", "") + path},
+        "id": event_id,
+        "type": event_type,
+        "occurred_at": now.isoformat(),
+        "data": {
+            "type": resource,
+            "id": resource_id,
+            "url": current_app.config.get("PUBLIC_BASE_URL", "") + path,
+        },
     }
     for endpoint in endpoints:
-        outbox.enqueue(kind="webhook", topic=event_type, payload=payload,
-                       endpoint_id=endpoint.id, event_id=event_id,
-                       max_attempts=MAX_ATTEMPTS, now=now)
+        outbox.enqueue(
+            kind="webhook",
+            topic=event_type,
+            payload=payload,
+            endpoint_id=endpoint.id,
+            event_id=event_id,
+            max_attempts=MAX_ATTEMPTS,
+            now=now,
+        )
     return event_id
 
 
@@ -213,7 +246,9 @@ def send_delivery(row: OutboxMessage) -> int:
     its own commit); otherwise a retryable failure (non-2xx, timeout, refused)."""
     from services.outbox import DeliveryFailed
 
-    endpoint = db.session.get(WebhookEndpoint, row.endpoint_id) if row.endpoint_id else None
+    endpoint = (
+        db.session.get(WebhookEndpoint, row.endpoint_id) if row.endpoint_id else None
+    )
     if endpoint is None or not endpoint.active:
         raise DeliveryFailed("endpoint missing or disabled", permanent=True)
     try:
@@ -227,10 +262,13 @@ def send_delivery(row: OutboxMessage) -> int:
         "User-Agent": "EasyTravels-Webhooks/1",
         "webhook-id": row.event_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": Webhook(endpoint.secret).sign(row.event_id, timestamp, body),
+        "webhook-signature": Webhook(endpoint.secret).sign(
+            row.event_id, timestamp, body
+        ),
     }
-    request = urllib.request.Request(endpoint.url, data=body.encode(), headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(
+        endpoint.url, data=body.encode(), headers=headers, method="POST"
+    )
     timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
     try:
         with _OPENER.open(request, timeout=timeout) as answer:
@@ -238,19 +276,24 @@ def send_delivery(row: OutboxMessage) -> int:
     except urllib.error.HTTPError as exc:
         status = exc.code
     except (OSError, ValueError) as exc:
-        raise DeliveryFailed(f"request failed: {exc.__class__.__name__}: {exc}"[:500]) from exc
+        raise DeliveryFailed(
+            f"request failed: {exc.__class__.__name__}: {exc}"[:500]
+        ) from exc
     if 200 <= status < 300:
         return status
     if status == 410:
         _disable(endpoint.id, "410 Gone")
-        raise DeliveryFailed("410 Gone: endpoint disabled", status_code=410, permanent=True)
+        raise DeliveryFailed(
+            "410 Gone: endpoint disabled", status_code=410, permanent=True
+        )
     raise DeliveryFailed(f"HTTP {status}", status_code=status)
 
 
 def _disable(endpoint_id: int, reason: str) -> None:
     """Deactivate the endpoint (its own commit, before the attempt is recorded)."""
     db.session.execute(
-        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
         .values(active=False, disabled_reason=reason)
         .execution_options(synchronize_session=False)
     )
@@ -261,8 +304,11 @@ def list_deliveries(endpoint_id: int, *, page: int, per_page: int):
     """The delivery log of one endpoint, newest first (a Page of outbox rows).
     NotFound (404) for an unknown endpoint."""
     get_endpoint(endpoint_id)
-    stmt = select(OutboxMessage).where(OutboxMessage.endpoint_id == endpoint_id).order_by(
-        OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.endpoint_id == endpoint_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    )
     return paginate(stmt, page=page, per_page=per_page)
 
 
@@ -275,11 +321,18 @@ def redeliver(endpoint_id: int, delivery_id: int) -> OutboxMessage:
     if row is None or row.endpoint_id != endpoint.id:
         raise NotFound("Delivery")
     if not endpoint.active:
-        raise Conflict("The endpoint is disabled; enable it first.", code="endpoint-disabled")
+        raise Conflict(
+            "The endpoint is disabled; enable it first.", code="endpoint-disabled"
+        )
     if row.state == "pending":
         raise Conflict("The delivery is still pending.", code="delivery-pending")
-    copy = outbox.enqueue(kind="webhook", topic=row.topic, payload=row.payload,
-                          endpoint_id=endpoint.id, event_id=row.event_id,
-                          max_attempts=MAX_ATTEMPTS)
+    copy = outbox.enqueue(
+        kind="webhook",
+        topic=row.topic,
+        payload=row.payload,
+        endpoint_id=endpoint.id,
+        event_id=row.event_id,
+        max_attempts=MAX_ATTEMPTS,
+    )
     db.session.commit()
     return copy

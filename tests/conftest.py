@@ -137,7 +137,11 @@ def _empty_tables(application):
     """Delete every row. The append-only audit table lets this purge through: on
     PostgreSQL its trigger honours `SET LOCAL easytravels.audit_purge = 'on'`; on
     SQLite its triggers are dropped and re-created in the same transaction."""
-    from models.audit import PURGE_SETTING, SQLITE_APPEND_ONLY_DDL, SQLITE_APPEND_ONLY_DROP
+    from models.audit import (
+        PURGE_SETTING,
+        SQLITE_APPEND_ONLY_DDL,
+        SQLITE_APPEND_ONLY_DROP,
+    )
 
     with application.app_context():
         db.session.remove()
@@ -145,7 +149,9 @@ def _empty_tables(application):
         with db.engine.begin() as conn:
             if ON_POSTGRES:
                 conn.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                )
             else:
                 for statement in SQLITE_APPEND_ONLY_DROP:
                     conn.execute(text(statement))

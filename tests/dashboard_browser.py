@@ -43,7 +43,9 @@ def require_browser_tools() -> None:
     missing = [str(p) for p in (CHROMIUM, AXE_JS) if not p.exists()]
     if not missing:
         return
-    message = f"browser tests need {', '.join(missing)} (run `make chromium dashboard-deps`)"
+    message = (
+        f"browser tests need {', '.join(missing)} (run `make chromium dashboard-deps`)"
+    )
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -52,12 +54,18 @@ def require_browser_tools() -> None:
 def _flask(args: list[str], env: dict, log: Path) -> None:
     """Run `flask --app app ARGS` for the live server's database; raise with its output."""
     result = subprocess.run(
-        [str(FLASK), "--app", "app", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=300,
+        [str(FLASK), "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     log.write_text(result.stdout + result.stderr)
     if result.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(
+            f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+        )
 
 
 @contextlib.contextmanager
@@ -67,7 +75,8 @@ def demo_server():
     with tempfile.TemporaryDirectory(prefix="easytravels-dashboard-") as tmp:
         url = f"sqlite:///{tmp}/dashboard.db"
         env = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if k not in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "DATABASE_URL")
         }
         env.update(APP_CONFIG="testing", TEST_DATABASE_URL=url, MAIL_SERVER="")

@@ -44,7 +44,9 @@ def _server_env(extra: dict | None) -> dict:
     env["TEST_DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "")
     env.update(extra or {})
     if not env["TEST_DATABASE_URL"] or ":memory:" in env["TEST_DATABASE_URL"]:
-        raise RuntimeError("gunicorn_server needs TEST_DATABASE_URL (a shared database)")
+        raise RuntimeError(
+            "gunicorn_server needs TEST_DATABASE_URL (a shared database)"
+        )
     return env
 
 
@@ -59,7 +61,9 @@ def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> N
             if requests.get(f"{base_url}/health", timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn not healthy after {START_TIMEOUT}s:\n{log_path.read_text()}")
+    raise RuntimeError(
+        f"gunicorn not healthy after {START_TIMEOUT}s:\n{log_path.read_text()}"
+    )
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -88,8 +92,16 @@ def gunicorn_server(workers: int = 2, env: dict | None = None, threads: int = 1)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
-        str(GUNICORN), "-w", str(workers), "--threads", str(threads),
-        "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "app:create_app()",
+        str(GUNICORN),
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        "app:create_app()",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "gunicorn.log"

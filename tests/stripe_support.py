@@ -38,8 +38,10 @@ class Delivery:
         return self.event["data"]["object"]["id"]
 
     def headers(self) -> dict:
-        return {"Stripe-Signature": self.signature,
-                "Content-Type": "application/json; charset=utf-8"}
+        return {
+            "Stripe-Signature": self.signature,
+            "Content-Type": "application/json; charset=utf-8",
+        }
 
 
 class Receiver:
@@ -68,7 +70,9 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def wait_for(self, event_type: str, object_id: str, timeout: float = 10.0) -> Delivery:
+    def wait_for(
+        self, event_type: str, object_id: str, timeout: float = 10.0
+    ) -> Delivery:
         """The first delivery of `event_type` about `object_id`; AssertionError after
         `timeout` seconds (localstripe sends about 1 s after the event)."""
         deadline = time.monotonic() + timeout
@@ -78,7 +82,9 @@ class Receiver:
                     if delivery.type == event_type and delivery.object_id == object_id:
                         return delivery
             time.sleep(0.05)
-        raise AssertionError(f"no {event_type} webhook for {object_id} within {timeout} s")
+        raise AssertionError(
+            f"no {event_type} webhook for {object_id} within {timeout} s"
+        )
 
     def stop(self):
         self.server.shutdown()
@@ -98,14 +104,19 @@ class Provider:
 
     def config(self) -> dict:
         """The app config pointing at this provider."""
-        return {"STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": self.base_url}
+        return {
+            "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.base_url,
+        }
 
     def confirm(self, intent_id: str, payment_method: str = "pm_card_visa"):
         """Confirm an intent as a client SDK would: attach the card, then confirm
         (localstripe answers 500 to confirm with a payment_method argument)."""
-        self.client.v1.payment_intents.update(intent_id,
-                                              params={"payment_method": payment_method})
+        self.client.v1.payment_intents.update(
+            intent_id, params={"payment_method": payment_method}
+        )
         try:
             return self.client.v1.payment_intents.confirm(intent_id)
         except stripe.CardError as exc:  # a declined card: the intent stays unpaid
@@ -114,13 +125,18 @@ class Provider:
     def pay(self, intent_id: str, payment_method: str = "pm_card_visa") -> Delivery:
         """Confirm `intent_id` and wait for the webhook it causes."""
         self.confirm(intent_id, payment_method)
-        kind = ("payment_intent.succeeded" if payment_method == "pm_card_visa"
-                else "payment_intent.payment_failed")
+        kind = (
+            "payment_intent.succeeded"
+            if payment_method == "pm_card_visa"
+            else "payment_intent.payment_failed"
+        )
         return self.receiver.wait_for(kind, intent_id)
 
     def refunds(self, intent_id: str) -> list:
         """The provider's refunds of an intent."""
-        return list(self.client.v1.refunds.list(params={"payment_intent": intent_id}).data)
+        return list(
+            self.client.v1.refunds.list(params={"payment_intent": intent_id}).data
+        )
 
     def stop(self):
         self.receiver.stop()
@@ -129,5 +145,6 @@ class Provider:
 
 def deliver(client, delivery: Delivery):
     """Hand a captured delivery to the service's webhook endpoint."""
-    return client.post(f"{API}/webhooks/stripe", data=delivery.body,
-                       headers=delivery.headers())
+    return client.post(
+        f"{API}/webhooks/stripe", data=delivery.body, headers=delivery.headers()
+    )

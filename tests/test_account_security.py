@@ -25,9 +25,15 @@ def reset_by_mail(client, mailbox, email: str, account: str) -> int:
     if len(mailbox.to(email)) == before:
         return 0
     code = mailbox.last_code(email)
-    return client.post(f"{AUTH}/password/reset", json={
-        "email": email, "account": account, "otp": code, "new_password": "taken-over-1",
-    }).status_code
+    return client.post(
+        f"{AUTH}/password/reset",
+        json={
+            "email": email,
+            "account": account,
+            "otp": code,
+            "new_password": "taken-over-1",
+        },
+    ).status_code
 
 
 def stored_email(app, model, account_id: int) -> str:
@@ -35,12 +41,17 @@ def stored_email(app, model, account_id: int) -> str:
         return db.session.get(model, account_id).email
 
 
-def test_hr_changing_finance_email_cannot_take_the_account_over(app, client, actors, mailbox):
+def test_hr_changing_finance_email_cannot_take_the_account_over(
+    app, client, actors, mailbox
+):
     finance = actors.employee("finance")
     hr = actors.headers("hr")
 
-    response = client.patch(f"/api/v1/employees/{finance['id']}",
-                            json={"email": ATTACKER_MAILBOX}, headers=hr)
+    response = client.patch(
+        f"/api/v1/employees/{finance['id']}",
+        json={"email": ATTACKER_MAILBOX},
+        headers=hr,
+    )
 
     assert response.status_code == 200
     assert response.json["email"] == finance["email"]
@@ -50,8 +61,14 @@ def test_hr_changing_finance_email_cannot_take_the_account_over(app, client, act
     confirm = client.post(f"{AUTH}/email/confirm", json={"otp": code}, headers=hr)
     assert confirm.status_code == 400
     assert reset_by_mail(client, mailbox, ATTACKER_MAILBOX, "employee") == 0
-    login = client.post(f"{AUTH}/login", json={
-        "email": ATTACKER_MAILBOX, "password": "taken-over-1", "account": "employee"})
+    login = client.post(
+        f"{AUTH}/login",
+        json={
+            "email": ATTACKER_MAILBOX,
+            "password": "taken-over-1",
+            "account": "employee",
+        },
+    )
     assert login.status_code == 401
 
 
@@ -61,22 +78,31 @@ def test_sales_changing_customer_email_cannot_take_the_account_over(
     customer = actors.customer()
     sales = actors.headers("sales")
 
-    response = client.patch(f"/api/v1/customers/{customer['id']}",
-                            json={"email": ATTACKER_MAILBOX}, headers=sales)
+    response = client.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"email": ATTACKER_MAILBOX},
+        headers=sales,
+    )
 
     assert response.status_code == 200
     assert stored_email(app, Customer, customer["id"]) == customer["email"]
     assert reset_by_mail(client, mailbox, ATTACKER_MAILBOX, "customer") == 0
 
 
-def test_staff_started_change_applies_when_the_holder_confirms(app, client, actors, mailbox):
+def test_staff_started_change_applies_when_the_holder_confirms(
+    app, client, actors, mailbox
+):
     finance = actors.employee("finance")
-    client.patch(f"/api/v1/employees/{finance['id']}", json={"email": "fin.new@staff.test"},
-                 headers=actors.headers("hr"))
+    client.patch(
+        f"/api/v1/employees/{finance['id']}",
+        json={"email": "fin.new@staff.test"},
+        headers=actors.headers("hr"),
+    )
     code = mailbox.last_code("fin.new@staff.test")
 
-    confirm = client.post(f"{AUTH}/email/confirm", json={"otp": code},
-                          headers=finance["headers"])
+    confirm = client.post(
+        f"{AUTH}/email/confirm", json={"otp": code}, headers=finance["headers"]
+    )
 
     assert confirm.status_code == 200
     assert stored_email(app, Employee, finance["id"]) == "fin.new@staff.test"
@@ -87,40 +113,58 @@ def test_own_email_change_needs_the_code_tells_old_address_ends_sessions(
     app, client, actors, mailbox
 ):
     me = actors.customer()
-    other_session = client.post(f"{AUTH}/login", json={
-        "email": me["email"], "password": PASSWORD, "account": "customer"}).json
+    other_session = client.post(
+        f"{AUTH}/login",
+        json={"email": me["email"], "password": PASSWORD, "account": "customer"},
+    ).json
 
-    started = client.post(f"{AUTH}/email", json={"email": "Me.New@Example.test"},
-                          headers=me["headers"])
+    started = client.post(
+        f"{AUTH}/email", json={"email": "Me.New@Example.test"}, headers=me["headers"]
+    )
     assert started.status_code == 202
     assert stored_email(app, Customer, me["id"]) == me["email"]
     code = mailbox.last_code("me.new@example.test")
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    assert client.post(f"{AUTH}/email/confirm", json={"otp": wrong},
-                       headers=me["headers"]).status_code == 400
+    assert (
+        client.post(
+            f"{AUTH}/email/confirm", json={"otp": wrong}, headers=me["headers"]
+        ).status_code
+        == 400
+    )
 
-    confirm = client.post(f"{AUTH}/email/confirm", json={"otp": code}, headers=me["headers"])
+    confirm = client.post(
+        f"{AUTH}/email/confirm", json={"otp": code}, headers=me["headers"]
+    )
 
     assert confirm.status_code == 200
     assert stored_email(app, Customer, me["id"]) == "me.new@example.test"
     notice = mailbox.to(me["email"])
     assert len(notice) == 1 and "changed" in notice[0]["Subject"]
-    for old in (me["headers"]["Authorization"].split()[1], other_session["access_token"],
-                other_session["refresh_token"]):
+    for old in (
+        me["headers"]["Authorization"].split()[1],
+        other_session["access_token"],
+        other_session["refresh_token"],
+    ):
         path = "/refresh" if old == other_session["refresh_token"] else "/me"
         method = client.post if path == "/refresh" else client.get
-        assert method(f"{AUTH}{path}", headers={"Authorization": f"Bearer {old}"}
-                      ).status_code == 401
+        assert (
+            method(
+                f"{AUTH}{path}", headers={"Authorization": f"Bearer {old}"}
+            ).status_code
+            == 401
+        )
     fresh = {"Authorization": f"Bearer {confirm.json['access_token']}"}
     assert client.get(f"{AUTH}/me", headers=fresh).json["profile"]["email"] == (
-        "me.new@example.test")
+        "me.new@example.test"
+    )
 
 
 def test_email_change_to_a_taken_address_is_409(client, actors):
     me = actors.customer()
     other = actors.customer()
-    response = client.post(f"{AUTH}/email", json={"email": other["email"]},
-                           headers=me["headers"])
+    response = client.post(
+        f"{AUTH}/email", json={"email": other["email"]}, headers=me["headers"]
+    )
     assert response.status_code == 409
 
 
@@ -128,16 +172,20 @@ def test_admin_changes_another_email_at_once_and_old_address_is_told(
     app, client, actors, mailbox
 ):
     customer = actors.customer()
-    response = client.patch(f"/api/v1/customers/{customer['id']}",
-                            json={"email": "fixed@example.test"},
-                            headers=actors.headers("admin"))
+    response = client.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"email": "fixed@example.test"},
+        headers=actors.headers("admin"),
+    )
     assert response.status_code == 200
     assert response.json["email"] == "fixed@example.test"
     assert len(mailbox.to(customer["email"])) == 1
     assert client.get(f"{AUTH}/me", headers=customer["headers"]).status_code == 401
 
 
-def test_password_reset_kills_a_token_issued_in_the_same_second(app, client, actors, mailbox):
+def test_password_reset_kills_a_token_issued_in_the_same_second(
+    app, client, actors, mailbox
+):
     """The cutoff used to compare whole seconds (`iat < int(cutoff)`): a session
     opened earlier in the same second as a reset survived it."""
     customer = actors.customer()
@@ -148,9 +196,13 @@ def test_password_reset_kills_a_token_issued_in_the_same_second(app, client, act
         code = mailbox.last_code(customer["email"])
         time.sleep(1 - time.time() % 1 + 0.01)  # the start of a new second
         with app.app_context():
-            token = issue_tokens(db.session.get(Customer, customer["id"]))["access_token"]
-        reset = client.post(f"{AUTH}/password/reset",
-                            json={**body, "otp": code, "new_password": f"new-pass-{attempt}"})
+            token = issue_tokens(db.session.get(Customer, customer["id"]))[
+                "access_token"
+            ]
+        reset = client.post(
+            f"{AUTH}/password/reset",
+            json={**body, "otp": code, "new_password": f"new-pass-{attempt}"},
+        )
         assert reset.status_code == 204
         with app.app_context():
             cutoff = db.session.get(Customer, customer["id"]).tokens_valid_after
@@ -165,14 +217,30 @@ def test_password_reset_kills_a_token_issued_in_the_same_second(app, client, act
 
 def test_password_change_ends_other_sessions(client, actors, mailbox):
     me = actors.employee("sales")
-    other = client.post(f"{AUTH}/login", json={
-        "email": me["email"], "password": PASSWORD, "account": "employee"}).json
-    client.post(f"{AUTH}/otp", json={"purpose": "password_change"}, headers=me["headers"])
+    other = client.post(
+        f"{AUTH}/login",
+        json={"email": me["email"], "password": PASSWORD, "account": "employee"},
+    ).json
+    client.post(
+        f"{AUTH}/otp", json={"purpose": "password_change"}, headers=me["headers"]
+    )
     code = mailbox.last_code(me["email"])
-    changed = client.post(f"{AUTH}/password", json={"otp": code, "new_password": "new-pass-77"},
-                          headers=me["headers"])
+    changed = client.post(
+        f"{AUTH}/password",
+        json={"otp": code, "new_password": "new-pass-77"},
+        headers=me["headers"],
+    )
     assert changed.status_code == 204
-    assert client.get(f"{AUTH}/me", headers={
-        "Authorization": f"Bearer {other['access_token']}"}).status_code == 401
-    assert client.post(f"{AUTH}/refresh", headers={
-        "Authorization": f"Bearer {other['refresh_token']}"}).status_code == 401
+    assert (
+        client.get(
+            f"{AUTH}/me", headers={"Authorization": f"Bearer {other['access_token']}"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            f"{AUTH}/refresh",
+            headers={"Authorization": f"Bearer {other['refresh_token']}"},
+        ).status_code
+        == 401
+    )

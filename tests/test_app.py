@@ -100,14 +100,30 @@ def test_database_url_uses_psycopg3(url, expected):
 def test_create_admin_command(app):
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["create-admin", "--email", "Boss@Example.test", "--password", "long-password", "--name", "Boss"]
+        args=[
+            "create-admin",
+            "--email",
+            "Boss@Example.test",
+            "--password",
+            "long-password",
+            "--name",
+            "Boss",
+        ]
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
-        admin = db.session.scalar(select(Employee).where(Employee.email == "boss@example.test"))
+        admin = db.session.scalar(
+            select(Employee).where(Employee.email == "boss@example.test")
+        )
         assert admin.role == "admin" and admin.password_hash.startswith("scrypt:")
     again = runner.invoke(
-        args=["create-admin", "--email", "boss@example.test", "--password", "long-password"]
+        args=[
+            "create-admin",
+            "--email",
+            "boss@example.test",
+            "--password",
+            "long-password",
+        ]
     )
     assert again.exit_code != 0
     assert "already exists" in again.output
@@ -130,10 +146,16 @@ def test_admin_bootstrap_from_environment(app):
     create_app("testing", settings)
     create_app("testing", {**settings, "ADMIN_EMAIL": "second@example.test"})
     with app.app_context():
-        admins = db.session.scalars(select(Employee).where(Employee.role == "admin")).all()
+        admins = db.session.scalars(
+            select(Employee).where(Employee.role == "admin")
+        ).all()
         assert [a.email for a in admins] == ["first@example.test"]
     response = app.test_client().post(
         "/api/v1/auth/login",
-        json={"email": "first@example.test", "password": "first-admin-pw", "account": "employee"},
+        json={
+            "email": "first@example.test",
+            "password": "first-admin-pw",
+            "account": "employee",
+        },
     )
     assert response.status_code == 200

@@ -14,7 +14,9 @@ LOGIN = "/api/v1/auth/login"
 
 
 def login(client, email, password=PASSWORD, account="employee"):
-    return client.post(LOGIN, json={"email": email, "password": password, "account": account})
+    return client.post(
+        LOGIN, json={"email": email, "password": password, "account": account}
+    )
 
 
 def bearer(token):
@@ -44,7 +46,9 @@ def test_login_email_is_case_insensitive(client, actors):
         (None, PASSWORD, "customer"),  # an employee email is not a customer login
     ],
 )
-def test_login_bad_credentials_401_same_answer(client, actors, email, password, account):
+def test_login_bad_credentials_401_same_answer(
+    client, actors, email, password, account
+):
     emp = actors.employee("sales")
     response = login(client, email or emp["email"], password, account)
     assert response.status_code == 401
@@ -113,7 +117,9 @@ def test_expired_token_401(client, app, actors):
 def test_refresh_gives_new_access_token(client, actors):
     emp = actors.employee("sales")
     tokens = login(client, emp["email"]).get_json()
-    response = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    response = client.post(
+        "/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])
+    )
     assert response.status_code == 200
     new_access = response.get_json()["access_token"]
     assert client.get("/api/v1/auth/me", headers=bearer(new_access)).status_code == 200
@@ -122,26 +128,47 @@ def test_refresh_gives_new_access_token(client, actors):
 def test_refresh_with_access_token_refused(client, actors):
     emp = actors.employee("sales")
     tokens = login(client, emp["email"]).get_json()
-    response = client.post("/api/v1/auth/refresh", headers=bearer(tokens["access_token"]))
+    response = client.post(
+        "/api/v1/auth/refresh", headers=bearer(tokens["access_token"])
+    )
     assert response.status_code == 401
 
 
 def test_access_token_cannot_be_used_as_refresh_and_vice_versa(client, actors):
     emp = actors.employee("sales")
     tokens = login(client, emp["email"]).get_json()
-    assert client.get("/api/v1/auth/me", headers=bearer(tokens["refresh_token"])).status_code == 401
+    assert (
+        client.get(
+            "/api/v1/auth/me", headers=bearer(tokens["refresh_token"])
+        ).status_code
+        == 401
+    )
 
 
 def test_logout_revokes_access_and_refresh(client, actors, app):
     emp = actors.employee("sales")
     tokens = login(client, emp["email"]).get_json()
-    assert client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
-    assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 401
-    refreshed = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert (
+        client.post(
+            "/api/v1/auth/logout", headers=bearer(tokens["access_token"])
+        ).status_code
+        == 204
+    )
+    assert (
+        client.get(
+            "/api/v1/auth/me", headers=bearer(tokens["access_token"])
+        ).status_code
+        == 401
+    )
+    refreshed = client.post(
+        "/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])
+    )
     assert refreshed.status_code == 401
     assert refreshed.get_json()["type"] == "/problems/token-revoked"
     with app.app_context():
-        assert db.session.scalar(select(db.func.count()).select_from(RevokedSession)) == 1
+        assert (
+            db.session.scalar(select(db.func.count()).select_from(RevokedSession)) == 1
+        )
 
 
 def test_logout_other_sessions_stay_valid(client, actors):
@@ -149,7 +176,12 @@ def test_logout_other_sessions_stay_valid(client, actors):
     first = login(client, emp["email"]).get_json()
     second = login(client, emp["email"]).get_json()
     client.post("/api/v1/auth/logout", headers=bearer(first["access_token"]))
-    assert client.get("/api/v1/auth/me", headers=bearer(second["access_token"])).status_code == 200
+    assert (
+        client.get(
+            "/api/v1/auth/me", headers=bearer(second["access_token"])
+        ).status_code
+        == 200
+    )
 
 
 def test_logout_without_token_401(client):
@@ -168,22 +200,38 @@ def test_deactivated_account_tokens_stop_at_once(client, actors, app):
 def test_register_customer_201_and_can_login(client, app):
     response = client.post(
         "/api/v1/auth/register",
-        json={"name": "Ada", "email": "Ada@Example.test", "password": "long-enough", "phone": "+44 20 7946 0000"},
+        json={
+            "name": "Ada",
+            "email": "Ada@Example.test",
+            "password": "long-enough",
+            "phone": "+44 20 7946 0000",
+        },
     )
     assert response.status_code == 201
     body = response.get_json()
     assert body["email"] == "ada@example.test"
     assert "password" not in body
     with app.app_context():
-        stored = db.session.scalar(select(Customer).where(Customer.email == "ada@example.test"))
+        stored = db.session.scalar(
+            select(Customer).where(Customer.email == "ada@example.test")
+        )
         assert stored.password_hash.startswith("scrypt:")
         assert "long-enough" not in stored.password_hash
-    assert login(client, "ada@example.test", "long-enough", "customer").status_code == 200
+    assert (
+        login(client, "ada@example.test", "long-enough", "customer").status_code == 200
+    )
 
 
-@pytest.mark.parametrize("extra", [{"role": "admin"}, {"active": False}, {"account": "employee"}])
+@pytest.mark.parametrize(
+    "extra", [{"role": "admin"}, {"active": False}, {"account": "employee"}]
+)
 def test_register_never_accepts_role_or_privileges(client, app, extra):
-    body = {"name": "Eve", "email": "eve@example.test", "password": "long-enough", **extra}
+    body = {
+        "name": "Eve",
+        "email": "eve@example.test",
+        "password": "long-enough",
+        **extra,
+    }
     response = client.post("/api/v1/auth/register", json=body)
     assert response.status_code == 422
     assert list(response.get_json()["errors"]) == list(extra)

@@ -25,7 +25,9 @@ def _timed(client, path: str, body: dict) -> tuple[int, float]:
     return response.status_code, time.perf_counter() - started
 
 
-def medians(client, path: str, known: list[dict], unknown: list[dict]) -> tuple[float, float]:
+def medians(
+    client, path: str, known: list[dict], unknown: list[dict]
+) -> tuple[float, float]:
     """Interleave the two kinds of request; return (median known, median unknown)
     in seconds, after checking both answer the same status."""
     client.post(path, json=unknown[0])  # warm-up (dummy hash, connections)
@@ -49,19 +51,34 @@ def assert_close(name: str, measure) -> None:
     less than 10 % in one of ATTEMPTS series (each series prints its medians)."""
     for _ in range(ATTEMPTS):
         known, unknown = measure()
-        print(f"\n{name}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms")
+        print(
+            f"\n{name}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms"
+        )
         if abs(known - unknown) / max(known, unknown) < 0.10:
             return
-    pytest.fail(f"{name}: medians {known:.4f} s vs {unknown:.4f} s differ by 10 % or more")
+    pytest.fail(
+        f"{name}: medians {known:.4f} s vs {unknown:.4f} s differ by 10 % or more"
+    )
 
 
 def test_wrong_password_login_takes_as_long_for_unknown_email(client, actors):
     emails = [actors.customer()["email"] for _ in range(ROUNDS)]
-    known = [{"email": e, "password": "wrong-password", "account": "customer"} for e in emails]
-    unknown = [{"email": f"nobody{i}@example.test", "password": "wrong-password",
-                "account": "customer"} for i in range(ROUNDS + 1)]
-    assert_close("login", lambda: medians(client, f"{AUTH}/login", known,
-                                          unknown[1:] + unknown[:1]))
+    known = [
+        {"email": e, "password": "wrong-password", "account": "customer"}
+        for e in emails
+    ]
+    unknown = [
+        {
+            "email": f"nobody{i}@example.test",
+            "password": "wrong-password",
+            "account": "customer",
+        }
+        for i in range(ROUNDS + 1)
+    ]
+    assert_close(
+        "login",
+        lambda: medians(client, f"{AUTH}/login", known, unknown[1:] + unknown[:1]),
+    )
 
 
 def test_login_of_passwordless_customer_takes_as_long_as_a_wrong_password(
@@ -70,18 +87,30 @@ def test_login_of_passwordless_customer_takes_as_long_as_a_wrong_password(
     with_password = [actors.customer()["email"] for _ in range(ROUNDS)]
     without = [actors.customer()["email"] for _ in range(ROUNDS)]
     with app.app_context():  # registered by sales: no password yet
-        db.session.execute(update(Customer).where(Customer.email.in_(without))
-                           .values(password_hash=None))
+        db.session.execute(
+            update(Customer)
+            .where(Customer.email.in_(without))
+            .values(password_hash=None)
+        )
         db.session.commit()
     body = lambda e: {"email": e, "password": "wrong-password", "account": "customer"}  # noqa: E731
-    assert_close("login (no password set)", lambda: medians(
-        client, f"{AUTH}/login", [body(e) for e in with_password], [body(e) for e in without]))
+    assert_close(
+        "login (no password set)",
+        lambda: medians(
+            client,
+            f"{AUTH}/login",
+            [body(e) for e in with_password],
+            [body(e) for e in without],
+        ),
+    )
 
 
 @pytest.mark.parametrize("path", ["/password/forgot", "/login/otp"])
 def test_code_requests_take_as_long_for_unknown_email(client, actors, mailbox, path):
-    unknown = [{"email": f"nobody{i}@example.test", "account": "customer"}
-               for i in range(ROUNDS)]
+    unknown = [
+        {"email": f"nobody{i}@example.test", "account": "customer"}
+        for i in range(ROUNDS)
+    ]
     emails = []
 
     def measure():

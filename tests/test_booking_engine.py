@@ -27,23 +27,32 @@ def category_taken(app, departure_id) -> dict[str, int]:
     """`{category: seats_taken}` of the departure's category rows."""
     with app.app_context():
         rows = db.session.execute(
-            select(DepartureCategory.category, DepartureCategory.seats_taken)
-            .where(DepartureCategory.departure_id == departure_id)
+            select(DepartureCategory.category, DepartureCategory.seats_taken).where(
+                DepartureCategory.departure_id == departure_id
+            )
         )
         return dict(rows.all())
 
 
 def party(*categories: str) -> list[dict]:
     """One traveller per category given."""
-    return [traveller(f"Traveller {n}", "2000-01-01", kind) for n, kind in enumerate(categories)]
+    return [
+        traveller(f"Traveller {n}", "2000-01-01", kind)
+        for n, kind in enumerate(categories)
+    ]
 
 
 def invoices(app) -> list[tuple]:
     """(number, booking_id, total, issue_date, due_date) of every invoice, oldest first."""
     with app.app_context():
         rows = db.session.execute(
-            select(Invoice.number, Invoice.booking_id, Invoice.total_amount, Invoice.issue_date,
-                   Invoice.due_date).order_by(Invoice.id)
+            select(
+                Invoice.number,
+                Invoice.booking_id,
+                Invoice.total_amount,
+                Invoice.issue_date,
+                Invoice.due_date,
+            ).order_by(Invoice.id)
         )
         return [tuple(row) for row in rows]
 
@@ -52,20 +61,32 @@ def invoices(app) -> list[tuple]:
 
 
 def test_create_prices_each_traveller_by_category(app, client, actors):
-    dep = make_departure(app, price="900.00",
-                         prices={"child": "450.50", "business": "1500.00"})
+    dep = make_departure(
+        app, price="900.00", prices={"child": "450.50", "business": "1500.00"}
+    )
 
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=3,
-                travellers=party("adult", "child", "business"))
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=3,
+        travellers=party("adult", "child", "business"),
+    )
 
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["unit_price"] == "900.00"  # the adult seat price
     assert body["total_amount"] == "2850.50"
     assert [(t["category"], t["unit_price"]) for t in body["travellers"]] == [
-        ("adult", "900.00"), ("child", "450.50"), ("business", "1500.00")]
+        ("adult", "900.00"),
+        ("child", "450.50"),
+        ("business", "1500.00"),
+    ]
     assert body["price_snapshot"] == {
-        "adult": "900.00", "business": "1500.00", "child": "450.50"}
+        "adult": "900.00",
+        "business": "1500.00",
+        "child": "450.50",
+    }
     assert category_taken(app, dep) == {"adult": 1, "child": 1, "business": 1}
     assert seats_taken(app, dep) == 3
 
@@ -83,8 +104,13 @@ def test_create_without_travellers_counts_adult_seats(app, client, actors):
 def test_create_category_not_offered_422_per_traveller(app, client, actors):
     dep = make_departure(app, prices={"child": "50.00"})
 
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=3,
-                travellers=party("child", "business", "senior"))
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=3,
+        travellers=party("child", "business", "senior"),
+    )
 
     assert resp.status_code == 422
     errors = resp.get_json()["errors"]
@@ -98,8 +124,13 @@ def test_create_category_not_offered_422_per_traveller(app, client, actors):
 def test_create_malformed_category_422(app, client, actors, category):
     dep = make_departure(app)
 
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=1,
-                travellers=party(category))
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=1,
+        travellers=party(category),
+    )
 
     assert resp.status_code == 422
     assert "travellers.0.category" in resp.get_json()["errors"]
@@ -108,44 +139,78 @@ def test_create_malformed_category_422(app, client, actors, category):
 # --- category limits --------------------------------------------------------------------
 
 
-def test_create_category_limit_refuses_with_category_and_seats_left(app, client, actors):
-    dep = make_departure(app, capacity=10, prices={"business": "2000.00"},
-                         category_capacities={"business": 2})
+def test_create_category_limit_refuses_with_category_and_seats_left(
+    app, client, actors
+):
+    dep = make_departure(
+        app,
+        capacity=10,
+        prices={"business": "2000.00"},
+        category_capacities={"business": 2},
+    )
     headers = actors.headers("customer")
-    assert book(client, headers, departure_id=dep, seats=2,
-                travellers=party("business", "adult")).status_code == 201
+    assert (
+        book(
+            client,
+            headers,
+            departure_id=dep,
+            seats=2,
+            travellers=party("business", "adult"),
+        ).status_code
+        == 201
+    )
 
-    resp = book(client, headers, departure_id=dep, seats=3,
-                travellers=party("adult", "business", "business"))
+    resp = book(
+        client,
+        headers,
+        departure_id=dep,
+        seats=3,
+        travellers=party("adult", "business", "business"),
+    )
 
     assert resp.status_code == 409
     body = resp.get_json()
     assert body["type"] == "/problems/seats-unavailable"
-    assert (body["category"], body["seats_left"], body["seats_requested"]) == ("business", 1, 2)
+    assert (body["category"], body["seats_left"], body["seats_requested"]) == (
+        "business",
+        1,
+        2,
+    )
     assert seats_taken(app, dep) == 2  # the departure seats taken first were given back
     assert category_taken(app, dep) == {"adult": 1, "business": 1}
     assert booking_rows(app, dep) == [("held", 2)]
 
-    resp = book(client, headers, departure_id=dep, seats=2,
-                travellers=party("adult", "business"))
+    resp = book(
+        client,
+        headers,
+        departure_id=dep,
+        seats=2,
+        travellers=party("adult", "business"),
+    )
     assert resp.status_code == 201
     assert category_taken(app, dep) == {"adult": 2, "business": 2}
 
 
 def test_create_category_limit_frees_lapsed_category_seats(app, client, actors):
-    dep = make_departure(app, capacity=10, prices={"child": "10.00"},
-                         category_capacities={"child": 1})
+    dep = make_departure(
+        app, capacity=10, prices={"child": "10.00"}, category_capacities={"child": 1}
+    )
     cust = actors.customer()
-    first = book(client, cust["headers"], departure_id=dep, seats=1, travellers=party("child"))
+    first = book(
+        client, cust["headers"], departure_id=dep, seats=1, travellers=party("child")
+    )
     assert first.status_code == 201
     with app.app_context():  # the hold runs out; nothing sweeps
-        db.session.get(Booking, first.get_json()["id"]).hold_expires_at = now() - timedelta(
-            seconds=1)
+        db.session.get(Booking, first.get_json()["id"]).hold_expires_at = (
+            now() - timedelta(seconds=1)
+        )
         db.session.commit()
     listed = client.get(f"/api/v1/departures/{dep}").get_json()
     assert listed["category_seats_left"] == {"child": 1}
 
-    resp = book(client, cust["headers"], departure_id=dep, seats=1, travellers=party("child"))
+    resp = book(
+        client, cust["headers"], departure_id=dep, seats=1, travellers=party("child")
+    )
 
     assert resp.status_code == 201
     assert category_taken(app, dep) == {"adult": 0, "child": 1}
@@ -153,11 +218,21 @@ def test_create_category_limit_frees_lapsed_category_seats(app, client, actors):
 
 
 def test_create_departure_full_before_category_checked(app, client, actors):
-    dep = make_departure(app, capacity=2, seats_taken=1, prices={"child": "10.00"},
-                         category_capacities={"child": 2})
+    dep = make_departure(
+        app,
+        capacity=2,
+        seats_taken=1,
+        prices={"child": "10.00"},
+        category_capacities={"child": 2},
+    )
 
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=2,
-                travellers=party("child", "child"))
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=2,
+        travellers=party("child", "child"),
+    )
 
     assert resp.status_code == 409
     assert "category" not in resp.get_json()
@@ -184,8 +259,11 @@ def test_create_below_min_party_size_422(app, client, actors):
 def test_create_after_cutoff_set_through_api_409(app, client, actors):
     dep = make_departure(app)
     cutoff = (now() + timedelta(seconds=1)).isoformat()
-    patched = client.patch(f"/api/v1/departures/{dep}", json={"booking_cutoff": cutoff},
-                           headers=actors.headers("operation"))
+    patched = client.patch(
+        f"/api/v1/departures/{dep}",
+        json={"booking_cutoff": cutoff},
+        headers=actors.headers("operation"),
+    )
     assert patched.status_code == 200
     with app.app_context():  # time passes: move the cutoff into the past
         from models import Departure
@@ -214,9 +292,17 @@ def test_create_deposit_and_balance_due_date(app, client, actors):
     start = now().date() + timedelta(days=90)
     assert body["balance_due_date"] == (start - timedelta(days=30)).isoformat()
     assert (body["amount_paid"], body["amount_refunded"], body["penalty_amount"]) == (
-        "0.00", "0.00", None)
+        "0.00",
+        "0.00",
+        None,
+    )
     assert [tier["penalty_percent"] for tier in body["cancellation_policy"]] == [
-        10, 25, 50, 75, 100]
+        10,
+        25,
+        50,
+        75,
+        100,
+    ]
     with app.app_context():
         booking = db.session.get(Booking, body["id"])
         assert booking.deposit_amount == Decimal("100.01")
@@ -226,7 +312,9 @@ def test_create_deposit_and_balance_due_date(app, client, actors):
 def test_create_late_booking_balance_due_today(app, client, actors):
     dep = make_departure(app, start_in_days=10)
 
-    body = book(client, actors.headers("customer"), departure_id=dep, seats=1).get_json()
+    body = book(
+        client, actors.headers("customer"), departure_id=dep, seats=1
+    ).get_json()
 
     assert body["balance_due_date"] == now().date().isoformat()
     assert body["deposit_amount"] == body["total_amount"]  # deposit_percent 100
@@ -244,7 +332,9 @@ def test_create_issues_invoice_with_sequential_numbers(app, client, actors):
     second = book(client, headers, departure_id=dep, seats=2).get_json()
 
     assert (first["invoice_number"], second["invoice_number"]) == (
-        f"INV-{year}-000001", f"INV-{year}-000002")
+        f"INV-{year}-000001",
+        f"INV-{year}-000002",
+    )
     due = now().date() + timedelta(days=30)
     assert invoices(app) == [
         (f"INV-{year}-000001", first["id"], Decimal("500.00"), now().date(), due),
@@ -279,7 +369,9 @@ def test_create_mails_customer_the_hold_expiry(app, client, actors, mailbox):
 
     messages = mailbox.to(cust["email"])
     assert len(messages) == 1
-    until = datetime.fromisoformat(body["hold_expires_at"]).strftime("%Y-%m-%d %H:%M UTC")
+    until = datetime.fromisoformat(body["hold_expires_at"]).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    )
     assert body["reference"] in messages[0]["Subject"]
     assert until in messages[0]["Subject"]
     text = messages[0].get_body(("plain",)).get_content()
@@ -326,8 +418,12 @@ def test_create_same_idempotency_key_and_body_replays(app, client, actors, mailb
 def test_create_same_idempotency_key_other_body_422(app, client, actors):
     dep = make_departure(app, capacity=5)
     headers = {**actors.headers("customer"), "Idempotency-Key": "book-xyz"}
-    assert client.post(URL, json={"departure_id": dep, "seats": 1},
-                       headers=headers).status_code == 201
+    assert (
+        client.post(
+            URL, json={"departure_id": dep, "seats": 1}, headers=headers
+        ).status_code
+        == 201
+    )
 
     resp = client.post(URL, json={"departure_id": dep, "seats": 2}, headers=headers)
 
@@ -365,5 +461,7 @@ def test_create_refused_with_key_is_not_stored(app, client, actors):
 
 def test_booking_reference_shape_kept(app, client, actors):
     dep = make_departure(app)
-    body = book(client, actors.headers("customer"), departure_id=dep, seats=1).get_json()
+    body = book(
+        client, actors.headers("customer"), departure_id=dep, seats=1
+    ).get_json()
     assert re.fullmatch(r"ET-[2-9A-HJ-NP-Z]{6}", body["reference"])

@@ -3,7 +3,7 @@ bookable-departure rules, customer_id rules, ownership and the roles matrix
 (docs/design.md "Lifecycles": booking; "Rules with numbers": seats, hold)."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ STAFF_VIEWERS = ("admin", "sales", "operation", "operation_head", "finance")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_departure(
@@ -45,39 +45,70 @@ def make_departure(
     limits = category_capacities or {}
     with app.app_context():
         package = Package(
-            title=title, destination="Switzerland", duration_days=7,
-            base_price=Decimal(price), currency=currency, status=package_status,
+            title=title,
+            destination="Switzerland",
+            duration_days=7,
+            base_price=Decimal(price),
+            currency=currency,
+            status=package_status,
             deposit_percent=deposit_percent,
         )
         start = now().date() + timedelta(days=start_in_days)
         departure = Departure(
-            package=package, start_date=start, end_date=start + timedelta(days=6),
-            capacity=capacity, seats_taken=seats_taken, price=Decimal(price),
-            currency=currency, status=status, booking_cutoff=booking_cutoff,
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(days=6),
+            capacity=capacity,
+            seats_taken=seats_taken,
+            price=Decimal(price),
+            currency=currency,
+            status=status,
+            booking_cutoff=booking_cutoff,
             min_party_size=min_party_size,
         )
         for name, amount in {"adult": price, **(prices or {})}.items():
-            departure.categories.append(DepartureCategory(
-                category=name, price=Decimal(amount), capacity=limits.get(name),
-                seats_taken=seats_taken if name == "adult" else 0,
-            ))
+            departure.categories.append(
+                DepartureCategory(
+                    category=name,
+                    price=Decimal(amount),
+                    capacity=limits.get(name),
+                    seats_taken=seats_taken if name == "adult" else 0,
+                )
+            )
         db.session.add_all([package, departure])
         db.session.commit()
         return departure.id
 
 
-def make_booking(app, *, departure_id, customer_id, seats=1, status="held", hold_expires_at=None,
-                 reference=None, price="100.00", categories=None) -> int:
+def make_booking(
+    app,
+    *,
+    departure_id,
+    customer_id,
+    seats=1,
+    status="held",
+    hold_expires_at=None,
+    reference=None,
+    price="100.00",
+    categories=None,
+) -> int:
     """Insert a booking row directly (seats_taken is NOT adjusted); returns its id.
     `categories` names one traveller per seat by category."""
     with app.app_context():
         booking = Booking(
-            reference=reference or booking_service.new_reference(), customer_id=customer_id,
-            departure_id=departure_id, seats=seats, status=status, currency="EUR",
-            unit_price=Decimal(price), total_amount=Decimal(price) * seats,
+            reference=reference or booking_service.new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency="EUR",
+            unit_price=Decimal(price),
+            total_amount=Decimal(price) * seats,
             hold_expires_at=hold_expires_at or now() + timedelta(minutes=15),
             travellers=[
-                Traveller(name=f"Traveller {n}", birth_date=date(1990, 1, 1), category=kind)
+                Traveller(
+                    name=f"Traveller {n}", birth_date=date(1990, 1, 1), category=kind
+                )
                 for n, kind in enumerate(categories or [])
             ],
         )
@@ -96,7 +127,8 @@ def booking_rows(app, departure_id) -> list[tuple[str, int]]:
     with app.app_context():
         rows = db.session.execute(
             select(Booking.status, Booking.seats)
-            .where(Booking.departure_id == departure_id).order_by(Booking.id)
+            .where(Booking.departure_id == departure_id)
+            .order_by(Booking.id)
         )
         return [tuple(row) for row in rows]
 
@@ -135,7 +167,9 @@ def test_create_as_customer_holds_seats(app, client, actors):
     assert body["created_by_id"] is None
     assert [t["name"] for t in body["travellers"]] == ["Ada Lovelace", "Tim Lovelace"]
     assert body["travellers"][1] == {
-        **traveller("Tim Lovelace", "2016-03-01", "child"), "unit_price": "800.00"}
+        **traveller("Tim Lovelace", "2016-03-01", "child"),
+        "unit_price": "800.00",
+    }
     assert body["price_snapshot"] == {"adult": "1200.00", "child": "800.00"}
     expires = datetime.fromisoformat(body["hold_expires_at"])
     assert before + timedelta(minutes=15) <= expires <= now() + timedelta(minutes=15)
@@ -144,13 +178,26 @@ def test_create_as_customer_holds_seats(app, client, actors):
     with app.app_context():
         booking = db.session.get(Booking, body["id"])
         assert (booking.status, booking.seats, booking.total_amount) == (
-            "held", 2, Decimal("2000.00"))
+            "held",
+            2,
+            Decimal("2000.00"),
+        )
         assert booking.cancellation_policy[0] == {
-            "tier": "30_days_or_more", "min_hours_before": 720, "penalty_percent": 10}
+            "tier": "30_days_or_more",
+            "min_hours_before": 720,
+            "penalty_percent": 10,
+        }
         assert [p["penalty_percent"] for p in booking.cancellation_policy] == [
-            10, 25, 50, 75, 100]
+            10,
+            25,
+            50,
+            75,
+            100,
+        ]
         stored = db.session.scalars(
-            select(Traveller).where(Traveller.booking_id == booking.id).order_by(Traveller.id)
+            select(Traveller)
+            .where(Traveller.booking_id == booking.id)
+            .order_by(Traveller.id)
         ).all()
         assert [(t.name, t.birth_date, t.category, t.unit_price) for t in stored] == [
             ("Ada Lovelace", date(1990, 12, 10), "adult", Decimal("1200.00")),
@@ -165,8 +212,13 @@ def test_create_without_travellers_and_default_category(app, client, actors):
     assert resp.get_json()["travellers"] == []
     assert resp.get_json()["total_amount"] == "2999.97"
 
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=1,
-                travellers=[{"name": "Bo", "birth_date": "2000-01-01"}])
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=1,
+        travellers=[{"name": "Bo", "birth_date": "2000-01-01"}],
+    )
     assert resp.status_code == 201
     assert resp.get_json()["travellers"][0]["category"] == "adult"
     assert seats_taken(app, dep) == 4
@@ -176,7 +228,9 @@ def test_create_as_sales_for_customer_records_creator(app, client, actors):
     dep = make_departure(app)
     sales = actors.employee("sales")
     cust = actors.customer()
-    resp = book(client, sales["headers"], departure_id=dep, seats=1, customer_id=cust["id"])
+    resp = book(
+        client, sales["headers"], departure_id=dep, seats=1, customer_id=cust["id"]
+    )
     assert resp.status_code == 201
     assert resp.get_json()["customer_id"] == cust["id"]
     assert resp.get_json()["created_by_id"] == sales["id"]
@@ -217,7 +271,9 @@ def test_create_not_enough_seats_conflict_with_seats_left(app, client, actors):
     assert booking_rows(app, dep) == []
 
 
-@pytest.mark.parametrize("status", ["draft", "pending_approval", "rejected", "archived"])
+@pytest.mark.parametrize(
+    "status", ["draft", "pending_approval", "rejected", "archived"]
+)
 def test_create_package_not_published_conflict(app, client, actors, status):
     dep = make_departure(app, package_status=status)
     resp = book(client, actors.headers("customer"), departure_id=dep, seats=1)
@@ -229,8 +285,13 @@ def test_create_package_not_published_conflict(app, client, actors, status):
 
 def test_create_cancelled_departure_conflict(app, client, actors):
     dep = make_departure(app, status="cancelled")
-    resp = book(client, actors.headers("sales"), departure_id=dep, seats=1,
-                customer_id=actors.customer()["id"])
+    resp = book(
+        client,
+        actors.headers("sales"),
+        departure_id=dep,
+        seats=1,
+        customer_id=actors.customer()["id"],
+    )
     assert resp.status_code == 409
     assert resp.get_json()["type"] == "/problems/departure-cancelled"
     assert seats_taken(app, dep) == 0
@@ -267,8 +328,13 @@ def test_create_before_cutoff_succeeds(app, client, actors):
 @pytest.mark.parametrize("count", [1, 3])
 def test_create_traveller_count_mismatch_422(app, client, actors, count):
     dep = make_departure(app)
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=2,
-                travellers=[traveller() for _ in range(count)])
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=2,
+        travellers=[traveller() for _ in range(count)],
+    )
     assert resp.status_code == 422
     assert "travellers" in resp.get_json()["errors"]
     assert seats_taken(app, dep) == 0
@@ -287,8 +353,13 @@ def test_create_traveller_count_mismatch_422(app, client, actors, count):
 )
 def test_create_invalid_traveller_422(app, client, actors, person, field):
     dep = make_departure(app)
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=1,
-                travellers=[person])
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=1,
+        travellers=[person],
+    )
     assert resp.status_code == 422
     assert f"travellers.0.{field}" in resp.get_json()["errors"]
     assert seats_taken(app, dep) == 0
@@ -307,7 +378,9 @@ def test_create_invalid_traveller_422(app, client, actors, person, field):
 )
 def test_create_invalid_body_422(app, client, actors, body, field):
     dep = make_departure(app)
-    resp = book(client, actors.headers("customer"), **{"departure_id": dep, "seats": 1, **body})
+    resp = book(
+        client, actors.headers("customer"), **{"departure_id": dep, "seats": 1, **body}
+    )
     assert resp.status_code == 422
     assert field in resp.get_json()["errors"]
     assert seats_taken(app, dep) == 0
@@ -325,8 +398,13 @@ def test_create_unknown_departure_422(app, client, actors):
 def test_create_customer_naming_another_customer_422(app, client, actors):
     dep = make_departure(app)
     other = actors.customer()
-    resp = book(client, actors.headers("customer"), departure_id=dep, seats=1,
-                customer_id=other["id"])
+    resp = book(
+        client,
+        actors.headers("customer"),
+        departure_id=dep,
+        seats=1,
+        customer_id=other["id"],
+    )
     assert resp.status_code == 422
     assert "customer_id" in resp.get_json()["errors"]
     assert booking_rows(app, dep) == []
@@ -353,8 +431,13 @@ def test_create_staff_for_unknown_or_inactive_customer_422(app, client, actors):
     dep = make_departure(app)
     inactive = actors.customer(active=False)
     for customer_id in (999999, inactive["id"]):
-        resp = book(client, actors.headers("sales"), departure_id=dep, seats=1,
-                    customer_id=customer_id)
+        resp = book(
+            client,
+            actors.headers("sales"),
+            departure_id=dep,
+            seats=1,
+            customer_id=customer_id,
+        )
         assert resp.status_code == 422
         assert "customer_id" in resp.get_json()["errors"]
     assert seats_taken(app, dep) == 0
@@ -366,8 +449,14 @@ def test_create_staff_for_unknown_or_inactive_customer_422(app, client, actors):
 @pytest.mark.parametrize(
     "role, expected",
     [
-        ("admin", 201), ("hr", 403), ("sales", 201), ("operation", 403),
-        ("operation_head", 403), ("finance", 403), ("customer", 201), ("anonymous", 401),
+        ("admin", 201),
+        ("hr", 403),
+        ("sales", 201),
+        ("operation", 403),
+        ("operation_head", 403),
+        ("finance", 403),
+        ("customer", 201),
+        ("anonymous", 401),
     ],
 )
 def test_create_roles(app, client, actors, role, expected):
@@ -389,8 +478,13 @@ def test_create_anonymous_with_bad_body_401(client):
 
 def test_create_reuses_expired_hold_seats_without_sweep(app, client, actors):
     dep = make_departure(app, capacity=2, seats_taken=2)
-    old = make_booking(app, departure_id=dep, customer_id=actors.customer()["id"], seats=2,
-                       hold_expires_at=now() - timedelta(minutes=1))
+    old = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=actors.customer()["id"],
+        seats=2,
+        hold_expires_at=now() - timedelta(minutes=1),
+    )
     resp = book(client, actors.headers("customer"), departure_id=dep, seats=2)
     assert resp.status_code == 201
     assert seats_taken(app, dep) == 2
@@ -408,7 +502,9 @@ def test_create_live_hold_still_counts(app, client, actors):
     assert booking_rows(app, dep) == [("held", 2)]
 
 
-def test_create_failure_after_taking_seats_leaves_seats(app, client, actors, monkeypatch):
+def test_create_failure_after_taking_seats_leaves_seats(
+    app, client, actors, monkeypatch
+):
     dep = make_departure(app, capacity=5, seats_taken=1)
 
     def explode(*args, **kwargs):
@@ -424,8 +520,12 @@ def test_create_failure_after_taking_seats_leaves_seats(app, client, actors, mon
 
 def test_create_retries_reference_collision(app, client, actors, monkeypatch):
     dep = make_departure(app, capacity=5)
-    make_booking(app, departure_id=dep, customer_id=actors.customer()["id"],
-                 reference="ET-AAAAAA")
+    make_booking(
+        app,
+        departure_id=dep,
+        customer_id=actors.customer()["id"],
+        reference="ET-AAAAAA",
+    )
     references = iter(["ET-AAAAAA", "ET-BBBBBB"])
     monkeypatch.setattr(booking_service, "new_reference", lambda: next(references))
     resp = book(client, actors.headers("customer"), departure_id=dep, seats=2)
@@ -434,10 +534,16 @@ def test_create_retries_reference_collision(app, client, actors, monkeypatch):
     assert seats_taken(app, dep) == 2  # the failed attempt's seats were rolled back
 
 
-def test_create_reference_collision_exhausted_leaves_seats(app, client, actors, monkeypatch):
+def test_create_reference_collision_exhausted_leaves_seats(
+    app, client, actors, monkeypatch
+):
     dep = make_departure(app, capacity=5)
-    make_booking(app, departure_id=dep, customer_id=actors.customer()["id"],
-                 reference="ET-AAAAAA")
+    make_booking(
+        app,
+        departure_id=dep,
+        customer_id=actors.customer()["id"],
+        reference="ET-AAAAAA",
+    )
     monkeypatch.setattr(booking_service, "new_reference", lambda: "ET-AAAAAA")
     resp = book(client, actors.headers("customer"), departure_id=dep, seats=2)
     assert resp.status_code == 409
@@ -475,7 +581,9 @@ def test_list_customer_sees_own_only(app, client, actors):
     data = _three_bookings(app, client, actors)
     resp = client.get(URL, headers=data["a"]["headers"])
     assert [item["id"] for item in resp.get_json()["items"]] == data["ids"][1::-1]
-    resp = client.get(f"{URL}?customer_id={data['b']['id']}", headers=data["a"]["headers"])
+    resp = client.get(
+        f"{URL}?customer_id={data['b']['id']}", headers=data["a"]["headers"]
+    )
     assert resp.get_json()["items"] == []
 
 
@@ -492,8 +600,12 @@ def test_list_filters_and_pagination(app, client, actors):
     assert [i["id"] for i in by_customer.get_json()["items"]] == [data["ids"][2]]
     by_departure = client.get(f"{URL}?departure_id={data['dep1']}", headers=headers)
     assert [i["id"] for i in by_departure.get_json()["items"]] == data["ids"][1::-1]
-    assert client.get(f"{URL}?status=confirmed", headers=headers).get_json()["items"] == []
-    assert len(client.get(f"{URL}?status=held", headers=headers).get_json()["items"]) == 3
+    assert (
+        client.get(f"{URL}?status=confirmed", headers=headers).get_json()["items"] == []
+    )
+    assert (
+        len(client.get(f"{URL}?status=held", headers=headers).get_json()["items"]) == 3
+    )
     paged = client.get(f"{URL}?per_page=2&page=2", headers=headers).get_json()
     assert [i["id"] for i in paged["items"]] == [data["ids"][0]]
     assert paged["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
@@ -511,8 +623,12 @@ def test_list_invalid_query_422(client, actors, query):
 def test_list_lapsed_hold_reads_expired_without_sweep(app, client, actors):
     dep = make_departure(app, capacity=3, seats_taken=1)
     cust = actors.customer()
-    lapsed = make_booking(app, departure_id=dep, customer_id=cust["id"],
-                          hold_expires_at=now() - timedelta(seconds=5))
+    lapsed = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust["id"],
+        hold_expires_at=now() - timedelta(seconds=5),
+    )
     resp = client.get(f"{URL}/{lapsed}", headers=cust["headers"])
     assert resp.get_json()["status"] == "expired"
     assert resp.get_json()["hold_expires_at"] is None
@@ -527,14 +643,22 @@ def test_list_lapsed_hold_reads_expired_without_sweep(app, client, actors):
 @pytest.mark.parametrize(
     "role, expected",
     [
-        ("admin", 200), ("hr", 403), ("sales", 200), ("operation", 200),
-        ("operation_head", 200), ("finance", 200), ("customer", 200), ("anonymous", 401),
+        ("admin", 200),
+        ("hr", 403),
+        ("sales", 200),
+        ("operation", 200),
+        ("operation_head", 200),
+        ("finance", 200),
+        ("customer", 200),
+        ("anonymous", 401),
     ],
 )
 def test_get_roles(app, client, actors, role, expected):
     dep = make_departure(app)
     owner = actors.account("customer")
-    booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()["id"]
+    booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()[
+        "id"
+    ]
     resp = client.get(f"{URL}/{booking_id}", headers=actors.headers(role))
     assert resp.status_code == expected
     if expected == 200:
@@ -545,7 +669,9 @@ def test_get_roles(app, client, actors, role, expected):
 def test_get_other_customers_booking_404(app, client, actors):
     dep = make_departure(app)
     owner = actors.customer()
-    booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()["id"]
+    booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()[
+        "id"
+    ]
     resp = client.get(f"{URL}/{booking_id}", headers=actors.customer()["headers"])
     assert resp.status_code == 404
     assert resp.get_json()["type"] == "/problems/not-found"
@@ -553,7 +679,10 @@ def test_get_other_customers_booking_404(app, client, actors):
 
 @pytest.mark.parametrize("booking_id", ["999999", "2147483648"])
 def test_get_unknown_booking_404(client, actors, booking_id):
-    assert client.get(f"{URL}/{booking_id}", headers=actors.headers("admin")).status_code == 404
+    assert (
+        client.get(f"{URL}/{booking_id}", headers=actors.headers("admin")).status_code
+        == 404
+    )
 
 
 def test_get_inactive_customer_token_401(app, client, actors):

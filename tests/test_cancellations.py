@@ -10,7 +10,7 @@ on the booking and payment endpoints.
 """
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -38,23 +38,41 @@ DAY = 24
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- helpers shared with test_refunds.py and test_departure_cancel.py -------------
 
 
-def make_departure(app, *, start_in_days=60, capacity=20, price="1000.00", currency="EUR",
-                   title="Nordic Fjords") -> int:
+def make_departure(
+    app,
+    *,
+    start_in_days=60,
+    capacity=20,
+    price="1000.00",
+    currency="EUR",
+    title="Nordic Fjords",
+) -> int:
     """Insert a published package and one departure starting `start_in_days` days
     from today (UTC); returns the departure id."""
     with app.app_context():
-        package = Package(title=title, destination="Norway", duration_days=5,
-                          base_price=Decimal(price), currency=currency, status="published")
+        package = Package(
+            title=title,
+            destination="Norway",
+            duration_days=5,
+            base_price=Decimal(price),
+            currency=currency,
+            status="published",
+        )
         start = now().date() + timedelta(days=start_in_days)
-        departure = Departure(package=package, start_date=start,
-                              end_date=start + timedelta(days=4), capacity=capacity,
-                              price=Decimal(price), currency=currency)
+        departure = Departure(
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(days=4),
+            capacity=capacity,
+            price=Decimal(price),
+            currency=currency,
+        )
         db.session.add_all([package, departure])
         db.session.commit()
         return departure.id
@@ -62,23 +80,47 @@ def make_departure(app, *, start_in_days=60, capacity=20, price="1000.00", curre
 
 def _pay(booking, invoice, method, amount, when) -> None:
     """One payment row; wallet payments are funded and debited through the ledger."""
-    payment = Payment(booking_id=booking.id, invoice_id=invoice.id,
-                      customer_id=booking.customer_id, amount=amount,
-                      currency=booking.currency, method=method,
-                      reference=f"{method}-{when.timestamp():.0f}", created_at=when)
+    payment = Payment(
+        booking_id=booking.id,
+        invoice_id=invoice.id,
+        customer_id=booking.customer_id,
+        amount=amount,
+        currency=booking.currency,
+        method=method,
+        reference=f"{method}-{when.timestamp():.0f}",
+        created_at=when,
+    )
     db.session.add(payment)
     db.session.flush()
     if method == "wallet":
-        wallet.post_entry(customer_id=booking.customer_id, amount=amount, kind="adjustment",
-                          reason="test funding")
-        wallet.post_entry(customer_id=booking.customer_id, amount=-amount,
-                          kind="payment_debit", reason="test payment",
-                          booking_id=booking.id, payment_id=payment.id)
+        wallet.post_entry(
+            customer_id=booking.customer_id,
+            amount=amount,
+            kind="adjustment",
+            reason="test funding",
+        )
+        wallet.post_entry(
+            customer_id=booking.customer_id,
+            amount=-amount,
+            kind="payment_debit",
+            reason="test payment",
+            booking_id=booking.id,
+            payment_id=payment.id,
+        )
 
 
-def make_booking(app, *, departure_id, customer_id, seats=2, status="confirmed",
-                 payments=None, deposit_percent=100, hold_lapsed=False,
-                 invoice=True) -> int:
+def make_booking(
+    app,
+    *,
+    departure_id,
+    customer_id,
+    seats=2,
+    status="confirmed",
+    payments=None,
+    deposit_percent=100,
+    hold_lapsed=False,
+    invoice=True,
+) -> int:
     """Insert a booking with its invoice and payments, as the booking and payment
     services would leave it; returns its id.
 
@@ -92,11 +134,19 @@ def make_booking(app, *, departure_id, customer_id, seats=2, status="confirmed",
         if payments is None:
             payments = [("card", str(total))] if status != "held" else []
         paid = sum((Decimal(amount) for _, amount in payments), Decimal("0.00"))
-        hold_end = now() + (timedelta(minutes=-1) if hold_lapsed else timedelta(minutes=15))
+        hold_end = now() + (
+            timedelta(minutes=-1) if hold_lapsed else timedelta(minutes=15)
+        )
         booking = Booking(
-            reference=new_reference(), customer_id=customer_id, departure_id=departure_id,
-            seats=seats, status=status, currency=departure.currency,
-            unit_price=departure.price, total_amount=total, amount_paid=paid,
+            reference=new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency=departure.currency,
+            unit_price=departure.price,
+            total_amount=total,
+            amount_paid=paid,
             deposit_amount=(total * deposit_percent / 100).quantize(Decimal("0.01")),
             balance_due_date=billing.balance_due_date(departure.start_date),
             hold_expires_at=hold_end if status == "held" else None,
@@ -111,7 +161,13 @@ def make_booking(app, *, departure_id, customer_id, seats=2, status="confirmed",
             issued = billing.issue_invoice(booking)
             start = now() - timedelta(hours=1)
             for index, (method, amount) in enumerate(payments):
-                _pay(booking, issued, method, Decimal(amount), start + timedelta(minutes=index))
+                _pay(
+                    booking,
+                    issued,
+                    method,
+                    Decimal(amount),
+                    start + timedelta(minutes=index),
+                )
         db.session.commit()
         return booking.id
 
@@ -121,9 +177,12 @@ def booking_state(app, booking_id) -> dict:
     with app.app_context():
         b = db.session.get(Booking, booking_id)
         return {
-            "status": b.status, "amount_paid": b.amount_paid,
-            "amount_refunded": b.amount_refunded, "penalty_amount": b.penalty_amount,
-            "cancelled_at": b.cancelled_at, "cancel_reason": b.cancel_reason,
+            "status": b.status,
+            "amount_paid": b.amount_paid,
+            "amount_refunded": b.amount_refunded,
+            "penalty_amount": b.penalty_amount,
+            "cancelled_at": b.cancelled_at,
+            "cancel_reason": b.cancel_reason,
             "cancelled_by_id": b.cancelled_by_id,
         }
 
@@ -139,15 +198,26 @@ def refunds_of(app, booking_id) -> list[dict]:
         rows = db.session.scalars(
             select(Refund).where(Refund.booking_id == booking_id).order_by(Refund.id)
         )
-        return [{"destination": r.destination, "method": r.method, "status": r.status,
-                 "amount": r.amount, "id": r.id} for r in rows]
+        return [
+            {
+                "destination": r.destination,
+                "method": r.method,
+                "status": r.status,
+                "amount": r.amount,
+                "id": r.id,
+            }
+            for r in rows
+        ]
 
 
-def wallet_of(app, customer_id) -> tuple[Decimal, list[tuple[str, Decimal, int | None]]]:
+def wallet_of(
+    app, customer_id
+) -> tuple[Decimal, list[tuple[str, Decimal, int | None]]]:
     """The wallet balance and its ledger lines `(kind, amount, refund_id)`."""
     with app.app_context():
         entries = db.session.scalars(
-            select(WalletEntry).where(WalletEntry.customer_id == customer_id)
+            select(WalletEntry)
+            .where(WalletEntry.customer_id == customer_id)
             .order_by(WalletEntry.id)
         )
         lines = [(e.kind, e.amount, e.refund_id) for e in entries]
@@ -157,23 +227,36 @@ def wallet_of(app, customer_id) -> tuple[Decimal, list[tuple[str, Decimal, int |
 def invoice_of(app, booking_id) -> dict:
     """The booking's invoice status and the sum of its credit notes."""
     with app.app_context():
-        invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id))
-        return {"status": billing.invoice_status(invoice),
-                "credited": billing.credited_amount(invoice)}
+        invoice = db.session.scalar(
+            select(Invoice).where(Invoice.booking_id == booking_id)
+        )
+        return {
+            "status": billing.invoice_status(invoice),
+            "credited": billing.credited_amount(invoice),
+        }
 
 
 def db_snapshot(app) -> dict:
     """Everything a cancellation could change: bookings, seats, money records."""
     with app.app_context():
-        counts = {m.__name__: db.session.scalar(select(func.count()).select_from(m))
-                  for m in (Refund, WalletEntry, CreditNote, Payment)}
+        counts = {
+            m.__name__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (Refund, WalletEntry, CreditNote, Payment)
+        }
         bookings = [
             (b.id, b.status, b.amount_refunded, b.penalty_amount, b.updated_at)
             for b in db.session.scalars(select(Booking).order_by(Booking.id))
         ]
         seats = list(db.session.execute(select(Departure.id, Departure.seats_taken)))
-        balances = list(db.session.execute(select(Customer.id, Customer.wallet_balance)))
-        return {"counts": counts, "bookings": bookings, "seats": seats, "wallets": balances}
+        balances = list(
+            db.session.execute(select(Customer.id, Customer.wallet_balance))
+        )
+        return {
+            "counts": counts,
+            "bookings": bookings,
+            "seats": seats,
+            "wallets": balances,
+        }
 
 
 def D(value: str) -> Decimal:
@@ -197,8 +280,13 @@ TIER_CASES = [
     (2, "under_48_hours", 100),  # 24-48 h
     (1, "under_48_hours", 100),
 ]
-THRESHOLDS = [(720, "30_days_or_more", 10), (336, "14_to_29_days", 25),
-              (168, "7_to_13_days", 50), (48, "2_to_6_days", 75), (0, "under_48_hours", 100)]
+THRESHOLDS = [
+    (720, "30_days_or_more", 10),
+    (336, "14_to_29_days", 25),
+    (168, "7_to_13_days", 50),
+    (48, "2_to_6_days", 75),
+    (0, "under_48_hours", 100),
+]
 
 
 def tier_for_hours(hours: int) -> tuple[str, int]:
@@ -221,7 +309,9 @@ def test_quote_tier_by_days_before_departure(app, client, actors, days, tier, pe
     if body["hours_before_departure"] != days * DAY:  # not exactly midnight UTC
         assert expected == (tier, percent)
     assert (body["tier"], body["penalty_percent"]) == expected
-    penalty = (D("2000.00") * expected[1] / 100).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    penalty = (D("2000.00") * expected[1] / 100).quantize(
+        D("0.01"), rounding=ROUND_HALF_UP
+    )
     assert body["penalty_amount"] == f"{penalty:.2f}"
     assert body["refund_amount"] == f"{D('2000.00') - penalty:.2f}"
     assert body["kept_amount"] == "2000.00"
@@ -234,8 +324,9 @@ def quote_at(app, booking_id, before: timedelta) -> dict:
     """The service quote at `before` ahead of the departure start (exact instants)."""
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
-        start = datetime.combine(booking.departure.start_date, datetime.min.time(),
-                                 tzinfo=timezone.utc)
+        start = datetime.combine(
+            booking.departure.start_date, datetime.min.time(), tzinfo=UTC
+        )
         return cancellation_service.cancellation_quote(
             account=booking.customer, booking_id=booking_id, now=start - before
         )
@@ -327,8 +418,14 @@ def test_quote_unpaid_hold_is_free(app, client, actors):
 def test_quote_deposit_penalty_from_amount_paid(app, client, actors):
     me = actors.customer()
     dep = make_departure(app, start_in_days=20, price="1000.00")
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], seats=2,
-                       deposit_percent=30, payments=[("card", "600.00")])
+    bid = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=me["id"],
+        seats=2,
+        deposit_percent=30,
+        payments=[("card", "600.00")],
+    )
 
     body = client.get(QUOTE.format(bid), headers=me["headers"]).get_json()
 
@@ -341,8 +438,12 @@ def test_quote_deposit_penalty_from_amount_paid(app, client, actors):
 def test_quote_has_no_side_effects(app, client, actors):
     me = actors.customer()
     dep = make_departure(app, start_in_days=20)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"],
-                       payments=[("wallet", "500.00"), ("card", "1500.00")])
+    bid = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=me["id"],
+        payments=[("wallet", "500.00"), ("card", "1500.00")],
+    )
     before = db_snapshot(app)
 
     for _ in range(3):
@@ -366,8 +467,9 @@ def test_quote_booking_not_live_conflict(app, client, actors, status):
 def test_quote_lapsed_hold_conflict(app, client, actors):
     me = actors.customer()
     dep = make_departure(app)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], status="held",
-                       hold_lapsed=True)
+    bid = make_booking(
+        app, departure_id=dep, customer_id=me["id"], status="held", hold_lapsed=True
+    )
 
     resp = client.get(QUOTE.format(bid), headers=me["headers"])
 
@@ -386,8 +488,15 @@ def test_quote_other_customers_booking_404(app, client, actors):
 
 @pytest.mark.parametrize(
     "role,expected",
-    [("admin", 200), ("sales", 200), ("hr", 403), ("operation", 403),
-     ("operation_head", 403), ("finance", 403), ("anonymous", 401)],
+    [
+        ("admin", 200),
+        ("sales", 200),
+        ("hr", 403),
+        ("operation", 403),
+        ("operation_head", 403),
+        ("finance", 403),
+        ("anonymous", 401),
+    ],
 )
 def test_quote_roles(app, client, actors, role, expected):
     owner = actors.customer()
@@ -409,7 +518,9 @@ def cancel(client, headers, booking_id, **body):
 def test_cancel_unpaid_hold_is_free_and_seats_come_back(app, client, actors, mailbox):
     me = actors.customer()
     dep = make_departure(app, start_in_days=1)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], status="held", seats=3)
+    bid = make_booking(
+        app, departure_id=dep, customer_id=me["id"], status="held", seats=3
+    )
     assert seats_taken(app, dep) == 3
 
     resp = cancel(client, me["headers"], bid, reason="changed plans")
@@ -419,7 +530,10 @@ def test_cancel_unpaid_hold_is_free_and_seats_come_back(app, client, actors, mai
     assert body["booking"]["status"] == "cancelled"
     assert body["booking"]["hold_expires_at"] is None
     assert (body["tier"], body["penalty_amount"], body["refund_amount"]) == (
-        "unpaid_hold", "0.00", "0.00")
+        "unpaid_hold",
+        "0.00",
+        "0.00",
+    )
     assert body["refunds"] == []
     assert seats_taken(app, dep) == 0
     state = booking_state(app, bid)
@@ -435,19 +549,33 @@ def test_cancel_unpaid_hold_is_free_and_seats_come_back(app, client, actors, mai
 def test_cancel_deposit_penalty_from_amount_paid_not_total(app, client, actors):
     me = actors.customer()
     dep = make_departure(app, start_in_days=60, price="1000.00")
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], seats=2,
-                       deposit_percent=30, payments=[("card", "600.00")])
+    bid = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=me["id"],
+        seats=2,
+        deposit_percent=30,
+        payments=[("card", "600.00")],
+    )
 
     body = cancel(client, me["headers"], bid).get_json()
 
     assert (body["tier"], body["penalty_amount"], body["refund_amount"]) == (
-        "30_days_or_more", "60.00", "540.00")
+        "30_days_or_more",
+        "60.00",
+        "540.00",
+    )
     assert body["refund_to"] == "original"
-    assert [(r["destination"], r["method"], r["status"], r["amount"])
-            for r in body["refunds"]] == [("original", "card", "pending", "540.00")]
+    assert [
+        (r["destination"], r["method"], r["status"], r["amount"])
+        for r in body["refunds"]
+    ] == [("original", "card", "pending", "540.00")]
     state = booking_state(app, bid)
-    assert (state["amount_paid"], state["amount_refunded"], state["penalty_amount"]) == (
-        D("600.00"), D("540.00"), D("60.00"))
+    assert (
+        state["amount_paid"],
+        state["amount_refunded"],
+        state["penalty_amount"],
+    ) == (D("600.00"), D("540.00"), D("60.00"))
     # total 2000 - penalty 60 credited; the 60 kept pays what is left: paid.
     assert invoice_of(app, bid) == {"status": "paid", "credited": D("1940.00")}
     assert seats_taken(app, dep) == 0
@@ -464,8 +592,12 @@ def test_cancel_to_wallet_is_instant_with_ledger_entry(app, client, actors, mail
     body = resp.get_json()
     assert (body["penalty_amount"], body["refund_amount"]) == ("250.00", "750.00")
     [refund] = body["refunds"]
-    assert (refund["destination"], refund["method"], refund["status"], refund["amount"]) == (
-        "wallet", "wallet", "completed", "750.00")
+    assert (
+        refund["destination"],
+        refund["method"],
+        refund["status"],
+        refund["amount"],
+    ) == ("wallet", "wallet", "completed", "750.00")
     assert refund["completed_at"] is not None
     balance, lines = wallet_of(app, me["id"])
     assert balance == D("750.00")
@@ -473,31 +605,51 @@ def test_cancel_to_wallet_is_instant_with_ledger_entry(app, client, actors, mail
     assert invoice_of(app, bid)["status"] == "paid"
     [mail] = mailbox.to(me["email"])
     text = mail.get_body(("plain",)).get_content()
-    assert "Penalty kept: 250.00 EUR" in text and "Refund: 750.00 EUR to your wallet" in text
+    assert (
+        "Penalty kept: 250.00 EUR" in text
+        and "Refund: 750.00 EUR to your wallet" in text
+    )
 
 
 @pytest.mark.parametrize(
     "days,expected",
     [
         # 25 %: penalty 250, refund 750 = the card's 700 (newest) + 50 of the wallet's.
-        (20, [("original", "wallet", "completed", D("50.00")),
-              ("original", "card", "pending", D("700.00"))]),
+        (
+            20,
+            [
+                ("original", "wallet", "completed", D("50.00")),
+                ("original", "card", "pending", D("700.00")),
+            ],
+        ),
         # 10 %: penalty 100, refund 900 = card 700 + wallet 200.
-        (60, [("original", "wallet", "completed", D("200.00")),
-              ("original", "card", "pending", D("700.00"))]),
+        (
+            60,
+            [
+                ("original", "wallet", "completed", D("200.00")),
+                ("original", "card", "pending", D("700.00")),
+            ],
+        ),
     ],
 )
 def test_cancel_mixed_wallet_and_card_split(app, client, actors, days, expected):
     me = actors.customer()
     dep = make_departure(app, start_in_days=days, price="1000.00")
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], seats=1,
-                       payments=[("wallet", "300.00"), ("card", "700.00")])
+    bid = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=me["id"],
+        seats=1,
+        payments=[("wallet", "300.00"), ("card", "700.00")],
+    )
 
     resp = cancel(client, me["headers"], bid, refund_to="original")
 
     assert resp.status_code == 200, resp.get_json()
-    got = [(r["destination"], r["method"], r["status"], r["amount"])
-           for r in refunds_of(app, bid)]
+    got = [
+        (r["destination"], r["method"], r["status"], r["amount"])
+        for r in refunds_of(app, bid)
+    ]
     assert got == expected
     balance, lines = wallet_of(app, me["id"])
     assert balance == expected[0][3]
@@ -508,14 +660,22 @@ def test_cancel_mixed_wallet_and_card_split(app, client, actors, days, expected)
 def test_cancel_card_payments_split_newest_first(app, client, actors):
     me = actors.customer()
     dep = make_departure(app, start_in_days=20, price="1000.00")
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], seats=1,
-                       payments=[("bank_transfer", "600.00"), ("card", "400.00")])
+    bid = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=me["id"],
+        seats=1,
+        payments=[("bank_transfer", "600.00"), ("card", "400.00")],
+    )
 
     cancel(client, actors.headers("sales"), bid)
 
     # refund 750: the newest payment (card 400) first, then 350 of the transfer.
     got = [(r["method"], r["status"], r["amount"]) for r in refunds_of(app, bid)]
-    assert got == [("card", "pending", D("400.00")), ("bank_transfer", "pending", D("350.00"))]
+    assert got == [
+        ("card", "pending", D("400.00")),
+        ("bank_transfer", "pending", D("350.00")),
+    ]
 
 
 def test_cancel_twice_conflict(app, client, actors):
@@ -548,8 +708,9 @@ def test_cancel_not_live_conflict(app, client, actors, status):
 def test_cancel_lapsed_hold_conflict_without_changes(app, client, actors):
     me = actors.customer()
     dep = make_departure(app)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], status="held",
-                       hold_lapsed=True)
+    bid = make_booking(
+        app, departure_id=dep, customer_id=me["id"], status="held", hold_lapsed=True
+    )
     before = db_snapshot(app)
 
     resp = cancel(client, me["headers"], bid)
@@ -579,12 +740,17 @@ def test_cancel_staff_waive_gives_full_refund(app, client, actors, role):
     dep = make_departure(app, start_in_days=1, price="1000.00")  # would be 100 %
     bid = make_booking(app, departure_id=dep, customer_id=me["id"], seats=1)
 
-    resp = cancel(client, staff["headers"], bid, waive_penalty=True, reason="hotel closed")
+    resp = cancel(
+        client, staff["headers"], bid, waive_penalty=True, reason="hotel closed"
+    )
 
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert (body["tier"], body["penalty_amount"], body["refund_amount"]) == (
-        "waived", "0.00", "1000.00")
+        "waived",
+        "0.00",
+        "1000.00",
+    )
     assert body["refunds"][0]["created_by_id"] == staff["id"]
     state = booking_state(app, bid)
     assert state["cancelled_by_id"] == staff["id"]
@@ -600,7 +766,10 @@ def test_cancel_staff_without_waiver_pays_the_tier(app, client, actors):
     body = cancel(client, actors.headers("sales"), bid).get_json()
 
     assert (body["penalty_amount"], body["refund_amount"], body["refunds"]) == (
-        "1000.00", "0.00", [])
+        "1000.00",
+        "0.00",
+        [],
+    )
     assert invoice_of(app, bid) == {"status": "paid", "credited": D("0.00")}
 
 
@@ -629,8 +798,15 @@ def test_cancel_other_customers_booking_404(app, client, actors):
 
 @pytest.mark.parametrize(
     "role,expected",
-    [("admin", 200), ("sales", 200), ("hr", 403), ("operation", 403),
-     ("operation_head", 403), ("finance", 403), ("anonymous", 401)],
+    [
+        ("admin", 200),
+        ("sales", 200),
+        ("hr", 403),
+        ("operation", 403),
+        ("operation_head", 403),
+        ("finance", 403),
+        ("anonymous", 401),
+    ],
 )
 def test_cancel_roles(app, client, actors, role, expected):
     owner = actors.customer()
@@ -640,13 +816,19 @@ def test_cancel_roles(app, client, actors, role, expected):
     resp = cancel(client, actors.headers(role), bid)
 
     assert resp.status_code == expected
-    assert booking_state(app, bid)["status"] == ("cancelled" if expected == 200 else "confirmed")
+    assert booking_state(app, bid)["status"] == (
+        "cancelled" if expected == 200 else "confirmed"
+    )
 
 
 @pytest.mark.parametrize(
     "body,field",
-    [({"refund_to": "bank"}, "refund_to"), ({"waive_penalty": "maybe"}, "waive_penalty"),
-     ({"reason": "x" * 1001}, "reason"), ({"penalty": "0"}, "penalty")],
+    [
+        ({"refund_to": "bank"}, "refund_to"),
+        ({"waive_penalty": "maybe"}, "waive_penalty"),
+        ({"reason": "x" * 1001}, "reason"),
+        ({"penalty": "0"}, "penalty"),
+    ],
 )
 def test_cancel_invalid_body_422(app, client, actors, body, field):
     me = actors.customer()
@@ -678,8 +860,12 @@ def test_cancel_idempotent_same_key_same_answer(app, client, actors, mailbox):
     bid = make_booking(app, departure_id=dep, customer_id=me["id"])
     headers = {**me["headers"], "Idempotency-Key": "cancel-1"}
 
-    first = client.post(CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers)
-    second = client.post(CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers)
+    first = client.post(
+        CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers
+    )
+    second = client.post(
+        CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers
+    )
 
     assert first.status_code == second.status_code == 200
     assert second.get_json() == first.get_json()
@@ -687,15 +873,18 @@ def test_cancel_idempotent_same_key_same_answer(app, client, actors, mailbox):
     assert len(refunds_of(app, bid)) == 1
     assert wallet_of(app, me["id"])[0] == D("1500.00")
     assert len(mailbox.to(me["email"])) == 1
-    other = client.post(CANCEL.format(bid), json={"refund_to": "original"}, headers=headers)
+    other = client.post(
+        CANCEL.format(bid), json={"refund_to": "original"}, headers=headers
+    )
     assert other.status_code == 422
 
 
 def test_cancel_invoice_missing_still_cancels(app, client, actors):
     me = actors.customer()
     dep = make_departure(app)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"], status="held",
-                       invoice=False)
+    bid = make_booking(
+        app, departure_id=dep, customer_id=me["id"], status="held", invoice=False
+    )
 
     resp = cancel(client, me["headers"], bid)
 

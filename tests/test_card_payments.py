@@ -17,7 +17,15 @@ from sqlalchemy import func, select
 
 from app import create_app
 from extensions import db
-from models import AuditEntry, Booking, Departure, Payment, PaymentAttempt, ProviderEvent, Refund
+from models import (
+    AuditEntry,
+    Booking,
+    Departure,
+    Payment,
+    PaymentAttempt,
+    ProviderEvent,
+    Refund,
+)
 from services import billing
 from tests.stripe_support import WEBHOOK_SECRET, deliver
 from tests.test_payments import booking_state, make_booking, make_departure
@@ -27,8 +35,12 @@ D = Decimal
 
 
 def start_intent(client, headers, booking_id, amount, **kwargs):
-    return client.post(f"{API}/bookings/{booking_id}/payment-intents",
-                       json={"amount": amount}, headers=headers, **kwargs)
+    return client.post(
+        f"{API}/bookings/{booking_id}/payment-intents",
+        json={"amount": amount},
+        headers=headers,
+        **kwargs,
+    )
 
 
 def counts(app) -> dict:
@@ -36,7 +48,9 @@ def counts(app) -> dict:
     with app.app_context():
         return {
             "payments": db.session.scalar(select(func.count()).select_from(Payment)),
-            "events": db.session.scalar(select(func.count()).select_from(ProviderEvent)),
+            "events": db.session.scalar(
+                select(func.count()).select_from(ProviderEvent)
+            ),
             "attempts": sorted(db.session.scalars(select(PaymentAttempt.status))),
             "refunds": db.session.scalar(select(func.count()).select_from(Refund)),
         }
@@ -78,21 +92,32 @@ def test_intent_created_on_provider_with_shape(app, client, actors, provider):
     assert intent.amount == 100000 and intent.currency == "eur"
     assert intent.metadata["booking_id"] == str(booking_id)
     shown = client.get(f"{API}/payment-intents/{body['id']}", headers=me["headers"])
-    assert shown.status_code == 200 and shown.get_json()["provider_payment_id"] == intent.id
+    assert (
+        shown.status_code == 200
+        and shown.get_json()["provider_payment_id"] == intent.id
+    )
     other = actors.customer()
-    assert client.get(f"{API}/payment-intents/{body['id']}",
-                      headers=other["headers"]).status_code == 404
+    assert (
+        client.get(
+            f"{API}/payment-intents/{body['id']}", headers=other["headers"]
+        ).status_code
+        == 404
+    )
 
 
 def test_intent_amount_rules_422_and_other_customer_404(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="200.00")
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="1000.00", deposit="200.00"
+    )
     too_much = start_intent(client, me["headers"], booking_id, "1000.01")
     assert too_much.status_code == 422 and "amount" in too_much.get_json()["errors"]
     below_deposit = start_intent(client, me["headers"], booking_id, "199.99")
     assert below_deposit.status_code == 422
     other = actors.customer()
-    assert start_intent(client, other["headers"], booking_id, "200.00").status_code == 404
+    assert (
+        start_intent(client, other["headers"], booking_id, "200.00").status_code == 404
+    )
     assert counts(app)["attempts"] == []
 
 
@@ -127,15 +152,25 @@ def test_card_payment_confirmed_by_webhook(app, client, actors, provider, mailbo
     state = booking_state(app, booking_id)
     assert state["status"] == "confirmed" and state["amount_paid"] == D("1000.00")
     with app.app_context():
-        payment = db.session.scalar(select(Payment).where(Payment.booking_id == booking_id))
-        assert payment.method == "card" and payment.reference == body["provider_payment_id"]
+        payment = db.session.scalar(
+            select(Payment).where(Payment.booking_id == booking_id)
+        )
+        assert (
+            payment.method == "card"
+            and payment.reference == body["provider_payment_id"]
+        )
         assert payment.recorded_by_id is None
         invoice = db.session.get(Booking, booking_id).invoice
         assert billing.invoice_status(invoice) == "paid"
         actions = set(db.session.scalars(select(AuditEntry.action)))
-        assert {"payment_intent.created", "payment_attempt.succeeded",
-                "payment.recorded"} <= actions
-    shown = client.get(f"{API}/payment-intents/{body['id']}", headers=me["headers"]).get_json()
+        assert {
+            "payment_intent.created",
+            "payment_attempt.succeeded",
+            "payment.recorded",
+        } <= actions
+    shown = client.get(
+        f"{API}/payment-intents/{body['id']}", headers=me["headers"]
+    ).get_json()
     assert shown["status"] == "succeeded" and shown["payment_id"] == payment.id
     assert any("confirmed" in m["Subject"] for m in mailbox.to(me["email"]))
 
@@ -166,24 +201,42 @@ def test_replayed_event_changes_nothing(app, client, actors, provider):
 def test_late_failure_after_success_changes_nothing(app, client, actors, provider):
     _, booking_id, body = held_booking_with_intent(app, client, actors)
     assert deliver(client, provider.pay(body["provider_payment_id"])).status_code == 200
-    event = {"id": "evt_late_failure_1", "type": "payment_intent.payment_failed",
-             "data": {"object": {"id": body["provider_payment_id"], "object": "payment_intent",
-                                 "amount": 100000, "currency": "eur"}}}
+    event = {
+        "id": "evt_late_failure_1",
+        "type": "payment_intent.payment_failed",
+        "data": {
+            "object": {
+                "id": body["provider_payment_id"],
+                "object": "payment_intent",
+                "amount": 100000,
+                "currency": "eur",
+            }
+        },
+    }
     raw = json.dumps(event).encode()
-    resp = client.post(f"{API}/webhooks/stripe", data=raw,
-                       headers={"Stripe-Signature": sign(raw),
-                                "Content-Type": "application/json"})
+    resp = client.post(
+        f"{API}/webhooks/stripe",
+        data=raw,
+        headers={"Stripe-Signature": sign(raw), "Content-Type": "application/json"},
+    )
     assert resp.status_code == 200 and resp.get_json()["result"] == "unchanged"
     assert attempt_row(app, body["id"]).status == "succeeded"
     assert booking_state(app, booking_id)["status"] == "confirmed"
 
 
 def test_other_event_types_ignored(app, client, actors):
-    raw = json.dumps({"id": "evt_other_1", "type": "customer.created",
-                      "data": {"object": {"id": "cus_1"}}}).encode()
-    resp = client.post(f"{API}/webhooks/stripe", data=raw,
-                       headers={"Stripe-Signature": sign(raw),
-                                "Content-Type": "application/json"})
+    raw = json.dumps(
+        {
+            "id": "evt_other_1",
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_1"}},
+        }
+    ).encode()
+    resp = client.post(
+        f"{API}/webhooks/stripe",
+        data=raw,
+        headers={"Stripe-Signature": sign(raw), "Content-Type": "application/json"},
+    )
     assert resp.status_code == 200 and resp.get_json()["result"] == "ignored"
     assert counts(app)["events"] == 0
 
@@ -224,10 +277,13 @@ def test_bad_signature_400_nothing_changed(app, client, actors, provider, how):
 # --- money that cannot be kept --------------------------------------------------------
 
 
-def test_success_after_lapse_with_seats_gone_refunded(app, client, actors, provider, mailbox):
+def test_success_after_lapse_with_seats_gone_refunded(
+    app, client, actors, provider, mailbox
+):
     departure_id = make_departure(app, capacity=1)
-    me, booking_id, body = held_booking_with_intent(app, client, actors,
-                                                    departure_id=departure_id)
+    me, booking_id, body = held_booking_with_intent(
+        app, client, actors, departure_id=departure_id
+    )
     with app.app_context():  # the hold lapses, is swept, and someone takes the seat
         booking = db.session.get(Booking, booking_id)
         booking.status, booking.hold_expires_at = "expired", None
@@ -251,7 +307,9 @@ def test_success_after_lapse_with_seats_gone_refunded(app, client, actors, provi
     assert len(provider.refunds(body["provider_payment_id"])) == 1
 
 
-def test_success_after_lapse_with_seats_free_retakes_them(app, client, actors, provider):
+def test_success_after_lapse_with_seats_free_retakes_them(
+    app, client, actors, provider
+):
     _, booking_id, body = held_booking_with_intent(app, client, actors, hold_minutes=-5)
     resp = deliver(client, provider.pay(body["provider_payment_id"]))
     assert resp.get_json()["result"] == "applied"
@@ -260,19 +318,28 @@ def test_success_after_lapse_with_seats_free_retakes_them(app, client, actors, p
 
 def test_amount_changed_on_provider_recorded_and_flagged(app, client, actors, provider):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="200.00")
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="1000.00", deposit="200.00"
+    )
     body = start_intent(client, me["headers"], booking_id, "300.00").get_json()
-    provider.client.v1.payment_intents.update(body["provider_payment_id"],
-                                              params={"amount": 25000})
+    provider.client.v1.payment_intents.update(
+        body["provider_payment_id"], params={"amount": 25000}
+    )
     resp = deliver(client, provider.pay(body["provider_payment_id"]))
     assert resp.get_json()["result"] == "applied"
     attempt = attempt_row(app, body["id"])
     assert attempt.amount_mismatch and attempt.received_amount == D("250.00")
     assert booking_state(app, booking_id)["amount_paid"] == D("250.00")
     with app.app_context():
-        flagged = db.session.scalar(select(AuditEntry).where(
-            AuditEntry.action == "payment_attempt.amount_mismatch"))
-        assert flagged.details["received"] == "250.00" and flagged.details["expected"] == "300.00"
+        flagged = db.session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "payment_attempt.amount_mismatch"
+            )
+        )
+        assert (
+            flagged.details["received"] == "250.00"
+            and flagged.details["expected"] == "300.00"
+        )
 
 
 # --- refunds to the card --------------------------------------------------------------
@@ -286,8 +353,11 @@ def paid_by_card(app, client, actors, provider, total="1000.00"):
 
 def test_cancellation_refund_to_card_reaches_provider(app, client, actors, provider):
     me, booking_id, body = paid_by_card(app, client, actors, provider)
-    resp = client.post(f"{API}/bookings/{booking_id}/cancel", json={"refund_to": "original"},
-                       headers=me["headers"])
+    resp = client.post(
+        f"{API}/bookings/{booking_id}/cancel",
+        json={"refund_to": "original"},
+        headers=me["headers"],
+    )
     assert resp.status_code == 200, resp.get_json()
     (refund,) = resp.get_json()["refunds"]
     assert refund["status"] == "completed" and refund["method"] == "card"
@@ -295,22 +365,31 @@ def test_cancellation_refund_to_card_reaches_provider(app, client, actors, provi
     on_provider = provider.refunds(body["provider_payment_id"])
     assert [r.id for r in on_provider] == [refund["provider_refund_id"]]
     assert on_provider[0].amount == int(D(refund["amount"]) * 100)
-    done = client.post(f"{API}/refunds/{refund['id']}/complete", json={},
-                       headers=actors.headers("finance"))
+    done = client.post(
+        f"{API}/refunds/{refund['id']}/complete",
+        json={},
+        headers=actors.headers("finance"),
+    )
     assert done.status_code == 409
 
 
-def test_departure_cancellation_refunds_card_through_provider(app, client, actors, provider):
+def test_departure_cancellation_refunds_card_through_provider(
+    app, client, actors, provider
+):
     me, booking_id, body = paid_by_card(app, client, actors, provider, total="400.00")
     with app.app_context():
         departure_id = db.session.get(Booking, booking_id).departure_id
-    resp = client.post(f"{API}/departures/{departure_id}/cancel",
-                       json={"reason": "Storm", "refund_to": "original"},
-                       headers=actors.headers("admin"))
+    resp = client.post(
+        f"{API}/departures/{departure_id}/cancel",
+        json={"reason": "Storm", "refund_to": "original"},
+        headers=actors.headers("admin"),
+    )
     assert resp.status_code == 200, resp.get_json()
     assert [r.amount for r in provider.refunds(body["provider_payment_id"])] == [40000]
     with app.app_context():
-        refund = db.session.scalar(select(Refund).where(Refund.booking_id == booking_id))
+        refund = db.session.scalar(
+            select(Refund).where(Refund.booking_id == booking_id)
+        )
         assert refund.status == "completed" and refund.amount == D("400.00")
 
 
@@ -322,8 +401,11 @@ def test_failed_provider_refund_retried(app, client, actors, provider):
     app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
     app.extensions.pop(EXTENSION_KEY, None)
     try:
-        resp = client.post(f"{API}/bookings/{booking_id}/cancel",
-                           json={"refund_to": "original"}, headers=me["headers"])
+        resp = client.post(
+            f"{API}/bookings/{booking_id}/cancel",
+            json={"refund_to": "original"},
+            headers=me["headers"],
+        )
     finally:
         app.config["STRIPE_API_BASE"] = base
         app.extensions.pop(EXTENSION_KEY, None)
@@ -334,8 +416,12 @@ def test_failed_provider_refund_retried(app, client, actors, provider):
     listed = client.get(f"{API}/refunds?status=failed", headers=finance).get_json()
     assert [r["id"] for r in listed["items"]] == [refund["id"]]
     assert provider.refunds(body["provider_payment_id"]) == []
-    assert client.post(f"{API}/refunds/{refund['id']}/retry",
-                       headers=me["headers"]).status_code == 403
+    assert (
+        client.post(
+            f"{API}/refunds/{refund['id']}/retry", headers=me["headers"]
+        ).status_code
+        == 403
+    )
     retried = client.post(f"{API}/refunds/{refund['id']}/retry", headers=finance)
     assert retried.status_code == 200, retried.get_json()
     assert retried.get_json()["status"] == "completed"
@@ -390,7 +476,9 @@ def test_reconcile_leaves_young_attempts(app, client, actors, provider):
 
 
 def test_reconcile_bad_duration_fails(app):
-    result = app.test_cli_runner().invoke(args=["payments", "reconcile", "--older-than", "x"])
+    result = app.test_cli_runner().invoke(
+        args=["payments", "reconcile", "--older-than", "x"]
+    )
     assert result.exit_code != 0
 
 
@@ -400,12 +488,17 @@ def test_reconcile_bad_duration_fails(app):
 def test_customer_card_by_reference_refused(app, client, actors):
     me = actors.customer()
     booking_id = make_booking(app, customer_id=me["id"], total="100.00")
-    resp = client.post(f"{API}/bookings/{booking_id}/payments",
-                       json={"amount": "100.00", "method": "card", "reference": "anything"},
-                       headers=me["headers"])
+    resp = client.post(
+        f"{API}/bookings/{booking_id}/payments",
+        json={"amount": "100.00", "method": "card", "reference": "anything"},
+        headers=me["headers"],
+    )
     assert resp.status_code == 403
     assert resp.get_json()["type"].endswith("card-through-provider")
-    assert booking_state(app, booking_id) | {} and booking_state(app, booking_id)["payments"] == 0
+    assert (
+        booking_state(app, booking_id) | {}
+        and booking_state(app, booking_id)["payments"] == 0
+    )
 
 
 def test_staff_card_terminal_needs_reference(app, client, actors):
@@ -413,10 +506,15 @@ def test_staff_card_terminal_needs_reference(app, client, actors):
     booking_id = make_booking(app, customer_id=me["id"], total="100.00")
     finance = actors.headers("finance")
     url = f"{API}/bookings/{booking_id}/payments"
-    missing = client.post(url, json={"amount": "100.00", "method": "card"}, headers=finance)
+    missing = client.post(
+        url, json={"amount": "100.00", "method": "card"}, headers=finance
+    )
     assert missing.status_code == 422 and "reference" in missing.get_json()["errors"]
-    ok = client.post(url, json={"amount": "100.00", "method": "card", "reference": "TID-1"},
-                     headers=finance)
+    ok = client.post(
+        url,
+        json={"amount": "100.00", "method": "card", "reference": "TID-1"},
+        headers=finance,
+    )
     assert ok.status_code == 201
     assert booking_state(app, booking_id)["status"] == "confirmed"
 
@@ -431,33 +529,53 @@ def test_not_configured_answers_503(app, client, actors):
     app.extensions.pop(EXTENSION_KEY, None)
     try:
         resp = start_intent(client, me["headers"], booking_id, "100.00")
-        hook = client.post(f"{API}/webhooks/stripe", data=b"{}",
-                           headers={"Stripe-Signature": "t=1,v1=00",
-                                    "Content-Type": "application/json"})
+        hook = client.post(
+            f"{API}/webhooks/stripe",
+            data=b"{}",
+            headers={
+                "Stripe-Signature": "t=1,v1=00",
+                "Content-Type": "application/json",
+            },
+        )
     finally:
         app.config.update(saved)
     assert resp.status_code == 503 and resp.get_json()["type"].endswith(
-        "card-payments-unavailable")
+        "card-payments-unavailable"
+    )
     assert hook.status_code == 503
     assert counts(app)["attempts"] == []
 
 
 @pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
 def test_production_refuses_card_payments_without_secrets(missing):
-    config = {"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-              "SQLALCHEMY_DATABASE_URI": "sqlite://", "STRIPE_SECRET_KEY": "sk_live_x",
-              "STRIPE_PUBLISHABLE_KEY": "pk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
-              "STRIPE_API_BASE": ""}
+    config = {
+        "SECRET_KEY": "s" * 40,
+        "JWT_SECRET_KEY": "j" * 40,
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "STRIPE_SECRET_KEY": "sk_live_x",
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
+        "STRIPE_API_BASE": "",
+    }
     config[missing] = ""
     with pytest.raises(RuntimeError, match=missing):
         create_app("production", config)
 
 
 def test_signed_event_without_its_fields_400(app, client):
-    raw = json.dumps({"id": "evt_broken_1", "type": "payment_intent.succeeded",
-                      "data": {"object": {"object": "payment_intent"}}}).encode()
-    resp = client.post(f"{API}/webhooks/stripe", data=raw,
-                       headers={"Stripe-Signature": sign(raw),
-                                "Content-Type": "application/json"})
-    assert resp.status_code == 400 and resp.get_json()["type"].endswith("malformed-event")
+    raw = json.dumps(
+        {
+            "id": "evt_broken_1",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"object": "payment_intent"}},
+        }
+    ).encode()
+    resp = client.post(
+        f"{API}/webhooks/stripe",
+        data=raw,
+        headers={"Stripe-Signature": sign(raw), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 400 and resp.get_json()["type"].endswith(
+        "malformed-event"
+    )
     assert counts(app)["events"] == 0

@@ -43,13 +43,20 @@ def count(app, stmt) -> int:
         return db.session.scalar(stmt)
 
 
-def test_same_event_five_times_at_once_records_one_payment(app, client, actors, provider):
+def test_same_event_five_times_at_once_records_one_payment(
+    app, client, actors, provider
+):
     _, booking_id, body = held_booking_with_intent(app, client, actors)
     delivery = provider.pay(body["provider_payment_id"])
     url_path = "/api/v1/webhooks/stripe"
     with gunicorn_server(workers=3, threads=2, env=provider.config()) as base_url:
-        calls = [("POST", base_url + url_path,
-                  {"data": delivery.body, "headers": delivery.headers()})] * 5
+        calls = [
+            (
+                "POST",
+                base_url + url_path,
+                {"data": delivery.body, "headers": delivery.headers()},
+            )
+        ] * 5
         results = fire_together(calls)
     assert [status for status, _ in results] == [200] * 5, results
     outcomes = sorted(answer["result"] for _, answer in results)
@@ -67,14 +74,21 @@ def test_concurrent_cancellations_refund_the_card_once(app, client, actors, prov
     me, booking_id, body = held_booking_with_intent(app, client, actors)
     assert deliver(client, provider.pay(body["provider_payment_id"])).status_code == 200
     with gunicorn_server(workers=3, threads=2, env=provider.config()) as base_url:
-        calls = [("POST", f"{base_url}/api/v1/bookings/{booking_id}/cancel",
-                  {"json": {"refund_to": "original"}, "headers": me["headers"]})] * 5
+        calls = [
+            (
+                "POST",
+                f"{base_url}/api/v1/bookings/{booking_id}/cancel",
+                {"json": {"refund_to": "original"}, "headers": me["headers"]},
+            )
+        ] * 5
         results = fire_together(calls)
     codes = sorted(status for status, _ in results)
     assert codes == [200, 409, 409, 409, 409], results
     on_provider = provider.refunds(body["provider_payment_id"])
     with app.app_context():
-        refunds = db.session.scalars(select(Refund).where(Refund.booking_id == booking_id)).all()
+        refunds = db.session.scalars(
+            select(Refund).where(Refund.booking_id == booking_id)
+        ).all()
         booking = db.session.get(Booking, booking_id)
         assert [r.status for r in refunds] == ["completed"]
         assert booking.amount_refunded == refunds[0].amount <= booking.amount_paid

@@ -21,8 +21,9 @@ BROKERS = {"redis": lambda: REDIS_BROKER, "rabbitmq": rabbit_broker}
 
 
 @pytest.mark.parametrize("broker", list(BROKERS))
-def test_worker_delivers_booking_mail_through_outbox(app, client, actors, smtp, tmp_path,
-                                                     broker):
+def test_worker_delivers_booking_mail_through_outbox(
+    app, client, actors, smtp, tmp_path, broker
+):
     url = BROKERS[broker]()
     if not broker_reachable(url):
         pytest.fail(f"{broker} broker at {url} is not reachable")
@@ -30,7 +31,8 @@ def test_worker_delivers_booking_mail_through_outbox(app, client, actors, smtp, 
     smtp.handler.clear()
     cust = actors.customer()
     response = client.post(
-        "/api/v1/bookings", json={"departure_id": make_departure(app), "seats": 2},
+        "/api/v1/bookings",
+        json={"departure_id": make_departure(app), "seats": 2},
         headers={**cust["headers"], "X-Request-ID": f"req-celery-{broker}"},
     )
     assert response.status_code == 201
@@ -38,6 +40,7 @@ def test_worker_delivers_booking_mail_through_outbox(app, client, actors, smtp, 
 
     worker = CeleryWorker(app, url, tmp_path / f"worker-{broker}.log").start()
     try:
+
         def arrived():
             with smtp.handler.lock:
                 return [m for m in smtp.handler._messages if cust["email"] in m["To"]]
@@ -49,8 +52,11 @@ def test_worker_delivers_booking_mail_through_outbox(app, client, actors, smtp, 
             assert (row.state, row.attempts) == ("sent", 1)
         assert mail["Message-ID"] == f"<outbox-{row.id}@easytravels>"
         assert response.get_json()["reference"] in mail["Subject"]
-        wait_for(lambda: f"req-celery-{broker}" in worker.log(), timeout=10,
-                 what="the request id in the worker's log")
+        wait_for(
+            lambda: f"req-celery-{broker}" in worker.log(),
+            timeout=10,
+            what="the request id in the worker's log",
+        )
         assert "easytravels.outbox.deliver" in worker.log()
     finally:
         worker.stop()

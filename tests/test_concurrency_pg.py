@@ -32,8 +32,9 @@ def fire_together(base_url: str, bodies_and_headers: list[tuple[dict, dict]]) ->
         body, headers = pair
         with requests.Session() as session:
             barrier.wait(timeout=30)
-            resp = session.post(f"{base_url}/api/v1/bookings", json=body, headers=headers,
-                                timeout=60)
+            resp = session.post(
+                f"{base_url}/api/v1/bookings", json=body, headers=headers, timeout=60
+            )
             return resp.status_code, resp.json()
 
     with ThreadPoolExecutor(max_workers=len(bodies_and_headers)) as pool:
@@ -84,7 +85,10 @@ def test_create_concurrent_random_seats_never_oversell(app, actors):
     people = customers(actors, 10)
     rng = random.Random(20240601)
     pairs = [
-        ({"departure_id": dep, "seats": rng.randint(1, 3)}, rng.choice(people)["headers"])
+        (
+            {"departure_id": dep, "seats": rng.randint(1, 3)},
+            rng.choice(people)["headers"],
+        )
         for _ in range(REQUESTS)
     ]
 
@@ -95,8 +99,11 @@ def test_create_concurrent_random_seats_never_oversell(app, actors):
     assert not [status for status, _ in results if status >= 500], results
     assert {status for status, _ in results} <= {201, 409}
     created = [body["seats"] for status, body in results if status == 201]
-    refused = [(pair[0]["seats"], body) for pair, (status, body) in zip(pairs, results)
-               if status == 409]
+    refused = [
+        (pair[0]["seats"], body)
+        for pair, (status, body) in zip(pairs, results)
+        if status == 409
+    ]
     assert all(body["seats_left"] < asked for asked, body in refused)
     taken, live_seats = db_state(app, dep)
     assert taken == sum(created) == sum(live_seats) <= CAPACITY
@@ -106,26 +113,38 @@ def test_create_concurrent_random_seats_never_oversell(app, actors):
 ATTEMPTS = 200
 BIG_CAPACITY = 120
 CHILD_LIMIT = 25
-BUSINESS_LIMIT = 4  # low enough that a category refusal always happens before the departure fills
+BUSINESS_LIMIT = (
+    4  # low enough that a category refusal always happens before the departure fills
+)
 
 
 def category_state(app, departure_id) -> tuple[dict, dict]:
     """({category: seats_taken}, {category: seats of live bookings}) of the departure;
     live bookings without travellers count as adult."""
     with app.app_context():
-        taken = dict(db.session.execute(
-            select(DepartureCategory.category, DepartureCategory.seats_taken)
-            .where(DepartureCategory.departure_id == departure_id)
-        ).all())
+        taken = dict(
+            db.session.execute(
+                select(DepartureCategory.category, DepartureCategory.seats_taken).where(
+                    DepartureCategory.departure_id == departure_id
+                )
+            ).all()
+        )
         live = select(Booking.id).where(
-            Booking.departure_id == departure_id, Booking.status.in_(("held", "confirmed")))
-        named = dict(db.session.execute(
-            select(Traveller.category, func.count())
-            .where(Traveller.booking_id.in_(live)).group_by(Traveller.category)
-        ).all())
+            Booking.departure_id == departure_id,
+            Booking.status.in_(("held", "confirmed")),
+        )
+        named = dict(
+            db.session.execute(
+                select(Traveller.category, func.count())
+                .where(Traveller.booking_id.in_(live))
+                .group_by(Traveller.category)
+            ).all()
+        )
         unnamed = db.session.scalar(
             select(func.coalesce(func.sum(Booking.seats), 0)).where(
-                Booking.id.in_(live), ~Booking.travellers.any()))
+                Booking.id.in_(live), ~Booking.travellers.any()
+            )
+        )
         named["adult"] = named.get("adult", 0) + int(unnamed)
         return taken, {k: v for k, v in named.items() if v}
 
@@ -137,14 +156,18 @@ def random_attempt(rng: random.Random, departure_id: int) -> dict:
     if rng.random() < 0.3:
         return {"departure_id": departure_id, "seats": seats}
     kinds = rng.choices(["adult", "child", "business"], weights=[3, 2, 1], k=seats)
-    travellers = [{"name": f"T{n}", "birth_date": "2001-02-03", "category": kind}
-                  for n, kind in enumerate(kinds)]
+    travellers = [
+        {"name": f"T{n}", "birth_date": "2001-02-03", "category": kind}
+        for n, kind in enumerate(kinds)
+    ]
     return {"departure_id": departure_id, "seats": seats, "travellers": travellers}
 
 
 def test_create_200_concurrent_mixed_categories_never_oversell(app, actors):
     dep = make_departure(
-        app, capacity=BIG_CAPACITY, prices={"child": "600.00", "business": "2500.00"},
+        app,
+        capacity=BIG_CAPACITY,
+        prices={"child": "600.00", "business": "2500.00"},
         category_capacities={"child": CHILD_LIMIT, "business": BUSINESS_LIMIT},
     )
     # One customer per attempt: a customer holds at most 10 unpaid seats per departure.

@@ -71,7 +71,12 @@ def test_preflight_for_allowed_origin(cors_client):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "https://ops.example.com"
     allowed = header_set(response, "Access-Control-Allow-Headers")
-    assert allowed == {"authorization", "content-type", "idempotency-key", "x-request-id"}
+    assert allowed == {
+        "authorization",
+        "content-type",
+        "idempotency-key",
+        "x-request-id",
+    }
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert int(response.headers["Access-Control-Max-Age"]) > 0
 
@@ -85,9 +90,13 @@ def test_preflight_refuses_other_headers(cors_client):
     "origin", ["https://evil.example.com", "https://dash.example.com.evil.test", "null"]
 )
 def test_other_origins_get_no_cors_headers(cors_client, origin):
-    for response in (cors_client.get("/api/v1/packages", headers={"Origin": origin}),
-                     preflight(cors_client, origin)):
-        assert not [h for h in response.headers.keys() if h.startswith("Access-Control-")]
+    for response in (
+        cors_client.get("/api/v1/packages", headers={"Origin": origin}),
+        preflight(cors_client, origin),
+    ):
+        assert not [
+            h for h in response.headers.keys() if h.startswith("Access-Control-")
+        ]
 
 
 def test_only_api_paths_answer_cors(cors_client):
@@ -97,16 +106,25 @@ def test_only_api_paths_answer_cors(cors_client):
 
 def test_default_config_sends_no_cors_headers(client):
     assert client.application.config["CORS_ORIGINS"] == []
-    for response in (client.get("/api/v1/packages", headers={"Origin": DASHBOARD}),
-                     preflight(client, DASHBOARD)):
-        assert not [h for h in response.headers.keys() if h.startswith("Access-Control-")]
+    for response in (
+        client.get("/api/v1/packages", headers={"Origin": DASHBOARD}),
+        preflight(client, DASHBOARD),
+    ):
+        assert not [
+            h for h in response.headers.keys() if h.startswith("Access-Control-")
+        ]
 
 
 def test_cors_not_on_provider_webhook(cors_client):
     """The payment provider's webhook is server-to-server: no CORS answer for it,
     while the API keeps answering the dashboard."""
-    hook = preflight(cors_client, DASHBOARD, path="/api/v1/webhooks/stripe", method="POST",
-                     headers="Content-Type")
+    hook = preflight(
+        cors_client,
+        DASHBOARD,
+        path="/api/v1/webhooks/stripe",
+        method="POST",
+        headers="Content-Type",
+    )
     assert "Access-Control-Allow-Origin" not in hook.headers
     api = preflight(cors_client, DASHBOARD)
     assert api.headers["Access-Control-Allow-Origin"] == DASHBOARD

@@ -20,12 +20,17 @@ def paid_booking(app, client, actors, *, title: str, name: str = "Ann Lee") -> N
     paid in cash (confirmed, so every report counts it)."""
     dep = make_departure(app, title=title)
     customer = actors.customer(name=name)
-    response = client.post("/api/v1/bookings", json={"departure_id": dep, "seats": 1},
-                           headers=customer["headers"])
+    response = client.post(
+        "/api/v1/bookings",
+        json={"departure_id": dep, "seats": 1},
+        headers=customer["headers"],
+    )
     assert response.status_code == 201, response.get_json()
-    paid = client.post(f"/api/v1/bookings/{response.get_json()['id']}/payments",
-                       json={"amount": "1200.00", "method": "cash"},
-                       headers=actors.headers("finance"))
+    paid = client.post(
+        f"/api/v1/bookings/{response.get_json()['id']}/payments",
+        json={"amount": "1200.00", "method": "cash"},
+        headers=actors.headers("finance"),
+    )
     assert paid.status_code == 201, paid.get_json()
 
 
@@ -35,15 +40,20 @@ def evil_booking(app, client, actors):
 
 
 def report(client, headers, path: str, fmt: str):
-    response = client.get(f"{API}/{path}", headers=headers, query_string={"format": fmt})
+    response = client.get(
+        f"{API}/{path}", headers=headers, query_string={"format": fmt}
+    )
     assert response.status_code == 200
     return response
 
 
-@pytest.mark.parametrize("path,column,value", [
-    ("packages/popular", "package_title", EVIL_TITLE),
-    ("customers/active", "customer_name", EVIL_NAME),
-])
+@pytest.mark.parametrize(
+    "path,column,value",
+    [
+        ("packages/popular", "package_title", EVIL_TITLE),
+        ("customers/active", "customer_name", EVIL_NAME),
+    ],
+)
 def test_csv_cells_starting_with_formula_characters_are_neutralised(
     client, actors, evil_booking, path, column, value
 ):
@@ -59,8 +69,9 @@ def test_csv_cells_starting_with_formula_characters_are_neutralised(
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
 def test_every_dangerous_first_character_is_neutralised(app, client, actors, prefix):
     paid_booking(app, client, actors, title=f"{prefix}SUM(1+1)")
-    text = report(client, actors.headers("finance"), "packages/popular", "csv").get_data(
-        as_text=True)
+    text = report(
+        client, actors.headers("finance"), "packages/popular", "csv"
+    ).get_data(as_text=True)
     line = next(csv.DictReader(io.StringIO(text)))
     assert line["package_title"] == f"'{prefix}SUM(1+1)"
     assert line["value"] == "1200.00"  # numbers stay numbers

@@ -22,7 +22,9 @@ ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "cust
 def matrix(allowed: set, ok: int, customer: int = 403) -> list:
     """(role, expected status) for every role plus anonymous; `customer` is what a
     customer gets for someone else's record (404) or a forbidden action (403)."""
-    rows = [(role, ok if role in allowed else 403) for role in ROLES if role != "customer"]
+    rows = [
+        (role, ok if role in allowed else 403) for role in ROLES if role != "customer"
+    ]
     return rows + [("customer", customer), ("anonymous", 401)]
 
 
@@ -58,7 +60,9 @@ def add_enquiry_with_notes(app, customer_id: int) -> int:
     with app.app_context():
         enquiry = Enquiry(customer_id=customer_id, subject="Visa?", message="Needed?")
         enquiry.notes = [
-            EnquiryNote(body="Hello", author_type="customer", author_customer_id=customer_id),
+            EnquiryNote(
+                body="Hello", author_type="customer", author_customer_id=customer_id
+            ),
             EnquiryNote(body="Checking", author_type="employee"),
         ]
         db.session.add(enquiry)
@@ -135,7 +139,11 @@ def test_create_customer_with_password_can_log_in(app, client, actors):
     stored = row(app, response.get_json()["id"])
     assert verify_password(stored.password_hash, PASSWORD)
     assert stored.registered_by_id == actors.account("admin")["id"]
-    login = {"email": "mia.horvat@example.test", "password": PASSWORD, "account": "customer"}
+    login = {
+        "email": "mia.horvat@example.test",
+        "password": PASSWORD,
+        "account": "customer",
+    }
     assert client.post("/api/v1/auth/login", json=login).status_code == 200
 
 
@@ -144,7 +152,9 @@ def test_create_customer_duplicate_email_any_case_is_409(app, client, actors):
     before = count(app)
 
     response = client.post(
-        URL, json=new_customer(email="MIA.HORVAT@example.TEST"), headers=actors.headers("sales")
+        URL,
+        json=new_customer(email="MIA.HORVAT@example.TEST"),
+        headers=actors.headers("sales"),
     )
 
     assert response.status_code == 409
@@ -216,8 +226,12 @@ def test_create_customer_role_matrix(app, client, actors, role, status):
 def seed_customers(actors) -> dict:
     """Three customers with known names, emails, phones; the last one inactive."""
     return {
-        "ana": actors.customer(name="Ana Kos", email="ana@example.test", phone="+386 40 111"),
-        "bor": actors.customer(name="Bor Lah", email="bor@example.test", phone="+386 40 222"),
+        "ana": actors.customer(
+            name="Ana Kos", email="ana@example.test", phone="+386 40 111"
+        ),
+        "bor": actors.customer(
+            name="Bor Lah", email="bor@example.test", phone="+386 40 222"
+        ),
         "cvet": actors.customer(
             name="Cvet Novak", email="cvet@mail.test", phone="+1 212 333", active=False
         ),
@@ -237,7 +251,11 @@ def test_list_customers_newest_first_with_meta(client, actors):
     assert response.status_code == 200
     body = response.get_json()
     assert body["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
-    assert ids(response) == [people["cvet"]["id"], people["bor"]["id"], people["ana"]["id"]]
+    assert ids(response) == [
+        people["cvet"]["id"],
+        people["bor"]["id"],
+        people["ana"]["id"],
+    ]
     assert all("password_hash" not in item for item in body["items"])
 
 
@@ -294,7 +312,12 @@ def test_list_customers_sort_and_pagination(client, actors):
     bad = client.get(f"{URL}?sort=wallet_balance", headers=headers)
 
     assert ids(page_two) == [people["ana"]["id"]]
-    assert page_two.get_json()["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
+    assert page_two.get_json()["meta"] == {
+        "page": 2,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+    }
     assert bad.status_code == 422
     assert "query.sort" in bad.get_json()["errors"]
 
@@ -334,7 +357,9 @@ def test_get_customer_unknown_id_is_404(client, actors):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("role, status", matrix({"admin", "sales", "finance"}, 200, customer=404))
+@pytest.mark.parametrize(
+    "role, status", matrix({"admin", "sales", "finance"}, 200, customer=404)
+)
 def test_get_customer_role_matrix(client, actors, role, status):
     target = actors.customer()
 
@@ -351,7 +376,11 @@ def test_patch_customer_own_contact_data(app, client, actors, mailbox):
 
     response = client.patch(
         f"{URL}/{me['id']}",
-        json={"address": "New Road 2", "phone": "+44 20 7946 0000", "email": "Me@New.test"},
+        json={
+            "address": "New Road 2",
+            "phone": "+44 20 7946 0000",
+            "email": "Me@New.test",
+        },
         headers=me["headers"],
     )
 
@@ -371,7 +400,9 @@ def test_patch_customer_own_active_flag_is_403(app, client, actors, active):
     me = actors.customer()
 
     response = client.patch(
-        f"{URL}/{me['id']}", json={"active": active, "address": "X"}, headers=me["headers"]
+        f"{URL}/{me['id']}",
+        json={"active": active, "address": "X"},
+        headers=me["headers"],
     )
 
     assert response.status_code == 403
@@ -383,7 +414,9 @@ def test_patch_customer_of_another_customer_is_404(app, client, actors):
     me = actors.customer()
     other = actors.customer()
 
-    response = client.patch(f"{URL}/{other['id']}", json={"name": "Mine"}, headers=me["headers"])
+    response = client.patch(
+        f"{URL}/{other['id']}", json={"name": "Mine"}, headers=me["headers"]
+    )
 
     assert response.status_code == 404
     assert row(app, other["id"]).name != "Mine"
@@ -416,7 +449,9 @@ def test_patch_customer_email_taken_is_409(app, client, actors):
 def test_patch_customer_invalid_body_is_422(client, actors, body, field):
     target = actors.customer()
 
-    response = client.patch(f"{URL}/{target['id']}", json=body, headers=actors.headers("sales"))
+    response = client.patch(
+        f"{URL}/{target['id']}", json=body, headers=actors.headers("sales")
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -424,7 +459,10 @@ def test_patch_customer_invalid_body_is_422(client, actors, body, field):
 
 def test_patch_customer_deactivation_stops_tokens_at_once(app, client, actors):
     target = actors.customer()
-    assert client.get(f"{URL}/{target['id']}", headers=target["headers"]).status_code == 200
+    assert (
+        client.get(f"{URL}/{target['id']}", headers=target["headers"]).status_code
+        == 200
+    )
 
     response = client.patch(
         f"{URL}/{target['id']}", json={"active": False}, headers=actors.headers("sales")
@@ -441,7 +479,9 @@ def test_patch_customer_deactivation_stops_tokens_at_once(app, client, actors):
 
 def test_patch_customer_deactivated_cannot_log_in(client, actors):
     target = actors.customer()
-    client.patch(f"{URL}/{target['id']}", json={"active": False}, headers=actors.headers("admin"))
+    client.patch(
+        f"{URL}/{target['id']}", json={"active": False}, headers=actors.headers("admin")
+    )
 
     login = {"email": target["email"], "password": PASSWORD, "account": "customer"}
     response = client.post("/api/v1/auth/login", json=login)
@@ -465,7 +505,9 @@ def test_patch_customer_role_matrix(app, client, actors, role, status):
     target = actors.customer()
 
     response = client.patch(
-        f"{URL}/{target['id']}", json={"phone": "+1 555 0123"}, headers=actors.headers(role)
+        f"{URL}/{target['id']}",
+        json={"phone": "+1 555 0123"},
+        headers=actors.headers(role),
     )
 
     assert response.status_code == status
@@ -504,7 +546,10 @@ def test_delete_customer_removes_enquiries_notes_and_codes(app, client, actors):
     assert enquiries == [kept_enquiry]
     assert notes == [kept_enquiry, kept_enquiry]
     assert codes == []
-    assert client.get(f"{URL}/{target['id']}", headers=target["headers"]).status_code == 401
+    assert (
+        client.get(f"{URL}/{target['id']}", headers=target["headers"]).status_code
+        == 401
+    )
 
 
 @pytest.mark.parametrize("status", ["held", "confirmed", "cancelled", "expired"])

@@ -54,7 +54,11 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, never a downloaded browser (ENGINEERING.md traps)."""
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +108,8 @@ def api_token(base_url, email):
     """An access token of a demo employee, for setting up a test's starting state."""
     answer = requests.post(
         f"{base_url}/api/v1/auth/login",
-        json={"email": email, "password": PASSWORD, "account": "employee"}, timeout=10,
+        json={"email": email, "password": PASSWORD, "account": "employee"},
+        timeout=10,
     )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
@@ -132,7 +137,10 @@ def test_dashboard_page_served_with_strict_csp_and_built_assets(base_url):
     assert asset.status_code == 200
     assert "javascript" in asset.headers["Content-Type"]
     assert "/api/v1" in asset.text and "/auth/login" in asset.text
-    assert requests.get(f"{base_url}/dashboard/assets/missing.js", timeout=10).status_code == 404
+    assert (
+        requests.get(f"{base_url}/dashboard/assets/missing.js", timeout=10).status_code
+        == 404
+    )
 
 
 def test_main_story_every_role_in_the_browser(as_role, base_url, shots):
@@ -162,7 +170,9 @@ def test_main_story_every_role_in_the_browser(as_role, base_url, shots):
     page.get_by_role("heading", name=title).wait_for()
     package_id = int(re.search(r"#/packages/(\d+)", page.url).group(1))
     page.get_by_label("Start date", exact=True).fill(start.isoformat())
-    page.get_by_label("End date", exact=True).fill((start + timedelta(days=1)).isoformat())
+    page.get_by_label("End date", exact=True).fill(
+        (start + timedelta(days=1)).isoformat()
+    )
     page.get_by_label("Capacity (seats)", exact=True).fill("12")
     page.get_by_label("Child price", exact=True).fill("500.00")
     page.get_by_role("button", name="Add departure").click()
@@ -264,7 +274,9 @@ def test_refused_actions_are_shown_in_words(as_role, base_url, shots):
     assert "422" in page.get_by_role("alert").inner_text()
     title_error = page.locator("#err-title")
     assert title_error.is_visible() and title_error.inner_text()
-    assert page.get_by_label("Title", exact=True).get_attribute("aria-invalid") == "true"
+    assert (
+        page.get_by_label("Title", exact=True).get_attribute("aria-invalid") == "true"
+    )
     assert page.locator("#err-duration_days").is_visible()
     accessible(page, "form with field errors")
     screenshot(page, "error-field-errors", shots)
@@ -272,8 +284,12 @@ def test_refused_actions_are_shown_in_words(as_role, base_url, shots):
     # 409: more seats than the departure has left, with the API's words.
     page = as_role(SALES)
     headers = api_token(base_url, SALES)
-    customers = requests.get(f"{base_url}/api/v1/customers", params={"q": "Clara"},
-                             headers=headers, timeout=10).json()["items"]
+    customers = requests.get(
+        f"{base_url}/api/v1/customers",
+        params={"q": "Clara"},
+        headers=headers,
+        timeout=10,
+    ).json()["items"]
     goto(page, base_url, f"/book?customer_id={customers[0]['id']}")
     package_select = page.get_by_label("Package", exact=True)
     package_select.select_option(index=1)
@@ -288,15 +304,28 @@ def test_refused_actions_are_shown_in_words(as_role, base_url, shots):
     screenshot(page, "error-conflict", shots)
 
 
-def test_maker_checker_button_absent_on_own_revision_and_403_explained(as_role, base_url, shots):
+def test_maker_checker_button_absent_on_own_revision_and_403_explained(
+    as_role, base_url, shots
+):
     title = f"Maker checker {uuid.uuid4().hex[:6]}"
     headers = api_token(base_url, OPHEAD)
-    package = requests.post(f"{base_url}/api/v1/packages", headers=headers, timeout=10, json={
-        "title": title, "destination": "Lisbon", "duration_days": 1, "base_price": "300.00",
-        "itinerary": [{"day_number": 1, "title": "Alfama walk"}],
-    }).json()
-    submitted = requests.post(f"{base_url}/api/v1/packages/{package['id']}/submit",
-                              headers=headers, timeout=10)
+    package = requests.post(
+        f"{base_url}/api/v1/packages",
+        headers=headers,
+        timeout=10,
+        json={
+            "title": title,
+            "destination": "Lisbon",
+            "duration_days": 1,
+            "base_price": "300.00",
+            "itinerary": [{"day_number": 1, "title": "Alfama walk"}],
+        },
+    ).json()
+    submitted = requests.post(
+        f"{base_url}/api/v1/packages/{package['id']}/submit",
+        headers=headers,
+        timeout=10,
+    )
     assert submitted.status_code == 200, submitted.text
 
     # The author sees why there is no approve button.
@@ -314,8 +343,12 @@ def test_maker_checker_button_absent_on_own_revision_and_403_explained(as_role, 
     card = page.locator("article", has_text=title)
     approve = card.get_by_role("button", name=f"Approve {title}")
     approve.wait_for()
-    edited = requests.patch(f"{base_url}/api/v1/packages/{package['id']}", timeout=10,
-                            headers=api_token(base_url, OPHEAD2), json={"description": "Edited"})
+    edited = requests.patch(
+        f"{base_url}/api/v1/packages/{package['id']}",
+        timeout=10,
+        headers=api_token(base_url, OPHEAD2),
+        json={"description": "Edited"},
+    )
     assert edited.status_code == 200, edited.text
     approve.click()
     alert = card.get_by_role("alert")
@@ -371,8 +404,11 @@ def test_logout_revokes_the_session(as_role, base_url):
     )
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Sign in").wait_for()
-    me = requests.get(f"{base_url}/api/v1/auth/me", timeout=10,
-                      headers={"Authorization": f"Bearer {token}"})
+    me = requests.get(
+        f"{base_url}/api/v1/auth/me",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert me.status_code == 401
 
 
@@ -398,8 +434,9 @@ def test_admin_employees_and_every_role_home_accessible(as_role, base_url, shots
     page.get_by_role("button", name="Deactivate Nora Quinn").click()
     page.get_by_role("button", name="Reactivate Nora Quinn").wait_for()
     admin = api_token(base_url, ADMIN)
-    nora = requests.get(f"{base_url}/api/v1/employees", params={"q": email}, headers=admin,
-                        timeout=10).json()["items"][0]
+    nora = requests.get(
+        f"{base_url}/api/v1/employees", params={"q": email}, headers=admin, timeout=10
+    ).json()["items"][0]
     assert (nora["role"], nora["active"]) == ("sales", False)
     for email_, screen in ((OPHEAD, "ophead home"), ("hr@easytravels.test", "hr home")):
         accessible(as_role(email_), screen)
@@ -408,20 +445,36 @@ def test_admin_employees_and_every_role_home_accessible(as_role, base_url, shots
 def _published_departure(base_url, capacity=10):
     """A package approved by another head, with one departure in 60 days; its ids."""
     op, head = api_token(base_url, OPERATION), api_token(base_url, OPHEAD2)
-    package = requests.post(f"{base_url}/api/v1/packages", headers=op, timeout=10, json={
-        "title": f"Douro valley {uuid.uuid4().hex[:6]}", "destination": "Porto",
-        "duration_days": 2, "base_price": "400.00",
-        "itinerary": [{"day_number": 1, "title": "Wine cellars"}],
-    }).json()
+    package = requests.post(
+        f"{base_url}/api/v1/packages",
+        headers=op,
+        timeout=10,
+        json={
+            "title": f"Douro valley {uuid.uuid4().hex[:6]}",
+            "destination": "Porto",
+            "duration_days": 2,
+            "base_price": "400.00",
+            "itinerary": [{"day_number": 1, "title": "Wine cellars"}],
+        },
+    ).json()
     start = date.today() + timedelta(days=60)
     departure = requests.post(
-        f"{base_url}/api/v1/packages/{package['id']}/departures", headers=op, timeout=10,
-        json={"start_date": start.isoformat(), "end_date": (start + timedelta(days=1)).isoformat(),
-              "capacity": capacity, "price": "400.00"},
+        f"{base_url}/api/v1/packages/{package['id']}/departures",
+        headers=op,
+        timeout=10,
+        json={
+            "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=1)).isoformat(),
+            "capacity": capacity,
+            "price": "400.00",
+        },
     ).json()
     for action, headers in (("submit", op), ("approve", head)):
-        answer = requests.post(f"{base_url}/api/v1/packages/{package['id']}/{action}",
-                               headers=headers, timeout=10)
+        answer = requests.post(
+            f"{base_url}/api/v1/packages/{package['id']}/{action}",
+            headers=headers,
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
     return package, departure
 
@@ -429,24 +482,39 @@ def _published_departure(base_url, capacity=10):
 def _book(base_url, departure_id, travellers):
     """A staff booking for Clara Byrne with named travellers (sales)."""
     sales = api_token(base_url, SALES)
-    customer = requests.get(f"{base_url}/api/v1/customers", params={"q": "Clara"},
-                            headers=sales, timeout=10).json()["items"][0]
-    answer = requests.post(f"{base_url}/api/v1/bookings", headers=sales, timeout=10, json={
-        "departure_id": departure_id, "seats": len(travellers), "customer_id": customer["id"],
-        "travellers": [{"name": n, "birth_date": "1985-05-05"} for n in travellers],
-    })
+    customer = requests.get(
+        f"{base_url}/api/v1/customers", params={"q": "Clara"}, headers=sales, timeout=10
+    ).json()["items"][0]
+    answer = requests.post(
+        f"{base_url}/api/v1/bookings",
+        headers=sales,
+        timeout=10,
+        json={
+            "departure_id": departure_id,
+            "seats": len(travellers),
+            "customer_id": customer["id"],
+            "travellers": [{"name": n, "birth_date": "1985-05-05"} for n in travellers],
+        },
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
-def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, base_url, shots):
+def test_departure_occupancy_manifest_and_cancel_after_refund_preview(
+    as_role, base_url, shots
+):
     package, departure = _published_departure(base_url)
     held = _book(base_url, departure["id"], ["Ana Lopes", "Rui Lopes"])
     paid = _book(base_url, departure["id"], ["Clara Byrne"])
     payment = requests.post(
-        f"{base_url}/api/v1/bookings/{paid['id']}/payments", timeout=10,
+        f"{base_url}/api/v1/bookings/{paid['id']}/payments",
+        timeout=10,
         headers=api_token(base_url, FINANCE),
-        json={"amount": paid["total_amount"], "method": "bank_transfer", "reference": "SEPA-9"},
+        json={
+            "amount": paid["total_amount"],
+            "method": "bank_transfer",
+            "reference": "SEPA-9",
+        },
     )
     assert payment.status_code == 201, payment.text
 
@@ -456,8 +524,13 @@ def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, b
         row.locator("dt").inner_text(): row.locator("dd").inner_text()
         for row in page.locator(".stats > div").all()
     }
-    assert stats == {"Capacity": "10", "Taken": "3", "Held": "2", "Confirmed seats": "1",
-                     "Left": "7"}, stats
+    assert stats == {
+        "Capacity": "10",
+        "Taken": "3",
+        "Held": "2",
+        "Confirmed seats": "1",
+        "Left": "7",
+    }, stats
     manifest = page.locator(".manifest")
     for name in ("Ana Lopes", "Rui Lopes", "Clara Byrne"):
         assert manifest.get_by_role("cell", name=name).count() == 1
@@ -471,18 +544,31 @@ def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, b
     page.get_by_label("Capacity (seats)", exact=True).fill("12")
     page.get_by_role("button", name="Save departure").click()
     page.get_by_role("status").get_by_text("Departure saved.").wait_for()
-    page.locator(".stats > div", has_text="Left").get_by_text("9", exact=True).wait_for()
+    page.locator(".stats > div", has_text="Left").get_by_text(
+        "9", exact=True
+    ).wait_for()
 
     page.get_by_label("Reason", exact=True).fill("Rail strike on the Douro line")
     page.get_by_label("Refund to", exact=True).select_option("original")
     page.get_by_role("button", name="Preview refunds").click()
     preview = page.get_by_role("table", name="Refunds that cancelling would make")
     preview.wait_for()
-    assert paid["reference"] in preview.inner_text() and held["reference"] in preview.inner_text()
+    assert (
+        paid["reference"] in preview.inner_text()
+        and held["reference"] in preview.inner_text()
+    )
     total = page.get_by_role("heading", name=re.compile("^Refund preview")).inner_text()
-    assert "400.00" in total, total  # the paid seat back in full; the unpaid hold costs nothing
-    assert requests.get(f"{base_url}/api/v1/departures/{departure['id']}", timeout=10,
-                        headers=api_token(base_url, OPHEAD)).json()["status"] != "cancelled"
+    assert "400.00" in total, (
+        total
+    )  # the paid seat back in full; the unpaid hold costs nothing
+    assert (
+        requests.get(
+            f"{base_url}/api/v1/departures/{departure['id']}",
+            timeout=10,
+            headers=api_token(base_url, OPHEAD),
+        ).json()["status"]
+        != "cancelled"
+    )
     screenshot(page, "operation-cancel-preview", shots)
     page.get_by_role("button", name="Cancel the departure and refund").click()
     page.locator(".badge", has_text="cancelled").first.wait_for()
@@ -507,12 +593,20 @@ def test_departure_occupancy_manifest_and_cancel_after_refund_preview(as_role, b
 
 def test_enquiry_board_thread_and_stage_move(as_role, base_url, shots):
     sales = api_token(base_url, SALES)
-    customer = requests.get(f"{base_url}/api/v1/customers", params={"q": "Clara"},
-                            headers=sales, timeout=10).json()["items"][0]
+    customer = requests.get(
+        f"{base_url}/api/v1/customers", params={"q": "Clara"}, headers=sales, timeout=10
+    ).json()["items"][0]
     subject = f"Honeymoon in Kyoto {uuid.uuid4().hex[:6]}"
-    created = requests.post(f"{base_url}/api/v1/enquiries", headers=sales, timeout=10, json={
-        "customer_id": customer["id"], "subject": subject, "message": "Dates in April?",
-    })
+    created = requests.post(
+        f"{base_url}/api/v1/enquiries",
+        headers=sales,
+        timeout=10,
+        json={
+            "customer_id": customer["id"],
+            "subject": subject,
+            "message": "Dates in April?",
+        },
+    )
     assert created.status_code == 201, created.text
     page = as_role(SALES)
     goto(page, base_url, "/enquiries")
@@ -547,11 +641,15 @@ def test_access_token_refreshed_before_it_expires(browser, base_url):
     page.get_by_role("heading", name=re.compile("^Welcome")).wait_for()
     read = "JSON.parse(sessionStorage.getItem('easytravels.dashboard.session'))"
     before = page.evaluate(read)
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as answer:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/auth/refresh")
+    ) as answer:
         page.clock.run_for(before["expiresAt"] - page.evaluate("Date.now()") - 30_000)
     assert answer.value.status == 200
     sent = answer.value.request.headers["authorization"]
-    assert sent == f"Bearer {before['refresh']}"  # the refresh token, not the access one
+    assert (
+        sent == f"Bearer {before['refresh']}"
+    )  # the refresh token, not the access one
     fresh = answer.value.json()["access_token"]
     deadline = time.monotonic() + 10  # the page stores it once it has read the body
     while page.evaluate(read)["access"] != fresh and time.monotonic() < deadline:
@@ -577,7 +675,9 @@ def test_sales_registers_a_customer_and_a_duplicate_email_is_refused(as_role, ba
         form.get_by_role("button", name="Register customer").click()
         if attempt == 0:
             page.get_by_role("heading", name="Walk In").wait_for()
-            assert page.get_by_role("link", name="Book a trip for this customer").is_visible()
+            assert page.get_by_role(
+                "link", name="Book a trip for this customer"
+            ).is_visible()
     alert = form.get_by_role("alert")
     alert.wait_for()
     assert re.search(r"\((409|422)\)", alert.inner_text()), alert.inner_text()

@@ -20,7 +20,9 @@ def test_dashboard_page_is_html_with_own_scripts_only(client):
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     allowed = ("data:,", "#main")
     assert sources
-    assert all(s.startswith("/dashboard/assets/") or s in allowed for s in sources), sources
+    assert all(s.startswith("/dashboard/assets/") or s in allowed for s in sources), (
+        sources
+    )
     assert "<script>" not in html  # no inline script: CSP forbids it
     assert client.get("/dashboard/").status_code == 200
 
@@ -31,7 +33,11 @@ def test_dashboard_assets_served_with_long_cache(client):
         asset = client.get(path)
         assert asset.status_code == 200, path
         assert "immutable" in asset.headers["Cache-Control"]
-        assert asset.mimetype in ("text/javascript", "application/javascript", "text/css")
+        assert asset.mimetype in (
+            "text/javascript",
+            "application/javascript",
+            "text/css",
+        )
 
 
 def test_dashboard_missing_asset_is_404_and_no_path_escape(client):
@@ -40,5 +46,7 @@ def test_dashboard_missing_asset_is_404_and_no_path_escape(client):
 
 
 def test_dashboard_adds_no_data_route(app):
-    rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/dashboard")]
+    rules = [
+        r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/dashboard")
+    ]
     assert sorted(rules) == ["/dashboard", "/dashboard/assets/<path:filename>"]

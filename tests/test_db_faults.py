@@ -49,7 +49,9 @@ def assert_unavailable(response):
     "error",
     [
         OperationalError("SELECT 1", {}, Exception("server closed the connection")),
-        OperationalError("SELECT 1", {}, Exception("canceling statement due to statement timeout")),
+        OperationalError(
+            "SELECT 1", {}, Exception("canceling statement due to statement timeout")
+        ),
         PoolTimeout("QueuePool limit of size 5 overflow 10 reached"),
     ],
     ids=["connection-lost", "statement-timeout", "pool-timeout"],
@@ -92,24 +94,44 @@ def test_ready_probe_503_when_database_down():
 
 
 def test_engine_options_bound_postgres_only():
-    config = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}, "DB_POOL_TIMEOUT": 10,
-              "DB_CONNECT_TIMEOUT": 5, "DB_STATEMENT_TIMEOUT_MS": 15000}
+    config = {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "DB_POOL_TIMEOUT": 10,
+        "DB_CONNECT_TIMEOUT": 5,
+        "DB_STATEMENT_TIMEOUT_MS": 15000,
+    }
     sqlite = engine_options({**config, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert sqlite == {"pool_pre_ping": True}
-    pg = engine_options({**config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y"})
+    pg = engine_options(
+        {**config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y"}
+    )
     assert pg == {
         "pool_pre_ping": True,
         "pool_timeout": 10,
         "connect_args": {"connect_timeout": 5, "options": "-c statement_timeout=15000"},
     }
-    no_limit = engine_options({**config, "DB_STATEMENT_TIMEOUT_MS": 0,
-                               "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y"})
+    no_limit = engine_options(
+        {
+            **config,
+            "DB_STATEMENT_TIMEOUT_MS": 0,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y",
+        }
+    )
     assert "options" not in no_limit["connect_args"]
-    explicit = engine_options({
-        **config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_timeout": 2, "connect_args": {"connect_timeout": 1}},
-    })
-    assert explicit["pool_timeout"] == 2 and explicit["connect_args"]["connect_timeout"] == 1
+    explicit = engine_options(
+        {
+            **config,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y",
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_timeout": 2,
+                "connect_args": {"connect_timeout": 1},
+            },
+        }
+    )
+    assert (
+        explicit["pool_timeout"] == 2
+        and explicit["connect_args"]["connect_timeout"] == 1
+    )
 
 
 def test_connection_lost_after_last_query_keeps_the_response():
@@ -123,7 +145,9 @@ def test_connection_lost_after_last_query_keeps_the_response():
 
         def broken_close():  # what closing a connection the server dropped does
             session.close = close
-            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+            raise OperationalError(
+                "ROLLBACK", {}, Exception("server closed the connection")
+            )
 
         session.close = broken_close
         return {"ok": True}

@@ -31,18 +31,42 @@ def scenario(app, actors) -> dict:
     dep = make_departure(app, start_in_days=20, price="500.00", capacity=20)
     ids = {
         "paid": make_booking(app, departure_id=dep, customer_id=alice["id"], seats=2),
-        "deposit": make_booking(app, departure_id=dep, customer_id=bob["id"], seats=2,
-                                deposit_percent=40,
-                                payments=[("wallet", "100.00"), ("card", "300.00")]),
-        "hold": make_booking(app, departure_id=dep, customer_id=carol["id"], seats=1,
-                             status="held"),
-        "lapsed": make_booking(app, departure_id=dep, customer_id=dave["id"], seats=3,
-                               status="held", hold_lapsed=True),
-        "old": make_booking(app, departure_id=dep, customer_id=dave["id"], seats=1,
-                            status="cancelled", payments=[]),
+        "deposit": make_booking(
+            app,
+            departure_id=dep,
+            customer_id=bob["id"],
+            seats=2,
+            deposit_percent=40,
+            payments=[("wallet", "100.00"), ("card", "300.00")],
+        ),
+        "hold": make_booking(
+            app, departure_id=dep, customer_id=carol["id"], seats=1, status="held"
+        ),
+        "lapsed": make_booking(
+            app,
+            departure_id=dep,
+            customer_id=dave["id"],
+            seats=3,
+            status="held",
+            hold_lapsed=True,
+        ),
+        "old": make_booking(
+            app,
+            departure_id=dep,
+            customer_id=dave["id"],
+            seats=1,
+            status="cancelled",
+            payments=[],
+        ),
     }
-    return {"departure": dep, "ids": ids, "alice": alice, "bob": bob, "carol": carol,
-            "dave": dave}
+    return {
+        "departure": dep,
+        "ids": ids,
+        "alice": alice,
+        "bob": bob,
+        "carol": carol,
+        "dave": dave,
+    }
 
 
 def cancel_departure(client, headers, departure_id, **body):
@@ -53,16 +77,26 @@ def test_preview_lists_bookings_without_side_effects(app, client, actors, mailbo
     s = scenario(app, actors)
     before = db_snapshot(app)
 
-    resp = cancel_departure(client, actors.headers("operation_head"), s["departure"],
-                            reason="Storm season", preview=True)
+    resp = cancel_departure(
+        client,
+        actors.headers("operation_head"),
+        s["departure"],
+        reason="Storm season",
+        preview=True,
+    )
 
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["cancelled"] is False
     assert (body["departure_id"], body["currency"], body["reason"]) == (
-        s["departure"], "EUR", "Storm season")
-    assert [(b["booking_id"], b["status"], b["refund_amount"], b["refund_to"])
-            for b in body["bookings"]] == [
+        s["departure"],
+        "EUR",
+        "Storm season",
+    )
+    assert [
+        (b["booking_id"], b["status"], b["refund_amount"], b["refund_to"])
+        for b in body["bookings"]
+    ] == [
         (s["ids"]["paid"], "confirmed", "1000.00", "original"),
         (s["ids"]["deposit"], "confirmed", "400.00", "original"),
         (s["ids"]["hold"], "held", "0.00", "original"),
@@ -82,13 +116,17 @@ def test_execute_cancels_and_refunds_everything(app, client, actors, mailbox):
     assert seats_taken(app, s["departure"]) == 8
     admin = actors.account("admin")
 
-    resp = cancel_departure(client, admin["headers"], s["departure"], reason="Storm season")
+    resp = cancel_departure(
+        client, admin["headers"], s["departure"], reason="Storm season"
+    )
 
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["cancelled"] is True
     assert body["total_refund"] == "1400.00"
-    assert [(b["booking_id"], b["status"], b["refund_amount"]) for b in body["bookings"]] == [
+    assert [
+        (b["booking_id"], b["status"], b["refund_amount"]) for b in body["bookings"]
+    ] == [
         (ids["paid"], "cancelled", "1000.00"),
         (ids["deposit"], "cancelled", "400.00"),
         (ids["hold"], "cancelled", "0.00"),
@@ -99,15 +137,22 @@ def test_execute_cancels_and_refunds_everything(app, client, actors, mailbox):
         assert db.session.get(Booking, ids["lapsed"]).status == "expired"
     for key in ("paid", "deposit", "hold"):
         state = booking_state(app, ids[key])
-        assert (state["status"], state["penalty_amount"]) == ("cancelled", Decimal("0.00"))
+        assert (state["status"], state["penalty_amount"]) == (
+            "cancelled",
+            Decimal("0.00"),
+        )
         assert state["amount_refunded"] == state["amount_paid"]
         assert state["cancelled_by_id"] == admin["id"]
         assert state["cancel_reason"] == "Storm season"
         assert invoice_of(app, ids[key])["status"] == "void"
     assert invoice_of(app, ids["lapsed"])["status"] == "void"
     assert booking_state(app, ids["old"])["cancel_reason"] is None  # untouched
-    assert [(r["method"], r["status"], r["amount"]) for r in refunds_of(app, ids["deposit"])] == [
-        ("wallet", "completed", Decimal("100.00")), ("card", "pending", Decimal("300.00"))]
+    assert [
+        (r["method"], r["status"], r["amount"]) for r in refunds_of(app, ids["deposit"])
+    ] == [
+        ("wallet", "completed", Decimal("100.00")),
+        ("card", "pending", Decimal("300.00")),
+    ]
     assert wallet_of(app, s["bob"]["id"])[0] == Decimal("100.00")
     for who, amount in (("alice", "1000.00"), ("bob", "400.00"), ("carol", "0.00")):
         [mail] = mailbox.to(s[who]["email"])
@@ -120,8 +165,13 @@ def test_execute_cancels_and_refunds_everything(app, client, actors, mailbox):
 def test_execute_refund_to_wallet(app, client, actors):
     s = scenario(app, actors)
 
-    resp = cancel_departure(client, actors.headers("admin"), s["departure"],
-                            reason="Operator failure", refund_to="wallet")
+    resp = cancel_departure(
+        client,
+        actors.headers("admin"),
+        s["departure"],
+        reason="Operator failure",
+        refund_to="wallet",
+    )
 
     assert resp.status_code == 200
     assert {b["refund_to"] for b in resp.get_json()["bookings"]} == {"wallet"}
@@ -133,10 +183,14 @@ def test_execute_refund_to_wallet(app, client, actors):
 def test_execute_twice_conflict(app, client, actors):
     s = scenario(app, actors)
     headers = actors.headers("admin")
-    assert cancel_departure(client, headers, s["departure"], reason="x").status_code == 200
+    assert (
+        cancel_departure(client, headers, s["departure"], reason="x").status_code == 200
+    )
 
     again = cancel_departure(client, headers, s["departure"], reason="x")
-    preview = cancel_departure(client, headers, s["departure"], reason="x", preview=True)
+    preview = cancel_departure(
+        client, headers, s["departure"], reason="x", preview=True
+    )
 
     assert again.status_code == preview.status_code == 409
     assert again.get_json()["type"] == "/problems/departure-cancelled"
@@ -184,9 +238,15 @@ def test_execute_failure_rolls_everything_back(app, client, actors, monkeypatch)
 def test_empty_departure(app, client, actors):
     dep = make_departure(app)
 
-    body = cancel_departure(client, actors.headers("admin"), dep, reason="No demand").get_json()
+    body = cancel_departure(
+        client, actors.headers("admin"), dep, reason="No demand"
+    ).get_json()
 
-    assert (body["cancelled"], body["bookings"], body["total_refund"]) == (True, [], "0.00")
+    assert (body["cancelled"], body["bookings"], body["total_refund"]) == (
+        True,
+        [],
+        "0.00",
+    )
 
 
 def test_unknown_departure_404(app, client, actors):
@@ -196,10 +256,13 @@ def test_unknown_departure_404(app, client, actors):
 
 @pytest.mark.parametrize(
     "body,field",
-    [({}, "reason"), ({"reason": "   "}, "reason"), ({"reason": "x", "preview": "yes?"},
-                                                     "preview"),
-     ({"reason": "x", "refund_to": "cash"}, "refund_to"), ({"reason": "x", "force": 1},
-                                                             "force")],
+    [
+        ({}, "reason"),
+        ({"reason": "   "}, "reason"),
+        ({"reason": "x", "preview": "yes?"}, "preview"),
+        ({"reason": "x", "refund_to": "cash"}, "refund_to"),
+        ({"reason": "x", "force": 1}, "force"),
+    ],
 )
 def test_invalid_body_422(app, client, actors, body, field):
     dep = make_departure(app)
@@ -212,8 +275,16 @@ def test_invalid_body_422(app, client, actors, body, field):
 
 @pytest.mark.parametrize(
     "role,expected",
-    [("admin", 200), ("operation_head", 200), ("operation", 403), ("sales", 403),
-     ("finance", 403), ("hr", 403), ("customer", 403), ("anonymous", 401)],
+    [
+        ("admin", 200),
+        ("operation_head", 200),
+        ("operation", 403),
+        ("sales", 403),
+        ("finance", 403),
+        ("hr", 403),
+        ("customer", 403),
+        ("anonymous", 401),
+    ],
 )
 def test_roles(app, client, actors, role, expected):
     me = actors.customer()
@@ -223,7 +294,9 @@ def test_roles(app, client, actors, role, expected):
     resp = cancel_departure(client, actors.headers(role), dep, reason="x")
 
     assert resp.status_code == expected
-    assert booking_state(app, bid)["status"] == ("cancelled" if expected == 200 else "confirmed")
+    assert booking_state(app, bid)["status"] == (
+        "cancelled" if expected == 200 else "confirmed"
+    )
 
 
 # --- CLI ---------------------------------------------------------------------------
@@ -234,15 +307,32 @@ def test_cli_preview_then_execute(app, actors, mailbox):
     runner = app.test_cli_runner()
     before = db_snapshot(app)
 
-    preview = runner.invoke(args=["departures", "cancel", str(s["departure"]),
-                                  "--reason", "Strike", "--preview"])
+    preview = runner.invoke(
+        args=[
+            "departures",
+            "cancel",
+            str(s["departure"]),
+            "--reason",
+            "Strike",
+            "--preview",
+        ]
+    )
 
     assert preview.exit_code == 0, preview.output
     assert "PREVIEW" in preview.output and "total refund 1400.00 EUR" in preview.output
     assert db_snapshot(app) == before
 
-    done = runner.invoke(args=["departures", "cancel", str(s["departure"]),
-                               "--reason", "Strike", "--refund-to", "wallet"])
+    done = runner.invoke(
+        args=[
+            "departures",
+            "cancel",
+            str(s["departure"]),
+            "--reason",
+            "Strike",
+            "--refund-to",
+            "wallet",
+        ]
+    )
 
     assert done.exit_code == 0, done.output
     assert "CANCELLED" in done.output and "3 booking(s)" in done.output
@@ -252,7 +342,9 @@ def test_cli_preview_then_execute(app, actors, mailbox):
     assert wallet_of(app, s["alice"]["id"])[0] == Decimal("1000.00")
     assert len(mailbox.to(s["alice"]["email"])) == 1
 
-    again = runner.invoke(args=["departures", "cancel", str(s["departure"]), "--reason", "x"])
+    again = runner.invoke(
+        args=["departures", "cancel", str(s["departure"]), "--reason", "x"]
+    )
     assert again.exit_code != 0
     assert "already cancelled" in again.output
 

@@ -1,7 +1,7 @@
 """Departures of a package: create, list, read, edit, delete (docs/design.md
 "Lifecycles": departure; "Resource map": /packages/<id>/departures, /departures)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ DENIED = ["hr", "sales", "finance", "customer", "anonymous"]
 
 def day(offset: int) -> str:
     """The ISO date `offset` days from today (UTC)."""
-    return (datetime.now(timezone.utc).date() + timedelta(days=offset)).isoformat()
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
 
 
 def make_package(client, actors, *, publish=True, **overrides) -> int:
@@ -33,12 +33,16 @@ def make_package(client, actors, *, publish=True, **overrides) -> int:
         "itinerary": [{"day_number": 1, "title": "Embark"}],
     }
     body.update(overrides)
-    package_id = client.post(PACKAGES, json=body, headers=actors.headers("operation")).get_json()[
-        "id"
-    ]
+    package_id = client.post(
+        PACKAGES, json=body, headers=actors.headers("operation")
+    ).get_json()["id"]
     if publish:
-        client.post(f"{PACKAGES}/{package_id}/submit", headers=actors.headers("operation"))
-        client.post(f"{PACKAGES}/{package_id}/approve", headers=actors.headers("operation_head"))
+        client.post(
+            f"{PACKAGES}/{package_id}/submit", headers=actors.headers("operation")
+        )
+        client.post(
+            f"{PACKAGES}/{package_id}/approve", headers=actors.headers("operation_head")
+        )
     return package_id
 
 
@@ -81,8 +85,13 @@ def add_booking(app, dep_id: int, customer_id: int) -> None:
     with app.app_context():
         db.session.add(
             Booking(
-                reference="ETDEP00001", customer_id=customer_id, departure_id=dep_id, seats=1,
-                status="held", currency="USD", unit_price=Decimal("1200.00"),
+                reference="ETDEP00001",
+                customer_id=customer_id,
+                departure_id=dep_id,
+                seats=1,
+                status="held",
+                currency="USD",
+                unit_price=Decimal("1200.00"),
                 total_amount=Decimal("1200.00"),
             )
         )
@@ -202,7 +211,9 @@ def test_create_departure_missing_fields_is_422(client, actors):
     package_id = make_package(client, actors)
 
     response = client.post(
-        f"{PACKAGES}/{package_id}/departures", json={}, headers=actors.headers("operation")
+        f"{PACKAGES}/{package_id}/departures",
+        json={},
+        headers=actors.headers("operation"),
     )
 
     assert response.status_code == 422
@@ -212,7 +223,10 @@ def test_create_departure_missing_fields_is_422(client, actors):
 def test_create_departure_today_is_allowed(client, actors):
     package_id = make_package(client, actors)
 
-    assert add(client, actors, package_id, start_date=day(0), end_date=day(0)).status_code == 201
+    assert (
+        add(client, actors, package_id, start_date=day(0), end_date=day(0)).status_code
+        == 201
+    )
 
 
 def test_create_departure_on_archived_package_is_409(client, actors):
@@ -232,10 +246,16 @@ def test_create_departure_unknown_package_is_404(client, actors):
 @pytest.mark.parametrize("role", STAFF + ["customer", "anonymous"])
 def test_list_departures_of_published_package_by_start_date(client, actors, role):
     package_id = make_package(client, actors)
-    late = departure_id(client, actors, package_id, start_date=day(60), end_date=day(63))
-    early = departure_id(client, actors, package_id, start_date=day(10), end_date=day(13))
+    late = departure_id(
+        client, actors, package_id, start_date=day(60), end_date=day(63)
+    )
+    early = departure_id(
+        client, actors, package_id, start_date=day(10), end_date=day(13)
+    )
 
-    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role))
+    response = client.get(
+        f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role)
+    )
 
     assert response.status_code == 200
     assert [d["id"] for d in response.get_json()["items"]] == [early, late]
@@ -249,7 +269,9 @@ def test_list_departures_sort_and_paginate(client, actors):
         for n in (5, 10, 15)
     ]
 
-    response = client.get(f"{PACKAGES}/{package_id}/departures?sort=-start_date&per_page=2")
+    response = client.get(
+        f"{PACKAGES}/{package_id}/departures?sort=-start_date&per_page=2"
+    )
 
     assert [d["id"] for d in response.get_json()["items"]] == [made[2], made[1]]
     assert response.get_json()["meta"]["pages"] == 2
@@ -271,7 +293,9 @@ def test_list_departures_of_unpublished_package_is_404_for_public(client, actors
     package_id = make_package(client, actors, publish=False)
     departure_id(client, actors, package_id)
 
-    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role))
+    response = client.get(
+        f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role)
+    )
 
     assert response.status_code == 404
 
@@ -280,7 +304,9 @@ def test_list_departures_of_unpublished_package_for_staff(client, actors):
     package_id = make_package(client, actors, publish=False)
     dep = departure_id(client, actors, package_id)
 
-    response = client.get(f"{PACKAGES}/{package_id}/departures", headers=actors.headers("hr"))
+    response = client.get(
+        f"{PACKAGES}/{package_id}/departures", headers=actors.headers("hr")
+    )
 
     assert [d["id"] for d in response.get_json()["items"]] == [dep]
 
@@ -300,7 +326,9 @@ def test_get_departure_of_hidden_package_is_404_for_public(client, actors, role)
     dep = departure_id(client, actors, make_package(client, actors, publish=False))
 
     assert client.get(f"{URL}/{dep}", headers=actors.headers(role)).status_code == 404
-    assert client.get(f"{URL}/{dep}", headers=actors.headers("sales")).status_code == 200
+    assert (
+        client.get(f"{URL}/{dep}", headers=actors.headers("sales")).status_code == 200
+    )
 
 
 def test_get_departure_unknown_is_404(client):
@@ -318,14 +346,23 @@ def test_update_departure_fields(client, actors, app, role):
 
     response = client.patch(
         f"{URL}/{dep}",
-        json={"price": "1100", "capacity": 25, "end_date": day(34), "booking_cutoff": None},
+        json={
+            "price": "1100",
+            "capacity": 25,
+            "end_date": day(34),
+            "booking_cutoff": None,
+        },
         headers=actors.headers(role),
     )
 
     assert response.status_code == 200
     body = response.get_json()
     assert body["price"] == "1100.00" and body["prices"] == {"adult": "1100.00"}
-    assert body["capacity"] == 25 and body["seats_left"] == 25 and body["end_date"] == day(34)
+    assert (
+        body["capacity"] == 25
+        and body["seats_left"] == 25
+        and body["end_date"] == day(34)
+    )
     row = stored(app, dep)
     assert row["capacity"] == 25 and row["price"] == Decimal("1100.00")
     # A price change is approved like package content (maker-checker).
@@ -336,7 +373,9 @@ def test_update_departure_fields(client, actors, app, role):
 def test_update_departure_as_other_role_is_denied(client, actors, app, role):
     dep = departure_id(client, actors, make_package(client, actors))
 
-    response = client.patch(f"{URL}/{dep}", json={"capacity": 2}, headers=actors.headers(role))
+    response = client.patch(
+        f"{URL}/{dep}", json={"capacity": 2}, headers=actors.headers(role)
+    )
 
     assert response.status_code == (401 if role == "anonymous" else 403)
     assert stored(app, dep)["capacity"] == 20
@@ -346,8 +385,12 @@ def test_update_departure_capacity_below_seats_taken_is_409(client, actors, app)
     dep = departure_id(client, actors, make_package(client, actors))
     set_columns(app, dep, seats_taken=5)
 
-    denied = client.patch(f"{URL}/{dep}", json={"capacity": 4}, headers=actors.headers("admin"))
-    allowed = client.patch(f"{URL}/{dep}", json={"capacity": 5}, headers=actors.headers("admin"))
+    denied = client.patch(
+        f"{URL}/{dep}", json={"capacity": 4}, headers=actors.headers("admin")
+    )
+    allowed = client.patch(
+        f"{URL}/{dep}", json={"capacity": 5}, headers=actors.headers("admin")
+    )
 
     assert denied.status_code == 409
     assert denied.get_json()["seats_taken"] == 5
@@ -360,7 +403,9 @@ def test_update_departure_capacity_conflict_changes_nothing_else(client, actors,
     set_columns(app, dep, seats_taken=5)
 
     response = client.patch(
-        f"{URL}/{dep}", json={"capacity": 1, "price": "1.00"}, headers=actors.headers("admin")
+        f"{URL}/{dep}",
+        json={"capacity": 1, "price": "1.00"},
+        headers=actors.headers("admin"),
     )
 
     assert response.status_code == 409
@@ -383,7 +428,9 @@ def test_update_departure_capacity_conflict_changes_nothing_else(client, actors,
 def test_update_departure_invalid_is_422(client, actors, app, changes, field):
     dep = departure_id(client, actors, make_package(client, actors))
 
-    response = client.patch(f"{URL}/{dep}", json=changes, headers=actors.headers("operation"))
+    response = client.patch(
+        f"{URL}/{dep}", json=changes, headers=actors.headers("operation")
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -395,14 +442,18 @@ def test_update_cancelled_departure_is_409(client, actors, app):
     dep = departure_id(client, actors, make_package(client, actors))
     set_columns(app, dep, status="cancelled")
 
-    response = client.patch(f"{URL}/{dep}", json={"capacity": 30}, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/{dep}", json={"capacity": 30}, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 409
     assert stored(app, dep)["capacity"] == 20
 
 
 def test_update_departure_unknown_is_404(client, actors):
-    response = client.patch(f"{URL}/999", json={"capacity": 3}, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/999", json={"capacity": 3}, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 404
 
@@ -443,7 +494,9 @@ def test_delete_departure_as_other_role_is_denied(client, actors, app, role):
 
 
 def test_delete_departure_unknown_is_404(client, actors):
-    assert client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404
+    assert (
+        client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404
+    )
 
 
 def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, actors):
@@ -457,25 +510,41 @@ def test_get_departure_lapsed_hold_not_counted_before_any_sweep(client, app, act
 
     with app.app_context():
         pkg = Package(
-            title="Lapse", destination="Oslo", duration_days=2, base_price=Decimal("100"),
-            currency="EUR", status="published",
+            title="Lapse",
+            destination="Oslo",
+            duration_days=2,
+            base_price=Decimal("100"),
+            currency="EUR",
+            status="published",
         )
         cust = Customer(name="Late Payer", email="late@example.test")
         db.session.add_all([pkg, cust])
         db.session.flush()
         dep = Departure(
-            package_id=pkg.id, start_date=date.today() + timedelta(days=30),
-            end_date=date.today() + timedelta(days=31), capacity=10, seats_taken=7,
-            price=Decimal("100"), currency="EUR",
+            package_id=pkg.id,
+            start_date=date.today() + timedelta(days=30),
+            end_date=date.today() + timedelta(days=31),
+            capacity=10,
+            seats_taken=7,
+            price=Decimal("100"),
+            currency="EUR",
         )
         db.session.add(dep)
         db.session.flush()
         for n, (seats, minutes) in enumerate([(3, -1), (4, 10)]):
-            db.session.add(Booking(
-                reference=f"ET-LAPSE{n}", customer_id=cust.id, departure_id=dep.id,
-                seats=seats, status="held", currency="EUR", unit_price=Decimal("100"),
-                total_amount=Decimal(100 * seats), hold_expires_at=utcnow() + timedelta(minutes=minutes),
-            ))
+            db.session.add(
+                Booking(
+                    reference=f"ET-LAPSE{n}",
+                    customer_id=cust.id,
+                    departure_id=dep.id,
+                    seats=seats,
+                    status="held",
+                    currency="EUR",
+                    unit_price=Decimal("100"),
+                    total_amount=Decimal(100 * seats),
+                    hold_expires_at=utcnow() + timedelta(minutes=minutes),
+                )
+            )
         db.session.commit()
         dep_id = dep.id
     body = client.get(f"/api/v1/departures/{dep_id}").get_json()
@@ -505,8 +574,10 @@ def set_category(app, dep_id: int, category: str, **values) -> None:
     with app.app_context():
         db.session.execute(
             update(DepartureCategory)
-            .where(DepartureCategory.departure_id == dep_id,
-                   DepartureCategory.category == category)
+            .where(
+                DepartureCategory.departure_id == dep_id,
+                DepartureCategory.category == category,
+            )
             .values(**values)
         )
         db.session.commit()
@@ -516,7 +587,11 @@ def test_create_departure_with_categories_limits_and_min_party(client, actors, a
     package_id = make_package(client, actors)
 
     response = add(
-        client, actors, package_id, capacity=30, min_party_size=2,
+        client,
+        actors,
+        package_id,
+        capacity=30,
+        min_party_size=2,
         prices={"adult": "900.00", "child": "450.50", "business": "1500"},
         category_capacities={"business": 4, "child": None},
     )
@@ -524,7 +599,11 @@ def test_create_departure_with_categories_limits_and_min_party(client, actors, a
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["price"] == "900.00"
-    assert body["prices"] == {"adult": "900.00", "business": "1500.00", "child": "450.50"}
+    assert body["prices"] == {
+        "adult": "900.00",
+        "business": "1500.00",
+        "child": "450.50",
+    }
     assert body["category_capacities"] == {"business": 4}
     assert body["category_seats_left"] == {"business": 4}
     assert body["min_party_size"] == 2
@@ -543,8 +622,13 @@ def test_create_departure_price_only_stores_adult_category(client, actors, app):
 
 
 def test_create_departure_price_and_matching_prices_accepted(client, actors):
-    response = add(client, actors, make_package(client, actors), price="500",
-                   prices={"adult": "500.00", "child": "250.00"})
+    response = add(
+        client,
+        actors,
+        make_package(client, actors),
+        price="500",
+        prices={"adult": "500.00", "child": "250.00"},
+    )
 
     assert response.status_code == 201
     assert response.get_json()["prices"] == {"adult": "500.00", "child": "250.00"}
@@ -561,15 +645,22 @@ def test_create_departure_price_and_matching_prices_accepted(client, actors):
         ({"prices": {}}, "prices"),
         ({"price": "100.00", "prices": {"adult": "90.00"}}, "price"),
         ({"category_capacities": {"child": 2}}, "category_capacities"),
-        ({"prices": {"adult": "1", "child": "1"}, "category_capacities": {"child": 21}},
-         "category_capacities"),
+        (
+            {
+                "prices": {"adult": "1", "child": "1"},
+                "category_capacities": {"child": 21},
+            },
+            "category_capacities",
+        ),
         ({"category_capacities": {"adult": -1}}, "category_capacities"),
         ({"category_capacities": {"adult": "2"}}, "category_capacities"),
         ({"min_party_size": 0}, "min_party_size"),
         ({"min_party_size": 21}, "min_party_size"),
     ],
 )
-def test_create_departure_invalid_categories_is_422(client, actors, app, overrides, field):
+def test_create_departure_invalid_categories_is_422(
+    client, actors, app, overrides, field
+):
     package_id = make_package(client, actors)
 
     response = add(client, actors, package_id, **overrides)
@@ -581,11 +672,16 @@ def test_create_departure_invalid_categories_is_422(client, actors, app, overrid
 
 
 def test_update_departure_price_only_changes_adult_category(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100.00", "child": "60.00"})
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100.00", "child": "60.00"},
+    )
 
-    response = client.patch(f"{URL}/{dep}", json={"price": "120"},
-                            headers=actors.headers("operation"))
+    response = client.patch(
+        f"{URL}/{dep}", json={"price": "120"}, headers=actors.headers("operation")
+    )
 
     assert response.status_code == 200
     assert response.get_json()["prices"] == {"adult": "120.00", "child": "60.00"}
@@ -594,13 +690,20 @@ def test_update_departure_price_only_changes_adult_category(client, actors, app)
 
 
 def test_update_departure_prices_replace_set_and_limits(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100.00", "child": "60.00"})
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100.00", "child": "60.00"},
+    )
 
     response = client.patch(
         f"{URL}/{dep}",
-        json={"prices": {"adult": "110.00", "economy": "80.00"},
-              "category_capacities": {"economy": 5}, "min_party_size": 3},
+        json={
+            "prices": {"adult": "110.00", "economy": "80.00"},
+            "category_capacities": {"economy": 5},
+            "min_party_size": 3,
+        },
         headers=actors.headers("admin"),
     )
 
@@ -611,16 +714,26 @@ def test_update_departure_prices_replace_set_and_limits(client, actors, app):
     assert body["category_capacities"] == {"economy": 5}
     assert body["min_party_size"] == 3
     assert categories(app, dep) == {
-        "adult": (Decimal("110.00"), None, 0), "economy": (Decimal("80.00"), 5, 0)}
+        "adult": (Decimal("110.00"), None, 0),
+        "economy": (Decimal("80.00"), 5, 0),
+    }
     assert stored(app, dep)["min_party_size"] == 3
 
 
 def test_update_departure_remove_category_limit_with_null(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 3})
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100", "child": "50"},
+        category_capacities={"child": 3},
+    )
 
-    response = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": None}},
-                            headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/{dep}",
+        json={"category_capacities": {"child": None}},
+        headers=actors.headers("admin"),
+    )
 
     assert response.status_code == 200
     assert response.get_json()["category_capacities"] == {}
@@ -628,20 +741,33 @@ def test_update_departure_remove_category_limit_with_null(client, actors, app):
 
 
 def test_update_category_capacity_below_seats_taken_is_409(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 6})
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100", "child": "50"},
+        category_capacities={"child": 6},
+    )
     set_columns(app, dep, seats_taken=4)
     set_category(app, dep, "child", seats_taken=4)
 
-    denied = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": 3},
-                                                "capacity": 15},
-                          headers=actors.headers("admin"))
-    allowed = client.patch(f"{URL}/{dep}", json={"category_capacities": {"child": 4}},
-                           headers=actors.headers("admin"))
+    denied = client.patch(
+        f"{URL}/{dep}",
+        json={"category_capacities": {"child": 3}, "capacity": 15},
+        headers=actors.headers("admin"),
+    )
+    allowed = client.patch(
+        f"{URL}/{dep}",
+        json={"category_capacities": {"child": 4}},
+        headers=actors.headers("admin"),
+    )
 
     assert denied.status_code == 409
     assert denied.get_json()["type"] == "/problems/capacity-below-seats-taken"
-    assert (denied.get_json()["category"], denied.get_json()["seats_taken"]) == ("child", 4)
+    assert (denied.get_json()["category"], denied.get_json()["seats_taken"]) == (
+        "child",
+        4,
+    )
     assert stored(app, dep)["capacity"] == 20  # the whole edit rolled back
     assert allowed.status_code == 200
     assert allowed.get_json()["category_seats_left"] == {"child": 0}
@@ -649,12 +775,19 @@ def test_update_category_capacity_below_seats_taken_is_409(client, actors, app):
 
 
 def test_update_removing_category_in_use_is_409(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100", "child": "50"})
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100", "child": "50"},
+    )
     set_category(app, dep, "child", seats_taken=1)
 
-    response = client.patch(f"{URL}/{dep}", json={"prices": {"adult": "100"}},
-                            headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/{dep}",
+        json={"prices": {"adult": "100"}},
+        headers=actors.headers("admin"),
+    )
 
     assert response.status_code == 409
     assert response.get_json()["type"] == "/problems/category-in-use"
@@ -672,42 +805,68 @@ def test_update_removing_category_in_use_is_409(client, actors, app):
         ({"price": "10", "prices": {"adult": "11", "child": "5"}}, "price"),
     ],
 )
-def test_update_departure_invalid_categories_is_422(client, actors, app, changes, field):
-    dep = departure_id(client, actors, make_package(client, actors),
-                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 8})
+def test_update_departure_invalid_categories_is_422(
+    client, actors, app, changes, field
+):
+    dep = departure_id(
+        client,
+        actors,
+        make_package(client, actors),
+        prices={"adult": "100", "child": "50"},
+        category_capacities={"child": 8},
+    )
 
-    response = client.patch(f"{URL}/{dep}", json=changes, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/{dep}", json=changes, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
     assert categories(app, dep) == {
-        "adult": (Decimal("100.00"), None, 0), "child": (Decimal("50.00"), 8, 0)}
+        "adult": (Decimal("100.00"), None, 0),
+        "child": (Decimal("50.00"), 8, 0),
+    }
 
 
 def reapprove(client, actors, package_id: int) -> None:
     """The operation head approves the package again (after a departure's prices by
     `operation` sent it back to approval)."""
-    response = client.post(f"{PACKAGES}/{package_id}/approve",
-                           headers=actors.headers("operation_head"))
+    response = client.post(
+        f"{PACKAGES}/{package_id}/approve", headers=actors.headers("operation_head")
+    )
     assert response.status_code == 200, response.get_json()
 
 
 def test_update_prices_never_change_existing_bookings(client, actors, app):
     package_id = make_package(client, actors)
-    dep = departure_id(client, actors, package_id, prices={"adult": "100", "child": "50"})
+    dep = departure_id(
+        client, actors, package_id, prices={"adult": "100", "child": "50"}
+    )
     reapprove(client, actors, package_id)
     cust = actors.customer()
-    booked = client.post("/api/v1/bookings", headers=cust["headers"], json={
-        "departure_id": dep, "seats": 2, "travellers": [
-            {"name": "A", "birth_date": "1980-01-01"},
-            {"name": "B", "birth_date": "2015-01-01", "category": "child"}]})
+    booked = client.post(
+        "/api/v1/bookings",
+        headers=cust["headers"],
+        json={
+            "departure_id": dep,
+            "seats": 2,
+            "travellers": [
+                {"name": "A", "birth_date": "1980-01-01"},
+                {"name": "B", "birth_date": "2015-01-01", "category": "child"},
+            ],
+        },
+    )
     assert booked.status_code == 201, booked.get_json()
 
-    client.patch(f"{URL}/{dep}", json={"prices": {"adult": "300", "child": "200"}},
-                 headers=actors.headers("admin"))
+    client.patch(
+        f"{URL}/{dep}",
+        json={"prices": {"adult": "300", "child": "200"}},
+        headers=actors.headers("admin"),
+    )
 
-    body = client.get(f"/api/v1/bookings/{booked.get_json()['id']}",
-                      headers=cust["headers"]).get_json()
+    body = client.get(
+        f"/api/v1/bookings/{booked.get_json()['id']}", headers=cust["headers"]
+    ).get_json()
     assert body["total_amount"] == "150.00"
     assert body["price_snapshot"] == {"adult": "100.00", "child": "50.00"}
     assert [t["unit_price"] for t in body["travellers"]] == ["100.00", "50.00"]
@@ -718,22 +877,44 @@ def test_get_departure_category_seats_left_ignores_lapsed_holds(client, app, act
     from models.booking import Traveller
 
     package_id = make_package(client, actors)
-    dep = departure_id(client, actors, package_id, capacity=10,
-                       prices={"adult": "100", "child": "50"}, category_capacities={"child": 4})
+    dep = departure_id(
+        client,
+        actors,
+        package_id,
+        capacity=10,
+        prices={"adult": "100", "child": "50"},
+        category_capacities={"child": 4},
+    )
     reapprove(client, actors, package_id)
     cust = actors.customer()
     set_columns(app, dep, seats_taken=4)
     set_category(app, dep, "child", seats_taken=3)
     set_category(app, dep, "adult", seats_taken=1)
     with app.app_context():
-        for n, (minutes, kinds) in enumerate([(-1, ["child", "child"]), (10, ["child", "adult"])]):
-            db.session.add(Booking(
-                reference=f"ET-CAT{n}", customer_id=cust["id"], departure_id=dep,
-                seats=len(kinds), status="held", currency="USD", unit_price=Decimal("100"),
-                total_amount=Decimal("150"), hold_expires_at=utcnow() + timedelta(minutes=minutes),
-                travellers=[Traveller(name="T", birth_date=datetime(2015, 1, 1).date(),
-                                      category=kind) for kind in kinds],
-            ))
+        for n, (minutes, kinds) in enumerate(
+            [(-1, ["child", "child"]), (10, ["child", "adult"])]
+        ):
+            db.session.add(
+                Booking(
+                    reference=f"ET-CAT{n}",
+                    customer_id=cust["id"],
+                    departure_id=dep,
+                    seats=len(kinds),
+                    status="held",
+                    currency="USD",
+                    unit_price=Decimal("100"),
+                    total_amount=Decimal("150"),
+                    hold_expires_at=utcnow() + timedelta(minutes=minutes),
+                    travellers=[
+                        Traveller(
+                            name="T",
+                            birth_date=datetime(2015, 1, 1).date(),
+                            category=kind,
+                        )
+                        for kind in kinds
+                    ],
+                )
+            )
         db.session.commit()
 
     body = client.get(f"{URL}/{dep}").get_json()
@@ -750,19 +931,32 @@ def test_update_departure_without_category_rows_counts_live_seats(client, actors
     dep = departure_id(client, actors, make_package(client, actors), capacity=10)
     with app.app_context():
         db.session.execute(
-            DepartureCategory.__table__.delete().where(DepartureCategory.departure_id == dep))
+            DepartureCategory.__table__.delete().where(
+                DepartureCategory.departure_id == dep
+            )
+        )
         db.session.commit()
     add_booking(app, dep, actors.account("customer")["id"])  # 1 adult seat, held
 
-    too_small = client.patch(f"{URL}/{dep}", json={"category_capacities": {"adult": 0}},
-                             headers=actors.headers("admin"))
-    response = client.patch(f"{URL}/{dep}", json={"prices": {"adult": "99", "child": "9"},
-                                                  "category_capacities": {"adult": 5}},
-                            headers=actors.headers("admin"))
+    too_small = client.patch(
+        f"{URL}/{dep}",
+        json={"category_capacities": {"adult": 0}},
+        headers=actors.headers("admin"),
+    )
+    response = client.patch(
+        f"{URL}/{dep}",
+        json={
+            "prices": {"adult": "99", "child": "9"},
+            "category_capacities": {"adult": 5},
+        },
+        headers=actors.headers("admin"),
+    )
 
     assert too_small.status_code == 409
     assert too_small.get_json()["seats_taken"] == 1
     assert response.status_code == 200, response.get_json()
     assert categories(app, dep) == {
-        "adult": (Decimal("99.00"), 5, 1), "child": (Decimal("9.00"), None, 0)}
+        "adult": (Decimal("99.00"), 5, 1),
+        "child": (Decimal("9.00"), None, 0),
+    }
     assert response.get_json()["category_seats_left"] == {"adult": 4}

@@ -30,7 +30,12 @@ def _no_flag(monkeypatch):
 @pytest.mark.parametrize("name", ["development", "production"])
 @pytest.mark.parametrize("which", ["SECRET_KEY", "JWT_SECRET_KEY"])
 def test_default_secret_refused(name, which):
-    overrides = {**DB, "SECRET_KEY": "s" * 48, "JWT_SECRET_KEY": "j" * 48, which: DEV_SECRET}
+    overrides = {
+        **DB,
+        "SECRET_KEY": "s" * 48,
+        "JWT_SECRET_KEY": "j" * 48,
+        which: DEV_SECRET,
+    }
     with pytest.raises(RuntimeError, match=which):
         create_app(name, overrides)
 
@@ -41,31 +46,61 @@ def test_testing_accepts_the_default():
 
 def test_development_on_loopback_by_make_run_accepts_the_default(monkeypatch):
     monkeypatch.setenv(DEV_SECRET_FLAG, "1")
-    monkeypatch.setattr(sys, "argv", ["flask", "--app", "app", "run", "--host", "127.0.0.1"])
+    monkeypatch.setattr(
+        sys, "argv", ["flask", "--app", "app", "run", "--host", "127.0.0.1"]
+    )
     create_app("development", {**DB, **DEFAULTS})
 
 
 def test_development_flag_with_public_host_is_refused(monkeypatch):
     monkeypatch.setenv(DEV_SECRET_FLAG, "1")
-    monkeypatch.setattr(sys, "argv", ["flask", "--app", "app", "run", "--host", "0.0.0.0"])
+    monkeypatch.setattr(
+        sys, "argv", ["flask", "--app", "app", "run", "--host", "0.0.0.0"]
+    )
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("development", {**DB, **DEFAULTS})
 
 
 def test_development_with_own_secrets_starts():
-    create_app("development", {**DB, "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40})
+    create_app(
+        "development", {**DB, "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}
+    )
 
 
 def _flask_run(env_extra: dict, tmp_path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "JWT_SECRET_KEY", DEV_SECRET_FLAG, "ADMIN_EMAIL")}
-    env.update({"APP_CONFIG": "development", "DATABASE_URL": f"sqlite:///{tmp_path}/dev.db",
-                "MAIL_SERVER": "", **env_extra})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "JWT_SECRET_KEY", DEV_SECRET_FLAG, "ADMIN_EMAIL")
+    }
+    env.update(
+        {
+            "APP_CONFIG": "development",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/dev.db",
+            "MAIL_SERVER": "",
+            **env_extra,
+        }
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1",
-         "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -86,8 +121,9 @@ def test_development_server_without_secrets_does_not_start(tmp_path):
 def test_token_forged_with_the_default_secret_is_refused_over_http(tmp_path):
     """A development server with its own secrets refuses a token an attacker signed
     with the published default key."""
-    process, base_url = _flask_run({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40},
-                                   tmp_path)
+    process, base_url = _flask_run(
+        {"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}, tmp_path
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -98,12 +134,27 @@ def test_token_forged_with_the_default_secret_is_refused_over_http(tmp_path):
                 assert process.poll() is None, process.stdout.read()
                 time.sleep(0.3)
         now = int(time.time())
-        forged = pyjwt.encode({"sub": "employee:1", "iat": now, "nbf": now, "exp": now + 600,
-                               "type": "access", "jti": "x", "fresh": False,
-                               "role": "admin", "account": "employee", "sid": "x"},
-                              DEV_SECRET, algorithm="HS256")
-        response = requests.get(f"{base_url}/api/v1/auth/me",
-                                headers={"Authorization": f"Bearer {forged}"}, timeout=10)
+        forged = pyjwt.encode(
+            {
+                "sub": "employee:1",
+                "iat": now,
+                "nbf": now,
+                "exp": now + 600,
+                "type": "access",
+                "jti": "x",
+                "fresh": False,
+                "role": "admin",
+                "account": "employee",
+                "sid": "x",
+            },
+            DEV_SECRET,
+            algorithm="HS256",
+        )
+        response = requests.get(
+            f"{base_url}/api/v1/auth/me",
+            headers={"Authorization": f"Bearer {forged}"},
+            timeout=10,
+        )
         assert response.status_code == 401
     finally:
         process.terminate()

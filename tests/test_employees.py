@@ -73,7 +73,11 @@ def test_create_employee_as_admin_returns_201_without_password(app, client, acto
 def test_create_employee_then_login_with_initial_password(client, actors):
     client.post(URL, json=new_employee(), headers=actors.headers("admin"))
 
-    login = {"email": "nina.novak@staff.test", "password": PASSWORD, "account": "employee"}
+    login = {
+        "email": "nina.novak@staff.test",
+        "password": PASSWORD,
+        "account": "employee",
+    }
     response = client.post("/api/v1/auth/login", json=login)
 
     assert response.status_code == 200
@@ -190,8 +194,15 @@ def test_list_employees_newest_first_with_meta(client, actors):
     body = response.get_json()
     assert body["meta"] == {"page": 1, "per_page": 20, "total": 4, "pages": 1}
     hr_id = actors.account("hr")["id"]
-    assert ids(response) == [hr_id, staff["cene"]["id"], staff["bor"]["id"], staff["ana"]["id"]]
-    assert all("password" not in item and "password_hash" not in item for item in body["items"])
+    assert ids(response) == [
+        hr_id,
+        staff["cene"]["id"],
+        staff["bor"]["id"],
+        staff["ana"]["id"],
+    ]
+    assert all(
+        "password" not in item and "password_hash" not in item for item in body["items"]
+    )
 
 
 def test_list_employees_q_matches_name_and_email_case_insensitively(client, actors):
@@ -275,7 +286,9 @@ def test_list_employees_paginates(client, actors):
 
     assert first["meta"] == {"page": 1, "per_page": 3, "total": 4, "pages": 2}
     assert len(first["items"]) == 3 and len(second["items"]) == 1
-    assert {i["id"] for i in first["items"]}.isdisjoint({i["id"] for i in second["items"]})
+    assert {i["id"] for i in first["items"]}.isdisjoint(
+        {i["id"] for i in second["items"]}
+    )
 
 
 def test_list_employees_per_page_over_100_is_422(client, actors):
@@ -374,15 +387,23 @@ def test_patch_employee_hr_changes_contact_data(app, client, actors):
     assert response.status_code == 200
     assert response.get_json()["phone"] == "+1 555 0199"
     stored = row(app, target["id"])
-    assert (stored.phone, stored.name, stored.role) == ("+1 555 0199", "New Name", "sales")
+    assert (stored.phone, stored.name, stored.role) == (
+        "+1 555 0199",
+        "New Name",
+        "sales",
+    )
 
 
-@pytest.mark.parametrize("body", [{"role": "admin"}, {"active": False}, {"role": "sales"}])
+@pytest.mark.parametrize(
+    "body", [{"role": "admin"}, {"active": False}, {"role": "sales"}]
+)
 def test_patch_employee_hr_sending_role_or_active_is_403(app, client, actors, body):
     target = actors.employee("sales")
 
     response = client.patch(
-        f"{URL}/{target['id']}", json={**body, "name": "Sneaky"}, headers=actors.headers("hr")
+        f"{URL}/{target['id']}",
+        json={**body, "name": "Sneaky"},
+        headers=actors.headers("hr"),
     )
 
     assert response.status_code == 403
@@ -394,7 +415,9 @@ def test_patch_employee_hr_editing_an_admin_is_403(app, client, actors):
     admin = actors.account("admin")
 
     response = client.patch(
-        f"{URL}/{admin['id']}", json={"email": "hr-owned@staff.test"}, headers=actors.headers("hr")
+        f"{URL}/{admin['id']}",
+        json={"email": "hr-owned@staff.test"},
+        headers=actors.headers("hr"),
     )
 
     assert response.status_code == 403
@@ -406,7 +429,9 @@ def test_patch_employee_email_taken_any_case_is_409(app, client, actors):
     target = actors.employee("finance")
 
     response = client.patch(
-        f"{URL}/{target['id']}", json={"email": "TAKEN@staff.test"}, headers=actors.headers("hr")
+        f"{URL}/{target['id']}",
+        json={"email": "TAKEN@staff.test"},
+        headers=actors.headers("hr"),
     )
 
     assert response.status_code == 409
@@ -440,20 +465,26 @@ def test_patch_employee_keeping_own_email_is_200(client, actors):
 def test_patch_employee_invalid_body_is_422(client, actors, body, field):
     target = actors.employee("sales")
 
-    response = client.patch(f"{URL}/{target['id']}", json=body, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/{target['id']}", json=body, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
 
 
 def test_patch_employee_unknown_id_is_404(client, actors):
-    response = client.patch(f"{URL}/424242", json={"name": "X"}, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/424242", json={"name": "X"}, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("body", [{"role": "hr"}, {"active": False}])
-def test_patch_employee_admin_demoting_or_deactivating_self_is_409(app, client, actors, body):
+def test_patch_employee_admin_demoting_or_deactivating_self_is_409(
+    app, client, actors, body
+):
     actors.employee("admin")  # another active admin: only the self rule applies
     me = actors.account("admin")
 
@@ -468,7 +499,9 @@ def test_patch_employee_admin_demotes_another_admin(app, client, actors):
     other = actors.employee("admin")
 
     response = client.patch(
-        f"{URL}/{other['id']}", json={"role": "finance"}, headers=actors.headers("admin")
+        f"{URL}/{other['id']}",
+        json={"role": "finance"},
+        headers=actors.headers("admin"),
     )
 
     assert response.status_code == 200
@@ -503,7 +536,9 @@ def test_patch_employee_contact_role_matrix(app, client, actors, role, status):
     target = actors.employee("operation")
 
     response = client.patch(
-        f"{URL}/{target['id']}", json={"phone": "+1 555 0123"}, headers=actors.headers(role)
+        f"{URL}/{target['id']}",
+        json={"phone": "+1 555 0123"},
+        headers=actors.headers(role),
     )
 
     assert response.status_code == status

@@ -14,12 +14,21 @@ from services import lost_reasons
 from tests.test_bookings import make_departure
 
 URL = "/api/v1/enquiries"
-ROLES = ["admin", "hr", "sales", "operation", "operation_head", "finance", "customer",
-         "anonymous"]
+ROLES = [
+    "admin",
+    "hr",
+    "sales",
+    "operation",
+    "operation_head",
+    "finance",
+    "customer",
+    "anonymous",
+]
 DENIED_STAFF = ["hr", "operation", "operation_head", "finance"]
 
 
 # --- helpers -------------------------------------------------------------------------
+
 
 def make_package(app, status="published", title="Alpine Lakes"):
     """Insert a package straight into the database; returns its id."""
@@ -39,8 +48,12 @@ def make_package(app, status="published", title="Alpine Lakes"):
 
 def raise_enquiry(client, actors, customer_id, **body):
     """Raise an enquiry through the API as sales for `customer_id`; returns its JSON."""
-    payload = {"customer_id": customer_id, "subject": "Trip question",
-               "message": "Is breakfast included?", **body}
+    payload = {
+        "customer_id": customer_id,
+        "subject": "Trip question",
+        "message": "Is breakfast included?",
+        **body,
+    }
     response = client.post(URL, json=payload, headers=actors.headers("sales"))
     assert response.status_code == 201, response.json
     return response.json
@@ -48,22 +61,28 @@ def raise_enquiry(client, actors, customer_id, **body):
 
 def add_note(client, headers, enquiry_id, body="A note"):
     """Post a note through the API; returns the response."""
-    return client.post(f"{URL}/{enquiry_id}/notes", json={"body": body}, headers=headers)
+    return client.post(
+        f"{URL}/{enquiry_id}/notes", json={"body": body}, headers=headers
+    )
 
 
 def reason_id(app, code="other"):
     """The id of a default lost reason."""
     with app.app_context():
         lost_reasons.ensure_defaults()
-        return db.session.scalar(select(EnquiryLostReason.id).where(EnquiryLostReason.code == code))
+        return db.session.scalar(
+            select(EnquiryLostReason.id).where(EnquiryLostReason.code == code)
+        )
 
 
 def make_booking(app, client, actors, customer_id, **departure):
     """A held booking for the customer (made by sales through the API); its id."""
     departure_id = make_departure(app, **departure)
-    response = client.post("/api/v1/bookings", headers=actors.headers("sales"),
-                           json={"departure_id": departure_id, "seats": 1,
-                                 "customer_id": customer_id})
+    response = client.post(
+        "/api/v1/bookings",
+        headers=actors.headers("sales"),
+        json={"departure_id": departure_id, "seats": 1, "customer_id": customer_id},
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -77,9 +96,15 @@ def set_status(app, enquiry_id, stage):
         enquiry.lost_reason_id = rid if stage == "lost" else None
         if stage == "won" and enquiry.booking_id is None:
             booking = Booking(
-                reference=f"ET-T{enquiry_id:05d}", customer_id=enquiry.customer_id,
-                departure_id=_any_departure(app), seats=1, status="confirmed",
-                currency="EUR", unit_price=1, total_amount=1, amount_paid=1,
+                reference=f"ET-T{enquiry_id:05d}",
+                customer_id=enquiry.customer_id,
+                departure_id=_any_departure(app),
+                seats=1,
+                status="confirmed",
+                currency="EUR",
+                unit_price=1,
+                total_amount=1,
+                amount_paid=1,
             )
             db.session.add(booking)
             db.session.flush()
@@ -93,11 +118,22 @@ def _any_departure(app):
     existing = db.session.scalar(select(Departure.id).limit(1))
     if existing is not None:
         return existing
-    package = Package(title="Forced", destination="X", duration_days=1,
-                      base_price=1, currency="EUR", status="published")
-    departure = Departure(package=package, start_date=date.today() + timedelta(days=90),
-                          end_date=date.today() + timedelta(days=91), capacity=50,
-                          price=1, currency="EUR")
+    package = Package(
+        title="Forced",
+        destination="X",
+        duration_days=1,
+        base_price=1,
+        currency="EUR",
+        status="published",
+    )
+    departure = Departure(
+        package=package,
+        start_date=date.today() + timedelta(days=90),
+        end_date=date.today() + timedelta(days=91),
+        capacity=50,
+        price=1,
+        currency="EUR",
+    )
     db.session.add_all([package, departure])
     db.session.flush()
     return departure.id
@@ -143,10 +179,12 @@ def notes_of(app, enquiry_id):
 
 # --- create --------------------------------------------------------------------------
 
+
 def test_create_customer_contact_us_is_new_and_own(app, client, actors):
     me = actors.customer()
     response = client.post(
-        URL, json={"subject": "Visa help", "message": "Do I need a visa?"},
+        URL,
+        json={"subject": "Visa help", "message": "Do I need a visa?"},
         headers=me["headers"],
     )
     assert response.status_code == 201
@@ -158,8 +196,12 @@ def test_create_customer_contact_us_is_new_and_own(app, client, actors):
     assert body["created_by_id"] is None
     assert body["notes"] == []
     assert stored(app, body["id"]) == {
-        "status": "new", "assigned_to_id": None, "subject": "Visa help",
-        "message": "Do I need a visa?", "customer_id": me["id"], "package_id": None,
+        "status": "new",
+        "assigned_to_id": None,
+        "subject": "Visa help",
+        "message": "Do I need a visa?",
+        "customer_id": me["id"],
+        "package_id": None,
         "created_by_id": None,
     }
 
@@ -169,8 +211,12 @@ def test_create_customer_with_own_id_and_published_package(app, client, actors):
     package_id = make_package(app)
     response = client.post(
         URL,
-        json={"customer_id": me["id"], "package_id": package_id, "subject": "Dates",
-              "message": "Any June dates?"},
+        json={
+            "customer_id": me["id"],
+            "package_id": package_id,
+            "subject": "Dates",
+            "message": "Any June dates?",
+        },
         headers=me["headers"],
     )
     assert response.status_code == 201
@@ -181,7 +227,8 @@ def test_create_customer_with_own_id_and_published_package(app, client, actors):
 def test_create_customer_for_another_customer_is_422(app, client, actors):
     me, other = actors.customer(), actors.customer()
     response = client.post(
-        URL, json={"customer_id": other["id"], "subject": "S", "message": "M"},
+        URL,
+        json={"customer_id": other["id"], "subject": "S", "message": "M"},
         headers=me["headers"],
     )
     assert response.status_code == 422
@@ -194,7 +241,8 @@ def test_create_customer_unpublished_package_is_422(app, client, actors):
     for status in ("draft", "pending_approval", "archived"):
         package_id = make_package(app, status=status)
         response = client.post(
-            URL, json={"package_id": package_id, "subject": "S", "message": "M"},
+            URL,
+            json={"package_id": package_id, "subject": "S", "message": "M"},
             headers=me["headers"],
         )
         assert response.status_code == 422, status
@@ -209,8 +257,12 @@ def test_create_staff_for_customer_records_creator(app, client, actors, role):
     package_id = make_package(app, status="draft")
     response = client.post(
         URL,
-        json={"customer_id": customer["id"], "package_id": package_id,
-              "subject": "Phone call", "message": "Wants a quote"},
+        json={
+            "customer_id": customer["id"],
+            "package_id": package_id,
+            "subject": "Phone call",
+            "message": "Wants a quote",
+        },
         headers=staff["headers"],
     )
     assert response.status_code == 201
@@ -233,7 +285,8 @@ def test_create_staff_without_customer_id_is_422(app, client, actors):
 
 def test_create_staff_unknown_customer_is_422(app, client, actors):
     response = client.post(
-        URL, json={"customer_id": 999999, "subject": "S", "message": "M"},
+        URL,
+        json={"customer_id": 999999, "subject": "S", "message": "M"},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 422
@@ -246,8 +299,12 @@ def test_create_unknown_package_is_422(app, client, actors, role):
     customer_id = actors.account("customer")["id"]
     response = client.post(
         URL,
-        json={"customer_id": customer_id, "package_id": 424242, "subject": "S",
-              "message": "M"},
+        json={
+            "customer_id": customer_id,
+            "package_id": 424242,
+            "subject": "S",
+            "message": "M",
+        },
         headers=actors.headers(role),
     )
     assert response.status_code == 422
@@ -317,7 +374,9 @@ def test_role_matrix(app, client, actors, action, role):
         body = {"customer_id": customer["id"], "subject": "S", "message": "M"}
     before = snapshot(app, enquiry["id"])
     response = client.open(
-        URL + suffix.format(id=enquiry["id"]), method=method, json=body,
+        URL + suffix.format(id=enquiry["id"]),
+        method=method,
+        json=body,
         headers=actors.headers(role),
     )
     if role in allowed:
@@ -334,10 +393,13 @@ def test_role_matrix(app, client, actors, action, role):
 
 # --- list ----------------------------------------------------------------------------
 
+
 def test_list_staff_sees_all_newest_first_paginated(app, client, actors):
     first, second = actors.customer(), actors.customer()
-    ids = [raise_enquiry(client, actors, c["id"], subject=f"S{n}")["id"]
-           for n, c in enumerate([first, second, first])]
+    ids = [
+        raise_enquiry(client, actors, c["id"], subject=f"S{n}")["id"]
+        for n, c in enumerate([first, second, first])
+    ]
     response = client.get(f"{URL}?per_page=2", headers=actors.headers("admin"))
     assert response.status_code == 200
     assert [e["id"] for e in response.json["items"]] == [ids[2], ids[1]]
@@ -383,8 +445,9 @@ def test_list_filters_status_assigned_to_and_customer(app, client, actors):
     b = raise_enquiry(client, actors, second["id"])["id"]
     c = raise_enquiry(client, actors, first["id"])["id"]
     headers = actors.headers("admin")
-    assigned = client.patch(f"{URL}/{b}", json={"assigned_to_id": seller["id"]},
-                            headers=headers)
+    assigned = client.patch(
+        f"{URL}/{b}", json={"assigned_to_id": seller["id"]}, headers=headers
+    )
     assert assigned.status_code == 200
     set_status(app, b, "contacted")
     set_status(app, c, "lost")
@@ -404,7 +467,9 @@ def test_list_filters_status_assigned_to_and_customer(app, client, actors):
 
 def test_list_q_matches_subject_or_message_case_insensitively(app, client, actors):
     customer = actors.customer()
-    by_subject = raise_enquiry(client, actors, customer["id"], subject="SAFARI dates")["id"]
+    by_subject = raise_enquiry(client, actors, customer["id"], subject="SAFARI dates")[
+        "id"
+    ]
     by_message = raise_enquiry(
         client, actors, customer["id"], subject="Other", message="a kenyan Safari?"
     )["id"]
@@ -416,7 +481,9 @@ def test_list_q_matches_subject_or_message_case_insensitively(app, client, actor
 
 def test_list_q_treats_wildcards_literally(app, client, actors):
     customer = actors.customer()
-    literal = raise_enquiry(client, actors, customer["id"], subject="100% refund?")["id"]
+    literal = raise_enquiry(client, actors, customer["id"], subject="100% refund?")[
+        "id"
+    ]
     raise_enquiry(client, actors, customer["id"], subject="1000 euros")
     response = client.get(f"{URL}?q=0%25", headers=actors.headers("sales"))
     assert [e["id"] for e in response.json["items"]] == [literal]
@@ -440,17 +507,24 @@ def test_list_invalid_query_is_422(app, client, actors, query, field):
 
 # --- detail --------------------------------------------------------------------------
 
+
 def test_detail_includes_notes_oldest_first(app, client, actors):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    assert add_note(client, actors.headers("sales"), enquiry_id, "first").status_code == 201
+    assert (
+        add_note(client, actors.headers("sales"), enquiry_id, "first").status_code
+        == 201
+    )
     assert add_note(client, me["headers"], enquiry_id, "second").status_code == 201
     for headers in (actors.headers("admin"), me["headers"]):
         response = client.get(f"{URL}/{enquiry_id}", headers=headers)
         assert response.status_code == 200
         assert response.json["id"] == enquiry_id
         assert [n["body"] for n in response.json["notes"]] == ["first", "second"]
-        assert [n["author_type"] for n in response.json["notes"]] == ["employee", "customer"]
+        assert [n["author_type"] for n in response.json["notes"]] == [
+            "employee",
+            "customer",
+        ]
 
 
 def test_detail_other_customers_enquiry_is_404(app, client, actors):
@@ -474,7 +548,9 @@ ALLOWED_TRANSITIONS = [
     (a, b) for a, targets in ENQUIRY_TRANSITIONS.items() for b in targets if b != "won"
 ]
 FORBIDDEN_TRANSITIONS = [
-    (a, b) for a in STAGES for b in STAGES
+    (a, b)
+    for a in STAGES
+    for b in STAGES
     if a != b and b != "won" and (a, b) not in ALLOWED_TRANSITIONS
 ]
 
@@ -491,7 +567,9 @@ def test_update_stage_allowed_transition(app, client, actors, current, target):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, current)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json=stage_body(app, target), headers=actors.headers("sales")
+        f"{URL}/{enquiry_id}",
+        json=stage_body(app, target),
+        headers=actors.headers("sales"),
     )
     assert response.status_code == 200, response.json
     assert response.json["stage"] == target
@@ -505,7 +583,8 @@ def test_update_stage_forbidden_transition_is_409(app, client, actors, current, 
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, current)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={**stage_body(app, target), "subject": "Not saved"},
+        f"{URL}/{enquiry_id}",
+        json={**stage_body(app, target), "subject": "Not saved"},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 409
@@ -527,7 +606,8 @@ def test_update_same_stage_is_a_noop(app, client, actors, stage):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, stage)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"stage": stage} if stage != "won" else {},
+        f"{URL}/{enquiry_id}",
+        json={"stage": stage} if stage != "won" else {},
         headers=actors.headers("sales"),
     )
     assert response.status_code == 200
@@ -536,22 +616,28 @@ def test_update_same_stage_is_a_noop(app, client, actors, stage):
 
 # --- update: assignment and fields ---------------------------------------------------
 
+
 @pytest.mark.parametrize("role", ["sales", "admin"])
 def test_update_manual_assign_keeps_stage_and_history(app, client, actors, role):
     sales = actors.account("sales")
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     assignee = actors.employee(role)
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"assigned_to_id": assignee["id"]},
+        f"{URL}/{enquiry_id}",
+        json={"assigned_to_id": assignee["id"]},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 200
     assert response.json["assigned_to_id"] == assignee["id"]
     assert response.json["stage"] == "new"
-    history = [(a["method"], a["previous_employee_id"], a["employee_id"])
-               for a in response.json["assignments"]]
-    assert history == [("round_robin", None, sales["id"]),
-                       ("manual", sales["id"], assignee["id"])]
+    history = [
+        (a["method"], a["previous_employee_id"], a["employee_id"])
+        for a in response.json["assignments"]
+    ]
+    assert history == [
+        ("round_robin", None, sales["id"]),
+        ("manual", sales["id"], assignee["id"]),
+    ]
     row = stored(app, enquiry_id)
     assert (row["assigned_to_id"], row["status"]) == (assignee["id"], "new")
 
@@ -559,8 +645,11 @@ def test_update_manual_assign_keeps_stage_and_history(app, client, actors, role)
 def test_update_unassign_with_null_keeps_stage(app, client, actors):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     set_status(app, enquiry_id, "contacted")
-    response = client.patch(f"{URL}/{enquiry_id}", json={"assigned_to_id": None},
-                            headers=actors.headers("sales"))
+    response = client.patch(
+        f"{URL}/{enquiry_id}",
+        json={"assigned_to_id": None},
+        headers=actors.headers("sales"),
+    )
     assert response.status_code == 200
     assert response.json["assigned_to_id"] is None
     assert response.json["assignments"][-1]["method"] == "manual"
@@ -568,7 +657,9 @@ def test_update_unassign_with_null_keeps_stage(app, client, actors):
     assert (row["assigned_to_id"], row["status"]) == (None, "contacted")
 
 
-@pytest.mark.parametrize("kind", ["hr", "finance", "operation", "inactive_sales", "unknown"])
+@pytest.mark.parametrize(
+    "kind", ["hr", "finance", "operation", "inactive_sales", "unknown"]
+)
 def test_update_assign_to_unassignable_employee_is_422(app, client, actors, kind):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     before = stored(app, enquiry_id)
@@ -579,7 +670,8 @@ def test_update_assign_to_unassignable_employee_is_422(app, client, actors, kind
     else:
         assignee_id = actors.employee(kind)["id"]
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"assigned_to_id": assignee_id},
+        f"{URL}/{enquiry_id}",
+        json={"assigned_to_id": assignee_id},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 422
@@ -590,14 +682,17 @@ def test_update_assign_to_unassignable_employee_is_422(app, client, actors, kind
 def test_update_subject_and_message(app, client, actors):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
     response = client.patch(
-        f"{URL}/{enquiry_id}", json={"subject": "  New subject ", "message": "New text"},
+        f"{URL}/{enquiry_id}",
+        json={"subject": "  New subject ", "message": "New text"},
         headers=actors.headers("sales"),
     )
     assert response.status_code == 200
     assert response.json["subject"] == "New subject"
     row = stored(app, enquiry_id)
     assert (row["subject"], row["message"], row["status"]) == (
-        "New subject", "New text", "new"
+        "New subject",
+        "New text",
+        "new",
     )
 
 
@@ -616,7 +711,9 @@ def test_update_subject_and_message(app, client, actors):
 )
 def test_update_invalid_body_is_422(app, client, actors, body, field):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    response = client.patch(f"{URL}/{enquiry_id}", json=body, headers=actors.headers("sales"))
+    response = client.patch(
+        f"{URL}/{enquiry_id}", json=body, headers=actors.headers("sales")
+    )
     assert response.status_code == 422
     assert field in response.json["errors"]
     assert stored(app, enquiry_id)["subject"] == "Trip question"
@@ -625,19 +722,22 @@ def test_update_invalid_body_is_422(app, client, actors, body, field):
 def test_update_customer_own_enquiry_is_403(app, client, actors):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    response = client.patch(f"{URL}/{enquiry_id}", json={"status": "closed"},
-                            headers=me["headers"])
+    response = client.patch(
+        f"{URL}/{enquiry_id}", json={"status": "closed"}, headers=me["headers"]
+    )
     assert response.status_code == 403
     assert stored(app, enquiry_id)["status"] == "new"
 
 
 def test_update_unknown_enquiry_is_404(app, client, actors):
-    response = client.patch(f"{URL}/5555", json={"subject": "x"},
-                            headers=actors.headers("sales"))
+    response = client.patch(
+        f"{URL}/5555", json={"subject": "x"}, headers=actors.headers("sales")
+    )
     assert response.status_code == 404
 
 
 # --- delete --------------------------------------------------------------------------
+
 
 def test_delete_removes_enquiry_and_its_notes(app, client, actors):
     me = actors.customer()
@@ -653,7 +753,10 @@ def test_delete_removes_enquiry_and_its_notes(app, client, actors):
     assert stored(app, enquiry_id) is None
     assert notes_of(app, enquiry_id) == []
     assert counts(app) == (1, 1)
-    assert client.get(f"{URL}/{enquiry_id}", headers=actors.headers("admin")).status_code == 404
+    assert (
+        client.get(f"{URL}/{enquiry_id}", headers=actors.headers("admin")).status_code
+        == 404
+    )
 
 
 def test_delete_unknown_enquiry_is_404(app, client, actors):
@@ -670,6 +773,7 @@ def test_delete_customer_own_enquiry_is_403(app, client, actors):
 
 
 # --- notes ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["admin", "sales"])
 def test_notes_create_staff_note(app, client, actors, role):
@@ -745,9 +849,12 @@ def test_notes_other_customers_enquiry_is_404(app, client, actors):
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_notes_unknown_enquiry_is_404(app, client, actors, method):
-    response = client.open(f"{URL}/4040/notes", method=method,
-                           json={"body": "x"} if method == "POST" else None,
-                           headers=actors.headers("sales"))
+    response = client.open(
+        f"{URL}/4040/notes",
+        method=method,
+        json={"body": "x"} if method == "POST" else None,
+        headers=actors.headers("sales"),
+    )
     assert response.status_code == 404
     assert counts(app) == (0, 0)
 
@@ -756,16 +863,19 @@ def test_notes_list_oldest_first_and_reversible(app, client, actors):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
     other_id = raise_enquiry(client, actors, me["id"])["id"]
-    for n, headers in enumerate([actors.headers("sales"), me["headers"],
-                                 actors.headers("admin")]):
+    for n, headers in enumerate(
+        [actors.headers("sales"), me["headers"], actors.headers("admin")]
+    ):
         assert add_note(client, headers, enquiry_id, f"n{n}").status_code == 201
     add_note(client, me["headers"], other_id, "elsewhere")
     response = client.get(f"{URL}/{enquiry_id}/notes", headers=me["headers"])
     assert response.status_code == 200
     assert [n["body"] for n in response.json["items"]] == ["n0", "n1", "n2"]
     assert response.json["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
-    reverse = client.get(f"{URL}/{enquiry_id}/notes?sort=-created_at&per_page=2",
-                         headers=actors.headers("sales"))
+    reverse = client.get(
+        f"{URL}/{enquiry_id}/notes?sort=-created_at&per_page=2",
+        headers=actors.headers("sales"),
+    )
     assert [n["body"] for n in reverse.json["items"]] == ["n2", "n1"]
     assert reverse.json["meta"]["pages"] == 2
 
@@ -784,7 +894,9 @@ def test_notes_list_oldest_first_and_reversible(app, client, actors):
 def test_notes_create_invalid_body_is_422(app, client, actors, body, field):
     me = actors.customer()
     enquiry_id = raise_enquiry(client, actors, me["id"])["id"]
-    response = client.post(f"{URL}/{enquiry_id}/notes", json=body, headers=me["headers"])
+    response = client.post(
+        f"{URL}/{enquiry_id}/notes", json=body, headers=me["headers"]
+    )
     assert response.status_code == 422
     assert field in response.json["errors"]
     assert notes_of(app, enquiry_id) == []
@@ -792,8 +904,9 @@ def test_notes_create_invalid_body_is_422(app, client, actors, body, field):
 
 def test_notes_list_invalid_sort_is_422(app, client, actors):
     enquiry_id = raise_enquiry(client, actors, actors.customer()["id"])["id"]
-    response = client.get(f"{URL}/{enquiry_id}/notes?sort=body",
-                          headers=actors.headers("sales"))
+    response = client.get(
+        f"{URL}/{enquiry_id}/notes?sort=body", headers=actors.headers("sales")
+    )
     assert response.status_code == 422
     assert "query.sort" in response.json["errors"]
 

@@ -38,16 +38,20 @@ def test_malformed_json_400(client):
 
 
 @pytest.mark.parametrize(
-    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml"],
 )
 def test_wrong_content_type_415(client, content_type):
-    response = client.post("/api/v1/auth/login", data="email=a", content_type=content_type)
+    response = client.post(
+        "/api/v1/auth/login", data="email=a", content_type=content_type
+    )
     assert_problem(response, 415)
 
 
 def test_validation_422_lists_fields(client):
     response = client.post(
-        "/api/v1/auth/login", json={"email": 5, "password": "x", "account": "robot", "extra": 1}
+        "/api/v1/auth/login",
+        json={"email": 5, "password": "x", "account": "robot", "extra": 1},
     )
     body = assert_problem(response, 422)
     assert set(body["errors"]) == {"email", "account", "extra"}

@@ -18,8 +18,13 @@ from tests.test_bookings import book, make_booking, make_departure, now, seats_t
 
 def booked(client, headers, dep, seats, categories=None) -> int:
     """Book through the API (invoice included); returns the booking id."""
-    resp = book(client, headers, departure_id=dep, seats=seats,
-                **({"travellers": party(*categories)} if categories else {}))
+    resp = book(
+        client,
+        headers,
+        departure_id=dep,
+        seats=seats,
+        **({"travellers": party(*categories)} if categories else {}),
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["id"]
 
@@ -29,7 +34,8 @@ def lapse(app, *booking_ids, minutes=1) -> None:
     with app.app_context():
         for booking_id in booking_ids:
             db.session.get(Booking, booking_id).hold_expires_at = now() - timedelta(
-                minutes=minutes)
+                minutes=minutes
+            )
         db.session.commit()
 
 
@@ -37,7 +43,11 @@ def booking_state(app, booking_id) -> tuple:
     """(status, expired_at is set, completed_at is set) of a booking."""
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
-        return booking.status, booking.expired_at is not None, booking.completed_at is not None
+        return (
+            booking.status,
+            booking.expired_at is not None,
+            booking.completed_at is not None,
+        )
 
 
 def credit_notes(app) -> list[tuple]:
@@ -45,7 +55,8 @@ def credit_notes(app) -> list[tuple]:
     with app.app_context():
         rows = db.session.execute(
             select(CreditNote.number, Invoice.booking_id, CreditNote.amount)
-            .join(Invoice, Invoice.id == CreditNote.invoice_id).order_by(CreditNote.id)
+            .join(Invoice, Invoice.id == CreditNote.invoice_id)
+            .order_by(CreditNote.id)
         )
         return [tuple(row) for row in rows]
 
@@ -69,9 +80,16 @@ def run_cli(app, command: str):
 # --- expire_holds ----------------------------------------------------------------------
 
 
-def test_expire_holds_releases_seats_categories_and_credits_invoice(app, client, actors):
-    dep = make_departure(app, capacity=10, price="300.00", prices={"child": "100.00"},
-                         category_capacities={"child": 3})
+def test_expire_holds_releases_seats_categories_and_credits_invoice(
+    app, client, actors
+):
+    dep = make_departure(
+        app,
+        capacity=10,
+        price="300.00",
+        prices={"child": "100.00"},
+        category_capacities={"child": 3},
+    )
     headers = actors.headers("customer")
     lapsed = booked(client, headers, dep, 3, ["adult", "child", "child"])
     live = booked(client, headers, dep, 2, ["adult", "child"])
@@ -106,8 +124,12 @@ def test_expire_holds_leaves_other_states_and_live_holds(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, capacity=10, seats_taken=3)
     past = now() - timedelta(hours=1)
-    ids = [make_booking(app, departure_id=dep, customer_id=cust, status=status,
-                        hold_expires_at=past) for status in ("confirmed", "cancelled")]
+    ids = [
+        make_booking(
+            app, departure_id=dep, customer_id=cust, status=status, hold_expires_at=past
+        )
+        for status in ("confirmed", "cancelled")
+    ]
     ids.append(make_booking(app, departure_id=dep, customer_id=cust))
 
     assert expire(app) == 0
@@ -129,8 +151,13 @@ def test_expire_holds_with_explicit_now(app, client, actors):
 def test_expire_holds_without_invoice_still_expires(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, capacity=4, seats_taken=2)
-    booking_id = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
-                              hold_expires_at=now() - timedelta(minutes=1))
+    booking_id = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=2,
+        hold_expires_at=now() - timedelta(minutes=1),
+    )
 
     assert expire(app) == 1
 
@@ -154,12 +181,15 @@ def test_expire_holds_cli_reports_and_is_idempotent(app, client, actors):
 
 
 def test_expire_holds_concurrent_runs_release_once(app, client, actors):
-    dep = make_departure(app, capacity=40, prices={"child": "10.00"},
-                         category_capacities={"child": 20})
+    dep = make_departure(
+        app, capacity=40, prices={"child": "10.00"}, category_capacities={"child": 20}
+    )
     headers = actors.headers("customer")
     # One customer per hold: a customer holds at most 10 unpaid seats per departure.
-    ids = [booked(client, actors.customer()["headers"], dep, 2, ["adult", "child"])
-           for _ in range(10)]
+    ids = [
+        booked(client, actors.customer()["headers"], dep, 2, ["adult", "child"])
+        for _ in range(10)
+    ]
     live = booked(client, headers, dep, 1)
     lapse(app, *ids)
     runs, results, errors = 6, [], []
@@ -188,8 +218,9 @@ def test_expire_holds_concurrent_runs_release_once(app, client, actors):
 
 
 def test_create_after_sweep_reuses_category_seats(app, client, actors):
-    dep = make_departure(app, capacity=3, prices={"child": "10.00"},
-                         category_capacities={"child": 1})
+    dep = make_departure(
+        app, capacity=3, prices={"child": "10.00"}, category_capacities={"child": 1}
+    )
     headers = actors.headers("customer")
     old = booked(client, headers, dep, 1, ["child"])
     lapse(app, old)
@@ -205,12 +236,21 @@ def test_create_after_sweep_reuses_category_seats(app, client, actors):
 
 def test_complete_trips_completes_confirmed_bookings_of_ended_departures(app, actors):
     cust = actors.customer()["id"]
-    ended = make_departure(app, capacity=10, seats_taken=5, start_in_days=-10)  # ended 4 days ago
-    running = make_departure(app, capacity=10, seats_taken=2, start_in_days=-3)  # ends in 3 days
-    done = make_booking(app, departure_id=ended, customer_id=cust, seats=3, status="confirmed")
-    held = make_booking(app, departure_id=ended, customer_id=cust, seats=2, status="held")
-    ongoing = make_booking(app, departure_id=running, customer_id=cust, seats=2,
-                           status="confirmed")
+    ended = make_departure(
+        app, capacity=10, seats_taken=5, start_in_days=-10
+    )  # ended 4 days ago
+    running = make_departure(
+        app, capacity=10, seats_taken=2, start_in_days=-3
+    )  # ends in 3 days
+    done = make_booking(
+        app, departure_id=ended, customer_id=cust, seats=3, status="confirmed"
+    )
+    held = make_booking(
+        app, departure_id=ended, customer_id=cust, seats=2, status="held"
+    )
+    ongoing = make_booking(
+        app, departure_id=running, customer_id=cust, seats=2, status="confirmed"
+    )
 
     assert complete(app) == 1
 
@@ -220,15 +260,20 @@ def test_complete_trips_completes_confirmed_bookings_of_ended_departures(app, ac
     assert seats_taken(app, ended) == 2  # seats taken count held + confirmed only
     assert seats_taken(app, running) == 2
     with app.app_context():
-        adult = db.session.scalar(select(DepartureCategory.seats_taken).where(
-            DepartureCategory.departure_id == ended))
+        adult = db.session.scalar(
+            select(DepartureCategory.seats_taken).where(
+                DepartureCategory.departure_id == ended
+            )
+        )
     assert adult == 2
 
 
 def test_complete_trips_ends_after_the_end_date(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, capacity=4, seats_taken=1, start_in_days=-6)  # ends today
-    booking_id = make_booking(app, departure_id=dep, customer_id=cust, status="confirmed")
+    booking_id = make_booking(
+        app, departure_id=dep, customer_id=cust, status="confirmed"
+    )
 
     assert complete(app) == 0
     assert complete(app, now=now() + timedelta(days=1)) == 1

@@ -15,7 +15,9 @@ from scripts.drill_pg_restart import can_run_cluster, parse_args, run_drill
 
 pytestmark = [
     pytest.mark.drill,
-    pytest.mark.skipif(not os.environ.get("ET_DRILL"), reason="opt-in: ET_DRILL=1 (make drill)"),
+    pytest.mark.skipif(
+        not os.environ.get("ET_DRILL"), reason="opt-in: ET_DRILL=1 (make drill)"
+    ),
 ]
 
 

@@ -7,7 +7,6 @@ SQLite file; a new PostgreSQL database): every worker must come up and keep serv
 (none fails to boot, so gunicorn's master does not halt) and exactly one admin exists.
 """
 
-import os
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,11 @@ def _migrate(url: str) -> None:
     env = _server_env({"TEST_DATABASE_URL": url})
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -66,35 +69,63 @@ def _start_and_check(url: str) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = _server_env(
-        {"TEST_DATABASE_URL": url, "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD}
+        {
+            "TEST_DATABASE_URL": url,
+            "ADMIN_EMAIL": ADMIN_EMAIL,
+            "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        }
     )
-    command = [str(GUNICORN), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-               "--graceful-timeout", "5", "app:create_app()"]
+    command = [
+        str(GUNICORN),
+        "-w",
+        str(WORKERS),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        "app:create_app()",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "gunicorn.log"
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         try:
             log_text = _wait_all_booted(process, log_path)
             assert process.poll() is None, log_text
             assert "failed to boot" not in log_text.lower(), log_text
             assert len(_live_workers(process.pid)) == WORKERS, log_text
-            answers = [requests.get(f"{base_url}/health", timeout=5).status_code
-                       for _ in range(40)]
+            answers = [
+                requests.get(f"{base_url}/health", timeout=5).status_code
+                for _ in range(40)
+            ]
             assert set(answers) == {200}
-            login = requests.post(f"{base_url}/api/v1/auth/login", json={
-                "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "account": "employee",
-            }, timeout=10)
+            login = requests.post(
+                f"{base_url}/api/v1/auth/login",
+                json={
+                    "email": ADMIN_EMAIL,
+                    "password": ADMIN_PASSWORD,
+                    "account": "employee",
+                },
+                timeout=10,
+            )
             assert login.status_code == 200, login.text
         finally:
             stop_server(process)
     engine = create_engine(normalise_database_url(url))
     try:
         with engine.connect() as conn:
-            admins = conn.execute(
-                text("SELECT email FROM employees WHERE role = 'admin'")
-            ).scalars().all()
+            admins = (
+                conn.execute(text("SELECT email FROM employees WHERE role = 'admin'"))
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     assert admins == [ADMIN_EMAIL]
@@ -117,12 +148,18 @@ def test_first_start_four_workers_postgres_one_admin_all_serve():
     name = parts.path.lstrip("/") + "_first_start"
     maintenance = parts._replace(path="/postgres").geturl()
     with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         _start_and_check(parts._replace(path=f"/{name}").geturl())
     finally:
         with psycopg.connect(maintenance, autocommit=True) as conn:
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
             )

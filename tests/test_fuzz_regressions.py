@@ -21,7 +21,9 @@ from services import refunds as refund_service
 API = "/api/v1"
 PROBLEM_MIME = "application/problem+json"
 PACKAGE = {
-    "title": "Island Hopping", "destination": "Crete", "duration_days": 3,
+    "title": "Island Hopping",
+    "destination": "Crete",
+    "duration_days": 3,
     "base_price": "850.00",
 }
 
@@ -78,7 +80,11 @@ def test_error_answers_are_the_documented_problem(
 def test_login_with_a_wrong_password_is_a_documented_401(client, spec):
     response = client.post(
         f"{API}/auth/login",
-        json={"email": "nobody@example.com", "password": "wrong", "account": "customer"},
+        json={
+            "email": "nobody@example.com",
+            "password": "wrong",
+            "account": "customer",
+        },
     )
     assert response.status_code == 401
     assert_documented_problem(spec, "post", "/api/v1/auth/login", response)
@@ -87,10 +93,15 @@ def test_login_with_a_wrong_password_is_a_documented_401(client, spec):
 # An invalid token on an endpoint that also serves anonymous callers is 401, which
 # the spec did not list (it did not mention the token at all).
 def test_invalid_token_on_an_optional_login_endpoint_is_a_documented_401(client, spec):
-    response = client.get(f"{API}/packages", headers={"Authorization": "Bearer not-a-jwt"})
+    response = client.get(
+        f"{API}/packages", headers={"Authorization": "Bearer not-a-jwt"}
+    )
     assert response.status_code == 401
     assert_documented_problem(spec, "get", "/api/v1/packages", response)
-    assert spec["paths"]["/api/v1/packages"]["get"]["security"] == [{"bearerAuth": []}, {}]
+    assert spec["paths"]["/api/v1/packages"]["get"]["security"] == [
+        {"bearerAuth": []},
+        {},
+    ]
 
 
 # ST202 "Schema-valid request rejected": `sort` was any string up to 30 characters in
@@ -117,29 +128,43 @@ def test_sort_enum_in_the_spec_is_what_the_service_sorts_by(
     assert sorted(enum) == sorted([*sortable, *(f"-{name}" for name in sortable)])
     url = path.replace("{package_id}", str(_package_id(client, actors)))
     for value in (sortable[0], f"-{sortable[-1]}"):
-        assert client.get(url, query_string={"sort": value},
-                          headers=actors.headers(role)).status_code == 200
-    refused = client.get(url, query_string={"sort": "--id"}, headers=actors.headers(role))
+        assert (
+            client.get(
+                url, query_string={"sort": value}, headers=actors.headers(role)
+            ).status_code
+            == 200
+        )
+    refused = client.get(
+        url, query_string={"sort": "--id"}, headers=actors.headers(role)
+    )
     assert refused.status_code == 422
     assert "query.sort" in refused.get_json()["errors"]
 
 
 def _package_id(client, actors) -> int:
-    response = client.post(f"{API}/packages", json=PACKAGE, headers=actors.headers("admin"))
+    response = client.post(
+        f"{API}/packages", json=PACKAGE, headers=actors.headers("admin")
+    )
     assert response.status_code == 201
     return response.get_json()["id"]
 
 
 # ST202: `prices: {}` is refused (at least the adult price) but the spec did not say
 # so (apispec leaves a Dict's Length validator out).
-def test_empty_prices_are_refused_and_documented_as_min_properties(client, actors, spec):
+def test_empty_prices_are_refused_and_documented_as_min_properties(
+    client, actors, spec
+):
     properties = spec["components"]["schemas"]["DepartureCreate"]["properties"]
     assert properties["prices"]["minProperties"] == 1
     package_id = _package_id(client, actors)
     response = client.post(
         f"{API}/packages/{package_id}/departures",
-        json={"start_date": "2031-05-01", "end_date": "2031-05-03", "capacity": 10,
-              "prices": {}},
+        json={
+            "start_date": "2031-05-01",
+            "end_date": "2031-05-03",
+            "capacity": 10,
+            "prices": {},
+        },
         headers=actors.headers("admin"),
     )
     assert response.status_code == 422
@@ -152,11 +177,17 @@ def test_decimal_string_report_columns_are_documented_as_strings(client, actors,
     customer = actors.customer()
     raised = client.post(
         f"{API}/enquiries",
-        json={"customer_id": customer["id"], "subject": "Trip", "message": "Breakfast?"},
+        json={
+            "customer_id": customer["id"],
+            "subject": "Trip",
+            "message": "Breakfast?",
+        },
         headers=actors.headers("sales"),
     )
     assert raised.status_code == 201
-    response = client.get(f"{API}/reports/enquiries/funnel", headers=actors.headers("admin"))
+    response = client.get(
+        f"{API}/reports/enquiries/funnel", headers=actors.headers("admin")
+    )
     assert response.status_code == 200
     rows = response.get_json()["rows"]
     assert rows and all(isinstance(row["conversion_rate"], str) for row in rows)
@@ -168,7 +199,9 @@ def test_decimal_string_report_columns_are_documented_as_strings(client, actors,
 # and answered 200 while the spec said the body was required.
 def test_patch_without_a_body_is_a_documented_no_op(client, actors, spec):
     package_id = _package_id(client, actors)
-    response = client.patch(f"{API}/packages/{package_id}", headers=actors.headers("admin"))
+    response = client.patch(
+        f"{API}/packages/{package_id}", headers=actors.headers("admin")
+    )
     assert response.status_code == 200
     assert response.get_json()["title"] == PACKAGE["title"]
     body = spec["paths"]["/api/v1/packages/{package_id}"]["patch"]["requestBody"]
@@ -180,7 +213,8 @@ def test_patch_without_a_body_is_a_documented_no_op(client, actors, spec):
 def test_employee_active_takes_only_json_booleans(app, client, actors, value):
     employee = actors.employee("sales")
     response = client.patch(
-        f"{API}/employees/{employee['id']}", json={"active": value},
+        f"{API}/employees/{employee['id']}",
+        json={"active": value},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 422
@@ -198,7 +232,9 @@ def test_employee_active_takes_only_json_booleans(app, client, actors, value):
         ("/packages", "admin", {**PACKAGE, "deposit_percent": True}),
     ],
 )
-def test_body_booleans_and_integers_are_strict_json_types(client, actors, url_role_body):
+def test_body_booleans_and_integers_are_strict_json_types(
+    client, actors, url_role_body
+):
     url, role, body = url_role_body
     url = url.replace("{customer}", str(actors.customer()["id"]))
     method = client.patch if "customers" in url else client.post
@@ -212,15 +248,23 @@ def test_enquiry_transition_conflict_keeps_the_problem_status(client, actors, sp
     customer = actors.customer()
     raised = client.post(
         f"{API}/enquiries",
-        json={"customer_id": customer["id"], "subject": "Trip", "message": "Breakfast?"},
+        json={
+            "customer_id": customer["id"],
+            "subject": "Trip",
+            "message": "Breakfast?",
+        },
         headers=actors.headers("sales"),
     )
     enquiry_id = raised.get_json()["id"]
-    moved = client.patch(f"{API}/enquiries/{enquiry_id}", json={"stage": "contacted"},
-                         headers=actors.headers("admin"))
+    moved = client.patch(
+        f"{API}/enquiries/{enquiry_id}",
+        json={"stage": "contacted"},
+        headers=actors.headers("admin"),
+    )
     assert moved.status_code == 200
     response = client.patch(
-        f"{API}/enquiries/{enquiry_id}", json={"stage": "new"},
+        f"{API}/enquiries/{enquiry_id}",
+        json={"stage": "new"},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 409
@@ -233,13 +277,26 @@ def test_enquiry_transition_conflict_keeps_the_problem_status(client, actors, sp
 def test_problem_extra_members_never_replace_the_rfc_9457_members(app):
     with app.test_request_context():
         response = problem(
-            409, "Refused.", code="conflict",
-            extra={"type": "x", "title": "y", "status": "new", "detail": "z",
-                   "instance": "/i", "seats_left": 0},
+            409,
+            "Refused.",
+            code="conflict",
+            extra={
+                "type": "x",
+                "title": "y",
+                "status": "new",
+                "detail": "z",
+                "instance": "/i",
+                "seats_left": 0,
+            },
         )
     body = response.get_json()
-    assert body == {"type": "/problems/conflict", "title": "Conflict", "status": 409,
-                    "detail": "Refused.", "seats_left": 0}
+    assert body == {
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "Refused.",
+        "seats_left": 0,
+    }
     assert list(body)[:4] == ["type", "title", "status", "detail"]
 
 
@@ -247,19 +304,48 @@ def test_problem_extra_members_never_replace_the_rfc_9457_members(app):
 # reached the database. Now 422 on the field, and the spec's `pattern` says so. The
 # body is validated before any lookup, so unknown ids are fine here.
 NUL_INPUTS = [
-    ("post", "/enquiries", "sales", {"customer_id": 1, "subject": "Tr\x00ip", "message": "x"},
-     "subject"),
+    (
+        "post",
+        "/enquiries",
+        "sales",
+        {"customer_id": 1, "subject": "Tr\x00ip", "message": "x"},
+        "subject",
+    ),
     ("post", "/enquiries/2147483647/notes", "sales", {"body": "a\x00b"}, "body"),
-    ("post", "/customers/2147483647/wallet", "finance", {"amount": "10.00", "reason": "a\x00b"},
-     "reason"),
+    (
+        "post",
+        "/customers/2147483647/wallet",
+        "finance",
+        {"amount": "10.00", "reason": "a\x00b"},
+        "reason",
+    ),
     ("post", "/bookings/2147483647/cancel", "admin", {"reason": "a\x00b"}, "reason"),
-    ("post", "/bookings/2147483647/payments", "finance",
-     {"amount": "10.00", "method": "card", "reference": "a\x00b"}, "reference"),
-    ("post", "/refunds/2147483647/complete", "finance", {"reference": "a\x00b"}, "reference"),
-    ("post", "/bookings", "admin",
-     {"departure_id": 1, "seats": 1, "customer_id": 1,
-      "travellers": [{"name": "Cl\x00ara", "birth_date": "1990-01-01"}]},
-     "travellers.0.name"),
+    (
+        "post",
+        "/bookings/2147483647/payments",
+        "finance",
+        {"amount": "10.00", "method": "card", "reference": "a\x00b"},
+        "reference",
+    ),
+    (
+        "post",
+        "/refunds/2147483647/complete",
+        "finance",
+        {"reference": "a\x00b"},
+        "reference",
+    ),
+    (
+        "post",
+        "/bookings",
+        "admin",
+        {
+            "departure_id": 1,
+            "seats": 1,
+            "customer_id": 1,
+            "travellers": [{"name": "Cl\x00ara", "birth_date": "1990-01-01"}],
+        },
+        "travellers.0.name",
+    ),
     ("get", "/enquiries?q=lis%00bon", "admin", None, "query.q"),
 ]
 
@@ -269,7 +355,9 @@ def test_nul_characters_in_free_text_are_a_422_on_the_field(
     client, actors, method, url, role, body, field
 ):
     headers = actors.headers(role) if role else {}
-    kwargs = {"headers": headers} if body is None else {"headers": headers, "json": body}
+    kwargs = (
+        {"headers": headers} if body is None else {"headers": headers, "json": body}
+    )
     response = getattr(client, method)(f"{API}{url}", **kwargs)
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
@@ -282,11 +370,14 @@ def test_nul_characters_in_free_text_are_a_422_on_the_field(
 def test_blank_means_the_same_to_the_spec_and_the_api(client, actors, spec):
     import re
 
-    pattern = spec["components"]["schemas"]["NoteCreate"]["properties"]["body"]["pattern"]
+    pattern = spec["components"]["schemas"]["NoteCreate"]["properties"]["body"][
+        "pattern"
+    ]
     assert "\\s" not in pattern and "\\A" not in pattern
     assert re.search(pattern, "\n\x1f") is None
     response = client.post(
-        f"{API}/enquiries/2147483647/notes", json={"body": "\n\x1f"},
+        f"{API}/enquiries/2147483647/notes",
+        json={"body": "\n\x1f"},
         headers=actors.headers("sales"),
     )
     assert response.status_code == 422
@@ -294,8 +385,12 @@ def test_blank_means_the_same_to_the_spec_and_the_api(client, actors, spec):
     assert re.search(name, " Clara")
     booked = client.post(
         f"{API}/bookings",
-        json={"departure_id": 2147483647, "seats": 1, "customer_id": 1,
-              "travellers": [{"name": " Clara", "birth_date": "1990-01-01"}]},
+        json={
+            "departure_id": 2147483647,
+            "seats": 1,
+            "customer_id": 1,
+            "travellers": [{"name": " Clara", "birth_date": "1990-01-01"}],
+        },
         headers=actors.headers("admin"),
     )
     assert "travellers.0.name" not in (booked.get_json().get("errors") or {})
@@ -307,16 +402,22 @@ def test_blank_means_the_same_to_the_spec_and_the_api(client, actors, spec):
 def test_money_as_a_json_number_is_a_422(client, actors, spec, value):
     package_id = _package_id(client, actors)
     response = client.patch(
-        f"{API}/packages/{package_id}", json={"base_price": value},
+        f"{API}/packages/{package_id}",
+        json={"base_price": value},
         headers=actors.headers("admin"),
     )
     assert response.status_code == 422
     assert "base_price" in response.get_json()["errors"]
-    assert spec["components"]["schemas"]["PackageUpdate"]["properties"]["base_price"]["type"] \
+    assert (
+        spec["components"]["schemas"]["PackageUpdate"]["properties"]["base_price"][
+            "type"
+        ]
         == "string"
+    )
     wallet = client.post(
         f"{API}/customers/{actors.customer()['id']}/wallet",
-        json={"amount": value, "reason": "Goodwill"}, headers=actors.headers("finance"),
+        json={"amount": value, "reason": "Goodwill"},
+        headers=actors.headers("finance"),
     )
     assert wallet.status_code == 422 and "amount" in wallet.get_json()["errors"]
 
@@ -326,21 +427,32 @@ MAX = "9999999999.99"
 
 # ST108 (SQLite: a wallet_balance beyond the documented money pattern) and a 500 on
 # PostgreSQL (numeric field overflow): two maximal credits overflowed the wallet.
-def test_a_credit_beyond_the_largest_balance_is_a_409_and_writes_nothing(client, actors):
+def test_a_credit_beyond_the_largest_balance_is_a_409_and_writes_nothing(
+    client, actors
+):
     customer = actors.customer()
     url = f"{API}/customers/{customer['id']}/wallet"
-    first = client.post(url, json={"amount": MAX, "reason": "Goodwill"},
-                        headers=actors.headers("finance"))
+    first = client.post(
+        url,
+        json={"amount": MAX, "reason": "Goodwill"},
+        headers=actors.headers("finance"),
+    )
     assert first.status_code == 201
-    second = client.post(url, json={"amount": "0.01", "reason": "Goodwill"},
-                         headers=actors.headers("finance"))
+    second = client.post(
+        url,
+        json={"amount": "0.01", "reason": "Goodwill"},
+        headers=actors.headers("finance"),
+    )
     assert second.status_code == 409
     assert second.get_json()["type"] == "/problems/wallet-limit"
     assert second.get_json()["balance"] == MAX
     wallet = client.get(url, headers=actors.headers("finance")).get_json()
     assert wallet["balance"] == MAX and wallet["meta"]["total"] == 1
-    debit = client.post(url, json={"amount": "-0.99", "reason": "Fix"},
-                        headers=actors.headers("finance"))
+    debit = client.post(
+        url,
+        json={"amount": "-0.99", "reason": "Fix"},
+        headers=actors.headers("finance"),
+    )
     assert debit.status_code == 201
 
 
@@ -350,7 +462,11 @@ def test_a_booking_total_beyond_the_largest_amount_is_a_422(client, actors):
     staff = actors.headers("operation")
     package = client.post(
         f"{API}/packages",
-        json={**PACKAGE, "base_price": MAX, "itinerary": [{"day_number": 1, "title": "Go"}]},
+        json={
+            **PACKAGE,
+            "base_price": MAX,
+            "itinerary": [{"day_number": 1, "title": "Go"}],
+        },
         headers=staff,
     ).get_json()
     departure = client.post(
@@ -358,17 +474,28 @@ def test_a_booking_total_beyond_the_largest_amount_is_a_422(client, actors):
         json={"start_date": "2031-01-01", "end_date": "2031-01-03", "capacity": 100},
         headers=staff,
     ).get_json()
-    assert client.post(f"{API}/packages/{package['id']}/submit", headers=staff).status_code == 200
-    approved = client.post(f"{API}/packages/{package['id']}/approve",
-                           headers=actors.headers("operation_head"))
+    assert (
+        client.post(f"{API}/packages/{package['id']}/submit", headers=staff).status_code
+        == 200
+    )
+    approved = client.post(
+        f"{API}/packages/{package['id']}/approve",
+        headers=actors.headers("operation_head"),
+    )
     assert approved.status_code == 200
     customer = actors.customer()
-    too_many = client.post(f"{API}/bookings", json={"departure_id": departure["id"], "seats": 2},
-                           headers=customer["headers"])
+    too_many = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure["id"], "seats": 2},
+        headers=customer["headers"],
+    )
     assert too_many.status_code == 422
     assert "seats" in too_many.get_json()["errors"]
-    one = client.post(f"{API}/bookings", json={"departure_id": departure["id"], "seats": 1},
-                      headers=customer["headers"])
+    one = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure["id"], "seats": 1},
+        headers=customer["headers"],
+    )
     assert one.status_code == 201 and one.get_json()["total_amount"] == MAX
     seats = client.get(f"{API}/departures/{departure['id']}", headers=staff).get_json()
     assert seats["seats_taken"] == 1

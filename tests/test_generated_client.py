@@ -28,13 +28,29 @@ def generated(app, tmp_path_factory):
     """The client generated from /api/v1/openapi.json into a temporary directory."""
     directory = tmp_path_factory.mktemp("generated-client")
     spec = directory / "openapi.json"
-    spec.write_text(json.dumps(app.test_client().get("/api/v1/openapi.json").get_json()))
+    spec.write_text(
+        json.dumps(app.test_client().get("/api/v1/openapi.json").get_json())
+    )
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(
-        [str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec),
-         "--meta", "none", "--output-path", str(directory / PACKAGE), "--fail-on-warning"],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        [
+            str(bin_dir / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(spec),
+            "--meta",
+            "none",
+            "--output-path",
+            str(directory / PACKAGE),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Warning" not in result.stdout + result.stderr
@@ -43,15 +59,23 @@ def generated(app, tmp_path_factory):
 
 def test_generator_names_functions_after_operation_ids(generated):
     modules = {path.stem for path in (generated / PACKAGE / "api").rglob("*.py")}
-    assert {"list_packages", "get_package", "create_booking", "cancel_booking",
-            "submit_package", "get_booking_cancellation_quote"} <= modules
+    assert {
+        "list_packages",
+        "get_package",
+        "create_booking",
+        "cancel_booking",
+        "submit_package",
+        "get_booking_cancellation_quote",
+    } <= modules
 
 
 def test_generated_client_runs_the_scenario(app, generated, capsys):
     with app.app_context():
         seed_demo(echo=lambda _line: None)
     transport = httpx.WSGITransport(app=app)
-    scenario = Scenario(GeneratedClient(generated, PACKAGE, transport), "http://testserver")
+    scenario = Scenario(
+        GeneratedClient(generated, PACKAGE, transport), "http://testserver"
+    )
     scenario.customer_books_and_cancels()
     scenario.admin_reads()
     assert scenario.steps == 10

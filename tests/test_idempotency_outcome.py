@@ -14,11 +14,15 @@ from models import Customer
 from models.idempotency import IdempotencyKey
 from services import idempotency
 
-ARGS = dict(owner="customer:1", key="k-1", method="POST", path="/api/v1/x", body=b'{"a": 1}')
+ARGS = dict(
+    owner="customer:1", key="k-1", method="POST", path="/api/v1/x", body=b'{"a": 1}'
+)
 
 
 def _state(key="k-1"):
-    return db.session.scalar(select(IdempotencyKey.state).where(IdempotencyKey.key == key))
+    return db.session.scalar(
+        select(IdempotencyKey.state).where(IdempotencyKey.key == key)
+    )
 
 
 def test_commit_of_the_operation_marks_the_key_in_the_same_transaction(app):

@@ -83,10 +83,18 @@ def test_release_expired_holds_expires_once_and_frees_seats(app, actors):
     dep2 = make_departure(app, capacity=10, seats_taken=2)
     past, future = now() - timedelta(minutes=1), now() + timedelta(minutes=5)
     ids = [
-        make_booking(app, departure_id=dep1, customer_id=cust, seats=2, hold_expires_at=past),
-        make_booking(app, departure_id=dep1, customer_id=cust, seats=1, hold_expires_at=past),
-        make_booking(app, departure_id=dep1, customer_id=cust, seats=3, hold_expires_at=future),
-        make_booking(app, departure_id=dep2, customer_id=cust, seats=2, hold_expires_at=past),
+        make_booking(
+            app, departure_id=dep1, customer_id=cust, seats=2, hold_expires_at=past
+        ),
+        make_booking(
+            app, departure_id=dep1, customer_id=cust, seats=1, hold_expires_at=past
+        ),
+        make_booking(
+            app, departure_id=dep1, customer_id=cust, seats=3, hold_expires_at=future
+        ),
+        make_booking(
+            app, departure_id=dep2, customer_id=cust, seats=2, hold_expires_at=past
+        ),
     ]
     assert run(app, inventory.release_expired_holds, departure_id=dep1, now=now()) == 2
     assert statuses(app, ids) == ["expired", "expired", "held", "held"]
@@ -105,8 +113,9 @@ def test_release_expired_holds_ignores_other_statuses(app, actors):
     dep = make_departure(app, capacity=10, seats_taken=1)
     past = now() - timedelta(hours=1)
     ids = [
-        make_booking(app, departure_id=dep, customer_id=cust, status=status,
-                     hold_expires_at=past)
+        make_booking(
+            app, departure_id=dep, customer_id=cust, status=status, hold_expires_at=past
+        )
         for status in ("confirmed", "cancelled", "expired")
     ]
     assert run(app, inventory.release_expired_holds, now=now()) == 0
@@ -117,8 +126,13 @@ def test_release_expired_holds_ignores_other_statuses(app, actors):
 def test_seats_left_counts_lapsed_holds_as_free(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, capacity=10, seats_taken=7)
-    make_booking(app, departure_id=dep, customer_id=cust, seats=4,
-                 hold_expires_at=now() - timedelta(seconds=1))
+    make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=4,
+        hold_expires_at=now() - timedelta(seconds=1),
+    )
     make_booking(app, departure_id=dep, customer_id=cust, seats=3)
     with app.app_context():
         departure = db.session.get(Departure, dep)
@@ -138,8 +152,9 @@ def category_seats(app, dep) -> dict[str, int]:
 
     with app.app_context():
         rows = db.session.execute(
-            select(DepartureCategory.category, DepartureCategory.seats_taken)
-            .where(DepartureCategory.departure_id == dep)
+            select(DepartureCategory.category, DepartureCategory.seats_taken).where(
+                DepartureCategory.departure_id == dep
+            )
         )
         return dict(rows.all())
 
@@ -155,21 +170,32 @@ def booking_call(app, fn, booking_id):
 def test_category_counts_travellers_or_adult(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, prices={"child": "10.00"})
-    named = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
-                         categories=["child", "adult", "child"])
+    named = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=3,
+        categories=["child", "adult", "child"],
+    )
     unnamed = make_booking(app, departure_id=dep, customer_id=cust, seats=2)
     with app.app_context():
-        assert inventory.category_counts(db.session.get(Booking, named)) == {"child": 2,
-                                                                             "adult": 1}
-        assert inventory.category_counts(db.session.get(Booking, unnamed)) == {"adult": 2}
+        assert inventory.category_counts(db.session.get(Booking, named)) == {
+            "child": 2,
+            "adult": 1,
+        }
+        assert inventory.category_counts(db.session.get(Booking, unnamed)) == {
+            "adult": 2
+        }
 
 
 def test_take_booking_seats_takes_departure_and_categories(app, actors):
     cust = actors.customer()["id"]
-    dep = make_departure(app, capacity=5, prices={"child": "10.00"},
-                         category_capacities={"child": 2})
-    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
-                           categories=["child", "adult"])
+    dep = make_departure(
+        app, capacity=5, prices={"child": "10.00"}, category_capacities={"child": 2}
+    )
+    booking = make_booking(
+        app, departure_id=dep, customer_id=cust, seats=2, categories=["child", "adult"]
+    )
 
     assert booking_call(app, inventory.take_booking_seats, booking) is True
 
@@ -179,16 +205,30 @@ def test_take_booking_seats_takes_departure_and_categories(app, actors):
 
 def test_take_booking_seats_category_full_takes_nothing(app, actors):
     cust = actors.customer()["id"]
-    dep = make_departure(app, capacity=5, prices={"child": "10.00", "infant": "0.00"},
-                         category_capacities={"child": 1})
-    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
-                           categories=["adult", "infant", "child"])
+    dep = make_departure(
+        app,
+        capacity=5,
+        prices={"child": "10.00", "infant": "0.00"},
+        category_capacities={"child": 1},
+    )
+    booking = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=3,
+        categories=["adult", "infant", "child"],
+    )
     with app.app_context():
         from models import DepartureCategory
 
-        db.session.execute(update(DepartureCategory).where(
-            DepartureCategory.departure_id == dep, DepartureCategory.category == "child"
-        ).values(seats_taken=1))
+        db.session.execute(
+            update(DepartureCategory)
+            .where(
+                DepartureCategory.departure_id == dep,
+                DepartureCategory.category == "child",
+            )
+            .values(seats_taken=1)
+        )
         db.session.commit()
 
     assert booking_call(app, inventory.take_booking_seats, booking) is False
@@ -209,8 +249,9 @@ def test_take_booking_seats_departure_full_false(app, actors):
 def test_release_booking_seats_gives_back_departure_and_categories(app, actors):
     cust = actors.customer()["id"]
     dep = make_departure(app, capacity=5, prices={"child": "10.00"})
-    booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
-                           categories=["child", "child"])
+    booking = make_booking(
+        app, departure_id=dep, customer_id=cust, seats=2, categories=["child", "child"]
+    )
     assert booking_call(app, inventory.take_booking_seats, booking) is True
 
     booking_call(app, inventory.release_booking_seats, booking)
@@ -227,7 +268,10 @@ def test_take_booking_seats_departure_without_category_rows(app, actors):
     dep = make_departure(app, capacity=3)
     with app.app_context():
         db.session.execute(
-            DepartureCategory.__table__.delete().where(DepartureCategory.departure_id == dep))
+            DepartureCategory.__table__.delete().where(
+                DepartureCategory.departure_id == dep
+            )
+        )
         db.session.commit()
     booking = make_booking(app, departure_id=dep, customer_id=cust, seats=3)
 
@@ -237,13 +281,24 @@ def test_take_booking_seats_departure_without_category_rows(app, actors):
 
 def test_release_expired_holds_releases_categories_and_sets_expired_at(app, actors):
     cust = actors.customer()["id"]
-    dep = make_departure(app, capacity=10, prices={"child": "10.00"},
-                         category_capacities={"child": 5})
-    lapsed = make_booking(app, departure_id=dep, customer_id=cust, seats=3,
-                          categories=["child", "child", "adult"],
-                          hold_expires_at=now() - timedelta(minutes=1))
-    unnamed = make_booking(app, departure_id=dep, customer_id=cust, seats=2,
-                           hold_expires_at=now() - timedelta(minutes=1))
+    dep = make_departure(
+        app, capacity=10, prices={"child": "10.00"}, category_capacities={"child": 5}
+    )
+    lapsed = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=3,
+        categories=["child", "child", "adult"],
+        hold_expires_at=now() - timedelta(minutes=1),
+    )
+    unnamed = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=cust,
+        seats=2,
+        hold_expires_at=now() - timedelta(minutes=1),
+    )
     for booking in (lapsed, unnamed):
         assert booking_call(app, inventory.take_booking_seats, booking) is True
     assert category_seats(app, dep) == {"adult": 3, "child": 2}

@@ -20,7 +20,9 @@ STATUSES = ("pending", "paid", "overdue", "void")
 
 def invoice_of(app, booking_id) -> int:
     with app.app_context():
-        return db.session.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id))
+        return db.session.scalar(
+            select(Invoice.id).where(Invoice.booking_id == booking_id)
+        )
 
 
 def adjust(app, booking_id, *, refunded=None, credits=(), status=None) -> None:
@@ -31,7 +33,9 @@ def adjust(app, booking_id, *, refunded=None, credits=(), status=None) -> None:
             booking.amount_refunded = D(refunded)
         if status is not None:
             booking.status = status
-        invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id))
+        invoice = db.session.scalar(
+            select(Invoice).where(Invoice.booking_id == booking_id)
+        )
         for amount in credits:
             billing.credit(invoice, D(amount), "test credit")
         db.session.commit()
@@ -40,7 +44,10 @@ def adjust(app, booking_id, *, refunded=None, credits=(), status=None) -> None:
 def python_statuses(app) -> dict[int, str]:
     """billing.invoice_status of every invoice, by id."""
     with app.app_context():
-        return {inv.id: billing.invoice_status(inv) for inv in db.session.scalars(select(Invoice))}
+        return {
+            inv.id: billing.invoice_status(inv)
+            for inv in db.session.scalars(select(Invoice))
+        }
 
 
 def listed(client, headers, query="") -> list[dict]:
@@ -61,31 +68,88 @@ def invoice_zoo(app, actors):
         after = {k: kw.pop(k) for k in ("refunded", "credits", "set_status") if k in kw}
         booking_id = make_booking(app, customer_id=cid, **kw)
         if after:
-            adjust(app, booking_id, refunded=after.get("refunded"),
-                   credits=after.get("credits", ()), status=after.get("set_status"))
+            adjust(
+                app,
+                booking_id,
+                refunded=after.get("refunded"),
+                credits=after.get("credits", ()),
+                status=after.get("set_status"),
+            )
         zoo[name] = (invoice_of(app, booking_id), expected)
 
     add("unpaid_future", "pending")
     add("unpaid_due_today", "pending", due_date=now().date())
     add("unpaid_past_due", "overdue", due_date=yesterday)
-    add("deposit_paid_past_due", "overdue", status="confirmed", deposit="300.00",
-        amount_paid="300.00", due_date=yesterday)
-    add("deposit_paid_future", "pending", status="confirmed", deposit="300.00",
-        amount_paid="300.00")
-    add("fully_paid_past_due", "paid", status="confirmed", amount_paid="1000.00",
-        due_date=yesterday)
-    add("expired_voided", "void", status="expired", take_seats=False, credits=["1000.00"],
-        due_date=yesterday)
-    add("cancelled_penalty_kept", "paid", status="confirmed", amount_paid="1000.00",
-        refunded="900.00", credits=["900.00"], set_status="cancelled")
-    add("cancelled_refund_pending_paid", "paid", status="confirmed", amount_paid="400.00",
-        deposit="400.00", refunded="300.00", credits=["900.00"], set_status="cancelled")
+    add(
+        "deposit_paid_past_due",
+        "overdue",
+        status="confirmed",
+        deposit="300.00",
+        amount_paid="300.00",
+        due_date=yesterday,
+    )
+    add(
+        "deposit_paid_future",
+        "pending",
+        status="confirmed",
+        deposit="300.00",
+        amount_paid="300.00",
+    )
+    add(
+        "fully_paid_past_due",
+        "paid",
+        status="confirmed",
+        amount_paid="1000.00",
+        due_date=yesterday,
+    )
+    add(
+        "expired_voided",
+        "void",
+        status="expired",
+        take_seats=False,
+        credits=["1000.00"],
+        due_date=yesterday,
+    )
+    add(
+        "cancelled_penalty_kept",
+        "paid",
+        status="confirmed",
+        amount_paid="1000.00",
+        refunded="900.00",
+        credits=["900.00"],
+        set_status="cancelled",
+    )
+    add(
+        "cancelled_refund_pending_paid",
+        "paid",
+        status="confirmed",
+        amount_paid="400.00",
+        deposit="400.00",
+        refunded="300.00",
+        credits=["900.00"],
+        set_status="cancelled",
+    )
     # Cents that binary floats get wrong (0.7 + 0.1 < 0.8 in IEEE 754).
-    add("cents_void", "void", total="0.80", status="expired", take_seats=False,
-        credits=["0.70", "0.10"])
-    add("cents_paid", "paid", total="0.80", deposit="0.80", status="confirmed",
-        amount_paid="0.80", refunded="0.70", credits=["0.70"], due_date=yesterday,
-        set_status="cancelled")
+    add(
+        "cents_void",
+        "void",
+        total="0.80",
+        status="expired",
+        take_seats=False,
+        credits=["0.70", "0.10"],
+    )
+    add(
+        "cents_paid",
+        "paid",
+        total="0.80",
+        deposit="0.80",
+        status="confirmed",
+        amount_paid="0.80",
+        refunded="0.70",
+        credits=["0.70"],
+        due_date=yesterday,
+        set_status="cancelled",
+    )
     return zoo
 
 
@@ -99,11 +163,15 @@ def test_invoice_status_derivation(app, client, actors, invoice_zoo):
         assert (name, by_python[invoice_id]) == (name, expected)
 
 
-def test_list_invoices_status_filter_matches_derived_status(app, client, actors, invoice_zoo):
+def test_list_invoices_status_filter_matches_derived_status(
+    app, client, actors, invoice_zoo
+):
     headers = actors.headers("finance")
 
     every = {item["id"]: item["status"] for item in listed(client, headers)}
-    assert every == {invoice_id: expected for invoice_id, expected in invoice_zoo.values()}
+    assert every == {
+        invoice_id: expected for invoice_id, expected in invoice_zoo.values()
+    }
     for status in STATUSES:
         ids = {item["id"] for item in listed(client, headers, f"&status={status}")}
         expected = {iid for iid, exp in invoice_zoo.values() if exp == status}
@@ -112,7 +180,9 @@ def test_list_invoices_status_filter_matches_derived_status(app, client, actors,
 
 def test_get_invoice_shows_amounts_credit_notes_and_payments(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="250.00")
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="1000.00", deposit="250.00"
+    )
     till = actors.headers("finance")  # card terminal payments recorded by finance
     assert pay(client, till, booking_id, "250.00", reference="pi_a").status_code == 201
     assert pay(client, till, booking_id, "150.00", reference="pi_b").status_code == 201
@@ -131,14 +201,25 @@ def test_get_invoice_shows_amounts_credit_notes_and_payments(app, client, actors
     assert body["booking_id"] == booking_id and body["booking_reference"] == reference
     assert body["customer_id"] == me["id"]
     assert body["issue_date"] == now().date().isoformat()
-    assert (body["currency"], body["total_amount"], body["status"]) == ("EUR", "1000.00", "pending")
+    assert (body["currency"], body["total_amount"], body["status"]) == (
+        "EUR",
+        "1000.00",
+        "pending",
+    )
     assert (body["credited_amount"], body["amount_paid"], body["amount_refunded"]) == (
-        "100.00", "400.00", "0.00")
+        "100.00",
+        "400.00",
+        "0.00",
+    )
     assert body["balance_due"] == "500.00"
-    assert [(n["amount"], n["reason"]) for n in body["credit_notes"]] == [("100.00", "test credit")]
+    assert [(n["amount"], n["reason"]) for n in body["credit_notes"]] == [
+        ("100.00", "test credit")
+    ]
     assert body["credit_notes"][0]["number"].startswith("CN-")
     assert [(p["amount"], p["reference"]) for p in body["payments"]] == [
-        ("250.00", "pi_a"), ("150.00", "pi_b")]
+        ("250.00", "pi_a"),
+        ("150.00", "pi_b"),
+    ]
     assert all(p["invoice_id"] == invoice_id for p in body["payments"])
 
 
@@ -165,15 +246,18 @@ def test_list_invoices_staff_filters(app, client, actors):
         assert {i["booking_id"] for i in listed(client, headers)} == {a1, b1}
         by_customer = listed(client, headers, f"&customer_id={bob['id']}")
         assert [i["booking_id"] for i in by_customer] == [b1]
-        assert [i["customer_id"] for i in listed(client, headers, f"&booking_id={a1}")] == [
-            alice["id"]]
+        assert [
+            i["customer_id"] for i in listed(client, headers, f"&booking_id={a1}")
+        ] == [alice["id"]]
 
 
 def test_list_invoices_paginates(app, client, actors):
     me = actors.customer()
     ids = [make_booking(app, customer_id=me["id"]) for _ in range(3)]
 
-    resp = client.get(f"{API}/invoices?per_page=2&page=2", headers=me["headers"]).get_json()
+    resp = client.get(
+        f"{API}/invoices?per_page=2&page=2", headers=me["headers"]
+    ).get_json()
 
     assert resp["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
     assert [item["booking_id"] for item in resp["items"]] == [ids[0]]
@@ -183,8 +267,14 @@ def test_get_invoice_of_another_customer_404(app, client, actors):
     owner, other = actors.customer(), actors.customer()
     invoice_id = invoice_of(app, make_booking(app, customer_id=owner["id"]))
 
-    assert client.get(f"{API}/invoices/{invoice_id}", headers=other["headers"]).status_code == 404
-    assert client.get(f"{API}/invoices/{invoice_id}", headers=owner["headers"]).status_code == 200
+    assert (
+        client.get(f"{API}/invoices/{invoice_id}", headers=other["headers"]).status_code
+        == 404
+    )
+    assert (
+        client.get(f"{API}/invoices/{invoice_id}", headers=owner["headers"]).status_code
+        == 200
+    )
     missing = client.get(f"{API}/invoices/999999", headers=actors.headers("finance"))
     assert missing.status_code == 404
 
@@ -196,7 +286,9 @@ def test_invoices_other_roles_403(app, client, actors, role):
     headers = actors.headers(role)
 
     assert client.get(f"{API}/invoices", headers=headers).status_code == 403
-    assert client.get(f"{API}/invoices/{invoice_id}", headers=headers).status_code == 403
+    assert (
+        client.get(f"{API}/invoices/{invoice_id}", headers=headers).status_code == 403
+    )
 
 
 def test_invoices_anonymous_401(app, client):
@@ -204,6 +296,8 @@ def test_invoices_anonymous_401(app, client):
 
 
 def test_list_invoices_bad_status_422(app, client, actors):
-    resp = client.get(f"{API}/invoices?status=settled", headers=actors.headers("finance"))
+    resp = client.get(
+        f"{API}/invoices?status=settled", headers=actors.headers("finance")
+    )
     assert resp.status_code == 422
     assert "query.status" in resp.get_json()["errors"]

@@ -94,7 +94,9 @@ def test_otp_smtp_hangs_503_within_timeout_and_no_usable_code(
     emp = actors.employee("sales")
     with StallingSmtp(greeting) as server, mail_pointed_at(app, server.port):
         response, took = timed_post(
-            client, f"{AUTH}/otp", json={"purpose": "password_change"},
+            client,
+            f"{AUTH}/otp",
+            json={"purpose": "password_change"},
             headers=emp["headers"],
         )
         assert server.accepted, "the client never reached the stalling server"
@@ -116,7 +118,9 @@ def test_otp_login_request_smtp_hangs_202_in_budget_and_no_usable_code(
     cust = actors.customer()
     with StallingSmtp() as server, mail_pointed_at(app, server.port):
         response, took = timed_post(
-            client, f"{AUTH}/login/otp", json={"email": cust["email"], "account": "customer"}
+            client,
+            f"{AUTH}/login/otp",
+            json={"email": cust["email"], "account": "customer"},
         )
         assert response.status_code == 202
         assert took < app.config["OTP_REQUEST_SECONDS"] + 0.5
@@ -133,13 +137,15 @@ def test_otp_login_request_smtp_hangs_202_in_budget_and_no_usable_code(
 def test_otp_smtp_back_after_hang_code_mailed(client, actors, app, mailbox):
     emp = actors.employee("sales")
     with StallingSmtp() as server, mail_pointed_at(app, server.port):
-        first = client.post(f"{AUTH}/otp", json={"purpose": "password_change"},
-                            headers=emp["headers"])
+        first = client.post(
+            f"{AUTH}/otp", json={"purpose": "password_change"}, headers=emp["headers"]
+        )
     assert first.status_code == 503
     app.config["OTP_SENDS_PER_MINUTE"], saved = 10, app.config["OTP_SENDS_PER_MINUTE"]
     try:
-        again = client.post(f"{AUTH}/otp", json={"purpose": "password_change"},
-                            headers=emp["headers"])
+        again = client.post(
+            f"{AUTH}/otp", json={"purpose": "password_change"}, headers=emp["headers"]
+        )
     finally:
         app.config["OTP_SENDS_PER_MINUTE"] = saved
     assert again.status_code in (200, 202, 204), again.get_json()
@@ -151,7 +157,9 @@ def test_booking_smtp_hangs_booking_still_created(client, actors, app, mailbox):
     departure_id = make_departure(app, capacity=5)
     with StallingSmtp() as server, mail_pointed_at(app, server.port):
         response, took = timed_post(
-            client, "/api/v1/bookings", json={"departure_id": departure_id, "seats": 2},
+            client,
+            "/api/v1/bookings",
+            json={"departure_id": departure_id, "seats": 2},
             headers=cust["headers"],
         )
         # the request never touched SMTP: the mail waits in the outbox

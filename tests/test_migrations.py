@@ -19,11 +19,21 @@ FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 
 
 def flask(*args, url):
-    env = {**os.environ, "APP_CONFIG": "development", "DATABASE_URL": url,
-           "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}
+    env = {
+        **os.environ,
+        "APP_CONFIG": "development",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "s" * 40,
+        "JWT_SECRET_KEY": "j" * 40,
+    }
     env.pop("ADMIN_EMAIL", None)
     return subprocess.run(
-        FLASK + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        FLASK + list(args),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -40,7 +50,14 @@ def test_upgrade_on_empty_sqlite(tmp_path):
     assert_upgrade_and_check(url)
     engine = create_engine(url)
     names = set(inspect(engine).get_table_names())
-    assert {"employees", "customers", "packages", "departures", "bookings", "enquiries"} <= names
+    assert {
+        "employees",
+        "customers",
+        "packages",
+        "departures",
+        "bookings",
+        "enquiries",
+    } <= names
     assert "package_fts" in names
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_key_check")).fetchall() == []
@@ -67,4 +84,3 @@ def test_upgrade_on_empty_postgres():
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-

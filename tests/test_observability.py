@@ -55,11 +55,15 @@ def json_lines():
 def test_response_carries_a_generated_request_id(client):
     response = client.get("/health")
     assert HEX_ID.fullmatch(response.headers["X-Request-ID"])
-    assert client.get("/health").headers["X-Request-ID"] != response.headers["X-Request-ID"]
+    assert (
+        client.get("/health").headers["X-Request-ID"]
+        != response.headers["X-Request-ID"]
+    )
 
 
 @pytest.mark.parametrize(
-    "supplied", ["abc-123", "0f8e4a2c-7c1b-4f51-9d59-3a8e1e3f2a10", "trace.1:span_2", "x" * 128]
+    "supplied",
+    ["abc-123", "0f8e4a2c-7c1b-4f51-9d59-3a8e1e3f2a10", "trace.1:span_2", "x" * 128],
 )
 def test_sane_request_id_passed_through(client, supplied):
     response = client.get("/health", headers={"X-Request-ID": supplied})
@@ -67,7 +71,8 @@ def test_sane_request_id_passed_through(client, supplied):
 
 
 @pytest.mark.parametrize(
-    "supplied", ["has space", "x" * 129, "<script>", "a\tb", "-leading-dash", "ünïcode", ";"]
+    "supplied",
+    ["has space", "x" * 129, "<script>", "a\tb", "-leading-dash", "ünïcode", ";"],
 )
 def test_unsafe_request_id_replaced(client, supplied):
     response = client.get("/health", headers={"X-Request-ID": supplied})
@@ -91,10 +96,17 @@ def test_error_responses_echo_the_request_id(client, method, path, status):
 
 def test_every_log_record_of_a_request_carries_its_id(log_app, caplog):
     with caplog.at_level(logging.DEBUG):
-        response = log_app.test_client().get("/log-something", headers={"X-Request-ID": "rid-42"})
+        response = log_app.test_client().get(
+            "/log-something", headers={"X-Request-ID": "rid-42"}
+        )
     assert response.status_code == 200
     names = {r.name for r in caplog.records}
-    assert {"easytravels.test", "app", "somelibrary.internal", "easytravels.access"} <= names
+    assert {
+        "easytravels.test",
+        "app",
+        "somelibrary.internal",
+        "easytravels.access",
+    } <= names
     assert all(r.request_id == "rid-42" for r in caplog.records)
     caplog.clear()
     logging.getLogger("easytravels.test").warning("outside any request")
@@ -141,7 +153,10 @@ def test_json_formatter_keeps_exceptions_on_one_line_and_redacted():
 @pytest.mark.parametrize(
     "text, secret",
     [
-        ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9"),
+        (
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "eyJhbGciOiJIUzI1NiJ9",
+        ),
         ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
         ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
         ("{'email': 'a@b.c', 'password': 'hunter2 horse'}", "hunter2"),
@@ -160,7 +175,12 @@ def test_redact_masks_secrets(text, secret):
 
 
 @pytest.mark.parametrize(
-    "text", ["GET /api/v1/auth/password/reset 204", "booking 42 paid 100.00", "token_type Bearer"]
+    "text",
+    [
+        "GET /api/v1/auth/password/reset 204",
+        "booking 42 paid 100.00",
+        "token_type Bearer",
+    ],
 )
 def test_redact_leaves_ordinary_text(text):
     assert redact(text) == text
@@ -188,7 +208,9 @@ def test_login_and_otp_flow_logs_no_secret(client, actors, mailbox, caplog, json
         assert client.post(f"{AUTH}/login/otp", json=other_account).status_code == 202
         code = mailbox.last_code(other["email"])
         secrets.append(code)
-        verify = client.post(f"{AUTH}/login/otp/verify", json={**other_account, "otp": code})
+        verify = client.post(
+            f"{AUTH}/login/otp/verify", json={**other_account, "otp": code}
+        )
         token = verify.get_json()["access_token"]
         secrets.append(token)
         me = client.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {token}"})
@@ -196,10 +218,14 @@ def test_login_and_otp_flow_logs_no_secret(client, actors, mailbox, caplog, json
         logging.getLogger("easytravels.test").info(
             "careless: Authorization: Bearer %s password=%s", token, PASSWORD
         )
-    texts = [r.getMessage() for r in caplog.records] + [json.dumps(x) for x in json_lines()]
+    texts = [r.getMessage() for r in caplog.records] + [
+        json.dumps(x) for x in json_lines()
+    ]
     assert len(caplog.records) >= 7, "the flow was logged (access lines at least)"
     for secret in secrets:
-        assert not [t for t in texts if secret in t], f"{secret[:12]}... leaked to the log"
+        assert not [t for t in texts if secret in t], (
+            f"{secret[:12]}... leaked to the log"
+        )
     assert any("careless: Authorization: [REDACTED]" in t for t in texts)
 
 
@@ -217,7 +243,8 @@ def test_production_never_logs_mail_and_refuses_without_smtp(app, actors, caplog
     try:
         with caplog.at_level(logging.DEBUG):
             response = production.test_client().post(
-                f"{AUTH}/password/forgot", json={"email": employee["email"], "account": "employee"}
+                f"{AUTH}/password/forgot",
+                json={"email": employee["email"], "account": "employee"},
             )
     finally:
         with production.app_context():
@@ -227,11 +254,15 @@ def test_production_never_logs_mail_and_refuses_without_smtp(app, actors, caplog
     # the mail is refused, not logged.
     assert response.status_code == 202
     assert not any("code is" in r.getMessage() for r in caplog.records)
-    assert any("MAIL_SERVER is not configured" in r.getMessage() for r in caplog.records)
+    assert any(
+        "MAIL_SERVER is not configured" in r.getMessage() for r in caplog.records
+    )
 
 
-@pytest.mark.parametrize("name, formatter", [("production", "JsonFormatter"),
-                                             ("development", "TextFormatter")])
+@pytest.mark.parametrize(
+    "name, formatter",
+    [("production", "JsonFormatter"), ("development", "TextFormatter")],
+)
 def test_unconfigured_process_logs_json_in_production_text_otherwise(
     monkeypatch, name, formatter
 ):
@@ -255,6 +286,8 @@ def test_requests_sharing_an_app_context_get_their_own_ids(app):
     with app.app_context():
         first = client.get("/health").headers["X-Request-ID"]
         second = client.get("/health").headers["X-Request-ID"]
-        passed = client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        passed = client.get("/health", headers={"X-Request-ID": "abc-123"}).headers[
+            "X-Request-ID"
+        ]
     assert first != second
     assert passed == "abc-123"

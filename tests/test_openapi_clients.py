@@ -23,8 +23,20 @@ from services.bookings import CANCELLATION_POLICY
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 # Property names that always hold one of a fixed set of values.
-ENUM_NAMES = {"status", "role", "method", "tier", "kind", "refund_to", "author_type",
-              "transport_mode", "basis", "report", "token_type", "type"}
+ENUM_NAMES = {
+    "status",
+    "role",
+    "method",
+    "tier",
+    "kind",
+    "refund_to",
+    "author_type",
+    "transport_mode",
+    "basis",
+    "report",
+    "token_type",
+    "type",
+}
 NOT_ENUMS = {("Problem", "type")}  # RFC 9457: a URI reference, open-ended
 
 
@@ -72,26 +84,35 @@ def test_every_operation_has_a_unique_camel_case_operation_id(spec):
         where = f"{method.upper()} {path}"
         identifier = operation.get("operationId")
         assert identifier and CAMEL.match(identifier), (where, identifier)
-        assert identifier not in seen, f"{where} and {seen.get(identifier)}: {identifier}"
+        assert identifier not in seen, (
+            f"{where} and {seen.get(identifier)}: {identifier}"
+        )
         seen[identifier] = where
     assert len(seen) == len(operations(spec))
 
 
-@pytest.mark.parametrize("method, path, expected", [
-    ("get", "/api/v1/packages", "listPackages"),
-    ("post", "/api/v1/packages", "createPackage"),
-    ("get", "/api/v1/packages/{package_id}", "getPackage"),
-    ("patch", "/api/v1/packages/{package_id}", "updatePackage"),
-    ("post", "/api/v1/packages/{package_id}/submit", "submitPackage"),
-    ("get", "/api/v1/packages/{package_id}/departures", "listPackageDepartures"),
-    ("post", "/api/v1/bookings", "createBooking"),
-    ("post", "/api/v1/bookings/{booking_id}/cancel", "cancelBooking"),
-    ("get", "/api/v1/bookings/{booking_id}/cancellation-quote", "getBookingCancellationQuote"),
-    ("get", "/api/v1/enquiries", "listEnquiries"),
-    ("post", "/api/v1/enquiries/{enquiry_id}/notes", "createEnquiryNote"),
-    ("get", "/api/v1/reports/revenue/monthly", "getRevenueMonthlyReport"),
-    ("post", "/api/v1/auth/login", "login"),
-])
+@pytest.mark.parametrize(
+    "method, path, expected",
+    [
+        ("get", "/api/v1/packages", "listPackages"),
+        ("post", "/api/v1/packages", "createPackage"),
+        ("get", "/api/v1/packages/{package_id}", "getPackage"),
+        ("patch", "/api/v1/packages/{package_id}", "updatePackage"),
+        ("post", "/api/v1/packages/{package_id}/submit", "submitPackage"),
+        ("get", "/api/v1/packages/{package_id}/departures", "listPackageDepartures"),
+        ("post", "/api/v1/bookings", "createBooking"),
+        ("post", "/api/v1/bookings/{booking_id}/cancel", "cancelBooking"),
+        (
+            "get",
+            "/api/v1/bookings/{booking_id}/cancellation-quote",
+            "getBookingCancellationQuote",
+        ),
+        ("get", "/api/v1/enquiries", "listEnquiries"),
+        ("post", "/api/v1/enquiries/{enquiry_id}/notes", "createEnquiryNote"),
+        ("get", "/api/v1/reports/revenue/monthly", "getRevenueMonthlyReport"),
+        ("post", "/api/v1/auth/login", "login"),
+    ],
+)
 def test_operation_ids_are_readable(spec, method, path, expected):
     assert spec["paths"][path][method]["operationId"] == expected
 
@@ -100,10 +121,15 @@ def test_operation_id_rule_names_new_paths():
     assert operation_id("/api/v1/quotes", "get", {}) == "listQuotes"
     assert operation_id("/api/v1/quotes/{quote_id}", "delete", {}) == "deleteQuote"
     created = {"responses": {"201": {}}}
-    assert operation_id("/api/v1/bookings/{booking_id}/payment-intents", "post", created) \
+    assert (
+        operation_id("/api/v1/bookings/{booking_id}/payment-intents", "post", created)
         == "createBookingPaymentIntent"
+    )
     action = {"responses": {"200": {}}}
-    assert operation_id("/api/v1/quotes/{quote_id}/accept", "post", action) == "acceptQuote"
+    assert (
+        operation_id("/api/v1/quotes/{quote_id}/accept", "post", action)
+        == "acceptQuote"
+    )
 
 
 def test_every_response_has_a_description(spec):
@@ -150,7 +176,8 @@ def test_response_schemas_list_required_properties(spec):
     assert bare == []
     booking = schemas["Booking"]
     assert {"id", "reference", "status", "amount_due", "hold_expires_at"} <= set(
-        booking["required"])
+        booking["required"]
+    )
     # A field that may be left out is not required (refresh answers carry no
     # refresh token; /health has no `database`).
     assert "refresh_token" not in schemas["Token"]["required"]
@@ -162,8 +189,9 @@ def test_response_schemas_list_required_properties(spec):
 def test_enumerated_fields_are_enums(spec):
     bad = []
     for name in response_schemas(spec):
-        for prop, definition in spec["components"]["schemas"][name].get(
-                "properties", {}).items():
+        for prop, definition in (
+            spec["components"]["schemas"][name].get("properties", {}).items()
+        ):
             if prop in ENUM_NAMES and (name, prop) not in NOT_ENUMS:
                 if definition.get("type") == "string" and not definition.get("enum"):
                     bad.append(f"{name}.{prop}")
@@ -173,10 +201,15 @@ def test_enumerated_fields_are_enums(spec):
     assert schemas["Package"]["properties"]["status"]["enum"] == list(PACKAGE_STATUSES)
     assert schemas["Payment"]["properties"]["method"]["enum"] == list(PAYMENT_METHODS)
     assert schemas["Cancellation"]["properties"]["refund_to"]["enum"] == list(
-        REFUND_DESTINATIONS)
-    assert schemas["WalletEntry"]["properties"]["kind"]["enum"] == list(WALLET_ENTRY_KINDS)
+        REFUND_DESTINATIONS
+    )
+    assert schemas["WalletEntry"]["properties"]["kind"]["enum"] == list(
+        WALLET_ENTRY_KINDS
+    )
     assert set(ROLES) <= set(schemas["Employee"]["properties"]["role"]["enum"])
-    assert schemas["RevenueMonthReport"]["properties"]["report"]["enum"] == ["revenue.monthly"]
+    assert schemas["RevenueMonthReport"]["properties"]["report"]["enum"] == [
+        "revenue.monthly"
+    ]
 
 
 def test_policy_tier_enum_matches_the_cancellation_policy():
@@ -184,7 +217,9 @@ def test_policy_tier_enum_matches_the_cancellation_policy():
 
 
 def test_reports_document_json_and_csv(spec):
-    reports = [(p, op) for m, p, op in operations(spec) if p.startswith("/api/v1/reports/")]
+    reports = [
+        (p, op) for m, p, op in operations(spec) if p.startswith("/api/v1/reports/")
+    ]
     assert len(reports) >= 13
     for path, operation in reports:
         content = operation["responses"]["200"]["content"]

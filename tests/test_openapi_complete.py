@@ -21,9 +21,15 @@ IDEMPOTENT = {
     ("post", "/api/v1/customers/{customer_id}/wallet"),
 }
 RATE_LIMITED = {
-    "/api/v1/auth/login", "/api/v1/auth/login/otp", "/api/v1/auth/login/otp/verify",
-    "/api/v1/auth/otp", "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset",
-    "/api/v1/auth/register", "/api/v1/auth/email", "/api/v1/auth/email/confirm",
+    "/api/v1/auth/login",
+    "/api/v1/auth/login/otp",
+    "/api/v1/auth/login/otp/verify",
+    "/api/v1/auth/otp",
+    "/api/v1/auth/password/forgot",
+    "/api/v1/auth/password/reset",
+    "/api/v1/auth/register",
+    "/api/v1/auth/email",
+    "/api/v1/auth/email/confirm",
 }
 
 
@@ -67,7 +73,9 @@ def test_spec_has_every_operation(spec):
 
 
 def test_every_operation_has_a_summary(spec):
-    missing = [f"{m.upper()} {p}" for m, p, op in operations(spec) if not op.get("summary")]
+    missing = [
+        f"{m.upper()} {p}" for m, p, op in operations(spec) if not op.get("summary")
+    ]
     assert missing == []
 
 
@@ -76,7 +84,8 @@ def test_every_operation_has_a_success_response_with_a_schema(spec):
     for method, path, operation in operations(spec):
         success = {c: r for c, r in operation["responses"].items() if c.startswith("2")}
         ok = any(
-            code == "204" or any("schema" in media for media in r.get("content", {}).values())
+            code == "204"
+            or any("schema" in media for media in r.get("content", {}).values())
             for code, r in success.items()
         )
         if not ok:
@@ -100,13 +109,18 @@ def test_optional_login_operations_document_the_optional_token_and_401(spec):
 
 
 def test_operations_with_an_id_in_the_path_have_404(spec):
-    bad = [f"{m} {p}" for m, p, op in operations(spec) if "{" in p and "404" not in op["responses"]]
+    bad = [
+        f"{m} {p}"
+        for m, p, op in operations(spec)
+        if "{" in p and "404" not in op["responses"]
+    ]
     assert bad == []
 
 
 def test_operations_with_parameters_or_a_body_have_422(spec):
     bad = [
-        f"{m} {p}" for m, p, op in operations(spec)
+        f"{m} {p}"
+        for m, p, op in operations(spec)
         if has_input(spec["paths"][p], op) and "422" not in op["responses"]
     ]
     assert bad == []
@@ -114,7 +128,8 @@ def test_operations_with_parameters_or_a_body_have_422(spec):
 
 def test_operations_with_a_json_body_have_400_and_415(spec):
     bad = [
-        f"{m} {p}" for m, p, op in operations(spec)
+        f"{m} {p}"
+        for m, p, op in operations(spec)
         if "requestBody" in op and not {"400", "415"} <= set(op["responses"])
     ]
     assert bad == []
@@ -162,10 +177,14 @@ def test_rate_limited_operations_have_429_with_retry_after(spec):
 def test_idempotent_operations_declare_the_idempotency_key_header(spec):
     found = set()
     for method, path, operation in operations(spec):
-        names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+        names = [
+            p["name"] for p in operation.get("parameters", []) if p["in"] == "header"
+        ]
         if "Idempotency-Key" in names:
             found.add((method, path))
-            parameter = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+            parameter = next(
+                p for p in operation["parameters"] if p["name"] == "Idempotency-Key"
+            )
             assert parameter["required"] is False
             assert parameter["schema"]["maxLength"] == 255
             assert {"400", "409"} <= set(operation["responses"])
@@ -186,21 +205,28 @@ def test_integer_query_parameters_have_bounds(spec):
 
 def test_list_operations_return_the_pagination_envelope_and_take_page_args(spec):
     lists = 0
-    for method, path, operation in operations(spec):
-        schema = operation["responses"].get("200", {}).get("content", {}) \
-            .get("application/json", {}).get("schema", {})
+    for _method, path, operation in operations(spec):
+        schema = (
+            operation["responses"]
+            .get("200", {})
+            .get("content", {})
+            .get("application/json", {})
+            .get("schema", {})
+        )
         if not schema.get("$ref", "").endswith("Page"):
             continue
         lists += 1
         page = resolve(spec, schema)
         assert set(page["properties"]) == {"items", "meta"}, path
         names = {p["name"]: p["schema"] for p in operation["parameters"]}
-        assert names["per_page"]["maximum"] == 100 and names["page"]["minimum"] == 1, path
+        assert names["per_page"]["maximum"] == 100 and names["page"]["minimum"] == 1, (
+            path
+        )
     assert lists >= 10
 
 
 def test_sort_parameters_are_enums(spec):
-    for method, path, operation in operations(spec):
+    for _method, path, operation in operations(spec):
         for parameter in operation.get("parameters", []):
             if parameter["name"] == "sort":
                 assert parameter["schema"]["enum"], path
@@ -220,7 +246,9 @@ def missing_examples(spec, schema, seen, where=""):
             for ref in refs:
                 if ref.get("$ref") and ref["$ref"] not in seen:
                     seen.add(ref["$ref"])
-                    missing += missing_examples(spec, ref, seen, ref["$ref"].split("/")[-1])
+                    missing += missing_examples(
+                        spec, ref, seen, ref["$ref"].split("/")[-1]
+                    )
             continue
         if "example" not in prop and "enum" not in prop:
             missing.append(f"{where}.{name}")
@@ -229,7 +257,7 @@ def missing_examples(spec, schema, seen, where=""):
 
 def test_every_request_body_field_has_an_example(spec):
     missing = []
-    for method, path, operation in operations(spec):
+    for _method, path, operation in operations(spec):
         body = operation.get("requestBody")
         if body:
             schema = body["content"]["application/json"]["schema"]
@@ -239,17 +267,24 @@ def test_every_request_body_field_has_an_example(spec):
 
 def test_every_response_field_has_an_example(spec):
     missing = []
-    for method, path, operation in operations(spec):
+    for _method, path, operation in operations(spec):
         for code, response in operation["responses"].items():
             media = resolve(spec, response).get("content", {}).get("application/json")
             if code.startswith("2") and media:
                 schema = media["schema"]
-                missing += missing_examples(spec, schema, set(), schema.get("$ref", path))
+                missing += missing_examples(
+                    spec, schema, set(), schema.get("$ref", path)
+                )
     assert sorted(set(missing)) == []
 
 
 def test_a_body_that_requires_nothing_is_optional(spec):
-    assert spec["paths"]["/api/v1/packages/{package_id}"]["patch"]["requestBody"]["required"] is False
+    assert (
+        spec["paths"]["/api/v1/packages/{package_id}"]["patch"]["requestBody"][
+            "required"
+        ]
+        is False
+    )
     assert spec["paths"]["/api/v1/bookings"]["post"]["requestBody"]["required"] is True
 
 
@@ -296,7 +331,11 @@ def request_strings(spec):
                     walk(prop, f"{where}.{name}")
             if isinstance(schema.get("additionalProperties"), dict):
                 walk(schema["additionalProperties"], f"{where}.*")
-        elif schema.get("type") == "string" and "enum" not in schema and not schema.get("format"):
+        elif (
+            schema.get("type") == "string"
+            and "enum" not in schema
+            and not schema.get("format")
+        ):
             found.append((where, schema))
 
     for method, path, operation in operations(spec):
@@ -323,6 +362,11 @@ def test_free_text_request_strings_refuse_nul_characters(spec):
             continue  # hashed, never stored as text
         if where == "get /api/v1/packages ?q":
             continue  # full-text search keeps only the words: NUL is dropped, not stored
-        if not pattern or re.search(pattern, "Lisbon\x00") or "\\A" in pattern or "\\s" in pattern:
+        if (
+            not pattern
+            or re.search(pattern, "Lisbon\x00")
+            or "\\A" in pattern
+            or "\\s" in pattern
+        ):
             bad.append(f"{where}: {pattern}")
     assert bad == []

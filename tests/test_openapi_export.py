@@ -55,8 +55,12 @@ def test_cli_export_equals_served_spec(app, client, tmp_path):
 
 
 def test_normalise_drops_deployment_keys_and_sorts():
-    spec = {"paths": {}, "servers": [{"url": "http://10.0.0.7:5000"}], "openapi": "3.0.3",
-            "info": {"version": "v1", "title": "T"}}
+    spec = {
+        "paths": {},
+        "servers": [{"url": "http://10.0.0.7:5000"}],
+        "openapi": "3.0.3",
+        "info": {"version": "v1", "title": "T"},
+    }
     text = normalise(spec)
     assert "servers" not in json.loads(text)
     assert text.endswith("}\n") and not text.endswith("\n\n")

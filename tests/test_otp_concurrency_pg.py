@@ -50,6 +50,8 @@ def test_thirty_parallel_wrong_guesses_count_thirty_tries_and_void_the_code(
         stored = db.session.scalar(select(OtpCode))
         assert stored.attempts == GUESSES
         assert stored.voided_at is not None and stored.used_at is None
-    late = client.post(f"{AUTH}/password/reset",
-                       json={**body, "otp": code, "new_password": "guessed-password-1"})
+    late = client.post(
+        f"{AUTH}/password/reset",
+        json={**body, "otp": code, "new_password": "guessed-password-1"},
+    )
     assert late.status_code == 400

@@ -26,8 +26,11 @@ def rows(app, **filters) -> list[OutboxMessage]:
 
 
 def book(client, headers, departure_id, seats=1, **extra):
-    return client.post(f"{API}/bookings", json={"departure_id": departure_id, "seats": seats},
-                       headers={**headers, **extra})
+    return client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure_id, "seats": seats},
+        headers={**headers, **extra},
+    )
 
 
 def smtp_down(app):
@@ -45,12 +48,18 @@ def test_booking_writes_its_mail_row_in_the_same_transaction(app, client, actors
     cust = actors.customer()
     departure = make_departure(app, capacity=2)
 
-    response = book(client, cust["headers"], departure, **{"X-Request-ID": "req-outbox-1"})
+    response = book(
+        client, cust["headers"], departure, **{"X-Request-ID": "req-outbox-1"}
+    )
 
     assert response.status_code == 201
     [row] = rows(app)
-    assert (row.kind, row.topic, row.state, row.attempts) == ("mail", "booking_held",
-                                                              "pending", 0)
+    assert (row.kind, row.topic, row.state, row.attempts) == (
+        "mail",
+        "booking_held",
+        "pending",
+        0,
+    )
     assert row.payload["to"] == cust["email"]
     assert response.get_json()["reference"] in row.payload["subject"]
     assert row.request_id == "req-outbox-1"
@@ -83,7 +92,9 @@ def test_relay_delivers_once_with_stable_message_id(app, client, actors, mailbox
     assert sent.sent_at is not None
 
 
-def test_claims_do_not_overlap_and_a_stale_claim_records_nothing(app, client, actors, mailbox):
+def test_claims_do_not_overlap_and_a_stale_claim_records_nothing(
+    app, client, actors, mailbox
+):
     cust = actors.customer()
     departure = make_departure(app)
     for _ in range(3):
@@ -132,7 +143,9 @@ def test_smtp_down_retries_with_backoff_then_dead(app, client, actors, mailbox):
     listed = client.get(f"{API}/outbox?state=dead", headers=admin).get_json()
     assert [item["id"] for item in listed["items"]] == [row.id]
     assert listed["items"][0]["last_error"].startswith("SMTP")
-    assert client.get(f"{API}/outbox?state=sent", headers=admin).get_json()["items"] == []
+    assert (
+        client.get(f"{API}/outbox?state=sent", headers=admin).get_json()["items"] == []
+    )
     assert mailbox.messages == []
 
     retried = client.post(f"{API}/outbox/{row.id}/retry", headers=admin)
@@ -146,7 +159,9 @@ def test_smtp_down_retries_with_backoff_then_dead(app, client, actors, mailbox):
 
 def test_outbox_endpoints_admin_only(client, actors):
     for role in ("sales", "finance", "operation_head", "customer"):
-        assert client.get(f"{API}/outbox", headers=actors.headers(role)).status_code == 403
+        assert (
+            client.get(f"{API}/outbox", headers=actors.headers(role)).status_code == 403
+        )
     assert client.get(f"{API}/outbox").status_code == 401
     admin = actors.headers("admin")
     assert client.post(f"{API}/outbox/999999/retry", headers=admin).status_code == 404
@@ -164,12 +179,17 @@ def test_ready_reports_queue_depth_and_oldest_age(app, client, actors):
     assert body["outbox"]["oldest_pending_age_seconds"] >= 0
     relay_outbox(app)
     assert client.get("/health/ready").get_json()["outbox"] == {
-        "pending": 0, "dead": 0, "oldest_pending_age_seconds": 0.0}
+        "pending": 0,
+        "dead": 0,
+        "oldest_pending_age_seconds": 0.0,
+    }
 
 
 def test_delivery_logs_carry_the_causing_request_id(app, client, actors, caplog, smtp):
     cust = actors.customer()
-    book(client, cust["headers"], make_departure(app), **{"X-Request-ID": "req-trace-42"})
+    book(
+        client, cust["headers"], make_departure(app), **{"X-Request-ID": "req-trace-42"}
+    )
     caplog.set_level("INFO", logger="easytravels.outbox")
 
     relay_outbox(app)
@@ -185,9 +205,14 @@ def test_refund_paid_out_by_finance_mails_a_notice_once(app, client, actors, mai
     [pending] = cancelled_booking(app, client, actors, me)
     finance = actors.headers("finance")
 
-    done = client.post(f"{API}/refunds/{pending['id']}/complete",
-                       json={"reference": "PSP-9"}, headers=finance)
-    again = client.post(f"{API}/refunds/{pending['id']}/complete", json={}, headers=finance)
+    done = client.post(
+        f"{API}/refunds/{pending['id']}/complete",
+        json={"reference": "PSP-9"},
+        headers=finance,
+    )
+    again = client.post(
+        f"{API}/refunds/{pending['id']}/complete", json={}, headers=finance
+    )
 
     assert (done.status_code, again.status_code) == (200, 409)
     [notice] = [m for m in mailbox.to(me["email"]) if "refund of" in m["Subject"]]

@@ -15,7 +15,13 @@ from sqlalchemy import select
 
 from extensions import db
 from models import OutboxMessage
-from tests.celery_workers import REDIS_BROKER, CeleryWorker, broker_reachable, purge, wait_for
+from tests.celery_workers import (
+    REDIS_BROKER,
+    CeleryWorker,
+    broker_reachable,
+    purge,
+    wait_for,
+)
 from tests.conftest import free_port
 from tests.test_payments import make_departure
 
@@ -35,18 +41,24 @@ class StallableSink:
             self.stalled += 1
             await asyncio.sleep(3600)
         with self.lock:
-            self.received.append(message_from_bytes(envelope.content, policy=default_policy))
+            self.received.append(
+                message_from_bytes(envelope.content, policy=default_policy)
+            )
         return "250 OK"
 
 
 def outbox_rows(app):
     with app.app_context():
-        found = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        found = db.session.scalars(
+            select(OutboxMessage).order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return found
 
 
-def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(app, client, actors, tmp_path):
+def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(
+    app, client, actors, tmp_path
+):
     if not broker_reachable(REDIS_BROKER):
         pytest.fail(f"Redis broker at {REDIS_BROKER} is not reachable")
     purge(REDIS_BROKER)
@@ -57,19 +69,31 @@ def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(app, client, acto
     customers = [actors.customer() for _ in range(4)]
     departure = make_departure(app, capacity=4)
     for cust in customers:
-        response = client.post("/api/v1/bookings", json={"departure_id": departure, "seats": 1},
-                               headers=cust["headers"])
+        response = client.post(
+            "/api/v1/bookings",
+            json={"departure_id": departure, "seats": 1},
+            headers=cust["headers"],
+        )
         assert response.status_code == 201
     loser = actors.customer()  # its booking is refused and rolled back: no mail
-    refused = client.post("/api/v1/bookings", json={"departure_id": departure, "seats": 1},
-                          headers=loser["headers"])
+    refused = client.post(
+        "/api/v1/bookings",
+        json={"departure_id": departure, "seats": 1},
+        headers=loser["headers"],
+    )
     assert refused.status_code == 409
     assert len(outbox_rows(app)) == 4
 
-    env = {"MAIL_PORT": port, "OUTBOX_LEASE_SECONDS": 4, "OUTBOX_BACKOFF_SECONDS": 1,
-           "OUTBOX_BACKOFF_MAX_SECONDS": 2, "OUTBOX_MAX_ATTEMPTS": 50}
-    first = CeleryWorker(app, REDIS_BROKER, tmp_path / "worker-a.log",
-                         MAIL_TIMEOUT_SECONDS=120, **env).start()
+    env = {
+        "MAIL_PORT": port,
+        "OUTBOX_LEASE_SECONDS": 4,
+        "OUTBOX_BACKOFF_SECONDS": 1,
+        "OUTBOX_BACKOFF_MAX_SECONDS": 2,
+        "OUTBOX_MAX_ATTEMPTS": 50,
+    }
+    first = CeleryWorker(
+        app, REDIS_BROKER, tmp_path / "worker-a.log", MAIL_TIMEOUT_SECONDS=120, **env
+    ).start()
     second = None
     try:
         # 1. the worker is mid-delivery (its SMTP DATA hangs): kill it
@@ -78,18 +102,27 @@ def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(app, client, acto
         assert sink.received == []
         # 2. the SMTP server goes down; a new worker retries with backoff
         smtp.stop()
-        second = CeleryWorker(app, REDIS_BROKER, tmp_path / "worker-b.log",
-                              MAIL_TIMEOUT_SECONDS=5, **env).start()
-        wait_for(lambda: any(r.attempts >= 1 and "SMTP" in (r.last_error or "")
-                             for r in outbox_rows(app)),
-                 timeout=60, what="a failed attempt while SMTP is down")
+        second = CeleryWorker(
+            app, REDIS_BROKER, tmp_path / "worker-b.log", MAIL_TIMEOUT_SECONDS=5, **env
+        ).start()
+        wait_for(
+            lambda: any(
+                r.attempts >= 1 and "SMTP" in (r.last_error or "")
+                for r in outbox_rows(app)
+            ),
+            timeout=60,
+            what="a failed attempt while SMTP is down",
+        )
         assert all(r.state == "pending" for r in outbox_rows(app))
         # 3. SMTP is back: everything drains
         sink.stall = False
         smtp = Controller(sink, hostname="127.0.0.1", port=port)
         smtp.start()
-        wait_for(lambda: all(r.state == "sent" for r in outbox_rows(app)), timeout=90,
-                 what="every outbox row sent")
+        wait_for(
+            lambda: all(r.state == "sent" for r in outbox_rows(app)),
+            timeout=90,
+            what="every outbox row sent",
+        )
     finally:
         first.kill()
         if second is not None:
@@ -104,5 +137,6 @@ def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(app, client, acto
         assert len([m for m in received if cust["email"] in m["To"]]) == 1
     assert not [m for m in received if loser["email"] in m["To"]]
     assert sorted(m["Message-ID"] for m in received) == sorted(
-        f"<outbox-{r.id}@easytravels>" for r in rows)
+        f"<outbox-{r.id}@easytravels>" for r in rows
+    )
     assert max(r.attempts for r in rows) >= 2  # some mail failed first, then went

@@ -1,7 +1,7 @@
 """Package lifecycle and maker-checker (docs/design.md "Lifecycles": package;
 "Accounts and roles": maker-checker)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,9 @@ def create(client, headers, **overrides) -> int:
 
 def act(client, package_id: int, action: str, headers, **body):
     """POST /packages/<id>/<action> (with a JSON body when given)."""
-    return client.post(f"{URL}/{package_id}/{action}", json=body or None, headers=headers)
+    return client.post(
+        f"{URL}/{package_id}/{action}", json=body or None, headers=headers
+    )
 
 
 def package_in(client, actors, state: str) -> int:
@@ -60,7 +62,9 @@ def stored(app, package_id: int) -> dict:
 
 def edit(client, package_id: int, headers, **changes):
     """PATCH the package."""
-    return client.patch(f"{URL}/{package_id}", json=changes or {"title": "Edited"}, headers=headers)
+    return client.patch(
+        f"{URL}/{package_id}", json=changes or {"title": "Edited"}, headers=headers
+    )
 
 
 # --- submit ---------------------------------------------------------------------
@@ -99,7 +103,9 @@ def test_submit_without_itinerary_is_409(client, actors, app):
     assert stored(app, package_id)["status"] == "draft"
 
 
-@pytest.mark.parametrize("state", ["pending_approval", "published", "rejected", "archived"])
+@pytest.mark.parametrize(
+    "state", ["pending_approval", "published", "rejected", "archived"]
+)
 def test_submit_from_other_state_is_409(client, actors, app, state):
     package_id = package_in(client, actors, state)
 
@@ -131,7 +137,9 @@ def test_approve_pending_publishes(client, actors, app, role):
     assert row["status"] == "published" and row["approved_by_id"] == approver["id"]
 
 
-@pytest.mark.parametrize("role", ["operation", "hr", "sales", "finance", "customer", "anonymous"])
+@pytest.mark.parametrize(
+    "role", ["operation", "hr", "sales", "finance", "customer", "anonymous"]
+)
 def test_approve_as_other_role_is_denied(client, actors, app, role):
     package_id = package_in(client, actors, "pending_approval")
 
@@ -145,7 +153,9 @@ def test_approve_as_other_role_is_denied(client, actors, app, role):
 def test_approve_from_other_state_is_409(client, actors, app, state):
     package_id = package_in(client, actors, state)
 
-    response = act(client, package_id, "approve", actors.employee("operation_head")["headers"])
+    response = act(
+        client, package_id, "approve", actors.employee("operation_head")["headers"]
+    )
 
     assert response.status_code == 409
     assert stored(app, package_id)["status"] == state
@@ -189,7 +199,10 @@ def test_approve_by_admin_creator_is_forbidden(client, actors, app):
 def test_approve_by_admin_who_last_edited_is_forbidden(client, actors, app):
     package_id = package_in(client, actors, "pending_approval")
     admin = actors.employee("admin")
-    assert edit(client, package_id, admin["headers"]).get_json()["status"] == "pending_approval"
+    assert (
+        edit(client, package_id, admin["headers"]).get_json()["status"]
+        == "pending_approval"
+    )
 
     denied = act(client, package_id, "approve", admin["headers"])
     allowed = act(client, package_id, "approve", actors.employee("admin")["headers"])
@@ -217,8 +230,13 @@ def test_submitter_who_did_not_edit_may_approve(client, actors, app):
 def test_reject_pending_with_reason(client, actors, app, role):
     package_id = package_in(client, actors, "pending_approval")
 
-    response = act(client, package_id, "reject", actors.employee(role)["headers"],
-                   reason="Prices are wrong")
+    response = act(
+        client,
+        package_id,
+        "reject",
+        actors.employee(role)["headers"],
+        reason="Prices are wrong",
+    )
 
     assert response.status_code == 200
     assert response.get_json()["status"] == "rejected"
@@ -232,7 +250,9 @@ def test_reject_without_reason_is_422(client, actors, app, body):
     package_id = package_in(client, actors, "pending_approval")
 
     response = client.post(
-        f"{URL}/{package_id}/reject", json=body, headers=actors.headers("operation_head")
+        f"{URL}/{package_id}/reject",
+        json=body,
+        headers=actors.headers("operation_head"),
     )
 
     assert response.status_code == 422
@@ -240,7 +260,9 @@ def test_reject_without_reason_is_422(client, actors, app, body):
     assert stored(app, package_id)["status"] == "pending_approval"
 
 
-@pytest.mark.parametrize("role", ["operation", "hr", "sales", "finance", "customer", "anonymous"])
+@pytest.mark.parametrize(
+    "role", ["operation", "hr", "sales", "finance", "customer", "anonymous"]
+)
 def test_reject_as_other_role_is_denied(client, actors, app, role):
     package_id = package_in(client, actors, "pending_approval")
     response = act(client, package_id, "reject", actors.headers(role), reason="No")
@@ -264,7 +286,9 @@ def test_reject_by_author_is_forbidden(client, actors, app):
 def test_reject_from_other_state_is_409(client, actors, app, state):
     package_id = package_in(client, actors, state)
 
-    response = act(client, package_id, "reject", actors.employee("admin")["headers"], reason="x")
+    response = act(
+        client, package_id, "reject", actors.employee("admin")["headers"], reason="x"
+    )
 
     assert response.status_code == 409
     assert stored(app, package_id)["status"] == state
@@ -304,7 +328,9 @@ def test_edit_published_goes_back_to_pending_and_is_hidden(client, actors, app):
     customer = actors.headers("customer")
     assert client.get(f"{URL}/{package_id}", headers=customer).status_code == 200
 
-    response = edit(client, package_id, actors.headers("operation"), base_price="450.00")
+    response = edit(
+        client, package_id, actors.headers("operation"), base_price="450.00"
+    )
 
     assert response.status_code == 200
     body = response.get_json()
@@ -312,9 +338,14 @@ def test_edit_published_goes_back_to_pending_and_is_hidden(client, actors, app):
     assert client.get(f"{URL}/{package_id}", headers=customer).status_code == 404
     assert client.get(f"{URL}/{package_id}").status_code == 404
     assert client.get(URL).get_json()["items"] == []
-    assert client.get(URL, headers=actors.headers("sales")).get_json()["meta"]["total"] == 1
+    assert (
+        client.get(URL, headers=actors.headers("sales")).get_json()["meta"]["total"]
+        == 1
+    )
     row = stored(app, package_id)
-    assert row["status"] == "pending_approval" and row["base_price"] == Decimal("450.00")
+    assert row["status"] == "pending_approval" and row["base_price"] == Decimal(
+        "450.00"
+    )
 
 
 def test_edit_published_keeps_existing_bookings_untouched(client, actors, app):
@@ -333,12 +364,16 @@ def test_edit_published_starts_a_revision_by_the_editor(client, actors, app):
     package_id = create(client, maker["headers"])
     act(client, package_id, "submit", maker["headers"])
     first_checker = actors.employee("operation_head")
-    assert act(client, package_id, "approve", first_checker["headers"]).status_code == 200
+    assert (
+        act(client, package_id, "approve", first_checker["headers"]).status_code == 200
+    )
 
     edit(client, package_id, first_checker["headers"])
 
     assert stored(app, package_id)["revision_author_id"] == first_checker["id"]
-    assert act(client, package_id, "approve", first_checker["headers"]).status_code == 403
+    assert (
+        act(client, package_id, "approve", first_checker["headers"]).status_code == 403
+    )
     assert act(client, package_id, "approve", maker["headers"]).status_code == 200
     assert stored(app, package_id)["approved_by_id"] == maker["id"]
 
@@ -346,7 +381,9 @@ def test_edit_published_starts_a_revision_by_the_editor(client, actors, app):
 def test_edit_published_without_change_stays_published(client, actors, app):
     package_id = package_in(client, actors, "published")
 
-    response = edit(client, package_id, actors.headers("operation"), title=BODY["title"])
+    response = edit(
+        client, package_id, actors.headers("operation"), title=BODY["title"]
+    )
 
     assert response.status_code == 200
     assert response.get_json()["status"] == "published"
@@ -365,7 +402,9 @@ def test_edit_archived_is_409(client, actors, app):
 # --- archive --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", ["draft", "pending_approval", "published", "rejected"])
+@pytest.mark.parametrize(
+    "state", ["draft", "pending_approval", "published", "rejected"]
+)
 @pytest.mark.parametrize("role", ["admin", "operation_head"])
 def test_archive_from_any_live_state(client, actors, app, state, role):
     package_id = package_in(client, actors, state)
@@ -380,10 +419,14 @@ def test_archive_from_any_live_state(client, actors, app, state, role):
 def test_archive_archived_is_409(client, actors):
     package_id = package_in(client, actors, "archived")
 
-    assert act(client, package_id, "archive", actors.headers("admin")).status_code == 409
+    assert (
+        act(client, package_id, "archive", actors.headers("admin")).status_code == 409
+    )
 
 
-@pytest.mark.parametrize("role", ["operation", "hr", "sales", "finance", "customer", "anonymous"])
+@pytest.mark.parametrize(
+    "role", ["operation", "hr", "sales", "finance", "customer", "anonymous"]
+)
 def test_archive_as_other_role_is_denied(client, actors, app, role):
     package_id = package_in(client, actors, "published")
 
@@ -397,7 +440,12 @@ def test_archived_package_is_hidden_from_customers(client, actors):
     package_id = package_in(client, actors, "published")
     act(client, package_id, "archive", actors.headers("operation_head"))
 
-    assert client.get(f"{URL}/{package_id}", headers=actors.headers("customer")).status_code == 404
+    assert (
+        client.get(
+            f"{URL}/{package_id}", headers=actors.headers("customer")
+        ).status_code
+        == 404
+    )
     assert client.get(URL).get_json()["items"] == []
     staff_view = client.get(f"{URL}/{package_id}", headers=actors.headers("finance"))
     assert staff_view.get_json()["status"] == "archived"
@@ -413,17 +461,28 @@ def test_action_on_unknown_package_is_404(client, actors, action):
 def _book(app, package_id: int, customer_id: int) -> int:
     """A confirmed booking on a new departure of the package, straight in the DB."""
     with app.app_context():
-        start = datetime.now(timezone.utc).date() + timedelta(days=40)
+        start = datetime.now(UTC).date() + timedelta(days=40)
         departure = Departure(
-            package_id=package_id, start_date=start, end_date=start, capacity=5,
-            seats_taken=1, price=Decimal("400.00"), currency="EUR",
+            package_id=package_id,
+            start_date=start,
+            end_date=start,
+            capacity=5,
+            seats_taken=1,
+            price=Decimal("400.00"),
+            currency="EUR",
         )
         db.session.add(departure)
         db.session.flush()
         booking = Booking(
-            reference="ETTEST0001", customer_id=customer_id, departure_id=departure.id,
-            seats=1, status="confirmed", currency="EUR", unit_price=Decimal("400.00"),
-            total_amount=Decimal("400.00"), amount_paid=Decimal("400.00"),
+            reference="ETTEST0001",
+            customer_id=customer_id,
+            departure_id=departure.id,
+            seats=1,
+            status="confirmed",
+            currency="EUR",
+            unit_price=Decimal("400.00"),
+            total_amount=Decimal("400.00"),
+            amount_paid=Decimal("400.00"),
         )
         db.session.add(booking)
         db.session.commit()

@@ -1,7 +1,7 @@
 """Packages: create, read, edit, delete, visibility, list filters and pagination
 (docs/design.md "Resource map": /packages; "Accounts and roles" matrix)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -43,7 +43,9 @@ def create(client, actors, role="operation", **overrides) -> dict:
 
 def publish(client, actors, package_id: int) -> None:
     """Submit (operation) and approve (operation_head) a draft package."""
-    submitted = client.post(f"{URL}/{package_id}/submit", headers=actors.headers("operation"))
+    submitted = client.post(
+        f"{URL}/{package_id}/submit", headers=actors.headers("operation")
+    )
     assert submitted.status_code == 200, submitted.get_json()
     approved = client.post(
         f"{URL}/{package_id}/approve", headers=actors.headers("operation_head")
@@ -73,7 +75,7 @@ def add_departure(app, package_id: int, days_ahead: int = 30) -> int:
     """Insert a scheduled departure straight into the database; returns its id."""
     with app.app_context():
         package = db.session.get(Package, package_id)
-        start = datetime.now(timezone.utc).date() + timedelta(days=days_ahead)
+        start = datetime.now(UTC).date() + timedelta(days=days_ahead)
         departure = Departure(
             package_id=package_id,
             start_date=start,
@@ -110,7 +112,10 @@ def test_create_package_as_editor_is_draft(client, actors, app, role):
     assert body["approved_by_id"] is None and body["rejection_reason"] is None
     assert [d["day_number"] for d in body["itinerary"]] == [1, 2]
     assert body["itinerary"][1] == {
-        "day_number": 2, "title": "Boat trip", "description": "", "location": "Balos"
+        "day_number": 2,
+        "title": "Boat trip",
+        "description": "",
+        "location": "Balos",
     }
     row = stored(app, body["id"])
     assert row["status"] == "draft" and row["revision_author_id"] == author
@@ -160,7 +165,9 @@ def test_create_package_missing_fields_is_422(client, actors):
     ],
 )
 def test_create_package_invalid_field_is_422(client, actors, app, field, value):
-    response = client.post(URL, json=payload(**{field: value}), headers=actors.headers("admin"))
+    response = client.post(
+        URL, json=payload(**{field: value}), headers=actors.headers("admin")
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -290,17 +297,27 @@ def test_update_package_as_other_role_is_denied(client, actors, app, role):
 
 def test_update_package_itinerary_replaces_all_days(client, actors, app):
     package = create(client, actors)
-    days = [{"day_number": 2, "title": "Day two"}, {"day_number": 3, "title": "Day three"}]
+    days = [
+        {"day_number": 2, "title": "Day two"},
+        {"day_number": 3, "title": "Day three"},
+    ]
 
     response = client.patch(
-        f"{URL}/{package['id']}", json={"itinerary": days}, headers=actors.headers("operation")
+        f"{URL}/{package['id']}",
+        json={"itinerary": days},
+        headers=actors.headers("operation"),
     )
 
     assert response.status_code == 200
-    assert [d["title"] for d in response.get_json()["itinerary"]] == ["Day two", "Day three"]
+    assert [d["title"] for d in response.get_json()["itinerary"]] == [
+        "Day two",
+        "Day three",
+    ]
     row = stored(app, package["id"])
     assert row["days"] == [2, 3]
-    assert "Day three" in row["search_document"] and "Balos" not in row["search_document"]
+    assert (
+        "Day three" in row["search_document"] and "Balos" not in row["search_document"]
+    )
     with app.app_context():
         assert db.session.query(ItineraryDay).count() == 2
 
@@ -323,7 +340,9 @@ def test_update_package_duration_shorter_than_itinerary_is_422(client, actors, a
     package = create(client, actors)
 
     response = client.patch(
-        f"{URL}/{package['id']}", json={"duration_days": 1}, headers=actors.headers("operation")
+        f"{URL}/{package['id']}",
+        json={"duration_days": 1},
+        headers=actors.headers("operation"),
     )
 
     assert response.status_code == 422
@@ -335,7 +354,9 @@ def test_update_package_status_field_is_422(client, actors, app):
     package = create(client, actors)
 
     response = client.patch(
-        f"{URL}/{package['id']}", json={"status": "published"}, headers=actors.headers("admin")
+        f"{URL}/{package['id']}",
+        json={"status": "published"},
+        headers=actors.headers("admin"),
     )
 
     assert response.status_code == 422
@@ -348,7 +369,9 @@ def test_update_package_currency_with_departures_is_409(client, actors, app):
     add_departure(app, package["id"])
 
     response = client.patch(
-        f"{URL}/{package['id']}", json={"currency": "USD"}, headers=actors.headers("operation")
+        f"{URL}/{package['id']}",
+        json={"currency": "USD"},
+        headers=actors.headers("operation"),
     )
 
     assert response.status_code == 409
@@ -356,7 +379,9 @@ def test_update_package_currency_with_departures_is_409(client, actors, app):
 
 
 def test_update_package_unknown_is_404(client, actors):
-    response = client.patch(f"{URL}/999", json={"title": "X"}, headers=actors.headers("admin"))
+    response = client.patch(
+        f"{URL}/999", json={"title": "X"}, headers=actors.headers("admin")
+    )
 
     assert response.status_code == 404
 
@@ -386,7 +411,9 @@ def test_delete_package_rejected(client, actors, app):
     )
     assert rejected.get_json()["status"] == "rejected"
 
-    response = client.delete(f"{URL}/{package['id']}", headers=actors.headers("operation"))
+    response = client.delete(
+        f"{URL}/{package['id']}", headers=actors.headers("operation")
+    )
 
     assert response.status_code == 204
     assert stored(app, package["id"]) is None
@@ -397,9 +424,13 @@ def test_delete_package_not_draft_is_409(client, actors, app, state):
     package = create(client, actors)
     client.post(f"{URL}/{package['id']}/submit", headers=actors.headers("operation"))
     if state == "published":
-        client.post(f"{URL}/{package['id']}/approve", headers=actors.headers("operation_head"))
+        client.post(
+            f"{URL}/{package['id']}/approve", headers=actors.headers("operation_head")
+        )
     if state == "archived":
-        client.post(f"{URL}/{package['id']}/archive", headers=actors.headers("operation_head"))
+        client.post(
+            f"{URL}/{package['id']}/archive", headers=actors.headers("operation_head")
+        )
     assert stored(app, package["id"])["status"] == state
 
     response = client.delete(f"{URL}/{package['id']}", headers=actors.headers("admin"))
@@ -413,7 +444,9 @@ def test_delete_package_with_departures_is_409(client, actors, app):
     package = create(client, actors)
     add_departure(app, package["id"])
 
-    response = client.delete(f"{URL}/{package['id']}", headers=actors.headers("operation"))
+    response = client.delete(
+        f"{URL}/{package['id']}", headers=actors.headers("operation")
+    )
 
     assert response.status_code == 409
     assert "archive it instead" in response.get_json()["detail"]
@@ -431,7 +464,9 @@ def test_delete_package_as_other_role_is_denied(client, actors, app, role):
 
 
 def test_delete_package_unknown_is_404(client, actors):
-    assert client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404
+    assert (
+        client.delete(f"{URL}/999", headers=actors.headers("admin")).status_code == 404
+    )
 
 
 # --- list -----------------------------------------------------------------------
@@ -495,7 +530,12 @@ def test_list_packages_paginates_newest_first(client, actors):
     last = client.get(f"{URL}?per_page=2&page=3", headers=actors.headers("admin"))
 
     assert ids(first) == [made[4], made[3]]
-    assert first.get_json()["meta"] == {"page": 1, "per_page": 2, "total": 5, "pages": 3}
+    assert first.get_json()["meta"] == {
+        "page": 1,
+        "per_page": 2,
+        "total": 5,
+        "pages": 3,
+    }
     assert ids(last) == [made[0]]
 
 
@@ -506,7 +546,9 @@ def test_list_packages_bad_paging_is_422(client, query):
 
 def test_list_packages_filter_destination_origin_transport(client, actors):
     crete = published(client, actors, destination="Crete", origin="Athens")
-    rome = published(client, actors, destination="Rome", origin="Milan", transport_mode="train")
+    rome = published(
+        client, actors, destination="Rome", origin="Milan", transport_mode="train"
+    )
 
     by_dest = client.get(f"{URL}?destination=cRe")
     by_origin = client.get(f"{URL}?origin=mil")
@@ -556,7 +598,7 @@ def test_list_packages_filter_starts_after(client, actors, app):
     published(client, actors)  # no departure at all
     add_departure(app, soon["id"], days_ahead=10)
     add_departure(app, later["id"], days_ahead=60)
-    cutoff = (datetime.now(timezone.utc).date() + timedelta(days=30)).isoformat()
+    cutoff = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
 
     response = client.get(f"{URL}?starts_after={cutoff}")
 
@@ -569,7 +611,7 @@ def test_list_packages_starts_after_ignores_cancelled_departures(client, actors,
     with app.app_context():
         db.session.get(Departure, departure_id).status = "cancelled"
         db.session.commit()
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
 
     assert ids(client.get(f"{URL}?starts_after={today}")) == []
 
@@ -579,16 +621,19 @@ def test_list_packages_filter_starts_before_and_window(client, actors, app):
     later = published(client, actors)
     add_departure(app, soon["id"], days_ahead=10)
     add_departure(app, later["id"], days_ahead=60)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
 
     def on(days: int) -> str:
         return (today + timedelta(days=days)).isoformat()
 
     assert ids(client.get(f"{URL}?starts_before={on(30)}")) == [soon["id"]]
-    assert ids(client.get(f"{URL}?starts_after={on(5)}&starts_before={on(11)}")) == [soon["id"]]
+    assert ids(client.get(f"{URL}?starts_after={on(5)}&starts_before={on(11)}")) == [
+        soon["id"]
+    ]
     assert ids(client.get(f"{URL}?starts_after={on(11)}&starts_before={on(59)}")) == []
     assert sorted(ids(client.get(f"{URL}?starts_before={on(60)}"))) == sorted(
-        [soon["id"], later["id"]])
+        [soon["id"], later["id"]]
+    )
 
 
 def test_list_packages_starts_after_later_than_before_is_422(client):
@@ -599,17 +644,22 @@ def test_list_packages_starts_after_later_than_before_is_422(client):
 
 
 def test_list_packages_transport_leg_filters_combine_with_dates(client, actors, app):
-    flight = published(client, actors, origin="Berlin", destination="Lisbon",
-                       transport_mode="flight")
-    bus = published(client, actors, origin="Berlin", destination="Lisbon", transport_mode="bus")
-    other = published(client, actors, origin="Paris", destination="Lisbon",
-                      transport_mode="flight")
+    flight = published(
+        client, actors, origin="Berlin", destination="Lisbon", transport_mode="flight"
+    )
+    bus = published(
+        client, actors, origin="Berlin", destination="Lisbon", transport_mode="bus"
+    )
+    other = published(
+        client, actors, origin="Paris", destination="Lisbon", transport_mode="flight"
+    )
     for package in (flight, bus, other):
         add_departure(app, package["id"], days_ahead=20)
-    late_flight = published(client, actors, origin="Berlin", destination="Lisbon",
-                            transport_mode="flight")
+    late_flight = published(
+        client, actors, origin="Berlin", destination="Lisbon", transport_mode="flight"
+    )
     add_departure(app, late_flight["id"], days_ahead=90)
-    window = (datetime.now(timezone.utc).date() + timedelta(days=30)).isoformat()
+    window = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
 
     response = client.get(
         f"{URL}?origin=berlin&destination=lisbon&transport_mode=flight&starts_before={window}"
@@ -619,7 +669,10 @@ def test_list_packages_transport_leg_filters_combine_with_dates(client, actors, 
     assert ids(response) == [flight["id"]]
     body = response.get_json()["items"][0]
     assert (body["origin"], body["destination"], body["transport_mode"]) == (
-        "Berlin", "Lisbon", "flight")
+        "Berlin",
+        "Lisbon",
+        "flight",
+    )
 
 
 @pytest.mark.parametrize("query", ["transport_mode=plane", "starts_before=soon"])

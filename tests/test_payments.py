@@ -40,46 +40,83 @@ def now() -> datetime:
 # --- helpers shared by the money test modules -----------------------------------------
 
 
-def make_departure(app, *, capacity=10, seats_taken=0, price="1000.00", currency="EUR",
-                   deposit_percent=100, start_in_days=60) -> int:
+def make_departure(
+    app,
+    *,
+    capacity=10,
+    seats_taken=0,
+    price="1000.00",
+    currency="EUR",
+    deposit_percent=100,
+    start_in_days=60,
+) -> int:
     """A published package with one scheduled departure; returns the departure id."""
     with app.app_context():
         package = Package(
-            title="Fjords by Rail", destination="Norway", duration_days=5,
-            base_price=D(price), currency=currency, status="published",
+            title="Fjords by Rail",
+            destination="Norway",
+            duration_days=5,
+            base_price=D(price),
+            currency=currency,
+            status="published",
             deposit_percent=deposit_percent,
         )
         start = now().date() + timedelta(days=start_in_days)
         departure = Departure(
-            package=package, start_date=start, end_date=start + timedelta(days=4),
-            capacity=capacity, seats_taken=seats_taken, price=D(price), currency=currency,
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(days=4),
+            capacity=capacity,
+            seats_taken=seats_taken,
+            price=D(price),
+            currency=currency,
         )
         db.session.add_all([package, departure])
         db.session.commit()
         return departure.id
 
 
-def make_booking(app, *, customer_id, departure_id=None, seats=1, total="1000.00",
-                 deposit=None, status="held", hold_minutes=15, amount_paid="0.00",
-                 currency="EUR", take_seats=True, due_date=None) -> int:
+def make_booking(
+    app,
+    *,
+    customer_id,
+    departure_id=None,
+    seats=1,
+    total="1000.00",
+    deposit=None,
+    status="held",
+    hold_minutes=15,
+    amount_paid="0.00",
+    currency="EUR",
+    take_seats=True,
+    due_date=None,
+) -> int:
     """A booking with its invoice, inserted directly; the departure's `seats_taken`
     grows by `seats` when `take_seats` (as for a live or unswept booking).
 
     `deposit` defaults to the total; `hold_minutes` may be negative (a lapsed
     hold); `due_date` overrides the invoice's due date. Returns the booking id.
     """
-    departure_id = departure_id or make_departure(app, capacity=max(seats, 10),
-                                                  currency=currency)
+    departure_id = departure_id or make_departure(
+        app, capacity=max(seats, 10), currency=currency
+    )
     with app.app_context():
         departure = db.session.get(Departure, departure_id)
         booking = Booking(
-            reference=new_reference(), customer_id=customer_id, departure_id=departure_id,
-            seats=seats, status=status, currency=currency,
-            unit_price=(D(total) / seats).quantize(D("0.01")), total_amount=D(total),
+            reference=new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency=currency,
+            unit_price=(D(total) / seats).quantize(D("0.01")),
+            total_amount=D(total),
             amount_paid=D(amount_paid),
             deposit_amount=D(deposit if deposit is not None else total),
             balance_due_date=billing.balance_due_date(departure.start_date),
-            hold_expires_at=now() + timedelta(minutes=hold_minutes) if status == "held" else None,
+            hold_expires_at=now() + timedelta(minutes=hold_minutes)
+            if status == "held"
+            else None,
             confirmed_at=now() if status == "confirmed" else None,
         )
         db.session.add(booking)
@@ -96,16 +133,24 @@ def make_booking(app, *, customer_id, departure_id=None, seats=1, total="1000.00
 def book_via_api(app, client, headers, *, departure_id, seats=1) -> int:
     """Book through POST /bookings; issue the invoice and set the deposit only when
     booking creation did not (yet) do it. Returns the booking id."""
-    resp = client.post(f"{API}/bookings", json={"departure_id": departure_id, "seats": seats},
-                       headers=headers)
+    resp = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure_id, "seats": seats},
+        headers=headers,
+    )
     assert resp.status_code == 201, resp.get_json()
     booking_id = resp.get_json()["id"]
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
         if booking.deposit_amount == 0:
             percent = booking.departure.package.deposit_percent
-            booking.deposit_amount = (booking.total_amount * percent / 100).quantize(D("0.01"))
-        if db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id)) is None:
+            booking.deposit_amount = (booking.total_amount * percent / 100).quantize(
+                D("0.01")
+            )
+        if (
+            db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id))
+            is None
+        ):
             billing.issue_invoice(booking)
         db.session.commit()
     return booking_id
@@ -114,8 +159,12 @@ def book_via_api(app, client, headers, *, departure_id, seats=1) -> int:
 def fund_wallet(app, customer_id, amount) -> None:
     """Credit the wallet through the ledger (an adjustment)."""
     with app.app_context():
-        wallet.post_entry(customer_id=customer_id, amount=D(amount), kind="adjustment",
-                          reason="test funding")
+        wallet.post_entry(
+            customer_id=customer_id,
+            amount=D(amount),
+            kind="adjustment",
+            reason="test funding",
+        )
         db.session.commit()
 
 
@@ -124,11 +173,13 @@ def wallet_state(app, customer_id) -> tuple[Decimal, Decimal, int]:
     with app.app_context():
         balance = db.session.get(Customer, customer_id).wallet_balance
         total = db.session.scalar(
-            select(func.coalesce(func.sum(WalletEntry.amount), 0))
-            .where(WalletEntry.customer_id == customer_id)
+            select(func.coalesce(func.sum(WalletEntry.amount), 0)).where(
+                WalletEntry.customer_id == customer_id
+            )
         )
         lines = db.session.scalar(
-            select(func.count()).select_from(WalletEntry)
+            select(func.count())
+            .select_from(WalletEntry)
             .where(WalletEntry.customer_id == customer_id)
         )
         return D(balance), D(str(total)).quantize(D("0.01")), lines
@@ -145,16 +196,22 @@ def booking_state(app, booking_id) -> dict:
             "hold_expires_at": booking.hold_expires_at,
             "seats_taken": booking.departure.seats_taken,
             "payments": db.session.scalar(
-                select(func.count()).select_from(Payment).where(Payment.booking_id == booking_id)
+                select(func.count())
+                .select_from(Payment)
+                .where(Payment.booking_id == booking_id)
             ),
         }
 
 
-def pay(client, headers, booking_id, amount, method="card", reference="pi_test_1", **extra):
+def pay(
+    client, headers, booking_id, amount, method="card", reference="pi_test_1", **extra
+):
     body = {"amount": amount, "method": method, **extra}
     if reference is not None and method == "card":
         body["reference"] = reference
-    return client.post(f"{API}/bookings/{booking_id}/payments", json=body, headers=headers)
+    return client.post(
+        f"{API}/bookings/{booking_id}/payments", json=body, headers=headers
+    )
 
 
 # --- paying: the happy paths ----------------------------------------------------------
@@ -170,15 +227,24 @@ def test_pay_card_terminal_in_full_confirms_held_booking(app, client, actors, ma
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     with app.app_context():
-        invoice_id = db.session.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id))
+        invoice_id = db.session.scalar(
+            select(Invoice.id).where(Invoice.booking_id == booking_id)
+        )
     assert body["booking_id"] == booking_id
     assert body["invoice_id"] == invoice_id
     assert body["customer_id"] == me["id"]
-    assert (body["amount"], body["currency"], body["method"]) == ("1000.00", "EUR", "card")
+    assert (body["amount"], body["currency"], body["method"]) == (
+        "1000.00",
+        "EUR",
+        "card",
+    )
     assert body["reference"] == "pi_3MtwBw"
     assert body["recorded_by_id"] == actors.account("finance")["id"]
     assert body["booking"]["status"] == "confirmed"
-    assert (body["booking"]["amount_paid"], body["booking"]["amount_due"]) == ("1000.00", "0.00")
+    assert (body["booking"]["amount_paid"], body["booking"]["amount_due"]) == (
+        "1000.00",
+        "0.00",
+    )
     state = booking_state(app, booking_id)
     assert state["status"] == "confirmed"
     assert state["amount_paid"] == D("1000.00")
@@ -191,7 +257,9 @@ def test_pay_card_terminal_in_full_confirms_held_booking(app, client, actors, ma
 def test_pay_deposit_then_balance_in_parts(app, client, actors, mailbox):
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="300.00")
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="1000.00", deposit="300.00"
+    )
 
     below = pay(client, till, booking_id, "299.99")
     assert below.status_code == 422
@@ -212,21 +280,36 @@ def test_pay_deposit_then_balance_in_parts(app, client, actors, mailbox):
     assert rest.get_json()["booking"]["amount_due"] == "0.00"
     state = booking_state(app, booking_id)
     assert (state["status"], state["amount_paid"], state["payments"]) == (
-        "confirmed", D("1000.00"), 3)
+        "confirmed",
+        D("1000.00"),
+        3,
+    )
     assert len(mailbox.to(me["email"])) == 1  # confirmed once
 
 
-@pytest.mark.parametrize("role, method", [
-    ("finance", "bank_transfer"), ("finance", "cash"), ("finance", "card"),
-    ("admin", "cash"), ("admin", "bank_transfer"),
-])
+@pytest.mark.parametrize(
+    "role, method",
+    [
+        ("finance", "bank_transfer"),
+        ("finance", "cash"),
+        ("finance", "card"),
+        ("admin", "cash"),
+        ("admin", "bank_transfer"),
+    ],
+)
 def test_pay_staff_records_payment(app, client, actors, role, method):
     customer = actors.customer()
     booking_id = make_booking(app, customer_id=customer["id"], total="400.00")
     staff = actors.account(role)
 
-    resp = pay(client, staff["headers"], booking_id, "400.00", method=method,
-               reference="BANK-REF-1" if method != "cash" else None)
+    resp = pay(
+        client,
+        staff["headers"],
+        booking_id,
+        "400.00",
+        method=method,
+        reference="BANK-REF-1" if method != "cash" else None,
+    )
 
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["recorded_by_id"] == staff["id"]
@@ -249,8 +332,14 @@ def test_pay_wallet_debits_the_wallet(app, client, actors):
             select(WalletEntry).order_by(WalletEntry.id.desc())
         ).first()
         assert (entry.kind, entry.amount, entry.balance_after) == (
-            "payment_debit", D("-300.00"), D("200.00"))
-        assert (entry.booking_id, entry.payment_id) == (booking_id, resp.get_json()["id"])
+            "payment_debit",
+            D("-300.00"),
+            D("200.00"),
+        )
+        assert (entry.booking_id, entry.payment_id) == (
+            booking_id,
+            resp.get_json()["id"],
+        )
 
 
 def test_pay_via_booking_endpoint(app, client, actors, mailbox):
@@ -273,8 +362,14 @@ def test_pay_via_booking_endpoint(app, client, actors, mailbox):
 def test_pay_overpayment_refused(app, client, actors):
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], total="1000.00", deposit="100.00",
-                              status="confirmed", amount_paid="900.00")
+    booking_id = make_booking(
+        app,
+        customer_id=me["id"],
+        total="1000.00",
+        deposit="100.00",
+        status="confirmed",
+        amount_paid="900.00",
+    )
 
     resp = pay(client, till, booking_id, "100.01")
 
@@ -300,8 +395,11 @@ def test_pay_validation_errors_per_field(app, client, actors):
     me = actors.customer()
     booking_id = make_booking(app, customer_id=me["id"], total="100.00")
 
-    resp = client.post(f"{API}/bookings/{booking_id}/payments",
-                       json={"method": "cheque", "extra": 1}, headers=me["headers"])
+    resp = client.post(
+        f"{API}/bookings/{booking_id}/payments",
+        json={"method": "cheque", "extra": 1},
+        headers=me["headers"],
+    )
 
     assert resp.status_code == 422
     errors = resp.get_json()["errors"]
@@ -320,10 +418,15 @@ def test_pay_card_without_reference_422(app, client, actors):
     assert booking_state(app, booking_id)["payments"] == 0
 
 
-@pytest.mark.parametrize("role, method", [
-    ("customer", "bank_transfer"), ("customer", "cash"),
-    ("finance", "wallet"), ("admin", "wallet"),
-])
+@pytest.mark.parametrize(
+    "role, method",
+    [
+        ("customer", "bank_transfer"),
+        ("customer", "cash"),
+        ("finance", "wallet"),
+        ("admin", "wallet"),
+    ],
+)
 def test_pay_method_not_open_to_role_403(app, client, actors, role, method):
     owner = actors.account("customer") if role == "customer" else actors.customer()
     fund_wallet(app, owner["id"], "100.00")
@@ -370,8 +473,9 @@ def test_pay_another_customers_booking_404(app, client, actors):
 def test_pay_cancelled_or_completed_409(app, client, actors, status):
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], total="100.00", status=status,
-                              take_seats=False)
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="100.00", status=status, take_seats=False
+    )
 
     resp = pay(client, till, booking_id, "100.00")
 
@@ -391,7 +495,11 @@ def test_pay_wallet_insufficient_funds_409_nothing_written(app, client, actors):
     assert resp.get_json()["type"] == "/problems/insufficient-funds"
     assert resp.get_json()["balance"] == "99.99"
     state = booking_state(app, booking_id)
-    assert (state["status"], state["amount_paid"], state["payments"]) == ("held", D("0.00"), 0)
+    assert (state["status"], state["amount_paid"], state["payments"]) == (
+        "held",
+        D("0.00"),
+        0,
+    )
     assert wallet_state(app, me["id"]) == (D("99.99"), D("99.99"), 1)
 
 
@@ -414,19 +522,26 @@ def test_pay_lapsed_unswept_hold_retakes_seats(app, client, actors, mailbox):
     dep = make_departure(app, capacity=3)
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
-                              hold_minutes=-5)
+    booking_id = make_booking(
+        app, customer_id=me["id"], departure_id=dep, seats=2, hold_minutes=-5
+    )
 
     resp = pay(client, till, booking_id, "1000.00")
 
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["booking"]["status"] == "confirmed"
     state = booking_state(app, booking_id)
-    assert (state["status"], state["seats_taken"], state["payments"]) == ("confirmed", 2, 1)
+    assert (state["status"], state["seats_taken"], state["payments"]) == (
+        "confirmed",
+        2,
+        1,
+    )
     assert len(mailbox.to(me["email"])) == 1
     with app.app_context():  # revived in place: its invoice was never voided
         assert db.session.scalar(select(func.count()).select_from(CreditNote)) == 0
-        invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id))
+        invoice = db.session.scalar(
+            select(Invoice).where(Invoice.booking_id == booking_id)
+        )
         assert billing.invoice_status(invoice) == "paid"
 
 
@@ -434,10 +549,18 @@ def test_pay_swept_expired_booking_retakes_seats_same_invoice(app, client, actor
     dep = make_departure(app, capacity=3)
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
-                              status="expired", take_seats=False)
+    booking_id = make_booking(
+        app,
+        customer_id=me["id"],
+        departure_id=dep,
+        seats=2,
+        status="expired",
+        take_seats=False,
+    )
     with app.app_context():  # the sweep voids the invoice with a credit note
-        invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking_id))
+        invoice = db.session.scalar(
+            select(Invoice).where(Invoice.booking_id == booking_id)
+        )
         billing.credit(invoice, invoice.total_amount, "Hold expired")
         db.session.commit()
         invoice_id = invoice.id
@@ -452,9 +575,13 @@ def test_pay_swept_expired_booking_retakes_seats_same_invoice(app, client, actor
         assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
         assert db.session.scalar(select(func.count()).select_from(CreditNote)) == 1
     # The revived booking is live again: its expiry credit no longer applies.
-    invoice_body = client.get(f"/api/v1/invoices/{invoice_id}", headers=me["headers"]).get_json()
+    invoice_body = client.get(
+        f"/api/v1/invoices/{invoice_id}", headers=me["headers"]
+    ).get_json()
     assert invoice_body["status"] == "paid"
-    listed = client.get("/api/v1/invoices?status=paid", headers=me["headers"]).get_json()
+    listed = client.get(
+        "/api/v1/invoices?status=paid", headers=me["headers"]
+    ).get_json()
     assert [item["id"] for item in listed["items"]] == [invoice_id]
 
 
@@ -462,8 +589,9 @@ def test_pay_lapsed_hold_seats_gone_409_nothing_charged(app, client, actors):
     dep = make_departure(app, capacity=2)
     me, rival = actors.customer(), actors.customer()
     fund_wallet(app, me["id"], "1000.00")
-    late_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
-                           hold_minutes=-1)
+    late_id = make_booking(
+        app, customer_id=me["id"], departure_id=dep, seats=2, hold_minutes=-1
+    )
     # Another booking sweeps the lapsed hold and takes the seats.
     rival_id = book_via_api(app, client, rival["headers"], departure_id=dep, seats=1)
 
@@ -475,7 +603,10 @@ def test_pay_lapsed_hold_seats_gone_409_nothing_charged(app, client, actors):
     assert (body["seats_left"], body["seats_requested"]) == (1, 2)
     state = booking_state(app, late_id)
     assert (state["status"], state["amount_paid"], state["payments"]) == (
-        "expired", D("0.00"), 0)
+        "expired",
+        D("0.00"),
+        0,
+    )
     assert state["seats_taken"] == 1
     assert wallet_state(app, me["id"]) == (D("1000.00"), D("1000.00"), 1)
     assert booking_state(app, rival_id)["status"] == "held"
@@ -485,8 +616,9 @@ def test_pay_expired_booking_on_cancelled_departure_409(app, client, actors):
     dep = make_departure(app, capacity=3)
     me = actors.customer()
     fund_wallet(app, me["id"], "1000.00")
-    booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, status="expired",
-                              take_seats=False)
+    booking_id = make_booking(
+        app, customer_id=me["id"], departure_id=dep, status="expired", take_seats=False
+    )
     with app.app_context():
         db.session.get(Departure, dep).status = "cancelled"
         db.session.commit()
@@ -496,7 +628,11 @@ def test_pay_expired_booking_on_cancelled_departure_409(app, client, actors):
     assert resp.status_code == 409
     assert resp.get_json()["type"] == "/problems/departure-cancelled"
     state = booking_state(app, booking_id)
-    assert (state["status"], state["seats_taken"], state["payments"]) == ("expired", 0, 0)
+    assert (state["status"], state["seats_taken"], state["payments"]) == (
+        "expired",
+        0,
+        0,
+    )
     assert wallet_state(app, me["id"])[0] == D("1000.00")
 
 
@@ -504,8 +640,14 @@ def test_pay_lapsed_hold_below_deposit_422_seats_untouched(app, client, actors):
     dep = make_departure(app, capacity=2)
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], departure_id=dep, seats=2,
-                              hold_minutes=-1, deposit="500.00")
+    booking_id = make_booking(
+        app,
+        customer_id=me["id"],
+        departure_id=dep,
+        seats=2,
+        hold_minutes=-1,
+        deposit="500.00",
+    )
 
     resp = pay(client, till, booking_id, "100.00")
 
@@ -537,7 +679,9 @@ def test_pay_same_idempotency_key_twice_one_payment(app, client, actors, mailbox
 def test_pay_same_idempotency_key_other_body_422(app, client, actors):
     me = actors.customer()
     till = actors.headers("finance")  # card terminal: staff record card money
-    booking_id = make_booking(app, customer_id=me["id"], total="100.00", deposit="10.00")
+    booking_id = make_booking(
+        app, customer_id=me["id"], total="100.00", deposit="10.00"
+    )
     headers = {**till, "Idempotency-Key": "pay-key-xyz"}
 
     assert pay(client, headers, booking_id, "10.00").status_code == 201
@@ -560,8 +704,13 @@ def _seed_payments(app, client, actors):
     a2 = make_booking(app, customer_id=alice["id"], total="50.00")
     b1 = make_booking(app, customer_id=bob["id"], total="70.00")
     assert pay(client, actors.headers("finance"), a1, "100.00").status_code == 201
-    assert pay(client, alice["headers"], a2, "50.00", method="wallet").status_code == 201
-    assert pay(client, actors.headers("finance"), b1, "70.00", method="cash").status_code == 201
+    assert (
+        pay(client, alice["headers"], a2, "50.00", method="wallet").status_code == 201
+    )
+    assert (
+        pay(client, actors.headers("finance"), b1, "70.00", method="cash").status_code
+        == 201
+    )
     return alice, bob, (a1, a2, b1)
 
 
@@ -570,7 +719,9 @@ def test_list_payments_finance_sees_all_with_filters(app, client, actors):
     headers = actors.headers("finance")
 
     every = client.get(f"{API}/payments", headers=headers).get_json()
-    by_booking = client.get(f"{API}/payments?booking_id={a2}", headers=headers).get_json()
+    by_booking = client.get(
+        f"{API}/payments?booking_id={a2}", headers=headers
+    ).get_json()
     by_customer = client.get(f"{API}/payments?customer_id={bob['id']}", headers=headers)
     by_method = client.get(f"{API}/payments?method=card", headers=headers).get_json()
 
@@ -585,7 +736,9 @@ def test_list_payments_customer_sees_own(app, client, actors):
     alice, bob, (a1, a2, _b1) = _seed_payments(app, client, actors)
 
     mine = client.get(f"{API}/payments", headers=alice["headers"]).get_json()
-    sneaky = client.get(f"{API}/payments?customer_id={bob['id']}", headers=alice["headers"])
+    sneaky = client.get(
+        f"{API}/payments?customer_id={bob['id']}", headers=alice["headers"]
+    )
 
     assert {p["booking_id"] for p in mine["items"]} == {a1, a2}
     assert sneaky.get_json()["items"] == []
@@ -593,7 +746,9 @@ def test_list_payments_customer_sees_own(app, client, actors):
 
 @pytest.mark.parametrize("role", ["sales", "hr", "operation", "operation_head"])
 def test_list_payments_other_roles_403(app, client, actors, role):
-    assert client.get(f"{API}/payments", headers=actors.headers(role)).status_code == 403
+    assert (
+        client.get(f"{API}/payments", headers=actors.headers(role)).status_code == 403
+    )
 
 
 def test_list_payments_bad_filter_422(app, client, actors):

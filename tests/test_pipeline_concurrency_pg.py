@@ -34,8 +34,9 @@ def accept_together(base_url: str, calls: list[tuple[int, dict]]) -> list:
         quote_id, headers = call
         with requests.Session() as session:
             barrier.wait(timeout=30)
-            resp = session.post(f"{base_url}{API}/quotes/{quote_id}/accept",
-                                headers=headers, timeout=60)
+            resp = session.post(
+                f"{base_url}{API}/quotes/{quote_id}/accept", headers=headers, timeout=60
+            )
             return resp.status_code, resp.json()
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
@@ -44,12 +45,25 @@ def accept_together(base_url: str, calls: list[tuple[int, dict]]) -> list:
 
 def quote_for(client, sales, customer_id, departure_id, seats) -> int:
     """An enquiry of the customer with one open quote; the quote id."""
-    enquiry = client.post(f"{API}/enquiries", headers=sales, json={
-        "customer_id": customer_id, "subject": "Seats?", "message": "Please quote"})
+    enquiry = client.post(
+        f"{API}/enquiries",
+        headers=sales,
+        json={
+            "customer_id": customer_id,
+            "subject": "Seats?",
+            "message": "Please quote",
+        },
+    )
     assert enquiry.status_code == 201, enquiry.json
-    quote = client.post(f"{API}/enquiries/{enquiry.json['id']}/quotes", headers=sales, json={
-        "departure_id": departure_id, "seats": seats,
-        "valid_until": (utcnow() + timedelta(days=3)).isoformat()})
+    quote = client.post(
+        f"{API}/enquiries/{enquiry.json['id']}/quotes",
+        headers=sales,
+        json={
+            "departure_id": departure_id,
+            "seats": seats,
+            "valid_until": (utcnow() + timedelta(days=3)).isoformat(),
+        },
+    )
     assert quote.status_code == 201, quote.json
     return quote.json["id"]
 
@@ -57,9 +71,12 @@ def quote_for(client, sales, customer_id, departure_id, seats) -> int:
 def live_seats(app, departure_id) -> tuple[int, list[int]]:
     with app.app_context():
         taken = db.session.get(Departure, departure_id).seats_taken
-        seats = db.session.scalars(select(Booking.seats).where(
-            Booking.departure_id == departure_id, Booking.status.in_(("held", "confirmed"))
-        )).all()
+        seats = db.session.scalars(
+            select(Booking.seats).where(
+                Booking.departure_id == departure_id,
+                Booking.status.in_(("held", "confirmed")),
+            )
+        ).all()
         return taken, list(seats)
 
 
@@ -69,8 +86,10 @@ def test_concurrent_quote_acceptances_never_oversell(app, client, actors):
     rng = random.Random(16)
     people = [actors.customer() for _ in range(30)]
     wanted = [rng.randint(1, 3) for _ in people]
-    calls = [(quote_for(client, sales, p["id"], departure, n), p["headers"])
-             for p, n in zip(people, wanted)]
+    calls = [
+        (quote_for(client, sales, p["id"], departure, n), p["headers"])
+        for p, n in zip(people, wanted)
+    ]
 
     with gunicorn_server(workers=3, threads=4) as base_url:
         results = accept_together(base_url, calls)
@@ -86,12 +105,16 @@ def test_concurrent_quote_acceptances_never_oversell(app, client, actors):
         if status == 409:
             assert body["seats_left"] < wanted[results.index((status, body))]
     with app.app_context():
-        won = db.session.scalars(select(Enquiry.booking_id).where(Enquiry.stage == "won")).all()
+        won = db.session.scalars(
+            select(Enquiry.booking_id).where(Enquiry.stage == "won")
+        ).all()
         assert sorted(won) == sorted(b["id"] for b in accepted)
-        assert db.session.scalar(select(func.count()).select_from(Quote).where(
-            Quote.status == "accepted")) == len(accepted)
-        assert db.session.scalar(select(func.count()).select_from(Quote).where(
-            Quote.status == "open")) == len(results) - len(accepted)
+        assert db.session.scalar(
+            select(func.count()).select_from(Quote).where(Quote.status == "accepted")
+        ) == len(accepted)
+        assert db.session.scalar(
+            select(func.count()).select_from(Quote).where(Quote.status == "open")
+        ) == len(results) - len(accepted)
 
 
 def test_one_quote_accepted_concurrently_gives_one_booking(app, client, actors):

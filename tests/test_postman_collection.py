@@ -33,12 +33,18 @@ def environment():
 
 def requests_in_order(collection):
     """(folder name, item) of every request, in run order."""
-    return [(folder["name"], item) for folder in collection["item"] for item in folder["item"]]
+    return [
+        (folder["name"], item)
+        for folder in collection["item"]
+        for item in folder["item"]
+    ]
 
 
 def script(item, listen):
     return "\n".join(
-        line for event in item.get("event", []) if event["listen"] == listen
+        line
+        for event in item.get("event", [])
+        if event["listen"] == listen
         for line in event["script"]["exec"]
     )
 
@@ -46,20 +52,26 @@ def script(item, listen):
 def used_variables(item):
     """Environment variables the request's URL, path variables, headers and body use."""
     request = item["request"]
-    text = json.dumps([request["url"], request.get("header", []), request.get("body", {})])
+    text = json.dumps(
+        [request["url"], request.get("header", []), request.get("body", {})]
+    )
     return set(VARIABLE.findall(text))
 
 
-def test_collection_logs_in_before_requests_when_no_token_is_stored(collection, environment):
+def test_collection_logs_in_before_requests_when_no_token_is_stored(
+    collection, environment
+):
     prerequest = "\n".join(
-        line for event in collection["event"] if event["listen"] == "prerequest"
+        line
+        for event in collection["event"]
+        if event["listen"] == "prerequest"
         for line in event["script"]["exec"]
     )
     assert 'pm.environment.get("staffAccessToken")' in prerequest
     assert "/api/v1/auth/login" in prerequest and "pm.sendRequest" in prerequest
     assert 'pm.variables.get("staffEmail")' in prerequest
     assert 'pm.variables.get("demoPassword")' in prerequest
-    assert '.exp * 1000' in prerequest  # an expired token counts as none
+    assert ".exp * 1000" in prerequest  # an expired token counts as none
     assert collection["auth"]["bearer"][0]["value"] == "{{staffAccessToken}}"
     # A fresh import: no token stored, the demo credentials as defaults.
     assert environment["staffAccessToken"] == ""
@@ -67,7 +79,9 @@ def test_collection_logs_in_before_requests_when_no_token_is_stored(collection, 
     assert environment["demoPassword"] == "demo-password-1"
 
 
-def test_every_id_a_request_needs_was_stored_by_an_earlier_request(collection, environment):
+def test_every_id_a_request_needs_was_stored_by_an_earlier_request(
+    collection, environment
+):
     stored = {key for key, value in environment.items() if value}
     missing = []
     for folder, item in requests_in_order(collection):
@@ -82,7 +96,7 @@ def test_every_id_a_request_needs_was_stored_by_an_earlier_request(collection, e
 def test_generated_requests_test_their_status(collection):
     generated = [(f, i) for f, i in requests_in_order(collection) if f != "Walkthrough"]
     assert len(generated) >= 70
-    for folder, item in generated:
+    for _folder, item in generated:
         tests = script(item, "test")
         assert 'pm.test("no server error"' in tests, item["name"]
         assert 'pm.test("a documented status"' in tests, item["name"]
@@ -91,10 +105,18 @@ def test_generated_requests_test_their_status(collection):
 
 
 def test_creates_store_the_new_id(collection):
-    items = {item["request"]["url"]["raw"].split("}}", 1)[1] + " " + item["request"]["method"]:
-             item for _f, item in requests_in_order(collection)}
-    assert 'pm.environment.set("packageId"' in script(items["/api/v1/packages POST"], "test")
-    assert 'pm.environment.set("bookingId"' in script(items["/api/v1/bookings POST"], "test")
+    items = {
+        item["request"]["url"]["raw"].split("}}", 1)[1]
+        + " "
+        + item["request"]["method"]: item
+        for _f, item in requests_in_order(collection)
+    }
+    assert 'pm.environment.set("packageId"' in script(
+        items["/api/v1/packages POST"], "test"
+    )
+    assert 'pm.environment.set("bookingId"' in script(
+        items["/api/v1/bookings POST"], "test"
+    )
 
 
 def test_destructive_requests_run_last_and_logout_at_the_very_end(collection):
@@ -105,7 +127,9 @@ def test_destructive_requests_run_last_and_logout_at_the_very_end(collection):
     methods = [item["request"]["method"] for item in last["item"]]
     assert methods.count("DELETE") >= 5
     assert last["item"][-1]["request"]["url"]["raw"].endswith("/api/v1/auth/logout")
-    assert 'pm.environment.unset("staffAccessToken")' in script(last["item"][-1], "test")
+    assert 'pm.environment.unset("staffAccessToken")' in script(
+        last["item"][-1], "test"
+    )
     for folder in folders[1:-1]:
         for item in folder["item"]:
             raw = item["request"]["url"]["raw"]
@@ -131,16 +155,37 @@ def test_a_new_resource_gets_its_id_variable_filled_by_its_create():
 
     spec = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
     spec["components"]["schemas"]["Quote"] = {
-        "type": "object", "properties": {"id": {"type": "integer", "readOnly": True}}}
-    created = {"description": "Created", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Quote"}}}}
-    spec["paths"]["/api/v1/quotes"] = {"post": {
-        "tags": ["bookings"], "summary": "Create a quote", "responses": {"201": created}}}
-    spec["paths"]["/api/v1/quotes/{quote_id}"] = {"get": {
-        "tags": ["bookings"], "summary": "Show a quote",
-        "parameters": [{"name": "quote_id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}}],
-        "responses": {"200": created}}}
+        "type": "object",
+        "properties": {"id": {"type": "integer", "readOnly": True}},
+    }
+    created = {
+        "description": "Created",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Quote"}}
+        },
+    }
+    spec["paths"]["/api/v1/quotes"] = {
+        "post": {
+            "tags": ["bookings"],
+            "summary": "Create a quote",
+            "responses": {"201": created},
+        }
+    }
+    spec["paths"]["/api/v1/quotes/{quote_id}"] = {
+        "get": {
+            "tags": ["bookings"],
+            "summary": "Show a quote",
+            "parameters": [
+                {
+                    "name": "quote_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {"200": created},
+        }
+    }
     collection, environment = build(spec)
     assert "quoteId" in {value["key"] for value in environment["values"]}
     stored = {value["key"] for value in environment["values"] if value["value"]}

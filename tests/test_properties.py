@@ -24,12 +24,25 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import func, select, update
 
 from extensions import db
 from models import (
-    Booking, Customer, Departure, DepartureCategory, Package, Payment, PaymentAttempt, Refund,
+    Booking,
+    Customer,
+    Departure,
+    DepartureCategory,
+    Package,
+    Payment,
+    PaymentAttempt,
+    Refund,
     WalletEntry,
 )
 from models.base import utcnow
@@ -43,20 +56,29 @@ CAPACITY = 8
 def _setup_world(app, actors):
     with app.app_context():
         pkg = Package(
-            title="Property tour", destination="Lisbon", duration_days=3,
-            base_price=Decimal("100.00"), currency=app.config["DEFAULT_CURRENCY"],
-            status="published", deposit_percent=30,
+            title="Property tour",
+            destination="Lisbon",
+            duration_days=3,
+            base_price=Decimal("100.00"),
+            currency=app.config["DEFAULT_CURRENCY"],
+            status="published",
+            deposit_percent=30,
         )
         db.session.add(pkg)
         db.session.flush()
         departures = []
         for days in (5, 20, 45):  # three cancellation tiers
             dep = Departure(
-                package_id=pkg.id, start_date=date.today() + timedelta(days=days),
-                end_date=date.today() + timedelta(days=days + 2), capacity=CAPACITY,
-                price=Decimal("100.00"), currency=pkg.currency,
+                package_id=pkg.id,
+                start_date=date.today() + timedelta(days=days),
+                end_date=date.today() + timedelta(days=days + 2),
+                capacity=CAPACITY,
+                price=Decimal("100.00"),
+                currency=pkg.currency,
             )
-            dep.categories = [DepartureCategory(category="adult", price=Decimal("100.00"))]
+            dep.categories = [
+                DepartureCategory(category="adult", price=Decimal("100.00"))
+            ]
             db.session.add(dep)
             departures.append(dep)
         db.session.commit()
@@ -83,7 +105,9 @@ def make_machine(app, client, actors, provider):
             _empty_tables(app)
 
         def call(self, method, path, headers, body=None):
-            response = client.open(f"{API}{path}", method=method, json=body, headers=headers)
+            response = client.open(
+                f"{API}{path}", method=method, json=body, headers=headers
+            )
             assert response.status_code < 500, (method, path, body, response.get_json())
             return response
 
@@ -100,12 +124,21 @@ def make_machine(app, client, actors, provider):
             with app.app_context():
                 booking = db.session.get(Booking, booking_id)
                 due = booking.total_amount - booking.amount_paid
-                needed = max(booking.deposit_amount - booking.amount_paid, Decimal("0.01"))
-            return {"deposit": needed, "due": due, "half": (due / 2).quantize(Decimal("0.01"))}[share]
+                needed = max(
+                    booking.deposit_amount - booking.amount_paid, Decimal("0.01")
+                )
+            return {
+                "deposit": needed,
+                "due": due,
+                "half": (due / 2).quantize(Decimal("0.01")),
+            }[share]
 
         @precondition(lambda self: self.bookings)
-        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
-              method=st.sampled_from(["terminal", "wallet", "card"]))
+        @rule(
+            pick=st.integers(0, 10_000),
+            share=st.sampled_from(["deposit", "due", "half"]),
+            method=st.sampled_from(["terminal", "wallet", "card"]),
+        )
         def pay(self, pick, share, method):
             booking_id, who = self.bookings[pick % len(self.bookings)]
             amount = self.amount_for(booking_id, share)
@@ -116,17 +149,23 @@ def make_machine(app, client, actors, provider):
             if method == "terminal":  # finance records a card terminal payment
                 body.update(method="card", reference=f"terminal-{pick}")
                 headers = self.world["finance"]
-            response = self.call("POST", f"/bookings/{booking_id}/payments", headers, body)
+            response = self.call(
+                "POST", f"/bookings/{booking_id}/payments", headers, body
+            )
             if method == "card":  # customers pay cards through the provider only
                 assert response.status_code == 403, response.get_json()
             else:
                 assert response.status_code in (201, 409, 422), response.get_json()
 
         @precondition(lambda self: self.bookings)
-        @rule(pick=st.integers(0, 10_000), share=st.sampled_from(["deposit", "due", "half"]),
-              card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeCustomerFail",
-                                    None]),
-              on_time=st.booleans())
+        @rule(
+            pick=st.integers(0, 10_000),
+            share=st.sampled_from(["deposit", "due", "half"]),
+            card=st.sampled_from(
+                ["pm_card_visa", "pm_card_visa", "pm_card_chargeCustomerFail", None]
+            ),
+            on_time=st.booleans(),
+        )
         def card_payment(self, pick, share, card, on_time):
             """Start an intent and confirm it on the provider (or abandon it: None).
             The provider's webhook arrives in the receiver: `on_time` hands it to the
@@ -137,16 +176,23 @@ def make_machine(app, client, actors, provider):
             if amount <= 0:
                 return
             headers = self.world["customers"][who]["headers"]
-            response = self.call("POST", f"/bookings/{booking_id}/payment-intents", headers,
-                                 {"amount": f"{amount:.2f}"})
+            response = self.call(
+                "POST",
+                f"/bookings/{booking_id}/payment-intents",
+                headers,
+                {"amount": f"{amount:.2f}"},
+            )
             assert response.status_code in (201, 409, 422), response.get_json()
             if response.status_code == 201 and card is not None:
                 intent = response.get_json()["provider_payment_id"]
                 provider.confirm(intent, card)
                 self.intents.append(intent)
                 if on_time:
-                    kind = ("payment_intent.succeeded" if card == "pm_card_visa"
-                            else "payment_intent.payment_failed")
+                    kind = (
+                        "payment_intent.succeeded"
+                        if card == "pm_card_visa"
+                        else "payment_intent.payment_failed"
+                    )
                     answer = deliver(client, provider.receiver.wait_for(kind, intent))
                     assert answer.status_code == 200, answer.get_json()
                     event(f"webhook on time {kind}: {answer.get_json()['result']}")
@@ -156,38 +202,56 @@ def make_machine(app, client, actors, provider):
         def deliver_webhook(self, pick):
             """Hand one received provider event to the service: on time, late, again."""
             with provider.receiver.lock:
-                mine = [d for d in provider.receiver.deliveries if d.object_id in self.intents]
+                mine = [
+                    d
+                    for d in provider.receiver.deliveries
+                    if d.object_id in self.intents
+                ]
             if not mine:
                 return
             response = deliver(client, mine[pick % len(mine)])
             assert response.status_code == 200, response.get_json()
-            event(f"webhook {mine[pick % len(mine)].type}: {response.get_json()['result']}")
+            event(
+                f"webhook {mine[pick % len(mine)].type}: {response.get_json()['result']}"
+            )
 
         @precondition(lambda self: self.intents)
         @rule()
         def reconcile(self):
             result = app.test_cli_runner().invoke(
-                args=["payments", "reconcile", "--older-than", "0s"])
+                args=["payments", "reconcile", "--older-than", "0s"]
+            )
             assert result.exit_code == 0, result.output
             if "applied=0 refunded=0" not in result.output:
                 event("reconcile changed something")
 
         @precondition(lambda self: self.bookings)
-        @rule(pick=st.integers(0, 10_000), refund_to=st.sampled_from(["wallet", "original"]))
+        @rule(
+            pick=st.integers(0, 10_000),
+            refund_to=st.sampled_from(["wallet", "original"]),
+        )
         def cancel(self, pick, refund_to):
             booking_id, who = self.bookings[pick % len(self.bookings)]
             headers = self.world["customers"][who]["headers"]
-            quote = self.call("GET", f"/bookings/{booking_id}/cancellation-quote", headers)
+            quote = self.call(
+                "GET", f"/bookings/{booking_id}/cancellation-quote", headers
+            )
             response = self.call(
-                "POST", f"/bookings/{booking_id}/cancel", headers, {"refund_to": refund_to}
+                "POST",
+                f"/bookings/{booking_id}/cancel",
+                headers,
+                {"refund_to": refund_to},
             )
             assert response.status_code in (200, 201, 409), response.get_json()
-            for refund in (response.get_json().get("refunds") or []):
+            for refund in response.get_json().get("refunds") or []:
                 event(f"cancel refund {refund['method']}: {refund['status']}")
             if response.status_code in (200, 201) and quote.status_code == 200:
                 with app.app_context():
                     booking = db.session.get(Booking, booking_id)
-                    assert f"{booking.penalty_amount:.2f}" == quote.get_json()["penalty_amount"]
+                    assert (
+                        f"{booking.penalty_amount:.2f}"
+                        == quote.get_json()["penalty_amount"]
+                    )
 
         @precondition(lambda self: self.bookings)
         @rule(pick=st.integers(0, 10_000))
@@ -210,7 +274,9 @@ def make_machine(app, client, actors, provider):
         def complete_a_refund(self, pick):
             with app.app_context():
                 pending = db.session.scalars(
-                    select(Refund.id).where(Refund.status == "pending").order_by(Refund.id)
+                    select(Refund.id)
+                    .where(Refund.status == "pending")
+                    .order_by(Refund.id)
                 ).all()
             if pending:
                 refund_id = pending[pick % len(pending)]
@@ -223,7 +289,12 @@ def make_machine(app, client, actors, provider):
         def adjust_wallet(self, who, cents):
             customer = self.world["customers"][who]
             body = {"amount": f"{Decimal(cents) / 100:.2f}", "reason": "property test"}
-            response = self.call("POST", f"/customers/{customer['id']}/wallet", self.world["finance"], body)
+            response = self.call(
+                "POST",
+                f"/customers/{customer['id']}/wallet",
+                self.world["finance"],
+                body,
+            )
             assert response.status_code in (201, 409), response.get_json()
 
         @invariant()
@@ -246,10 +317,14 @@ def make_machine(app, client, actors, provider):
             with app.app_context():
                 for booking in db.session.scalars(select(Booking)):
                     paid = db.session.scalar(
-                        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.booking_id == booking.id)
+                        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                            Payment.booking_id == booking.id
+                        )
                     )
                     refunded = db.session.scalar(
-                        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.booking_id == booking.id)
+                        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                            Refund.booking_id == booking.id
+                        )
                     )
                     assert Decimal(paid) == booking.amount_paid
                     assert Decimal(refunded) == booking.amount_refunded
@@ -269,14 +344,17 @@ def make_machine(app, client, actors, provider):
             with app.app_context():
                 for attempt in db.session.scalars(select(PaymentAttempt)):
                     payments = db.session.scalars(
-                        select(Payment).where(Payment.reference == attempt.provider_payment_id)
+                        select(Payment).where(
+                            Payment.reference == attempt.provider_payment_id
+                        )
                     ).all()
                     if attempt.status == "succeeded":
                         assert [p.id for p in payments] == [attempt.payment_id]
                         assert payments[0].amount == attempt.received_amount
                         refunded = db.session.scalar(
-                            select(func.coalesce(func.sum(Refund.amount), 0))
-                            .where(Refund.payment_id == attempt.payment_id)
+                            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                                Refund.payment_id == attempt.payment_id
+                            )
                         )
                         assert Decimal(refunded) <= payments[0].amount
                     else:
@@ -284,7 +362,8 @@ def make_machine(app, client, actors, provider):
                     if attempt.status == "refunded":
                         on_provider = provider.refunds(attempt.provider_payment_id)
                         assert sum(r.amount for r in on_provider) == int(
-                            attempt.received_amount * 100)
+                            attempt.received_amount * 100
+                        )
 
         @invariant()
         def wallets_balance(self):
@@ -302,7 +381,9 @@ def make_machine(app, client, actors, provider):
     return BookingMachine
 
 
-def test_booking_money_invariants_hold_for_random_sequences(app, client, actors, provider):
+def test_booking_money_invariants_hold_for_random_sequences(
+    app, client, actors, provider
+):
     machine = make_machine(app, client, actors, provider)
     run_state_machine_as_test(
         machine,

@@ -64,8 +64,16 @@ def body_for(path, n, email=None):
         "/login/otp": account,
         "/login/otp/verify": {**account, "otp": "000000"},
         "/password/forgot": account,
-        "/password/reset": {**account, "otp": "000000", "new_password": "a-new-password"},
-        "/register": {"name": f"Person {n}", "email": email, "password": "a-password-1"},
+        "/password/reset": {
+            **account,
+            "otp": "000000",
+            "new_password": "a-new-password",
+        },
+        "/register": {
+            "name": f"Person {n}",
+            "email": email,
+            "password": "a-password-1",
+        },
         "/otp": {"purpose": "password_change"},
     }[path]
 
@@ -90,7 +98,9 @@ def assert_rate_limited(response):
         ("/register", "RATELIMIT_REGISTER"),
     ],
 )
-def test_per_address_limit_answers_429_problem_with_retry_after(make_app, path, setting):
+def test_per_address_limit_answers_429_problem_with_retry_after(
+    make_app, path, setting
+):
     client = make_app(**{setting: "2 per minute"}).test_client()
     first = [client.post(f"{AUTH}{path}", json=body_for(path, n)) for n in range(2)]
     assert all(r.status_code != 429 for r in first)
@@ -104,7 +114,9 @@ def test_per_address_limit_answers_429_problem_with_retry_after(make_app, path, 
 def test_authenticated_otp_request_limited_per_address(make_app, actors):
     client = make_app(RATELIMIT_OTP="2 per minute").test_client()
     headers = [actors.employee("sales")["headers"] for _ in range(3)]
-    answers = [client.post(f"{AUTH}/otp", json=body_for("/otp", 0), headers=h) for h in headers]
+    answers = [
+        client.post(f"{AUTH}/otp", json=body_for("/otp", 0), headers=h) for h in headers
+    ]
     assert [r.status_code for r in answers[:2]] == [202, 202]
     assert_rate_limited(answers[2])
 
@@ -118,7 +130,10 @@ def test_unauthenticated_attempts_count_before_the_token_check(make_app):
 def test_bad_bodies_count_too(make_app):
     client = make_app(RATELIMIT_LOGIN="2 per minute").test_client()
     assert client.post(f"{AUTH}/login", json={"bogus": 1}).status_code == 422
-    assert client.post(f"{AUTH}/login", data="x", content_type="text/plain").status_code == 415
+    assert (
+        client.post(f"{AUTH}/login", data="x", content_type="text/plain").status_code
+        == 415
+    )
     assert client.post(f"{AUTH}/login", json={}).status_code == 422
     assert_rate_limited(client.post(f"{AUTH}/login", json={}))
 
@@ -146,14 +161,18 @@ def test_per_account_limit_follows_the_email_across_addresses(make_app, path, se
         environ_base={"REMOTE_ADDR": "10.0.0.3"},
     )
     assert_rate_limited(refused)
-    other = client.post(f"{AUTH}{path}", json=body_for(path, 3, email="other@example.test"))
+    other = client.post(
+        f"{AUTH}{path}", json=body_for(path, 3, email="other@example.test")
+    )
     assert other.status_code != 429
 
 
 def test_login_and_code_login_share_one_budget(make_app):
     client = make_app(RATELIMIT_LOGIN="2 per minute").test_client()
     assert client.post(f"{AUTH}/login", json=body_for("/login", 1)).status_code == 401
-    verify = client.post(f"{AUTH}/login/otp/verify", json=body_for("/login/otp/verify", 2))
+    verify = client.post(
+        f"{AUTH}/login/otp/verify", json=body_for("/login/otp/verify", 2)
+    )
     assert verify.status_code != 429
     assert_rate_limited(client.post(f"{AUTH}/login", json=body_for("/login", 3)))
 
@@ -162,11 +181,15 @@ def test_budgets_are_per_client_address(make_app):
     client = make_app(RATELIMIT_LOGIN="1 per minute").test_client()
     for address in ("10.0.0.1", "10.0.0.2"):
         response = client.post(
-            f"{AUTH}/login", json=body_for("/login", 1), environ_base={"REMOTE_ADDR": address}
+            f"{AUTH}/login",
+            json=body_for("/login", 1),
+            environ_base={"REMOTE_ADDR": address},
         )
         assert response.status_code == 401
     again = client.post(
-        f"{AUTH}/login", json=body_for("/login", 2), environ_base={"REMOTE_ADDR": "10.0.0.1"}
+        f"{AUTH}/login",
+        json=body_for("/login", 2),
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     assert_rate_limited(again)
 
@@ -191,8 +214,12 @@ def test_forwarded_for_ignored_unless_a_proxy_is_trusted(make_app):
 
 
 def test_limits_switched_off(make_app):
-    client = make_app(RATELIMIT_LOGIN="1 per minute", RATELIMIT_ENABLED=False).test_client()
-    answers = [client.post(f"{AUTH}/login", json=body_for("/login", n)) for n in range(4)]
+    client = make_app(
+        RATELIMIT_LOGIN="1 per minute", RATELIMIT_ENABLED=False
+    ).test_client()
+    answers = [
+        client.post(f"{AUTH}/login", json=body_for("/login", n)) for n in range(4)
+    ]
     assert [r.status_code for r in answers] == [401] * 4
 
 
@@ -276,7 +303,9 @@ def test_two_workers_share_one_budget_through_redis(app, tmp_path):
         assert statuses.count(401) == 5
         assert statuses.count(429) == len(statuses) - 5 >= 7
         assert len(_served_pids(access_log)) == 2, "both workers answered"
-        assert any(redis_client.scan_iter(match=f"*{prefix}*")), "counters live in Redis"
+        assert any(redis_client.scan_iter(match=f"*{prefix}*")), (
+            "counters live in Redis"
+        )
     finally:
         for key in redis_client.scan_iter(match=f"*{prefix}*"):
             redis_client.delete(key)

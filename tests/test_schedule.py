@@ -3,7 +3,7 @@ at 14, 7 and 3 days exactly once each, the unpaid-balance cancellation under the
 booking's copied tier (and off when configured off), hold expiry run by the
 scheduler itself (no cron line), and the schedule Celery beat is given."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 from decimal import Decimal as D
 
 import pytest
@@ -19,7 +19,7 @@ API = "/api/v1"
 
 def at(day, hour=9) -> datetime:
     """An aware UTC datetime on `day` at `hour`:00."""
-    return datetime.combine(day, time(hour), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
 def confirmed_with_balance(app, client, actors, *, start_in_days=60):
@@ -27,10 +27,18 @@ def confirmed_with_balance(app, client, actors, *, start_in_days=60):
     with 800.00 due by its balance_due_date. Returns (customer, booking dict)."""
     cust = actors.customer()
     departure = make_departure(app, deposit_percent=20, start_in_days=start_in_days)
-    booking = client.post(f"{API}/bookings", json={"departure_id": departure, "seats": 1},
-                          headers=cust["headers"]).get_json()
-    assert pay(client, actors.headers("finance"), booking["id"], "200.00").status_code == 201
-    body = client.get(f"{API}/bookings/{booking['id']}", headers=cust["headers"]).get_json()
+    booking = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure, "seats": 1},
+        headers=cust["headers"],
+    ).get_json()
+    assert (
+        pay(client, actors.headers("finance"), booking["id"], "200.00").status_code
+        == 201
+    )
+    body = client.get(
+        f"{API}/bookings/{booking['id']}", headers=cust["headers"]
+    ).get_json()
     assert body["status"] == "confirmed" and body["amount_due"] == "800.00"
     return cust, body
 
@@ -51,17 +59,29 @@ def test_balance_reminders_14_7_3_days_exactly_once_each(app, client, actors, ma
     counts = {}
     for days_before in (20, 15, 14, 14, 13, 10, 8, 7, 7, 6, 4, 3, 3, 2, 1, 0):
         counts.setdefault(days_before, []).append(
-            run(app, "balance_reminders", at(due - timedelta(days=days_before))))
+            run(app, "balance_reminders", at(due - timedelta(days=days_before)))
+        )
 
-    assert {d: c for d, c in counts.items() if any(c)} == {14: [1, 0], 7: [1, 0], 3: [1, 0]}
+    assert {d: c for d, c in counts.items() if any(c)} == {
+        14: [1, 0],
+        7: [1, 0],
+        3: [1, 0],
+    }
     assert len(reminder_subjects(mailbox, cust["email"])) == 3
     with app.app_context():
-        keys = sorted(db.session.scalars(
-            db.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.is_not(None))))
+        keys = sorted(
+            db.session.scalars(
+                db.select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.dedupe_key.is_not(None)
+                )
+            )
+        )
     assert keys == [f"balance-reminder:{booking['id']}:{d}" for d in (14, 3, 7)]
 
 
-def test_balance_reminder_missed_days_catch_up_with_one_mail(app, client, actors, mailbox):
+def test_balance_reminder_missed_days_catch_up_with_one_mail(
+    app, client, actors, mailbox
+):
     cust, booking = confirmed_with_balance(app, client, actors)
     due = datetime.fromisoformat(booking["balance_due_date"]).date()
 
@@ -75,20 +95,27 @@ def test_balance_reminder_missed_days_catch_up_with_one_mail(app, client, actors
 
 def test_paid_booking_gets_no_reminder(app, client, actors, mailbox):
     cust, booking = confirmed_with_balance(app, client, actors)
-    assert pay(client, actors.headers("finance"), booking["id"], "800.00").status_code == 201
+    assert (
+        pay(client, actors.headers("finance"), booking["id"], "800.00").status_code
+        == 201
+    )
     due = datetime.fromisoformat(booking["balance_due_date"]).date()
     assert run(app, "balance_reminders", at(due - timedelta(days=7))) == 0
 
 
-def test_unpaid_balance_cancelled_after_grace_under_copied_tier(app, client, actors, mailbox):
+def test_unpaid_balance_cancelled_after_grace_under_copied_tier(
+    app, client, actors, mailbox
+):
     cust, booking = confirmed_with_balance(app, client, actors)
     due = datetime.fromisoformat(booking["balance_due_date"]).date()
     grace = app.config["BALANCE_CANCEL_GRACE_DAYS"]
     with app.app_context():
         # the policy copied onto the booking wins over today's catalogue policy
         row = db.session.get(Booking, booking["id"])
-        row.cancellation_policy = [dict(t, penalty_percent=40) if t["tier"] == "14_to_29_days"
-                                   else t for t in row.cancellation_policy]
+        row.cancellation_policy = [
+            dict(t, penalty_percent=40) if t["tier"] == "14_to_29_days" else t
+            for t in row.cancellation_policy
+        ]
         db.session.commit()
 
     assert run(app, "cancel_unpaid_balances", at(due + timedelta(days=grace))) == 0
@@ -122,16 +149,22 @@ def test_scheduler_expires_holds_without_cron(app, client, actors, smtp):
     smtp.handler.clear()
     cust = actors.customer()
     departure = make_departure(app, capacity=2)
-    booking = client.post(f"{API}/bookings", json={"departure_id": departure, "seats": 2},
-                          headers=cust["headers"]).get_json()
+    booking = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure, "seats": 2},
+        headers=cust["headers"],
+    ).get_json()
     made = datetime.fromisoformat(booking["hold_expires_at"]) - timedelta(minutes=15)
     scheduler = Scheduler()
 
     with app.app_context():
-        first = scheduler.tick(made + timedelta(seconds=1))  # every job runs once at start
+        first = scheduler.tick(
+            made + timedelta(seconds=1)
+        )  # every job runs once at start
         assert first["easytravels.jobs.expire_holds"] == 0
         assert "easytravels.jobs.expire_holds" not in scheduler.tick(
-            made + timedelta(seconds=30))  # not due again within its minute
+            made + timedelta(seconds=30)
+        )  # not due again within its minute
         later = scheduler.tick(made + timedelta(minutes=16))
         assert later["easytravels.jobs.expire_holds"] == 1
         scheduler.tick(made + timedelta(minutes=16, seconds=2))  # the relay delivers
@@ -154,7 +187,7 @@ def test_beat_schedule_covers_every_job(app):
 
 @pytest.mark.parametrize("job", [j.func for j in JOBS])
 def test_every_job_is_idempotent_on_an_empty_database(app, job):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert run(app, job, now) == 0
     assert run(app, job, now) == 0
 

@@ -49,7 +49,11 @@ def test_search_finds_word_only_in_itinerary_day(client, actors):
         actors,
         itinerary=[
             {"day_number": 1, "title": "Arrival"},
-            {"day_number": 2, "title": "Free day", "description": "Optional kayaking trip."},
+            {
+                "day_number": 2,
+                "title": "Free day",
+                "description": "Optional kayaking trip.",
+            },
             {"day_number": 3, "title": "Departure", "location": "Mousehole"},
         ],
     )
@@ -81,7 +85,9 @@ def test_search_respects_visibility(client, actors):
 
     assert search(client, "safari") == [live]
     assert search(client, "safari", actors.headers("customer")) == [live]
-    assert sorted(search(client, "safari", actors.headers("sales"))) == sorted([live, draft])
+    assert sorted(search(client, "safari", actors.headers("sales"))) == sorted(
+        [live, draft]
+    )
 
 
 def test_search_combines_with_filters(client, actors):
@@ -98,7 +104,8 @@ def test_search_no_match_is_empty(client, actors):
 
     assert response.status_code == 200
     assert response.get_json() == {
-        "items": [], "meta": {"page": 1, "per_page": 20, "total": 0, "pages": 0}
+        "items": [],
+        "meta": {"page": 1, "per_page": 20, "total": 0, "pages": 0},
     }
 
 
@@ -141,7 +148,9 @@ def test_search_sees_edits_and_deletes(client, actors):
 
     client.patch(
         f"{URL}/{package_id}",
-        json={"itinerary": [{"day_number": 1, "title": "Arrival", "location": "St Ives"}]},
+        json={
+            "itinerary": [{"day_number": 1, "title": "Arrival", "location": "St Ives"}]
+        },
         headers=staff,
     )
     assert search(client, "penzance", staff) == []
@@ -169,15 +178,24 @@ def test_search_q_too_long_is_422(client):
 
 def test_build_search_document_joins_every_part():
     package = Package(
-        title="Title", description="Desc", destination="Dest", origin=None,
-        duration_days=2, base_price=Decimal("1"),
+        title="Title",
+        description="Desc",
+        destination="Dest",
+        origin=None,
+        duration_days=2,
+        base_price=Decimal("1"),
     )
     package.itinerary = [
         ItineraryDay(day_number=1, title="Day one", description="", location="Town"),
-        ItineraryDay(day_number=2, title="Day two", description="Museum", location=None),
+        ItineraryDay(
+            day_number=2, title="Day two", description="Museum", location=None
+        ),
     ]
 
-    assert build_search_document(package) == "Title\nDesc\nDest\nDay one\nTown\nDay two\nMuseum"
+    assert (
+        build_search_document(package)
+        == "Title\nDesc\nDest\nDay one\nTown\nDay two\nMuseum"
+    )
 
 
 def test_search_terms_and_fts5_query_quote_every_word():

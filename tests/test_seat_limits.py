@@ -22,8 +22,9 @@ BOOKINGS = "/api/v1/bookings"
 
 
 def book(client, headers, dep: int, seats: int, **extra):
-    return client.post(BOOKINGS, json={"departure_id": dep, "seats": seats, **extra},
-                       headers=headers)
+    return client.post(
+        BOOKINGS, json={"departure_id": dep, "seats": seats, **extra}, headers=headers
+    )
 
 
 def seats_taken(app, dep: int) -> int:
@@ -40,7 +41,9 @@ def test_customer_booking_above_max_seats_per_booking_is_422(app, client, actors
     assert book(client, actors.headers("customer"), dep, 10).status_code == 201
 
 
-def test_customer_cannot_hold_more_than_ten_unpaid_seats_per_departure(app, client, actors):
+def test_customer_cannot_hold_more_than_ten_unpaid_seats_per_departure(
+    app, client, actors
+):
     dep = make_departure(app, capacity=100)
     me = actors.headers("customer")
     assert book(client, me, dep, 6).status_code == 201
@@ -67,15 +70,20 @@ def test_paid_and_expired_holds_free_the_budget(app, client, actors):
     dep = make_departure(app, capacity=100, price="100.00")
     me = actors.headers("customer")
     first = book(client, me, dep, 10).get_json()
-    paid = client.post(f"{BOOKINGS}/{first['id']}/payments",
-                       json={"amount": "1000.00", "method": "cash"},
-                       headers=actors.headers("finance"))
+    paid = client.post(
+        f"{BOOKINGS}/{first['id']}/payments",
+        json={"amount": "1000.00", "method": "cash"},
+        headers=actors.headers("finance"),
+    )
     assert paid.status_code == 201
     second = book(client, me, dep, 10)
     assert second.status_code == 201
     with app.app_context():
-        db.session.execute(update(Booking).where(Booking.id == second.get_json()["id"])
-                           .values(hold_expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.execute(
+            update(Booking)
+            .where(Booking.id == second.get_json()["id"])
+            .values(hold_expires_at=utcnow() - timedelta(minutes=1))
+        )
         db.session.commit()
     assert book(client, me, dep, 10).status_code == 201
 
@@ -84,7 +92,9 @@ def test_staff_are_not_limited(app, client, actors):
     dep = make_departure(app, capacity=100)
     customer = actors.customer()
     for _ in range(2):
-        response = book(client, actors.headers("sales"), dep, 40, customer_id=customer["id"])
+        response = book(
+            client, actors.headers("sales"), dep, 40, customer_id=customer["id"]
+        )
         assert response.status_code == 201
     assert seats_taken(app, dep) == 80
 
@@ -101,8 +111,12 @@ def test_parallel_holds_of_one_customer_stay_within_the_limit(app, actors, monke
     def hold(_):
         with requests.Session() as session:
             barrier.wait(timeout=60)
-            response = session.post(f"{base_url}{BOOKINGS}", json={
-                "departure_id": dep, "seats": 3}, headers=customer["headers"], timeout=120)
+            response = session.post(
+                f"{base_url}{BOOKINGS}",
+                json={"departure_id": dep, "seats": 3},
+                headers=customer["headers"],
+                timeout=120,
+            )
             return response.status_code, response.json().get("type")
 
     with live.gunicorn_server(workers=4, threads=2) as base_url:
@@ -110,5 +124,6 @@ def test_parallel_holds_of_one_customer_stay_within_the_limit(app, actors, monke
             results = list(pool.map(hold, range(8)))
 
     assert sorted(results, key=str) == sorted(
-        [(201, None)] * 3 + [(409, "/problems/held-seats-limit")] * 5, key=str)
+        [(201, None)] * 3 + [(409, "/problems/held-seats-limit")] * 5, key=str
+    )
     assert seats_taken(app, dep) == 9

@@ -58,7 +58,9 @@ def test_docs_page_csp_admits_its_own_assets_and_inline_script_only(client, app)
     assert directives["script-src"].startswith("'self' 'sha256-")
     assert directives["style-src"] == "'self' 'unsafe-inline'"
     assert "'unsafe-inline'" not in directives["script-src"]
-    inline = re.findall(r"<script>(.*?)</script>", response.get_data(as_text=True), re.DOTALL)
+    inline = re.findall(
+        r"<script>(.*?)</script>", response.get_data(as_text=True), re.DOTALL
+    )
     assert len(inline) == 1
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     assert f"'sha256-{digest}'" in directives["script-src"]

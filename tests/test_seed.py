@@ -9,7 +9,18 @@ from datetime import date
 from sqlalchemy import func, select
 
 from extensions import db
-from models import CreditNote, Invoice, Payment, Booking, Customer, Departure, Employee, Enquiry, EnquiryNote, Package
+from models import (
+    CreditNote,
+    Invoice,
+    Payment,
+    Booking,
+    Customer,
+    Departure,
+    Employee,
+    Enquiry,
+    EnquiryNote,
+    Package,
+)
 from models.base import utcnow
 from services.employees import ensure_first_admin
 from services.seed import DEMO_PASSWORD, seed_demo
@@ -46,8 +57,13 @@ def test_seed_demo_creates_promised_counts(app):
     assert counts["packages"] == 20
     assert counts["enquiries"] == 16
     assert _table_counts(app) == {
-        "Employee": 12, "Customer": 50, "Package": 20, "Departure": counts["departures"],
-        "Booking": counts["bookings"], "Enquiry": 16, "EnquiryNote": counts["enquiry_notes"],
+        "Employee": 12,
+        "Customer": 50,
+        "Package": 20,
+        "Departure": counts["departures"],
+        "Booking": counts["bookings"],
+        "Enquiry": 16,
+        "EnquiryNote": counts["enquiry_notes"],
     }
 
 
@@ -64,7 +80,13 @@ def test_seed_demo_covers_every_role_and_status(app):
 
     roles, packages, enquiries, bookings = _query(app, statuses)
     assert roles == {"admin", "hr", "sales", "operation", "operation_head", "finance"}
-    assert set(packages) == {"draft", "pending_approval", "published", "rejected", "archived"}
+    assert set(packages) == {
+        "draft",
+        "pending_approval",
+        "published",
+        "rejected",
+        "archived",
+    }
     assert packages["published"] == 14
     assert enquiries == {"new": 4, "contacted": 4, "quoted": 4, "on_hold": 4}
     assert {"held", "confirmed"} <= bookings
@@ -100,8 +122,10 @@ def test_seed_demo_seats_taken_equal_live_booking_seats(app):
                 .group_by(Booking.departure_id)
             ).all()
         )
-        return [(d.seats_taken, live.get(d.id, 0), d.capacity)
-                for d in db.session.scalars(select(Departure))]
+        return [
+            (d.seats_taken, live.get(d.id, 0), d.capacity)
+            for d in db.session.scalars(select(Departure))
+        ]
 
     rows = _query(app, pairs)
     assert any(taken > 0 for taken, _, _ in rows)
@@ -113,9 +137,19 @@ def test_seed_demo_bookings_carry_prices_and_unique_references(app):
     _seed(app)
 
     def bookings():
-        return [(b.reference, b.status, b.seats, b.unit_price, b.total_amount,
-                 b.departure.price, b.hold_expires_at, b.currency)
-                for b in db.session.scalars(select(Booking))]
+        return [
+            (
+                b.reference,
+                b.status,
+                b.seats,
+                b.unit_price,
+                b.total_amount,
+                b.departure.price,
+                b.hold_expires_at,
+                b.currency,
+            )
+            for b in db.session.scalars(select(Booking))
+        ]
 
     rows = _query(app, bookings)
     assert len({r[0] for r in rows}) == len(rows)
@@ -132,7 +166,9 @@ def test_seed_demo_published_packages_approved_by_another_operation_head(app):
 
     def reviews():
         rows = []
-        for package in db.session.scalars(select(Package).where(Package.status == "published")):
+        for package in db.session.scalars(
+            select(Package).where(Package.status == "published")
+        ):
             creator = db.session.get(Employee, package.created_by_id)
             approver = db.session.get(Employee, package.approved_by_id)
             rows.append((creator.id, creator.role, approver.id, approver.role))
@@ -148,8 +184,13 @@ def test_seed_demo_enquiries_have_notes_and_sales_assignee(app):
     _seed(app)
 
     def enquiries():
-        return [([n.created_at for n in e.notes], db.session.get(Employee, e.assigned_to_id).role)
-                for e in db.session.scalars(select(Enquiry))]
+        return [
+            (
+                [n.created_at for n in e.notes],
+                db.session.get(Employee, e.assigned_to_id).role,
+            )
+            for e in db.session.scalars(select(Enquiry))
+        ]
 
     now = utcnow()
     for notes, role in _query(app, enquiries):
@@ -179,7 +220,15 @@ def test_seed_demo_is_deterministic(app):
     _seed(app)
     first = _query(app, snapshot)
     with app.app_context():
-        for model in (EnquiryNote, Enquiry, Payment, CreditNote, Invoice, Booking, Departure):
+        for model in (
+            EnquiryNote,
+            Enquiry,
+            Payment,
+            CreditNote,
+            Invoice,
+            Booking,
+            Departure,
+        ):
             db.session.execute(model.__table__.delete())
         db.session.execute(Package.__table__.delete())
         db.session.execute(Customer.__table__.delete())
@@ -191,8 +240,12 @@ def test_seed_demo_is_deterministic(app):
 
 
 def test_seed_demo_runs_next_to_a_bootstrap_admin(app):
-    _query(app, lambda: ensure_first_admin(email="boss@corp.test", password="x" * 12,
-                                           name="Boss"))
+    _query(
+        app,
+        lambda: ensure_first_admin(
+            email="boss@corp.test", password="x" * 12, name="Boss"
+        ),
+    )
 
     counts, _ = _seed(app)
 
@@ -201,13 +254,19 @@ def test_seed_demo_runs_next_to_a_bootstrap_admin(app):
 
 
 def test_seed_demo_reuses_a_bootstrap_admin_with_the_demo_email(app):
-    _query(app, lambda: ensure_first_admin(email="admin@easytravels.test",
-                                           password="own-admin-password", name="Boss"))
+    _query(
+        app,
+        lambda: ensure_first_admin(
+            email="admin@easytravels.test", password="own-admin-password", name="Boss"
+        ),
+    )
 
     counts, lines = _seed(app)
 
     assert counts["employees"] == 11
-    admin_row = next(line for line in lines if line.startswith("admin@easytravels.test"))
+    admin_row = next(
+        line for line in lines if line.startswith("admin@easytravels.test")
+    )
     assert "(unchanged)" in admin_row and DEMO_PASSWORD not in admin_row
     assert _table_counts(app)["Employee"] == 12
 
@@ -228,16 +287,25 @@ def test_seed_demo_logins_work(app, client):
     table = "\n".join(lines)
     assert "customer@easytravels.test" in table and DEMO_PASSWORD in table
 
-    for email, account in (("ophead@easytravels.test", "employee"),
-                           ("customer@easytravels.test", "customer")):
-        response = client.post("/api/v1/auth/login", json={
-            "email": email, "password": DEMO_PASSWORD, "account": account})
+    for email, account in (
+        ("ophead@easytravels.test", "employee"),
+        ("customer@easytravels.test", "customer"),
+    ):
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": DEMO_PASSWORD, "account": account},
+        )
         assert response.status_code == 200, response.json
         assert response.json["access_token"]
 
-    response = client.post("/api/v1/auth/login", json={
-        "email": "former.sales@easytravels.test", "password": DEMO_PASSWORD,
-        "account": "employee"})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={
+            "email": "former.sales@easytravels.test",
+            "password": DEMO_PASSWORD,
+            "account": "employee",
+        },
+    )
     assert response.status_code == 401
 
 

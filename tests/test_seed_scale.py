@@ -51,9 +51,13 @@ def _sums(column, key):
 
 
 def _check_seats():
-    live = dict(db.session.execute(
-        select(Booking.departure_id, func.sum(Booking.seats))
-        .where(Booking.status.in_(LIVE)).group_by(Booking.departure_id)).all())
+    live = dict(
+        db.session.execute(
+            select(Booking.departure_id, func.sum(Booking.seats))
+            .where(Booking.status.in_(LIVE))
+            .group_by(Booking.departure_id)
+        ).all()
+    )
     for departure in db.session.scalars(select(Departure)):
         assert departure.seats_taken == live.get(departure.id, 0) <= departure.capacity
     for category in db.session.scalars(select(DepartureCategory)):
@@ -98,9 +102,12 @@ def _check_money():
 def _check_wallets():
     balances = {}
     entries = db.session.scalars(
-        select(WalletEntry).order_by(WalletEntry.created_at, WalletEntry.id)).all()
+        select(WalletEntry).order_by(WalletEntry.created_at, WalletEntry.id)
+    ).all()
     for entry in entries:
-        balances[entry.customer_id] = balances.get(entry.customer_id, ZERO) + entry.amount
+        balances[entry.customer_id] = (
+            balances.get(entry.customer_id, ZERO) + entry.amount
+        )
         assert entry.balance_after == balances[entry.customer_id] >= ZERO
     for customer in db.session.scalars(select(Customer)):
         assert customer.wallet_balance == balances.get(customer.id, ZERO) >= ZERO
@@ -138,16 +145,24 @@ def test_seed_scale_covers_every_status_and_method(app):
     _scale(app, 2000)
 
     with app.app_context():
-        statuses = Counter(db.session.scalars(
-            select(Booking.status).where(Booking.reference.like("ES-%"))))
+        statuses = Counter(
+            db.session.scalars(
+                select(Booking.status).where(Booking.reference.like("ES-%"))
+            )
+        )
         methods = set(db.session.scalars(select(Payment.method)))
-        refund_kinds = set(db.session.execute(
-            select(Refund.destination, Refund.status)).all())
+        refund_kinds = set(
+            db.session.execute(select(Refund.destination, Refund.status)).all()
+        )
         enquiries = Counter(db.session.scalars(select(Enquiry.stage)))
         assigned = _count(Enquiry, Enquiry.assigned_to_id.is_not(None))
-        invoice_statuses = set(db.session.scalars(
-            select(status_sql(utcnow().date())).select_from(Invoice)
-            .join(Booking, Booking.id == Invoice.booking_id)))
+        invoice_statuses = set(
+            db.session.scalars(
+                select(status_sql(utcnow().date()))
+                .select_from(Invoice)
+                .join(Booking, Booking.id == Invoice.booking_id)
+            )
+        )
     assert set(statuses) == {"held", "confirmed", "completed", "expired", "cancelled"}
     assert statuses["completed"] > statuses["cancelled"] > statuses["held"]
     assert methods == {"card", "bank_transfer", "cash", "wallet"}
@@ -164,15 +179,21 @@ def test_seed_scale_spreads_dates_over_two_years(app):
     with app.app_context():
         scale = Booking.reference.like("ES-%")
         first, last = db.session.execute(
-            select(func.min(Booking.created_at), func.max(Booking.created_at)).where(scale)
+            select(func.min(Booking.created_at), func.max(Booking.created_at)).where(
+                scale
+            )
         ).one()
         paid_first, paid_last = db.session.execute(
-            select(func.min(Payment.created_at), func.max(Payment.created_at))).one()
-        months = {(value.year, value.month) for value in db.session.scalars(
-            select(Booking.created_at).where(scale))}
+            select(func.min(Payment.created_at), func.max(Payment.created_at))
+        ).one()
+        months = {
+            (value.year, value.month)
+            for value in db.session.scalars(select(Booking.created_at).where(scale))
+        }
         newest = db.session.scalars(select(func.max(CreditNote.created_at))).one()
         cancelled = db.session.scalars(
-            select(Booking).where(scale, Booking.status == "cancelled")).all()
+            select(Booking).where(scale, Booking.status == "cancelled")
+        ).all()
     assert now - timedelta(days=731) <= first <= now - timedelta(days=700)
     assert now - timedelta(days=1) <= last <= now
     assert (paid_last - paid_first).days > 650 and paid_last <= now and newest <= now
@@ -184,7 +205,9 @@ def test_seed_scale_spreads_dates_over_two_years(app):
 def test_seed_scale_rerun_adds_more_without_collisions(app):
     _scale(app, 300)
     with app.app_context():
-        before = {m.__name__: _count(m) for m in (Booking, Invoice, Customer, Departure)}
+        before = {
+            m.__name__: _count(m) for m in (Booking, Invoice, Customer, Departure)
+        }
 
     result = _scale(app, 300)
 
@@ -217,7 +240,9 @@ def test_booking_reference_never_looks_like_an_engine_reference():
 def _token(app, model, **where):
     with app.app_context():
         account = db.session.scalars(select(model).filter_by(**where).limit(1)).one()
-        return account.id, {"Authorization": f"Bearer {issue_tokens(account)['access_token']}"}
+        return account.id, {
+            "Authorization": f"Bearer {issue_tokens(account)['access_token']}"
+        }
 
 
 def test_api_works_on_scale_data(app, client, actors):
@@ -226,37 +251,58 @@ def test_api_works_on_scale_data(app, client, actors):
         departure = db.session.scalars(
             select(Departure)
             .join(DepartureCategory, DepartureCategory.departure_id == Departure.id)
-            .where(Departure.start_date > utcnow().date() + timedelta(days=60),
-                   Departure.seats_taken + 2 <= Departure.capacity)
-            .order_by(Departure.start_date).limit(1)).one()
+            .where(
+                Departure.start_date > utcnow().date() + timedelta(days=60),
+                Departure.seats_taken + 2 <= Departure.capacity,
+            )
+            .order_by(Departure.start_date)
+            .limit(1)
+        ).one()
         departure_id, taken = departure.id, departure.seats_taken
         confirmed = db.session.scalars(
-            select(Booking).where(Booking.reference.like("ES-%"),
-                                  Booking.status == "confirmed",
-                                  Booking.departure_id != departure_id)
-            .order_by(Booking.id).limit(1)).one()
+            select(Booking)
+            .where(
+                Booking.reference.like("ES-%"),
+                Booking.status == "confirmed",
+                Booking.departure_id != departure_id,
+            )
+            .order_by(Booking.id)
+            .limit(1)
+        ).one()
         confirmed_id, confirmed_customer = confirmed.id, confirmed.customer_id
         numbers = set(db.session.scalars(select(Invoice.number)))
     customer_id, headers = _token(app, Customer, id=confirmed_customer)
 
-    booked = client.post(f"{API}/bookings", json={"departure_id": departure_id, "seats": 2},
-                         headers=headers)
+    booked = client.post(
+        f"{API}/bookings",
+        json={"departure_id": departure_id, "seats": 2},
+        headers=headers,
+    )
     assert booked.status_code == 201, booked.json
     total = booked.json["total_amount"]
-    paid = client.post(f"{API}/bookings/{booked.json['id']}/payments",
-                       json={"amount": total, "method": "card", "reference": "terminal-1"},
-                       headers=actors.headers("finance"))  # a card terminal payment
+    paid = client.post(
+        f"{API}/bookings/{booked.json['id']}/payments",
+        json={"amount": total, "method": "card", "reference": "terminal-1"},
+        headers=actors.headers("finance"),
+    )  # a card terminal payment
     assert paid.status_code == 201, paid.json
-    invoices = client.get(f"{API}/invoices?booking_id={booked.json['id']}",
-                          headers=actors.headers("finance"))
+    invoices = client.get(
+        f"{API}/invoices?booking_id={booked.json['id']}",
+        headers=actors.headers("finance"),
+    )
     assert invoices.status_code == 200
     number = invoices.json["items"][0]["number"]
     assert number not in numbers and number.startswith(f"INV-{utcnow().year}-")
-    cancel = client.post(f"{API}/bookings/{confirmed_id}/cancel",
-                         json={"refund_to": "wallet"}, headers=actors.headers("sales"))
+    cancel = client.post(
+        f"{API}/bookings/{confirmed_id}/cancel",
+        json={"refund_to": "wallet"},
+        headers=actors.headers("sales"),
+    )
     assert cancel.status_code == 200, cancel.json
-    assert client.get(f"{API}/customers/{customer_id}/wallet",
-                      headers=headers).status_code == 200
+    assert (
+        client.get(f"{API}/customers/{customer_id}/wallet", headers=headers).status_code
+        == 200
+    )
 
     with app.app_context():
         assert db.session.get(Departure, departure_id).seats_taken == taken + 2

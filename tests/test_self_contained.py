@@ -58,7 +58,12 @@ def test_the_selection_is_what_the_rule_names():
 def test_patterns_catch_citations_and_spare_the_projects_own_docs():
     assert OUTSIDE_DESIGN.search(f'({OLD_NAME} "Rules with numbers": OTP)')
     assert not OUTSIDE_DESIGN.search('(docs/design.md "Rules with numbers": OTP)')
-    for text in ("issue #3 item 7", "(Issue #4)", "issues #5 and #6", 'issue #3 "Must show"'):
+    for text in (
+        "issue #3 item 7",
+        "(Issue #4)",
+        "issues #5 and #6",
+        'issue #3 "Must show"',
+    ):
         assert TRACKER_ISSUE.search(text), text
     for text in ("issue_tokens(account)", "issue date", "tissue #3"):
         assert not TRACKER_ISSUE.search(text), text

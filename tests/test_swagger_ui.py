@@ -6,8 +6,11 @@ from urllib.parse import urljoin, urlsplit
 
 REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
-CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",),
-                 ".png": ("image/png",)}
+CONTENT_TYPES = {
+    ".js": ("text/javascript", "application/javascript"),
+    ".css": ("text/css",),
+    ".png": ("image/png",),
+}
 
 
 def page_references(html: str, base: str) -> list[str]:
@@ -35,13 +38,16 @@ def test_every_asset_of_the_docs_page_is_served_with_its_content_type(client):
         path = urlsplit(url).path
         response = client.get(path)
         assert response.status_code == 200, path
-        suffix = path[path.rfind("."):]
+        suffix = path[path.rfind(".") :]
         assert response.mimetype in CONTENT_TYPES[suffix], (path, response.mimetype)
         body = response.get_data()
         assert len(body) > 1000, path
         if suffix == ".css":  # images and fonts a stylesheet pulls in (not data: URIs)
-            todo += [urljoin(url, ref) for ref in CSS_URL.findall(body.decode())
-                     if not ref.startswith("data:")]
+            todo += [
+                urljoin(url, ref)
+                for ref in CSS_URL.findall(body.decode())
+                if not ref.startswith("data:")
+            ]
         fetched.append(path)
     assert sorted(fetched) == [
         "/api/docs/assets/swagger-ui-bundle.js",

@@ -19,26 +19,40 @@ def wallet_url(customer_id) -> str:
 
 
 def adjust(client, headers, customer_id, amount, reason="goodwill"):
-    return client.post(wallet_url(customer_id), json={"amount": amount, "reason": reason},
-                       headers=headers)
+    return client.post(
+        wallet_url(customer_id),
+        json={"amount": amount, "reason": reason},
+        headers=headers,
+    )
 
 
 def test_get_own_wallet_ledger_newest_first(app, client, actors):
     me = actors.customer()
     fund_wallet(app, me["id"], "100.00")
     booking_id = make_booking(app, customer_id=me["id"], total="30.00")
-    assert pay(client, me["headers"], booking_id, "30.00", method="wallet").status_code == 201
+    assert (
+        pay(client, me["headers"], booking_id, "30.00", method="wallet").status_code
+        == 201
+    )
 
     resp = client.get(wallet_url(me["id"]), headers=me["headers"])
 
     assert resp.status_code == 200
     body = resp.get_json()
-    assert (body["customer_id"], body["balance"], body["currency"]) == (me["id"], "70.00", "EUR")
+    assert (body["customer_id"], body["balance"], body["currency"]) == (
+        me["id"],
+        "70.00",
+        "EUR",
+    )
     assert [(e["kind"], e["amount"], e["balance_after"]) for e in body["entries"]] == [
-        ("payment_debit", "-30.00", "70.00"), ("adjustment", "100.00", "100.00")]
+        ("payment_debit", "-30.00", "70.00"),
+        ("adjustment", "100.00", "100.00"),
+    ]
     debit = body["entries"][0]
     assert debit["booking_id"] == booking_id and debit["payment_id"] is not None
-    assert debit["refund_id"] is None and debit["reason"].startswith("Payment for booking")
+    assert debit["refund_id"] is None and debit["reason"].startswith(
+        "Payment for booking"
+    )
     assert body["meta"] == {"page": 1, "per_page": 20, "total": 2, "pages": 1}
 
 
@@ -47,8 +61,9 @@ def test_get_wallet_paginates(app, client, actors):
     for amount in ("1.00", "2.00", "3.00"):
         fund_wallet(app, me["id"], amount)
 
-    body = client.get(f"{wallet_url(me['id'])}?per_page=2&page=2",
-                      headers=me["headers"]).get_json()
+    body = client.get(
+        f"{wallet_url(me['id'])}?per_page=2&page=2", headers=me["headers"]
+    ).get_json()
 
     assert [e["amount"] for e in body["entries"]] == ["1.00"]
     assert body["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
@@ -57,7 +72,9 @@ def test_get_wallet_paginates(app, client, actors):
 
 def test_get_empty_wallet(app, client, actors):
     me = actors.customer()
-    body = client.get(wallet_url(me["id"]), headers=actors.headers("finance")).get_json()
+    body = client.get(
+        wallet_url(me["id"]), headers=actors.headers("finance")
+    ).get_json()
     assert (body["balance"], body["entries"], body["meta"]["total"]) == ("0.00", [], 0)
 
 
@@ -69,7 +86,9 @@ def test_get_wallet_staff_sees_any(app, client, actors, role):
     resp = client.get(wallet_url(customer["id"]), headers=actors.headers(role))
 
     assert resp.status_code == 200 and resp.get_json()["balance"] == "12.34"
-    assert client.get(wallet_url(999999), headers=actors.headers(role)).status_code == 404
+    assert (
+        client.get(wallet_url(999999), headers=actors.headers(role)).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("role", ["sales", "hr", "operation", "operation_head"])
@@ -86,7 +105,9 @@ def test_get_wallet_of_another_customer_404(app, client, actors):
     owner, other = actors.customer(), actors.customer()
     fund_wallet(app, owner["id"], "5.00")
 
-    assert client.get(wallet_url(owner["id"]), headers=other["headers"]).status_code == 404
+    assert (
+        client.get(wallet_url(owner["id"]), headers=other["headers"]).status_code == 404
+    )
 
 
 def test_wallet_anonymous_401(app, client, actors):
@@ -100,15 +121,23 @@ def test_adjust_wallet_credit_and_debit(app, client, actors, role):
     customer = actors.customer()
     staff = actors.account(role)
 
-    credit = adjust(client, staff["headers"], customer["id"], "40.00", "Compensation for delay")
+    credit = adjust(
+        client, staff["headers"], customer["id"], "40.00", "Compensation for delay"
+    )
     debit = adjust(client, staff["headers"], customer["id"], "-15.50", "Correction")
 
     assert (credit.status_code, debit.status_code) == (201, 201)
     body = debit.get_json()
     assert (body["kind"], body["amount"], body["balance_after"]) == (
-        "adjustment", "-15.50", "24.50")
+        "adjustment",
+        "-15.50",
+        "24.50",
+    )
     assert (body["reason"], body["created_by_id"], body["currency"]) == (
-        "Correction", staff["id"], "EUR")
+        "Correction",
+        staff["id"],
+        "EUR",
+    )
     assert wallet_state(app, customer["id"]) == (D("24.50"), D("24.50"), 2)
 
 
@@ -134,20 +163,25 @@ def test_adjust_wallet_down_to_zero(app, client, actors):
     assert wallet_state(app, customer["id"]) == (D("0.00"), D("0.00"), 2)
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"amount": "0", "reason": "x"}, "amount"),
-    ({"amount": "0.00", "reason": "x"}, "amount"),
-    ({"amount": "1.001", "reason": "x"}, "amount"),
-    ({"amount": "-99999999999.00", "reason": "x"}, "amount"),
-    ({"amount": "ten", "reason": "x"}, "amount"),
-    ({"amount": "5.00"}, "reason"),
-    ({"amount": "5.00", "reason": "   "}, "reason"),
-    ({"amount": "5.00", "reason": "x", "balance": "1000.00"}, "balance"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"amount": "0", "reason": "x"}, "amount"),
+        ({"amount": "0.00", "reason": "x"}, "amount"),
+        ({"amount": "1.001", "reason": "x"}, "amount"),
+        ({"amount": "-99999999999.00", "reason": "x"}, "amount"),
+        ({"amount": "ten", "reason": "x"}, "amount"),
+        ({"amount": "5.00"}, "reason"),
+        ({"amount": "5.00", "reason": "   "}, "reason"),
+        ({"amount": "5.00", "reason": "x", "balance": "1000.00"}, "balance"),
+    ],
+)
 def test_adjust_wallet_validation_422(app, client, actors, body, field):
     customer = actors.customer()
 
-    resp = client.post(wallet_url(customer["id"]), json=body, headers=actors.headers("finance"))
+    resp = client.post(
+        wallet_url(customer["id"]), json=body, headers=actors.headers("finance")
+    )
 
     assert resp.status_code == 422
     assert field in resp.get_json()["errors"]
@@ -162,8 +196,11 @@ def test_customer_cannot_set_own_balance(app, client, actors):
     me = actors.customer()
 
     post = adjust(client, me["headers"], me["id"], "1000.00")
-    patch = client.patch(f"{API}/customers/{me['id']}", json={"wallet_balance": "1000.00"},
-                         headers=me["headers"])
+    patch = client.patch(
+        f"{API}/customers/{me['id']}",
+        json={"wallet_balance": "1000.00"},
+        headers=me["headers"],
+    )
 
     assert post.status_code == 403
     assert patch.status_code == 422
@@ -185,7 +222,8 @@ def test_ledger_sum_equals_balance_after_mixed_activity(app, client, actors):
     assert balance == ledger_sum == D("100.00") and lines == 3
     with app.app_context():
         entries = db.session.scalars(
-            select(WalletEntry).where(WalletEntry.customer_id == me["id"])
+            select(WalletEntry)
+            .where(WalletEntry.customer_id == me["id"])
             .order_by(WalletEntry.id)
         ).all()
         running = D("0.00")

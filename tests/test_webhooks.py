@@ -51,7 +51,9 @@ class Receiver:
 
     def verified(self, secret: str) -> list[dict]:
         """Every request's payload, each verified with `secret` (raises otherwise)."""
-        return [Webhook(secret).verify(body, headers) for headers, body in self.requests]
+        return [
+            Webhook(secret).verify(body, headers) for headers, body in self.requests
+        ]
 
     def close(self):
         self.server.shutdown()
@@ -66,16 +68,22 @@ def receiver():
 
 
 def subscribe(client, admin, url, events=("booking.created",), **extra):
-    response = client.post(ENDPOINTS, json={"url": url, "event_types": list(events), **extra},
-                           headers=admin)
+    response = client.post(
+        ENDPOINTS,
+        json={"url": url, "event_types": list(events), **extra},
+        headers=admin,
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
 def book(client, actors, app, capacity=5):
     cust = actors.customer()
-    response = client.post(f"{API}/bookings", json={"departure_id": make_departure(
-        app, capacity=capacity), "seats": 1}, headers=cust["headers"])
+    response = client.post(
+        f"{API}/bookings",
+        json={"departure_id": make_departure(app, capacity=capacity), "seats": 1},
+        headers=cust["headers"],
+    )
     assert response.status_code == 201
     return cust, response.get_json()
 
@@ -88,8 +96,10 @@ def relay(app, now=None) -> int:
 def deliveries(app) -> list[OutboxMessage]:
     with app.app_context():
         found = db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == "webhook")
-            .order_by(OutboxMessage.id)).all()
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "webhook")
+            .order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return found
 
@@ -107,28 +117,39 @@ def test_booking_created_delivered_signed_and_thin(app, client, actors, receiver
     [payload] = receiver.verified(endpoint["secret"])
     headers = receiver.requests[0][0]
     assert payload["type"] == "booking.created"
-    assert payload["data"] == {"type": "booking", "id": booking["id"],
-                               "url": f"/api/v1/bookings/{booking['id']}"}
+    assert payload["data"] == {
+        "type": "booking",
+        "id": booking["id"],
+        "url": f"/api/v1/bookings/{booking['id']}",
+    }
     assert set(payload) == {"id", "type", "occurred_at", "data"}
     assert headers["webhook-id"] == payload["id"]
     assert headers["webhook-signature"].startswith("v1,")
-    log = client.get(f"{ENDPOINTS}/{endpoint['id']}/deliveries", headers=admin).get_json()
-    assert [(d["state"], d["event_id"], d["last_status_code"]) for d in log["items"]] == [
-        ("sent", payload["id"], 204)]
+    log = client.get(
+        f"{ENDPOINTS}/{endpoint['id']}/deliveries", headers=admin
+    ).get_json()
+    assert [
+        (d["state"], d["event_id"], d["last_status_code"]) for d in log["items"]
+    ] == [("sent", payload["id"], 204)]
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY").verify(
-            receiver.requests[0][1], headers)
+            receiver.requests[0][1], headers
+        )
 
 
 def test_only_subscribed_events_and_payment_events(app, client, actors, receiver):
     admin = actors.headers("admin")
-    endpoint = subscribe(client, admin, receiver.url,
-                         events=("booking.confirmed", "payment.succeeded"))
+    endpoint = subscribe(
+        client, admin, receiver.url, events=("booking.confirmed", "payment.succeeded")
+    )
     cust, booking = book(client, actors, app)
     relay(app)
     assert receiver.requests == []  # booking.created is not subscribed
 
-    assert pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code == 201
+    assert (
+        pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code
+        == 201
+    )
     relay(app)
 
     types = sorted(p["type"] for p in receiver.verified(endpoint["secret"]))
@@ -154,7 +175,9 @@ def test_500_is_retried_on_the_standard_schedule(app, client, actors, receiver):
     [row] = deliveries(app)
     assert (row.state, row.attempts, row.last_status_code) == ("sent", 3, 204)
     payloads = receiver.verified(endpoint["secret"])
-    assert len(payloads) == 3 and len({h["webhook-id"] for h, _ in receiver.requests}) == 1
+    assert (
+        len(payloads) == 3 and len({h["webhook-id"] for h, _ in receiver.requests}) == 1
+    )
 
 
 def test_retries_end_dead_after_the_schedule(app, client, actors, receiver):
@@ -186,8 +209,9 @@ def test_410_disables_the_endpoint(app, client, actors, receiver):
     assert (shown["active"], shown["disabled_reason"]) == (False, "410 Gone")
     book(client, actors, app)  # a disabled endpoint gets no new deliveries
     assert len(deliveries(app)) == 1
-    blocked = client.post(f"{ENDPOINTS}/{endpoint['id']}/deliveries/{row.id}/redeliver",
-                          headers=admin)
+    blocked = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/deliveries/{row.id}/redeliver", headers=admin
+    )
     assert blocked.status_code == 409
 
 
@@ -198,8 +222,9 @@ def test_redeliver_sends_the_same_event_again(app, client, actors, receiver):
     relay(app)
     [first] = deliveries(app)
 
-    again = client.post(f"{ENDPOINTS}/{endpoint['id']}/deliveries/{first.id}/redeliver",
-                        headers=admin)
+    again = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/deliveries/{first.id}/redeliver", headers=admin
+    )
     assert again.status_code == 202
     assert again.get_json()["state"] == "pending"
     relay(app)
@@ -207,8 +232,9 @@ def test_redeliver_sends_the_same_event_again(app, client, actors, receiver):
     ids = [h["webhook-id"] for h, _ in receiver.requests]
     assert len(ids) == 2 and ids[0] == ids[1] == first.event_id
     receiver.verified(endpoint["secret"])
-    missing = client.post(f"{ENDPOINTS}/{endpoint['id']}/deliveries/999999/redeliver",
-                          headers=admin)
+    missing = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/deliveries/999999/redeliver", headers=admin
+    )
     assert missing.status_code == 404
 
 
@@ -226,16 +252,26 @@ def test_rotated_secret_signs_later_attempts(app, client, actors, receiver):
         receiver.verified(endpoint["secret"])
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/hooks", "http://localhost/hooks", "http://10.1.2.3/hooks",
-    "http://192.168.0.10/hooks", "http://169.254.169.254/latest/meta-data",
-    "http://[::1]/hooks", "http://0.0.0.0/hooks",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost/hooks",
+        "http://10.1.2.3/hooks",
+        "http://192.168.0.10/hooks",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hooks",
+        "http://0.0.0.0/hooks",
+    ],
+)
 def test_ssrf_guard_refuses_private_targets(app, client, actors, url):
     app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = False
     try:
-        response = client.post(ENDPOINTS, json={"url": url, "event_types": ["booking.created"]},
-                               headers=actors.headers("admin"))
+        response = client.post(
+            ENDPOINTS,
+            json={"url": url, "event_types": ["booking.created"]},
+            headers=actors.headers("admin"),
+        )
     finally:
         app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = True
     assert response.status_code == 422
@@ -258,19 +294,30 @@ def test_ssrf_guard_checked_again_at_delivery(app, client, actors, receiver):
 def test_endpoint_crud_and_validation(app, client, actors, receiver):
     admin = actors.headers("admin")
     endpoint = subscribe(client, admin, receiver.url)
-    bad = client.post(ENDPOINTS, json={"url": receiver.url, "event_types": ["booking.eaten"]},
-                      headers=admin)
+    bad = client.post(
+        ENDPOINTS,
+        json={"url": receiver.url, "event_types": ["booking.eaten"]},
+        headers=admin,
+    )
     assert bad.status_code == 422
-    changed = client.patch(f"{ENDPOINTS}/{endpoint['id']}", headers=admin,
-                           json={"active": False, "description": "paused"})
+    changed = client.patch(
+        f"{ENDPOINTS}/{endpoint['id']}",
+        headers=admin,
+        json={"active": False, "description": "paused"},
+    )
     assert changed.status_code == 200
-    assert (changed.get_json()["active"], changed.get_json()["description"]) == (False, "paused")
+    assert (changed.get_json()["active"], changed.get_json()["description"]) == (
+        False,
+        "paused",
+    )
     book(client, actors, app)
     assert deliveries(app) == []  # inactive: nothing queued
     listed = client.get(ENDPOINTS, headers=admin).get_json()
     assert [e["id"] for e in listed["items"]] == [endpoint["id"]]
     assert "secret" not in listed["items"][0]
-    assert client.delete(f"{ENDPOINTS}/{endpoint['id']}", headers=admin).status_code == 204
+    assert (
+        client.delete(f"{ENDPOINTS}/{endpoint['id']}", headers=admin).status_code == 204
+    )
     with app.app_context():
         assert db.session.scalars(select(WebhookEndpoint)).all() == []
     for role in ("sales", "finance", "customer"):
@@ -281,12 +328,22 @@ def test_events_of_other_lifecycles(app, client, actors, receiver):
     """package.published, departure.cancelled, booking.cancelled, refund.completed
     (a wallet refund completes at once)."""
     admin = actors.headers("admin")
-    endpoint = subscribe(client, admin, receiver.url, events=(
-        "departure.cancelled", "booking.cancelled", "refund.completed"))
+    endpoint = subscribe(
+        client,
+        admin,
+        receiver.url,
+        events=("departure.cancelled", "booking.cancelled", "refund.completed"),
+    )
     cust, booking = book(client, actors, app)
-    assert pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code == 201
-    response = client.post(f"{API}/departures/{booking['departure_id']}/cancel",
-                           json={"reason": "Storm", "refund_to": "wallet"}, headers=admin)
+    assert (
+        pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code
+        == 201
+    )
+    response = client.post(
+        f"{API}/departures/{booking['departure_id']}/cancel",
+        json={"reason": "Storm", "refund_to": "wallet"},
+        headers=admin,
+    )
     assert response.status_code == 200, response.get_json()
     relay(app)
     types = sorted(p["type"] for p in receiver.verified(endpoint["secret"]))

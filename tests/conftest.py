@@ -169,6 +169,14 @@ def _clean(request):
         _empty_tables(request.getfixturevalue("app"))
 
 
+@pytest.fixture(scope="module")
+def spec(app):
+    """The OpenAPI document the app serves, read once per test module."""
+    response = app.test_client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
 @pytest.fixture
 def client(app):
     """A Flask test client."""

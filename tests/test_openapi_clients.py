@@ -19,8 +19,8 @@ from models.package import PACKAGE_STATUSES
 from openapi_doc import operation_id
 from schemas.bookings import POLICY_TIERS
 from services.bookings import CANCELLATION_POLICY
+from tests.openapi_walk import operations, resolve
 
-METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 # Property names that always hold one of a fixed set of values.
 ENUM_NAMES = {
@@ -38,29 +38,6 @@ ENUM_NAMES = {
     "type",
 }
 NOT_ENUMS = {("Problem", "type")}  # RFC 9457: a URI reference, open-ended
-
-
-@pytest.fixture(scope="module")
-def spec(app):
-    response = app.test_client().get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-def operations(spec):
-    return [
-        (method, path, operation)
-        for path, item in spec["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    ]
-
-
-def resolve(spec, obj):
-    while isinstance(obj, dict) and "$ref" in obj:
-        kind, name = obj["$ref"].split("/")[-2:]
-        obj = spec["components"][kind][name]
-    return obj
 
 
 def test_served_spec_passes_openapi_spec_validator(spec):

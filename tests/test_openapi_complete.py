@@ -7,9 +7,8 @@ integer query parameters, the Idempotency-Key header, 429 on rate-limited views 
 the create -> read/update links.
 """
 
-import pytest
+from tests.openapi_walk import operations, resolve
 
-METHODS = ("get", "post", "put", "patch", "delete")
 PROBLEM_MIME = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 IDEMPOTENT = {
@@ -31,31 +30,6 @@ RATE_LIMITED = {
     "/api/v1/auth/email",
     "/api/v1/auth/email/confirm",
 }
-
-
-@pytest.fixture(scope="module")
-def spec(app):
-    response = app.test_client().get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-def operations(spec):
-    """(method, path, operation) for every operation of the spec."""
-    return [
-        (method, path, operation)
-        for path, item in spec["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    ]
-
-
-def resolve(spec, obj):
-    """Follow `$ref`s (schemas and responses) to the object they name."""
-    while isinstance(obj, dict) and "$ref" in obj:
-        kind, name = obj["$ref"].split("/")[-2:]
-        obj = spec["components"][kind][name]
-    return obj
 
 
 def is_protected(operation):

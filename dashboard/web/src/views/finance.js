@@ -39,7 +39,20 @@ async function paymentsView(main) {
 async function refundsView(main, { query }) {
   const errors = h("div");
   let list;
+  const retry = (refund) => {
+    const button = h("button", { type: "button", onclick: async () => {
+      try {
+        await busy(button, () => post(`/refunds/${refund.id}/retry`, {}));
+        announce("Refund sent to the payment provider again.");
+        list.reload();
+      } catch (error) {
+        showError(errors, error);
+      }
+    } }, `Retry refund ${refund.id}`);
+    return h("div", {}, h("p", { class: "hint" }, refund.failure_message || "The provider refused it."), button);
+  };
   const complete = (refund) => {
+    if (refund.status === "failed") return retry(refund);
     if (refund.status !== "pending" || refund.destination !== "original") return "";
     const form = h("form", { class: "inline-form", hidden: true, onsubmit: async (event) => {
       event.preventDefault();
@@ -58,7 +71,7 @@ async function refundsView(main, { query }) {
   };
   list = listView({
     path: "/refunds", caption: "Refunds", initial: { status: query.status ?? "pending" },
-    filters: [{ label: "Status", name: "status", options: [["", "Any"], "pending", "completed"] }],
+    filters: [{ label: "Status", name: "status", options: [["", "Any"], "pending", "failed", "completed"] }],
     columns: [
       { label: "Created", value: (r) => when(r.created_at) },
       { label: "Booking", value: (r) => link(`/bookings/${r.booking_id}`, `#${r.booking_id}`) },

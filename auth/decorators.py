@@ -78,8 +78,3 @@ def caller():
         return get_current_user()
     except RuntimeError:
         return None
-
-
-def is_staff(account) -> bool:
-    """True for an Employee (any role)."""
-    return account is not None and account.account_type == "employee"

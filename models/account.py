@@ -43,6 +43,7 @@ class Employee(AccountMixin, TimestampMixin, db.Model):
         {"sqlite_autoincrement": True},
     )
     account_type = "employee"
+    is_staff = True  # any role (docs/design.md "Accounts and roles")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
@@ -58,6 +59,7 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
     )
     account_type = "customer"
     role = "customer"
+    is_staff = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str | None] = mapped_column(Text)
@@ -120,3 +122,9 @@ class RevokedSession(db.Model):
     revoked_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False
     )
+
+
+def is_staff(account) -> bool:
+    """True for an Employee (any role); False for a customer or no account (an
+    anonymous caller, a system action)."""
+    return account is not None and account.is_staff

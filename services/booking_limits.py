@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, ValidationFailed
 from extensions import db
 from models import Booking

@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Customer, Departure

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import APIError, Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Departure, Invoice

@@ -28,7 +28,7 @@ import stripe
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import APIError, NotFound, ValidationFailed
 from extensions import db
 from models import PaymentAttempt, ProviderEvent

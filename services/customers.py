@@ -4,7 +4,7 @@
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from auth.passwords import hash_password
 from errors import Conflict, Forbidden, NotFound
 from extensions import db

@@ -28,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Customer, Enquiry, EnquiryNote, EnquiryStageChange, Package

@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import selectinload
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import NotFound
 from extensions import db
 from models import Booking, CreditNote, Invoice

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Enquiry, Quote

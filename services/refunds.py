@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import APIError, Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from sqlalchemy import select, update
 
-from auth.decorators import is_staff
+from models.account import is_staff
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
 from models import Customer, WalletEntry

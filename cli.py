@@ -90,14 +90,11 @@ def register(app: Flask) -> None:
     )
     def cancel_departure(departure_id, reason, refund_to, preview):
         """Cancel a whole departure: every live booking cancelled and refunded in full."""
-        from services.cancellations import cancel_departure_command as run
-
-        run(
+        _cancel_departure(
             departure_id=departure_id,
             reason=reason,
             refund_to=refund_to,
             preview=preview,
-            echo=click.echo,
         )
 
     @app.cli.command("seed-demo")
@@ -184,3 +181,49 @@ def register_payments(app: Flask) -> None:
         except APIError as exc:
             raise click.ClickException(exc.detail) from exc
         click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+
+
+def _cancel_departure(*, departure_id: int, reason: str, refund_to: str, preview: bool):
+    """`flask departures cancel ID --reason R [--refund-to wallet] [--preview]`: run
+    services.cancellations.cancel_departure as the operator (no employee) and print
+    the bookings as a table. Raises click.ClickException (non-zero exit) for any
+    business error (404, 409, 422) or a blank reason."""
+    from errors import APIError
+    from services.cancellations import cancel_departure
+
+    if not reason or not reason.strip():
+        raise click.ClickException("--reason must not be blank")
+    try:
+        answer = cancel_departure(
+            account=None,
+            departure_id=departure_id,
+            reason=reason.strip(),
+            refund_to=refund_to,
+            preview=preview,
+        )
+    except APIError as exc:
+        raise click.ClickException(f"{exc.detail} ({exc.status})") from exc
+    for line in _departure_table(answer):
+        click.echo(line)
+
+
+def _departure_table(answer: dict) -> list[str]:
+    """The table lines of a departure cancellation answer."""
+    head = "PREVIEW (nothing changed)" if not answer["cancelled"] else "CANCELLED"
+    lines = [
+        f"departure {answer['departure_id']}: {head}",
+        (
+            f"{'booking':>8}  {'reference':<10}  {'customer':>8}  {'status':<10}  "
+            f"{'refund':>12}  refund_to"
+        ),
+    ]
+    for row in answer["bookings"]:
+        lines.append(
+            f"{row['booking_id']:>8}  {row['reference']:<10}  {row['customer_id']:>8}  "
+            f"{row['status']:<10}  {row['refund_amount']:>12}  {row['refund_to']}"
+        )
+    lines.append(
+        f"{len(answer['bookings'])} booking(s), total refund "
+        f"{answer['total_refund']:.2f} {answer['currency']}"
+    )
+    return lines

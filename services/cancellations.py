@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-import click
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
-from errors import APIError, Conflict, Forbidden, NotFound
+from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
@@ -545,59 +544,6 @@ def cancel_departure(
         raise
     refunds.submit_provider_refunds(refund_ids)
     return answer
-
-
-def cancel_departure_command(
-    *,
-    departure_id: int,
-    reason: str,
-    refund_to: str = "original",
-    preview: bool = False,
-    echo=click.echo,
-) -> dict:
-    """`flask departures cancel ID --reason R [--refund-to wallet] [--preview]`.
-
-    Runs `cancel_departure` as the operator (no employee) and prints the bookings as
-    a table through `echo`. Raises click.ClickException (non-zero exit) for any
-    business error (404, 409, 422) or a blank reason.
-    """
-    if not reason or not reason.strip():
-        raise click.ClickException("--reason must not be blank")
-    try:
-        answer = cancel_departure(
-            account=None,
-            departure_id=departure_id,
-            reason=reason.strip(),
-            refund_to=refund_to,
-            preview=preview,
-        )
-    except APIError as exc:
-        raise click.ClickException(f"{exc.detail} ({exc.status})") from exc
-    for line in _table(answer):
-        echo(line)
-    return answer
-
-
-def _table(answer: dict) -> list[str]:
-    """The CLI table lines of a departure cancellation answer."""
-    head = "PREVIEW (nothing changed)" if not answer["cancelled"] else "CANCELLED"
-    lines = [
-        f"departure {answer['departure_id']}: {head}",
-        (
-            f"{'booking':>8}  {'reference':<10}  {'customer':>8}  {'status':<10}  "
-            f"{'refund':>12}  refund_to"
-        ),
-    ]
-    for row in answer["bookings"]:
-        lines.append(
-            f"{row['booking_id']:>8}  {row['reference']:<10}  {row['customer_id']:>8}  "
-            f"{row['status']:<10}  {row['refund_amount']:>12}  {row['refund_to']}"
-        )
-    lines.append(
-        f"{len(answer['bookings'])} booking(s), total refund "
-        f"{answer['total_refund']:.2f} {answer['currency']}"
-    )
-    return lines
 
 
 def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) -> bool:

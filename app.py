@@ -1,7 +1,7 @@
 """Easy Travels API application factory.
 
 Run with `flask --app app run` or `gunicorn 'app:create_app()'`; nothing builds an
-app at import time (ENGINEERING.md house rule 1).
+app at import time (docs/architecture.md "Stack notes").
 """
 
 import os

@@ -152,7 +152,7 @@ def _validation_errors(error):
 
 class ProblemApi(Api):
     """flask-smorest Api whose HTTP errors are problem details and keep their headers
-    (`Allow` on 405, `Retry-After` on 429) - see ENGINEERING.md "Traps".
+    (`Allow` on 405, `Retry-After` on 429) - see docs/architecture.md "Stack notes".
 
     The spec documents errors with ProblemSchema, and no catch-all `default`
     response: openapi_doc.py lists each operation's error statuses."""
@@ -188,9 +188,15 @@ def database_unavailable(error: Exception) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+def _db():
+    """The app's Flask-SQLAlchemy instance, looked up on the app (errors.py is
+    imported by extensions.py, so it does not import it back)."""
+    return current_app.extensions["sqlalchemy"]
+
+
 def _rollback_quietly() -> None:
     """Roll the session back; a dead connection may fail that too, which is fine."""
-    from extensions import db
+    db = _db()
 
     try:
         db.session.rollback()
@@ -226,7 +232,7 @@ def end_session_quietly(_exc=None) -> None:
     in Flask-SQLAlchemy's app-context teardown would replace the finished response
     with a bare 500. Registered after db.init_app, so it runs first (Flask runs
     app-context teardowns in reverse order); that one's own close then succeeds."""
-    from extensions import db
+    db = _db()
 
     try:
         db.session.remove()
@@ -255,7 +261,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(error):
-        from extensions import db
+        db = _db()
 
         db.session.rollback()
         log.info("integrity error: %s", error.orig)

@@ -22,7 +22,7 @@ The app writes one access line per request itself (observability.py, ACCESS_LOG,
 with the request id; JSON in production), so gunicorn's access log is off unless
 GUNICORN_ACCESS_LOG is set or ACCESS_LOG=0; its format carries the X-Request-ID the
 app puts on every response. The app is not preloaded: each worker opens its own
-database connections after the fork (ENGINEERING.md "Traps").
+database connections after the fork (docs/architecture.md "Stack notes").
 """
 
 import multiprocessing

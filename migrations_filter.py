@@ -1,5 +1,5 @@
 """Objects Alembic autogenerate must leave alone: the full-text search table and
-index that migrations create by hand (ENGINEERING.md "Traps": FTS5)."""
+index that migrations create by hand (docs/architecture.md "Stack notes": FTS5)."""
 
 from models.package import FTS_OBJECT_NAMES
 

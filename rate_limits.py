@@ -4,7 +4,7 @@ Flask-Limiter counts attempts per client address (`request.remote_addr`, the rea
 client once ProxyFix trusts the reverse proxy, see `TRUSTED_PROXIES`) and, for the
 endpoints that name an account, per submitted email. Counters live in
 `RATELIMIT_STORAGE_URI`: `memory://` is per process, `redis://...` is one budget
-shared by every worker and host (ENGINEERING.md "Traps").
+shared by every worker and host (docs/architecture.md "Stack notes").
 
 Views are marked where they are defined (`@rate_limited("login")` on the method);
 `init_limits(app)` builds one Limiter per application and wraps that application's

@@ -77,7 +77,7 @@ def celery_init_app(app: Flask) -> Celery:
 
 def _dispose_engine_after_fork(app: Flask) -> None:
     """Prefork pool children must not share the parent's database connections
-    (ENGINEERING.md trap about forking with a live pool): drop the inherited pool
+    (docs/architecture.md "Stack notes": forked workers and pools): drop the inherited pool
     in each child, without closing the parent's sockets."""
     from celery.signals import worker_process_init
 

@@ -34,7 +34,7 @@ def roles_required(*roles: str, refresh: bool = False):
     """Require a valid access token whose account has one of `roles`.
 
     Put it above `@blp.arguments` so a bad body from an anonymous caller gets 401,
-    not 422 (ENGINEERING.md "Traps"). Raises 401 (via the JWT loaders) or 403.
+    not 422 (docs/architecture.md "Stack notes"). Raises 401 (via the JWT loaders) or 403.
     """
     allowed = set(roles)
 

@@ -96,7 +96,7 @@ def run_migrations_online():
     with connectable.connect() as connection:
         if connection.dialect.name == "sqlite":
             # Batch migrations copy tables; foreign keys must be off meanwhile
-            # (ENGINEERING.md "Traps"). The pragma is ignored inside a transaction.
+            # (docs/architecture.md "Stack notes"). The pragma is ignored inside a transaction.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         context.configure(

@@ -26,7 +26,7 @@ class AccountMixin:
 
     @property
     def identity(self) -> str:
-        """The JWT subject: `"<account type>:<id>"` (a string, see ENGINEERING.md)."""
+        """The JWT subject: `"<account type>:<id>"` (a string: docs/architecture.md "Stack notes")."""
         return f"{self.account_type}:{self.id}"
 
 

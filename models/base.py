@@ -19,7 +19,7 @@ class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
     SQLite returns naive datetimes even for `DateTime(timezone=True)`; this type
-    stores UTC and always hands back aware UTC values (ENGINEERING.md "Traps").
+    stores UTC and always hands back aware UTC values (docs/architecture.md "Stack notes").
     """
 
     impl = DateTime(timezone=True)

@@ -140,7 +140,7 @@ def _guard_admin_removal(employee: Employee, actor: Employee) -> None:
 
     The active admin rows are locked first (PostgreSQL: concurrent removals queue up
     and re-check); the conditional UPDATE then counts the other active admins inside
-    the write itself, which SQLite serialises (ENGINEERING.md "Traps": atomic
+    the write itself, which SQLite serialises (docs/architecture.md "Stack notes": atomic
     conditional UPDATE instead of `with_for_update`).
     """
     if employee.id == actor.id:

@@ -5,7 +5,7 @@ Seats move only through single conditional UPDATE statements whose row count say
 whether they applied. That is atomic on SQLite and on PostgreSQL (a concurrent
 UPDATE of the same row waits for the first to commit and then re-checks the WHERE
 clause against the new row), unlike `with_for_update()`, which SQLite ignores
-(ENGINEERING.md "Traps"). The CHECK constraints `seats_taken <= capacity` on
+(docs/architecture.md "Stack notes"). The CHECK constraints `seats_taken <= capacity` on
 departures and departure_categories are the last line of defence. Nothing here
 commits: callers own the transaction.
 

@@ -1,7 +1,6 @@
 """The transactional outbox: enqueue side effects inside the caller's transaction,
 relay due rows to delivery, record each attempt (docs/design.md "Rules with numbers":
-every side effect that leaves the process goes through an outbox; ENGINEERING.md
-house rule 3).
+every side effect that leaves the process goes through an outbox).
 
 Writers call `enqueue_mail` (or services.webhooks.emit) BEFORE their commit: the
 row commits or rolls back with its cause. Workers call `relay_due`, which

@@ -53,7 +53,7 @@ pytestmark = [
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, never a downloaded browser (ENGINEERING.md traps)."""
+    """Debian's Chromium, never a downloaded browser (docs/architecture.md "Stack notes")."""
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),

@@ -24,7 +24,9 @@ PATHS = (".ci/run",)
 # Case-sensitive: the project's own docs/design.md is allowed. Spelled in two parts
 # so that grepping the tree for the old name finds nothing, this file included.
 OLD_NAME = "DESIGN" + ".md"
-OUTSIDE_DESIGN = re.compile(re.escape(OLD_NAME))
+OUTSIDE_DESIGN = re.compile(
+    re.escape(OLD_NAME) + "|" + re.escape("ENGINEERING" + ".md")
+)
 TRACKER_ISSUE = re.compile(r"\bissues? #\d+", re.IGNORECASE)
 
 
@@ -58,6 +60,8 @@ def test_the_selection_is_what_the_rule_names():
 def test_patterns_catch_citations_and_spare_the_projects_own_docs():
     assert OUTSIDE_DESIGN.search(f'({OLD_NAME} "Rules with numbers": OTP)')
     assert not OUTSIDE_DESIGN.search('(docs/design.md "Rules with numbers": OTP)')
+    assert OUTSIDE_DESIGN.search("see " + "ENGINEERING" + '.md "Traps"')
+    assert not OUTSIDE_DESIGN.search('docs/architecture.md "Stack notes"')
     for text in (
         "issue #3 item 7",
         "(Issue #4)",

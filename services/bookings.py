@@ -16,7 +16,7 @@ transaction with one commit; mail goes out after it.
 import secrets
 from collections import Counter
 from datetime import datetime, time, timedelta, UTC
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -31,12 +31,12 @@ from models.base import utcnow
 from models.booking import Traveller
 from services import billing, booking_limits, inventory, notifications, webhooks
 from services.common import MAX_AMOUNT, Page, get_or_404, order_by_sort, paginate
+from services.money import money
 
 REFERENCE_PREFIX = "ET-"
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 REFERENCE_LENGTH = 6
 REFERENCE_ATTEMPTS = 5
-CENT = Decimal("0.01")
 SORTABLE = ("created_at", "total_amount", "seats")
 
 # docs/design.md "Rules with numbers": cancellation tiers by time before the departure
@@ -199,16 +199,11 @@ def _hold_seats(
     )
 
 
-def _money(amount: Decimal) -> Decimal:
-    """`amount` quantized to the cent, half up (docs/design.md "Rules with numbers": money)."""
-    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def _check_total(prices: dict, counts: Counter) -> None:
     """ValidationFailed (422 on `seats`) when the party's total would not fit a money
     column (MAX_AMOUNT): PostgreSQL would refuse the row with a 500, SQLite would
     keep an amount no response may show."""
-    total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
+    total = money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
     if total > MAX_AMOUNT:
         raise ValidationFailed(
             {
@@ -227,7 +222,7 @@ def _new_booking(
     seat price; each traveller carries its category's price; the total is the sum
     over seats."""
     counts = _party_counts(travellers, seats)
-    total = _money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
+    total = money(sum((prices[name] * n for name, n in counts.items()), Decimal(0)))
     hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
     policy = current_app.config.get("CANCELLATION_POLICY", CANCELLATION_POLICY)
     return Booking(
@@ -241,7 +236,7 @@ def _new_booking(
         total_amount=total,
         amount_paid=Decimal("0.00"),
         amount_refunded=Decimal("0.00"),
-        deposit_amount=_money(total * departure.package.deposit_percent / 100),
+        deposit_amount=money(total * departure.package.deposit_percent / 100),
         balance_due_date=billing.balance_due_date(departure.start_date),
         price_snapshot={
             name: f"{amount:.2f}" for name, amount in sorted(prices.items())

@@ -26,8 +26,8 @@ from models.base import utcnow
 from services import audit, billing, inventory, notifications, refunds, webhooks
 from services.bookings import CANCELLATION_POLICY, departure_start
 from services.common import get_or_404
+from services.money import CENT
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 LIVE = ("held", "confirmed")
 UNPAID_HOLD = "unpaid_hold"

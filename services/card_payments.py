@@ -22,7 +22,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import stripe
 from sqlalchemy import or_, select, update
@@ -35,6 +35,7 @@ from models import PaymentAttempt, ProviderEvent
 from models.base import utcnow
 from services import audit, notifications, payments, provider
 from services.common import get_or_404
+from services.money import money
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
     booking = payments.check_card_intent(
         account=account, booking_id=booking_id, amount=amount
     )
-    amount = Decimal(amount).quantize(payments.CENT, rounding=ROUND_HALF_UP)
+    amount = money(amount)
     key = f"easytravels-intent-{uuid.uuid4()}"
     facts = {
         "booking_id": booking.id,

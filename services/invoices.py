@@ -28,9 +28,9 @@ from models.base import utcnow
 from services import billing
 from services.billing import CREDIT_APPLIES
 from services.common import get_or_404, order_by_sort, paginate
+from services.money import CENT
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 SORTABLE = ("created_at", "due_date", "total_amount")
 
 

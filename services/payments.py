@@ -16,7 +16,7 @@ Money rules (docs/design.md "Rules with numbers"):
 """
 
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -29,8 +29,8 @@ from models import Booking, Invoice, Payment
 from models.base import utcnow
 from services import audit, billing, inventory, notifications, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
+from services.money import money
 
-CENT = Decimal("0.01")
 CUSTOMER_METHODS = ("wallet",)
 STAFF_METHODS = ("card", "bank_transfer", "cash")
 NOT_PAYABLE = ("cancelled", "completed")
@@ -81,7 +81,7 @@ def record_payment(
 
 def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bool]:
     """The payment inside the caller's transaction; returns (payment, just confirmed)."""
-    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = money(amount)
     booking = _own_booking(account, booking_id)
     _check_method(account, booking, method, reference)
     return _apply(
@@ -99,7 +99,7 @@ def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
     Raises the same Conflict / ValidationFailed as `record_payment` when the booking
     can no longer take the money (the caller then gives it back through the
     provider)."""
-    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = money(amount)
     booking = get_or_404(Booking, booking_id, "Booking")
     return _apply(
         booking, amount=amount, method="card", reference=reference, actor=None
@@ -111,7 +111,7 @@ def check_card_intent(*, account, booking_id: int, amount: Decimal) -> Booking:
     (customers) or any (staff), payable, `amount` within what is due and at least
     the missing deposit of a held booking (the rules of `record_payment`). Raises
     NotFound (404), Conflict (409), ValidationFailed (422); writes nothing."""
-    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = money(amount)
     booking = _own_booking(account, booking_id)
     _check_payable(booking, amount)
     return booking

@@ -29,12 +29,13 @@ from models.base import utcnow
 from models.enquiry import OPEN_STAGES
 from services import bookings, enquiries
 from services.common import Page, order_by_sort, paginate
+from services.money import money
 
 
 def _quote_total(prices: dict, travellers, seats: int) -> Decimal:
     counts = bookings._party_counts(travellers, seats)
     total = sum((prices[name] * n for name, n in counts.items()), Decimal(0))
-    return bookings._money(total)
+    return money(total)
 
 
 def create_quote(

@@ -10,7 +10,7 @@ is written inside the caller's transaction together with the booking's
 import logging
 import uuid
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
@@ -21,19 +21,14 @@ from models import Booking, Payment, Refund
 from models.base import utcnow
 from services import audit, notifications, wallet, webhooks
 from services.common import Page, get_or_404, order_by_sort, paginate
+from services.money import money
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 SORTABLE = ("created_at", "amount")
 # Finance pays out a refund it cannot match to a recorded payment by bank transfer.
 FALLBACK_METHOD = "bank_transfer"
-
-
-def money(value) -> Decimal:
-    """`value` as a Decimal quantized to 0.01 with ROUND_HALF_UP."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _new_refund(

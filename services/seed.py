@@ -11,7 +11,7 @@ import random
 import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import click
 from flask import current_app
@@ -37,6 +37,7 @@ from services.bookings import (
     REFERENCE_PREFIX,
 )
 from services.search import build_search_document
+from services.money import money
 
 DEMO_PASSWORD = "demo-password-1"
 SEED = 42
@@ -520,10 +521,6 @@ class _Seeder:
         return obj
 
 
-def _money(value) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def _existing(model, email: str):
     return db.session.scalar(select(model).where(model.email == email))
 
@@ -666,7 +663,7 @@ def seed_packages(
             origin=origin,
             transport_mode=transport,
             duration_days=len(days),
-            base_price=_money(price),
+            base_price=money(price),
             currency=s.currency,
             deposit_percent=deposit,
             status=status,
@@ -698,7 +695,7 @@ def seed_departures(s: _Seeder, packages: list[Package]) -> list[Departure]:
                         end_date=start + timedelta(days=package.duration_days - 1),
                         capacity=s.rng.randint(2, 8) * 5,
                         seats_taken=0,
-                        price=_money(price),
+                        price=money(price),
                         currency=package.currency,
                         created_at=package.approved_at,
                         updated_at=package.approved_at,
@@ -729,7 +726,7 @@ def _booking_state(
     created = booking.created_at
     if status == "confirmed":
         share = Decimal(deposit_percent) / 100
-        booking.amount_paid = _money(booking.total_amount * share)
+        booking.amount_paid = money(booking.total_amount * share)
         booking.confirmed_at = created + timedelta(minutes=s.rng.randint(2, 14))
     elif status == "held":
         booking.created_at = s.now - timedelta(minutes=s.rng.randint(1, 5))
@@ -778,7 +775,7 @@ def _money_records(booking: Booking) -> None:
     from services import billing
 
     deposit_percent = booking.departure.package.deposit_percent
-    booking.deposit_amount = _money(
+    booking.deposit_amount = money(
         booking.total_amount * Decimal(deposit_percent) / 100
     )
     booking.balance_due_date = billing.balance_due_date(booking.departure.start_date)

@@ -58,6 +58,7 @@ from models import Customer, Employee, Package
 from models.base import utcnow
 from services.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
 from services.inventory import EXPIRY_REASON
+from services.money import CENT
 from services.seed import (
     CITIES,
     DEMO_PASSWORD,
@@ -98,7 +99,6 @@ STAFF_REASONS = (
     "Customer asked by email",
     "Visa not granted in time",
 )
-CENT = Decimal("0.01")
 
 COLUMNS = {
     "customers": (

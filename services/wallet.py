@@ -6,7 +6,7 @@ conditional UPDATE per entry, so concurrent debits can never overdraw it; CHECK
 constraints on both tables are the last line of defence.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -17,8 +17,8 @@ from extensions import db
 from models import Customer, WalletEntry
 from services import audit
 from services.common import MAX_AMOUNT, get_or_404, order_by_sort, paginate
+from services.money import CENT, money
 
-CENT = Decimal("0.01")
 BALANCE_MAX = MAX_AMOUNT  # customers.wallet_balance is Numeric(12, 2)
 
 
@@ -150,7 +150,7 @@ def post_adjustment(
     beyond the balance, WalletFull (409) above BALANCE_MAX (nothing written then).
     """
     customer = get_or_404(Customer, customer_id, "Customer")
-    amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = money(amount)
     if amount == 0:
         raise ValidationFailed({"amount": ["An adjustment cannot be zero."]})
     if not reason.strip():

@@ -24,13 +24,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
-from errors import Conflict, NotFound, ValidationFailed
+from errors import Conflict, ValidationFailed
 from extensions import db
 from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
 from services import billing, booking_limits, inventory, notifications, webhooks
-from services.common import MAX_AMOUNT, Page, get_or_404, order_by_sort, paginate
+from services.common import (
+    MAX_AMOUNT,
+    Page,
+    check_owner,
+    get_or_404,
+    order_by_sort,
+    paginate,
+)
 from services.money import money
 
 REFERENCE_PREFIX = "ET-"
@@ -435,6 +442,5 @@ def get_booking(*, account, booking_id: int) -> Booking:
     """The booking `booking_id`; NotFound (404) when missing or, for a customer,
     not theirs (docs/design.md "Accounts and roles")."""
     booking = get_or_404(Booking, booking_id, "Booking")
-    if not is_staff(account) and booking.customer_id != account.id:
-        raise NotFound("Booking")
+    check_owner(account, booking, "Booking")
     return booking

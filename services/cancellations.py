@@ -19,13 +19,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
-from errors import Conflict, Forbidden, NotFound
+from errors import Conflict, Forbidden
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
 from services import audit, billing, inventory, notifications, refunds, webhooks
 from services.bookings import CANCELLATION_POLICY, departure_start
-from services.common import get_or_404
+from services.common import check_owner, get_or_404
 from services.money import CENT
 
 ZERO = Decimal("0.00")
@@ -139,8 +139,7 @@ def _own_booking(account, booking_id: int) -> Booking:
     """The booking (with its departure and package); NotFound (404) when missing or
     another customer's (docs/design.md "Accounts and roles")."""
     booking = get_or_404(Booking, booking_id, "Booking")
-    if not is_staff(account) and booking.customer_id != account.id:
-        raise NotFound("Booking")
+    check_owner(account, booking, "Booking")
     return booking
 
 

@@ -29,12 +29,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.account import is_staff
-from errors import APIError, NotFound, ValidationFailed
+from errors import APIError, ValidationFailed
 from extensions import db
 from models import PaymentAttempt, ProviderEvent
 from models.base import utcnow
 from services import audit, notifications, payments, provider
-from services.common import get_or_404
+from services.common import check_owner, get_or_404
 from services.money import money
 
 log = logging.getLogger(__name__)
@@ -146,8 +146,7 @@ def get_attempt(*, account, attempt_id: int) -> PaymentAttempt:
     """`GET /payment-intents/<id>`: one attempt; NotFound (404) when missing or, for
     a customer, not theirs (docs/design.md "Accounts and roles")."""
     attempt = get_or_404(PaymentAttempt, attempt_id, "Payment intent")
-    if not is_staff(account) and attempt.customer_id != account.id:
-        raise NotFound("Payment intent")
+    check_owner(account, attempt, "Payment intent")
     return attempt
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from errors import NotFound, ValidationFailed
 from extensions import db
+from models.account import is_staff
 
 # The largest amount a Numeric(12, 2) money column holds (schemas.common Money.MAX):
 # PostgreSQL refuses more (numeric field overflow), SQLite would store it silently.
@@ -102,3 +103,12 @@ def text_matches(q: str, *columns):
 
     pattern = like_pattern(q)
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+
+
+def check_owner(account, record, what: str):
+    """`record` when `account` may see it: staff any, a customer only their own
+    (`record.customer_id`); otherwise NotFound (404, never 403, so ids reveal
+    nothing: docs/design.md "Accounts and roles"). Returns `record`."""
+    if not is_staff(account) and record.customer_id != account.id:
+        raise NotFound(what)
+    return record

@@ -35,7 +35,7 @@ from models import Booking, Customer, Enquiry, EnquiryNote, EnquiryStageChange, 
 from models.base import utcnow
 from models.enquiry import ENQUIRY_TRANSITIONS, OPEN_STAGES
 from services import assignment, audit, customer_merge, lost_reasons
-from services.common import Page, order_by_sort, paginate, text_matches
+from services.common import Page, check_owner, order_by_sort, paginate, text_matches
 
 SORTABLE = ("created_at", "updated_at", "stage_changed_at")
 UNSET = object()
@@ -204,8 +204,7 @@ def visible_enquiry(actor, enquiry_id: int, *, with_notes: bool = False) -> Enqu
     """The enquiry if the actor may see it: staff any, a customer their own; else
     NotFound (404, also for another customer's enquiry - docs/design.md "Accounts and roles")."""
     enquiry = find_enquiry(enquiry_id, with_notes=with_notes)
-    if not is_staff(actor) and enquiry.customer_id != actor.id:
-        raise NotFound("Enquiry")
+    check_owner(actor, enquiry, "Enquiry")
     return enquiry
 
 

@@ -21,13 +21,12 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
-from errors import NotFound
 from extensions import db
 from models import Booking, CreditNote, Invoice
 from models.base import utcnow
 from services import billing
 from services.billing import CREDIT_APPLIES
-from services.common import get_or_404, order_by_sort, paginate
+from services.common import check_owner, get_or_404, order_by_sort, paginate
 from services.money import CENT
 
 ZERO = Decimal("0.00")
@@ -146,8 +145,7 @@ def get_invoice(*, account, invoice_id: int) -> dict:
     (404) when missing or, for a customer, not theirs (docs/design.md "Accounts and
     roles")."""
     invoice = get_or_404(Invoice, invoice_id, "Invoice")
-    if not is_staff(account) and invoice.customer_id != account.id:
-        raise NotFound("Invoice")
+    check_owner(account, invoice, "Invoice")
     return _view(
         invoice, billing.invoice_status(invoice), billing.credited_amount(invoice)
     )

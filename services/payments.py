@@ -23,12 +23,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
-from errors import Conflict, Forbidden, NotFound, ValidationFailed
+from errors import Conflict, Forbidden, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment
 from models.base import utcnow
 from services import audit, billing, inventory, notifications, wallet, webhooks
-from services.common import Page, get_or_404, order_by_sort, paginate
+from services.common import Page, check_owner, get_or_404, order_by_sort, paginate
 from services.money import money
 
 CUSTOMER_METHODS = ("wallet",)
@@ -184,8 +184,7 @@ def _announce(booking: Booking, payment: Payment, confirmed: bool) -> None:
 def _own_booking(account, booking_id: int) -> Booking:
     """The booking, or NotFound when missing or another customer's."""
     booking = get_or_404(Booking, booking_id, "Booking")
-    if not is_staff(account) and booking.customer_id != account.id:
-        raise NotFound("Booking")
+    check_owner(account, booking, "Booking")
     return booking
 
 

@@ -15,12 +15,12 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from models.account import is_staff
-from errors import APIError, Conflict, NotFound, ValidationFailed
+from errors import APIError, Conflict, ValidationFailed
 from extensions import db
 from models import Booking, Payment, Refund
 from models.base import utcnow
 from services import audit, notifications, wallet, webhooks
-from services.common import Page, get_or_404, order_by_sort, paginate
+from services.common import Page, check_owner, get_or_404, order_by_sort, paginate
 from services.money import money
 
 log = logging.getLogger(__name__)
@@ -246,8 +246,7 @@ def get_refund(*, account, refund_id: int) -> Refund:
     """The refund `refund_id`; NotFound (404) when missing or, for a customer, not
     theirs (docs/design.md "Accounts and roles")."""
     refund = get_or_404(Refund, refund_id, "Refund")
-    if not is_staff(account) and refund.customer_id != account.id:
-        raise NotFound("Refund")
+    check_owner(account, refund, "Refund")
     return refund
 
 

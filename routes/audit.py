@@ -19,5 +19,4 @@ class AuditLog(MethodView):
     @blp.response(200, page_of(AuditEntrySchema))
     def get(self, args):
         """List audit entries, newest first, with filters."""
-        page = audit.list_entries(**args)
-        return {"items": page.items, "meta": page.meta}
+        return audit.list_entries(**args)

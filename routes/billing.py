@@ -47,8 +47,7 @@ class Payments(MethodView):
     @blp.response(200, page_of(PaymentSchema))
     def get(self, args):
         """List payments, newest first (customers see their own)."""
-        page = payments.list_payments(account=current_user, **args)
-        return {"items": page.items, "meta": page.meta}
+        return payments.list_payments(account=current_user, **args)
 
 
 @blp.route("/invoices")

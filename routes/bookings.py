@@ -24,8 +24,7 @@ class Bookings(MethodView):
     @blp.response(200, page_of(BookingSchema))
     def get(self, args):
         """List bookings, newest first (customers see their own)."""
-        page = bookings.list_bookings(account=current_user, **args)
-        return {"items": page.items, "meta": page.meta}
+        return bookings.list_bookings(account=current_user, **args)
 
     @roles_required(*BOOKERS)
     @idempotent

@@ -65,8 +65,7 @@ class Refunds(MethodView):
     @blp.response(200, page_of(RefundSchema))
     def get(self, args):
         """List refunds, newest first (customers see their own)."""
-        page = refunds.list_refunds(account=current_user, **args)
-        return {"items": page.items, "meta": page.meta}
+        return refunds.list_refunds(account=current_user, **args)
 
 
 @blp.route("/refunds/<int(max=2147483647):refund_id>")

@@ -25,8 +25,7 @@ class Customers(MethodView):
     @blp.response(200, page_of(CustomerSchema))
     def get(self, args):
         """List and search customers (q over name, email and phone; active)."""
-        page = customers.list_customers(**args)
-        return {"items": page.items, "meta": page.meta}
+        return customers.list_customers(**args)
 
     @roles_required("admin", "sales")
     @blp.arguments(CustomerCreateSchema)

@@ -25,8 +25,7 @@ class Employees(MethodView):
     @blp.response(200, page_of(EmployeeSchema))
     def get(self, args):
         """List and search employees (q over name and email, role, active)."""
-        page = employees.list_employees(**args)
-        return {"items": page.items, "meta": page.meta}
+        return employees.list_employees(**args)
 
     @roles_required("admin")
     @blp.arguments(EmployeeCreateSchema)

@@ -35,8 +35,7 @@ class Enquiries(MethodView):
     @blp.response(200, page_of(EnquirySchema))
     def get(self, args):
         """List enquiries (customers: their own), newest first, with filters."""
-        page = enquiries.list_enquiries(actor=current_user, **args)
-        return {"items": page.items, "meta": page.meta}
+        return enquiries.list_enquiries(actor=current_user, **args)
 
     @roles_required(*PARTIES)
     @blp.arguments(EnquiryCreateSchema)
@@ -78,8 +77,7 @@ class EnquiryNotes(MethodView):
     @blp.response(200, page_of(NoteSchema))
     def get(self, args, enquiry_id):
         """List an enquiry's notes, oldest first."""
-        page = enquiries.list_notes(actor=current_user, enquiry_id=enquiry_id, **args)
-        return {"items": page.items, "meta": page.meta}
+        return enquiries.list_notes(actor=current_user, enquiry_id=enquiry_id, **args)
 
     @roles_required(*PARTIES)
     @blp.arguments(NoteCreateSchema)

@@ -28,8 +28,7 @@ class Outbox(MethodView):
     @blp.response(200, page_of(OutboxMessageSchema))
     def get(self, args):
         """List outbox messages (mail, webhook deliveries), newest first; ?state=dead."""
-        page = outbox.list_messages(**args)
-        return {"items": page.items, "meta": page.meta}
+        return outbox.list_messages(**args)
 
 
 @blp.route(f"/outbox/{ID.format('message_id')}/retry")
@@ -50,8 +49,7 @@ class WebhookEndpoints(MethodView):
     @blp.response(200, page_of(WebhookEndpointSchema))
     def get(self, args):
         """List webhook subscriptions, newest first (secrets are never listed)."""
-        page = webhooks.list_endpoints(**args)
-        return {"items": page.items, "meta": page.meta}
+        return webhooks.list_endpoints(**args)
 
     @roles_required("admin")
     @blp.arguments(WebhookEndpointCreateSchema)
@@ -104,8 +102,7 @@ class WebhookDeliveries(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, description="No such endpoint")
     def get(self, args, endpoint_id):
         """The endpoint's delivery log, newest first."""
-        page = webhooks.list_deliveries(endpoint_id, **args)
-        return {"items": page.items, "meta": page.meta}
+        return webhooks.list_deliveries(endpoint_id, **args)
 
 
 @blp.route(

@@ -37,8 +37,7 @@ class Packages(MethodView):
     @blp.response(200, page_of(PackageSchema))
     def get(self, args):
         """List and search packages (customers and anonymous: published only)."""
-        page = packages.list_packages(account=caller(), **args)
-        return {"items": page.items, "meta": page.meta}
+        return packages.list_packages(account=caller(), **args)
 
     @roles_required(*EDITORS)
     @blp.arguments(PackageCreateSchema)
@@ -118,10 +117,9 @@ class PackageDepartures(MethodView):
     @blp.response(200, page_of(DepartureSchema))
     def get(self, args, package_id):
         """List a package's departures, earliest start first."""
-        page = departures.list_departures(
+        return departures.list_departures(
             package_id=package_id, account=caller(), **args
         )
-        return {"items": page.items, "meta": page.meta}
 
     @roles_required(*EDITORS)
     @blp.arguments(DepartureCreateSchema)

@@ -77,8 +77,7 @@ class EnquiryActivities(MethodView):
     @blp.response(200, page_of(ActivitySchema))
     def get(self, args, enquiry_id):
         """List an enquiry's activities, soonest due first."""
-        page = activities.list_enquiry_activities(enquiry_id=enquiry_id, **args)
-        return {"items": page.items, "meta": page.meta}
+        return activities.list_enquiry_activities(enquiry_id=enquiry_id, **args)
 
     @roles_required(*WORKERS)
     @blp.arguments(ActivityCreateSchema)
@@ -97,8 +96,7 @@ class Activities(MethodView):
     @blp.response(200, page_of(ActivitySchema))
     def get(self, args):
         """List activities by owner, due today or overdue, soonest due first."""
-        page = activities.list_activities(**args)
-        return {"items": page.items, "meta": page.meta}
+        return activities.list_activities(**args)
 
 
 @blp.route(f"/activities/<{ID}:activity_id>")
@@ -120,8 +118,7 @@ class EnquiryQuotes(MethodView):
     @blp.response(200, page_of(QuoteSchema))
     def get(self, args, enquiry_id):
         """List an enquiry's quotes, newest first (customers: their own enquiry's)."""
-        page = quotes.list_quotes(actor=current_user, enquiry_id=enquiry_id, **args)
-        return {"items": page.items, "meta": page.meta}
+        return quotes.list_quotes(actor=current_user, enquiry_id=enquiry_id, **args)
 
     @roles_required(*WORKERS)
     @blp.arguments(QuoteCreateSchema)

@@ -394,6 +394,25 @@ CASES = [
         lambda w, me: ("POST", "/enquiry-lost-reasons", {"label": "Visa"}),
     ),
     (
+        "list the outbox",
+        {"admin"},
+        lambda w, me: ("GET", "/outbox?state=dead", None),
+    ),
+    (
+        "list webhook endpoints",
+        {"admin"},
+        lambda w, me: ("GET", "/webhooks/endpoints", None),
+    ),
+    (
+        "subscribe a webhook endpoint",
+        {"admin"},
+        lambda w, me: (
+            "POST",
+            "/webhooks/endpoints",
+            {"url": "http://127.0.0.1:9/hook", "event_types": ["booking.created"]},
+        ),
+    ),
+    (
         "find duplicate customers",
         {"admin", "sales"},
         lambda w, me: ("GET", "/customers/duplicates?email=payer@example.test", None),

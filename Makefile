@@ -119,40 +119,18 @@ pg-database: venv ## Create the TEST_DATABASE_URL database if missing (PG_RECREA
 	$(BIN)/python -c "$$PG_DATABASE_PY" '$(TEST_DATABASE_URL)' '$(PG_RECREATE)'
 
 walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.py against it
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-walkthrough.XXXXXX")
-	server=
-	cleanup() {
-	    if [ -n "$$server" ]; then
-	        kill "$$server" 2>/dev/null || true
-	        wait "$$server" 2>/dev/null || true
-	    fi
-	    stripe_down
-	    rm -rf "$$tmp"
-	}
-	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
-	trap cleanup EXIT
-	read -r port smtp_port < <($(BIN)/python -c "$$FREE_PORTS_PY")
-	port=$(or $(WALKTHROUGH_PORT),$$port)
+	@$(call LIVE_SERVER_SETUP,walkthrough,$(WALKTHROUGH_PORT))
 	smtp_port=$(or $(WALKTHROUGH_SMTP_PORT),$$smtp_port)
-	stripe=
-	$(LOCALSTRIPE_FUNCTIONS)
 	stripe_up "$$port" 0 || exit 1
-	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/walkthrough.db"
-	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 	export MAIL_SERVER=127.0.0.1 MAIL_PORT="$$smtp_port" MAIL_USE_TLS=false MAIL_USE_SSL=false
 	export MAIL_USERNAME= MAIL_PASSWORD=
 	export ADMIN_EMAIL='$(WALKTHROUGH_ADMIN_EMAIL)' ADMIN_PASSWORD='$(WALKTHROUGH_ADMIN_PASSWORD)'
 	echo "walkthrough: database $$DATABASE_URL, server port $$port, SMTP sink port $$smtp_port"
-	$(FLASK) db upgrade
-	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
-	server=$$!
-	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
-	status=0
+	$(call LIVE_SERVER_START,)
 	$(BIN)/python examples/walkthrough.py --base-url "http://127.0.0.1:$$port" \
 	    --admin-email "$$ADMIN_EMAIL" --admin-password "$$ADMIN_PASSWORD" \
 	    --smtp-port "$$smtp_port" --stripe-api-base "$$STRIPE_API_BASE" || status=$$?
-	if [ "$$status" -ne 0 ]; then show_log; fi
-	exit "$$status"
+	$(LIVE_SERVER_END)
 
 openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no servers)
 	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-openapi.XXXXXX")
@@ -170,70 +148,27 @@ $(NEWMAN_STAMP): $(POSTMAN_TOOLS)/package.json $(POSTMAN_TOOLS)/package-lock.jso
 	touch $@
 
 newman: venv $(NEWMAN_STAMP) ## Serve a fresh SQLite database with demo data, run the whole Postman collection
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-newman.XXXXXX")
-	server=
-	cleanup() {
-	    if [ -n "$$server" ]; then
-	        kill "$$server" 2>/dev/null || true
-	        wait "$$server" 2>/dev/null || true
-	    fi
-	    stripe_down
-	    rm -rf "$$tmp"
-	}
-	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
-	trap cleanup EXIT
-	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
-	port=$(or $(NEWMAN_PORT),$$port)
-	stripe=
-	$(LOCALSTRIPE_FUNCTIONS)
+	@$(call LIVE_SERVER_SETUP,newman,$(NEWMAN_PORT))
 	stripe_up "$$port" 0 || exit 1
-	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/newman.db"
-	export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
-	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 	echo "newman: database $$DATABASE_URL, server port $$port, $(if $(NEWMAN_FOLDER),folder '$(NEWMAN_FOLDER)',the whole collection)"
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
-	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
-	server=$$!
-	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
-	status=0
+	$(call LIVE_SERVER_START,seed)
 	$(NEWMAN) run $(POSTMAN_COLLECTION) -e $(POSTMAN_ENVIRONMENT) \
 	    --env-var "baseUrl=http://127.0.0.1:$$port" --env-var "stripeBase=$$STRIPE_API_BASE" \
 	    $(if $(NEWMAN_FOLDER),--folder '$(NEWMAN_FOLDER)') \
 	    --reporters cli --timeout-request 20000 --color off $(NEWMAN_ARGS) || status=$$?
-	if [ "$$status" -ne 0 ]; then show_log; fi
-	exit "$$status"
+	$(LIVE_SERVER_END)
 
 client-check: venv ## Generate a Python client (openapi-python-client), run a scenario on a live server
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-client.XXXXXX")
-	server=
-	cleanup() {
-	    if [ -n "$$server" ]; then
-	        kill "$$server" 2>/dev/null || true
-	        wait "$$server" 2>/dev/null || true
-	    fi
-	    rm -rf "$$tmp"
-	}
-	show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
-	trap cleanup EXIT
+	@$(call LIVE_SERVER_SETUP,client,)
 	echo "client-check: generating a Python client from docs/openapi.json into $$tmp"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
 	    --path docs/openapi.json --meta none --output-path "$$tmp/easy_travels_client" \
 	    --fail-on-warning
-	read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
-	export APP_CONFIG=development DATABASE_URL="sqlite:///$$tmp/client.db"
-	export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
 	echo "client-check: database $$DATABASE_URL, server port $$port"
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
-	$(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
-	server=$$!
-	$(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
-	status=0
+	$(call LIVE_SERVER_START,seed)
 	$(BIN)/python scripts/client_scenario.py --client-dir "$$tmp" \
 	    --package easy_travels_client --base-url "http://127.0.0.1:$$port" || status=$$?
-	if [ "$$status" -ne 0 ]; then show_log; fi
-	exit "$$status"
+	$(LIVE_SERVER_END)
 
 fuzz-short: venv ## Serve a fresh SQLite database with demo data, fuzz it briefly (~2 min)
 	@$(call FUZZ_RECIPE,short)
@@ -309,8 +244,28 @@ screenshots: venv chromium dashboard-deps ## Re-take docs/screenshots/ with the 
 # fresh SQLite database with the demo data, `flask run` on a free port, the server
 # log shown when the run fails.
 define FUZZ_RECIPE
-tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-fuzz.XXXXXX")
+$(call LIVE_SERVER_SETUP,fuzz,$(FUZZ_PORT),$(FUZZ_DATABASE_URL))
+stripe_up "$$port" 0 || exit 1
+echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
+$(call LIVE_SERVER_START,seed)
+$(BIN)/python scripts/fuzz.py --base-url "http://127.0.0.1:$$port" --profile $(1) \
+    --report-dir '$(FUZZ_REPORT_DIR)' $(FUZZ_ARGS) || status=$$?
+$(LIVE_SERVER_END)
+endef
+
+# The live-server recipe shared by walkthrough, newman, client-check and the fuzz
+# targets. LIVE_SERVER_SETUP (1: name, 2: port or empty for a free one, 3: database
+# URL or empty for a fresh SQLite file): a temp dir removed on exit with the server
+# and any localstripe (stripe_up) stopped, free ports in $$port and $$smtp_port,
+# development config with generated secrets and no mail or admin bootstrap (export
+# others before the start). LIVE_SERVER_START (1: non-empty to load the demo data):
+# migrate, `flask run` on $$port, wait for /health (the server log shown if it never
+# answers), status=0. LIVE_SERVER_END: the server log when the step failed, its exit.
+define LIVE_SERVER_SETUP
+tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-$(1).XXXXXX")
 server=
+stripe=
+$(LOCALSTRIPE_FUNCTIONS)
 cleanup() {
     if [ -n "$$server" ]; then
         kill "$$server" 2>/dev/null || true
@@ -321,23 +276,24 @@ cleanup() {
 }
 show_log() { echo "---- server log (last 60 lines) ----"; tail -n 60 "$$tmp/server.log"; }
 trap cleanup EXIT
-read -r port _ < <($(BIN)/python -c "$$FREE_PORTS_PY")
-port=$(or $(FUZZ_PORT),$$port)
-stripe=
-$(LOCALSTRIPE_FUNCTIONS)
-stripe_up "$$port" 0 || exit 1
-export APP_CONFIG=development DATABASE_URL="$(or $(FUZZ_DATABASE_URL),sqlite:///$$tmp/fuzz.db)"
-export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")" JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
+read -r port smtp_port < <($(BIN)/python -c "$$FREE_PORTS_PY")
+port=$(or $(2),$$port)
+export APP_CONFIG=development DATABASE_URL="$(or $(3),sqlite:///$$tmp/$(1).db)"
+export SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
+export JWT_SECRET_KEY="$$($(BIN)/python -c "$$GEN_SECRET_PY")"
 export MAIL_SERVER= ADMIN_EMAIL= ADMIN_PASSWORD=
-echo "fuzz ($(1)): database $$DATABASE_URL, server port $$port"
+endef
+
+define LIVE_SERVER_START
 $(FLASK) db upgrade
-$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; }
+$(if $(1),$(FLASK) seed-demo >"$$tmp/seed.log" 2>&1 || { cat "$$tmp/seed.log"; exit 1; })
 $(FLASK) run --host 127.0.0.1 --port "$$port" >"$$tmp/server.log" 2>&1 &
 server=$$!
 $(BIN)/python -c "$$WAIT_FOR_HEALTH_PY" "$$port" "$$server" || { show_log; exit 1; }
 status=0
-$(BIN)/python scripts/fuzz.py --base-url "http://127.0.0.1:$$port" --profile $(1) \
-    --report-dir '$(FUZZ_REPORT_DIR)' $(FUZZ_ARGS) || status=$$?
+endef
+
+define LIVE_SERVER_END
 if [ "$$status" -ne 0 ]; then show_log; fi
 exit "$$status"
 endef

@@ -27,7 +27,9 @@ class HealthSchema(Schema):
     database = fields.String(
         required=False, metadata={"enum": ["ok"], "may_be_absent": True}
     )
-    outbox = fields.Nested(OutboxHealthSchema, required=False)
+    outbox = fields.Nested(
+        OutboxHealthSchema, required=False, metadata={"may_be_absent": True}
+    )
 
 
 @blp.route("")

@@ -33,6 +33,7 @@ class CustomerSchema(Schema):
         fields.Dict(),
         dump_only=True,
         metadata={
+            "may_be_absent": True,
             "example": [
                 {
                     "id": 8,
@@ -42,7 +43,7 @@ class CustomerSchema(Schema):
                     "active": True,
                     "matched_on": ["phone"],
                 }
-            ]
+            ],
         },
     )
     merged_into_id = fields.Integer(dump_only=True, allow_none=True)

@@ -145,8 +145,16 @@ class EnquiryDetailSchema(EnquirySchema):
         dump_only=True,
         metadata={"example": {"new": 3600, "contacted": 86400}},
     )
-    assignments = fields.List(fields.Nested(AssignmentSchema), dump_only=True)
-    duplicates = fields.List(fields.Nested(DuplicateSchema), dump_only=True)
+    # Staff see these (a customer's view leaves them out); `duplicates` right after
+    # creation only.
+    assignments = fields.List(
+        fields.Nested(AssignmentSchema),
+        dump_only=True,
+        metadata={"may_be_absent": True},
+    )
+    duplicates = fields.List(
+        fields.Nested(DuplicateSchema), dump_only=True, metadata={"may_be_absent": True}
+    )
 
 
 class EnquiryCreateSchema(Schema):

@@ -13,9 +13,9 @@ Timeline: load for --warmup s; `pg_ctl restart -m fast` (a clean restart); load 
 --between s; `pg_ctl stop -m immediate` (a crash: WAL recovery on start), --down s
 with no database, `pg_ctl start`; load for --after s; stop.
 
-Client threads each play one customer: POST /bookings, pay the deposit and
-sometimes the balance (POST /bookings/<id>/payments), GET the booking, list the
-packages. Every write carries an Idempotency-Key and is retried with it on 503,
+Client threads each play one customer: POST /bookings; a finance employee records
+the deposit and sometimes the balance as card-terminal payments (POST
+/bookings/<id>/payments); GET the booking, list the packages. Every write carries an Idempotency-Key and is retried with it on 503,
 a connection error or 409 idempotency-in-flight, for up to --retry-window s.
 
 Checks (each failure is listed in the report; exit status 1 when any):
@@ -244,7 +244,7 @@ def seed(
     from auth.tokens import issue_tokens
     from config import normalise_database_url
     from extensions import db
-    from models import Customer, Departure, Package
+    from models import Customer, Departure, Employee, Package
 
     app = create_app(
         "testing",
@@ -287,14 +287,24 @@ def seed(
             )
             for n in range(clients)
         ]
-        db.session.add_all(customers)
+        # Card money from customers only enters through the payment provider, so a
+        # finance employee records each payment as a card-terminal payment.
+        cashier = Employee(
+            name="Drill cashier",
+            email="cashier@staff.test",
+            role="finance",
+            password_hash=password,
+        )
+        db.session.add_all([*customers, cashier])
         db.session.commit()
+        till = {"Authorization": f"Bearer {issue_tokens(cashier)['access_token']}"}
         people = [
             {
                 "id": c.id,
                 "headers": {
                     "Authorization": f"Bearer {issue_tokens(c)['access_token']}"
                 },
+                "cashier": till,
             }
             for c in customers
         ]
@@ -377,7 +387,7 @@ class Client(threading.Thread):
         self.session = requests.Session()
 
     def call(self, op, method, path, body=None, key=None):
-        headers = dict(self.person["headers"])
+        headers = dict(self.person["cashier" if op == "pay" else "headers"])
         if key:
             headers["Idempotency-Key"] = key
         started = time.monotonic() - self.t0

@@ -21,6 +21,7 @@ from schemas.auth import (
     TokenSchema,
 )
 from schemas.customers import CustomerRegisterSchema, CustomerSchema
+from routes.request_facts import request_facts
 from services import accounts, email_change
 from services.customers import create_customer
 
@@ -48,7 +49,7 @@ class Login(MethodView):
     )
     def post(self, data):
         """Log in with email and password; returns access and refresh tokens."""
-        return accounts.login(**data)
+        return accounts.login(**data, facts=request_facts())
 
 
 @blp.route("/refresh")
@@ -98,7 +99,7 @@ class PasswordChange(MethodView):
     @blp.response(204)
     def post(self, data):
         """Change the caller's password with the mailed code (other sessions end)."""
-        accounts.change_password(current_user, **data)
+        accounts.change_password(current_user, **data, facts=request_facts())
 
 
 @blp.route("/password/forgot")
@@ -119,7 +120,7 @@ class PasswordReset(MethodView):
     @blp.response(204)
     def post(self, data):
         """Set a new password with the mailed reset code."""
-        accounts.reset_password(**data)
+        accounts.reset_password(**data, facts=request_facts())
 
 
 @blp.route("/login/otp")
@@ -140,7 +141,7 @@ class OtpLoginVerify(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, data):
         """Log in with the mailed sign-in code."""
-        return accounts.login_with_code(**data)
+        return accounts.login_with_code(**data, facts=request_facts())
 
 
 @blp.route("/email")
@@ -151,7 +152,9 @@ class EmailChange(MethodView):
     @blp.response(202, AcceptedSchema)
     def post(self, data):
         """Start changing the caller's email: a code is mailed to the new address."""
-        email_change.start_change(current_user, data["email"], actor=current_user)
+        email_change.start_change(
+            current_user, data["email"], actor=current_user, facts=request_facts()
+        )
         return {"detail": "A code has been mailed to the new address."}
 
 
@@ -164,4 +167,4 @@ class EmailConfirm(MethodView):
     def post(self, data):
         """Confirm the pending email change with the mailed code; the old address is
         told, every session ends and fresh tokens are returned."""
-        return email_change.confirm_change(current_user, **data)
+        return email_change.confirm_change(current_user, **data, facts=request_facts())

@@ -17,6 +17,7 @@ from schemas.billing import (
     PaymentSchema,
 )
 from schemas.common import ProblemSchema, page_of
+from routes.request_facts import request_facts
 from services import invoices, payments
 
 blp = Blueprint("billing", __name__, description="Payments and invoices")
@@ -36,7 +37,7 @@ class BookingPayments(MethodView):
     def post(self, data, booking_id):
         """Pay a booking; it is confirmed once its deposit is paid."""
         return payments.record_payment(
-            account=current_user, booking_id=booking_id, **data
+            account=current_user, booking_id=booking_id, **data, facts=request_facts()
         )
 
 

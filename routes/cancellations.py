@@ -19,6 +19,7 @@ from schemas.cancellations import (
     RefundSchema,
 )
 from schemas.common import ProblemSchema, page_of
+from routes.request_facts import request_facts
 from services import cancellations, refunds
 
 blp = Blueprint("cancellations", __name__, description="Cancellations and refunds")
@@ -54,7 +55,7 @@ class CancelBooking(MethodView):
     def post(self, data, booking_id):
         """Cancel the booking: tiered penalty, seats back, refund of the rest."""
         return cancellations.cancel_booking(
-            account=current_user, booking_id=booking_id, **data
+            account=current_user, booking_id=booking_id, **data, facts=request_facts()
         )
 
 
@@ -86,7 +87,7 @@ class CompleteRefund(MethodView):
     def post(self, data, refund_id):
         """Mark a pending refund to the original method as paid out."""
         return refunds.complete_refund(
-            account=current_user, refund_id=refund_id, **data
+            account=current_user, refund_id=refund_id, **data, facts=request_facts()
         )
 
 
@@ -105,7 +106,9 @@ class RetryRefund(MethodView):
     )
     def post(self, refund_id):
         """Send a failed refund to the payment provider again."""
-        return refunds.retry_refund(account=current_user, refund_id=refund_id)
+        return refunds.retry_refund(
+            account=current_user, refund_id=refund_id, facts=request_facts()
+        )
 
 
 @blp.route("/departures/<int(max=2147483647):departure_id>/cancel")
@@ -120,5 +123,8 @@ class CancelDeparture(MethodView):
     def post(self, data, departure_id):
         """Cancel a whole departure (or preview it): every booking refunded in full."""
         return cancellations.cancel_departure(
-            account=current_user, departure_id=departure_id, **data
+            account=current_user,
+            departure_id=departure_id,
+            **data,
+            facts=request_facts(),
         )

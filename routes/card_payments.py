@@ -15,6 +15,7 @@ from schemas.card_payments import (
     WebhookAnswerSchema,
 )
 from schemas.common import ProblemSchema
+from routes.request_facts import request_facts
 from services import card_payments
 
 blp = Blueprint(
@@ -47,7 +48,10 @@ class BookingPaymentIntents(MethodView):
         """Start a card payment: a provider payment intent the client confirms."""
         return _with_key(
             card_payments.start_card_payment(
-                account=current_user, booking_id=booking_id, **data
+                account=current_user,
+                booking_id=booking_id,
+                **data,
+                facts=request_facts(),
             )
         )
 
@@ -94,4 +98,5 @@ class StripeWebhook(MethodView):
         return card_payments.handle_webhook(
             payload=request.get_data(cache=True),
             signature=request.headers.get("Stripe-Signature"),
+            facts=request_facts(),
         )

@@ -13,6 +13,7 @@ from schemas.customers import (
     CustomerSchema,
     CustomerUpdateSchema,
 )
+from routes.request_facts import request_facts
 from services import customers
 
 blp = Blueprint("customers", __name__, description="Customers")
@@ -49,11 +50,14 @@ class CustomerById(MethodView):
     def patch(self, data, customer_id):
         """Edit a customer (staff may set active; a customer edits only their own)."""
         return customers.update_customer(
-            customer_id=customer_id, changes=data, actor=current_user
+            customer_id=customer_id,
+            changes=data,
+            actor=current_user,
+            facts=request_facts(),
         )
 
     @roles_required("admin", "sales")
     @blp.response(204)
     def delete(self, customer_id):
         """Delete a customer with their enquiries; refused when they have bookings."""
-        customers.delete_customer(customer_id=customer_id)
+        customers.delete_customer(customer_id=customer_id, facts=request_facts())

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
 from schemas.departures import DepartureSchema, DepartureUpdateSchema
+from routes.request_facts import request_facts
 from services import departures
 
 blp = Blueprint("departures", __name__, description="Dated departures of packages")
@@ -29,11 +30,14 @@ class DepartureById(MethodView):
         """Edit dates, capacity (never below seats taken), price or cutoff; price
         changes and capacity cuts of a published package need approval again."""
         return departures.update_departure(
-            departure_id=departure_id, changes=data, editor=current_user
+            departure_id=departure_id,
+            changes=data,
+            editor=current_user,
+            facts=request_facts(),
         )
 
     @roles_required(*EDITORS)
     @blp.response(204)
     def delete(self, departure_id):
         """Delete a departure that has no bookings."""
-        departures.delete_departure(departure_id=departure_id)
+        departures.delete_departure(departure_id=departure_id, facts=request_facts())

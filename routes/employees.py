@@ -13,6 +13,7 @@ from schemas.employees import (
     EmployeeSchema,
     EmployeeUpdateSchema,
 )
+from routes.request_facts import request_facts
 from services import employees
 
 blp = Blueprint("employees", __name__, description="Employees")
@@ -32,7 +33,7 @@ class Employees(MethodView):
     @blp.response(201, EmployeeSchema)
     def post(self, data):
         """Create an employee with a role and an initial password."""
-        return employees.create_employee(**data)
+        return employees.create_employee(**data, facts=request_facts())
 
 
 @blp.route("/<int(max=2147483647):employee_id>")
@@ -49,11 +50,16 @@ class EmployeeById(MethodView):
     def patch(self, data, employee_id):
         """Edit contact data (admin, hr); role and active flag (admin only)."""
         return employees.update_employee(
-            employee_id=employee_id, changes=data, actor=current_user
+            employee_id=employee_id,
+            changes=data,
+            actor=current_user,
+            facts=request_facts(),
         )
 
     @roles_required("admin")
     @blp.response(204)
     def delete(self, employee_id):
         """Deactivate an employee; their tokens stop working at once."""
-        employees.deactivate_employee(employee_id=employee_id, actor=current_user)
+        employees.deactivate_employee(
+            employee_id=employee_id, actor=current_user, facts=request_facts()
+        )

@@ -20,6 +20,7 @@ from schemas.enquiries import (
     NoteQueryArgs,
     NoteSchema,
 )
+from routes.request_facts import request_facts
 from services import enquiries
 
 blp = Blueprint("enquiries", __name__, description="Enquiries and their note threads")
@@ -60,14 +61,14 @@ class EnquiryItem(MethodView):
         """Work an enquiry: stage (lost with a reason, won by a booking), assignee,
         subject, message, source."""
         return enquiries.update_enquiry(
-            actor=current_user, enquiry_id=enquiry_id, **data
+            actor=current_user, enquiry_id=enquiry_id, facts=request_facts(), **data
         )
 
     @roles_required(*WORKERS)
     @blp.response(204)
     def delete(self, enquiry_id):
         """Delete an enquiry and its notes."""
-        enquiries.delete_enquiry(enquiry_id=enquiry_id)
+        enquiries.delete_enquiry(enquiry_id=enquiry_id, facts=request_facts())
 
 
 @blp.route("/<int(max=2147483647):enquiry_id>/notes")

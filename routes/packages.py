@@ -19,6 +19,7 @@ from schemas.packages import (
     PackageSchema,
     PackageUpdateSchema,
 )
+from routes.request_facts import request_facts
 from services import departures, packages
 
 blp = Blueprint(
@@ -68,7 +69,7 @@ class PackageById(MethodView):
     @blp.response(204)
     def delete(self, package_id):
         """Delete a draft or rejected package without departures."""
-        packages.delete_package(package_id=package_id)
+        packages.delete_package(package_id=package_id, facts=request_facts())
 
 
 @blp.route(f"/{PACKAGE_ID}/submit")
@@ -77,7 +78,7 @@ class SubmitPackage(MethodView):
     @blp.response(200, PackageSchema)
     def post(self, package_id):
         """Submit a draft for approval."""
-        return packages.submit_package(package_id=package_id)
+        return packages.submit_package(package_id=package_id, facts=request_facts())
 
 
 @blp.route(f"/{PACKAGE_ID}/approve")
@@ -86,7 +87,9 @@ class ApprovePackage(MethodView):
     @blp.response(200, PackageSchema)
     def post(self, package_id):
         """Approve and publish a pending package (not your own revision)."""
-        return packages.approve_package(package_id=package_id, actor=current_user)
+        return packages.approve_package(
+            package_id=package_id, actor=current_user, facts=request_facts()
+        )
 
 
 @blp.route(f"/{PACKAGE_ID}/reject")
@@ -97,7 +100,7 @@ class RejectPackage(MethodView):
     def post(self, data, package_id):
         """Reject a pending package with a reason (not your own revision)."""
         return packages.reject_package(
-            package_id=package_id, actor=current_user, **data
+            package_id=package_id, actor=current_user, **data, facts=request_facts()
         )
 
 
@@ -107,7 +110,7 @@ class ArchivePackage(MethodView):
     @blp.response(200, PackageSchema)
     def post(self, package_id):
         """Archive a package: it leaves the catalogue for good."""
-        return packages.archive_package(package_id=package_id)
+        return packages.archive_package(package_id=package_id, facts=request_facts())
 
 
 @blp.route(f"/{PACKAGE_ID}/departures")
@@ -127,5 +130,5 @@ class PackageDepartures(MethodView):
     def post(self, data, package_id):
         """Add a dated departure with its capacity and price."""
         return departures.create_departure(
-            package_id=package_id, editor=current_user, **data
+            package_id=package_id, editor=current_user, **data, facts=request_facts()
         )

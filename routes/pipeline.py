@@ -32,6 +32,7 @@ from schemas.pipeline import (
     QuoteCreateSchema,
     QuoteSchema,
 )
+from routes.request_facts import request_facts
 from services import activities, assignment, customer_merge, lost_reasons, quotes
 
 blp = Blueprint("pipeline", __name__, description="The sales pipeline around enquiries")
@@ -55,7 +56,9 @@ class LostReasons(MethodView):
     @blp.response(201, LostReasonSchema)
     def post(self, data):
         """Add a lost reason (admin)."""
-        return lost_reasons.create_reason(actor=current_user, **data)
+        return lost_reasons.create_reason(
+            actor=current_user, **data, facts=request_facts()
+        )
 
 
 @blp.route(f"/enquiry-lost-reasons/<{ID}:reason_id>")
@@ -66,7 +69,10 @@ class LostReasonItem(MethodView):
     def patch(self, data, reason_id):
         """Relabel or retire a lost reason (admin)."""
         return lost_reasons.update_reason(
-            actor=current_user, reason_id=reason_id, changes=data
+            actor=current_user,
+            reason_id=reason_id,
+            changes=data,
+            facts=request_facts(),
         )
 
 
@@ -209,5 +215,5 @@ class CustomerMerge(MethodView):
     def post(self, data, customer_id):
         """Merge another customer record into this one (everything moves; audited)."""
         return customer_merge.merge_customers(
-            actor=current_user, customer_id=customer_id, **data
+            actor=current_user, customer_id=customer_id, **data, facts=request_facts()
         )

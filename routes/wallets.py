@@ -15,6 +15,7 @@ from schemas.wallets import (
     WalletQueryArgs,
     WalletSchema,
 )
+from routes.request_facts import request_facts
 from services import wallet
 
 blp = Blueprint("wallets", __name__, description="Customer wallets")
@@ -37,5 +38,8 @@ class CustomerWallet(MethodView):
     def post(self, data, customer_id):
         """Post a signed adjustment with a reason to a customer's wallet."""
         return wallet.post_adjustment(
-            account=current_user, customer_id=customer_id, **data
+            account=current_user,
+            customer_id=customer_id,
+            **data,
+            facts=request_facts(),
         )

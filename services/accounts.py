@@ -51,7 +51,7 @@ def _login_refusal(found, password: str) -> str | None:
 
 
 def _audit_login_failed(
-    account_type: str, email: str, found, reason: str, method: str
+    account_type: str, email: str, found, reason: str, method: str, facts
 ) -> None:
     """Record and commit a refused login (the request itself fails): the email tried,
     the account when one has it, the reason; never the password or code."""
@@ -59,6 +59,7 @@ def _audit_login_failed(
         "auth.login_failed",
         entity_type=account_type,
         entity_id=found.id if found is not None else None,
+        facts=facts,
         actor=found,
         actor_type=account_type,
         actor_email=email.strip().lower(),
@@ -67,21 +68,24 @@ def _audit_login_failed(
     db.session.commit()
 
 
-def login(*, email: str, password: str, account: str) -> dict:
+def login(
+    *, email: str, password: str, account: str, facts: audit.RequestFacts | None = None
+) -> dict:
     """Check a password and return fresh tokens (see auth.tokens.issue_tokens).
 
-    Success and failure are both audited. Raises
+    Success and failure are both audited with the request `facts`. Raises
     InvalidCredentials (401).
     """
     found = FINDERS[account](email)
     reason = _login_refusal(found, password)
     if reason is not None:
-        _audit_login_failed(account, email, found, reason, "password")
+        _audit_login_failed(account, email, found, reason, "password", facts)
         raise InvalidCredentials()
     audit.record(
         "auth.login",
         entity_type=account,
         entity_id=found.id,
+        facts=facts,
         actor=found,
         details={"method": "password"},
     )
@@ -159,48 +163,68 @@ def _mail_code_in_background(account, purpose: str, code: str, deadline: float) 
     worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def set_password(account, new_password: str, *, via: str = "change") -> None:
+def set_password(
+    account,
+    new_password: str,
+    *,
+    via: str = "change",
+    facts: audit.RequestFacts | None = None,
+) -> None:
     """Store a new password hash and end the account's other sessions; audited as
-    `auth.password_changed` with `via` ("change" or "reset"). Commits."""
+    `auth.password_changed` with `via` ("change" or "reset") and the request
+    `facts`. Commits."""
     account.password_hash = hash_password(new_password)
     account.tokens_valid_after = utcnow()
     audit.record(
         "auth.password_changed",
         entity_type=account.account_type,
         entity_id=account.id,
+        facts=facts,
         actor=account,
         details={"via": via},
     )
     db.session.commit()
 
 
-def change_password(account, *, otp: str, new_password: str) -> None:
+def change_password(
+    account, *, otp: str, new_password: str, facts: audit.RequestFacts | None = None
+) -> None:
     """Logged-in password change with a mailed code. Raises OtpInvalid (400)."""
     otp_service.consume_code(account, "password_change", otp)
-    set_password(account, new_password)
+    set_password(account, new_password, facts=facts)
 
 
-def reset_password(*, email: str, account: str, otp: str, new_password: str) -> None:
+def reset_password(
+    *,
+    email: str,
+    account: str,
+    otp: str,
+    new_password: str,
+    facts: audit.RequestFacts | None = None,
+) -> None:
     """Forgotten-password reset with a mailed code. Raises OtpInvalid (400)."""
     found = find_account(account, email)
     otp_service.consume_code(found, "password_reset", otp)
-    set_password(found, new_password, via="reset")
+    set_password(found, new_password, via="reset", facts=facts)
 
 
-def login_with_code(*, email: str, account: str, otp: str) -> dict:
+def login_with_code(
+    *, email: str, account: str, otp: str, facts: audit.RequestFacts | None = None
+) -> dict:
     """Passwordless login: a valid mailed code gives fresh tokens. Success and
-    failure are audited. Raises OtpInvalid."""
+    failure are audited with the request `facts`. Raises OtpInvalid."""
     found = find_account(account, email)
     try:
         otp_service.consume_code(found, "login", otp)
     except otp_service.OtpInvalid:
         db.session.rollback()
-        _audit_login_failed(account, email, found, "invalid-code", "otp")
+        _audit_login_failed(account, email, found, "invalid-code", "otp", facts)
         raise
     audit.record(
         "auth.login",
         entity_type=account,
         entity_id=found.id,
+        facts=facts,
         actor=found,
         details={"method": "otp"},
     )

@@ -5,15 +5,19 @@ admin's filtered, paginated read (docs/design.md "Resource map": GET /audit).
 written by the same commit as the change it describes, so a rolled-back change
 leaves no entry. Callers that must keep an entry although the request fails (a
 refused login) commit it themselves.
+
+Services never read the HTTP request: the route layer builds one `RequestFacts`
+(routes/request_facts.py: the authenticated caller, the request id, the client
+address) and passes it down to the service, which hands it to `record()`; the CLI,
+the schedule and the workers pass None (the entry is by `system`).
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, UTC
 from decimal import Decimal
 
-from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import select
 
-from auth.decorators import caller
 from extensions import db
 from models.audit import AuditEntry
 from services.common import Page, paginate
@@ -34,21 +38,18 @@ def _jsonable(value):
     return value
 
 
-def _request_id() -> str | None:
-    """`g.request_id` when the request-id middleware (observability) set one; at
-    most 128 characters, as that middleware accepts."""
-    if not has_app_context():
-        return None
-    value = g.get("request_id")
-    return str(value)[:128] if value else None
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the route layer knows about the HTTP request a service call serves:
+    `actor`, the authenticated Employee or Customer (None when anonymous);
+    `request_id`, the request-id middleware's id (observability.py, at most 128
+    characters, as that middleware accepts); `ip`, the client address after
+    ProxyFix (at most 45 characters, an IPv6 text form). Built once per request by
+    routes/request_facts.py and passed down unchanged."""
 
-
-def _client_ip() -> str | None:
-    """The client address of the current HTTP request (after ProxyFix), if any."""
-    if not has_request_context():
-        return None
-    address = request.remote_addr
-    return address[:45] if address else None
+    actor: object | None = None
+    request_id: str | None = None
+    ip: str | None = None
 
 
 def record(
@@ -56,6 +57,7 @@ def record(
     *,
     entity_type: str,
     entity_id: int | None,
+    facts: RequestFacts | None,
     actor=None,
     details: dict | None = None,
     actor_type: str | None = None,
@@ -64,15 +66,17 @@ def record(
     """Add an audit entry for `action` (e.g. "package.approved") on the record
     `entity_type`/`entity_id` to the current session, without committing.
 
-    `actor` is the Employee or Customer acting; by default the authenticated
-    account of the request (flask-jwt-extended), else the entry is by `system`
-    (CLI, start-up). Given `actor_type` / `actor_email` override the snapshot and
-    turn the default off (a refused login: only the email tried is known, and a
-    token sent along must not be taken for the actor). `details` is JSON-able
-    data (Decimals become strings); never put a password, code or token in it.
+    `facts` are the request facts the route layer passed down (None outside an
+    HTTP request: CLI, schedule, workers); the entry keeps their request id and
+    client address. `actor` is the Employee or Customer acting; by default
+    `facts.actor`, else the entry is by `system`. Given `actor_type` /
+    `actor_email` override the snapshot and turn the default off (a refused login:
+    only the email tried is known, and a token sent along must not be taken for
+    the actor). `details` is JSON-able data (Decimals become strings); never put a
+    password, code or token in it.
     """
-    if actor is None and actor_type is None:
-        actor = caller()
+    if actor is None and actor_type is None and facts is not None:
+        actor = facts.actor
     entry = AuditEntry(
         actor_type=actor_type
         or (actor.account_type if actor is not None else "system"),
@@ -82,8 +86,8 @@ def record(
         entity_type=entity_type,
         entity_id=entity_id,
         details=_jsonable(details) if details else None,
-        request_id=_request_id(),
-        ip=_client_ip(),
+        request_id=facts.request_id if facts is not None else None,
+        ip=facts.ip if facts is not None else None,
     )
     if entry.actor_email:
         entry.actor_email = entry.actor_email[:254]

@@ -206,7 +206,9 @@ def _flip_to_cancelled(booking: Booking, *, now: datetime, reason, by_id) -> boo
     return db.session.execute(stmt).rowcount == 1
 
 
-def _settle(booking: Booking, *, status: str, now, refund_to, reason, by_id, waive):
+def _settle(
+    booking: Booking, *, status: str, now, refund_to, reason, by_id, waive, facts
+):
     """Inside the transaction, after the status flip: quote again from the row as it
     is now (`status` = the status before the flip), store the penalty, give the seats
     back, refund, credit the invoice by total - penalty. Returns `(quote, refunds)`."""
@@ -227,6 +229,7 @@ def _settle(booking: Booking, *, status: str, now, refund_to, reason, by_id, wai
         reason=note,
         by_id=by_id,
         now=now,
+        facts=facts,
     )
     invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking.id))
     if invoice is not None:
@@ -239,12 +242,12 @@ def _settle(booking: Booking, *, status: str, now, refund_to, reason, by_id, wai
     return quote, issued
 
 
-def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
+def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive, facts):
     """Cancel one live booking inside the current transaction (no commit); returns
     `(quote, refunds)`, or None when a concurrent request changed the booking first
     (nothing written). Raises Conflict (409) for a booking that is not live or whose
     departure started, ValidationFailed (422) for a wallet refund in another
-    currency."""
+    currency. Audited with the request `facts` (None: by `system`)."""
     _check_live(booking, now=now)
     _check_started(compute_quote(booking, now=now, waive=waive))
     if refund_to == "wallet" and booking.amount_paid > booking.amount_refunded:
@@ -260,12 +263,14 @@ def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
         reason=reason,
         by_id=by_id,
         waive=waive,
+        facts=facts,
     )
     webhooks.emit("booking.cancelled", resource="booking", resource_id=booking.id)
     audit.record(
         "booking.cancelled",
         entity_type="booking",
         entity_id=booking.id,
+        facts=facts,
         details={
             "reference": booking.reference,
             "from": status,
@@ -281,7 +286,7 @@ def _cancel_in_transaction(booking, *, now, refund_to, reason, by_id, waive):
     return quote, issued
 
 
-def _cancel_one(booking, *, now, refund_to, reason, by_id, waive):
+def _cancel_one(booking, *, now, refund_to, reason, by_id, waive, facts):
     """Cancel one booking and commit; a lost race answers the state the winner left
     (409). Rolls back on any error."""
     try:
@@ -292,6 +297,7 @@ def _cancel_one(booking, *, now, refund_to, reason, by_id, waive):
             reason=reason,
             by_id=by_id,
             waive=waive,
+            facts=facts,
         )
         if result is None:
             db.session.rollback()
@@ -319,6 +325,7 @@ def cancel_booking(
     refund_to: str = "original",
     reason: str | None = None,
     waive_penalty: bool = False,
+    facts: audit.RequestFacts | None = None,
 ) -> dict:
     """`POST /bookings/<id>/cancel`: cancel a held or confirmed booking; one commit.
 
@@ -326,7 +333,8 @@ def cancel_booking(
     money kept; the rest is refunded to the wallet (instant) or to the original
     methods (see services.refunds.issue_refunds); the seats come back; the invoice
     is credited by total - penalty. `waive_penalty` (admin, sales: an operator
-    cancellation) refunds everything. The mail is queued in the same commit.
+    cancellation) refunds everything. The mail is queued in the same commit; the
+    audit entries carry the request `facts`.
 
     Returns `{"booking", "refunds", "penalty_amount", "refund_amount", "currency",
     "refund_to", "tier"}`. Raises NotFound (404), Forbidden (403: a customer asking
@@ -348,8 +356,9 @@ def cancel_booking(
         reason=reason,
         by_id=by_id,
         waive=waive_penalty,
+        facts=facts,
     )
-    refunds.submit_provider_refunds([refund.id for refund in issued])
+    refunds.submit_provider_refunds([refund.id for refund in issued], facts=facts)
     return {
         "booking": booking,
         "refunds": issued,
@@ -444,7 +453,7 @@ def _departure_answer(departure, lines, *, refund_to, cancelled, reason=None) ->
 
 
 def _execute(
-    departure: Departure, *, now, reason, refund_to, by_id
+    departure: Departure, *, now, reason, refund_to, by_id, facts
 ) -> tuple[dict, list]:
     """Cancel the departure and all its live bookings in the current transaction.
     Returns the answer, `(booking, quote)` pairs for the mail and the refund ids
@@ -471,6 +480,7 @@ def _execute(
             reason=reason,
             by_id=by_id,
             waive=True,
+            facts=facts,
         )
         if result is None:  # cancelled or expired by a concurrent request
             continue
@@ -493,6 +503,7 @@ def _execute(
         "departure.cancelled",
         entity_type="departure",
         entity_id=departure.id,
+        facts=facts,
         details={
             "reason": reason,
             "refund_to": refund_to,
@@ -511,6 +522,7 @@ def cancel_departure(
     reason: str,
     refund_to: str = "original",
     preview: bool = False,
+    facts: audit.RequestFacts | None = None,
 ) -> dict:
     """`POST /departures/<id>/cancel` (admin, operation_head) and the CLI.
 
@@ -519,6 +531,7 @@ def cancel_departure(
     held/confirmed booking is cancelled with penalty 0 and refunded in full to
     `refund_to` (`wallet` or `original`), its seats come back and its invoice is
     credited in full, and one `departure_cancelled` mail per booking is queued.
+    The audit entries carry the request `facts` (None from the CLI: by `system`).
 
     Returns `{departure_id, reason, refund_to, bookings: [{booking_id, reference,
     customer_id, status, refund_amount, refund_to}], total_refund, currency,
@@ -535,13 +548,18 @@ def cancel_departure(
     by_id = account.id if account is not None else None
     try:
         answer, done, refund_ids = _execute(
-            departure, now=now, reason=reason, refund_to=refund_to, by_id=by_id
+            departure,
+            now=now,
+            reason=reason,
+            refund_to=refund_to,
+            by_id=by_id,
+            facts=facts,
         )
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    refunds.submit_provider_refunds(refund_ids)
+    refunds.submit_provider_refunds(refund_ids, facts=facts)
     return answer
 
 
@@ -567,6 +585,7 @@ def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) ->
             reason=reason,
             by_id=None,
             waive=False,
+            facts=None,
         )
         if result is None:
             db.session.rollback()

@@ -74,10 +74,16 @@ class Outcome:
 # --- starting a card payment --------------------------------------------------------
 
 
-def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentAttempt:
+def start_card_payment(
+    *,
+    account,
+    booking_id: int,
+    amount: Decimal,
+    facts: audit.RequestFacts | None = None,
+) -> PaymentAttempt:
     """`POST /bookings/<id>/payment-intents`: create a provider PaymentIntent for
     `amount` (Decimal, booking currency) on a booking and a `pending` attempt; one
-    commit.
+    commit, audited with the request `facts`.
 
     The customer starts one for their own booking; sales, finance and admin for a
     customer (docs/design.md "Accounts and roles" "start a card payment"). The amount rules are
@@ -92,7 +98,7 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
     )
     amount = money(amount)
     key = f"easytravels-intent-{uuid.uuid4()}"
-    facts = {
+    known = {
         "booking_id": booking.id,
         "customer_id": booking.customer_id,
         "currency": booking.currency,
@@ -100,20 +106,20 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
     }
     db.session.rollback()  # no transaction stays open across the provider call
     intent = provider.create_payment_intent(
-        amount_minor=provider.to_minor(amount, facts["currency"]),
-        currency=facts["currency"],
+        amount_minor=provider.to_minor(amount, known["currency"]),
+        currency=known["currency"],
         metadata={
-            "booking_id": str(facts["booking_id"]),
-            "booking_reference": facts["reference"],
+            "booking_id": str(known["booking_id"]),
+            "booking_reference": known["reference"],
             "attempt_key": key,
         },
         idempotency_key=key,
     )
     attempt = PaymentAttempt(
-        booking_id=facts["booking_id"],
-        customer_id=facts["customer_id"],
+        booking_id=known["booking_id"],
+        customer_id=known["customer_id"],
         amount=amount,
-        currency=facts["currency"],
+        currency=known["currency"],
         provider=PROVIDER,
         provider_payment_id=intent.id,
         client_secret=intent.client_secret,
@@ -127,11 +133,12 @@ def start_card_payment(*, account, booking_id: int, amount: Decimal) -> PaymentA
             "payment_intent.created",
             entity_type="payment_attempt",
             entity_id=attempt.id,
+            facts=facts,
             actor=account,
             details={
-                "booking_id": facts["booking_id"],
+                "booking_id": known["booking_id"],
                 "amount": amount,
-                "currency": facts["currency"],
+                "currency": known["currency"],
                 "provider_payment_id": intent.id,
             },
         )
@@ -153,12 +160,15 @@ def get_attempt(*, account, attempt_id: int) -> PaymentAttempt:
 # --- the provider's word ------------------------------------------------------------
 
 
-def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
+def handle_webhook(
+    *, payload: bytes, signature: str | None, facts: audit.RequestFacts | None = None
+) -> dict:
     """`POST /webhooks/stripe`: verify `Stripe-Signature` over the raw `payload`
     with STRIPE_WEBHOOK_SECRET (300 s tolerance, stripe.Webhook.construct_event) and
     apply the event at most once. `payment_intent.succeeded` records the payment
     (amount and currency from the event), `payment_intent.payment_failed` marks the
-    attempt failed; other types are acknowledged and ignored.
+    attempt failed; other types are acknowledged and ignored. The audit entries are
+    by `system` with the request `facts` (request id, the sender's address).
 
     Returns `{"received": true, "result", "attempt_id"}`. Raises InvalidSignature
     (400, nothing changed), APIError 400 `malformed-event` (signed, but without the
@@ -191,6 +201,7 @@ def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
             currency=intent["currency"],
             event_id=event["id"],
             event_type=event_type,
+            facts=facts,
         )
     else:
         outcome = apply_failed(
@@ -198,6 +209,7 @@ def handle_webhook(*, payload: bytes, signature: str | None) -> dict:
             message=_decline_message(intent),
             event_id=event["id"],
             event_type=event_type,
+            facts=facts,
         )
     return outcome.as_dict()
 
@@ -279,6 +291,7 @@ def apply_succeeded(
     currency: str,
     event_id: str | None = None,
     event_type: str = SUCCEEDED,
+    facts: audit.RequestFacts | None = None,
 ) -> Outcome:
     """Apply the provider's word that a PaymentIntent succeeded, at most once (by
     `event_id` and by the attempt's status); used by the webhook and by
@@ -291,7 +304,8 @@ def apply_succeeded(
     can no longer take it (hold lapsed and seats gone, cancelled, over what is due,
     another currency), the attempt turns `refund_pending` and the provider refunds
     it at once (`refund_attempt`). The confirmation mail and webhooks are queued
-    in the payment's transaction (services.payments, services.outbox).
+    in the payment's transaction (services.payments, services.outbox). `facts`:
+    the webhook request's facts for the audit entries (None: reconciliation).
     """
 
     def record():
@@ -317,12 +331,14 @@ def apply_succeeded(
             booking_id=attempt.booking_id,
             amount=received,
             reference=provider_payment_id,
+            facts=facts,
         )
         _move(attempt.id, ("succeeded",), payment_id=payment.id)
         _audit_event(
             attempt,
             "payment_attempt.succeeded",
             event_id,
+            facts,
             received=received,
             payment_id=payment.id,
             amount_mismatch=mismatch,
@@ -332,6 +348,7 @@ def apply_succeeded(
                 attempt,
                 "payment_attempt.amount_mismatch",
                 event_id,
+                facts,
                 expected=attempt.amount,
                 received=received,
                 payment_id=payment.id,
@@ -342,13 +359,25 @@ def apply_succeeded(
         outcome, confirmed_booking = _commit_or_rollback(record)
     except APIError as refusal:
         return _refund_instead(
-            provider_payment_id, amount_minor, currency, event_id, event_type, refusal
+            provider_payment_id,
+            amount_minor,
+            currency,
+            event_id,
+            event_type,
+            refusal,
+            facts,
         )
     return outcome
 
 
 def _refund_instead(
-    provider_payment_id, amount_minor, currency, event_id, event_type, refusal: APIError
+    provider_payment_id,
+    amount_minor,
+    currency,
+    event_id,
+    event_type,
+    refusal: APIError,
+    facts,
 ) -> Outcome:
     """The booking could not take money the provider received: record the event,
     mark the attempt `refund_pending` (one commit), then refund it through the
@@ -372,6 +401,7 @@ def _refund_instead(
             attempt,
             "payment_attempt.refund_due",
             event_id,
+            facts,
             received=received,
             reason=refusal.detail,
         )
@@ -379,20 +409,22 @@ def _refund_instead(
 
     outcome = _commit_or_rollback(mark)
     if outcome.result == "refund":
-        refund_attempt(outcome.attempt_id)
+        refund_attempt(outcome.attempt_id, facts=facts)
     return outcome
 
 
-def refund_attempt(attempt_id: int) -> bool:
+def refund_attempt(attempt_id: int, *, facts: audit.RequestFacts | None = None) -> bool:
     """Give back through the provider the money of a `refund_pending` attempt
     (refunds.create with the PaymentIntent, the received amount, our idempotency key
     `easytravels-attempt-<id>`); on success the attempt turns `refunded`, audited,
     and the customer is mailed; on a provider error the message is stored in
-    `last_error` and audited (reconciliation tries again). True when refunded."""
+    `last_error` and audited (reconciliation tries again). The audit entries are by
+    `system` with the request `facts` when a webhook caused the refund. True when
+    refunded."""
     attempt = db.session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.status != "refund_pending":
         return False
-    facts = (
+    paid = (
         attempt.provider_payment_id,
         attempt.received_amount or attempt.amount,
         attempt.currency,
@@ -400,8 +432,8 @@ def refund_attempt(attempt_id: int) -> bool:
     db.session.rollback()
     try:
         refund = provider.create_refund(
-            provider_payment_id=facts[0],
-            amount_minor=provider.to_minor(facts[1], facts[2]),
+            provider_payment_id=paid[0],
+            amount_minor=provider.to_minor(paid[1], paid[2]),
             idempotency_key=f"easytravels-attempt-{attempt_id}",
         )
     except APIError as exc:
@@ -413,6 +445,7 @@ def refund_attempt(attempt_id: int) -> bool:
                 "payment_attempt.refund_failed",
                 entity_type="payment_attempt",
                 entity_id=attempt_id,
+                facts=facts,
                 actor_type="system",
                 details={"error": detail},
             )
@@ -433,16 +466,17 @@ def refund_attempt(attempt_id: int) -> bool:
                 "payment_attempt.refunded",
                 entity_type="payment_attempt",
                 entity_id=attempt_id,
+                facts=facts,
                 actor_type="system",
                 details={
-                    "amount": facts[1],
-                    "currency": facts[2],
+                    "amount": paid[1],
+                    "currency": paid[2],
                     "provider_refund_id": refund.id,
                 },
             )
             attempt = db.session.get(PaymentAttempt, attempt_id)
             notifications.card_payment_refunded(
-                attempt.booking, amount=facts[1], reason=attempt.last_error or ""
+                attempt.booking, amount=paid[1], reason=attempt.last_error or ""
             )
         return moved
 
@@ -455,10 +489,12 @@ def apply_failed(
     message: str,
     event_id: str | None = None,
     event_type: str = FAILED,
+    facts: audit.RequestFacts | None = None,
 ) -> Outcome:
     """Apply the provider's word that a payment on an intent was declined, at most
     once: a `pending` attempt turns `failed` with the provider's message (the
-    booking is untouched: a held booking stays held); one commit."""
+    booking is untouched: a held booking stays held); one commit, audited by
+    `system` with the webhook request's `facts`."""
 
     def record():
         if not _claim_event(event_id, event_type):
@@ -470,18 +506,22 @@ def apply_failed(
             attempt.id, ("pending",), status="failed", last_error=message[:2000]
         ):
             return Outcome("unchanged", attempt.id)
-        _audit_event(attempt, "payment_attempt.failed", event_id, reason=message)
+        _audit_event(attempt, "payment_attempt.failed", event_id, facts, reason=message)
         return Outcome("failed", attempt.id)
 
     return _commit_or_rollback(record)
 
 
-def _audit_event(attempt: PaymentAttempt, action: str, event_id, **details) -> None:
-    """Audit a provider event applied to `attempt` (by `system`)."""
+def _audit_event(
+    attempt: PaymentAttempt, action: str, event_id, facts, **details
+) -> None:
+    """Audit a provider event applied to `attempt` (by `system`, with the request
+    `facts` of the webhook that brought it, None in reconciliation)."""
     audit.record(
         action,
         entity_type="payment_attempt",
         entity_id=attempt.id,
+        facts=facts,
         actor_type="system",
         details={
             "booking_id": attempt.booking_id,

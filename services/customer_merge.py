@@ -130,9 +130,16 @@ def _move(model, source_id: int, target_id: int) -> list[int]:
     return ids
 
 
-def merge_customers(*, actor, customer_id: int, from_customer_id: int) -> Customer:
+def merge_customers(
+    *,
+    actor,
+    customer_id: int,
+    from_customer_id: int,
+    facts: audit.RequestFacts | None = None,
+) -> Customer:
     """Merge `from_customer_id` into `customer_id` (rules in the module docstring)
-    and commit once. Returns the surviving customer.
+    and commit once, audited as done by `actor` with the request `facts`. Returns
+    the surviving customer.
 
     Raises ValidationFailed (422: the same id twice, an unknown or already merged
     source), NotFound (404: unknown target), Conflict (409 `merge-conflict` with
@@ -192,6 +199,7 @@ def merge_customers(*, actor, customer_id: int, from_customer_id: int) -> Custom
         "customer.merged",
         entity_type="customer",
         entity_id=target.id,
+        facts=facts,
         actor=actor,
         details={
             "from_customer_id": source.id,
@@ -204,6 +212,7 @@ def merge_customers(*, actor, customer_id: int, from_customer_id: int) -> Custom
         "customer.merged_away",
         entity_type="customer",
         entity_id=source.id,
+        facts=facts,
         actor=actor,
         details={"merged_into_id": target.id},
     )

@@ -121,8 +121,11 @@ def get_customer(*, customer_id: int, actor) -> Customer:
     return get_or_404(Customer, customer_id, "Customer")
 
 
-def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
+def update_customer(
+    *, customer_id: int, changes: dict, actor, facts: audit.RequestFacts | None = None
+) -> Customer:
     """Apply a partial update and commit; deactivation ends the customer's sessions.
+    Audited as done by `actor` with the request `facts`.
 
     A new `email` from the admin applies at once (the old address is told, sessions
     end); from anyone else (sales, the customer) it only starts a pending change
@@ -147,7 +150,9 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
     direct = email is not None and email_change.applies_directly(customer, actor)
     old_email = None
     if direct and normalise_email(email) != customer.email:
-        old_email = email_change.apply_change(customer, email, actor=actor, via="admin")
+        old_email = email_change.apply_change(
+            customer, email, actor=actor, via="admin", facts=facts
+        )
     was_active = customer.active
     for field, value in changes.items():
         if field == "name":
@@ -162,19 +167,23 @@ def update_customer(*, customer_id: int, changes: dict, actor) -> Customer:
             "customer.reactivated" if customer.active else "customer.deactivated",
             entity_type="customer",
             entity_id=customer.id,
+            facts=facts,
             actor=actor,
         )
     _commit_unique_email()
     if old_email is not None:
         email_change.tell_old_address(customer, old_email)
     elif email is not None:
-        email_change.start_change(customer, email, actor=actor)
+        email_change.start_change(customer, email, actor=actor, facts=facts)
     return customer
 
 
-def delete_customer(*, customer_id: int) -> None:
+def delete_customer(
+    *, customer_id: int, facts: audit.RequestFacts | None = None
+) -> None:
     """Delete a customer with their enquiries and notes (database cascades) and
-    their pending one-time codes; commits.
+    their pending one-time codes; commits. Audited with the request `facts` (the
+    caller is the actor).
 
     Raises NotFound (404), Conflict (409) when the customer has any booking, also
     one made concurrently (the RESTRICT foreign key refuses the delete)
@@ -193,6 +202,7 @@ def delete_customer(*, customer_id: int) -> None:
         "customer.deleted",
         entity_type="customer",
         entity_id=customer.id,
+        facts=facts,
         details={"email": customer.email},
     )
     db.session.delete(customer)

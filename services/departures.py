@@ -107,6 +107,7 @@ def create_departure(
     min_party_size: int = 1,
     booking_cutoff: datetime | None = None,
     editor=None,
+    facts: audit.RequestFacts | None = None,
 ) -> Departure:
     """Add a scheduled departure to a package and commit.
 
@@ -157,13 +158,22 @@ def create_departure(
         amount != package.base_price for amount in resolved.values()
     ):
         revise_for_departure_change(
-            package_id=package.id, editor=editor, what="new departure prices"
+            package_id=package.id,
+            editor=editor,
+            what="new departure prices",
+            facts=facts,
         )
     db.session.commit()
     return departure
 
 
-def update_departure(*, departure_id: int, changes: dict, editor=None) -> Departure:
+def update_departure(
+    *,
+    departure_id: int,
+    changes: dict,
+    editor=None,
+    facts: audit.RequestFacts | None = None,
+) -> Departure:
     """Apply a partial edit (start_date, end_date, capacity, price, prices,
     category_capacities, min_party_size, booking_cutoff) and commit.
 
@@ -214,7 +224,7 @@ def update_departure(*, departure_id: int, changes: dict, editor=None) -> Depart
         _write_categories(departure.id, *plan)
     if reviewed and editor is not None:
         revise_for_departure_change(
-            package_id=departure.package_id, editor=editor, what=reviewed
+            package_id=departure.package_id, editor=editor, what=reviewed, facts=facts
         )
     db.session.commit()
     db.session.refresh(departure)
@@ -416,8 +426,11 @@ def _category_conflict(departure_id: int, name: str, limit: int | None, *, taken
     )
 
 
-def delete_departure(*, departure_id: int) -> None:
-    """Delete a departure that never had a booking (any status) and commit.
+def delete_departure(
+    *, departure_id: int, facts: audit.RequestFacts | None = None
+) -> None:
+    """Delete a departure that never had a booking (any status) and commit; audited
+    with the request `facts` (the caller is the actor).
 
     Raises NotFound (404); Conflict (409) when bookings exist - cancel the departure
     instead. The foreign key (RESTRICT) backs the check against a racing booking.
@@ -434,6 +447,7 @@ def delete_departure(*, departure_id: int) -> None:
         "departure.deleted",
         entity_type="departure",
         entity_id=departure.id,
+        facts=facts,
         details={
             "package_id": departure.package_id,
             "start_date": departure.start_date,

@@ -58,8 +58,11 @@ def applies_directly(account, actor) -> bool:
     return not is_self and getattr(actor, "role", None) == "admin"
 
 
-def start_change(account, new_email: str, *, actor) -> bool:
-    """Mail a confirmation code to `new_email` for `account` (pending change).
+def start_change(
+    account, new_email: str, *, actor, facts: audit.RequestFacts | None = None
+) -> bool:
+    """Mail a confirmation code to `new_email` for `account` (pending change),
+    audited as done by `actor` with the request `facts`.
 
     Returns False when `new_email` is already the account's address (nothing to
     do). Commits the code. Raises Conflict (409) when another account of the type
@@ -75,6 +78,7 @@ def start_change(account, new_email: str, *, actor) -> bool:
         "account.email_change_requested",
         entity_type=account.account_type,
         entity_id=account.id,
+        facts=facts,
         actor=actor,
         details={"new_email": email},
     )
@@ -101,9 +105,17 @@ def _mail_code(account, email: str, code: str) -> None:
         ) from exc
 
 
-def apply_change(account, new_email: str, *, actor, via: str) -> str:
-    """Set the address, end every session of the account and audit; does not commit.
-    Returns the old address. Raises Conflict (409) when the address is taken."""
+def apply_change(
+    account,
+    new_email: str,
+    *,
+    actor,
+    via: str,
+    facts: audit.RequestFacts | None = None,
+) -> str:
+    """Set the address, end every session of the account and audit (by `actor`,
+    with the request `facts`); does not commit. Returns the old address. Raises
+    Conflict (409) when the address is taken."""
     email = _normalise(new_email)
     if _taken(account, email):
         raise _email_taken()
@@ -114,6 +126,7 @@ def apply_change(account, new_email: str, *, actor, via: str) -> str:
         "account.email_changed",
         entity_type=account.account_type,
         entity_id=account.id,
+        facts=facts,
         actor=actor,
         details={"old_email": old, "new_email": email, "via": via},
     )
@@ -134,7 +147,9 @@ def tell_old_address(account, old_email: str) -> None:
         log.warning("email-change notice to the old address not sent")
 
 
-def confirm_change(account, *, otp: str) -> dict:
+def confirm_change(
+    account, *, otp: str, facts: audit.RequestFacts | None = None
+) -> dict:
     """The logged-in account holder confirms the mailed code: the pending address
     becomes the account's email, the old address is told, all sessions end and
     fresh tokens are returned (see auth.tokens.issue_tokens).
@@ -142,7 +157,9 @@ def confirm_change(account, *, otp: str) -> dict:
     Raises OtpInvalid (400), Conflict (409) when the address was taken meanwhile.
     """
     row = otp_service.consume_code(account, PURPOSE, otp)
-    old = apply_change(account, row.new_email, actor=account, via="confirmed-code")
+    old = apply_change(
+        account, row.new_email, actor=account, via="confirmed-code", facts=facts
+    )
     commit_or_conflict("Another account already uses this email.", code="email-taken")
     tell_old_address(account, old)
     return issue_tokens(account)

@@ -49,9 +49,16 @@ def _commit_unique_email() -> None:
 
 
 def create_employee(
-    *, name: str, email: str, role: str, password: str, phone=None
+    *,
+    name: str,
+    email: str,
+    role: str,
+    password: str,
+    phone=None,
+    facts: audit.RequestFacts | None = None,
 ) -> Employee:
-    """Create and commit an employee with a hashed initial password.
+    """Create and commit an employee with a hashed initial password; audited with
+    the request `facts` (None: by `system`, e.g. the CLI).
 
     Raises Conflict (409) when the email is taken (any case).
     """
@@ -74,6 +81,7 @@ def create_employee(
         "employee.created",
         entity_type="employee",
         entity_id=employee.id,
+        facts=facts,
         details={"email": employee.email, "role": role},
     )
     _commit_unique_email()
@@ -197,8 +205,15 @@ def _apply(employee: Employee, changes: dict) -> None:
         release_to_pool(employee.id)
 
 
-def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Employee:
-    """Apply a partial update by `actor` (admin or hr) and commit.
+def update_employee(
+    *,
+    employee_id: int,
+    changes: dict,
+    actor: Employee,
+    facts: audit.RequestFacts | None = None,
+) -> Employee:
+    """Apply a partial update by `actor` (admin or hr) and commit; audited with the
+    request `facts`.
 
     Admin may change name, email, phone, role, active; hr only name, email, phone of
     non-admin accounts (docs/design.md "Accounts and roles"). A new `email` applies at once only
@@ -224,17 +239,19 @@ def update_employee(*, employee_id: int, changes: dict, actor: Employee) -> Empl
     direct = email is not None and email_change.applies_directly(employee, actor)
     old_email = None
     if direct and normalise_email(email) != employee.email:
-        old_email = email_change.apply_change(employee, email, actor=actor, via="admin")
-    _audit_changes(employee, before, actor)
+        old_email = email_change.apply_change(
+            employee, email, actor=actor, via="admin", facts=facts
+        )
+    _audit_changes(employee, before, actor, facts)
     _commit_unique_email()
     if old_email is not None:
         email_change.tell_old_address(employee, old_email)
     elif email is not None:
-        email_change.start_change(employee, email, actor=actor)
+        email_change.start_change(employee, email, actor=actor, facts=facts)
     return employee
 
 
-def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
+def _audit_changes(employee: Employee, before: dict, actor: Employee, facts) -> None:
     """Audit what an edit really changed: the role (`from`/`to`),
     deactivation or reactivation, and contact data (field names only)."""
 
@@ -243,6 +260,7 @@ def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
             action,
             entity_type="employee",
             entity_id=employee.id,
+            facts=facts,
             actor=actor,
             details=details,
         )
@@ -256,8 +274,11 @@ def _audit_changes(employee: Employee, before: dict, actor: Employee) -> None:
         record("employee.updated", {"fields": edited})
 
 
-def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
+def deactivate_employee(
+    *, employee_id: int, actor: Employee, facts: audit.RequestFacts | None = None
+) -> None:
     """Soft-delete: mark the employee inactive; their tokens stop working at once.
+    Audited as done by `actor` with the request `facts`.
 
     Idempotent for an already inactive employee. Raises NotFound (404) and Conflict
     (409) for oneself or the last active admin (docs/design.md "Accounts and roles").
@@ -274,6 +295,7 @@ def deactivate_employee(*, employee_id: int, actor: Employee) -> None:
         "employee.deactivated",
         entity_type="employee",
         entity_id=employee.id,
+        facts=facts,
         actor=actor,
         details={"via": "delete"},
     )

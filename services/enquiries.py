@@ -279,8 +279,11 @@ def _lose(enquiry, lost_reason_id, lost_feedback, *, by, now) -> None:
     _record_stage(enquiry, "lost", by=by, now=now)
 
 
-def _change_stage(enquiry: Enquiry, stage: str, fields: dict, *, by, now) -> None:
-    """Apply one requested stage change under the rules above."""
+def _change_stage(
+    enquiry: Enquiry, stage: str, fields: dict, *, by, now, facts
+) -> None:
+    """Apply one requested stage change under the rules above (a reopening is
+    audited with the request `facts`)."""
     if stage == "won":
         if fields.get("booking_id") is None:
             raise ValidationFailed(
@@ -307,6 +310,7 @@ def _change_stage(enquiry: Enquiry, stage: str, fields: dict, *, by, now) -> Non
             "enquiry.reopened",
             entity_type="enquiry",
             entity_id=enquiry.id,
+            facts=facts,
             actor=by,
             details={
                 "lost_reason_id": enquiry.lost_reason_id,
@@ -318,8 +322,11 @@ def _change_stage(enquiry: Enquiry, stage: str, fields: dict, *, by, now) -> Non
     _record_stage(enquiry, stage, by=by, now=now)
 
 
-def update_enquiry(*, actor, enquiry_id: int, **fields) -> Enquiry:
-    """Staff (admin, sales) work an enquiry; only the given fields change. Commits.
+def update_enquiry(
+    *, actor, enquiry_id: int, facts: audit.RequestFacts | None = None, **fields
+) -> Enquiry:
+    """Staff (admin, sales) work an enquiry; only the given fields change. Commits;
+    a reopening is audited with the request `facts`.
 
     `fields` may hold `stage`, `lost_reason_id` and `lost_feedback` (with stage
     lost), `booking_id` (links the winning booking: stage `won`), `assigned_to_id`
@@ -334,7 +341,7 @@ def update_enquiry(*, actor, enquiry_id: int, **fields) -> Enquiry:
     if stage != "lost" and ({"lost_reason_id", "lost_feedback"} & fields.keys()):
         raise ValidationFailed({"lost_reason_id": ['Only with stage "lost".']})
     if stage is not None and stage != enquiry.stage:
-        _change_stage(enquiry, stage, fields, by=actor, now=now)
+        _change_stage(enquiry, stage, fields, by=actor, now=now, facts=facts)
         mark_first_response(enquiry, now)
     if (
         fields.get("booking_id") is not None
@@ -359,14 +366,16 @@ def update_enquiry(*, actor, enquiry_id: int, **fields) -> Enquiry:
     return get_enquiry(actor=actor, enquiry_id=enquiry.id)
 
 
-def delete_enquiry(*, enquiry_id: int) -> None:
+def delete_enquiry(*, enquiry_id: int, facts: audit.RequestFacts | None = None) -> None:
     """Delete an enquiry and (by the foreign key's cascade) its notes, history,
-    activities and quotes. Commits. Raises NotFound (404)."""
+    activities and quotes. Commits; audited with the request `facts`. Raises
+    NotFound (404)."""
     enquiry = find_enquiry(enquiry_id)
     audit.record(
         "enquiry.deleted",
         entity_type="enquiry",
         entity_id=enquiry.id,
+        facts=facts,
         details={"customer_id": enquiry.customer_id, "subject": enquiry.subject},
     )
     db.session.delete(enquiry)

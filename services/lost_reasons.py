@@ -60,9 +60,15 @@ def _slug(label: str) -> str:
     ]
 
 
-def create_reason(*, actor, label: str, code: str | None = None) -> EnquiryLostReason:
-    """Add a reason (admin) and commit; `code` defaults to the label as a slug.
-    Conflict (409) for a code already taken."""
+def create_reason(
+    *,
+    actor,
+    label: str,
+    code: str | None = None,
+    facts: audit.RequestFacts | None = None,
+) -> EnquiryLostReason:
+    """Add a reason (admin) and commit, audited with the request `facts`; `code`
+    defaults to the label as a slug. Conflict (409) for a code already taken."""
     ensure_defaults()
     reason = EnquiryLostReason(
         code=code or _slug(label) or "reason", label=label.strip()
@@ -79,6 +85,7 @@ def create_reason(*, actor, label: str, code: str | None = None) -> EnquiryLostR
         "lost_reason.created",
         entity_type="enquiry_lost_reason",
         entity_id=reason.id,
+        facts=facts,
         actor=actor,
         details={"code": reason.code},
     )
@@ -86,8 +93,11 @@ def create_reason(*, actor, label: str, code: str | None = None) -> EnquiryLostR
     return reason
 
 
-def update_reason(*, actor, reason_id: int, changes: dict) -> EnquiryLostReason:
-    """Edit a reason's `label` or `active` flag (admin) and commit. NotFound (404)."""
+def update_reason(
+    *, actor, reason_id: int, changes: dict, facts: audit.RequestFacts | None = None
+) -> EnquiryLostReason:
+    """Edit a reason's `label` or `active` flag (admin) and commit, audited with the
+    request `facts`. NotFound (404)."""
     reason = db.session.get(EnquiryLostReason, reason_id)
     if reason is None:
         raise NotFound("Lost reason")
@@ -97,6 +107,7 @@ def update_reason(*, actor, reason_id: int, changes: dict) -> EnquiryLostReason:
         "lost_reason.updated",
         entity_type="enquiry_lost_reason",
         entity_id=reason.id,
+        facts=facts,
         actor=actor,
         details=changes,
     )

@@ -245,9 +245,9 @@ def update_package(*, package_id: int, editor: Employee, changes: dict) -> Packa
     return package
 
 
-def delete_package(*, package_id: int) -> None:
+def delete_package(*, package_id: int, facts: audit.RequestFacts | None = None) -> None:
     """Delete a draft or rejected package that has no departures (its itinerary
-    goes with it) and commit. Raises NotFound (404); Conflict (409) otherwise -
+    goes with it) and commit; audited with the request `facts`. Raises NotFound (404); Conflict (409) otherwise -
     such packages are archived instead (their history stays)."""
     package = _locked(package_id)
     if package.status not in ("draft", "rejected"):
@@ -266,6 +266,7 @@ def delete_package(*, package_id: int) -> None:
         "package.deleted",
         entity_type="package",
         entity_id=package.id,
+        facts=facts,
         details={"title": package.title, "status": package.status},
     )
     db.session.delete(package)
@@ -397,7 +398,11 @@ def _start_revision_if_needed(package: Package, editor: Employee) -> None:
 
 
 def revise_for_departure_change(
-    *, package_id: int, editor: Employee, what: str
+    *,
+    package_id: int,
+    editor: Employee,
+    what: str,
+    facts: audit.RequestFacts | None = None,
 ) -> bool:
     """A departure change that is approved like package content (docs/design.md "Rules
     with numbers": prices, category prices and capacity cuts of a published
@@ -406,7 +411,7 @@ def revise_for_departure_change(
     approved) with `editor` as revision author and last editor; a pending one gets
     `editor` as last editor, so they cannot approve it (maker-checker). Draft and
     rejected packages are approved as a whole later. `what` names the change for the
-    audit log. Locks the package row; does not commit. Returns True when the
+    audit log (with the request `facts`). Locks the package row; does not commit. Returns True when the
     package now awaits approval because of this change."""
     package = _locked(package_id)
     if package.status not in ("published", "pending_approval"):
@@ -418,6 +423,7 @@ def revise_for_departure_change(
         "package.departure_change_needs_approval",
         entity_type="package",
         entity_id=package.id,
+        facts=facts,
         actor=editor,
         details={"change": what, "from": was},
     )
@@ -427,8 +433,11 @@ def revise_for_departure_change(
 # --- workflow -------------------------------------------------------------------
 
 
-def submit_package(*, package_id: int) -> Package:
-    """Submit a draft for approval (draft -> pending_approval) and commit.
+def submit_package(
+    *, package_id: int, facts: audit.RequestFacts | None = None
+) -> Package:
+    """Submit a draft for approval (draft -> pending_approval) and commit; audited
+    with the request `facts` (the caller is the actor).
 
     Raises NotFound (404); Conflict (409) when the package is not a draft or has no
     itinerary day (a rejected package is edited first, which makes it a draft).
@@ -444,12 +453,19 @@ def submit_package(*, package_id: int) -> Package:
             code="itinerary-required",
         )
     return _transition(
-        package, "draft", status="pending_approval", submitted_at=utcnow()
+        package,
+        "draft",
+        facts=facts,
+        status="pending_approval",
+        submitted_at=utcnow(),
     )
 
 
-def approve_package(*, package_id: int, actor: Employee) -> Package:
-    """Approve the pending revision (pending_approval -> published) and commit.
+def approve_package(
+    *, package_id: int, actor: Employee, facts: audit.RequestFacts | None = None
+) -> Package:
+    """Approve the pending revision (pending_approval -> published) and commit;
+    audited as done by `actor` with the request `facts`.
 
     Maker-checker (docs/design.md "Accounts and roles"): Forbidden (403) when `actor`
     authored or last edited the revision, admin included. Raises NotFound (404);
@@ -462,6 +478,7 @@ def approve_package(*, package_id: int, actor: Employee) -> Package:
         package,
         "pending_approval",
         checker=actor,
+        facts=facts,
         status="published",
         approved_by_id=actor.id,
         approved_at=utcnow(),
@@ -469,9 +486,15 @@ def approve_package(*, package_id: int, actor: Employee) -> Package:
     )
 
 
-def reject_package(*, package_id: int, actor: Employee, reason: str) -> Package:
+def reject_package(
+    *,
+    package_id: int,
+    actor: Employee,
+    reason: str,
+    facts: audit.RequestFacts | None = None,
+) -> Package:
     """Reject the pending revision with `reason` (pending_approval -> rejected) and
-    commit. Same maker-checker rule and errors as approve_package."""
+    commit; audited like approve_package. Same maker-checker rule and errors."""
     package = get_or_404(Package, package_id, "Package")
     _require_status(package, ("pending_approval",), "rejected")
     _require_checker(package, actor, "reject")
@@ -479,19 +502,23 @@ def reject_package(*, package_id: int, actor: Employee, reason: str) -> Package:
         package,
         "pending_approval",
         checker=actor,
+        facts=facts,
         status="rejected",
         rejection_reason=reason,
     )
 
 
-def archive_package(*, package_id: int) -> Package:
-    """Archive a package from any status but archived, and commit. It disappears
+def archive_package(
+    *, package_id: int, facts: audit.RequestFacts | None = None
+) -> Package:
+    """Archive a package from any status but archived, and commit (audited with the
+    request `facts`). It disappears
     from the catalogue and cannot be booked or edited; its departures and bookings
     are kept untouched. Raises NotFound (404); Conflict (409) when already archived."""
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
         raise Conflict("The package is already archived.", code="invalid-transition")
-    return _transition(package, package.status, status="archived")
+    return _transition(package, package.status, facts=facts, status="archived")
 
 
 def _require_status(package: Package, allowed: tuple[str, ...], action: str) -> None:
@@ -522,11 +549,11 @@ TRANSITION_ACTIONS = {
 
 
 def _transition(
-    package: Package, from_status: str, *, checker=None, **values
+    package: Package, from_status: str, *, facts, checker=None, **values
 ) -> Package:
     """Apply `values` with one conditional UPDATE that only matches while the
     package is still in `from_status` (and, with `checker`, still not authored or
-    last edited by them), audit the move, then commit. Conflict (409) when a
+    last edited by them), audit the move (with the request `facts`), then commit. Conflict (409) when a
     concurrent request got there first."""
     stmt = (
         update(Package)
@@ -554,6 +581,7 @@ def _transition(
         TRANSITION_ACTIONS[values["status"]],
         entity_type="package",
         entity_id=package.id,
+        facts=facts,
         actor=checker,
         details=details,
     )

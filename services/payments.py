@@ -44,9 +44,11 @@ def record_payment(
     amount: Decimal,
     method: str,
     reference: str | None = None,
+    facts: audit.RequestFacts | None = None,
 ) -> Payment:
     """Record a payment of `amount` (Decimal, booking currency) on a booking; one
     commit, which queues the confirmation mail when this payment confirmed the booking.
+    Audited with the request `facts`.
 
     `account` is the caller: a customer pays their own booking from the `wallet`
     (card money from customers enters only through the payment provider, see
@@ -71,6 +73,7 @@ def record_payment(
             amount=amount,
             method=method,
             reference=reference,
+            facts=facts,
         )
         db.session.commit()
     except BaseException:
@@ -79,22 +82,36 @@ def record_payment(
     return payment
 
 
-def _pay(*, account, booking_id, amount, method, reference) -> tuple[Payment, bool]:
+def _pay(
+    *, account, booking_id, amount, method, reference, facts
+) -> tuple[Payment, bool]:
     """The payment inside the caller's transaction; returns (payment, just confirmed)."""
     amount = money(amount)
     booking = _own_booking(account, booking_id)
     _check_method(account, booking, method, reference)
     return _apply(
-        booking, amount=amount, method=method, reference=reference, actor=account
+        booking,
+        amount=amount,
+        method=method,
+        reference=reference,
+        actor=account,
+        facts=facts,
     )
 
 
-def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
+def apply_provider_payment(
+    *,
+    booking_id: int,
+    amount: Decimal,
+    reference: str,
+    facts: audit.RequestFacts | None = None,
+):
     """Record card money the payment provider says it received (`amount` Decimal in
     the booking's currency, `reference` the provider's payment id) inside the
     caller's transaction, exactly like a payment through `record_payment`: the same
     deposit/overpayment checks, lapsed holds re-take their seats, the booking is
-    confirmed. Does not commit. Returns (payment, just confirmed).
+    confirmed. Does not commit; audited by `system` with the webhook request's
+    `facts`. Returns (payment, just confirmed).
 
     Raises the same Conflict / ValidationFailed as `record_payment` when the booking
     can no longer take the money (the caller then gives it back through the
@@ -102,7 +119,12 @@ def apply_provider_payment(*, booking_id: int, amount: Decimal, reference: str):
     amount = money(amount)
     booking = get_or_404(Booking, booking_id, "Booking")
     return _apply(
-        booking, amount=amount, method="card", reference=reference, actor=None
+        booking,
+        amount=amount,
+        method="card",
+        reference=reference,
+        actor=None,
+        facts=facts,
     )
 
 
@@ -117,7 +139,7 @@ def check_card_intent(*, account, booking_id: int, amount: Decimal) -> Booking:
     return booking
 
 
-def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
+def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor, facts):
     """Take `amount` on `booking` (re-taking a lapsed hold's seats), confirm it when
     the deposit is reached, write the payment (and wallet debit) and its audit
     entry. `actor` None: the payment provider's word (audited as `system`)."""
@@ -156,6 +178,7 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor):
         "payment.recorded",
         entity_type="payment",
         entity_id=payment.id,
+        facts=facts,
         actor=actor,
         actor_type=None if actor is not None else "system",
         details={

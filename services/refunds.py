@@ -162,13 +162,15 @@ def issue_refunds(
     reason: str,
     by_id: int | None,
     now: datetime,
+    facts: audit.RequestFacts | None = None,
 ) -> list[Refund]:
     """Write the refunds of `amount` (>= 0) for `booking` inside the caller's
     transaction (flushes, does not commit) and add it to `amount_refunded`.
 
     `refund_to` `wallet`: one completed wallet refund plus a `refund_credit` ledger
     entry. `original`: see `_refund_to_original`. `by_id` is the employee acting
-    (None for the customer or the CLI). A zero amount writes nothing. The CHECK
+    (None for the customer or the CLI); each refund is audited with the request
+    `facts` (the caller is the actor). A zero amount writes nothing. The CHECK
     `refunded_within_paid` on bookings is the last line of defence.
     """
     amount = money(amount)
@@ -197,6 +199,7 @@ def issue_refunds(
             "refund.issued",
             entity_type="refund",
             entity_id=refund.id,
+            facts=facts,
             details={
                 "booking_id": booking.id,
                 "amount": refund.amount,
@@ -250,8 +253,15 @@ def get_refund(*, account, refund_id: int) -> Refund:
     return refund
 
 
-def complete_refund(*, account, refund_id: int, reference: str | None = None) -> Refund:
-    """Finance marks a pending refund to the original method as paid out; one commit.
+def complete_refund(
+    *,
+    account,
+    refund_id: int,
+    reference: str | None = None,
+    facts: audit.RequestFacts | None = None,
+) -> Refund:
+    """Finance marks a pending refund to the original method as paid out; one commit,
+    audited as done by `account` with the request `facts`.
 
     A conditional UPDATE (`WHERE status = 'pending'`) lets exactly one of two
     concurrent requests complete it. Raises NotFound (404) and Conflict (409) when
@@ -288,6 +298,7 @@ def complete_refund(*, account, refund_id: int, reference: str | None = None) ->
         "refund.completed",
         entity_type="refund",
         entity_id=refund_id,
+        facts=facts,
         actor=account,
         details={
             "booking_id": refund.booking_id,
@@ -322,11 +333,14 @@ def _attempt_of(refund: Refund):
     )
 
 
-def submit_provider_refunds(refund_ids: list[int]) -> None:
+def submit_provider_refunds(
+    refund_ids: list[int], *, facts: audit.RequestFacts | None = None
+) -> None:
     """Send the `pending` provider refunds among `refund_ids` to the provider, after
     the caller committed them (the cancellation flows). Each ends `completed` (the
     provider accepted it) or `failed` with the provider's message (finance retries
-    it); each is its own commit. Staff-recorded money is skipped (finance pays it)."""
+    it); each is its own commit, audited by `system` with the request `facts` of the
+    cancellation. Staff-recorded money is skipped (finance pays it)."""
     for refund_id in refund_ids:
         refund = db.session.get(Refund, refund_id)
         if (
@@ -334,10 +348,12 @@ def submit_provider_refunds(refund_ids: list[int]) -> None:
             and refund.status == "pending"
             and is_provider_refund(refund)
         ):
-            _send_to_provider(refund_id, key=f"easytravels-refund-{refund_id}")
+            _send_to_provider(
+                refund_id, key=f"easytravels-refund-{refund_id}", facts=facts
+            )
 
 
-def _send_to_provider(refund_id: int, *, key: str) -> Refund:
+def _send_to_provider(refund_id: int, *, key: str, facts) -> Refund:
     """One provider refund call for a `pending` refund (refunds.create with the
     PaymentIntent, the amount in minor units and idempotency key `key`), then a
     conditional UPDATE to `completed` or `failed`, audited; one commit."""
@@ -376,6 +392,7 @@ def _send_to_provider(refund_id: int, *, key: str) -> Refund:
             action,
             entity_type="refund",
             entity_id=refund_id,
+            facts=facts,
             actor_type="system",
             details={
                 "amount": amount,
@@ -393,11 +410,14 @@ def _send_to_provider(refund_id: int, *, key: str) -> Refund:
     return db.session.get(Refund, refund_id)
 
 
-def retry_refund(*, account, refund_id: int) -> Refund:
+def retry_refund(
+    *, account, refund_id: int, facts: audit.RequestFacts | None = None
+) -> Refund:
     """`POST /refunds/<id>/retry` (finance, admin): send a `failed` provider refund to
     the provider again. A conditional UPDATE `failed` -> `pending` (committed before
     the call) lets one of two concurrent retries through; the provider call uses a
     fresh idempotency key (the provider stores the failed answer under the old one).
+    Audited with the request `facts`.
     Returns the refund, `completed` or again `failed`. Raises NotFound (404),
     Conflict (409: not a provider refund, or not failed)."""
     refund = get_or_404(Refund, refund_id, "Refund")
@@ -420,10 +440,11 @@ def retry_refund(*, account, refund_id: int) -> Refund:
         "refund.retried",
         entity_type="refund",
         entity_id=refund_id,
+        facts=facts,
         actor=account,
         details={"amount": refund.amount, "currency": refund.currency},
     )
     db.session.commit()
     return _send_to_provider(
-        refund_id, key=f"easytravels-refund-{refund_id}-{uuid.uuid4()}"
+        refund_id, key=f"easytravels-refund-{refund_id}-{uuid.uuid4()}", facts=facts
     )

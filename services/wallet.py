@@ -138,11 +138,16 @@ def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) 
 
 
 def post_adjustment(
-    *, account, customer_id: int, amount: Decimal, reason: str
+    *,
+    account,
+    customer_id: int,
+    amount: Decimal,
+    reason: str,
+    facts: audit.RequestFacts | None = None,
 ) -> WalletEntry:
     """Post a signed, non-zero `amount` (Decimal, DEFAULT_CURRENCY) to the wallet
     of `customer_id` as an `adjustment` with a `reason`, recorded as made by the
-    staff `account`; one commit (finance posts adjustments, docs/design.md "Lifecycles": wallet; the
+    staff `account` (audited with the request `facts`); one commit (finance posts adjustments, docs/design.md "Lifecycles": wallet; the
     customer can never set a balance).
 
     Raises NotFound (404) for an unknown customer, ValidationFailed (422) for a zero
@@ -167,6 +172,7 @@ def post_adjustment(
             "wallet.adjusted",
             entity_type="customer",
             entity_id=customer.id,
+            facts=facts,
             actor=account,
             details={
                 "wallet_entry_id": entry.id,

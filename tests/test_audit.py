@@ -20,6 +20,7 @@ from test_cancellations import CANCEL, make_booking, make_departure
 from extensions import db
 from models import AuditEntry, Enquiry
 from models.audit import AppendOnlyViolation
+from routes.request_facts import request_facts
 from services import audit
 from tests.conftest import PASSWORD, TEST_DB_URL
 
@@ -827,6 +828,7 @@ def test_record_takes_request_id_and_ip(app):
             "test.thing",
             entity_type="thing",
             entity_id=1,
+            facts=request_facts(),
             details={"at": datetime(2030, 1, 1, tzinfo=UTC)},
         )
         db.session.commit()
@@ -840,7 +842,7 @@ def test_record_takes_request_id_and_ip(app):
 
 def _one_entry(app) -> int:
     with app.app_context():
-        entry = audit.record("test.thing", entity_type="thing", entity_id=1)
+        entry = audit.record("test.thing", entity_type="thing", entity_id=1, facts=None)
         db.session.commit()
         return entry.id
 
@@ -979,3 +981,11 @@ def test_purge_fixture_still_empties_the_table(app):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(text("DELETE FROM audit_entries"))
+
+
+def test_record_without_facts_is_by_system_with_no_request_data(app):
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.9"}):
+        g.request_id = "req-1"
+        entry = audit.record("test.thing", entity_type="thing", entity_id=1, facts=None)
+        db.session.commit()
+        assert (entry.actor_type, entry.request_id, entry.ip) == ("system", None, None)

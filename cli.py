@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
     @bookings_group.command("expire-holds")
     def expire_holds():
         """Mark held bookings whose hold ran out as expired and free their seats."""
-        from services.bookings import expire_holds as run
+        from services.holds import expire_holds as run
 
         click.echo(f"{run()} hold(s) expired")
 

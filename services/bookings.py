@@ -29,7 +29,7 @@ from extensions import db
 from models import Booking, Customer, Departure
 from models.base import utcnow
 from models.booking import Traveller
-from services import billing, booking_limits, inventory, notifications, webhooks
+from services import billing, booking_limits, holds, inventory, notifications, webhooks
 from services.common import (
     MAX_AMOUNT,
     Page,
@@ -184,7 +184,7 @@ def _hold_seats(
     raises Conflict (409) with `seats_left` and `seats_requested` (plus `category`
     when a category's own limit refused them; seats_left is then that category's).
     """
-    inventory.release_expired_holds(departure_id=departure.id, now=now)
+    holds.release_expired_holds(departure_id=departure.id, now=now)
     if not inventory.take_seats(departure_id=departure.id, seats=seats):
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(
@@ -350,25 +350,6 @@ def create_booking(
             db.session.rollback()
             raise
     return booking
-
-
-def expire_holds(now: datetime | None = None) -> int:
-    """Expire every `held` booking whose hold ran out by `now` (default: the current
-    time, aware UTC): status `expired`, seats (departure and category) given back,
-    invoice voided by a credit note; one commit. Returns how many it expired.
-
-    Idempotent and safe while the service runs and against another run (cron
-    overlap): each booking leaves `held` through one conditional UPDATE, so only
-    one transaction ever expires it (inventory.release_expired_holds). Backs
-    `flask bookings expire-holds`.
-    """
-    try:
-        count = inventory.release_expired_holds(now=now or utcnow(), announce=True)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return count
 
 
 def complete_trips(now: datetime | None = None) -> int:

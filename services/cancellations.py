@@ -23,7 +23,15 @@ from errors import Conflict, Forbidden
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, refunds, webhooks
+from services import (
+    audit,
+    billing,
+    holds,
+    inventory,
+    notifications,
+    refunds,
+    webhooks,
+)
 from services.bookings import CANCELLATION_POLICY, departure_start
 from services.common import check_owner, get_or_404
 from services.money import CENT
@@ -470,7 +478,7 @@ def _execute(
         )
     # Lapsed holds become `expired` (seats back, invoice credited in full), not
     # cancelled: their customers were never charged and get no mail.
-    inventory.release_expired_holds(departure_id=departure.id, now=now)
+    holds.release_expired_holds(departure_id=departure.id, now=now)
     lines, done, refund_ids = [], [], []
     for booking in _live_bookings(departure.id, now=now):
         result = _cancel_in_transaction(

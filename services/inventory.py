@@ -16,25 +16,23 @@ booking's seats per category are its travellers' categories, or all `adult` when
 it names no travellers (`category_counts`). Rows are always locked in one order -
 departures by id, then each departure's categories by name - so concurrent
 transactions wait for each other instead of deadlocking.
+
+The lifecycle of a hold (lapse, sweep, revival by a late payment) is in
+services.holds, which moves its seats through the functions here.
 """
 
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import Booking, Departure, DepartureCategory, Invoice, Traveller
-from models.base import utcnow
-from services import billing
+from models import Booking, Departure, DepartureCategory, Traveller
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CATEGORY = "adult"
-EXPIRY_REASON = "Hold expired unpaid: the booking is void."
 
 
 # --- departure seats ---------------------------------------------------------------
@@ -237,86 +235,6 @@ def _category_seats_of(departure_of: dict[int, tuple[int, int]]) -> dict[int, Co
         if booking_id not in named:
             per_category[departure_id][DEFAULT_CATEGORY] += seats
     return per_category
-
-
-# --- expiry ------------------------------------------------------------------------
-
-
-def release_expired_holds(
-    *, departure_id: int | None = None, now: datetime, announce: bool = False
-) -> int:
-    """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired`
-    (with `expired_at = now`), give their departure and category seats back and
-    void each one's invoice with a credit note for its whole total (docs/design.md
-    "Lifecycles": invoice; hold expiry credits the whole total); only those of
-    `departure_id` when given. All in the caller's transaction.
-
-    Safe under concurrency: the `status = 'held'` condition lets exactly one
-    transaction expire each booking, so its seats come back and its credit note is
-    issued once. With `announce`, each expired booking's "hold expired" mail and
-    `booking.expired` webhook are queued in the same transaction (services.outbox).
-    Returns the number of bookings expired. docs/design.md "Rules with numbers": hold.
-    """
-    stmt = (
-        update(Booking)
-        .where(Booking.status == "held", Booking.hold_expires_at <= now)
-        .values(status="expired", expired_at=now)
-        .returning(Booking.id, Booking.departure_id, Booking.seats)
-        .execution_options(synchronize_session="fetch")
-    )
-    if departure_id is not None:
-        stmt = stmt.where(Booking.departure_id == departure_id)
-    rows = db.session.execute(stmt).all()
-    if rows:
-        release_bookings_seats(rows)
-        _void_invoices([row[0] for row in rows])
-        if announce:
-            _announce_expired([row[0] for row in rows])
-    return len(rows)
-
-
-def _announce_expired(booking_ids: list[int]) -> None:
-    """Queue the expiry mail and `booking.expired` webhook of each booking."""
-    from services import notifications, webhooks
-
-    bookings = db.session.scalars(
-        select(Booking)
-        .where(Booking.id.in_(booking_ids))
-        .options(selectinload(Booking.customer))
-        .order_by(Booking.id)
-    )
-    for booking in bookings:
-        notifications.booking_expired(booking)
-        webhooks.emit("booking.expired", resource="booking", resource_id=booking.id)
-
-
-def _void_invoices(booking_ids: list[int]) -> None:
-    """Credit the whole total of the invoices of `booking_ids` (bookings made before
-    invoices existed have none)."""
-    invoices = db.session.scalars(
-        select(Invoice).where(Invoice.booking_id.in_(booking_ids)).order_by(Invoice.id)
-    ).all()
-    for invoice in invoices:
-        billing.credit(invoice, invoice.total_amount, EXPIRY_REASON)
-
-
-def lapsed_hold_seats(*, departure_id: int, now: datetime) -> int:
-    """Seats of `held` bookings of the departure whose hold ran out by `now` but
-    that no sweep has expired yet."""
-    stmt = select(func.coalesce(func.sum(Booking.seats), 0)).where(
-        Booking.departure_id == departure_id,
-        Booking.status == "held",
-        Booking.hold_expires_at <= now,
-    )
-    return int(db.session.scalar(stmt))
-
-
-def seats_left(departure: Departure, *, now: datetime | None = None) -> int:
-    """Seats still free on `departure` for display: capacity minus seats taken, where
-    a lapsed hold never counts as taken, swept or not (docs/design.md "Rules with numbers")."""
-    now = now or utcnow()
-    lapsed = lapsed_hold_seats(departure_id=departure.id, now=now)
-    return max(departure.capacity - departure.seats_taken + lapsed, 0)
 
 
 def free_seats_now(*, departure_id: int) -> int:

@@ -1,6 +1,7 @@
 """Payments on bookings: who may pay how, deposits and confirmation, overpayment,
-late payments on lapsed holds, wallet debits (docs/design.md "Lifecycles": booking,
-invoice, wallet; roles matrix row "record payment / refund").
+late payments on lapsed holds (revived by services.holds.retake), wallet debits
+(docs/design.md "Lifecycles": booking, invoice, wallet; roles matrix row "record
+payment / refund").
 
 Money rules (docs/design.md "Rules with numbers"):
 - amounts are Decimal quantized to 0.01 (ROUND_HALF_UP), never float;
@@ -15,10 +16,9 @@ Money rules (docs/design.md "Rules with numbers"):
   with one commit, which also queues the confirmation mail (services.outbox).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +27,7 @@ from errors import Conflict, Forbidden, ValidationFailed
 from extensions import db
 from models import Booking, Invoice, Payment
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, wallet, webhooks
+from services import audit, billing, holds, notifications, wallet, webhooks
 from services.common import Page, check_owner, get_or_404, order_by_sort, paginate
 from services.money import money
 
@@ -55,7 +55,7 @@ def record_payment(
     services.card_payments); finance and admin record money they received
     themselves: `card` (a card terminal, `reference` required), `bank_transfer`
     and `cash`. A booking whose hold lapsed (swept `expired` or not)
-    gets its seats back first when they are still free (see `_retake`).
+    gets its seats back first when they are still free (see services.holds.retake).
 
     Raises NotFound (404: unknown booking, or another customer's), Forbidden (403:
     method not open to the caller's role, `card-through-provider` for a customer's
@@ -147,7 +147,7 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor, 
     lapsed = booking.status == "expired" or booking.hold_lapsed(now)
     _check_payable(booking, amount)
     if lapsed:
-        _retake(booking, now)
+        holds.retake(booking, now)
     invoice = _invoice_of(booking)
     _add_money(booking, amount, now)
     confirmed = _confirm(booking, now)
@@ -271,68 +271,6 @@ def _check_payable(booking: Booking, amount: Decimal) -> None:
         raise ValidationFailed({"amount": [message]})
 
 
-def _retake(booking: Booking, now: datetime) -> None:
-    """Make a lapsed hold live again for a late payment, or refuse it
-    (re-take the seats atomically if still free, else 409, nothing charged).
-
-    - Not swept yet (`held`, hold run out): its seats are still counted in the
-      departure and category counters (nobody can take them without first expiring
-      it, inventory.release_expired_holds). One conditional UPDATE
-      `... WHERE status = 'held' AND hold_expires_at <= now` gives it a new hold;
-      a concurrent sweep or booking either expires it first (we then take the
-      swept path) or finds it revived. No credit note is issued.
-    - Swept (`expired`): one conditional UPDATE revives it (`expired` -> `held`, so
-      only one concurrent payment can), then inventory.take_booking_seats takes
-      its seats atomically (departure and categories).
-
-    The payment that follows always confirms the booking (it must reach the
-    deposit). The booking keeps its one invoice (UNIQUE per booking; documents are
-    never deleted) and the payment is recorded against it. When the sweep already
-    voided that invoice, its expiry credit note stays as issued (credit notes are
-    immutable) and billing.invoice_status reads the invoice `void`; the booking's
-    `amount_due` remains the measure of what is owed.
-
-    Raises Conflict: the departure is no longer bookable (bookings.check_bookable),
-    `booking-changed` when another request changed it first, `seats-unavailable`
-    (with `seats_left`) when the seats are gone; the caller rolls back, so nothing
-    is charged.
-    """
-    from services.bookings import check_bookable  # the booking engine owns bookability
-
-    check_bookable(booking.departure, now=now)
-    hold_until = now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
-    if booking.status == "held":
-        if _revive(booking, "held", hold_until, Booking.hold_expires_at <= now):
-            return
-        db.session.refresh(booking)
-        if booking.status != "expired":
-            raise _changed()
-    if not _revive(booking, "expired", hold_until):
-        raise _changed()
-    if not inventory.take_booking_seats(booking):
-        left = inventory.free_seats_now(departure_id=booking.departure_id)
-        raise Conflict(
-            f"The hold expired and its seats are gone: {left} left, {booking.seats} "
-            "needed. Nothing was charged.",
-            code="seats-unavailable",
-            extra={"seats_left": left, "seats_requested": booking.seats},
-        )
-
-
-def _revive(booking: Booking, status: str, hold_until: datetime, *conditions) -> bool:
-    """`status` -> `held` until `hold_until` in one conditional UPDATE; True when
-    this call applied it."""
-    return (
-        db.session.execute(
-            update(Booking)
-            .where(Booking.id == booking.id, Booking.status == status, *conditions)
-            .values(status="held", hold_expires_at=hold_until, expired_at=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-
-
 def _invoice_of(booking: Booking) -> Invoice:
     """The booking's invoice; issued now for a booking made before invoices existed."""
     invoice = db.session.scalar(select(Invoice).where(Invoice.booking_id == booking.id))
@@ -366,7 +304,7 @@ def _add_money(booking: Booking, amount: Decimal, now: datetime) -> None:
         return
     db.session.refresh(booking)
     _check_payable(booking, amount)
-    raise _changed()
+    raise holds.booking_changed()
 
 
 def _confirm(booking: Booking, now: datetime) -> bool:
@@ -385,14 +323,6 @@ def _confirm(booking: Booking, now: datetime) -> bool:
             .execution_options(synchronize_session=False)
         ).rowcount
         == 1
-    )
-
-
-def _changed() -> Conflict:
-    return Conflict(
-        "The booking changed while this payment was processed; nothing was charged. "
-        "Try again.",
-        code="booking-changed",
     )
 
 

@@ -45,9 +45,9 @@ def relay_outbox(now: datetime | None = None) -> int:
 
 
 def expire_holds(now: datetime | None = None) -> int:
-    """Expire lapsed holds (services.bookings.expire_holds), with their mail and
+    """Expire lapsed holds (services.holds.expire_holds), with their mail and
     `booking.expired` webhook."""
-    from services.bookings import expire_holds as run
+    from services.holds import expire_holds as run
 
     return run(now=now)
 

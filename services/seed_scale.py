@@ -57,7 +57,7 @@ from extensions import db
 from models import Customer, Employee, Package
 from models.base import utcnow
 from services.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
-from services.inventory import EXPIRY_REASON
+from services.holds import EXPIRY_REASON
 from services.money import CENT
 from services.seed import (
     CITIES,

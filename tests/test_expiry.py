@@ -1,4 +1,4 @@
-"""Bulk hold expiry and trip completion: services.bookings.expire_holds /
+"""Bulk hold expiry and trip completion: services.holds.expire_holds /
 complete_trips and their `flask bookings ...` commands (docs/design.md
 "Lifecycles": booking; "Rules with numbers": hold)."""
 
@@ -12,6 +12,7 @@ from extensions import db
 from models import Booking, CreditNote, DepartureCategory, Invoice
 from services import billing
 from services import bookings as booking_service
+from services import holds
 from tests.test_booking_engine import category_taken, party
 from tests.test_bookings import book, make_booking, make_departure, now, seats_taken
 
@@ -62,9 +63,9 @@ def credit_notes(app) -> list[tuple]:
 
 
 def expire(app, **kwargs) -> int:
-    """services.bookings.expire_holds in its own app context."""
+    """services.holds.expire_holds in its own app context."""
     with app.app_context():
-        return booking_service.expire_holds(**kwargs)
+        return holds.expire_holds(**kwargs)
 
 
 def complete(app, **kwargs) -> int:
@@ -199,7 +200,7 @@ def test_expire_holds_concurrent_runs_release_once(app, client, actors):
         try:
             with app.app_context():
                 barrier.wait(timeout=10)
-                results.append(booking_service.expire_holds())
+                results.append(holds.expire_holds())
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 

@@ -1,5 +1,5 @@
-"""services.inventory: atomic seat take/release, expiry of lapsed holds and the
-CHECK constraint behind them (docs/design.md "Rules with numbers": seats, hold)."""
+"""services.inventory and services.holds: atomic seat take/release, expiry of
+lapsed holds and the CHECK constraint behind them (docs/design.md "Rules with numbers": seats, hold)."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Booking, Departure
-from services import inventory
+from services import holds, inventory
 from tests.test_bookings import make_booking, make_departure, now, seats_taken
 
 
@@ -96,14 +96,14 @@ def test_release_expired_holds_expires_once_and_frees_seats(app, actors):
             app, departure_id=dep2, customer_id=cust, seats=2, hold_expires_at=past
         ),
     ]
-    assert run(app, inventory.release_expired_holds, departure_id=dep1, now=now()) == 2
+    assert run(app, holds.release_expired_holds, departure_id=dep1, now=now()) == 2
     assert statuses(app, ids) == ["expired", "expired", "held", "held"]
     assert (seats_taken(app, dep1), seats_taken(app, dep2)) == (3, 2)
 
-    assert run(app, inventory.release_expired_holds, departure_id=dep1, now=now()) == 0
+    assert run(app, holds.release_expired_holds, departure_id=dep1, now=now()) == 0
     assert seats_taken(app, dep1) == 3
 
-    assert run(app, inventory.release_expired_holds, now=now()) == 1  # all departures
+    assert run(app, holds.release_expired_holds, now=now()) == 1  # all departures
     assert statuses(app, ids)[3] == "expired"
     assert seats_taken(app, dep2) == 0
 
@@ -118,7 +118,7 @@ def test_release_expired_holds_ignores_other_statuses(app, actors):
         )
         for status in ("confirmed", "cancelled", "expired")
     ]
-    assert run(app, inventory.release_expired_holds, now=now()) == 0
+    assert run(app, holds.release_expired_holds, now=now()) == 0
     assert statuses(app, ids) == ["confirmed", "cancelled", "expired"]
     assert seats_taken(app, dep) == 1
 
@@ -136,9 +136,9 @@ def test_seats_left_counts_lapsed_holds_as_free(app, actors):
     make_booking(app, departure_id=dep, customer_id=cust, seats=3)
     with app.app_context():
         departure = db.session.get(Departure, dep)
-        assert inventory.seats_left(departure) == 7
+        assert holds.seats_left(departure) == 7
         assert inventory.free_seats_now(departure_id=dep) == 3
-        assert inventory.lapsed_hold_seats(departure_id=dep, now=now()) == 4
+        assert holds.lapsed_hold_seats(departure_id=dep, now=now()) == 4
     with app.app_context():
         rows = db.session.scalars(select(Booking.status)).all()
     assert sorted(rows) == ["held", "held"]  # counting never writes
@@ -304,7 +304,7 @@ def test_release_expired_holds_releases_categories_and_sets_expired_at(app, acto
     assert category_seats(app, dep) == {"adult": 3, "child": 2}
     moment = now()
 
-    assert run(app, inventory.release_expired_holds, now=moment) == 2
+    assert run(app, holds.release_expired_holds, now=moment) == 2
 
     assert seats_taken(app, dep) == 0
     assert category_seats(app, dep) == {"adult": 0, "child": 0}

@@ -2,6 +2,18 @@
 with immutable amounts, status derived from money movements (docs/design.md
 "Lifecycles": invoice).
 
+The status is never stored. `invoice_status` derives it for one invoice and
+`status_sql` is the same rule written as one SQL CASE for lists and reports
+(checked against each other by tests/test_invoices.py):
+
+- `void`: credit notes cover the whole (non-zero) total;
+- `paid`: money kept (paid - refunded) covers the total minus credits;
+- `overdue`: otherwise, when the due date is before today (UTC);
+- `pending`: otherwise.
+
+Money comparisons in SQL are made in whole cents (ROUND(x * 100)) so SQLite, which
+keeps NUMERIC as binary floats, decides exactly like PostgreSQL.
+
 Nothing here commits: callers issue documents inside their own transaction.
 """
 
@@ -9,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -138,6 +150,47 @@ def invoice_status(invoice: Invoice, *, today: date | None = None) -> str:
     if kept >= invoice.total_amount - credited:
         return "paid"
     return "overdue" if invoice.due_date < today else "pending"
+
+
+def _credited_sql():
+    """Correlated SUM of the invoice's credit notes."""
+    return (
+        select(func.coalesce(func.sum(CreditNote.amount), 0))
+        .where(CreditNote.invoice_id == Invoice.id)
+        .correlate(Invoice)
+        .scalar_subquery()
+    )
+
+
+def credited_sql(credit_total=None):
+    """What the credit notes take off the invoice, as SQL: their sum while the
+    booking is expired or cancelled (CREDIT_APPLIES), else 0.
+
+    `credit_total` is the credit-note sum when the caller has already joined it
+    (reports join one grouped subquery instead of a correlated one per row);
+    default: a correlated SUM.
+    """
+    total = _credited_sql() if credit_total is None else credit_total
+    return case((Booking.status.in_(CREDIT_APPLIES), total), else_=literal(0))
+
+
+def status_sql(today: date, credit_total=None):
+    """The derived invoice status as a SQL expression over `invoices` joined to
+    `bookings` (see the module docstring); `today` is the UTC date; `credit_total`
+    as for `credited_sql`."""
+    credited = credited_sql(credit_total)
+    kept = Booking.amount_paid - Booking.amount_refunded
+    void = and_(
+        func.round((credited - Invoice.total_amount) * 100) >= 0,
+        Invoice.total_amount > 0,
+    )
+    paid = func.round((kept - Invoice.total_amount + credited) * 100) >= 0
+    return case(
+        (void, "void"),
+        (paid, "paid"),
+        (Invoice.due_date < today, "overdue"),
+        else_="pending",
+    )
 
 
 def invoice_amounts(invoice: Invoice) -> dict:

@@ -1,77 +1,28 @@
 """Invoice listing and detail with derived status and amounts (docs/design.md
 "Lifecycles": invoice; "Resource map": /invoices).
 
-The status is never stored. services.billing.invoice_status derives it for one
-invoice; lists filter and show it through `status_sql`, the same rule written as
-one SQL CASE (checked against billing.invoice_status by tests/test_invoices.py):
-
-- `void`: credit notes cover the whole (non-zero) total;
-- `paid`: money kept (paid - refunded) covers the total minus credits;
-- `overdue`: otherwise, when the due date is before today (UTC);
-- `pending`: otherwise.
-
-Money comparisons are made in whole cents (ROUND(x * 100)) so SQLite, which keeps
-NUMERIC as binary floats, decides exactly like PostgreSQL.
+The status is never stored. services.billing holds the rule twice, side by side:
+`invoice_status` derives it for one invoice, `status_sql` is the same rule as one
+SQL CASE, with which lists filter and show it.
 """
 
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models.account import is_staff
 from extensions import db
-from models import Booking, CreditNote, Invoice
+from models import Booking, Invoice
 from models.base import utcnow
 from services import billing
-from services.billing import CREDIT_APPLIES
+from services.billing import status_sql
 from services.common import check_owner, get_or_404, order_by_sort, paginate
 from services.money import CENT
 
 ZERO = Decimal("0.00")
 SORTABLE = ("created_at", "due_date", "total_amount")
-
-
-def _credited_sql():
-    """Correlated SUM of the invoice's credit notes."""
-    return (
-        select(func.coalesce(func.sum(CreditNote.amount), 0))
-        .where(CreditNote.invoice_id == Invoice.id)
-        .correlate(Invoice)
-        .scalar_subquery()
-    )
-
-
-def credited_sql(credit_total=None):
-    """What the credit notes take off the invoice, as SQL: their sum while the
-    booking is expired or cancelled (billing.CREDIT_APPLIES), else 0.
-
-    `credit_total` is the credit-note sum when the caller has already joined it
-    (reports join one grouped subquery instead of a correlated one per row);
-    default: a correlated SUM.
-    """
-    total = _credited_sql() if credit_total is None else credit_total
-    return case((Booking.status.in_(CREDIT_APPLIES), total), else_=literal(0))
-
-
-def status_sql(today: date, credit_total=None):
-    """The derived invoice status as a SQL expression over `invoices` joined to
-    `bookings` (see the module docstring); `today` is the UTC date; `credit_total`
-    as for `credited_sql`."""
-    credited = credited_sql(credit_total)
-    kept = Booking.amount_paid - Booking.amount_refunded
-    void = and_(
-        func.round((credited - Invoice.total_amount) * 100) >= 0,
-        Invoice.total_amount > 0,
-    )
-    paid = func.round((kept - Invoice.total_amount + credited) * 100) >= 0
-    return case(
-        (void, "void"),
-        (paid, "paid"),
-        (Invoice.due_date < today, "overdue"),
-        else_="pending",
-    )
 
 
 def _base_query():

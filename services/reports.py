@@ -50,7 +50,7 @@ from models import (
     WalletEntry,
 )
 from models.base import utcnow
-from services.invoices import credited_sql, status_sql
+from services.billing import credited_sql, status_sql
 from services.report_sql import bucket, cents, from_cents, id_list, parse_ids, sum_cents
 
 SOLD = ("confirmed", "completed")
@@ -435,7 +435,7 @@ def _booking_revenue(dimension, window, need_package, destination, package_id):
 
 
 def _invoice_rows(today: date):
-    """Per-invoice derived figures as a subquery: status (services.invoices rule,
+    """Per-invoice derived figures as a subquery: status (services.billing rule,
     with the credit notes joined once), credited, kept (paid - refunded) and
     outstanding (total - credited - kept, never negative), in major units."""
     credit_notes = (

@@ -27,7 +27,7 @@ from models import (
 )
 from models.base import utcnow
 from services.bookings import REFERENCE_PREFIX
-from services.invoices import status_sql
+from services.billing import status_sql
 from services.seed_scale import EMAIL_DOMAIN, booking_reference
 
 API = "/api/v1"

@@ -2,9 +2,7 @@
 
 from routes.audit import blp as audit_blp
 from routes.auth import blp as auth_blp
-from routes.billing import blp as billing_blp
 from routes.bookings import blp as bookings_blp
-from routes.cancellations import blp as cancellations_blp
 from routes.card_payments import blp as card_payments_blp
 from routes.customers import blp as customers_blp
 from routes.departures import blp as departures_blp
@@ -13,7 +11,9 @@ from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
 from routes.outbox import blp as outbox_blp
 from routes.packages import blp as packages_blp
+from routes.payments import blp as billing_blp
 from routes.pipeline import blp as pipeline_blp
+from routes.refunds import blp as cancellations_blp
 from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
 

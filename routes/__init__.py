@@ -9,11 +9,12 @@ from routes.departures import blp as departures_blp
 from routes.employees import blp as employees_blp
 from routes.enquiries import blp as enquiries_blp
 from routes.health import blp as health_blp
+from routes.invoices import blp as invoices_blp
 from routes.outbox import blp as outbox_blp
 from routes.packages import blp as packages_blp
-from routes.payments import blp as billing_blp
+from routes.payments import blp as payments_blp
 from routes.pipeline import blp as pipeline_blp
-from routes.refunds import blp as cancellations_blp
+from routes.refunds import blp as refunds_blp
 from routes.reports import blp as reports_blp
 from routes.wallets import blp as wallets_blp
 
@@ -29,9 +30,10 @@ BLUEPRINTS = [
     (enquiries_blp, f"{API_PREFIX}/enquiries"),
     (bookings_blp, f"{API_PREFIX}/bookings"),
     # Money: paths are written out in full inside these blueprints because they span
-    # /bookings/<id>/..., /invoices, /payments, /refunds and /departures/<id>/cancel.
-    (billing_blp, API_PREFIX),
-    (cancellations_blp, API_PREFIX),
+    # /bookings/<id>/payments, /payments, /invoices and /refunds.
+    (payments_blp, API_PREFIX),
+    (invoices_blp, API_PREFIX),
+    (refunds_blp, API_PREFIX),
     (card_payments_blp, API_PREFIX),
     (pipeline_blp, API_PREFIX),
     (wallets_blp, f"{API_PREFIX}/customers"),

@@ -1,5 +1,6 @@
 """Bookings endpoints (docs/design.md "Resource map": /bookings; roles matrix rows
-"create booking" and "list / view bookings")."""
+"create booking", "list / view bookings" and "cancel booking"): create, list, show,
+quote a cancellation and cancel."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
@@ -7,14 +8,21 @@ from flask_smorest import Blueprint
 
 from auth.decorators import roles_required
 from routes.idempotency import idempotent
+from routes.request_facts import request_facts
 from schemas.bookings import BookingCreateSchema, BookingQueryArgs, BookingSchema
+from schemas.cancellations import (
+    CancellationQuoteSchema,
+    CancellationSchema,
+    CancelSchema,
+)
 from schemas.common import ProblemSchema, page_of
-from services import bookings
+from services import bookings, cancellations
 
 blp = Blueprint("bookings", __name__, description="Bookings of seats on departures")
 
 BOOKERS = ("admin", "sales", "customer")
 VIEWERS = ("admin", "sales", "operation", "operation_head", "finance", "customer")
+CANCELLERS = ("admin", "sales", "customer")
 
 
 @blp.route("")
@@ -45,3 +53,31 @@ class BookingById(MethodView):
     def get(self, booking_id):
         """Show one booking (customers: their own only)."""
         return bookings.get_booking(account=current_user, booking_id=booking_id)
+
+
+@blp.route("/<int(max=2147483647):booking_id>/cancellation-quote")
+class CancellationQuote(MethodView):
+    @roles_required(*CANCELLERS)
+    @blp.response(200, CancellationQuoteSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Booking not held/confirmed"
+    )
+    def get(self, booking_id):
+        """Quote what cancelling the booking would cost now (changes nothing)."""
+        return cancellations.cancellation_quote(
+            account=current_user, booking_id=booking_id
+        )
+
+
+@blp.route("/<int(max=2147483647):booking_id>/cancel")
+class CancelBooking(MethodView):
+    @roles_required(*CANCELLERS)
+    @idempotent
+    @blp.arguments(CancelSchema)
+    @blp.response(200, CancellationSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Not cancellable now")
+    def post(self, data, booking_id):
+        """Cancel the booking: tiered penalty, seats back, refund of the rest."""
+        return cancellations.cancel_booking(
+            account=current_user, booking_id=booking_id, **data, facts=request_facts()
+        )

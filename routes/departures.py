@@ -1,5 +1,6 @@
-"""Departures endpoints (docs/design.md "Resource map": /departures); a package's
-departures are listed and created under /packages/<id>/departures."""
+"""Departures endpoints (docs/design.md "Resource map": /departures, including an
+operator cancelling a whole departure); a package's departures are listed and
+created under /packages/<id>/departures."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
@@ -9,6 +10,10 @@ from auth.decorators import caller, optional_login, roles_required
 from schemas.departures import DepartureSchema, DepartureUpdateSchema
 from routes.request_facts import request_facts
 from services import departures
+from routes.idempotency import idempotent
+from schemas.cancellations import DepartureCancellationSchema, DepartureCancelSchema
+from schemas.common import ProblemSchema
+from services import cancellations
 
 blp = Blueprint("departures", __name__, description="Dated departures of packages")
 
@@ -41,3 +46,25 @@ class DepartureById(MethodView):
     def delete(self, departure_id):
         """Delete a departure that has no bookings."""
         departures.delete_departure(departure_id=departure_id, facts=request_facts())
+
+
+OPERATORS = ("admin", "operation_head")
+
+
+@blp.route("/<int(max=2147483647):departure_id>/cancel")
+class CancelDeparture(MethodView):
+    @roles_required(*OPERATORS)
+    @idempotent
+    @blp.arguments(DepartureCancelSchema)
+    @blp.response(200, DepartureCancellationSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Already cancelled or started"
+    )
+    def post(self, data, departure_id):
+        """Cancel a whole departure (or preview it): every booking refunded in full."""
+        return cancellations.cancel_departure(
+            account=current_user,
+            departure_id=departure_id,
+            **data,
+            facts=request_facts(),
+        )

@@ -1,6 +1,6 @@
-"""Billing endpoints: paying bookings, invoices and payments (docs/design.md "Resource
-map": /bookings/<id>/payments, /invoices, /payments; roles matrix row "record
-payment / refund": finance and admin record, customers pay their own)."""
+"""Payment endpoints: paying bookings and the payments made (docs/design.md "Resource
+map": /bookings/<id>/payments, /payments; roles matrix row "record payment /
+refund": finance and admin record, customers pay their own)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
@@ -9,8 +9,6 @@ from flask_smorest import Blueprint
 from auth.decorators import roles_required
 from routes.idempotency import idempotent
 from schemas.billing import (
-    InvoiceQueryArgs,
-    InvoiceSchema,
     PaymentCreateSchema,
     PaymentQueryArgs,
     PaymentReceiptSchema,
@@ -18,9 +16,9 @@ from schemas.billing import (
 )
 from schemas.common import ProblemSchema, page_of
 from routes.request_facts import request_facts
-from services import invoices, payments
+from services import payments
 
-blp = Blueprint("billing", __name__, description="Payments and invoices")
+blp = Blueprint("payments", __name__, description="Payments on bookings")
 
 MONEY_ROLES = ("admin", "finance", "customer")
 
@@ -49,22 +47,3 @@ class Payments(MethodView):
     def get(self, args):
         """List payments, newest first (customers see their own)."""
         return payments.list_payments(account=current_user, **args)
-
-
-@blp.route("/invoices")
-class Invoices(MethodView):
-    @roles_required(*MONEY_ROLES)
-    @blp.arguments(InvoiceQueryArgs, location="query")
-    @blp.response(200, page_of(InvoiceSchema))
-    def get(self, args):
-        """List invoices with their derived status, newest first (customers: own)."""
-        return invoices.list_invoices(account=current_user, **args)
-
-
-@blp.route("/invoices/<int(max=2147483647):invoice_id>")
-class InvoiceById(MethodView):
-    @roles_required(*MONEY_ROLES)
-    @blp.response(200, InvoiceSchema)
-    def get(self, invoice_id):
-        """Show one invoice with credit notes and payments (customers: own)."""
-        return invoices.get_invoice(account=current_user, invoice_id=invoice_id)

@@ -1,62 +1,25 @@
-"""Cancellation endpoints: quote and cancel a booking, refunds, and an operator
-cancelling a whole departure (docs/design.md "Resource map"; roles matrix rows "cancel
-booking" and "record payment / refund")."""
+"""Refund endpoints: list, show, complete and retry refunds (docs/design.md
+"Resource map": /refunds; roles matrix row "record payment / refund"). Refunds are
+issued by cancellations (routes/bookings.py, routes/departures.py)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from auth.decorators import roles_required
-from routes.idempotency import idempotent
 from schemas.cancellations import (
-    CancellationQuoteSchema,
-    CancellationSchema,
-    CancelSchema,
-    DepartureCancellationSchema,
-    DepartureCancelSchema,
     RefundCompleteSchema,
     RefundQueryArgs,
     RefundSchema,
 )
 from schemas.common import ProblemSchema, page_of
 from routes.request_facts import request_facts
-from services import cancellations, refunds
+from services import refunds
 
-blp = Blueprint("cancellations", __name__, description="Cancellations and refunds")
+blp = Blueprint("refunds", __name__, description="Refunds of cancelled bookings")
 
-CANCELLERS = ("admin", "sales", "customer")
 REFUND_VIEWERS = ("admin", "finance", "customer")
 REFUNDERS = ("admin", "finance")
-OPERATORS = ("admin", "operation_head")
-BOOKING = "/bookings/<int(max=2147483647):booking_id>"
-
-
-@blp.route(f"{BOOKING}/cancellation-quote")
-class CancellationQuote(MethodView):
-    @roles_required(*CANCELLERS)
-    @blp.response(200, CancellationQuoteSchema)
-    @blp.alt_response(
-        409, schema=ProblemSchema, description="Booking not held/confirmed"
-    )
-    def get(self, booking_id):
-        """Quote what cancelling the booking would cost now (changes nothing)."""
-        return cancellations.cancellation_quote(
-            account=current_user, booking_id=booking_id
-        )
-
-
-@blp.route(f"{BOOKING}/cancel")
-class CancelBooking(MethodView):
-    @roles_required(*CANCELLERS)
-    @idempotent
-    @blp.arguments(CancelSchema)
-    @blp.response(200, CancellationSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Not cancellable now")
-    def post(self, data, booking_id):
-        """Cancel the booking: tiered penalty, seats back, refund of the rest."""
-        return cancellations.cancel_booking(
-            account=current_user, booking_id=booking_id, **data, facts=request_facts()
-        )
 
 
 @blp.route("/refunds")
@@ -108,23 +71,4 @@ class RetryRefund(MethodView):
         """Send a failed refund to the payment provider again."""
         return refunds.retry_refund(
             account=current_user, refund_id=refund_id, facts=request_facts()
-        )
-
-
-@blp.route("/departures/<int(max=2147483647):departure_id>/cancel")
-class CancelDeparture(MethodView):
-    @roles_required(*OPERATORS)
-    @idempotent
-    @blp.arguments(DepartureCancelSchema)
-    @blp.response(200, DepartureCancellationSchema)
-    @blp.alt_response(
-        409, schema=ProblemSchema, description="Already cancelled or started"
-    )
-    def post(self, data, departure_id):
-        """Cancel a whole departure (or preview it): every booking refunded in full."""
-        return cancellations.cancel_departure(
-            account=current_user,
-            departure_id=departure_id,
-            **data,
-            facts=request_facts(),
         )

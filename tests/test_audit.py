@@ -15,7 +15,8 @@ import pytest
 from flask import g
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
-from test_cancellations import CANCEL, make_booking, make_departure
+from test_cancellations import CANCEL
+from tests.factories import make_cancellable_departure, make_paid_booking
 
 from extensions import db
 from models import AuditEntry, Enquiry
@@ -308,7 +309,9 @@ def test_customer_deleted_and_deactivated_recorded(app, client, actors):
 
 def test_refused_customer_delete_leaves_no_entry(app, client, actors):
     me = actors.customer()
-    make_booking(app, departure_id=make_departure(app), customer_id=me["id"])
+    make_paid_booking(
+        app, departure_id=make_cancellable_departure(app), customer_id=me["id"]
+    )
 
     resp = client.delete(f"{API}/customers/{me['id']}", headers=actors.headers("admin"))
 
@@ -405,7 +408,7 @@ def test_package_deleted_recorded(app, client, actors):
 
 def test_departure_deleted_recorded(app, client, actors):
     op = actors.account("operation_head")
-    dep = make_departure(app)
+    dep = make_cancellable_departure(app)
 
     assert (
         client.delete(f"{API}/departures/{dep}", headers=op["headers"]).status_code
@@ -444,9 +447,9 @@ def test_enquiry_deleted_recorded(app, client, actors):
 def test_payment_recorded(app, client, actors):
     finance = actors.account("finance")
     me = actors.customer()
-    bid = make_booking(
+    bid = make_paid_booking(
         app,
-        departure_id=make_departure(app, price="500.00"),
+        departure_id=make_cancellable_departure(app, price="500.00"),
         customer_id=me["id"],
         seats=1,
         status="held",
@@ -475,9 +478,9 @@ def test_payment_recorded(app, client, actors):
 
 def test_refused_payment_leaves_no_entry(app, client, actors):
     me = actors.customer()
-    bid = make_booking(
+    bid = make_paid_booking(
         app,
-        departure_id=make_departure(app),
+        departure_id=make_cancellable_departure(app),
         customer_id=me["id"],
         status="cancelled",
         payments=[],
@@ -495,9 +498,9 @@ def test_refused_payment_leaves_no_entry(app, client, actors):
 
 def test_wallet_payment_without_funds_leaves_no_entry(app, client, actors):
     me = actors.customer()
-    bid = make_booking(
+    bid = make_paid_booking(
         app,
-        departure_id=make_departure(app, price="500.00"),
+        departure_id=make_cancellable_departure(app, price="500.00"),
         customer_id=me["id"],
         seats=1,
         status="held",
@@ -515,9 +518,9 @@ def test_wallet_payment_without_funds_leaves_no_entry(app, client, actors):
 
 def test_idempotent_replay_records_once(app, client, actors):
     me = actors.customer()
-    bid = make_booking(
+    bid = make_paid_booking(
         app,
-        departure_id=make_departure(app, price="500.00"),
+        departure_id=make_cancellable_departure(app, price="500.00"),
         customer_id=me["id"],
         seats=1,
         status="held",
@@ -535,9 +538,9 @@ def test_idempotent_replay_records_once(app, client, actors):
 
 def test_booking_cancellation_and_refunds_recorded(app, client, actors):
     me = actors.customer()
-    bid = make_booking(
+    bid = make_paid_booking(
         app,
-        departure_id=make_departure(app, start_in_days=60),
+        departure_id=make_cancellable_departure(app, start_in_days=60),
         customer_id=me["id"],
         seats=1,
     )
@@ -592,8 +595,8 @@ def test_booking_cancellation_and_refunds_recorded(app, client, actors):
 
 def test_second_refund_completion_leaves_no_entry(app, client, actors):
     me = actors.customer()
-    bid = make_booking(
-        app, departure_id=make_departure(app), customer_id=me["id"], seats=1
+    bid = make_paid_booking(
+        app, departure_id=make_cancellable_departure(app), customer_id=me["id"], seats=1
     )
     [refund] = client.post(
         CANCEL.format(bid), json={"refund_to": "original"}, headers=me["headers"]
@@ -609,9 +612,9 @@ def test_second_refund_completion_leaves_no_entry(app, client, actors):
 def test_departure_cancellation_recorded(app, client, actors):
     head = actors.account("operation_head")
     alice, bob = actors.customer(), actors.customer()
-    dep = make_departure(app, start_in_days=20, price="500.00")
-    b1 = make_booking(app, departure_id=dep, customer_id=alice["id"], seats=2)
-    b2 = make_booking(app, departure_id=dep, customer_id=bob["id"], seats=1)
+    dep = make_cancellable_departure(app, start_in_days=20, price="500.00")
+    b1 = make_paid_booking(app, departure_id=dep, customer_id=alice["id"], seats=2)
+    b2 = make_paid_booking(app, departure_id=dep, customer_id=bob["id"], seats=1)
 
     resp = client.post(
         f"{API}/departures/{dep}/cancel",
@@ -640,8 +643,8 @@ def test_departure_cancellation_recorded(app, client, actors):
 
 def test_departure_cancellation_from_cli_is_by_system(app, actors):
     me = actors.customer()
-    dep = make_departure(app, start_in_days=20)
-    make_booking(app, departure_id=dep, customer_id=me["id"], seats=1)
+    dep = make_cancellable_departure(app, start_in_days=20)
+    make_paid_booking(app, departure_id=dep, customer_id=me["id"], seats=1)
 
     result = app.test_cli_runner().invoke(
         args=["departures", "cancel", str(dep), "--reason", "Strike"]

@@ -12,15 +12,8 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Booking, DepartureCategory, Invoice
-from tests.test_bookings import (
-    URL,
-    book,
-    booking_rows,
-    make_departure,
-    now,
-    seats_taken,
-    traveller,
-)
+from tests.test_bookings import URL, book, booking_rows, seats_taken, traveller
+from tests.factories import make_departure, now
 
 
 def category_taken(app, departure_id) -> dict[str, int]:

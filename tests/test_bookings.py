@@ -3,118 +3,20 @@ bookable-departure rules, customer_id rules, ownership and the roles matrix
 (docs/design.md "Lifecycles": booking; "Rules with numbers": seats, hold)."""
 
 import re
-from datetime import date, datetime, timedelta, UTC
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import Booking, Customer, Departure, DepartureCategory, Package
+from models import Booking, Customer, Departure
 from models.booking import Traveller
 from services import bookings as booking_service
+from tests.factories import make_booking, make_departure, now
 
 URL = "/api/v1/bookings"
 STAFF_VIEWERS = ("admin", "sales", "operation", "operation_head", "finance")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def make_departure(
-    app,
-    *,
-    capacity=10,
-    seats_taken=0,
-    price="1200.00",
-    currency="EUR",
-    package_status="published",
-    status="scheduled",
-    start_in_days=30,
-    booking_cutoff=None,
-    title="Alpine Lakes",
-    prices=None,
-    category_capacities=None,
-    min_party_size=1,
-    deposit_percent=100,
-) -> int:
-    """Insert a package and one departure with its price categories straight into
-    the database; returns the departure id. `prices` adds categories beside adult
-    (`price`); `seats_taken` is counted as adult seats."""
-    limits = category_capacities or {}
-    with app.app_context():
-        package = Package(
-            title=title,
-            destination="Switzerland",
-            duration_days=7,
-            base_price=Decimal(price),
-            currency=currency,
-            status=package_status,
-            deposit_percent=deposit_percent,
-        )
-        start = now().date() + timedelta(days=start_in_days)
-        departure = Departure(
-            package=package,
-            start_date=start,
-            end_date=start + timedelta(days=6),
-            capacity=capacity,
-            seats_taken=seats_taken,
-            price=Decimal(price),
-            currency=currency,
-            status=status,
-            booking_cutoff=booking_cutoff,
-            min_party_size=min_party_size,
-        )
-        for name, amount in {"adult": price, **(prices or {})}.items():
-            departure.categories.append(
-                DepartureCategory(
-                    category=name,
-                    price=Decimal(amount),
-                    capacity=limits.get(name),
-                    seats_taken=seats_taken if name == "adult" else 0,
-                )
-            )
-        db.session.add_all([package, departure])
-        db.session.commit()
-        return departure.id
-
-
-def make_booking(
-    app,
-    *,
-    departure_id,
-    customer_id,
-    seats=1,
-    status="held",
-    hold_expires_at=None,
-    reference=None,
-    price="100.00",
-    categories=None,
-) -> int:
-    """Insert a booking row directly (seats_taken is NOT adjusted); returns its id.
-    `categories` names one traveller per seat by category."""
-    with app.app_context():
-        booking = Booking(
-            reference=reference or booking_service.new_reference(),
-            customer_id=customer_id,
-            departure_id=departure_id,
-            seats=seats,
-            status=status,
-            currency="EUR",
-            unit_price=Decimal(price),
-            total_amount=Decimal(price) * seats,
-            hold_expires_at=hold_expires_at or now() + timedelta(minutes=15),
-            travellers=[
-                Traveller(
-                    name=f"Traveller {n}", birth_date=date(1990, 1, 1), category=kind
-                )
-                for n, kind in enumerate(categories or [])
-            ],
-        )
-        db.session.add(booking)
-        db.session.commit()
-        return booking.id
 
 
 def seats_taken(app, departure_id) -> int:

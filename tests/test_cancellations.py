@@ -3,10 +3,9 @@ penalty from the money kept at the time of the request, seats back, refunds to t
 wallet or the original methods, credit notes, idempotency, mail and the roles matrix
 (docs/design.md "Rules with numbers": cancellation tiers).
 
-The module also holds the fixtures helpers (`make_departure`, `make_booking`, ...)
-that test_refunds.py and test_departure_cancel.py import: they insert bookings with
-payments and an invoice straight into the database, so these tests do not depend
-on the booking and payment endpoints.
+The bookings come from tests/factories.py (`make_paid_booking`: bookings with
+payments and an invoice inserted straight into the database), so these tests do not
+depend on the booking and payment endpoints.
 """
 
 import threading
@@ -23,153 +22,21 @@ from models import (
     Customer,
     Departure,
     Invoice,
-    Package,
     Payment,
     Refund,
     WalletEntry,
 )
-from services import billing, inventory, wallet
+from services import billing
 from services import cancellations as cancellation_service
-from services.bookings import CANCELLATION_POLICY, new_reference
+from tests.factories import make_cancellable_departure as make_departure
+from tests.factories import make_paid_booking as make_booking
 
 QUOTE = "/api/v1/bookings/{}/cancellation-quote"
 CANCEL = "/api/v1/bookings/{}/cancel"
 DAY = 24
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- helpers shared with test_refunds.py and test_departure_cancel.py -------------
-
-
-def make_departure(
-    app,
-    *,
-    start_in_days=60,
-    capacity=20,
-    price="1000.00",
-    currency="EUR",
-    title="Nordic Fjords",
-) -> int:
-    """Insert a published package and one departure starting `start_in_days` days
-    from today (UTC); returns the departure id."""
-    with app.app_context():
-        package = Package(
-            title=title,
-            destination="Norway",
-            duration_days=5,
-            base_price=Decimal(price),
-            currency=currency,
-            status="published",
-        )
-        start = now().date() + timedelta(days=start_in_days)
-        departure = Departure(
-            package=package,
-            start_date=start,
-            end_date=start + timedelta(days=4),
-            capacity=capacity,
-            price=Decimal(price),
-            currency=currency,
-        )
-        db.session.add_all([package, departure])
-        db.session.commit()
-        return departure.id
-
-
-def _pay(booking, invoice, method, amount, when) -> None:
-    """One payment row; wallet payments are funded and debited through the ledger."""
-    payment = Payment(
-        booking_id=booking.id,
-        invoice_id=invoice.id,
-        customer_id=booking.customer_id,
-        amount=amount,
-        currency=booking.currency,
-        method=method,
-        reference=f"{method}-{when.timestamp():.0f}",
-        created_at=when,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    if method == "wallet":
-        wallet.post_entry(
-            customer_id=booking.customer_id,
-            amount=amount,
-            kind="adjustment",
-            reason="test funding",
-        )
-        wallet.post_entry(
-            customer_id=booking.customer_id,
-            amount=-amount,
-            kind="payment_debit",
-            reason="test payment",
-            booking_id=booking.id,
-            payment_id=payment.id,
-        )
-
-
-def make_booking(
-    app,
-    *,
-    departure_id,
-    customer_id,
-    seats=2,
-    status="confirmed",
-    payments=None,
-    deposit_percent=100,
-    hold_lapsed=False,
-    invoice=True,
-) -> int:
-    """Insert a booking with its invoice and payments, as the booking and payment
-    services would leave it; returns its id.
-
-    `payments` is a list of `(method, "amount")`, oldest first (default: the whole
-    total by card for a confirmed booking, nothing for a hold). Live bookings take
-    their seats on the departure.
-    """
-    with app.app_context():
-        departure = db.session.get(Departure, departure_id)
-        total = (departure.price * seats).quantize(Decimal("0.01"))
-        if payments is None:
-            payments = [("card", str(total))] if status != "held" else []
-        paid = sum((Decimal(amount) for _, amount in payments), Decimal("0.00"))
-        hold_end = now() + (
-            timedelta(minutes=-1) if hold_lapsed else timedelta(minutes=15)
-        )
-        booking = Booking(
-            reference=new_reference(),
-            customer_id=customer_id,
-            departure_id=departure_id,
-            seats=seats,
-            status=status,
-            currency=departure.currency,
-            unit_price=departure.price,
-            total_amount=total,
-            amount_paid=paid,
-            deposit_amount=(total * deposit_percent / 100).quantize(Decimal("0.01")),
-            balance_due_date=billing.balance_due_date(departure.start_date),
-            hold_expires_at=hold_end if status == "held" else None,
-            confirmed_at=now() if status != "held" else None,
-            cancellation_policy=[dict(tier) for tier in CANCELLATION_POLICY],
-        )
-        db.session.add(booking)
-        db.session.flush()
-        if status in ("held", "confirmed"):
-            assert inventory.take_seats(departure_id=departure_id, seats=seats)
-        if invoice:
-            issued = billing.issue_invoice(booking)
-            start = now() - timedelta(hours=1)
-            for index, (method, amount) in enumerate(payments):
-                _pay(
-                    booking,
-                    issued,
-                    method,
-                    Decimal(amount),
-                    start + timedelta(minutes=index),
-                )
-        db.session.commit()
-        return booking.id
+# --- helpers (the factories are in tests/factories.py) ---------------------------
 
 
 def booking_state(app, booking_id) -> dict:

@@ -28,7 +28,8 @@ from models import (
 )
 from services import billing
 from tests.stripe_support import WEBHOOK_SECRET, deliver
-from tests.test_payments import booking_state, make_booking, make_departure
+from tests.test_payments import booking_state
+from tests.factories import make_invoiced_booking, make_plain_departure
 
 API = "/api/v1"
 D = Decimal
@@ -66,7 +67,9 @@ def attempt_row(app, attempt_id) -> PaymentAttempt:
 def held_booking_with_intent(app, client, actors, *, total="1000.00", **booking):
     """A customer's held booking and a 201 intent for its total."""
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total=total, **booking)
+    booking_id = make_invoiced_booking(
+        app, customer_id=me["id"], total=total, **booking
+    )
     resp = start_intent(client, me["headers"], booking_id, total)
     assert resp.status_code == 201, resp.get_json()
     return me, booking_id, resp.get_json()
@@ -107,7 +110,7 @@ def test_intent_created_on_provider_with_shape(app, client, actors, provider):
 
 def test_intent_amount_rules_422_and_other_customer_404(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(
+    booking_id = make_invoiced_booking(
         app, customer_id=me["id"], total="1000.00", deposit="200.00"
     )
     too_much = start_intent(client, me["headers"], booking_id, "1000.01")
@@ -123,7 +126,7 @@ def test_intent_amount_rules_422_and_other_customer_404(app, client, actors):
 
 def test_intent_by_sales_for_a_customer(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="300.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="300.00")
     resp = start_intent(client, actors.headers("sales"), booking_id, "300.00")
     assert resp.status_code == 201, resp.get_json()
     assert attempt_row(app, resp.get_json()["id"]).customer_id == me["id"]
@@ -131,7 +134,7 @@ def test_intent_by_sales_for_a_customer(app, client, actors):
 
 def test_intent_idempotency_key_replays_one_attempt(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="500.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="500.00")
     headers = {**me["headers"], "Idempotency-Key": "intent-key-1"}
     first = start_intent(client, headers, booking_id, "500.00")
     second = start_intent(client, headers, booking_id, "500.00")
@@ -280,7 +283,7 @@ def test_bad_signature_400_nothing_changed(app, client, actors, provider, how):
 def test_success_after_lapse_with_seats_gone_refunded(
     app, client, actors, provider, mailbox
 ):
-    departure_id = make_departure(app, capacity=1)
+    departure_id = make_plain_departure(app, capacity=1)
     me, booking_id, body = held_booking_with_intent(
         app, client, actors, departure_id=departure_id
     )
@@ -318,7 +321,7 @@ def test_success_after_lapse_with_seats_free_retakes_them(
 
 def test_amount_changed_on_provider_recorded_and_flagged(app, client, actors, provider):
     me = actors.customer()
-    booking_id = make_booking(
+    booking_id = make_invoiced_booking(
         app, customer_id=me["id"], total="1000.00", deposit="200.00"
     )
     body = start_intent(client, me["headers"], booking_id, "300.00").get_json()
@@ -487,7 +490,7 @@ def test_reconcile_bad_duration_fails(app):
 
 def test_customer_card_by_reference_refused(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="100.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="100.00")
     resp = client.post(
         f"{API}/bookings/{booking_id}/payments",
         json={"amount": "100.00", "method": "card", "reference": "anything"},
@@ -503,7 +506,7 @@ def test_customer_card_by_reference_refused(app, client, actors):
 
 def test_staff_card_terminal_needs_reference(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="100.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="100.00")
     finance = actors.headers("finance")
     url = f"{API}/bookings/{booking_id}/payments"
     missing = client.post(
@@ -523,7 +526,7 @@ def test_not_configured_answers_503(app, client, actors):
     from services.provider import EXTENSION_KEY
 
     me = actors.customer()
-    booking_id = make_booking(app, customer_id=me["id"], total="100.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="100.00")
     saved = {k: app.config[k] for k in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")}
     app.config.update(STRIPE_SECRET_KEY="", STRIPE_WEBHOOK_SECRET="")
     app.extensions.pop(EXTENSION_KEY, None)

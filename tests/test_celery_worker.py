@@ -15,7 +15,7 @@ from tests.celery_workers import (
     rabbit_broker,
     wait_for,
 )
-from tests.test_payments import make_departure
+from tests.factories import make_plain_departure
 
 BROKERS = {"redis": lambda: REDIS_BROKER, "rabbitmq": rabbit_broker}
 
@@ -32,7 +32,7 @@ def test_worker_delivers_booking_mail_through_outbox(
     cust = actors.customer()
     response = client.post(
         "/api/v1/bookings",
-        json={"departure_id": make_departure(app), "seats": 2},
+        json={"departure_id": make_plain_departure(app), "seats": 2},
         headers={**cust["headers"], "X-Request-ID": f"req-celery-{broker}"},
     )
     assert response.status_code == 201

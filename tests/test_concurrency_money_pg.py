@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Booking, Payment, WalletEntry
 from tests.live import gunicorn_server
-from tests.test_payments import fund_wallet, make_booking, make_departure, wallet_state
+from tests.test_payments import fund_wallet, wallet_state
+from tests.factories import make_invoiced_booking, make_plain_departure
 
 pytestmark = pytest.mark.postgres
 
@@ -46,9 +47,11 @@ def count(app, stmt) -> int:
 def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):
     me = actors.customer()
     fund_wallet(app, me["id"], "300.00")
-    dep = make_departure(app, capacity=50)
+    dep = make_plain_departure(app, capacity=50)
     bookings = [
-        make_booking(app, customer_id=me["id"], departure_id=dep, total="10.00")
+        make_invoiced_booking(
+            app, customer_id=me["id"], departure_id=dep, total="10.00"
+        )
         for _ in range(50)
     ]
     calls = [
@@ -88,7 +91,7 @@ def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):
 
 def test_pay_same_idempotency_key_at_once_creates_one_payment(app, actors):
     me = actors.customer()
-    booking_id = make_booking(
+    booking_id = make_invoiced_booking(
         app, customer_id=me["id"], total="100.00", deposit="10.00"
     )
     finance = actors.employee("finance")

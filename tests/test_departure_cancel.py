@@ -10,12 +10,11 @@ from test_cancellations import (
     booking_state,
     db_snapshot,
     invoice_of,
-    make_booking,
-    make_departure,
     refunds_of,
     seats_taken,
     wallet_of,
 )
+from tests.factories import make_cancellable_departure, make_paid_booking
 
 from extensions import db
 from models import Booking, Departure
@@ -28,10 +27,12 @@ def scenario(app, actors) -> dict:
     booking (wallet + card), an unpaid live hold, a lapsed hold, and an already
     cancelled booking. Returns ids and customers."""
     alice, bob, carol, dave = (actors.customer() for _ in range(4))
-    dep = make_departure(app, start_in_days=20, price="500.00", capacity=20)
+    dep = make_cancellable_departure(app, start_in_days=20, price="500.00", capacity=20)
     ids = {
-        "paid": make_booking(app, departure_id=dep, customer_id=alice["id"], seats=2),
-        "deposit": make_booking(
+        "paid": make_paid_booking(
+            app, departure_id=dep, customer_id=alice["id"], seats=2
+        ),
+        "deposit": make_paid_booking(
             app,
             departure_id=dep,
             customer_id=bob["id"],
@@ -39,10 +40,10 @@ def scenario(app, actors) -> dict:
             deposit_percent=40,
             payments=[("wallet", "100.00"), ("card", "300.00")],
         ),
-        "hold": make_booking(
+        "hold": make_paid_booking(
             app, departure_id=dep, customer_id=carol["id"], seats=1, status="held"
         ),
-        "lapsed": make_booking(
+        "lapsed": make_paid_booking(
             app,
             departure_id=dep,
             customer_id=dave["id"],
@@ -50,7 +51,7 @@ def scenario(app, actors) -> dict:
             status="held",
             hold_lapsed=True,
         ),
-        "old": make_booking(
+        "old": make_paid_booking(
             app,
             departure_id=dep,
             customer_id=dave["id"],
@@ -199,8 +200,8 @@ def test_execute_twice_conflict(app, client, actors):
 
 def test_execute_started_departure_conflict(app, client, actors):
     me = actors.customer()
-    dep = make_departure(app, start_in_days=0)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"])
+    dep = make_cancellable_departure(app, start_in_days=0)
+    bid = make_paid_booking(app, departure_id=dep, customer_id=me["id"])
 
     resp = cancel_departure(client, actors.headers("admin"), dep, reason="late")
 
@@ -236,7 +237,7 @@ def test_execute_failure_rolls_everything_back(app, client, actors, monkeypatch)
 
 
 def test_empty_departure(app, client, actors):
-    dep = make_departure(app)
+    dep = make_cancellable_departure(app)
 
     body = cancel_departure(
         client, actors.headers("admin"), dep, reason="No demand"
@@ -265,7 +266,7 @@ def test_unknown_departure_404(app, client, actors):
     ],
 )
 def test_invalid_body_422(app, client, actors, body, field):
-    dep = make_departure(app)
+    dep = make_cancellable_departure(app)
 
     resp = client.post(URL.format(dep), json=body, headers=actors.headers("admin"))
 
@@ -288,8 +289,8 @@ def test_invalid_body_422(app, client, actors, body, field):
 )
 def test_roles(app, client, actors, role, expected):
     me = actors.customer()
-    dep = make_departure(app)
-    bid = make_booking(app, departure_id=dep, customer_id=me["id"])
+    dep = make_cancellable_departure(app)
+    bid = make_paid_booking(app, departure_id=dep, customer_id=me["id"])
 
     resp = cancel_departure(client, actors.headers(role), dep, reason="x")
 

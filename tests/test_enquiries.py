@@ -11,7 +11,7 @@ from extensions import db
 from models import Booking, Departure, Enquiry, EnquiryLostReason, EnquiryNote, Package
 from models.enquiry import ENQUIRY_TRANSITIONS
 from services import lost_reasons
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 URL = "/api/v1/enquiries"
 ROLES = [

@@ -14,7 +14,8 @@ from services import billing
 from services import bookings as booking_service
 from services import holds
 from tests.test_booking_engine import category_taken, party
-from tests.test_bookings import book, make_booking, make_departure, now, seats_taken
+from tests.test_bookings import book, seats_taken
+from tests.factories import make_booking, make_departure, now
 
 
 def booked(client, headers, dep, seats, categories=None) -> int:

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import Booking, Departure
 from services import holds, inventory
-from tests.test_bookings import make_booking, make_departure, now, seats_taken
+from tests.test_bookings import seats_taken
+from tests.factories import make_booking, make_departure, now
 
 
 def run(app, fn, **kwargs):

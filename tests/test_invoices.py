@@ -12,7 +12,8 @@ from sqlalchemy import select
 from extensions import db
 from models import Booking, Invoice
 from services import billing
-from tests.test_payments import API, make_booking, now, pay
+from tests.test_payments import API, pay
+from tests.factories import make_invoiced_booking, now
 
 D = Decimal
 STATUSES = ("pending", "paid", "overdue", "void")
@@ -66,7 +67,7 @@ def invoice_zoo(app, actors):
 
     def add(name, expected, **kw):
         after = {k: kw.pop(k) for k in ("refunded", "credits", "set_status") if k in kw}
-        booking_id = make_booking(app, customer_id=cid, **kw)
+        booking_id = make_invoiced_booking(app, customer_id=cid, **kw)
         if after:
             adjust(
                 app,
@@ -180,7 +181,7 @@ def test_list_invoices_status_filter_matches_derived_status(
 
 def test_get_invoice_shows_amounts_credit_notes_and_payments(app, client, actors):
     me = actors.customer()
-    booking_id = make_booking(
+    booking_id = make_invoiced_booking(
         app, customer_id=me["id"], total="1000.00", deposit="250.00"
     )
     till = actors.headers("finance")  # card terminal payments recorded by finance
@@ -225,9 +226,9 @@ def test_get_invoice_shows_amounts_credit_notes_and_payments(app, client, actors
 
 def test_list_invoices_customer_sees_own(app, client, actors):
     alice, bob = actors.customer(), actors.customer()
-    a1 = make_booking(app, customer_id=alice["id"])
-    a2 = make_booking(app, customer_id=alice["id"])
-    make_booking(app, customer_id=bob["id"])
+    a1 = make_invoiced_booking(app, customer_id=alice["id"])
+    a2 = make_invoiced_booking(app, customer_id=alice["id"])
+    make_invoiced_booking(app, customer_id=bob["id"])
 
     mine = listed(client, alice["headers"])
     sneaky = listed(client, alice["headers"], f"&customer_id={bob['id']}")
@@ -238,8 +239,8 @@ def test_list_invoices_customer_sees_own(app, client, actors):
 
 def test_list_invoices_staff_filters(app, client, actors):
     alice, bob = actors.customer(), actors.customer()
-    a1 = make_booking(app, customer_id=alice["id"])
-    b1 = make_booking(app, customer_id=bob["id"])
+    a1 = make_invoiced_booking(app, customer_id=alice["id"])
+    b1 = make_invoiced_booking(app, customer_id=bob["id"])
 
     for role in ("finance", "admin"):
         headers = actors.headers(role)
@@ -253,7 +254,7 @@ def test_list_invoices_staff_filters(app, client, actors):
 
 def test_list_invoices_paginates(app, client, actors):
     me = actors.customer()
-    ids = [make_booking(app, customer_id=me["id"]) for _ in range(3)]
+    ids = [make_invoiced_booking(app, customer_id=me["id"]) for _ in range(3)]
 
     resp = client.get(
         f"{API}/invoices?per_page=2&page=2", headers=me["headers"]
@@ -265,7 +266,7 @@ def test_list_invoices_paginates(app, client, actors):
 
 def test_get_invoice_of_another_customer_404(app, client, actors):
     owner, other = actors.customer(), actors.customer()
-    invoice_id = invoice_of(app, make_booking(app, customer_id=owner["id"]))
+    invoice_id = invoice_of(app, make_invoiced_booking(app, customer_id=owner["id"]))
 
     assert (
         client.get(f"{API}/invoices/{invoice_id}", headers=other["headers"]).status_code
@@ -282,7 +283,7 @@ def test_get_invoice_of_another_customer_404(app, client, actors):
 @pytest.mark.parametrize("role", ["sales", "hr", "operation", "operation_head"])
 def test_invoices_other_roles_403(app, client, actors, role):
     customer = actors.customer()
-    invoice_id = invoice_of(app, make_booking(app, customer_id=customer["id"]))
+    invoice_id = invoice_of(app, make_invoiced_booking(app, customer_id=customer["id"]))
     headers = actors.headers(role)
 
     assert client.get(f"{API}/invoices", headers=headers).status_code == 403

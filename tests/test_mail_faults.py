@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Booking, OtpCode, OutboxMessage
-from tests.test_payments import make_departure
+from tests.factories import make_plain_departure
 
 AUTH = "/api/v1/auth"
 MAIL_TIMEOUT = 1.0
@@ -154,7 +154,7 @@ def test_otp_smtp_back_after_hang_code_mailed(client, actors, app, mailbox):
 
 def test_booking_smtp_hangs_booking_still_created(client, actors, app, mailbox):
     cust = actors.customer()
-    departure_id = make_departure(app, capacity=5)
+    departure_id = make_plain_departure(app, capacity=5)
     with StallingSmtp() as server, mail_pointed_at(app, server.port):
         response, took = timed_post(
             client,

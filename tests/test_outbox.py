@@ -11,7 +11,7 @@ from models import OutboxMessage
 from models.base import utcnow
 from services import outbox
 from tests.conftest import relay_outbox
-from tests.test_payments import make_departure
+from tests.factories import make_plain_departure
 
 API = "/api/v1"
 
@@ -46,7 +46,7 @@ def smtp_down(app):
 def test_booking_writes_its_mail_row_in_the_same_transaction(app, client, actors, smtp):
     smtp.handler.clear()
     cust = actors.customer()
-    departure = make_departure(app, capacity=2)
+    departure = make_plain_departure(app, capacity=2)
 
     response = book(
         client, cust["headers"], departure, **{"X-Request-ID": "req-outbox-1"}
@@ -69,7 +69,7 @@ def test_booking_writes_its_mail_row_in_the_same_transaction(app, client, actors
 
 def test_refused_booking_queues_nothing(app, client, actors, mailbox):
     cust = actors.customer()
-    departure = make_departure(app, capacity=1)
+    departure = make_plain_departure(app, capacity=1)
 
     response = book(client, cust["headers"], departure, seats=2)
 
@@ -80,7 +80,7 @@ def test_refused_booking_queues_nothing(app, client, actors, mailbox):
 
 def test_relay_delivers_once_with_stable_message_id(app, client, actors, mailbox):
     cust = actors.customer()
-    book(client, cust["headers"], make_departure(app))
+    book(client, cust["headers"], make_plain_departure(app))
     [row] = rows(app)
 
     [mail] = mailbox.to(cust["email"])
@@ -96,7 +96,7 @@ def test_claims_do_not_overlap_and_a_stale_claim_records_nothing(
     app, client, actors, mailbox
 ):
     cust = actors.customer()
-    departure = make_departure(app)
+    departure = make_plain_departure(app)
     for _ in range(3):
         book(client, cust["headers"], departure)
     with app.app_context():
@@ -115,7 +115,7 @@ def test_claims_do_not_overlap_and_a_stale_claim_records_nothing(
 
 def test_smtp_down_retries_with_backoff_then_dead(app, client, actors, mailbox):
     cust = actors.customer()
-    book(client, cust["headers"], make_departure(app))
+    book(client, cust["headers"], make_plain_departure(app))
     original = smtp_down(app)
     app.config["OUTBOX_MAX_ATTEMPTS"], saved = 3, app.config["OUTBOX_MAX_ATTEMPTS"]
     try:
@@ -171,7 +171,7 @@ def test_outbox_endpoints_admin_only(client, actors):
 
 def test_ready_reports_queue_depth_and_oldest_age(app, client, actors):
     cust = actors.customer()
-    book(client, cust["headers"], make_departure(app))
+    book(client, cust["headers"], make_plain_departure(app))
 
     body = client.get("/health/ready").get_json()
 
@@ -188,7 +188,10 @@ def test_ready_reports_queue_depth_and_oldest_age(app, client, actors):
 def test_delivery_logs_carry_the_causing_request_id(app, client, actors, caplog, smtp):
     cust = actors.customer()
     book(
-        client, cust["headers"], make_departure(app), **{"X-Request-ID": "req-trace-42"}
+        client,
+        cust["headers"],
+        make_plain_departure(app),
+        **{"X-Request-ID": "req-trace-42"},
     )
     caplog.set_level("INFO", logger="easytravels.outbox")
 

@@ -23,7 +23,7 @@ from tests.celery_workers import (
     wait_for,
 )
 from tests.conftest import free_port
-from tests.test_payments import make_departure
+from tests.factories import make_plain_departure
 
 
 class StallableSink:
@@ -67,7 +67,7 @@ def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(
     smtp = Controller(sink, hostname="127.0.0.1", port=port)
     smtp.start()
     customers = [actors.customer() for _ in range(4)]
-    departure = make_departure(app, capacity=4)
+    departure = make_plain_departure(app, capacity=4)
     for cust in customers:
         response = client.post(
             "/api/v1/bookings",

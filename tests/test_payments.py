@@ -3,13 +3,12 @@ deposits and confirmation, overpayment, late payments on lapsed holds (seats
 re-taken or 409 with nothing charged), wallet debits, idempotency, listings
 (docs/design.md "Lifecycles": booking, invoice, wallet).
 
-The helpers below build bookings straight in the database with their invoice
-(services.billing.issue_invoice) so these tests do not depend on how POST /bookings
-evolves; `book_via_api` goes through POST /bookings and issues the invoice only when
+The bookings are built straight in the database with their invoice
+(tests/factories.py `make_invoiced_booking`) so these tests do not depend on how
+POST /bookings evolves; `book_via_api` goes through POST /bookings and issues the invoice only when
 booking creation did not.
 """
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,112 +21,18 @@ from models import (
     Customer,
     Departure,
     Invoice,
-    Package,
     Payment,
     WalletEntry,
 )
 from services import billing, wallet
-from services.bookings import new_reference
+from tests.factories import make_invoiced_booking as make_booking
+from tests.factories import make_plain_departure as make_departure
 
 API = "/api/v1"
 D = Decimal
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- helpers shared by the money test modules -----------------------------------------
-
-
-def make_departure(
-    app,
-    *,
-    capacity=10,
-    seats_taken=0,
-    price="1000.00",
-    currency="EUR",
-    deposit_percent=100,
-    start_in_days=60,
-) -> int:
-    """A published package with one scheduled departure; returns the departure id."""
-    with app.app_context():
-        package = Package(
-            title="Fjords by Rail",
-            destination="Norway",
-            duration_days=5,
-            base_price=D(price),
-            currency=currency,
-            status="published",
-            deposit_percent=deposit_percent,
-        )
-        start = now().date() + timedelta(days=start_in_days)
-        departure = Departure(
-            package=package,
-            start_date=start,
-            end_date=start + timedelta(days=4),
-            capacity=capacity,
-            seats_taken=seats_taken,
-            price=D(price),
-            currency=currency,
-        )
-        db.session.add_all([package, departure])
-        db.session.commit()
-        return departure.id
-
-
-def make_booking(
-    app,
-    *,
-    customer_id,
-    departure_id=None,
-    seats=1,
-    total="1000.00",
-    deposit=None,
-    status="held",
-    hold_minutes=15,
-    amount_paid="0.00",
-    currency="EUR",
-    take_seats=True,
-    due_date=None,
-) -> int:
-    """A booking with its invoice, inserted directly; the departure's `seats_taken`
-    grows by `seats` when `take_seats` (as for a live or unswept booking).
-
-    `deposit` defaults to the total; `hold_minutes` may be negative (a lapsed
-    hold); `due_date` overrides the invoice's due date. Returns the booking id.
-    """
-    departure_id = departure_id or make_departure(
-        app, capacity=max(seats, 10), currency=currency
-    )
-    with app.app_context():
-        departure = db.session.get(Departure, departure_id)
-        booking = Booking(
-            reference=new_reference(),
-            customer_id=customer_id,
-            departure_id=departure_id,
-            seats=seats,
-            status=status,
-            currency=currency,
-            unit_price=(D(total) / seats).quantize(D("0.01")),
-            total_amount=D(total),
-            amount_paid=D(amount_paid),
-            deposit_amount=D(deposit if deposit is not None else total),
-            balance_due_date=billing.balance_due_date(departure.start_date),
-            hold_expires_at=now() + timedelta(minutes=hold_minutes)
-            if status == "held"
-            else None,
-            confirmed_at=now() if status == "confirmed" else None,
-        )
-        db.session.add(booking)
-        if take_seats:
-            departure.seats_taken += seats
-        db.session.flush()
-        invoice = billing.issue_invoice(booking)
-        if due_date is not None:
-            invoice.due_date = due_date
-        db.session.commit()
-        return booking.id
+# --- helpers (the factories are in tests/factories.py) --------------------------------
 
 
 def book_via_api(app, client, headers, *, departure_id, seats=1) -> int:

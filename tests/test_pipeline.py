@@ -24,7 +24,7 @@ from models import (
 )
 from models.base import utcnow
 from services import wallet
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 API = "/api/v1"
 

@@ -17,7 +17,7 @@ from extensions import db
 from models import Booking, Departure, Enquiry, Quote
 from models.base import utcnow
 from tests.live import gunicorn_server
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 pytestmark = pytest.mark.postgres
 

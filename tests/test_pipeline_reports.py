@@ -11,7 +11,7 @@ from extensions import db
 from models import Booking, Employee, Enquiry, EnquiryLostReason
 from models.base import utcnow
 from services import lost_reasons
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 API = "/api/v1/reports/enquiries"
 T0 = utcnow().replace(microsecond=0) - timedelta(days=5)

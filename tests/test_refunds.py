@@ -6,7 +6,8 @@ import threading
 from decimal import Decimal
 
 import pytest
-from test_cancellations import CANCEL, make_booking, make_departure, refunds_of
+from test_cancellations import CANCEL, refunds_of
+from tests.factories import make_cancellable_departure, make_paid_booking
 
 from extensions import db
 from models import Refund
@@ -27,8 +28,8 @@ def cancelled_booking(
 ) -> list[dict]:
     """A paid booking of `customer` cancelled 60 days out (10 % penalty); returns
     its refunds (dicts with `id`, `status`, ...)."""
-    dep = make_departure(app, start_in_days=60, price="1000.00")
-    bid = make_booking(
+    dep = make_cancellable_departure(app, start_in_days=60, price="1000.00")
+    bid = make_paid_booking(
         app,
         departure_id=dep,
         customer_id=customer["id"],

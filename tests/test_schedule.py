@@ -12,7 +12,8 @@ from extensions import db
 from models import Booking, OutboxMessage, Refund
 from services import schedule
 from services.schedule import JOBS, Scheduler
-from tests.test_payments import make_departure, pay
+from tests.test_payments import pay
+from tests.factories import make_plain_departure
 
 API = "/api/v1"
 
@@ -26,7 +27,9 @@ def confirmed_with_balance(app, client, actors, *, start_in_days=60):
     """A booking through the API on a 20 % deposit package, deposit paid: confirmed
     with 800.00 due by its balance_due_date. Returns (customer, booking dict)."""
     cust = actors.customer()
-    departure = make_departure(app, deposit_percent=20, start_in_days=start_in_days)
+    departure = make_plain_departure(
+        app, deposit_percent=20, start_in_days=start_in_days
+    )
     booking = client.post(
         f"{API}/bookings",
         json={"departure_id": departure, "seats": 1},
@@ -148,7 +151,7 @@ def test_unpaid_balance_cancellation_can_be_turned_off(app, client, actors):
 def test_scheduler_expires_holds_without_cron(app, client, actors, smtp):
     smtp.handler.clear()
     cust = actors.customer()
-    departure = make_departure(app, capacity=2)
+    departure = make_plain_departure(app, capacity=2)
     booking = client.post(
         f"{API}/bookings",
         json={"departure_id": departure, "seats": 2},

@@ -16,7 +16,7 @@ from extensions import db
 from models import Booking, Departure
 from models.base import utcnow
 from tests import live
-from tests.test_bookings import make_departure
+from tests.factories import make_departure
 
 BOOKINGS = "/api/v1/bookings"
 

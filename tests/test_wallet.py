@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import WalletEntry
-from tests.test_payments import API, fund_wallet, make_booking, pay, wallet_state
+from tests.test_payments import API, fund_wallet, pay, wallet_state
+from tests.factories import make_invoiced_booking
 
 D = Decimal
 
@@ -29,7 +30,7 @@ def adjust(client, headers, customer_id, amount, reason="goodwill"):
 def test_get_own_wallet_ledger_newest_first(app, client, actors):
     me = actors.customer()
     fund_wallet(app, me["id"], "100.00")
-    booking_id = make_booking(app, customer_id=me["id"], total="30.00")
+    booking_id = make_invoiced_booking(app, customer_id=me["id"], total="30.00")
     assert (
         pay(client, me["headers"], booking_id, "30.00", method="wallet").status_code
         == 201
@@ -211,8 +212,8 @@ def test_ledger_sum_equals_balance_after_mixed_activity(app, client, actors):
     me = actors.customer()
     finance = actors.headers("finance")
     assert adjust(client, finance, me["id"], "250.00").status_code == 201
-    b1 = make_booking(app, customer_id=me["id"], total="120.00")
-    b2 = make_booking(app, customer_id=me["id"], total="200.00")
+    b1 = make_invoiced_booking(app, customer_id=me["id"], total="120.00")
+    b2 = make_invoiced_booking(app, customer_id=me["id"], total="200.00")
     assert pay(client, me["headers"], b1, "120.00", method="wallet").status_code == 201
     assert pay(client, me["headers"], b2, "200.00", method="wallet").status_code == 409
     assert adjust(client, finance, me["id"], "-30.00").status_code == 201

@@ -16,7 +16,8 @@ from extensions import db
 from models import OutboxMessage, WebhookEndpoint
 from models.base import utcnow
 from services import outbox
-from tests.test_payments import make_departure, pay
+from tests.test_payments import pay
+from tests.factories import make_plain_departure
 
 API = "/api/v1"
 ENDPOINTS = f"{API}/webhooks/endpoints"
@@ -81,7 +82,7 @@ def book(client, actors, app, capacity=5):
     cust = actors.customer()
     response = client.post(
         f"{API}/bookings",
-        json={"departure_id": make_departure(app, capacity=capacity), "seats": 1},
+        json={"departure_id": make_plain_departure(app, capacity=capacity), "seats": 1},
         headers=cust["headers"],
     )
     assert response.status_code == 201

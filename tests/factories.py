@@ -1,0 +1,318 @@
+"""Test factories: rows inserted straight into the database, so that a test does
+not depend on the endpoints it is not about. Every test module takes them from
+here (no test module imports another).
+
+- `make_departure` / `make_booking`: a catalogue departure with its price
+  categories and a bare booking row (the booking engine, inventory and expiry
+  tests);
+- `make_plain_departure`: a published package's departure without price-category
+  rows (`make_cancellable_departure`: the same with the cancellation tests'
+  capacity and title);
+- `make_invoiced_booking`: a booking with its invoice whose seats count on the
+  departure (payments, invoices, wallet, card payments);
+- `make_paid_booking`: a booking with its invoice and payment rows, as the booking
+  and payment services would leave it (cancellations, refunds, departure
+  cancellation, audit).
+
+Accounts come from the `actors` fixture (tests/conftest.py).
+"""
+
+from datetime import date, datetime, timedelta, UTC
+from decimal import Decimal
+from functools import partial
+
+from extensions import db
+from models import Booking, Departure, DepartureCategory, Package, Payment
+from models.booking import Traveller
+from services import billing, inventory, wallet
+from services.bookings import CANCELLATION_POLICY, new_reference
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_departure(
+    app,
+    *,
+    capacity=10,
+    seats_taken=0,
+    price="1200.00",
+    currency="EUR",
+    package_status="published",
+    status="scheduled",
+    start_in_days=30,
+    booking_cutoff=None,
+    title="Alpine Lakes",
+    prices=None,
+    category_capacities=None,
+    min_party_size=1,
+    deposit_percent=100,
+) -> int:
+    """Insert a package and one departure with its price categories straight into
+    the database; returns the departure id. `prices` adds categories beside adult
+    (`price`); `seats_taken` is counted as adult seats."""
+    limits = category_capacities or {}
+    with app.app_context():
+        package = Package(
+            title=title,
+            destination="Switzerland",
+            duration_days=7,
+            base_price=Decimal(price),
+            currency=currency,
+            status=package_status,
+            deposit_percent=deposit_percent,
+        )
+        start = now().date() + timedelta(days=start_in_days)
+        departure = Departure(
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(days=6),
+            capacity=capacity,
+            seats_taken=seats_taken,
+            price=Decimal(price),
+            currency=currency,
+            status=status,
+            booking_cutoff=booking_cutoff,
+            min_party_size=min_party_size,
+        )
+        for name, amount in {"adult": price, **(prices or {})}.items():
+            departure.categories.append(
+                DepartureCategory(
+                    category=name,
+                    price=Decimal(amount),
+                    capacity=limits.get(name),
+                    seats_taken=seats_taken if name == "adult" else 0,
+                )
+            )
+        db.session.add_all([package, departure])
+        db.session.commit()
+        return departure.id
+
+
+def make_booking(
+    app,
+    *,
+    departure_id,
+    customer_id,
+    seats=1,
+    status="held",
+    hold_expires_at=None,
+    reference=None,
+    price="100.00",
+    categories=None,
+) -> int:
+    """Insert a booking row directly (seats_taken is NOT adjusted); returns its id.
+    `categories` names one traveller per seat by category."""
+    with app.app_context():
+        booking = Booking(
+            reference=reference or new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency="EUR",
+            unit_price=Decimal(price),
+            total_amount=Decimal(price) * seats,
+            hold_expires_at=hold_expires_at or now() + timedelta(minutes=15),
+            travellers=[
+                Traveller(
+                    name=f"Traveller {n}", birth_date=date(1990, 1, 1), category=kind
+                )
+                for n, kind in enumerate(categories or [])
+            ],
+        )
+        db.session.add(booking)
+        db.session.commit()
+        return booking.id
+
+
+def make_plain_departure(
+    app,
+    *,
+    capacity=10,
+    seats_taken=0,
+    price="1000.00",
+    currency="EUR",
+    deposit_percent=100,
+    start_in_days=60,
+    title="Fjords by Rail",
+) -> int:
+    """A published package with one scheduled departure and no price-category rows
+    (the money tests move departure seats only); returns the departure id."""
+    with app.app_context():
+        package = Package(
+            title=title,
+            destination="Norway",
+            duration_days=5,
+            base_price=Decimal(price),
+            currency=currency,
+            status="published",
+            deposit_percent=deposit_percent,
+        )
+        start = now().date() + timedelta(days=start_in_days)
+        departure = Departure(
+            package=package,
+            start_date=start,
+            end_date=start + timedelta(days=4),
+            capacity=capacity,
+            seats_taken=seats_taken,
+            price=Decimal(price),
+            currency=currency,
+        )
+        db.session.add_all([package, departure])
+        db.session.commit()
+        return departure.id
+
+
+def make_invoiced_booking(
+    app,
+    *,
+    customer_id,
+    departure_id=None,
+    seats=1,
+    total="1000.00",
+    deposit=None,
+    status="held",
+    hold_minutes=15,
+    amount_paid="0.00",
+    currency="EUR",
+    take_seats=True,
+    due_date=None,
+) -> int:
+    """A booking with its invoice, inserted directly; the departure's `seats_taken`
+    grows by `seats` when `take_seats` (as for a live or unswept booking).
+
+    `deposit` defaults to the total; `hold_minutes` may be negative (a lapsed
+    hold); `due_date` overrides the invoice's due date. Returns the booking id.
+    """
+    departure_id = departure_id or make_plain_departure(
+        app, capacity=max(seats, 10), currency=currency
+    )
+    with app.app_context():
+        departure = db.session.get(Departure, departure_id)
+        booking = Booking(
+            reference=new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency=currency,
+            unit_price=(Decimal(total) / seats).quantize(Decimal("0.01")),
+            total_amount=Decimal(total),
+            amount_paid=Decimal(amount_paid),
+            deposit_amount=Decimal(deposit if deposit is not None else total),
+            balance_due_date=billing.balance_due_date(departure.start_date),
+            hold_expires_at=now() + timedelta(minutes=hold_minutes)
+            if status == "held"
+            else None,
+            confirmed_at=now() if status == "confirmed" else None,
+        )
+        db.session.add(booking)
+        if take_seats:
+            departure.seats_taken += seats
+        db.session.flush()
+        invoice = billing.issue_invoice(booking)
+        if due_date is not None:
+            invoice.due_date = due_date
+        db.session.commit()
+        return booking.id
+
+
+make_cancellable_departure = partial(
+    make_plain_departure, capacity=20, title="Nordic Fjords"
+)
+
+
+def _pay(booking, invoice, method, amount, when) -> None:
+    """One payment row; wallet payments are funded and debited through the ledger."""
+    payment = Payment(
+        booking_id=booking.id,
+        invoice_id=invoice.id,
+        customer_id=booking.customer_id,
+        amount=amount,
+        currency=booking.currency,
+        method=method,
+        reference=f"{method}-{when.timestamp():.0f}",
+        created_at=when,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    if method == "wallet":
+        wallet.post_entry(
+            customer_id=booking.customer_id,
+            amount=amount,
+            kind="adjustment",
+            reason="test funding",
+        )
+        wallet.post_entry(
+            customer_id=booking.customer_id,
+            amount=-amount,
+            kind="payment_debit",
+            reason="test payment",
+            booking_id=booking.id,
+            payment_id=payment.id,
+        )
+
+
+def make_paid_booking(
+    app,
+    *,
+    departure_id,
+    customer_id,
+    seats=2,
+    status="confirmed",
+    payments=None,
+    deposit_percent=100,
+    hold_lapsed=False,
+    invoice=True,
+) -> int:
+    """Insert a booking with its invoice and payments, as the booking and payment
+    services would leave it; returns its id.
+
+    `payments` is a list of `(method, "amount")`, oldest first (default: the whole
+    total by card for a confirmed booking, nothing for a hold). Live bookings take
+    their seats on the departure.
+    """
+    with app.app_context():
+        departure = db.session.get(Departure, departure_id)
+        total = (departure.price * seats).quantize(Decimal("0.01"))
+        if payments is None:
+            payments = [("card", str(total))] if status != "held" else []
+        paid = sum((Decimal(amount) for _, amount in payments), Decimal("0.00"))
+        hold_end = now() + (
+            timedelta(minutes=-1) if hold_lapsed else timedelta(minutes=15)
+        )
+        booking = Booking(
+            reference=new_reference(),
+            customer_id=customer_id,
+            departure_id=departure_id,
+            seats=seats,
+            status=status,
+            currency=departure.currency,
+            unit_price=departure.price,
+            total_amount=total,
+            amount_paid=paid,
+            deposit_amount=(total * deposit_percent / 100).quantize(Decimal("0.01")),
+            balance_due_date=billing.balance_due_date(departure.start_date),
+            hold_expires_at=hold_end if status == "held" else None,
+            confirmed_at=now() if status != "held" else None,
+            cancellation_policy=[dict(tier) for tier in CANCELLATION_POLICY],
+        )
+        db.session.add(booking)
+        db.session.flush()
+        if status in ("held", "confirmed"):
+            assert inventory.take_seats(departure_id=departure_id, seats=seats)
+        if invoice:
+            issued = billing.issue_invoice(booking)
+            start = now() - timedelta(hours=1)
+            for index, (method, amount) in enumerate(payments):
+                _pay(
+                    booking,
+                    issued,
+                    method,
+                    Decimal(amount),
+                    start + timedelta(minutes=index),
+                )
+        db.session.commit()
+        return booking.id

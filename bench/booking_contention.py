@@ -3,7 +3,7 @@
 Creates a fresh PostgreSQL database on a loopback server, builds the schema
 (`flask --app app db upgrade`, falling back to create_all), seeds one published
 departure with N seats and M customers, starts gunicorn with W workers on
-127.0.0.1, fires booking attempts (1-3 seats each) from T client threads until
+127.0.0.1 (tests/live.py `serve`, the test suite's live-server helper), fires booking attempts (1-3 seats each) from T client threads until
 every attempt was made or the time cap passed, then prints what happened:
 
     attempts, 201s, 409s, 5xx/other, elapsed, bookings/s, p50/p99 latency,
@@ -20,16 +20,13 @@ point it at a database you care about); `--keep-database` leaves it afterwards.
 """
 
 import argparse
-import contextlib
 import ipaddress
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.live import stop_server  # noqa: E402 - after the path set-up
+from tests.live import serve  # noqa: E402 - after the path set-up
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_bench"
 START_TIMEOUT = 30.0
@@ -275,56 +272,6 @@ def final_state(departure_id: int) -> dict:
     return state
 
 
-# --- server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict, workers: int, threads: int):
-    """gunicorn on a free 127.0.0.1 port; yields its base URL; stops it on exit."""
-    import requests
-
-    port = free_port()
-    binary = ROOT / ".venv" / "bin" / "gunicorn"
-    command = [
-        str(binary) if binary.exists() else "gunicorn",
-        "-w",
-        str(workers),
-        "--threads",
-        str(threads),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-        "--log-level",
-        "warning",
-        "app:create_app()",
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    sys.exit(f"gunicorn did not start:\n{log.read().decode()[-3000:]}")
-                with contextlib.suppress(requests.RequestException):
-                    if requests.get(f"{base_url}/health", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            stop_server(process)
-
-
 # --- load -----------------------------------------------------------------------------
 
 
@@ -447,7 +394,13 @@ def main(argv=None) -> int:
     try:
         schema = build_schema(env)
         departure_id, tokens = seed(args.seats, args.customers)
-        with gunicorn(env, args.workers, args.threads) as base_url:
+        with serve(
+            env,
+            timeout=START_TIMEOUT,
+            workers=args.workers,
+            threads=args.threads,
+            extra_args=("--log-level", "warning"),
+        ) as base_url:
             run = fire(base_url, departure_id, tokens, args)
         return report(args, schema, run, final_state(departure_id))
     finally:

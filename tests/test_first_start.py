@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from config import normalise_database_url
 from tests.conftest import TEST_DB_URL
-from tests.live import GUNICORN, ROOT, _server_env, free_port, stop_server
+from tests.live import ROOT, _server_env, started_gunicorn
 
 WORKERS = 4
 BOOT_TIMEOUT = 180.0  # seconds; four create_app() at once on a loaded 2-core box
@@ -66,8 +66,6 @@ def _start_and_check(url: str) -> None:
     """Boot WORKERS workers with the admin bootstrap on `url`; assert they all serve
     and that exactly one admin exists."""
     _migrate(url)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     env = _server_env(
         {
             "TEST_DATABASE_URL": url,
@@ -75,49 +73,29 @@ def _start_and_check(url: str) -> None:
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
         }
     )
-    command = [
-        str(GUNICORN),
-        "-w",
-        str(WORKERS),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-        "app:create_app()",
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "gunicorn.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        try:
-            log_text = _wait_all_booted(process, log_path)
-            assert process.poll() is None, log_text
-            assert "failed to boot" not in log_text.lower(), log_text
-            assert len(_live_workers(process.pid)) == WORKERS, log_text
-            answers = [
-                requests.get(f"{base_url}/health", timeout=5).status_code
-                for _ in range(40)
-            ]
-            assert set(answers) == {200}
-            login = requests.post(
-                f"{base_url}/api/v1/auth/login",
-                json={
-                    "email": ADMIN_EMAIL,
-                    "password": ADMIN_PASSWORD,
-                    "account": "employee",
-                },
-                timeout=10,
-            )
-            assert login.status_code == 200, login.text
-        finally:
-            stop_server(process)
+    with started_gunicorn(env, workers=WORKERS, threads=None) as (
+        process,
+        base_url,
+        log_path,
+    ):
+        log_text = _wait_all_booted(process, log_path)
+        assert process.poll() is None, log_text
+        assert "failed to boot" not in log_text.lower(), log_text
+        assert len(_live_workers(process.pid)) == WORKERS, log_text
+        answers = [
+            requests.get(f"{base_url}/health", timeout=5).status_code for _ in range(40)
+        ]
+        assert set(answers) == {200}
+        login = requests.post(
+            f"{base_url}/api/v1/auth/login",
+            json={
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+                "account": "employee",
+            },
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
     engine = create_engine(normalise_database_url(url))
     try:
         with engine.connect() as conn:

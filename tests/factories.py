@@ -14,6 +14,9 @@ here (no test module imports another).
   and payment services would leave it (cancellations, refunds, departure
   cancellation, audit).
 
+- `make_package`: a package made (and published) through the API, for the
+  departure tests.
+
 Accounts come from the `actors` fixture (tests/conftest.py).
 """
 
@@ -26,6 +29,8 @@ from models import Booking, Departure, DepartureCategory, Package, Payment
 from models.booking import Traveller
 from services import billing, inventory, wallet
 from services.bookings import CANCELLATION_POLICY, new_reference
+
+PACKAGES_URL = "/api/v1/packages"
 
 
 def now() -> datetime:
@@ -316,3 +321,29 @@ def make_paid_booking(
                 )
         db.session.commit()
         return booking.id
+
+
+def make_package(client, actors, *, publish=True, **overrides) -> int:
+    """A package made through the API by `operation` (one itinerary day, USD 1200),
+    published by `operation_head` unless told not to; returns its id."""
+    body = {
+        "title": "Nile Cruise",
+        "destination": "Luxor",
+        "duration_days": 4,
+        "base_price": "1200.00",
+        "currency": "USD",
+        "itinerary": [{"day_number": 1, "title": "Embark"}],
+    }
+    body.update(overrides)
+    package_id = client.post(
+        PACKAGES_URL, json=body, headers=actors.headers("operation")
+    ).get_json()["id"]
+    if publish:
+        client.post(
+            f"{PACKAGES_URL}/{package_id}/submit", headers=actors.headers("operation")
+        )
+        client.post(
+            f"{PACKAGES_URL}/{package_id}/approve",
+            headers=actors.headers("operation_head"),
+        )
+    return package_id

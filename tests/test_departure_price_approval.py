@@ -12,9 +12,9 @@ from tests.test_departures import (
     add,
     day,
     departure_id,
-    make_package,
     package_status,
 )
+from tests.factories import make_package
 
 BOOKINGS = "/api/v1/bookings"
 

@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from extensions import db
 from models import Booking, Departure, Package
+from tests.factories import make_package
 
 PACKAGES = "/api/v1/packages"
 URL = "/api/v1/departures"
@@ -20,30 +21,6 @@ DENIED = ["hr", "sales", "finance", "customer", "anonymous"]
 def day(offset: int) -> str:
     """The ISO date `offset` days from today (UTC)."""
     return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
-
-
-def make_package(client, actors, *, publish=True, **overrides) -> int:
-    """A package by `operation`, published by `operation_head` unless told not to."""
-    body = {
-        "title": "Nile Cruise",
-        "destination": "Luxor",
-        "duration_days": 4,
-        "base_price": "1200.00",
-        "currency": "USD",
-        "itinerary": [{"day_number": 1, "title": "Embark"}],
-    }
-    body.update(overrides)
-    package_id = client.post(
-        PACKAGES, json=body, headers=actors.headers("operation")
-    ).get_json()["id"]
-    if publish:
-        client.post(
-            f"{PACKAGES}/{package_id}/submit", headers=actors.headers("operation")
-        )
-        client.post(
-            f"{PACKAGES}/{package_id}/approve", headers=actors.headers("operation_head")
-        )
-    return package_id
 
 
 def add(client, actors, package_id: int, role="operation", **overrides):

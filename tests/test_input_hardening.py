@@ -5,7 +5,8 @@ before parsing), non-ASCII digits in decimal fields."""
 
 import pytest
 
-from tests.test_departures import add, make_package
+from tests.test_departures import add
+from tests.factories import make_package
 
 AUTH = "/api/v1/auth"
 

@@ -10,8 +10,10 @@ Scenarios (the bare app's equivalents in bench/bare_app.py):
     booking list     GET /api/v1/bookings                  (staff: every booking)
     package get      GET /api/v1/packages/<id>             (anonymous, 100 ids in turn)
     booking get      GET /api/v1/bookings/<id>             (staff, 100 ids in turn)
-    booking create   POST /api/v1/bookings                 (customer tokens, 1 seat on a
-                                                            departure with 10M seats)
+    booking create   POST /api/v1/bookings                 (1,000 customer tokens in turn,
+                                                            1 seat on a departure with
+                                                            10M seats; the bare app
+                                                            books a twin departure)
     package deep page GET /api/v1/packages?cursor=...      (1M rows only, and only when
                                                             the service's page meta has
                                                             `next_cursor`: the cursor
@@ -233,8 +235,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--booking-customers",
         type=int,
-        default=200,
-        help="customers whose tokens make the bookings (200)",
+        default=1_000,
+        help="customers whose tokens make the bookings, in turn (1000: each holds at "
+        "most MAX_HELD_SEATS_PER_CUSTOMER seats per departure)",
     )
     parser.add_argument(
         "--quick",
@@ -415,8 +418,10 @@ def build_schema(env: dict) -> None:
 
 def seed_fixtures(url: str) -> dict:
     """The rows every scenario needs, before the bulk rows: an admin (staff token for
-    the customer list) and a published package with one departure of
-    DEPARTURE_SEATS seats and its `adult` category (bookings). Returns their ids."""
+    the lists) and a published package with two departures of DEPARTURE_SEATS seats
+    and their `adult` category: one the service books, one the bare app books (so
+    the bare app's holds never count against a customer's held-seat limit on the
+    service's departure, services/booking_limits.py). Returns their ids."""
     import psycopg
 
     with psycopg.connect(libpq_url(url)) as conn:
@@ -434,22 +439,26 @@ def seed_fixtures(url: str) -> dict:
             "now() - interval '10 years', now()) RETURNING id",
             (text,),
         ).fetchone()[0]
-        departure_id = conn.execute(
-            "INSERT INTO departures (package_id, start_date, end_date, capacity, seats_taken, "
-            "price, currency, status, min_party_size, created_at, updated_at) VALUES "
-            "(%s, current_date + 90, current_date + 92, %s, 0, 1000, 'EUR', 'scheduled', 1, "
-            "now(), now()) RETURNING id",
-            (package_id, DEPARTURE_SEATS),
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO departure_categories (departure_id, category, price, seats_taken) "
-            "VALUES (%s, 'adult', 1000, 0)",
-            (departure_id,),
-        )
+        departures = []
+        for _ in range(2):
+            departure_id = conn.execute(
+                "INSERT INTO departures (package_id, start_date, end_date, capacity, "
+                "seats_taken, price, currency, status, min_party_size, created_at, "
+                "updated_at) VALUES (%s, current_date + 90, current_date + 92, %s, 0, "
+                "1000, 'EUR', 'scheduled', 1, now(), now()) RETURNING id",
+                (package_id, DEPARTURE_SEATS),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO departure_categories (departure_id, category, price, "
+                "seats_taken) VALUES (%s, 'adult', 1000, 0)",
+                (departure_id,),
+            )
+            departures.append(departure_id)
     return {
         "admin_id": admin_id,
         "package_id": package_id,
-        "departure_id": departure_id,
+        "departure_id": departures[0],
+        "bare_departure_id": departures[1],
     }
 
 
@@ -912,7 +921,7 @@ def scenarios(
     if size != "small":
         return found
     packages, bookings = sizes["package_ids"], sizes["booking_ids"]
-    departure = fixtures["departure_id"]
+    departure, bare_departure = fixtures["departure_id"], fixtures["bare_departure_id"]
     found += [
         Scenario(
             "package get",
@@ -933,7 +942,7 @@ def scenarios(
         # Last: it adds bookings, which the booking list would count.
         Scenario(
             "booking create",
-            f"1 departure, {len(people)} customers",
+            f"1 departure each, {len(people):,} customers",
             [
                 json_post(
                     "/api/v1/bookings", {"departure_id": departure, "seats": 1}, token
@@ -943,7 +952,7 @@ def scenarios(
             [
                 json_post(
                     "/bare/book",
-                    {"departure_id": departure, "customer_id": cid, "seats": 1},
+                    {"departure_id": bare_departure, "customer_id": cid, "seats": 1},
                 )
                 for cid, _ in people
             ],

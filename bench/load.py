@@ -98,6 +98,7 @@ REQUEST_TIMEOUT = 30.0
 SEARCH_QUERY = "volcanic safari"
 DEPARTURE_SEATS = 10_000_000
 SAMPLE_IDS = 100  # ids the get-by-id scenarios request in turn
+DEEP_WALK_SECONDS = 60.0  # the deep page follows cursors at most this long
 README = ROOT / "README.md"
 README_START = "<!-- bench-load:start -->"
 README_END = "<!-- bench-load:end -->"
@@ -271,8 +272,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.gunicorn_config = str(ROOT / "gunicorn.conf.py")
     if args.booking_customers > min(args.small_rows, args.big_rows):
         parser.error("--booking-customers must not exceed the rows of either database")
-    if args.repeats < 1 or args.small_rows < 1 or args.big_rows < 1:
-        parser.error("--repeats, --small-rows and --big-rows must be at least 1")
+    if min(args.repeats, args.small_rows, args.big_rows, args.deep_pages) < 1:
+        parser.error(
+            "--repeats, --small-rows, --big-rows and --deep-pages must be at least 1"
+        )
     return args
 
 
@@ -967,16 +970,20 @@ def deep_page_scenario(port: int, url: str, sizes: dict, args) -> Scenario | Non
     """The deep-page scenario on the big database, or None (with a progress line)
     when the service's package list has no `meta.next_cursor` (keyset pagination
     absent) or a page fails: follow `next_cursor` through `args.deep_pages` pages
-    of 100 from the running service on `port`, then request the page after them
-    by cursor (default page size; per_page=100 if the cursor asks for it); the
-    bare app reads the same page by keyset after the last package seen."""
+    of 100 (or as many as DEEP_WALK_SECONDS allow) from the running service on
+    `port`, then request the page after them by cursor (default page size;
+    per_page=100 if the cursor asks for it); the bare app reads the same page by
+    keyset after the last package seen."""
     import psycopg
     import requests
 
     base = f"http://127.0.0.1:{port}/api/v1/packages"
-    cursor, last_id = None, None
+    cursor, last_id, depth = None, None, 0
     began = time.monotonic()
     for number in range(args.deep_pages):
+        if time.monotonic() - began > DEEP_WALK_SECONDS:
+            progress(f"deep page: stopped following cursors after {number} pages")
+            break
         params = {"per_page": 100}
         if cursor is not None:
             params["cursor"] = cursor
@@ -995,7 +1002,7 @@ def deep_page_scenario(port: int, url: str, sizes: dict, args) -> Scenario | Non
                 else f"deep page skipped: no next_cursor after page {number + 1}"
             )
             return None
-        last_id = body["items"][-1]["id"]
+        last_id, depth = body["items"][-1]["id"], depth + len(body["items"])
     for per_page in (None, 100):
         query = f"cursor={quote(cursor)}" + (
             f"&per_page={per_page}" if per_page else ""
@@ -1010,7 +1017,6 @@ def deep_page_scenario(port: int, url: str, sizes: dict, args) -> Scenario | Non
         created = conn.execute(
             "SELECT created_at FROM packages WHERE id = %s", (last_id,)
         ).fetchone()[0]
-    depth = args.deep_pages * 100
     progress(
         f"deep page: cursor after {depth:,} packages found in "
         f"{time.monotonic() - began:.1f} s"

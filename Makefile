@@ -64,7 +64,7 @@ FUZZ_DATABASE_URL ?=
 FUZZ_ARGS ?=
 # Options of scripts/drill_pg_restart.py, e.g. --clients 8 --json drill.json
 DRILL_ARGS ?=
-# Options of bench/load.py, e.g. --quick (2 minute smoke, never writes README.md),
+# Options of bench/load.py, e.g. --quick (2.5 minute smoke, never writes README.md),
 # --no-write-readme (print only) or --duration 15
 BENCH_LOAD_ARGS ?=
 

@@ -52,8 +52,8 @@ PostgreSQL share this machine's cores: the numbers are a comparison, not a capac
 figure.
 
 Run from the project root (about 10 minutes at the defaults on a 2-core machine:
-66 measured windows of 6 s and seeding 3M rows; --quick is a 2 minute smoke run
-with 100k rows in the big database and short windows):
+66 windows of 6 s, 72 with the deep page, and seeding 3M rows; --quick is a 2.5
+minute smoke run with 100k rows in the big database and short windows):
 
     .venv/bin/python bench/load.py                 # prints the tables
     .venv/bin/python bench/load.py --write-readme  # and puts them into README.md

@@ -15,7 +15,8 @@
 #                      beside it `make worker` (Celery workers, any number) and ONE
 #                      `make beat` (the schedule), all on CELERY_BROKER_URL (Procfile)
 #   make drill         PostgreSQL restart drill: private cluster + gunicorn under load
-#   make bench-load    load + scale bench: service vs bare Flask, 1k and 1M rows (~4 min)
+#   make bench-load    load + scale bench vs the goals: service vs bare Flask, 1k and 1M
+#                      rows, medians of 3; writes the table into README.md (~10 min)
 #   make dashboard     rebuild the staff dashboard (dashboard/web -> dashboard/static, npm)
 #   make test-browser  the dashboard's browser tests only (Debian's Chromium + Playwright)
 
@@ -63,7 +64,8 @@ FUZZ_DATABASE_URL ?=
 FUZZ_ARGS ?=
 # Options of scripts/drill_pg_restart.py, e.g. --clients 8 --json drill.json
 DRILL_ARGS ?=
-# Options of bench/load.py, e.g. --quick (1 minute smoke) or --duration 15
+# Options of bench/load.py, e.g. --quick (2.5 minute smoke, never writes README.md),
+# --no-write-readme (print only) or --duration 15
 BENCH_LOAD_ARGS ?=
 
 .PHONY: help venv run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
@@ -200,8 +202,8 @@ beat: venv ## Celery beat, the schedule: run exactly ONE per deployment
 drill: venv ## Restart a private PostgreSQL twice under load; check no 500, no loss (DRILL_ARGS)
 	$(BIN)/python scripts/drill_pg_restart.py $(DRILL_ARGS)
 
-bench-load: venv ## Load/scale bench on local PostgreSQL: req/s, p50/p99 vs bare Flask (BENCH_LOAD_ARGS)
-	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
+bench-load: venv ## Load/scale bench vs the goals on local PostgreSQL, table into README.md (BENCH_LOAD_ARGS)
+	$(BIN)/python bench/load.py --write-readme $(BENCH_LOAD_ARGS)
 
 # The staff dashboard: sources and pinned npm packages (Vite, Chart.js, axe-core) in
 # dashboard/web, the built files committed in dashboard/static (served at /dashboard).

@@ -9,8 +9,16 @@ so the ratio service / bare is what the service's layers cost on top of the
 database work a response needs:
 
     GET  /bare/packages?page=&per_page=      published packages, newest first
+    GET  /bare/packages?after_created_at=&after_id=&per_page=
+                                             the page after that package (keyset:
+                                             no OFFSET, no total), for the deep page
+    GET  /bare/packages/<id>                 one published package
     GET  /bare/search?q=&page=&per_page=     the same plus the full-text match
     GET  /bare/customers?page=&per_page=     customers, newest first
+    GET  /bare/bookings?page=&per_page=      bookings, newest first, with their
+                                             departure's package, invoice and
+                                             travellers (as a staff member sees them)
+    GET  /bare/bookings/<id>                 one booking, the same columns
     POST /bare/book {"departure_id", "customer_id", "seats"}
                                              conditional seat UPDATE + INSERT, one
                                              statement (a data-modifying CTE)
@@ -71,11 +79,45 @@ SEARCH_SQL = (
     f"FROM packages p WHERE p.status = 'published' AND {MATCH.format(col='p.search_document')} "
     "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
+PACKAGES_AFTER_SQL = (
+    f"SELECT {PACKAGE_COLUMNS}, {ITINERARY} FROM packages p "
+    "WHERE p.status = 'published' AND (p.created_at, p.id) < "
+    "(%(after_created_at)s::timestamptz, %(after_id)s) "
+    "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s"
+)
+PACKAGE_SQL = (
+    f"SELECT {PACKAGE_COLUMNS}, {ITINERARY} FROM packages p "
+    "WHERE p.id = %(id)s AND p.status = 'published'"
+)
 CUSTOMERS_SQL = (
     "SELECT (SELECT count(*) FROM customers) AS total, c.id, c.name, c.email, c.phone, "
     "c.address, c.active, c.wallet_balance, c.created_at, c.updated_at FROM customers c "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
+# A booking as the service shows it: its departure's package and date, its invoice
+# and its travellers (schemas/bookings.py BookingSchema).
+BOOKING_SELECT = (
+    "SELECT b.id, b.reference, b.status, b.customer_id, b.departure_id, "
+    "dp.package_id, pk.title AS package_title, dp.start_date, b.seats, b.currency, "
+    "b.unit_price, b.total_amount, b.amount_paid, "
+    "b.total_amount - b.amount_paid AS amount_due, b.amount_refunded, "
+    "b.deposit_amount, b.balance_due_date, b.penalty_amount, b.price_snapshot, "
+    "i.id AS invoice_id, i.number AS invoice_number, b.cancellation_policy, "
+    "b.hold_expires_at, (SELECT coalesce(json_agg(json_build_object('id', t.id, "
+    "'name', t.name, 'birth_date', t.birth_date, 'category', t.category, "
+    "'unit_price', t.unit_price) ORDER BY t.id), '[]'::json) "
+    "FROM booking_travellers t WHERE t.booking_id = b.id) AS travellers, "
+    "b.created_by_id, b.created_at, b.updated_at "
+    "FROM bookings b JOIN departures dp ON dp.id = b.departure_id "
+    "JOIN packages pk ON pk.id = dp.package_id "
+    "LEFT JOIN invoices i ON i.booking_id = b.id"
+)
+BOOKINGS_SQL = (
+    "SELECT (SELECT count(*) FROM bookings) AS total, "
+    + BOOKING_SELECT.removeprefix("SELECT ")
+    + " ORDER BY b.created_at DESC, b.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+BOOKING_SQL = f"{BOOKING_SELECT} WHERE b.id = %(id)s"
 # Take the seats only if they fit, and insert the held booking priced from the
 # departure, in one statement: no row back means the seats did not fit.
 BOOK_SQL = """
@@ -147,10 +189,36 @@ def _page(sql: str, params: dict) -> dict:
     }
 
 
+def _one(sql: str, ident: int):
+    """Run one single-row statement: 200 with the row, or 404."""
+    row = connection().execute(sql, {"id": ident}).fetchone()
+    if row is None:
+        return jsonify({"status": 404, "detail": "Not found."}), 404
+    return jsonify({k: _plain(v) for k, v in row.items()})
+
+
 @app.get("/bare/packages")
 def packages():
-    """Published packages, newest first, one page."""
-    return jsonify(_page(PACKAGES_SQL, {}))
+    """Published packages, newest first, one page; with `after_created_at` and
+    `after_id` (the last package of the previous page) the next page by keyset."""
+    after_id = request.args.get("after_id", type=int)
+    if after_id is None:
+        return jsonify(_page(PACKAGES_SQL, {}))
+    _, per_page = _paging()
+    params = {
+        "after_created_at": request.args.get("after_created_at", ""),
+        "after_id": after_id,
+        "limit": per_page,
+    }
+    rows = connection().execute(PACKAGES_AFTER_SQL, params).fetchall()
+    items = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return jsonify({"items": items, "meta": {"per_page": per_page}})
+
+
+@app.get("/bare/packages/<int:package_id>")
+def package(package_id: int):
+    """One published package with its itinerary; 404 otherwise."""
+    return _one(PACKAGE_SQL, package_id)
 
 
 @app.get("/bare/search")
@@ -163,6 +231,18 @@ def search():
 def customers():
     """Customers, newest first, one page."""
     return jsonify(_page(CUSTOMERS_SQL, {}))
+
+
+@app.get("/bare/bookings")
+def bookings():
+    """Bookings, newest first, one page (every customer's, as staff see them)."""
+    return jsonify(_page(BOOKINGS_SQL, {}))
+
+
+@app.get("/bare/bookings/<int:booking_id>")
+def booking(booking_id: int):
+    """One booking with its package, invoice and travellers; 404 otherwise."""
+    return _one(BOOKING_SQL, booking_id)
 
 
 @app.post("/bare/book")

@@ -23,7 +23,15 @@ from errors import Conflict, Forbidden
 from extensions import db
 from models import Booking, Departure, Invoice
 from models.base import utcnow
-from services import audit, billing, inventory, notifications, refunds, webhooks
+from services import (
+    audit,
+    billing,
+    catalogue,
+    inventory,
+    notifications,
+    refunds,
+    webhooks,
+)
 from services.bookings import CANCELLATION_POLICY, departure_start
 from services.common import check_owner, get_or_404
 from services.money import CENT
@@ -537,6 +545,7 @@ def cancel_departure(
         answer, done, refund_ids = _execute(
             departure, now=now, reason=reason, refund_to=refund_to, by_id=by_id
         )
+        catalogue.bump_version()
         db.session.commit()
     except BaseException:
         db.session.rollback()

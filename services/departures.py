@@ -34,7 +34,7 @@ from models import (
     Traveller,
 )
 from models.base import utcnow
-from services import audit
+from services import audit, catalogue
 from services.common import Page, get_or_404, order_by_sort, paginate
 from services.packages import can_see, get_package, revise_for_departure_change
 
@@ -159,6 +159,7 @@ def create_departure(
         revise_for_departure_change(
             package_id=package.id, editor=editor, what="new departure prices"
         )
+    catalogue.bump_version()
     db.session.commit()
     return departure
 
@@ -216,6 +217,8 @@ def update_departure(*, departure_id: int, changes: dict, editor=None) -> Depart
         revise_for_departure_change(
             package_id=departure.package_id, editor=editor, what=reviewed
         )
+    if values or plan is not None:
+        catalogue.bump_version()
     db.session.commit()
     db.session.refresh(departure)
     return departure
@@ -440,6 +443,7 @@ def delete_departure(*, departure_id: int) -> None:
         },
     )
     db.session.delete(departure)
+    catalogue.bump_version()
     db.session.commit()
 
 

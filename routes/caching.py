@@ -23,6 +23,9 @@ Cache-Control: anonymous answers are `public, max-age=CATALOGUE_CACHE_MAX_AGE`;
 answers to a caller with a token are `private, no-cache` (staff see drafts, and a
 shared cache must never hand them on); every answer has `Vary: Authorization`.
 Every other response of the API keeps security.py's `no-store`.
+
+Server-side, anonymous answers of views without live data can come from Redis
+(catalogue_cache.py, on when CATALOGUE_CACHE_URL is set), keyed by their ETag.
 """
 
 import hashlib
@@ -33,6 +36,7 @@ from flask import current_app, make_response, request
 from flask_smorest.utils import get_appcontext
 from werkzeug.http import http_date
 
+import catalogue_cache
 from auth.decorators import caller
 from models.account import is_staff
 from services import catalogue
@@ -138,7 +142,7 @@ def catalogue_cached(*, live_seats: bool = False):
                 return _answer_304(
                     etag=etag, last_modified=version.changed_at, account=account
                 )
-            response = make_response(view(*args, **kwargs))
+            response = _cached_or_run(view, args, kwargs, account, etag)
             return _headers(
                 response, etag=etag, last_modified=version.changed_at, account=account
             )
@@ -147,6 +151,21 @@ def catalogue_cached(*, live_seats: bool = False):
         return wrapper
 
     return decorator
+
+
+def _cached_or_run(view, args, kwargs, account, etag):
+    """The answer of a view without live data: for an anonymous caller from the
+    server-side cache when it has it (catalogue_cache, keyed by the ETag), else by
+    running the view (and storing an anonymous 200 there)."""
+    if account is not None:
+        return make_response(view(*args, **kwargs))
+    body = catalogue_cache.get(etag)
+    if body is not None:
+        return current_app.response_class(body, mimetype="application/json")
+    response = make_response(view(*args, **kwargs))
+    if response.status_code == 200:
+        catalogue_cache.put(etag, response.get_data())
+    return response
 
 
 def _live(view, args, kwargs, account, version, seen_by):

@@ -3,11 +3,14 @@ If-Modified-Since, Cache-Control by caller, the catalogue version bumped with ev
 catalogue change and rolled back with it (docs/design.md "API conventions";
 routes/caching.py; services/catalogue.py)."""
 
+import os
 from datetime import datetime, timedelta, UTC
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+from sqlalchemy import update
 
+import catalogue_cache
 from extensions import db
 from models import Package
 from services import catalogue
@@ -345,3 +348,102 @@ def test_bump_creates_the_missing_row(app):
         current = catalogue.current_version()
     assert current.number == 2
     assert abs(current.changed_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+# --- the server-side cache of anonymous package reads (Redis) -----------------------
+
+CACHE_URL = os.environ.get("TEST_CATALOGUE_CACHE_URL", "redis://127.0.0.1:6379/12")
+
+
+@pytest.fixture
+def redis_cache(app, monkeypatch):
+    """The real Redis behind CATALOGUE_CACHE_URL, its catalogue keys removed before
+    and after (skipped when no Redis answers)."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(CACHE_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {CACHE_URL}: {exc}")
+
+    def purge():
+        for name in client.scan_iter(f"{catalogue_cache.KEY_PREFIX}*"):
+            client.delete(name)
+
+    purge()
+    monkeypatch.setitem(app.config, "CATALOGUE_CACHE_URL", CACHE_URL)
+    yield client
+    purge()
+
+
+def cached_keys(client) -> set[bytes]:
+    return set(client.scan_iter(f"{catalogue_cache.KEY_PREFIX}*"))
+
+
+def rename_without_bump(app, package_id: int, title: str) -> None:
+    """Change a title behind the services' back (no version bump), so an answer
+    that still shows the old title can only come from the cache."""
+    with app.app_context():
+        db.session.execute(
+            update(Package).where(Package.id == package_id).values(title=title)
+        )
+        db.session.commit()
+
+
+@pytest.mark.redis
+def test_anonymous_package_reads_are_served_from_redis(
+    app, client, actors, redis_cache
+):
+    package = published(client, actors)
+    for path in (URL, f"{URL}/{package['id']}"):
+        first = client.get(path)
+        assert first.status_code == 200
+        stored = catalogue_cache.key(first.headers["ETag"])
+        assert redis_cache.get(stored) == first.get_data()
+        assert 0 < redis_cache.ttl(stored) <= app.config["CATALOGUE_CACHE_TTL"]
+    rename_without_bump(app, package["id"], "Changed behind the cache")
+    for path in (URL, f"{URL}/{package['id']}"):
+        hit = client.get(path)
+        assert hit.status_code == 200
+        assert "Changed behind the cache" not in hit.get_data(as_text=True)
+        assert hit.headers["Cache-Control"] == "public, max-age=60"
+    fresh = client.get(f"{URL}/{package['id']}", headers=actors.headers("operation"))
+    assert fresh.get_json()["title"] == "Changed behind the cache"
+
+
+@pytest.mark.redis
+def test_a_version_bump_invalidates_the_redis_cache(app, client, actors, redis_cache):
+    package = published(client, actors)
+    before = client.get(URL)
+    assert [item["id"] for item in before.get_json()["items"]] == [package["id"]]
+    edited = client.patch(
+        f"{URL}/{package['id']}",
+        json={"title": "Back to review"},
+        headers=actors.headers("operation"),
+    )
+    assert edited.status_code == 200
+    after = client.get(URL)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.get_json()["items"] == []  # hidden until approved again
+    assert len(cached_keys(redis_cache)) == 2
+
+
+@pytest.mark.redis
+def test_personal_staff_and_seat_answers_never_reach_redis(
+    app, client, actors, redis_cache
+):
+    package = published(client, actors)
+    add_departure(client, actors, package["id"])
+    for role in ("operation", "customer"):
+        assert client.get(URL, headers=actors.headers(role)).status_code == 200
+    assert client.get(f"{URL}/{package['id']}/departures").status_code == 200
+    assert client.get("/api/v1/auth/me", headers=actors.headers("customer"))
+    assert cached_keys(redis_cache) == set()
+
+
+def test_an_unreachable_redis_only_costs_the_cache(app, client, actors, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOGUE_CACHE_URL", "redis://127.0.0.1:1/0")
+    package = published(client, actors)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert [item["id"] for item in response.get_json()["items"]] == [package["id"]]

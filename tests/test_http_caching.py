@@ -295,6 +295,7 @@ def test_a_booking_changes_departure_etags_without_bumping_the_version(
         f"/api/v1/departures/{departure['id']}",
     )
     before = [etag(client, listing), etag(client, one), etag(client, URL)]
+    touched = client.get(one).get_json()["updated_at"]
     start = version(app)
     booked = client.post(
         "/api/v1/bookings",
@@ -309,6 +310,9 @@ def test_a_booking_changes_departure_etags_without_bumping_the_version(
         seats = response.get_json()
         seats = seats["items"][0] if "items" in seats else seats
         assert seats["seats_left"] == 6
+        # Last-Modified moves with the seats: a booking touches the departure row.
+        updated = datetime.fromisoformat(seats["updated_at"])
+        assert updated > datetime.fromisoformat(touched)
     assert client.get(URL, headers={"If-None-Match": before[2]}).status_code == 304
 
 

@@ -7,6 +7,9 @@ Validators (RFC 9110 §8.8):
   and customers, who see published packages only; `staff`, who see every status)
   and the request's path and query. It is computed before the view runs: a matching
   `If-None-Match` is answered 304 without reading the catalogue.
+  The version is read before the view's queries: a change committed in between
+  gives a body newer than its ETag, never older, so a later If-None-Match with that
+  ETag no longer matches and the client gets the new body.
 - Departure reads show live seats, which bookings and lapsing holds change without
   bumping the version; their ETag is a digest of the audience, path, query and the
   serialised body, computed after the view ran (it saves the transfer, not the

@@ -14,8 +14,9 @@ Validators (RFC 9110 §8.8):
   bumping the version; their ETag is a digest of the audience, path, query and the
   serialised body, computed after the view ran (it saves the transfer, not the
   query).
-- Last-Modified is the catalogue's `changed_at`, or for departures the newest
-  `updated_at` of the departures shown when that is later, as an HTTP-date.
+- Last-Modified is the catalogue's `changed_at`, or for departures the latest of it,
+  the departures' `updated_at` and the lapse of a hold not swept yet, as an
+  HTTP-date.
 
 Conditional requests (RFC 9110 §13.1.2, §13.1.3, §13.2.2): `If-None-Match` (a list
 or `*`, weak comparison) is evaluated first; `If-Modified-Since` only when the
@@ -106,17 +107,22 @@ def _answer_304(*, etag: str, last_modified, account):
     return _headers(response, etag=etag, last_modified=last_modified, account=account)
 
 
-def _newest_updated_at(dump) -> datetime | None:
-    """The latest `updated_at` in a dumped departure or page of departures."""
+def _seats_changed_at(dump) -> datetime | None:
+    """When the seats of a dumped departure or page of departures last changed: the
+    latest `updated_at` (every booking, cancellation and sweep writes the row) or
+    the latest lapse of a hold not swept yet, whichever is later."""
     items = dump.get("items", []) if isinstance(dump, dict) else []
     if isinstance(dump, dict) and "updated_at" in dump:
         items = [dump]
+    items = [item for item in items if isinstance(item, dict)]
     stamps = [
         datetime.fromisoformat(item["updated_at"])
         for item in items
-        if isinstance(item, dict) and item.get("updated_at")
+        if item.get("updated_at")
     ]
-    return max(stamps, default=None)
+    ids = [item["id"] for item in items if isinstance(item.get("id"), int)]
+    stamps.append(catalogue.last_lapsed_hold(ids))
+    return max(filter(None, stamps), default=None)
 
 
 def catalogue_cached(*, live_seats: bool = False):
@@ -177,7 +183,7 @@ def _live(view, args, kwargs, account, version, seen_by):
     if response.status_code != 200:
         return response
     etag = _tag(seen_by, request.full_path, response.get_data())
-    newest = _newest_updated_at(get_appcontext().get("result_dump"))
+    newest = _seats_changed_at(get_appcontext().get("result_dump"))
     last_modified = max(filter(None, (version.changed_at, newest)))
     if not_modified(etag, last_modified):
         return _answer_304(etag=etag, last_modified=last_modified, account=account)

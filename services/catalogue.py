@@ -14,12 +14,13 @@ seats are validated by a digest of their body instead (routes/caching.py).
 from dataclasses import dataclass
 from datetime import datetime, UTC
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from extensions import db
 from models.base import utcnow
+from models.booking import Booking
 from models.catalogue import CATALOGUE_VERSION_ID, CatalogueVersion
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,3 +66,21 @@ def current_version() -> Version:
     if row is None:
         return Version(0, EPOCH)
     return Version(int(row.version), row.changed_at)
+
+
+def last_lapsed_hold(departure_ids: list[int]) -> datetime | None:
+    """When the latest hold of `departure_ids` that ran out but was not swept yet
+    ran out (None without any): from then on it no longer counts as taken, so the
+    seats those departures show changed then without any write to their rows
+    (docs/design.md "Rules with numbers": hold; the same rule as
+    models.Departure.lapsed_hold_seats). One query on the bookings' departure
+    index."""
+    if not departure_ids:
+        return None
+    return db.session.scalar(
+        select(func.max(Booking.hold_expires_at)).where(
+            Booking.departure_id.in_(departure_ids),
+            Booking.status == "held",
+            Booking.hold_expires_at <= func.current_timestamp(),
+        )
+    )

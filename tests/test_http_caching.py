@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 import catalogue_cache
 from extensions import db
-from models import Package
+from models import Booking, CatalogueVersion, Departure, Package
 from services import catalogue
 from tests.test_packages import URL, create, published
 
@@ -314,6 +314,39 @@ def test_a_booking_changes_departure_etags_without_bumping_the_version(
         updated = datetime.fromisoformat(seats["updated_at"])
         assert updated > datetime.fromisoformat(touched)
     assert client.get(URL, headers={"If-None-Match": before[2]}).status_code == 304
+
+
+def test_a_lapsed_hold_moves_the_departures_last_modified(client, actors, app):
+    package = published(client, actors)
+    departure = add_departure(client, actors, package["id"])
+    booked = client.post(
+        "/api/v1/bookings",
+        json={"departure_id": departure["id"], "seats": 3},
+        headers=actors.customer()["headers"],
+    )
+    assert booked.status_code == 201, booked.get_json()
+    hour_ago, minute_ago = (datetime.now(UTC) - timedelta(minutes=m) for m in (60, 1))
+    with app.app_context():  # everything written an hour ago, the hold still running
+        for table in (CatalogueVersion, Departure):
+            column = "changed_at" if table is CatalogueVersion else "updated_at"
+            db.session.execute(update(table).values({column: hour_ago}))
+        db.session.commit()
+    one = f"/api/v1/departures/{departure['id']}"
+    last = client.get(one).headers["Last-Modified"]
+    assert parsedate_to_datetime(last) == hour_ago.replace(microsecond=0)
+    assert client.get(one, headers={"If-Modified-Since": last}).status_code == 304
+    with app.app_context():  # the hold runs out, no sweep has run
+        db.session.execute(
+            update(Booking)
+            .where(Booking.id == booked.get_json()["id"])
+            .values(hold_expires_at=minute_ago)
+        )
+        db.session.commit()
+    response = client.get(one, headers={"If-Modified-Since": last})
+    assert response.status_code == 200
+    assert response.get_json()["seats_left"] == 8
+    moved = parsedate_to_datetime(response.headers["Last-Modified"])
+    assert moved == minute_ago.replace(microsecond=0)
 
 
 # --- the bump commits or rolls back with the change ---------------------------------

@@ -5,8 +5,9 @@ Validators (RFC 9110 §8.8):
 - Package reads carry no live data, so their strong ETag is a digest of the
   catalogue version (services.catalogue), the caller's audience (`public`: anonymous
   and customers, who see published packages only; `staff`, who see every status)
-  and the request's path and query. It is computed before the view runs: a matching
-  `If-None-Match` is answered 304 without reading the catalogue.
+  and the request's path and query. It is computed before the view runs: an
+  `If-None-Match` naming it is answered 304 without reading the catalogue (`*` and
+  `If-Modified-Since` are evaluated after the view, which may answer 404 or 422).
   The version is read before the view's queries: a change committed in between
   gives a body newer than its ETag, never older, so a later If-None-Match with that
   ETag no longer matches and the client gets the new body.
@@ -83,6 +84,11 @@ def not_modified(etag: str, last_modified: datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
+def _names_tags() -> bool:
+    """True when the request has an If-None-Match listing entity-tags (not `*`)."""
+    return "If-None-Match" in request.headers and not request.if_none_match.star_tag
+
+
 def cache_control(account) -> str:
     """The Cache-Control of a catalogue answer to `account` (None: anonymous)."""
     if account is None:
@@ -147,11 +153,17 @@ def catalogue_cached(*, live_seats: bool = False):
                 seen_by,
                 request.full_path,
             )
-            if not_modified(etag, version.changed_at):
+            # Only a tag this path issued at this version answers before the view;
+            # `*` and If-Modified-Since wait for it, so a missing package or a bad
+            # query stays a 404 / 422 (RFC 9110 §13.2.1: preconditions only apply
+            # to what would be a 2xx).
+            early = _names_tags() and not_modified(etag, version.changed_at)
+            if not early:
+                response = _cached_or_run(view, args, kwargs, account, etag)
+            if early or not_modified(etag, version.changed_at):
                 return _answer_304(
                     etag=etag, last_modified=version.changed_at, account=account
                 )
-            response = _cached_or_run(view, args, kwargs, account, etag)
             return _headers(
                 response, etag=etag, last_modified=version.changed_at, account=account
             )

@@ -169,6 +169,31 @@ def test_if_modified_since_without_if_none_match(client, actors):
         assert garbage.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        (f"{URL}/999999", 404),
+        (f"{URL}/999999/departures", 404),
+        ("/api/v1/departures/999999", 404),
+        (f"{URL}?per_page=1000", 422),
+    ],
+)
+def test_preconditions_never_turn_an_error_into_a_304(client, actors, path, status):
+    published(client, actors)
+    future = http_date(datetime.now(UTC) + timedelta(days=1))
+    for condition in ({"If-None-Match": "*"}, {"If-Modified-Since": future}):
+        assert client.get(path, headers=condition).status_code == status
+
+
+def test_a_draft_stays_404_for_anonymous_whatever_the_preconditions(client, actors):
+    draft = create(client, actors)
+    path = f"{URL}/{draft['id']}"
+    staff_tag = etag(client, path, actors.headers("operation"))
+    for condition in ("*", staff_tag):
+        response = client.get(path, headers={"If-None-Match": condition})
+        assert response.status_code == 404
+
+
 def test_if_modified_since_is_ignored_with_if_none_match(client, actors):
     published(client, actors)
     last = client.get(URL).headers["Last-Modified"]

@@ -170,6 +170,14 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
+    # HTTP caching of catalogue reads (routes/caching.py, README "HTTP caching"):
+    # max-age in seconds of anonymous answers (`Cache-Control: public, max-age=N`);
+    # CATALOGUE_CACHE_URL (redis://...) turns on the server-side cache of anonymous
+    # package lists for CATALOGUE_CACHE_TTL seconds (empty: off).
+    CATALOGUE_CACHE_MAX_AGE = int(os.environ.get("CATALOGUE_CACHE_MAX_AGE", "60"))
+    CATALOGUE_CACHE_URL = os.environ.get("CATALOGUE_CACHE_URL", "")
+    CATALOGUE_CACHE_TTL = int(os.environ.get("CATALOGUE_CACHE_TTL", "30"))
+
     # Largest request body in bytes (Flask/Werkzeug setting): longer bodies get a 413
     # problem before they are read (input_limits.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))

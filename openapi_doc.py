@@ -16,6 +16,9 @@ registers it, rather than by an `alt_response` on every view:
 - 400 and 409 where the `Idempotency-Key` header is honoured (routes/idempotency.py:
   a malformed key, the same key still in flight);
 - 429 with `Retry-After` on rate-limited views (`rate_limits.rate_limited` marks);
+- on cached catalogue reads (`routes/caching.py` marks): the ETag, Last-Modified,
+  Cache-Control and Vary headers of the 200, a 304 Not Modified, and the
+  If-None-Match / If-Modified-Since request headers;
 - 500 and 503 everywhere (unexpected error; database unreachable).
 
 Every error response is `application/problem+json` with `schemas.common.ProblemSchema`
@@ -72,6 +75,7 @@ from schemas.common import ProblemSchema
 PROBLEM = "Problem"
 PROBLEM_REF = {"$ref": f"#/components/schemas/{PROBLEM}"}
 RATE_LIMIT_MARK = "_rate_limit_group"  # rate_limits.MARK
+CACHE_MARK = "_catalogue_cached"  # routes.caching.CACHE_MARK
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -298,6 +302,74 @@ def merge_status_keys(responses: dict) -> dict:
     return merged
 
 
+def _header(description: str, example: str) -> dict:
+    """A string response header object with an example."""
+    return {
+        "description": description,
+        "schema": {"type": "string"},
+        "example": example,
+    }
+
+
+CACHE_HEADERS = {
+    "ETag": _header(
+        "Strong validator of this representation (RFC 9110 §8.8.3); send it back in "
+        "If-None-Match to revalidate.",
+        '"3f8a0c2e9b1d4a7f6e5c4b3a29180716"',
+    ),
+    "Last-Modified": _header(
+        "When the catalogue (or, for departures, the newest departure shown) last "
+        "changed, as an HTTP-date (RFC 9110 §8.8.2).",
+        "Tue, 01 Dec 2026 17:00:00 GMT",
+    ),
+    "Cache-Control": _header(
+        "`public, max-age=N` (CATALOGUE_CACHE_MAX_AGE) for anonymous callers, "
+        "`private, no-cache` for a caller with a token.",
+        "public, max-age=60",
+    ),
+    "Vary": _header(
+        "Always names Authorization: the answer depends on who asks.", "Authorization"
+    ),
+}
+NOT_MODIFIED = {
+    "description": "Not Modified: the copy named by If-None-Match (or, without it, "
+    "If-Modified-Since) is current; no body (RFC 9110 §15.4.5).",
+    "headers": {
+        name: CACHE_HEADERS[name] for name in ("ETag", "Cache-Control", "Vary")
+    },
+}
+CONDITIONAL_PARAMETERS = [
+    {
+        "in": "header",
+        "name": "If-None-Match",
+        "required": False,
+        "description": "ETags of copies the client holds, or `*` (RFC 9110 §13.1.2, "
+        "weak comparison); a match answers 304.",
+        "schema": {"type": "string", "example": '"3f8a0c2e9b1d4a7f6e5c4b3a29180716"'},
+    },
+    {
+        "in": "header",
+        "name": "If-Modified-Since",
+        "required": False,
+        "description": "HTTP-date of the client's copy, used only without "
+        "If-None-Match (RFC 9110 §13.1.3); not modified since answers 304.",
+        "schema": {"type": "string", "example": "Tue, 01 Dec 2026 17:00:00 GMT"},
+    },
+]
+
+
+def document_caching(operation: dict) -> None:
+    """Add the caching headers, the 304 and the conditional request headers to a
+    cached catalogue read (routes/caching.py)."""
+    responses = operation.setdefault("responses", {})
+    ok = responses.get("200")
+    if isinstance(ok, dict):
+        ok.setdefault("headers", {}).update(copy.deepcopy(CACHE_HEADERS))
+    responses["304"] = copy.deepcopy(NOT_MODIFIED)
+    parameters = operation.setdefault("parameters", [])
+    parameters.extend(copy.deepcopy(CONDITIONAL_PARAMETERS))
+
+
 def describe_responses(responses: dict) -> None:
     """Give every response object without a `description` the status's reason
     phrase (OpenAPI 3.0.3: Response Object `description` is REQUIRED)."""
@@ -516,6 +588,8 @@ class ProblemDocPlugin(BasePlugin):
         for method, operation in (operations or {}).items():
             operation["responses"] = merge_status_keys(operation.get("responses", {}))
             self._complete(path or "", method.lower(), operation, rule)
+            if self._view_mark(rule, method.lower(), CACHE_MARK):
+                document_caching(operation)
             describe_responses(operation["responses"])
             operation.setdefault(
                 "operationId", operation_id(path or "/", method.lower(), operation)
@@ -593,12 +667,16 @@ class ProblemDocPlugin(BasePlugin):
 
     def _rate_limited(self, rule, method: str) -> bool:
         """True when the view method behind `rule` carries a rate-limit mark."""
+        return self._view_mark(rule, method, RATE_LIMIT_MARK)
+
+    def _view_mark(self, rule, method: str, mark: str) -> bool:
+        """True when the view method behind `rule` carries the attribute `mark`."""
         if self.app is None or rule is None:
             return False
         view = self.app.view_functions.get(rule.endpoint)
         view_class = getattr(view, "view_class", None)
         func = getattr(view_class, method, None) if view_class else view
-        return bool(getattr(func, RATE_LIMIT_MARK, None))
+        return bool(getattr(func, mark, None))
 
     def _body_has_required(self, body: dict) -> bool:
         """True when the JSON body schema (a component ref or inline) requires a

@@ -30,8 +30,16 @@ CORS_ALLOW_HEADERS = [
     "Content-Type",
     "Idempotency-Key",
     "X-Request-ID",
+    "If-None-Match",
+    "If-Modified-Since",
 ]
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Location", "Idempotent-Replayed"]
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "Location",
+    "Idempotent-Replayed",
+    "ETag",
+]
 CORS_MAX_AGE = 600
 
 

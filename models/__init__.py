@@ -5,6 +5,7 @@ from sqlalchemy.orm import column_property
 
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
 from models.audit import AuditEntry
+from models.catalogue import CatalogueVersion
 from models.billing import (
     PAYMENT_METHODS,
     CreditNote,
@@ -47,6 +48,7 @@ __all__ = [
     "PACKAGE_STATUSES",
     "TRANSPORT_MODES",
     "Booking",
+    "CatalogueVersion",
     "CreditNote",
     "DepartureCategory",
     "DocumentSequence",

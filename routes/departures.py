@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
+from routes.caching import catalogue_cached
 from schemas.departures import DepartureSchema, DepartureUpdateSchema
 from routes.request_facts import request_facts
 from services import departures
@@ -23,6 +24,7 @@ EDITORS = ("admin", "operation", "operation_head")
 @blp.route("/<int(max=2147483647):departure_id>")
 class DepartureById(MethodView):
     @optional_login
+    @catalogue_cached(live_seats=True)
     @blp.response(200, DepartureSchema)
     def get(self, departure_id):
         """Show a departure (customers and anonymous: of published packages only)."""

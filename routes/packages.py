@@ -6,6 +6,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
+from routes.caching import catalogue_cached
 from schemas.common import page_of
 from schemas.departures import (
     DepartureCreateSchema,
@@ -34,6 +35,7 @@ PACKAGE_ID = "<int(max=2147483647):package_id>"
 @blp.route("")
 class Packages(MethodView):
     @optional_login
+    @catalogue_cached()
     @blp.arguments(PackageQueryArgs, location="query")
     @blp.response(200, page_of(PackageSchema))
     def get(self, args):
@@ -51,6 +53,7 @@ class Packages(MethodView):
 @blp.route(f"/{PACKAGE_ID}")
 class PackageById(MethodView):
     @optional_login
+    @catalogue_cached()
     @blp.response(200, PackageSchema)
     def get(self, package_id):
         """Show a package (customers and anonymous: published only)."""
@@ -116,6 +119,7 @@ class ArchivePackage(MethodView):
 @blp.route(f"/{PACKAGE_ID}/departures")
 class PackageDepartures(MethodView):
     @optional_login
+    @catalogue_cached(live_seats=True)
     @blp.arguments(DepartureQueryArgs, location="query")
     @blp.response(200, page_of(DepartureSchema))
     def get(self, args, package_id):

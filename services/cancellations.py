@@ -26,6 +26,7 @@ from models.base import utcnow
 from services import (
     audit,
     billing,
+    catalogue,
     holds,
     inventory,
     notifications,
@@ -563,6 +564,7 @@ def cancel_departure(
             by_id=by_id,
             facts=facts,
         )
+        catalogue.bump_version()
         db.session.commit()
     except BaseException:
         db.session.rollback()

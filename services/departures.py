@@ -34,7 +34,7 @@ from models import (
     Traveller,
 )
 from models.base import utcnow
-from services import audit
+from services import audit, catalogue
 from services.common import Page, get_or_404, order_by_sort, paginate
 from services.packages import can_see, get_package, revise_for_departure_change
 
@@ -163,6 +163,7 @@ def create_departure(
             what="new departure prices",
             facts=facts,
         )
+    catalogue.bump_version()
     db.session.commit()
     return departure
 
@@ -226,6 +227,8 @@ def update_departure(
         revise_for_departure_change(
             package_id=departure.package_id, editor=editor, what=reviewed, facts=facts
         )
+    if values or plan is not None:
+        catalogue.bump_version()
     db.session.commit()
     db.session.refresh(departure)
     return departure
@@ -454,6 +457,7 @@ def delete_departure(
         },
     )
     db.session.delete(departure)
+    catalogue.bump_version()
     db.session.commit()
 
 

@@ -21,7 +21,7 @@ from errors import Conflict, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from models import Departure, Employee, ItineraryDay, Package
 from models.base import utcnow
-from services import audit, webhooks
+from services import audit, catalogue, webhooks
 from services.common import Page, get_or_404, like_pattern, order_by_sort, paginate
 from services.search import build_search_document, search_condition
 
@@ -204,6 +204,7 @@ def create_package(
     )
     package.search_document = build_search_document(package)
     db.session.add(package)
+    catalogue.bump_version()
     db.session.commit()
     return package
 
@@ -241,6 +242,7 @@ def update_package(*, package_id: int, editor: Employee, changes: dict) -> Packa
     _start_revision_if_needed(package, editor)
     package.last_edited_by_id = editor.id
     package.search_document = build_search_document(package)
+    catalogue.bump_version()
     db.session.commit()
     return package
 
@@ -270,6 +272,7 @@ def delete_package(*, package_id: int, facts: audit.RequestFacts | None = None) 
         details={"title": package.title, "status": package.status},
     )
     db.session.delete(package)
+    catalogue.bump_version()
     db.session.commit()
 
 
@@ -585,6 +588,7 @@ def _transition(
         actor=checker,
         details=details,
     )
+    catalogue.bump_version()
     db.session.commit()
     db.session.refresh(package)
     return package

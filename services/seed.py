@@ -36,6 +36,7 @@ from services.bookings import (
     REFERENCE_LENGTH,
     REFERENCE_PREFIX,
 )
+from services import catalogue
 from services.search import build_search_document
 from services.money import money
 
@@ -970,6 +971,7 @@ def seed_demo(*, force: bool = False, echo=print) -> dict:
             length=len(STEPS), label="Seeding demo data", file=sys.stderr
         ) as bar:
             _run_steps(seeder, bar)
+        catalogue.bump_version()
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -56,6 +56,7 @@ from auth.passwords import hash_password
 from extensions import db
 from models import Customer, Employee, Package
 from models.base import utcnow
+from services import catalogue
 from services.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
 from services.holds import EXPIRY_REASON
 from services.money import CENT
@@ -1428,6 +1429,7 @@ def seed_scale(
         seeder.write_seats()
         seeder.make_enquiries([package.id for package in seeder.packages])
         seeder.writer.close()
+        catalogue.bump_version()
         db.session.commit()
     except BaseException:
         try:

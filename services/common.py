@@ -82,26 +82,21 @@ def paginate(
     or one made for another sort or other filters.
     """
     keys = _order_keys(stmt)
-    shape = _shape(stmt, keys)
     query = stmt.add_columns(*(column for column, _ in keys))
     if cursor is not None:
         if page != 1:
-            raise ValidationFailed(
-                {"query.cursor": ["Send either `cursor` or `page`, not both."]}
-            )
-        values = decode_cursor(cursor, shape, keys)
+            message = "Send either `cursor` or `page`, not both."
+            raise ValidationFailed({"query.cursor": [message]}, detail=message)
+        values = decode_cursor(cursor, _shape(stmt, keys), keys)
         query = query.where(_after(keys, values))
         page = None
     else:
         if (page - 1) * per_page >= MAX_OFFSET:
-            raise ValidationFailed(
-                {
-                    "query.page": [
-                        f"`page` reaches only the first {MAX_OFFSET:,} rows; "
-                        "follow `meta.next_cursor` with `?cursor=` to go further."
-                    ]
-                }
+            message = (
+                f"`page` reaches only the first {MAX_OFFSET:,} rows; "
+                "follow `meta.next_cursor` with `?cursor=` to go further."
             )
+            raise ValidationFailed({"query.page": [message]}, detail=message)
         query = query.offset((page - 1) * per_page)
     rows = db.session.execute(query.limit(per_page + 1)).all()
     has_more = len(rows) > per_page
@@ -113,7 +108,9 @@ def paginate(
         per_page=per_page,
         total=total,
         has_more=has_more,
-        next_cursor=encode_cursor(shape, list(rows[-1][1:])) if has_more else None,
+        next_cursor=(
+            encode_cursor(_shape(stmt, keys), list(rows[-1][1:])) if has_more else None
+        ),
         total_is_estimate=estimated,
     )
 

@@ -227,6 +227,7 @@ def test_page_depth_is_bounded_to_the_first_10000_rows(client, actors):
         assert response.status_code == 422
         assert response.content_type == "application/problem+json"
         assert "cursor" in response.get_json()["errors"]["query.page"][0]
+        assert "10,000" in response.get_json()["detail"]
 
 
 def test_cursor_with_a_later_page_is_refused(app, client, actors):

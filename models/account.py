@@ -4,7 +4,15 @@ revoked token sessions (docs/design.md "Accounts and roles", "Rules with numbers
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
@@ -55,6 +63,8 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint("wallet_balance >= 0", name="wallet_non_negative"),
+        # `sort=name` pages by keyset on an index (docs/design.md "API conventions").
+        Index("ix_customers_name", "name"),
         {"sqlite_autoincrement": True},
     )
     account_type = "customer"

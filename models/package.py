@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DDL,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -38,6 +39,12 @@ class Package(TimestampMixin, db.Model):
         CheckConstraint(
             "deposit_percent >= 1 AND deposit_percent <= 100", name="deposit_range"
         ),
+        # Each `sort=` of the catalogue pages by keyset on an index (docs/design.md
+        # "API conventions"); destination and created_at have theirs already.
+        Index("ix_packages_title", "title"),
+        Index("ix_packages_base_price", "base_price"),
+        Index("ix_packages_duration_days", "duration_days"),
+        Index("ix_packages_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

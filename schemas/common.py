@@ -6,6 +6,9 @@ from decimal import Decimal
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
+# A keyset cursor: base64url payload "." base64url signature (services.common).
+MAX_CURSOR = 2048
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 # The characters Python's str.isspace() calls whitespace, as a regex class body that
 # Python `re` and ECMA-262 (the dialect of JSON Schema `pattern`, used by clients and
 # schemathesis) read alike: `\s` differs between them (\x1c-\x1f, \x85).
@@ -104,11 +107,33 @@ Currency = lambda **kw: fields.String(  # noqa: E731 - tiny field factory
 
 
 class PageArgs(Schema):
-    """`?page=1&per_page=20` (max 100) and `sort=` (docs/design.md "API conventions")."""
+    """`?page=1&per_page=20` (max 100), or `?cursor=` from `meta.next_cursor`, and
+    `sort=` (docs/design.md "API conventions"). `page` reaches the first 10,000 rows
+    (OFFSET); `cursor` any depth (keyset). A cursor with `page` > 1 is refused (422).
+    """
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={
+            "description": "Page number (OFFSET paging), while (page - 1) * "
+            "per_page < 10000; beyond, 422: follow `meta.next_cursor` instead."
+        },
+    )
     per_page = fields.Integer(
         load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+    cursor = fields.String(
+        validate=[
+            validate.Length(min=1, max=MAX_CURSOR),
+            validate.Regexp(CURSOR_PATTERN, error="Not a cursor of this API."),
+        ],
+        metadata={
+            "description": "Opaque keyset cursor: the `meta.next_cursor` of the "
+            "previous page of the same list with the same `sort` and filters "
+            "(else 422). Pages by cursor have `meta.page` null.",
+            "example": "eyJvIjoiNWQ2YjRmIn0.c2lnbmF0dXJl",
+        },
     )
 
 
@@ -123,12 +148,38 @@ def sort_field(*allowed: str) -> fields.String:
 
 
 class PageMetaSchema(Schema):
-    """Pagination metadata of a list response."""
+    """Pagination metadata of a list response (docs/design.md "API conventions")."""
 
-    page = fields.Integer(metadata={"example": 1})
+    page = fields.Integer(
+        allow_none=True,
+        metadata={"example": 1, "description": "The page number; null by cursor."},
+    )
     per_page = fields.Integer(metadata={"example": 20})
-    total = fields.Integer(metadata={"example": 47})
+    total = fields.Integer(
+        metadata={
+            "example": 47,
+            "description": "Matching rows: exact up to 10000, above that the "
+            "database's estimate when `total_is_estimate` is true.",
+        }
+    )
     pages = fields.Integer(metadata={"example": 3})
+    has_more = fields.Boolean(
+        metadata={"example": True, "description": "Another page follows this one."}
+    )
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={
+            "example": "eyJvIjoiNWQ2YjRmIn0.c2lnbmF0dXJl",
+            "description": "Send as `?cursor=` (same sort and filters) for the "
+            "next page; null on the last page.",
+        },
+    )
+    total_is_estimate = fields.Boolean(
+        metadata={
+            "example": False,
+            "description": "`total` (and `pages`) is an estimate, not a count.",
+        }
+    )
 
 
 _page_schemas: dict = {}

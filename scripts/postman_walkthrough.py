@@ -7,8 +7,8 @@ SQLite database loaded with `flask seed-demo` (demo accounts, password
 `demo-password-1`, services/seed.py).
 
 The story follows examples/walkthrough.py and the README's curl tour, with money:
-staff (the demo admin) builds a package and cannot approve it themself
-(maker-checker), the operation head approves it, a customer registers, searches,
+staff (the demo admin) pages through a list by cursor, builds a package and cannot
+approve it themself (maker-checker), the operation head approves it, a customer registers, searches,
 books two seats, pays by card through the payment provider (a payment intent confirmed
 on the local provider; the signed webhook confirms the booking; a retry with the same
 Idempotency-Key is replayed),
@@ -761,8 +761,71 @@ pm.test("problem details: token revoked", () => {
 
 
 # The groups in run order; STEPS is the flat list the builder reads.
+def paging() -> list[dict]:
+    """Staff page through a list by cursor: the first page's `meta.next_cursor`
+    brings the next rows (none repeated); a cursor of another sort is a 422."""
+    return [
+        {
+            "name": "Staff list employees one per page (first page)",
+            "method": "GET",
+            "path": "/api/v1/employees",
+            "auth": "staff",
+            "status": 200,
+            "query": [("per_page", "1")],
+            "description": "Every list answers `meta.has_more` and `meta.next_cursor`; "
+            "send the cursor back as `?cursor=` for the next page (any depth, while "
+            "`?page=` stops at the first 10,000 rows).",
+            "tests": """
+const meta = pm.response.json().meta;
+pm.test("a next page is announced", () => {
+    pm.expect(meta.has_more).to.eql(true);
+    pm.expect(meta.next_cursor).to.be.a("string");
+    pm.expect(meta.total_is_estimate).to.eql(false);
+});
+pm.environment.set("nextCursor", meta.next_cursor);
+pm.environment.set("firstPageIds", JSON.stringify(
+    pm.response.json().items.map((e) => e.id)));
+""",
+        },
+        {
+            "name": "Staff follow next_cursor to the second page",
+            "method": "GET",
+            "path": "/api/v1/employees",
+            "auth": "staff",
+            "status": 200,
+            "query": [("per_page", "1"), ("cursor", "{{nextCursor}}")],
+            "tests": """
+const body = pm.response.json();
+const before = JSON.parse(pm.environment.get("firstPageIds"));
+pm.test("the next rows, none of the first page", () => {
+    pm.expect(body.items.length).to.eql(1);
+    pm.expect(before).to.not.include(body.items[0].id);
+    pm.expect(body.meta.page).to.eql(null);
+});
+""",
+        },
+        {
+            "name": "A cursor of another sort is refused (422 problem)",
+            "method": "GET",
+            "path": "/api/v1/employees",
+            "auth": "staff",
+            "status": 422,
+            "query": [
+                ("per_page", "1"),
+                ("sort", "name"),
+                ("cursor", "{{nextCursor}}"),
+            ],
+            "tests": """
+pm.test("the problem names the cursor", () => pm.expect(
+    pm.response.json().errors).to.have.property("query.cursor"));
+""",
+        },
+    ]
+
+
 STEP_GROUPS = [
     server_and_staff,
+    paging,
     package_approval,
     customer_search,
     booking_and_payment,

@@ -62,7 +62,11 @@ def create_activity(
 
 
 def list_enquiry_activities(
-    *, enquiry_id: int, page: int = 1, per_page: int = 20
+    *,
+    enquiry_id: int,
+    page: int = 1,
+    per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """An enquiry's activities, soonest due first. NotFound (404)."""
     enquiries.find_enquiry(enquiry_id)
@@ -71,6 +75,7 @@ def list_enquiry_activities(
         order_by_sort(stmt, EnquiryActivity, "due_at", SORTABLE),
         page=page,
         per_page=per_page,
+        cursor=cursor,
     )
 
 
@@ -88,6 +93,7 @@ def list_activities(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
     now: datetime | None = None,
 ) -> Page:
     """Activities across enquiries, soonest due first: `owner_id` filters,
@@ -112,6 +118,7 @@ def list_activities(
         order_by_sort(stmt, EnquiryActivity, sort or "due_at", SORTABLE),
         page=page,
         per_page=per_page,
+        cursor=cursor,
     )
 
 

@@ -117,6 +117,7 @@ def list_entries(
     date_to: datetime | date | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of audit entries, newest first (`occurred_at` desc, id desc).
 
@@ -145,4 +146,4 @@ def list_entries(
         column = AuditEntry.occurred_at
         stmt = stmt.where(column < bound if exclusive else column <= bound)
     stmt = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)

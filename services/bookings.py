@@ -397,6 +397,7 @@ def list_bookings(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of bookings, newest first unless `sort`; customers see only theirs.
 
@@ -416,7 +417,7 @@ def list_bookings(
     if departure_id is not None:
         stmt = stmt.where(Booking.departure_id == departure_id)
     stmt = order_by_sort(stmt, Booking, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_booking(*, account, booking_id: int) -> Booking:

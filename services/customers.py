@@ -93,6 +93,7 @@ def list_customers(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of customers, newest first unless `sort` (name, email, created_at).
 
@@ -107,7 +108,7 @@ def list_customers(
     if active is not None:
         stmt = stmt.where(Customer.active.is_(active))
     stmt = order_by_sort(stmt, Customer, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_customer(*, customer_id: int, actor) -> Customer:

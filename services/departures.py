@@ -65,6 +65,7 @@ def list_departures(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of the departures of a package `account` may see, by start date
     ascending unless `sort` says otherwise (`-start_date`, `price`, ...).
@@ -81,7 +82,7 @@ def list_departures(
     if status:
         stmt = stmt.where(Departure.status == status)
     stmt = order_by_sort(stmt, Departure, sort or DEFAULT_SORT, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_departure(*, departure_id: int, account=None) -> Departure:

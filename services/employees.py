@@ -112,6 +112,7 @@ def list_employees(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of employees, newest first unless `sort` (name, email, created_at).
 
@@ -126,7 +127,7 @@ def list_employees(
     if active is not None:
         stmt = stmt.where(Employee.active.is_(active))
     stmt = order_by_sort(stmt, Employee, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_employee(*, employee_id: int) -> Employee:

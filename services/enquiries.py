@@ -154,6 +154,7 @@ def list_enquiries(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of enquiries, newest first unless `sort` says otherwise.
 
@@ -183,7 +184,7 @@ def list_enquiries(
     if q:
         stmt = stmt.where(text_matches(q, Enquiry.subject, Enquiry.message))
     stmt = order_by_sort(stmt, Enquiry, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def find_enquiry(enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
@@ -389,13 +390,14 @@ def list_notes(
     sort: str = "created_at",
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of an enquiry's notes, oldest first by default (a thread reads in
     order). Raises NotFound (404) when the actor may not see the enquiry."""
     visible_enquiry(actor, enquiry_id)
     stmt = select(EnquiryNote).where(EnquiryNote.enquiry_id == enquiry_id)
     stmt = order_by_sort(stmt, EnquiryNote, sort, ("created_at",))
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def add_note(*, actor, enquiry_id: int, body: str) -> EnquiryNote:

@@ -46,6 +46,7 @@ def list_invoices(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> dict:
     """One page of invoices as `{"items": [view...], "meta": {...}}`, newest first
     unless `sort` (created_at, due_date, total_amount); customers see only theirs.
@@ -64,7 +65,10 @@ def list_invoices(
     if booking_id is not None:
         stmt = stmt.where(Invoice.booking_id == booking_id)
     page_ = paginate(
-        order_by_sort(stmt, Invoice, sort, SORTABLE), page=page, per_page=per_page
+        order_by_sort(stmt, Invoice, sort, SORTABLE),
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
     )
     statuses = _statuses([invoice.id for invoice in page_.items], today)
     items = [

@@ -311,6 +311,7 @@ def list_messages(
     kind: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ):
     """Outbox rows for admin, newest first, filtered by `state` and `kind` (a
     services.common.Page)."""
@@ -322,7 +323,7 @@ def list_messages(
     if kind:
         stmt = stmt.where(OutboxMessage.kind == kind)
     stmt = stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def retry_message(message_id: int, *, now: datetime | None = None) -> OutboxMessage:

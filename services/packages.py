@@ -90,6 +90,7 @@ def list_packages(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of the catalogue as `account` may see it, newest first unless `sort`.
 
@@ -118,7 +119,7 @@ def list_packages(
         starts_before=starts_before,
     )
     stmt = order_by_sort(stmt, Package, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def _apply_filters(

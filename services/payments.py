@@ -335,6 +335,7 @@ def list_payments(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of payments, newest first unless `sort` (created_at, amount);
     customers see only theirs (docs/design.md "Resource map": /payments). Filters
@@ -349,4 +350,4 @@ def list_payments(
     if method:
         stmt = stmt.where(Payment.method == method)
     stmt = order_by_sort(stmt, Payment, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)

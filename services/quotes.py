@@ -120,12 +120,24 @@ def _booking_travellers(travellers: list[dict] | None) -> list[dict] | None:
     ]
 
 
-def list_quotes(*, actor, enquiry_id: int, page: int = 1, per_page: int = 20) -> Page:
+def list_quotes(
+    *,
+    actor,
+    enquiry_id: int,
+    page: int = 1,
+    per_page: int = 20,
+    cursor: str | None = None,
+) -> Page:
     """One page of an enquiry's quotes, newest first. NotFound (404) when the actor
     may not see the enquiry (a customer sees the quotes of their own)."""
     enquiries.visible_enquiry(actor, enquiry_id)
     stmt = select(Quote).where(Quote.enquiry_id == enquiry_id)
-    return paginate(order_by_sort(stmt, Quote, None, ()), page=page, per_page=per_page)
+    return paginate(
+        order_by_sort(stmt, Quote, None, ()),
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
+    )
 
 
 def get_quote(*, actor, quote_id: int) -> Quote:

@@ -228,6 +228,7 @@ def list_refunds(
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page:
     """One page of refunds, newest first unless `sort` (created_at, amount); finance
     and admin see all, a customer only theirs (docs/design.md "Resource map": /refunds).
@@ -242,7 +243,7 @@ def list_refunds(
     if customer_id is not None:
         stmt = stmt.where(Refund.customer_id == customer_id)
     stmt = order_by_sort(stmt, Refund, sort, SORTABLE)
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_refund(*, account, refund_id: int) -> Refund:

@@ -116,7 +116,14 @@ def _wallet_owner(account, customer_id: int) -> Customer:
     return customer
 
 
-def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) -> dict:
+def get_wallet(
+    *,
+    account,
+    customer_id: int,
+    page: int = 1,
+    per_page: int = 20,
+    cursor: str | None = None,
+) -> dict:
     """The wallet of `customer_id`: `{customer_id, balance, currency, entries, meta}`
     with one page of its ledger, newest first (customers see their
     own ledger; finance and admin any). Raises NotFound (404)."""
@@ -127,7 +134,7 @@ def get_wallet(*, account, customer_id: int, page: int = 1, per_page: int = 20) 
         None,
         (),
     )
-    entries = paginate(stmt, page=page, per_page=per_page)
+    entries = paginate(stmt, page=page, per_page=per_page, cursor=cursor)
     return {
         "customer_id": customer.id,
         "balance": balance(customer.id),

@@ -138,12 +138,12 @@ def create_endpoint(
     return endpoint
 
 
-def list_endpoints(*, page: int, per_page: int):
+def list_endpoints(*, page: int, per_page: int, cursor: str | None = None):
     """Every subscription, newest first (a services.common.Page)."""
     stmt = select(WebhookEndpoint).order_by(
         WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc()
     )
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -300,7 +300,9 @@ def _disable(endpoint_id: int, reason: str) -> None:
     db.session.commit()
 
 
-def list_deliveries(endpoint_id: int, *, page: int, per_page: int):
+def list_deliveries(
+    endpoint_id: int, *, page: int, per_page: int, cursor: str | None = None
+):
     """The delivery log of one endpoint, newest first (a Page of outbox rows).
     NotFound (404) for an unknown endpoint."""
     get_endpoint(endpoint_id)
@@ -309,7 +311,7 @@ def list_deliveries(endpoint_id: int, *, page: int, per_page: int):
         .where(OutboxMessage.endpoint_id == endpoint_id)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     )
-    return paginate(stmt, page=page, per_page=per_page)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
 
 def redeliver(endpoint_id: int, delivery_id: int) -> OutboxMessage:

@@ -4,6 +4,7 @@ call; a refused action leaves none; failed logins are kept without the password;
 only admins read the log, with filters and pagination; the table is append-only in
 the ORM and in the database (SQLite and PostgreSQL, create_all and migrations)."""
 
+from unittest.mock import ANY
 import json
 import os
 import subprocess
@@ -779,7 +780,15 @@ def test_audit_log_shape_and_pagination(app, client, actors):
     first = client.get(f"{AUDIT}?per_page=2", headers=headers).get_json()
     last = client.get(f"{AUDIT}?per_page=2&page=3", headers=headers).get_json()
 
-    assert first["meta"] == {"page": 1, "per_page": 2, "total": 5, "pages": 3}
+    assert first["meta"] == {
+        "page": 1,
+        "per_page": 2,
+        "total": 5,
+        "pages": 3,
+        "has_more": True,
+        "next_cursor": ANY,
+        "total_is_estimate": False,
+    }
     assert [i["id"] for i in first["items"]] == [ids[4], ids[3]]
     assert [i["id"] for i in last["items"]] == [ids[0]]
     item = first["items"][1]

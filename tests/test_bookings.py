@@ -476,7 +476,15 @@ def test_list_staff_sees_all_newest_first(app, client, actors, role):
     assert resp.status_code == 200
     body = resp.get_json()
     assert [item["id"] for item in body["items"]] == data["ids"][::-1]
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 3,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
 
 
 def test_list_customer_sees_own_only(app, client, actors):
@@ -510,7 +518,15 @@ def test_list_filters_and_pagination(app, client, actors):
     )
     paged = client.get(f"{URL}?per_page=2&page=2", headers=headers).get_json()
     assert [i["id"] for i in paged["items"]] == [data["ids"][0]]
-    assert paged["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
+    assert paged["meta"] == {
+        "page": 2,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     by_seats = client.get(f"{URL}?sort=-seats", headers=headers).get_json()["items"]
     assert by_seats[0]["id"] == data["ids"][1]
 

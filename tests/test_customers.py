@@ -250,7 +250,15 @@ def test_list_customers_newest_first_with_meta(client, actors):
 
     assert response.status_code == 200
     body = response.get_json()
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 3,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     assert ids(response) == [
         people["cvet"]["id"],
         people["bor"]["id"],
@@ -317,6 +325,9 @@ def test_list_customers_sort_and_pagination(client, actors):
         "per_page": 2,
         "total": 3,
         "pages": 2,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
     }
     assert bad.status_code == 422
     assert "query.sort" in bad.get_json()["errors"]

@@ -1,6 +1,7 @@
 """/api/v1/employees: creation, listing, viewing, editing and deactivation
 (docs/design.md "Accounts and roles", roles matrix rows for employees)."""
 
+from unittest.mock import ANY
 import threading
 
 import pytest
@@ -192,7 +193,15 @@ def test_list_employees_newest_first_with_meta(client, actors):
 
     assert response.status_code == 200
     body = response.get_json()
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 4, "pages": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 4,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     hr_id = actors.account("hr")["id"]
     assert ids(response) == [
         hr_id,
@@ -284,7 +293,15 @@ def test_list_employees_paginates(client, actors):
     first = client.get(f"{URL}?per_page=3", headers=headers).get_json()
     second = client.get(f"{URL}?per_page=3&page=2", headers=headers).get_json()
 
-    assert first["meta"] == {"page": 1, "per_page": 3, "total": 4, "pages": 2}
+    assert first["meta"] == {
+        "page": 1,
+        "per_page": 3,
+        "total": 4,
+        "pages": 2,
+        "has_more": True,
+        "next_cursor": ANY,
+        "total_is_estimate": False,
+    }
     assert len(first["items"]) == 3 and len(second["items"]) == 1
     assert {i["id"] for i in first["items"]}.isdisjoint(
         {i["id"] for i in second["items"]}

@@ -1,6 +1,7 @@
 """Enquiries and their note threads: /api/v1/enquiries (docs/design.md "Lifecycles":
 enquiry; "Accounts and roles": create enquiry, work enquiries)."""
 
+from unittest.mock import ANY
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -403,7 +404,15 @@ def test_list_staff_sees_all_newest_first_paginated(app, client, actors):
     response = client.get(f"{URL}?per_page=2", headers=actors.headers("admin"))
     assert response.status_code == 200
     assert [e["id"] for e in response.json["items"]] == [ids[2], ids[1]]
-    assert response.json["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
+    assert response.json["meta"] == {
+        "page": 1,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+        "has_more": True,
+        "next_cursor": ANY,
+        "total_is_estimate": False,
+    }
     assert "notes" not in response.json["items"][0]
     page2 = client.get(f"{URL}?per_page=2&page=2", headers=actors.headers("admin"))
     assert [e["id"] for e in page2.json["items"]] == [ids[0]]
@@ -871,7 +880,15 @@ def test_notes_list_oldest_first_and_reversible(app, client, actors):
     response = client.get(f"{URL}/{enquiry_id}/notes", headers=me["headers"])
     assert response.status_code == 200
     assert [n["body"] for n in response.json["items"]] == ["n0", "n1", "n2"]
-    assert response.json["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
+    assert response.json["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 3,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     reverse = client.get(
         f"{URL}/{enquiry_id}/notes?sort=-created_at&per_page=2",
         headers=actors.headers("sales"),

@@ -260,7 +260,15 @@ def test_list_invoices_paginates(app, client, actors):
         f"{API}/invoices?per_page=2&page=2", headers=me["headers"]
     ).get_json()
 
-    assert resp["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
+    assert resp["meta"] == {
+        "page": 2,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     assert [item["booking_id"] for item in resp["items"]] == [ids[0]]
 
 

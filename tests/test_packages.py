@@ -1,6 +1,7 @@
 """Packages: create, read, edit, delete, visibility, list filters and pagination
 (docs/design.md "Resource map": /packages; "Accounts and roles" matrix)."""
 
+from unittest.mock import ANY
 from datetime import datetime, timedelta, UTC
 
 import pytest
@@ -535,6 +536,9 @@ def test_list_packages_paginates_newest_first(client, actors):
         "per_page": 2,
         "total": 5,
         "pages": 3,
+        "has_more": True,
+        "next_cursor": ANY,
+        "total_is_estimate": False,
     }
     assert ids(last) == [made[0]]
 

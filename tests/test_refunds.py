@@ -220,7 +220,15 @@ def test_list_finance_sees_all_newest_first_with_filters(app, client, actors):
 
     all_ids = [r["id"] for r in a_refunds + b_refunds]
     assert [item["id"] for item in body["items"]] == sorted(all_ids, reverse=True)
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 3,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     pending = client.get(LIST, query_string={"status": "pending"}, headers=headers)
     assert {r["status"] for r in pending.get_json()["items"]} == {"pending"}
     assert pending.get_json()["meta"]["total"] == 2

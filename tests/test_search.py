@@ -105,7 +105,15 @@ def test_search_no_match_is_empty(client, actors):
     assert response.status_code == 200
     assert response.get_json() == {
         "items": [],
-        "meta": {"page": 1, "per_page": 20, "total": 0, "pages": 0},
+        "meta": {
+            "page": 1,
+            "per_page": 20,
+            "total": 0,
+            "pages": 0,
+            "has_more": False,
+            "next_cursor": None,
+            "total_is_estimate": False,
+        },
     }
 
 

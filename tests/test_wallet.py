@@ -54,7 +54,15 @@ def test_get_own_wallet_ledger_newest_first(app, client, actors):
     assert debit["refund_id"] is None and debit["reason"].startswith(
         "Payment for booking"
     )
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 2, "pages": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 2,
+        "pages": 1,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
 
 
 def test_get_wallet_paginates(app, client, actors):
@@ -67,7 +75,15 @@ def test_get_wallet_paginates(app, client, actors):
     ).get_json()
 
     assert [e["amount"] for e in body["entries"]] == ["1.00"]
-    assert body["meta"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
+    assert body["meta"] == {
+        "page": 2,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }
     assert body["balance"] == "6.00"
 
 

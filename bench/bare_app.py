@@ -24,7 +24,9 @@ database work a response needs:
                                              statement (a data-modifying CTE)
 
 Each list statement returns the page and its total in one round trip (the total
-as an uncorrelated scalar subquery, which PostgreSQL runs once), with each
+as an uncorrelated scalar subquery, which PostgreSQL runs once, bounded at 10,001
+rows like the service's count: above that the service asks the planner for an
+estimate, which the bare app leaves out), with each
 package's itinerary as a JSON array, like the service's response. Search uses the
 very expression of the GIN index `ix_packages_search_fts`
 (`to_tsvector('english', search_document)`, models/package.py) and
@@ -55,6 +57,9 @@ MAX_PER_PAGE = 100
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _connection: dict = {}
 
+# The service counts at most 10,001 matching rows (services/common.py count_bounded,
+# docs/design.md "API conventions"); the bare app runs the same bounded count.
+COUNT_BOUND = 10_001
 ITINERARY = (
     "(SELECT coalesce(json_agg(json_build_object('day_number', d.day_number, "
     "'title', d.title, 'description', d.description, 'location', d.location) "
@@ -68,14 +73,16 @@ PACKAGE_COLUMNS = (
     "p.approved_by_id, p.approved_at, p.created_at, p.updated_at"
 )
 PACKAGES_SQL = (
-    "SELECT (SELECT count(*) FROM packages WHERE status = 'published') AS total, "
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM packages WHERE status = 'published' "
+    f"LIMIT {COUNT_BOUND}) s) AS total, "
     f"{PACKAGE_COLUMNS}, {ITINERARY} FROM packages p WHERE p.status = 'published' "
     "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 MATCH = "to_tsvector('english', {col}) @@ plainto_tsquery('english', %(q)s)"
 SEARCH_SQL = (
-    "SELECT (SELECT count(*) FROM packages WHERE status = 'published' AND "
-    f"{MATCH.format(col='search_document')}) AS total, {PACKAGE_COLUMNS}, {ITINERARY} "
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM packages WHERE status = 'published' "
+    f"AND {MATCH.format(col='search_document')} LIMIT {COUNT_BOUND}) s) AS total, "
+    f"{PACKAGE_COLUMNS}, {ITINERARY} "
     f"FROM packages p WHERE p.status = 'published' AND {MATCH.format(col='p.search_document')} "
     "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
@@ -90,7 +97,8 @@ PACKAGE_SQL = (
     "WHERE p.id = %(id)s AND p.status = 'published'"
 )
 CUSTOMERS_SQL = (
-    "SELECT (SELECT count(*) FROM customers) AS total, c.id, c.name, c.email, c.phone, "
+    f"SELECT (SELECT count(*) FROM (SELECT 1 FROM customers LIMIT {COUNT_BOUND}) s) "
+    "AS total, c.id, c.name, c.email, c.phone, "
     "c.address, c.active, c.wallet_balance, c.created_at, c.updated_at FROM customers c "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
@@ -113,7 +121,8 @@ BOOKING_SELECT = (
     "LEFT JOIN invoices i ON i.booking_id = b.id"
 )
 BOOKINGS_SQL = (
-    "SELECT (SELECT count(*) FROM bookings) AS total, "
+    f"SELECT (SELECT count(*) FROM (SELECT 1 FROM bookings LIMIT {COUNT_BOUND}) s) "
+    "AS total, "
     + BOOKING_SELECT.removeprefix("SELECT ")
     + " ORDER BY b.created_at DESC, b.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )

@@ -3,7 +3,7 @@ departures are listed and created under /packages/<id>/departures."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
 from schemas.departures import DepartureSchema, DepartureUpdateSchema

@@ -434,10 +434,14 @@ def list_bookings(
 
     Filters combine with AND. Raises ValidationFailed for an unknown `sort`.
     """
+    # The departure, its package and the invoice are one row each: joined into the
+    # page's SELECT; the travellers (a collection) come in one more SELECT.
     stmt = select(Booking).options(
         selectinload(Booking.travellers),
-        selectinload(Booking.invoice),
-        selectinload(Booking.departure).selectinload(Departure.package),
+        joinedload(Booking.invoice),
+        joinedload(Booking.departure, innerjoin=True).joinedload(
+            Departure.package, innerjoin=True
+        ),
     )
     if not is_staff(account):
         stmt = stmt.where(Booking.customer_id == account.id)

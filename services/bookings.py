@@ -290,7 +290,9 @@ def _commit_keeping_loaded() -> None:
     """Commit without expiring the session's objects: the booking, its travellers,
     invoice, departure and package were all written or read in this transaction
     (seat counts through RETURNING), so the response needs no reload (five SELECTs
-    per booking otherwise). The session is per request; the next one reads afresh."""
+    per booking otherwise). The session is per request; the next one reads afresh.
+    Not used with `before_commit` (a quote's acceptance), whose UPDATEs do not
+    synchronise the session."""
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -353,7 +355,9 @@ def create_booking(
             )
             if before_commit is not None:
                 before_commit(booking)
-            _commit_keeping_loaded()
+                db.session.commit()  # its UPDATEs may not sync the session
+            else:
+                _commit_keeping_loaded()
             break
         except IntegrityError as exc:
             db.session.rollback()

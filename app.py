@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import CONFIGS, check_secrets, engine_options
 from errors import APIError, problem, register_error_handlers
 from extensions import api, db, jwt, mail, migrate
+from json_output import FastJSONProvider
 
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -42,6 +43,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     if name not in CONFIGS:
         raise RuntimeError(f"APP_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}")
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides or {})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)

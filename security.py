@@ -67,18 +67,26 @@ def init_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
+        # One pass over the names already set: werkzeug's `setdefault` probes each
+        # name with a KeyError (an exception object per missing header).
+        present = {name.lower() for name in response.headers.keys()}
         for name, value in STATIC_HEADERS.items():
-            response.headers.setdefault(name, value)
-        is_docs_page = (
-            request.blueprint == "api-docs" and response.mimetype == "text/html"
-        )
-        if is_docs_page and not response.direct_passthrough:
-            csp = docs_csp(response, app.config["OPENAPI_SWAGGER_UI_URL"])
-        else:
-            csp = API_CSP
-        response.headers.setdefault("Content-Security-Policy", csp)
-        if app.config.get("HSTS_ENABLED"):
-            response.headers.setdefault(
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        if "content-security-policy" not in present:
+            is_docs_page = (
+                request.blueprint == "api-docs" and response.mimetype == "text/html"
+            )
+            if is_docs_page and not response.direct_passthrough:
+                csp = docs_csp(response, app.config["OPENAPI_SWAGGER_UI_URL"])
+            else:
+                csp = API_CSP
+            response.headers.add("Content-Security-Policy", csp)
+        if (
+            app.config.get("HSTS_ENABLED")
+            and "strict-transport-security" not in present
+        ):
+            response.headers.add(
                 "Strict-Transport-Security", f"max-age={app.config['HSTS_MAX_AGE']}"
             )
         return response

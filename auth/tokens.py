@@ -8,8 +8,9 @@ import time
 import uuid
 from datetime import datetime, UTC
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import exists, false, select
 
 from errors import problem
 from extensions import db, jwt
@@ -98,6 +99,37 @@ def load_account(identity: str):
     return db.session.get(model, int(raw_id))
 
 
+def _account_and_revocation(payload: dict) -> tuple:
+    """`(account or None, revoked)` for a decoded token in ONE query: the account row
+    of `sub` with an EXISTS on `revoked_sessions` for its `sid` (docs/design.md
+    "Rules with numbers": tokens). The revocation is read from the database on every
+    request, so a logout is refused at once by every worker. When the account does
+    not exist the revocation is looked up on its own (a rare path), so a revoked
+    token still answers `token-revoked` first. The answer is kept in `g` for the
+    user lookup of the same request."""
+    cached = g.get("_token_account")
+    if cached is not None and cached[0] is payload:
+        return cached[1], cached[2]
+    sid = payload.get("sid")
+    revoked_clause = (
+        exists().where(RevokedSession.sid == sid) if sid else false()
+    ).label("revoked")
+    kind, _, raw_id = str(payload.get("sub", "")).partition(":")
+    model = ACCOUNT_MODELS.get(kind)
+    row = None
+    if model is not None and raw_id.isdigit() and int(raw_id) <= 2_147_483_647:
+        row = db.session.execute(
+            select(model, revoked_clause).where(model.id == int(raw_id))
+        ).first()
+    if row is not None:
+        account, revoked = row[0], bool(row[1])
+    else:
+        account = None
+        revoked = bool(sid and db.session.get(RevokedSession, sid))
+    g._token_account = (payload, account, revoked)
+    return account, revoked
+
+
 def _unauthorized(detail: str, code: str = "unauthorized"):
     return problem(401, detail, code=code, headers={"WWW-Authenticate": "Bearer"})
 
@@ -107,7 +139,7 @@ def register_jwt_callbacks() -> None:
 
     @jwt.user_lookup_loader
     def _lookup(_header, payload):
-        account = load_account(payload["sub"])
+        account, _revoked_session = _account_and_revocation(payload)
         if account is None or not account.active:
             return None
         if issued_before_cutoff(payload, account.tokens_valid_after):
@@ -116,8 +148,7 @@ def register_jwt_callbacks() -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
-        sid = payload.get("sid")
-        return bool(sid and db.session.get(RevokedSession, sid))
+        return _account_and_revocation(payload)[1]
 
     @jwt.user_lookup_error_loader
     def _lookup_failed(_header, _payload):

@@ -2,7 +2,7 @@
 admin only). The log is append-only: there is no write endpoint."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from schemas.audit import AuditEntrySchema, AuditQueryArgs

@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import login_required
 from auth.tokens import access_token_for, revoke_session

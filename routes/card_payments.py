@@ -5,7 +5,7 @@ intent)": admin, sales and finance for a customer, the customer for their own)."
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from routes.idempotency import idempotent

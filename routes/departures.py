@@ -4,7 +4,7 @@ created under /packages/<id>/departures."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
 from routes.caching import catalogue_cached

@@ -6,7 +6,7 @@ Admin and sales work every enquiry; a customer raises, reads and replies to thei
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from schemas.common import page_of

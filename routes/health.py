@@ -1,7 +1,7 @@
 """Liveness and readiness probes (docs/design.md "API conventions": health)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 

@@ -2,7 +2,7 @@
 GET /outbox?state=, /webhooks/endpoints; roles matrix: webhook endpoints, outbox)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from schemas.common import PageArgs, ProblemSchema, page_of

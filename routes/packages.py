@@ -3,7 +3,7 @@ departures (docs/design.md "Resource map": /packages, "Lifecycles": package)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
 from routes.caching import catalogue_cached

@@ -4,7 +4,7 @@ refund": finance and admin record, customers pay their own)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from routes.idempotency import idempotent

@@ -7,7 +7,7 @@ quote; "lost reasons": admin edits).
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from errors import Forbidden, ValidationFailed

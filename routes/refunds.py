@@ -4,7 +4,7 @@ issued by cancellations (routes/bookings.py, routes/departures.py)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from schemas.cancellations import (

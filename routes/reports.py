@@ -18,7 +18,7 @@ from itertools import chain
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from models.base import utcnow

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Booking, CreditNote, DocumentSequence, Invoice
@@ -95,6 +96,10 @@ def issue_invoice(booking: Booking) -> Invoice:
     )
     db.session.add(invoice)
     db.session.flush()
+    # One invoice per booking: fill `booking.invoice` as loaded, so showing the
+    # booking needs no SELECT (assigning it would load the old value first).
+    set_committed_value(booking, "invoice", invoice)
+    set_committed_value(invoice, "booking", booking)
     return invoice
 
 

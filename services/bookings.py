@@ -21,7 +21,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from models.account import is_staff
 from errors import Conflict, ValidationFailed
@@ -154,12 +154,12 @@ def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
 
 
 def _find_departure(departure_id: int) -> Departure:
-    """The departure (with its package and categories) or ValidationFailed on
-    `departure_id`."""
+    """The departure (with its package and categories, joined: one statement) or
+    ValidationFailed on `departure_id`."""
     departure = db.session.get(
         Departure,
         departure_id,
-        options=[selectinload(Departure.package), selectinload(Departure.categories)],
+        options=[joinedload(Departure.package), joinedload(Departure.categories)],
     )
     if departure is None:
         raise ValidationFailed({"departure_id": ["No departure with this id."]})
@@ -286,6 +286,21 @@ def _create_once(
     return booking
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects: the booking, its travellers,
+    invoice, departure and package were all written or read in this transaction
+    (seat counts through RETURNING), so the response needs no reload (five SELECTs
+    per booking otherwise). The session is per request; the next one reads afresh.
+    Not used with `before_commit` (a quote's acceptance), whose UPDATEs do not
+    synchronise the session."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def _reference_collision(exc: IntegrityError) -> bool:
     """True when the integrity error is the unique booking reference."""
     message = str(exc.orig).lower()
@@ -340,7 +355,9 @@ def create_booking(
             )
             if before_commit is not None:
                 before_commit(booking)
-            db.session.commit()
+                db.session.commit()  # its UPDATEs may not sync the session
+            else:
+                _commit_keeping_loaded()
             break
         except IntegrityError as exc:
             db.session.rollback()
@@ -403,10 +420,14 @@ def list_bookings(
 
     Filters combine with AND. Raises ValidationFailed for an unknown `sort`.
     """
+    # The departure, its package and the invoice are one row each: joined into the
+    # page's SELECT; the travellers (a collection) come in one more SELECT.
     stmt = select(Booking).options(
         selectinload(Booking.travellers),
-        selectinload(Booking.invoice),
-        selectinload(Booking.departure).selectinload(Departure.package),
+        joinedload(Booking.invoice),
+        joinedload(Booking.departure, innerjoin=True).joinedload(
+            Departure.package, innerjoin=True
+        ),
     )
     if not is_staff(account):
         stmt = stmt.where(Booking.customer_id == account.id)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from models.account import is_staff
 from errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -102,7 +102,10 @@ def list_packages(
     starting on or after / on or before those dates (both given: one departure in
     the window). Raises ValidationFailed (422) for an unknown sort field.
     """
-    stmt = select(Package).options(selectinload(Package.itinerary))
+    # search_document (the text the full-text index reads) is never shown.
+    stmt = select(Package).options(
+        selectinload(Package.itinerary), defer(Package.search_document)
+    )
     if not is_staff(account):
         stmt = stmt.where(Package.status == "published")
     if status:

@@ -107,6 +107,21 @@ def test_create_as_customer_holds_seats(app, client, actors):
         ]
 
 
+def test_create_response_equals_a_fresh_read(app, client, actors):
+    """The 201 body is built from what the transaction wrote, without a reload
+    after the commit: it must equal the booking read back afresh."""
+    dep = make_departure(app, capacity=10, prices={"child": "800.00"})
+    me = actors.customer()
+    people = [traveller(), traveller("Tim Lovelace", "2016-03-01", "child")]
+    resp = book(client, me["headers"], departure_id=dep, seats=2, travellers=people)
+    assert resp.status_code == 201, resp.get_json()
+    created = resp.get_json()
+    again = client.get(f"{URL}/{created['id']}", headers=me["headers"])
+    assert again.status_code == 200
+    assert again.get_json() == created
+    assert created["invoice_number"].startswith("INV-")
+
+
 def test_create_without_travellers_and_default_category(app, client, actors):
     dep = make_departure(app, price="999.99")
     resp = book(client, actors.headers("customer"), departure_id=dep, seats=3)

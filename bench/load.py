@@ -76,11 +76,9 @@ import json
 import multiprocessing
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,7 +87,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.live import stop_server  # noqa: E402 - after the path set-up
+from tests.live import started_gunicorn, wait_healthy  # noqa: E402 - after path set-up
 
 DEFAULT_SMALL_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_bench_load_small"
 DEFAULT_BIG_URL = "postgresql://postgres@127.0.0.1:5432/easytravels_bench_load_big"
@@ -678,67 +676,43 @@ def in_process_checks(
 # --- servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     """A running gunicorn: its port, process and log file."""
 
     port: int
     process: subprocess.Popen
-    log: object
+    log_path: Path
 
 
-def start_gunicorn(target: str, env: dict, args) -> Server:
+def start_gunicorn(stack: contextlib.ExitStack, target: str, env: dict, args) -> Server:
     """Start gunicorn serving `target` on a free 127.0.0.1 port with the bench's
-    worker settings (and config file); waits for /health; exits with its log when
-    it does not come up. Stop it with stop_server(server.process)."""
-    import requests
-
-    port = free_port()
-    binary = ROOT / ".venv" / "bin" / "gunicorn"
-    command = [str(binary) if binary.exists() else "gunicorn"]
-    if args.gunicorn_config:
-        command += ["-c", args.gunicorn_config]
-    command += [
-        "-w",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-        target,
-    ]
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+    worker settings (and config file) through the test suite's live-server helper
+    (tests/live.py `started_gunicorn`, stopped when `stack` closes); waits for
+    /health; exits with its log when it does not come up."""
+    extra = ("-c", args.gunicorn_config) if args.gunicorn_config else ()
+    process, base_url, log_path = stack.enter_context(
+        started_gunicorn(
+            env,
+            workers=args.workers,
+            threads=args.threads,
+            extra_args=extra,
+            target=target,
+        )
     )
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(process)
-            log.seek(0)
-            sys.exit(f"gunicorn {target} did not start:\n{log.read().decode()[-3000:]}")
-        with contextlib.suppress(requests.RequestException):
-            if (
-                requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code
-                == 200
-            ):
-                return Server(port=port, process=process, log=log)
-        time.sleep(0.1)
+    try:
+        wait_healthy(process, base_url, log_path, START_TIMEOUT)
+    except RuntimeError as exc:
+        sys.exit(f"gunicorn {target} did not start:\n{str(exc)[-3000:]}")
+    return Server(
+        port=int(base_url.rsplit(":", 1)[1]), process=process, log_path=log_path
+    )
 
 
 def server_log_tail(server: Server, lines: int = 20) -> str:
     """The last `lines` lines the server wrote."""
-    server.log.seek(0)
-    return "\n".join(server.log.read().decode(errors="replace").splitlines()[-lines:])
+    text = server.log_path.read_bytes().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
 
 
 # --- load generator -------------------------------------------------------------------
@@ -1079,12 +1053,10 @@ def measure_database(
     database) is given, add the deep-page scenario if the service offers cursors;
     run each scenario `args.repeats` times, service then bare each time; stop both
     servers. Returns [Result] in the order of `items`."""
-    servers = []
     results = []
-    try:
-        servers.append(start_gunicorn("app:create_app()", env, args))
-        servers.append(start_gunicorn("bench.bare_app:app", env, args))
-        ours, bare = servers
+    with contextlib.ExitStack() as stack:
+        ours = start_gunicorn(stack, "app:create_app()", env, args)
+        bare = start_gunicorn(stack, "bench.bare_app:app", env, args)
         items = list(items)
         if deep is not None:
             found = deep_page_scenario(ours.port, url, deep, args)
@@ -1113,10 +1085,6 @@ def measure_database(
                             file=sys.stderr,
                         )
             results.append(result)
-    finally:
-        for server in servers:
-            stop_server(server.process)
-            server.log.close()
     return results
 
 

@@ -144,8 +144,9 @@ def started_gunicorn(env: dict, **command):
 def serve(env: dict, *, timeout: float = START_TIMEOUT, **command):
     """`started_gunicorn` that waits until GET /health answers 200, then yields the
     base URL (`http://127.0.0.1:<port>`); used by the tests (`gunicorn_server`) and
-    bench/booking_contention.py (bench/load.py uses `started_gunicorn`). Raises RuntimeError (with the server log) when it
-    does not become healthy within `timeout` seconds."""
+    bench/booking_contention.py (bench/load.py uses `started_gunicorn`). Raises
+    RuntimeError (with the server log) when it does not become healthy within
+    `timeout` seconds."""
     with started_gunicorn(env, **command) as (process, base_url, log_path):
         wait_healthy(process, base_url, log_path, timeout)
         yield base_url

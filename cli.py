@@ -129,9 +129,15 @@ def register(app: Flask) -> None:
 
         try:
             if scale:
-                seed_scale(scale, seed=random_seed, force=force, echo=click.echo)
+                seed_scale(
+                    scale,
+                    seed=random_seed,
+                    force=force,
+                    echo=click.echo,
+                    progress=progress_bar,
+                )
             else:
-                run(force=force, echo=click.echo)
+                run(force=force, echo=click.echo, progress=progress_bar)
         except RuntimeError as exc:  # schema missing: tell the user what to run
             raise click.ClickException(str(exc)) from exc
 
@@ -139,6 +145,17 @@ def register(app: Flask) -> None:
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def progress_bar(length: int, label: str):
+    """A click progress bar on stderr for `length` steps labelled `label`, showing
+    the current item's text: the `progress` factory the seed services take
+    (services.common.NoProgress describes the shape)."""
+    import sys
+
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr, item_show_func=lambda item: item
+    )
 
 
 def parse_duration(text: str):

@@ -8,12 +8,10 @@ DEMO_PASSWORD, hashed once.
 """
 
 import random
-import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import click
 from flask import current_app
 from sqlalchemy import func, inspect, select
 
@@ -37,6 +35,7 @@ from services.bookings import (
     REFERENCE_PREFIX,
 )
 from services import catalogue
+from services.common import NoProgress
 from services.search import build_search_document
 from services.money import money
 
@@ -951,7 +950,7 @@ def _run_steps(s: _Seeder, bar) -> None:
     bar.update(1)
 
 
-def seed_demo(*, force: bool = False, echo=print) -> dict:
+def seed_demo(*, force: bool = False, echo=print, progress=NoProgress) -> dict:
     """Load the demo data set in one transaction and print the demo logins.
 
     Skips (returns an empty dict) when the database already holds data other than a
@@ -967,9 +966,7 @@ def seed_demo(*, force: bool = False, echo=print) -> dict:
         return {}
     seeder = _Seeder(hash_password(DEMO_PASSWORD))
     try:
-        with click.progressbar(
-            length=len(STEPS), label="Seeding demo data", file=sys.stderr
-        ) as bar:
+        with progress(len(STEPS), "Seeding demo data") as bar:
             _run_steps(seeder, bar)
         catalogue.bump_version()
         db.session.commit()

@@ -41,14 +41,12 @@ import bisect
 import json
 import math
 import random
-import sys
 import time as clock
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta, UTC
 from decimal import Decimal
 
-import click
 from flask import current_app
 from sqlalchemy import bindparam, insert, inspect, select, text, update
 
@@ -57,6 +55,7 @@ from extensions import db
 from models import Customer, Employee, Package
 from models.base import utcnow
 from services import catalogue
+from services.common import NoProgress
 from services.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
 from services.holds import EXPIRY_REASON
 from services.money import CENT
@@ -1392,10 +1391,12 @@ def seed_scale(
     force: bool = False,
     batch_size: int = BATCH_SIZE,
     echo=print,
+    progress=NoProgress,
 ) -> dict:
     """Add `count` (>= 1) generated bookings with their money records, plus
     customers, departures and enquiries (see the module docstring), in one
-    transaction with a progress bar on stderr.
+    transaction, reporting through `progress(length, label)` (services.common
+    NoProgress: none; the CLI passes a progress bar on stderr).
 
     The demo data set is loaded first when the database is empty (or when `force`,
     as `seed-demo --force`), or when it has no published package or no sales and
@@ -1408,21 +1409,16 @@ def seed_scale(
         raise ValueError("count must be at least 1")
     _check_schema()
     if force or not has_data():
-        seed_demo(force=force, echo=echo)
+        seed_demo(force=force, echo=echo, progress=progress)
     began = clock.monotonic()
     seeder = _ScaleSeeder(count, seed=seed, batch_size=batch_size)
     if not seeder.ready():
-        seed_demo(force=True, echo=echo)
+        seed_demo(force=True, echo=echo, progress=progress)
         seeder = _ScaleSeeder(count, seed=seed, batch_size=batch_size)
     try:
         seeder.make_customers()
         seeder.make_departures()
-        with click.progressbar(
-            length=count,
-            label="Generating bookings",
-            file=sys.stderr,
-            item_show_func=lambda item: item,
-        ) as bar:
+        with progress(count, "Generating bookings") as bar:
             seeder.run(bar)
         seeder.writer.wait()
         seeder.write_ledger()

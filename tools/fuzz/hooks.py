@@ -6,19 +6,39 @@ reused with another body" (422) before the booking, payment or refund logic runs
 A well-formed key (1-255 characters) is therefore made unique per request; malformed
 keys are sent as generated (they must get 400). Replays of one key are covered by the
 pytest suite (tests/test_payments.py, tests/test_bookings.py).
+
+A list's `cursor` is an opaque token the service signs (only a `meta.next_cursor` it
+gave out is accepted; any other well-formed string is refused with 422, which
+tests/test_pagination.py covers). A well-formed cursor the fuzzer made up is therefore
+left out, so the list's filters and sorts are exercised; malformed cursors are sent
+as generated (they must get 422).
 """
 
+import re
 import uuid
 
 import schemathesis
 
 HEADER = "Idempotency-Key"
+# schemas/common.py CURSOR_PATTERN and MAX_CURSOR (the spec's pattern and maxLength),
+# matched as the service's validator matches it (re.match: `$` before a final newline).
+CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+MAX_CURSOR = 2048
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    """Give a well-formed Idempotency-Key a unique suffix before the request is sent."""
+    """Give a well-formed Idempotency-Key a unique suffix and drop a well-formed,
+    made-up list cursor before the request is sent."""
     headers = case.headers
     key = headers.get(HEADER) if headers else None
     if isinstance(key, str) and 1 <= len(key) <= 200:
         headers[HEADER] = f"{key}-{uuid.uuid4().hex}"
+    query = case.query
+    cursor = query.get("cursor") if query else None
+    if (
+        isinstance(cursor, str)
+        and len(cursor) <= MAX_CURSOR
+        and CURSOR.match(cursor)
+    ):
+        del query["cursor"]

@@ -11,7 +11,10 @@ A list's `cursor` is an opaque token the service signs (only a `meta.next_cursor
 gave out is accepted; any other well-formed string is refused with 422, which
 tests/test_pagination.py covers). A well-formed cursor the fuzzer made up is therefore
 left out, so the list's filters and sorts are exercised; malformed cursors are sent
-as generated (they must get 422).
+as generated (they must get 422). Likewise `page` reaches only the first 10,000 rows
+(`(page - 1) * per_page < 10000`, a rule across two parameters that the spec states in
+words; deeper pages get 422, also covered there): a deeper, otherwise valid page
+number is brought back to the last page within the bound.
 """
 
 import re
@@ -24,21 +27,37 @@ HEADER = "Idempotency-Key"
 # matched as the service's validator matches it (re.match: `$` before a final newline).
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 MAX_CURSOR = 2048
+# services/common.py MAX_OFFSET and schemas/common.py PageArgs defaults.
+MAX_OFFSET = 10_000
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
     """Give a well-formed Idempotency-Key a unique suffix and drop a well-formed,
-    made-up list cursor before the request is sent."""
+    made-up list cursor and bring a too deep page number within the OFFSET bound
+    before the request is sent."""
     headers = case.headers
     key = headers.get(HEADER) if headers else None
     if isinstance(key, str) and 1 <= len(key) <= 200:
         headers[HEADER] = f"{key}-{uuid.uuid4().hex}"
     query = case.query
     cursor = query.get("cursor") if query else None
-    if (
-        isinstance(cursor, str)
-        and len(cursor) <= MAX_CURSOR
-        and CURSOR.match(cursor)
-    ):
+    if isinstance(cursor, str) and len(cursor) <= MAX_CURSOR and CURSOR.match(cursor):
         del query["cursor"]
+    page = query.get("page") if query else None
+    per_page = query.get("per_page", DEFAULT_PER_PAGE) if query else None
+    if (
+        _is_int(page)
+        and _is_int(per_page)
+        and page >= 1
+        and 1 <= per_page <= MAX_PER_PAGE
+        and (page - 1) * per_page >= MAX_OFFSET
+    ):
+        query["page"] = 1 + (MAX_OFFSET - 1) // per_page
+
+
+def _is_int(value) -> bool:
+    """An int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -46,11 +46,11 @@ def before_call(context, case, kwargs):
     cursor = query.get("cursor") if query else None
     if isinstance(cursor, str) and len(cursor) <= MAX_CURSOR and CURSOR.match(cursor):
         del query["cursor"]
-    page = query.get("page") if query else None
-    per_page = query.get("per_page", DEFAULT_PER_PAGE) if query else None
+    page = _as_int(query.get("page")) if query else None
+    per_page = _as_int(query.get("per_page", DEFAULT_PER_PAGE)) if query else None
     if (
-        _is_int(page)
-        and _is_int(per_page)
+        page is not None
+        and per_page is not None
         and page >= 1
         and 1 <= per_page <= MAX_PER_PAGE
         and (page - 1) * per_page >= MAX_OFFSET
@@ -58,6 +58,11 @@ def before_call(context, case, kwargs):
         query["page"] = 1 + (MAX_OFFSET - 1) // per_page
 
 
-def _is_int(value) -> bool:
-    """An int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
+def _as_int(value) -> int | None:
+    """`value` as an int when it is one (not a bool) or a string of ASCII digits
+    (some phases send query values as text), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None

@@ -93,11 +93,13 @@ def paginate(
     """
     keys = _order_keys(stmt)
     query = stmt.add_columns(*(column for column, _ in keys))
+    shape = None
     if cursor is not None:
         if page != 1:
             message = "Send either `cursor` or `page`, not both."
             raise ValidationFailed({"query.cursor": [message]}, detail=message)
-        values = decode_cursor(cursor, _shape(stmt, keys), keys)
+        shape = _shape(stmt, keys)
+        values = decode_cursor(cursor, shape, keys)
         query = query.where(_after(keys, values))
         page = None
     else:
@@ -119,7 +121,9 @@ def paginate(
         total=total,
         has_more=has_more,
         next_cursor=(
-            encode_cursor(_shape(stmt, keys), list(rows[-1][1:])) if has_more else None
+            encode_cursor(shape or _shape(stmt, keys), list(rows[-1][1:]))
+            if has_more
+            else None
         ),
         total_is_estimate=estimated,
     )
@@ -288,7 +292,10 @@ def _shape(stmt, keys: list[tuple]) -> dict:
     order = ",".join(
         f"{column}:{'d' if descending else 'a'}" for column, descending in keys
     )
-    return {"o": _digest(order), "f": _digest(str(stmt.order_by(None)))}
+    # The counted form (a constant over the same FROM, joins and WHERE) names the
+    # list and its filters as well as the whole SELECT did, and compiles without
+    # the entity's columns and eager-load joins (a third of a booking list's time).
+    return {"o": _digest(order), "f": _digest(str(_counted(stmt)))}
 
 
 def _digest(value: str) -> str:

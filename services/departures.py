@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
@@ -89,7 +89,12 @@ def get_departure(*, departure_id: int, account=None) -> Departure:
     """The departure `departure_id`, visible when its package is (staff: always;
     others: published packages only). Raises NotFound (404) otherwise."""
     departure = db.session.get(
-        Departure, departure_id, options=[selectinload(Departure.categories)]
+        Departure,
+        departure_id,
+        options=[
+            selectinload(Departure.categories),
+            joinedload(Departure.package).load_only(Package.status),  # for can_see
+        ],
     )
     if departure is None or not can_see(account, departure.package):
         raise NotFound("Departure")

@@ -89,7 +89,7 @@ def seed(app, rows: int) -> dict:
         url = db.engine.url.render_as_string(hide_password=False)
     url = url.replace("postgresql+psycopg://", "postgresql://", 1)
     fixtures = load.seed_fixtures(url)
-    load.seed_bulk(url, rows)
+    load.seed_bulk(url, rows, fixtures["departure_id"])
     with app.app_context(), db.engine.begin() as conn:
         conn.execute(
             text(
@@ -151,6 +151,7 @@ def endpoints(fixtures: dict, staff: dict, people: list) -> dict:
         "customers list": get("/api/v1/customers", staff),
         "customer by id": get("/api/v1/customers/5", staff),
         "bookings list": get("/api/v1/bookings", staff),
+        "booking by id": get("/api/v1/bookings/1", staff),
         "booking create": book,
     }
 

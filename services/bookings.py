@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from models.account import is_staff
-from errors import Conflict, ValidationFailed
+from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
-from models import Booking, Customer, Departure
+from models import Booking, Customer, Departure, Invoice, Package
 from models.base import utcnow
 from models.booking import Traveller
 from services import billing, booking_limits, holds, inventory, notifications, webhooks
@@ -34,7 +34,6 @@ from services.common import (
     MAX_AMOUNT,
     Page,
     check_owner,
-    get_or_404,
     order_by_sort,
     paginate,
 )
@@ -423,11 +422,7 @@ def list_bookings(
     # The departure, its package and the invoice are one row each: joined into the
     # page's SELECT; the travellers (a collection) come in one more SELECT.
     stmt = select(Booking).options(
-        selectinload(Booking.travellers),
-        joinedload(Booking.invoice),
-        joinedload(Booking.departure, innerjoin=True).joinedload(
-            Departure.package, innerjoin=True
-        ),
+        selectinload(Booking.travellers), *_shown_with_booking()
     )
     if not is_staff(account):
         stmt = stmt.where(Booking.customer_id == account.id)
@@ -444,6 +439,27 @@ def list_bookings(
 def get_booking(*, account, booking_id: int) -> Booking:
     """The booking `booking_id`; NotFound (404) when missing or, for a customer,
     not theirs (docs/design.md "Accounts and roles")."""
-    booking = get_or_404(Booking, booking_id, "Booking")
+    booking = db.session.get(
+        Booking,
+        booking_id,
+        options=[joinedload(Booking.travellers), *_shown_with_booking()],
+    )
+    if booking is None:
+        raise NotFound("Booking")
     check_owner(account, booking, "Booking")
     return booking
+
+
+def _shown_with_booking() -> list:
+    """Loader options for the one-row relations a booking's view (BookingSchema)
+    shows, joined into the booking's SELECT: the departure's package id and start
+    date, the package's title, the invoice's id and number. Only those columns
+    are read, so the departure's correlated lapsed-holds subquery
+    (`Departure.lapsed_hold_seats`) is not run for a view that never shows it."""
+    return [
+        joinedload(Booking.invoice).load_only(Invoice.id, Invoice.number),
+        joinedload(Booking.departure, innerjoin=True)
+        .load_only(Departure.package_id, Departure.start_date)
+        .joinedload(Departure.package, innerjoin=True)
+        .load_only(Package.title),
+    ]

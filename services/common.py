@@ -6,12 +6,22 @@ import hashlib
 import hmac
 import json
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, text, tuple_
+from sqlalchemy import (
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
@@ -83,11 +93,13 @@ def paginate(
     """
     keys = _order_keys(stmt)
     query = stmt.add_columns(*(column for column, _ in keys))
+    shape = None
     if cursor is not None:
         if page != 1:
             message = "Send either `cursor` or `page`, not both."
             raise ValidationFailed({"query.cursor": [message]}, detail=message)
-        values = decode_cursor(cursor, _shape(stmt, keys), keys)
+        shape = _shape(stmt, keys)
+        values = decode_cursor(cursor, shape, keys)
         query = query.where(_after(keys, values))
         page = None
     else:
@@ -109,7 +121,9 @@ def paginate(
         total=total,
         has_more=has_more,
         next_cursor=(
-            encode_cursor(_shape(stmt, keys), list(rows[-1][1:])) if has_more else None
+            encode_cursor(shape or _shape(stmt, keys), list(rows[-1][1:]))
+            if has_more
+            else None
         ),
         total_is_estimate=estimated,
     )
@@ -122,9 +136,14 @@ def count_bounded(stmt) -> tuple[int, bool]:
     Up to EXACT_TOTAL the count is exact. Above, on PostgreSQL, the planner's
     estimate (pg_class.reltuples for an unfiltered table, the "Plan Rows" of
     EXPLAIN otherwise), never below EXACT_TOTAL + 1, with `is_estimate` True; other
-    databases (SQLite, used for development and tests) count exactly.
+    databases (SQLite, used for development and tests) count exactly. The count
+    selects a constant without ORDER BY or eager-load joins (`_counted`), and is
+    skipped when the estimate is far above the bound (`_large_estimate`).
     """
-    base = stmt.order_by(None)
+    base = _counted(stmt)
+    large = _large_estimate(base)
+    if large is not None:
+        return large, True
     bounded = db.session.scalar(
         select(func.count()).select_from(base.limit(EXACT_TOTAL + 1).subquery())
     )
@@ -135,6 +154,64 @@ def count_bounded(stmt) -> tuple[int, bool]:
             select(func.count()).select_from(base.subquery())
         ), False
     return max(_estimate(base), EXACT_TOTAL + 1), True
+
+
+def _large_estimate(base) -> int | None:
+    """The planner's estimate of `base`'s rows when it is far above the bound, so
+    the bounded count can be skipped; None otherwise (count then).
+
+    PostgreSQL only, for a statement over one table whose pg_class.reltuples (read
+    at most every RELTUPLES_TTL seconds per process) is above FAR_ABOVE: the
+    whole table's reltuples without a filter, else the EXPLAIN estimate when that
+    too is above FAR_ABOVE. The margin (ten times EXACT_TOTAL) keeps `total` exact
+    up to EXACT_TOTAL rows however stale the statistics are within reason
+    (autovacuum re-analyses a table long before nine tenths of it change), and a
+    list over a million rows no longer reads 10,001 of them per request
+    (docs/design.md "API conventions": no list counts over a million rows)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    froms = base.get_final_froms()
+    name = getattr(froms[0], "name", None) if len(froms) == 1 else None
+    if name is None or (_reltuples(name) or 0) <= FAR_ABOVE:
+        return None
+    if base.whereclause is None:
+        return int(_reltuples(name))
+    estimate = _estimate(base)
+    return estimate if estimate > FAR_ABOVE else None
+
+
+# pg_class.reltuples per (database, table), refreshed every RELTUPLES_TTL seconds.
+FAR_ABOVE = 10 * EXACT_TOTAL
+RELTUPLES_TTL = 60.0
+_RELTUPLES: dict[tuple[str, str], tuple[float, float | None]] = {}
+
+
+def _reltuples(name: str) -> float | None:
+    """pg_class.reltuples of table `name` (None when unknown: never analysed),
+    cached per process for RELTUPLES_TTL seconds."""
+    key = (str(db.session.get_bind().url), name)
+    now = time.monotonic()
+    cached = _RELTUPLES.get(key)
+    if cached is not None and now - cached[0] < RELTUPLES_TTL:
+        return cached[1]
+    value = db.session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+        {"name": name},
+    )
+    value = value if value is not None and value >= 0 else None
+    _RELTUPLES[key] = (now, value)
+    return value
+
+
+def _counted(stmt):
+    """`stmt` for counting: no ORDER BY and, unless it is DISTINCT or grouped (where
+    the columns decide the rows), a constant instead of the entity's columns, which
+    also leaves out the joins of eager loads (joinedload) while keeping its FROM,
+    explicit joins and WHERE, so the count reads no more than the filters need."""
+    base = stmt.order_by(None)
+    if base._distinct or base._group_by_clauses:
+        return base
+    return base.with_only_columns(literal_column("1"), maintain_column_froms=True)
 
 
 class _Explain(Executable, ClauseElement):
@@ -215,7 +292,10 @@ def _shape(stmt, keys: list[tuple]) -> dict:
     order = ",".join(
         f"{column}:{'d' if descending else 'a'}" for column, descending in keys
     )
-    return {"o": _digest(order), "f": _digest(str(stmt.order_by(None)))}
+    # The counted form (a constant over the same FROM, joins and WHERE) names the
+    # list and its filters as well as the whole SELECT did, and compiles without
+    # the entity's columns and eager-load joins (a third of a booking list's time).
+    return {"o": _digest(order), "f": _digest(str(_counted(stmt)))}
 
 
 def _digest(value: str) -> str:

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from errors import Conflict, NotFound, ValidationFailed
 from extensions import db
@@ -36,7 +36,7 @@ from models import (
 from models.base import utcnow
 from services import audit, catalogue
 from services.common import Page, get_or_404, order_by_sort, paginate
-from services.packages import can_see, get_package, revise_for_departure_change
+from services.packages import can_see, check_visible, revise_for_departure_change
 
 SORTABLE = ("start_date", "end_date", "price", "created_at")
 DEFAULT_SORT = "start_date"
@@ -73,7 +73,7 @@ def list_departures(
     Raises NotFound (404) when the package is missing or not visible to the caller;
     ValidationFailed (422) for an unknown sort field.
     """
-    get_package(package_id=package_id, account=account)
+    check_visible(package_id=package_id, account=account)
     stmt = (
         select(Departure)
         .where(Departure.package_id == package_id)
@@ -89,7 +89,12 @@ def get_departure(*, departure_id: int, account=None) -> Departure:
     """The departure `departure_id`, visible when its package is (staff: always;
     others: published packages only). Raises NotFound (404) otherwise."""
     departure = db.session.get(
-        Departure, departure_id, options=[selectinload(Departure.categories)]
+        Departure,
+        departure_id,
+        options=[
+            selectinload(Departure.categories),
+            joinedload(Departure.package).load_only(Package.status),  # for can_see
+        ],
     )
     if departure is None or not can_see(account, departure.package):
         raise NotFound("Departure")

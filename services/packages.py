@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from models.account import is_staff
 from errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -69,10 +69,23 @@ def get_package(*, package_id: int, account=None) -> Package:
     Raises NotFound (404) when it does not exist or is not published and the caller
     is not staff (an unpublished package does not exist for customers).
     """
-    package = db.session.get(Package, package_id)
+    package = db.session.get(
+        Package,
+        package_id,
+        options=[joinedload(Package.itinerary), defer(Package.search_document)],
+    )
     if package is None or not can_see(account, package):
         raise NotFound("Package")
     return package
+
+
+def check_visible(*, package_id: int, account=None) -> None:
+    """Raise NotFound (404) unless the package `package_id` exists and `account`
+    may see it (the rule of `can_see`), reading only its status: for lists under
+    a package that do not show the package itself."""
+    status = db.session.scalar(select(Package.status).where(Package.id == package_id))
+    if status is None or not (is_staff(account) or status == "published"):
+        raise NotFound("Package")
 
 
 def list_packages(

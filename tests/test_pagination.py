@@ -371,6 +371,47 @@ def test_total_above_the_bound(app, client, actors):
     )
 
 
+@pytest.mark.postgres
+def test_far_above_the_bound_the_count_is_skipped(app, client, actors, monkeypatch):
+    """PostgreSQL: when the table's statistics put it far above the bound, the
+    list answers the estimate (flagged) without the bounded COUNT: the whole
+    table's reltuples unfiltered, EXPLAIN's estimate for a filter that keeps most
+    rows; a filter the planner puts below the margin is still counted exactly.
+    The margin is lowered here instead of loading 100,000 rows."""
+    from sqlalchemy import event
+
+    import services.common as common
+
+    admin = actors.headers("admin")
+    add_customers(app, 40, prefix="far")
+    with app.app_context():
+        db.session.execute(text("ANALYZE customers"))
+        db.session.commit()
+        engine = db.engine
+    monkeypatch.setattr(common, "FAR_ABOVE", 20)
+    monkeypatch.setattr(common, "_RELTUPLES", {})
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        whole = client.get(URL, headers=admin).get_json()["meta"]
+        counted = [s for s in statements if "count(*)" in s]
+        statements.clear()
+        few = client.get(f"{URL}?q=far%201", headers=admin).get_json()["meta"]
+        few_counted = [s for s in statements if "count(*)" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert whole["total_is_estimate"] is True
+    assert whole["total"] >= 40
+    assert counted == []
+    assert few["total_is_estimate"] is False
+    assert few["total"] == len({f"far {n}" for n in range(40) if "far 1" in f"far {n}"})
+    assert len(few_counted) == 1
+
+
 def list_operations(spec):
     """(path, operation) of every GET answering a page envelope (items + meta)."""
     found = []

@@ -153,17 +153,19 @@ def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
     return counts or Counter({inventory.DEFAULT_CATEGORY: seats})
 
 
-def _find_departure(departure_id: int) -> Departure:
-    """The departure (with its package and categories, joined: one statement) or
-    ValidationFailed on `departure_id`."""
-    departure = db.session.get(
-        Departure,
-        departure_id,
-        options=[joinedload(Departure.package), joinedload(Departure.categories)],
+def _find_departure(departure_id: int) -> tuple[Departure, bool]:
+    """The departure (with its package and categories, joined) and whether any
+    active webhook endpoint exists (webhooks.anyone_listening, a column of the same
+    statement: one round trip for both), or ValidationFailed on `departure_id`."""
+    stmt = (
+        select(Departure, webhooks.anyone_listening())
+        .where(Departure.id == departure_id)
+        .options(joinedload(Departure.package), joinedload(Departure.categories))
     )
-    if departure is None:
+    row = db.session.execute(stmt).unique().first()
+    if row is None:
         raise ValidationFailed({"departure_id": ["No departure with this id."]})
-    return departure
+    return row[0], bool(row[1])
 
 
 def _refuse_seats(detail: str, **extra) -> None:
@@ -173,19 +175,45 @@ def _refuse_seats(detail: str, **extra) -> None:
     raise Conflict(detail, code="seats-unavailable", extra=extra)
 
 
+class _ExpireFirst(Exception):
+    """A category refused seats while lapsed holds might free some: the attempt is
+    rolled back and made again with the expiry first (create_booking)."""
+
+
 def _hold_seats(
-    departure: Departure, seats: int, counts: Counter, *, now: datetime
+    departure: Departure,
+    seats: int,
+    counts: Counter,
+    *,
+    now: datetime,
+    expire_first: bool = False,
 ) -> None:
-    """Expire lapsed holds of the departure, then take `seats` on the departure and
-    `counts` per category, atomically and in the one lock order (departure, then
-    categories by name).
+    """Take `seats` on the departure and `counts` per category, atomically and in
+    the one lock order (departure, then categories by name); lapsed holds of the
+    departure are expired (services.holds) only when they could matter.
+
+    Lapsed holds still count in the seat counters until expired, so expiring them
+    first can only turn a refusal into a success. The common case (the seats fit)
+    therefore takes them directly; only a refusal expires lapsed holds and tries
+    again, which gives the same answer as expiring first. When the departure
+    refuses, this transaction holds no lock yet, so it expires and retries in place
+    (bookings, then departure, then categories: the order of the sweep). When a
+    category refuses, the departure row is already locked: rather than lock the
+    lapsed bookings after it (a deadlock with a concurrent sweep), it raises
+    _ExpireFirst and create_booking starts the attempt again with `expire_first`.
 
     When they do not fit, commits the expiry (a correct state change on its own) and
     raises Conflict (409) with `seats_left` and `seats_requested` (plus `category`
     when a category's own limit refused them; seats_left is then that category's).
     """
-    holds.release_expired_holds(departure_id=departure.id, now=now)
-    if not inventory.take_seats(departure_id=departure.id, seats=seats):
+    if expire_first:
+        holds.release_expired_holds(departure_id=departure.id, now=now)
+    took = inventory.take_seats(departure_id=departure.id, seats=seats)
+    if not took and not expire_first:
+        expire_first = True
+        if holds.release_expired_holds(departure_id=departure.id, now=now):
+            took = inventory.take_seats(departure_id=departure.id, seats=seats)
+    if not took:
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(
             f"Not enough seats left on this departure: {left} left, {seats} requested.",
@@ -195,6 +223,8 @@ def _hold_seats(
     full = inventory.take_category_seats(departure_id=departure.id, counts=counts)
     if full is None:
         return
+    if not expire_first:
+        raise _ExpireFirst()
     inventory.release_seats(departure_id=departure.id, seats=seats)
     left = inventory.category_seats_left(departure_id=departure.id, category=full) or 0
     _refuse_seats(
@@ -261,25 +291,35 @@ def _new_booking(
 
 
 def _create_once(
-    *, account, departure_id, seats, travellers, customer_id, locked_prices=None
+    *,
+    account,
+    departure_id,
+    seats,
+    travellers,
+    customer_id,
+    locked_prices=None,
+    expire_first=False,
 ) -> Booking:
-    """One attempt of create_booking inside the current transaction (no commit)."""
+    """One attempt of create_booking inside the current transaction (no commit);
+    `expire_first` expires the departure's lapsed holds before taking seats."""
     now = utcnow()
     customer = resolve_customer(account, customer_id)
     booking_limits.check_seats_per_booking(account, seats)
     _check_travellers(travellers, seats)
-    departure = _find_departure(departure_id)
+    departure, listening = _find_departure(departure_id)
     check_bookable(departure, now=now)
     prices = dict(locked_prices) if locked_prices is not None else departure.prices
     _check_party(departure, seats, travellers, prices)
     _check_total(prices, _party_counts(travellers, seats))
-    _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
+    counts = _party_counts(travellers, seats)
+    _hold_seats(departure, seats, counts, now=now, expire_first=expire_first)
     booking_limits.check_held_seats(account, customer.id, departure.id, seats, now=now)
     booking = _new_booking(account, customer, departure, seats, travellers, now, prices)
     db.session.add(booking)
     db.session.flush()
     notifications.booking_held(booking)
-    webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
+    if listening:
+        webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
     billing.issue_invoice(
         booking
     )  # last: the invoice counter stays locked until commit
@@ -343,7 +383,10 @@ def create_booking(
     (409: not bookable, or not enough seats with `seats_left`, and `category` when a
     category's limit is what refused them).
     """
-    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+    expire_first = False
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             booking = _create_once(
                 account=account,
@@ -352,6 +395,7 @@ def create_booking(
                 travellers=travellers,
                 customer_id=customer_id,
                 locked_prices=locked_prices,
+                expire_first=expire_first,
             )
             if before_commit is not None:
                 before_commit(booking)
@@ -359,9 +403,13 @@ def create_booking(
             else:
                 _commit_keeping_loaded()
             break
+        except _ExpireFirst:
+            db.session.rollback()
+            expire_first = True
+            attempt -= 1  # not a reference collision
         except IntegrityError as exc:
             db.session.rollback()
-            if not _reference_collision(exc) or attempt == REFERENCE_ATTEMPTS:
+            if not _reference_collision(exc) or attempt >= REFERENCE_ATTEMPTS:
                 raise
         except BaseException:
             db.session.rollback()

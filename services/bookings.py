@@ -153,7 +153,13 @@ def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
     return counts or Counter({inventory.DEFAULT_CATEGORY: seats})
 
 
-def _find_departure(departure_id: int) -> tuple[Departure, bool]:
+def _find_departure(departure_id: int) -> Departure:
+    """The departure (with its package and categories, joined: one statement) or
+    ValidationFailed on `departure_id`."""
+    return _find_departure_and_listeners(departure_id)[0]
+
+
+def _find_departure_and_listeners(departure_id: int) -> tuple[Departure, bool]:
     """The departure (with its package and categories, joined) and whether any
     active webhook endpoint exists (webhooks.anyone_listening, a column of the same
     statement: one round trip for both), or ValidationFailed on `departure_id`."""
@@ -187,7 +193,8 @@ def _hold_seats(
     *,
     now: datetime,
     expire_first: bool = False,
-) -> None:
+    read=None,
+) -> int | None:
     """Take `seats` on the departure and `counts` per category, atomically and in
     the one lock order (departure, then categories by name); lapsed holds of the
     departure are expired (services.holds) only when they could matter.
@@ -205,6 +212,9 @@ def _hold_seats(
     When they do not fit, commits the expiry (a correct state change on its own) and
     raises Conflict (409) with `seats_left` and `seats_requested` (plus `category`
     when a category's own limit refused them; seats_left is then that category's).
+
+    `read`, optional, is a scalar SQL expression the category UPDATEs return
+    (inventory.take_category_seats); returns its last value, None when not read.
     """
     if expire_first:
         holds.release_expired_holds(departure_id=departure.id, now=now)
@@ -220,9 +230,12 @@ def _hold_seats(
             seats_left=left,
             seats_requested=seats,
         )
-    full = inventory.take_category_seats(departure_id=departure.id, counts=counts)
+    values = []
+    full = inventory.take_category_seats(
+        departure_id=departure.id, counts=counts, read=read, out=values
+    )
     if full is None:
-        return
+        return values[-1] if values else None
     if not expire_first:
         raise _ExpireFirst()
     inventory.release_seats(departure_id=departure.id, seats=seats)
@@ -306,14 +319,25 @@ def _create_once(
     customer = resolve_customer(account, customer_id)
     booking_limits.check_seats_per_booking(account, seats)
     _check_travellers(travellers, seats)
-    departure, listening = _find_departure(departure_id)
+    departure, listening = _find_departure_and_listeners(departure_id)
     check_bookable(departure, now=now)
     prices = dict(locked_prices) if locked_prices is not None else departure.prices
     _check_party(departure, seats, travellers, prices)
     _check_total(prices, _party_counts(travellers, seats))
     counts = _party_counts(travellers, seats)
-    _hold_seats(departure, seats, counts, now=now, expire_first=expire_first)
-    booking_limits.check_held_seats(account, customer.id, departure.id, seats, now=now)
+    # The customer's held seats ride on the category UPDATE (after the departure
+    # row lock, as check_held_seats requires): one statement less.
+    read = None
+    if not is_staff(account):
+        read = booking_limits.held_seats_query(
+            customer.id, departure.id, now=now
+        ).scalar_subquery()
+    held = _hold_seats(
+        departure, seats, counts, now=now, expire_first=expire_first, read=read
+    )
+    booking_limits.check_held_seats(
+        account, customer.id, departure.id, seats, now=now, held=held
+    )
     booking = _new_booking(account, customer, departure, seats, travellers, now, prices)
     db.session.add(booking)
     db.session.flush()

@@ -204,7 +204,8 @@ def _hold_seats(
     therefore takes them directly; only a refusal expires lapsed holds and tries
     again, which gives the same answer as expiring first. When the departure
     refuses, this transaction holds no lock yet, so it expires and retries in place
-    (bookings, then departure, then categories: the order of the sweep). When a
+    (bookings, then departure, then categories: the order of the sweep), which is
+    then exactly the expire-first sequence. When a
     category refuses, the departure row is already locked: rather than lock the
     lapsed bookings after it (a deadlock with a concurrent sweep), it raises
     _ExpireFirst and create_booking starts the attempt again with `expire_first`.
@@ -220,9 +221,12 @@ def _hold_seats(
         holds.release_expired_holds(departure_id=departure.id, now=now)
     took = inventory.take_seats(departure_id=departure.id, seats=seats)
     if not took and not expire_first:
+        # From here on exactly the expire-first order; the retry even when this
+        # call expired nothing: a concurrent sweep or booking may have just
+        # expired them (its commit is what our UPDATE waited for).
         expire_first = True
-        if holds.release_expired_holds(departure_id=departure.id, now=now):
-            took = inventory.take_seats(departure_id=departure.id, seats=seats)
+        holds.release_expired_holds(departure_id=departure.id, now=now)
+        took = inventory.take_seats(departure_id=departure.id, seats=seats)
     if not took:
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(

@@ -21,9 +21,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -80,26 +91,68 @@ def balance_due_date(start_date: date, *, today: date | None = None) -> date:
 
 
 def issue_invoice(booking: Booking) -> Invoice:
-    """Issue the booking's invoice for its total (flushes, does not commit).
+    """Issue the booking's invoice for its total (writes it, does not commit).
 
-    Due date = the booking's balance due date (or today).
+    Due date = the booking's balance due date (or today). Numbered by next_number's
+    counter; on PostgreSQL the counter UPDATE and the INSERT are one statement
+    (`_insert_numbered`), same lock and same numbers.
     """
     today = utcnow().date()
-    invoice = Invoice(
-        number=next_number("INV"),
-        booking_id=booking.id,
-        customer_id=booking.customer_id,
-        currency=booking.currency,
-        total_amount=booking.total_amount,
-        issue_date=today,
-        due_date=booking.balance_due_date or today,
-    )
-    db.session.add(invoice)
-    db.session.flush()
+    values = {
+        "booking_id": booking.id,
+        "customer_id": booking.customer_id,
+        "currency": booking.currency,
+        "total_amount": booking.total_amount,
+        "issue_date": today,
+        "due_date": booking.balance_due_date or today,
+        "created_at": utcnow(),
+    }
+    invoice = _insert_numbered("INV", values) if _dialect() == "postgresql" else None
+    if invoice is None:
+        invoice = Invoice(number=next_number("INV"), **values)
+        db.session.add(invoice)
+        db.session.flush()
     # One invoice per booking: fill `booking.invoice` as loaded, so showing the
     # booking needs no SELECT (assigning it would load the old value first).
     set_committed_value(booking, "invoice", invoice)
     set_committed_value(invoice, "booking", booking)
+    return invoice
+
+
+def _insert_numbered(prefix: str, values: dict) -> Invoice | None:
+    """PostgreSQL: advance the `prefix` counter of this year and insert the invoice
+    numbered with it in one statement (a data-modifying CTE, so the counter row is
+    locked until commit exactly as by next_number), and return the invoice as a
+    persistent, loaded object (nothing to reload). None when this year's counter
+    row does not exist yet (next_number creates it)."""
+    name = f"{prefix}-{utcnow().year}"
+    seq = (
+        update(DocumentSequence)
+        .where(DocumentSequence.name == name)
+        .values(last_value=DocumentSequence.last_value + 1)
+        .returning(DocumentSequence.last_value)
+        .cte("seq")
+    )
+    digits = cast(seq.c.last_value, String)
+    # next_number's f"{value:06d}": at least six digits, never cut.
+    number = literal(f"{name}-") + func.lpad(
+        digits, func.greatest(6, func.length(digits)), "0"
+    )
+    table = Invoice.__table__
+    columns = [literal(value, type_=table.c[key].type) for key, value in values.items()]
+    stmt = (
+        insert(table)
+        .from_select(["number", *values], select(number, *columns).select_from(seq))
+        .returning(table.c.id, table.c.number)
+        .add_cte(seq)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None
+    invoice = Invoice(id=row.id, number=row.number, **values)
+    make_transient_to_detached(invoice)
+    db.session.add(invoice)
+    set_committed_value(invoice, "credit_notes", [])
     return invoice
 
 

@@ -36,29 +36,43 @@ def check_seats_per_booking(account, seats: int) -> None:
     )
 
 
-def held_seats(customer_id: int, departure_id: int, *, now: datetime) -> int:
-    """Seats of the customer's live (unexpired) holds on the departure."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Booking.seats), 0)).where(
-            Booking.customer_id == customer_id,
-            Booking.departure_id == departure_id,
-            Booking.status == "held",
-            Booking.hold_expires_at > now,
-        )
+def held_seats_query(customer_id: int, departure_id: int, *, now: datetime):
+    """The SELECT of held_seats, for a statement that carries it as a scalar
+    subquery (services.inventory.take_category_seats `read`): it must run after
+    the departure row was locked, like held_seats itself."""
+    return select(func.coalesce(func.sum(Booking.seats), 0)).where(
+        Booking.customer_id == customer_id,
+        Booking.departure_id == departure_id,
+        Booking.status == "held",
+        Booking.hold_expires_at > now,
     )
 
 
+def held_seats(customer_id: int, departure_id: int, *, now: datetime) -> int:
+    """Seats of the customer's live (unexpired) holds on the departure."""
+    return db.session.scalar(held_seats_query(customer_id, departure_id, now=now))
+
+
 def check_held_seats(
-    account, customer_id: int, departure_id: int, seats: int, *, now: datetime
+    account,
+    customer_id: int,
+    departure_id: int,
+    seats: int,
+    *,
+    now: datetime,
+    held: int | None = None,
 ) -> None:
     """Conflict (409 `held-seats-limit`, naming MAX_HELD_SEATS_PER_CUSTOMER, with
     `held_seats` and `max_held_seats`) when a customer's unpaid seats on the
     departure would exceed the limit with `seats` more. Call after the seats were
-    taken, inside the booking's transaction."""
+    taken, inside the booking's transaction. `held`, when given, is held_seats
+    already read after the seats were taken (held_seats_query); else it is read."""
     if is_staff(account):
         return
     limit = current_app.config["MAX_HELD_SEATS_PER_CUSTOMER"]
-    held = held_seats(customer_id, departure_id, now=now)
+    if held is None:
+        held = held_seats(customer_id, departure_id, now=now)
+    held = int(held)
     if held + seats > limit:
         raise Conflict(
             f"You already hold {held} unpaid seats on this departure; a customer holds "

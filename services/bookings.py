@@ -155,14 +155,22 @@ def _party_counts(travellers: list[dict] | None, seats: int) -> Counter:
 def _find_departure(departure_id: int) -> Departure:
     """The departure (with its package and categories, joined: one statement) or
     ValidationFailed on `departure_id`."""
-    departure = db.session.get(
-        Departure,
-        departure_id,
-        options=[joinedload(Departure.package), joinedload(Departure.categories)],
+    return _find_departure_and_listeners(departure_id)[0]
+
+
+def _find_departure_and_listeners(departure_id: int) -> tuple[Departure, bool]:
+    """The departure (with its package and categories, joined) and whether any
+    active webhook endpoint exists (webhooks.anyone_listening, a column of the same
+    statement: one round trip for both), or ValidationFailed on `departure_id`."""
+    stmt = (
+        select(Departure, webhooks.anyone_listening())
+        .where(Departure.id == departure_id)
+        .options(joinedload(Departure.package), joinedload(Departure.categories))
     )
-    if departure is None:
+    row = db.session.execute(stmt).unique().first()
+    if row is None:
         raise ValidationFailed({"departure_id": ["No departure with this id."]})
-    return departure
+    return row[0], bool(row[1])
 
 
 def _refuse_seats(detail: str, **extra) -> None:
@@ -172,28 +180,67 @@ def _refuse_seats(detail: str, **extra) -> None:
     raise Conflict(detail, code="seats-unavailable", extra=extra)
 
 
+class _ExpireFirst(Exception):
+    """A category refused seats while lapsed holds might free some: the attempt is
+    rolled back and made again with the expiry first (create_booking)."""
+
+
 def _hold_seats(
-    departure: Departure, seats: int, counts: Counter, *, now: datetime
-) -> None:
-    """Expire lapsed holds of the departure, then take `seats` on the departure and
-    `counts` per category, atomically and in the one lock order (departure, then
-    categories by name).
+    departure: Departure,
+    seats: int,
+    counts: Counter,
+    *,
+    now: datetime,
+    expire_first: bool = False,
+    read=None,
+) -> int | None:
+    """Take `seats` on the departure and `counts` per category, atomically and in
+    the one lock order (departure, then categories by name); lapsed holds of the
+    departure are expired (services.holds) only when they could matter.
+
+    Lapsed holds still count in the seat counters until expired, so expiring them
+    first can only turn a refusal into a success. The common case (the seats fit)
+    therefore takes them directly; only a refusal expires lapsed holds and tries
+    again, which gives the same answer as expiring first. When the departure
+    refuses, this transaction holds no lock yet, so it expires and retries in place
+    (bookings, then departure, then categories: the order of the sweep), which is
+    then exactly the expire-first sequence. When a
+    category refuses, the departure row is already locked: rather than lock the
+    lapsed bookings after it (a deadlock with a concurrent sweep), it raises
+    _ExpireFirst and create_booking starts the attempt again with `expire_first`.
 
     When they do not fit, commits the expiry (a correct state change on its own) and
     raises Conflict (409) with `seats_left` and `seats_requested` (plus `category`
     when a category's own limit refused them; seats_left is then that category's).
+
+    `read`, optional, is a scalar SQL expression the category UPDATEs return
+    (inventory.take_category_seats); returns its last value, None when not read.
     """
-    holds.release_expired_holds(departure_id=departure.id, now=now)
-    if not inventory.take_seats(departure_id=departure.id, seats=seats):
+    if expire_first:
+        holds.release_expired_holds(departure_id=departure.id, now=now)
+    took = inventory.take_seats(departure_id=departure.id, seats=seats)
+    if not took and not expire_first:
+        # From here on exactly the expire-first order; the retry even when this
+        # call expired nothing: a concurrent sweep or booking may have just
+        # expired them (its commit is what our UPDATE waited for).
+        expire_first = True
+        holds.release_expired_holds(departure_id=departure.id, now=now)
+        took = inventory.take_seats(departure_id=departure.id, seats=seats)
+    if not took:
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(
             f"Not enough seats left on this departure: {left} left, {seats} requested.",
             seats_left=left,
             seats_requested=seats,
         )
-    full = inventory.take_category_seats(departure_id=departure.id, counts=counts)
+    values = []
+    full = inventory.take_category_seats(
+        departure_id=departure.id, counts=counts, read=read, out=values
+    )
     if full is None:
-        return
+        return values[-1] if values else None
+    if not expire_first:
+        raise _ExpireFirst()
     inventory.release_seats(departure_id=departure.id, seats=seats)
     left = inventory.category_seats_left(departure_id=departure.id, category=full) or 0
     _refuse_seats(
@@ -260,25 +307,46 @@ def _new_booking(
 
 
 def _create_once(
-    *, account, departure_id, seats, travellers, customer_id, locked_prices=None
+    *,
+    account,
+    departure_id,
+    seats,
+    travellers,
+    customer_id,
+    locked_prices=None,
+    expire_first=False,
 ) -> Booking:
-    """One attempt of create_booking inside the current transaction (no commit)."""
+    """One attempt of create_booking inside the current transaction (no commit);
+    `expire_first` expires the departure's lapsed holds before taking seats."""
     now = utcnow()
     customer = resolve_customer(account, customer_id)
     booking_limits.check_seats_per_booking(account, seats)
     _check_travellers(travellers, seats)
-    departure = _find_departure(departure_id)
+    departure, listening = _find_departure_and_listeners(departure_id)
     check_bookable(departure, now=now)
     prices = dict(locked_prices) if locked_prices is not None else departure.prices
     _check_party(departure, seats, travellers, prices)
     _check_total(prices, _party_counts(travellers, seats))
-    _hold_seats(departure, seats, _party_counts(travellers, seats), now=now)
-    booking_limits.check_held_seats(account, customer.id, departure.id, seats, now=now)
+    counts = _party_counts(travellers, seats)
+    # The customer's held seats ride on the category UPDATE (after the departure
+    # row lock, as check_held_seats requires): one statement less.
+    read = None
+    if not is_staff(account):
+        read = booking_limits.held_seats_query(
+            customer.id, departure.id, now=now
+        ).scalar_subquery()
+    held = _hold_seats(
+        departure, seats, counts, now=now, expire_first=expire_first, read=read
+    )
+    booking_limits.check_held_seats(
+        account, customer.id, departure.id, seats, now=now, held=held
+    )
     booking = _new_booking(account, customer, departure, seats, travellers, now, prices)
     db.session.add(booking)
     db.session.flush()
     notifications.booking_held(booking)
-    webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
+    if listening:
+        webhooks.emit("booking.created", resource="booking", resource_id=booking.id)
     billing.issue_invoice(
         booking
     )  # last: the invoice counter stays locked until commit
@@ -342,7 +410,10 @@ def create_booking(
     (409: not bookable, or not enough seats with `seats_left`, and `category` when a
     category's limit is what refused them).
     """
-    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+    expire_first = False
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             booking = _create_once(
                 account=account,
@@ -351,6 +422,7 @@ def create_booking(
                 travellers=travellers,
                 customer_id=customer_id,
                 locked_prices=locked_prices,
+                expire_first=expire_first,
             )
             if before_commit is not None:
                 before_commit(booking)
@@ -358,9 +430,13 @@ def create_booking(
             else:
                 _commit_keeping_loaded()
             break
+        except _ExpireFirst:
+            db.session.rollback()
+            expire_first = True
+            attempt -= 1  # not a reference collision
         except IntegrityError as exc:
             db.session.rollback()
-            if not _reference_collision(exc) or attempt == REFERENCE_ATTEMPTS:
+            if not _reference_collision(exc) or attempt >= REFERENCE_ATTEMPTS:
                 raise
         except BaseException:
             db.session.rollback()

@@ -91,10 +91,14 @@ def _category_exists(departure_id: int, category: str) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def _take_category(departure_id: int, category: str, seats: int) -> bool:
+def _take_category(
+    departure_id: int, category: str, seats: int, read=None, out: list | None = None
+) -> bool:
     """Add `seats` to one category's seats_taken, within its capacity if it has one.
     A category without a row (a departure made before categories existed has no
-    `adult` row) has no limit: True."""
+    `adult` row) has no limit: True. With `read` (a scalar SQL expression), the
+    UPDATE also returns it and, when the UPDATE applied, its value is appended to
+    `out`."""
     row = DepartureCategory
     stmt = (
         update(row)
@@ -103,8 +107,14 @@ def _take_category(departure_id: int, category: str, seats: int) -> bool:
         .values(seats_taken=row.seats_taken + seats)
         .execution_options(synchronize_session="fetch")
     )
-    if db.session.execute(stmt).rowcount == 1:
-        return True
+    if read is None:
+        if db.session.execute(stmt).rowcount == 1:
+            return True
+    else:
+        value = db.session.execute(stmt.returning(read)).first()
+        if value is not None:
+            out.append(value[0])
+            return True
     return not _category_exists(departure_id, category)
 
 
@@ -126,19 +136,29 @@ def _release_category(departure_id: int, category: str, seats: int) -> None:
         )
 
 
-def take_category_seats(*, departure_id: int, counts: Mapping[str, int]) -> str | None:
+def take_category_seats(
+    *, departure_id: int, counts: Mapping[str, int], read=None, out: list | None = None
+) -> str | None:
     """Take seats per category (`{category: seats}`), categories in name order.
 
     Returns None when every category had room, else the name of the first category
     that did not; the categories taken before it are given back in the same
     transaction, so a refusal changes nothing. The caller has taken (and so
     locked) the departure's seats first.
+
+    `read`, optional, is a scalar SQL expression (e.g. a scalar subquery) each
+    category UPDATE also returns, saving the caller a statement; the values of
+    the UPDATEs that applied are appended to the list `out` (none when the
+    departure has no row for the categories). On PostgreSQL it is read with the
+    snapshot of a statement that started after the departure row was locked.
     """
     taken = []
     for category in sorted(counts):
         if counts[category] < 1:
             continue
-        if not _take_category(departure_id, category, counts[category]):
+        if not _take_category(
+            departure_id, category, counts[category], read=read, out=out
+        ):
             for done in taken:
                 _release_category(departure_id, done, counts[done])
             return category

@@ -410,6 +410,30 @@ def test_create_reuses_expired_hold_seats_without_sweep(app, client, actors):
     assert booking_rows(app, dep) == [("expired", 2), ("held", 2)]
 
 
+def test_create_that_fits_leaves_lapsed_holds_to_the_sweep(app, client, actors):
+    # Expiring first could only turn a refusal into a success: when the seats fit,
+    # the lapsed hold is left for the sweep (it still reads `expired`).
+    dep = make_departure(app, capacity=4, seats_taken=2)
+    old = make_booking(
+        app,
+        departure_id=dep,
+        customer_id=actors.customer()["id"],
+        seats=2,
+        hold_expires_at=now() - timedelta(minutes=1),
+    )
+    resp = book(client, actors.headers("customer"), departure_id=dep, seats=2)
+    assert resp.status_code == 201
+    assert seats_taken(app, dep) == 4
+    assert booking_rows(app, dep) == [("held", 2), ("held", 2)]
+    shown = client.get(f"{URL}/{old}", headers=actors.headers("admin"))
+    assert shown.get_json()["status"] == "expired"
+
+    again = book(client, actors.headers("customer"), departure_id=dep, seats=2)
+    assert again.status_code == 201  # refused at first: expires it, then fits
+    assert seats_taken(app, dep) == 4
+    assert booking_rows(app, dep) == [("expired", 2), ("held", 2), ("held", 2)]
+
+
 def test_create_live_hold_still_counts(app, client, actors):
     dep = make_departure(app, capacity=2, seats_taken=2)
     make_booking(app, departure_id=dep, customer_id=actors.customer()["id"], seats=2)

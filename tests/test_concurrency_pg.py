@@ -195,3 +195,83 @@ def test_create_200_concurrent_mixed_categories_never_oversell(app, actors):
     assert category_taken["child"] <= CHILD_LIMIT
     assert category_taken["business"] <= BUSINESS_LIMIT
     assert sum(category_taken.values()) == taken
+
+
+def test_create_concurrent_frees_lapsed_holds_once_beside_a_sweep(app, actors):
+    """A full departure whose every seat is a lapsed hold: bookings take seats
+    without expiring holds first, and only a refusal (departure or category) expires
+    them. Under concurrent bookings of both kinds and a concurrent sweep, no
+    request fails or deadlocks, nothing oversells, and each lapsed hold is expired
+    once with one credit note."""
+    from models import CreditNote, Invoice
+    from services import holds
+    from tests.test_booking_engine import category_taken, party
+    from tests.test_bookings import book
+    from tests.test_expiry import lapse
+
+    dep = make_departure(
+        app,
+        capacity=CAPACITY,
+        prices={"child": "10.00"},
+        category_capacities={"child": 4},
+    )
+    client = app.test_client()
+    owner = actors.customer()["headers"]
+    lapsed = [
+        book(client, owner, departure_id=dep, seats=seats, **extra).get_json()["id"]
+        for seats, extra in [
+            (2, {}),
+            (2, {}),
+            (2, {}),
+            (4, {"travellers": party("child", "child", "child", "child")}),
+        ]
+    ]
+    lapse(app, *lapsed)
+    people = customers(actors, 30)
+    pairs = [
+        (
+            {"departure_id": dep, "seats": 1}
+            | ({"travellers": party("child")} if n % 2 else {}),
+            person["headers"],
+        )
+        for n, person in enumerate(people)
+    ]
+    swept = []
+
+    def sweep():
+        with app.app_context():
+            swept.append(holds.expire_holds())
+
+    with gunicorn_server(workers=2, threads=4) as base_url:
+        sweeper = threading.Thread(target=sweep)
+        sweeper.start()
+        results = fire_together(base_url, pairs)
+        sweeper.join(timeout=60)
+
+    assert swept, "the sweep failed"
+    assert not [status for status, _ in results if status >= 500], results
+    assert {status for status, _ in results} <= {201, 409}
+    children = [
+        body for status, body in results if status == 201 and body["travellers"]
+    ]
+    assert len(children) <= 4  # the child limit
+    taken, live_seats = db_state(app, dep)
+    # 15 adults ask for 10 seats: some are refused, so only a full departure
+    # refuses, and every lapsed seat was given back.
+    assert taken == sum(live_seats) == CAPACITY
+    assert category_taken(app, dep) == {
+        "adult": CAPACITY - len(children),
+        "child": len(children),
+    }
+    with app.app_context():
+        states = db.session.scalars(
+            select(Booking.status).where(Booking.id.in_(lapsed))
+        ).all()
+        assert states == ["expired"] * len(lapsed)
+        notes = db.session.execute(
+            select(Invoice.booking_id, func.count(CreditNote.id))
+            .join(CreditNote, CreditNote.invoice_id == Invoice.id)
+            .where(Invoice.booking_id.in_(lapsed))
+            .group_by(Invoice.booking_id)
+        ).all()
+        assert sorted(notes) == sorted((booking, 1) for booking in lapsed)

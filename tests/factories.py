@@ -347,3 +347,17 @@ def make_package(client, actors, *, publish=True, **overrides) -> int:
             headers=actors.headers("operation_head"),
         )
     return package_id
+
+
+def one_page_meta(total: int, per_page: int = 20) -> dict:
+    """The `meta` of a list whose `total` rows all fit on its first page
+    (docs/design.md "API conventions"): exact total, no further page."""
+    return {
+        "page": 1,
+        "per_page": per_page,
+        "total": total,
+        "pages": 1 if total else 0,
+        "has_more": False,
+        "next_cursor": None,
+        "total_is_estimate": False,
+    }

@@ -13,6 +13,7 @@ from errors import Conflict
 from extensions import db
 from models import Employee
 from services.employees import deactivate_employee, update_employee
+from tests.factories import one_page_meta
 
 URL = "/api/v1/employees"
 ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer")
@@ -193,15 +194,7 @@ def test_list_employees_newest_first_with_meta(client, actors):
 
     assert response.status_code == 200
     body = response.get_json()
-    assert body["meta"] == {
-        "page": 1,
-        "per_page": 20,
-        "total": 4,
-        "pages": 1,
-        "has_more": False,
-        "next_cursor": None,
-        "total_is_estimate": False,
-    }
+    assert body["meta"] == one_page_meta(4)
     hr_id = actors.account("hr")["id"]
     assert ids(response) == [
         hr_id,

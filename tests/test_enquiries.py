@@ -12,7 +12,7 @@ from extensions import db
 from models import Booking, Departure, Enquiry, EnquiryLostReason, EnquiryNote, Package
 from models.enquiry import ENQUIRY_TRANSITIONS
 from services import lost_reasons
-from tests.factories import make_departure
+from tests.factories import make_departure, one_page_meta
 
 URL = "/api/v1/enquiries"
 ROLES = [
@@ -880,15 +880,7 @@ def test_notes_list_oldest_first_and_reversible(app, client, actors):
     response = client.get(f"{URL}/{enquiry_id}/notes", headers=me["headers"])
     assert response.status_code == 200
     assert [n["body"] for n in response.json["items"]] == ["n0", "n1", "n2"]
-    assert response.json["meta"] == {
-        "page": 1,
-        "per_page": 20,
-        "total": 3,
-        "pages": 1,
-        "has_more": False,
-        "next_cursor": None,
-        "total_is_estimate": False,
-    }
+    assert response.json["meta"] == one_page_meta(3)
     reverse = client.get(
         f"{URL}/{enquiry_id}/notes?sort=-created_at&per_page=2",
         headers=actors.headers("sales"),

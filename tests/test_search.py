@@ -9,6 +9,7 @@ from sqlalchemy import text
 from extensions import db
 from models import ItineraryDay, Package
 from services.search import build_search_document, fts5_query, search_terms
+from tests.factories import one_page_meta
 
 URL = "/api/v1/packages"
 
@@ -105,15 +106,7 @@ def test_search_no_match_is_empty(client, actors):
     assert response.status_code == 200
     assert response.get_json() == {
         "items": [],
-        "meta": {
-            "page": 1,
-            "per_page": 20,
-            "total": 0,
-            "pages": 0,
-            "has_more": False,
-            "next_cursor": None,
-            "total_is_estimate": False,
-        },
+        "meta": one_page_meta(0),
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from extensions import db
 from models import WalletEntry
 from tests.test_payments import API, fund_wallet, pay, wallet_state
-from tests.factories import make_invoiced_booking
+from tests.factories import make_invoiced_booking, one_page_meta
 
 D = Decimal
 
@@ -54,15 +54,7 @@ def test_get_own_wallet_ledger_newest_first(app, client, actors):
     assert debit["refund_id"] is None and debit["reason"].startswith(
         "Payment for booking"
     )
-    assert body["meta"] == {
-        "page": 1,
-        "per_page": 20,
-        "total": 2,
-        "pages": 1,
-        "has_more": False,
-        "next_cursor": None,
-        "total_is_estimate": False,
-    }
+    assert body["meta"] == one_page_meta(2)
 
 
 def test_get_wallet_paginates(app, client, actors):

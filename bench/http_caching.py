@@ -27,13 +27,13 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import text
 
 from app import create_app
 from config import normalise_database_url
 from extensions import db
 from models import Departure, ItineraryDay, Package
 from services import catalogue
+from tests.factories import fresh_schema
 
 PACKAGES = int(os.environ.get("BENCH_PACKAGES", "1000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
@@ -52,13 +52,7 @@ def build_app():
     }
     app = create_app("testing", overrides)
     with app.app_context():
-        if url.startswith("postgres"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-        db.create_all()
+        fresh_schema()
     return app
 
 

@@ -49,11 +49,9 @@ def build(url: str):
     """The production app on `url` with a fresh schema (create_all)."""
     import secrets
 
-    from sqlalchemy import text
-
     from app import create_app
     from config import normalise_database_url
-    from extensions import db
+    from tests.factories import fresh_schema
 
     app = create_app(
         "production",
@@ -68,13 +66,7 @@ def build(url: str):
         },
     )
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-        db.create_all()
+        fresh_schema()
     return app
 
 

@@ -18,6 +18,7 @@ from auth.passwords import hash_password
 from auth.tokens import issue_tokens
 from extensions import db
 from models import Customer, Employee
+from tests.factories import fresh_schema
 
 PASSWORD = "correct-horse-battery"
 TEST_DB_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -120,13 +121,7 @@ def app(smtp, provider, tmp_path_factory):
         },
     )
     with application.app_context():
-        if ON_POSTGRES:
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-        db.create_all()
+        fresh_schema()
     yield application
     with application.app_context():
         db.session.remove()

@@ -53,7 +53,9 @@ pytestmark = [
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, never a downloaded browser (docs/architecture.md "Stack notes")."""
+    """Debian's Chromium, never a downloaded browser (docs/architecture.md "Stack notes").
+    Without it the browser tests skip (fail under CI=true) before a launch is tried."""
+    require_browser_tools()
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),

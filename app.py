@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, check_secrets, engine_options
-from errors import APIError, problem, register_error_handlers
-from extensions import api, db, jwt, mail, migrate
-from json_output import FastJSONProvider
+from core.errors import APIError, problem, register_error_handlers
+from core.extensions import api, db, jwt, mail, migrate
+from core.json_output import FastJSONProvider
 
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -65,8 +65,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 def register_workers(app: Flask) -> None:
     """The Celery app (app.extensions["celery"]) and, with EMBEDDED_WORKER, the
-    in-process outbox relay and scheduler (tasks.py)."""
-    from tasks import celery_init_app, init_embedded_worker
+    in-process outbox relay and scheduler (services/jobs/tasks.py)."""
+    from services.jobs.tasks import celery_init_app, init_embedded_worker
 
     celery_init_app(app)
     init_embedded_worker(app)
@@ -74,18 +74,18 @@ def register_workers(app: Flask) -> None:
 
 def configure_logging(app: Flask) -> None:
     """Request ids and redaction in every log record; text or JSON lines to stderr
-    (observability.py); the request-id hooks run first so every line has the id."""
-    import observability
+    (core/observability.py); the request-id hooks run first so every line has the id."""
+    from core import observability
 
     observability.configure_logging(app)
     observability.init_request_ids(app)
 
 
 def register_http_policies(app: Flask) -> None:
-    """Trusted proxy headers, rate limits, security headers and CORS (rate_limits.py,
-    security.py). Runs after the blueprints exist (the limiter wraps their views)."""
-    from rate_limits import init_limits
-    from security import init_cors, init_security_headers
+    """Trusted proxy headers, rate limits, security headers and CORS (core/rate_limits.py,
+    core/security.py). Runs after the blueprints exist (the limiter wraps their views)."""
+    from core.rate_limits import init_limits
+    from core.security import init_cors, init_security_headers
 
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
@@ -100,13 +100,16 @@ def register_http_policies(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Initialise db, migrations, JWT, mail and the smorest Api."""
     from auth.tokens import register_jwt_callbacks
-    from migrations_filter import include_name
+    from models.schema_filter import include_name
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, include_name=include_name)
     jwt.init_app(app)
     mail.init_app(app)
-    from openapi_doc import ProblemDocPlugin
+    from schemas.common import Money
+
+    api.register_field(Money, "string", "decimal")
+    from core.openapi_doc import ProblemDocPlugin
 
     api.init_app(
         app,
@@ -133,7 +136,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint, prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=prefix)
-    from swagger_ui import init_swagger_ui_assets
+    from core.swagger_ui import init_swagger_ui_assets
 
     init_swagger_ui_assets(app)
 
@@ -147,8 +150,8 @@ def register_dashboard(app: Flask) -> None:
 
 def register_request_guards(app: Flask) -> None:
     """Refuse oversized (413), too deeply nested or non-Unicode JSON (400) bodies
-    (input_limits.py), then bodies that are not JSON with 415, before any view runs."""
-    from input_limits import init_input_limits
+    (core/input_limits.py), then bodies that are not JSON with 415, before any view runs."""
+    from core.input_limits import init_input_limits
 
     init_input_limits(app)
 
@@ -179,7 +182,7 @@ def bootstrap_admin(app: Flask) -> None:
     """Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when none exists.
 
     Skipped silently while the schema does not exist yet (before `db upgrade`).
-    Safe when several workers start at once (services.employees.ensure_first_admin);
+    Safe when several workers start at once (services.accounts.employees.ensure_first_admin);
     logs one "admin bootstrap:" line per process.
     """
     if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
@@ -187,7 +190,7 @@ def bootstrap_admin(app: Flask) -> None:
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from services.employees import ensure_first_admin
+    from services.accounts.employees import ensure_first_admin
 
     with app.app_context():
         try:

@@ -13,8 +13,8 @@ def register(app: Flask) -> None:
     @click.option("--name", default="Administrator", show_default=True)
     def create_admin(email, password, name):
         """Create an admin employee (the first one, or another)."""
-        from errors import APIError
-        from services.employees import create_employee
+        from core.errors import APIError
+        from services.accounts.employees import create_employee
 
         if len(password) < app.config["PASSWORD_MIN_LENGTH"]:
             raise click.BadParameter("at least 8 characters", param_hint="--password")
@@ -33,14 +33,14 @@ def register(app: Flask) -> None:
     @bookings_group.command("expire-holds")
     def expire_holds():
         """Mark held bookings whose hold ran out as expired and free their seats."""
-        from services.holds import expire_holds as run
+        from services.booking.holds import expire_holds as run
 
         click.echo(f"{run()} hold(s) expired")
 
     @bookings_group.command("complete-trips")
     def complete_trips():
         """Mark confirmed bookings whose departure has ended as completed."""
-        from services.bookings import complete_trips as run
+        from services.booking.bookings import complete_trips as run
 
         click.echo(f"{run()} booking(s) completed")
 
@@ -51,7 +51,7 @@ def register(app: Flask) -> None:
     @outbox_group.command("relay")
     def outbox_relay():
         """Deliver every due outbox row now, in this process (no worker needed)."""
-        from services.outbox import drain
+        from services.messaging.outbox import drain
 
         click.echo(f"{drain()} outbox row(s) handled")
 
@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
         """Mail owners about their open activities that are due, once each."""
         from datetime import timedelta
 
-        from services.activities import send_due_reminders as run
+        from services.sales.activities import send_due_reminders as run
 
         click.echo(f"{run(ahead=timedelta(minutes=ahead_minutes))} reminder(s) sent")
 
@@ -122,10 +122,10 @@ def register(app: Flask) -> None:
         """Load the demo data set (staff, customers, packages, enquiries, bookings).
 
         With --scale N, the demo set is loaded first when the database is empty (or
-        with --force), then N generated bookings are added (services/seed_scale.py).
+        with --force), then N generated bookings are added (demo/seed_scale.py).
         """
-        from services.seed import seed_demo as run
-        from services.seed_scale import seed_scale
+        from demo.seed import seed_demo as run
+        from demo.seed_scale import seed_scale
 
         try:
             if scale:
@@ -150,7 +150,7 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def progress_bar(length: int, label: str):
     """A click progress bar on stderr for `length` steps labelled `label`, showing
     the current item's text: the `progress` factory the seed services take
-    (services.common.NoProgress describes the shape)."""
+    (services.shared.pagination.NoProgress describes the shape)."""
     import sys
 
     return click.progressbar(
@@ -189,9 +189,9 @@ def register_payments(app: Flask) -> None:
     )
     def reconcile(older_than):
         """Apply succeeded card payments whose webhook never arrived; retry automatic
-        refunds (services.card_payments.reconcile_pending)."""
-        from errors import APIError
-        from services.card_payments import reconcile_pending
+        refunds (services.payments.card_payments.reconcile_pending)."""
+        from core.errors import APIError
+        from services.payments.card_payments import reconcile_pending
 
         try:
             counts = reconcile_pending(older_than=parse_duration(older_than))
@@ -202,11 +202,11 @@ def register_payments(app: Flask) -> None:
 
 def _cancel_departure(*, departure_id: int, reason: str, refund_to: str, preview: bool):
     """`flask departures cancel ID --reason R [--refund-to wallet] [--preview]`: run
-    services.cancellations.cancel_departure as the operator (no employee) and print
+    services.booking.cancellations.cancel_departure as the operator (no employee) and print
     the bookings as a table. Raises click.ClickException (non-zero exit) for any
     business error (404, 409, 422) or a blank reason."""
-    from errors import APIError
-    from services.cancellations import cancel_departure
+    from core.errors import APIError
+    from services.booking.cancellations import cancel_departure
 
     if not reason or not reason.strip():
         raise click.ClickException("--reason must not be blank")

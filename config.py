@@ -78,7 +78,7 @@ class Config:
     # to connect, to wait for a pooled connection, milliseconds per statement (0 =
     # no limit; gunicorn.conf.py sets 15000 for the web workers only, so migrations
     # and bulk CLI jobs are not cut). Past them a request answers 503 with
-    # Retry-After: DB_RETRY_AFTER seconds (errors.py).
+    # Retry-After: DB_RETRY_AFTER seconds (core/errors.py).
     DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
     DB_POOL_TIMEOUT = int(os.environ.get("DB_POOL_TIMEOUT", "10"))
     DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "0"))
@@ -98,10 +98,10 @@ class Config:
         "MAIL_DEFAULT_SENDER", "Easy Travels <no-reply@easytravels.local>"
     )
     # Seconds of SMTP silence (connect, TLS, any reply) before a send fails
-    # (services/mail.py); an OTP request then answers 503.
+    # (services/messaging/mail.py); an OTP request then answers 503.
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
-    # Rate limits (rate_limits.py, Flask-Limiter notation, several joined by ";"): per
+    # Rate limits (core/rate_limits.py, Flask-Limiter notation, several joined by ";"): per
     # client address and, where an email is submitted, per account.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -146,9 +146,9 @@ class Config:
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
     # Customers (never staff) book at most this many seats at once, and hold at most
-    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking_limits.py).
+    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking/booking_limits.py).
     # Departures may carry a 0.00 price only when this is true (free seats on
-    # purpose); otherwise a zero price is refused with 422 (services/departures.py).
+    # purpose); otherwise a zero price is refused with 422 (services/catalogue/departures.py).
     ALLOW_ZERO_PRICES = _bool("ALLOW_ZERO_PRICES", False)
     MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
     MAX_HELD_SEATS_PER_CUSTOMER = int(
@@ -161,7 +161,7 @@ class Config:
         os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24")
     )
 
-    # Card payments through the payment provider (services/provider.py): Stripe's
+    # Card payments through the payment provider (services/payments/provider.py): Stripe's
     # API, or another server speaking it at STRIPE_API_BASE (a local localstripe in
     # development and tests). Enabled when any STRIPE_* variable is set; otherwise
     # the card payment endpoints answer 503.
@@ -170,7 +170,7 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
-    # HTTP caching of catalogue reads (routes/caching.py, README "HTTP caching"):
+    # HTTP caching of catalogue reads (routes/common/caching.py, README "HTTP caching"):
     # max-age in seconds of anonymous answers (`Cache-Control: public, max-age=N`);
     # CATALOGUE_CACHE_URL (redis://...) turns on the server-side cache of anonymous
     # package lists for CATALOGUE_CACHE_TTL seconds (empty: off).
@@ -179,10 +179,10 @@ class Config:
     CATALOGUE_CACHE_TTL = int(os.environ.get("CATALOGUE_CACHE_TTL", "30"))
 
     # Largest request body in bytes (Flask/Werkzeug setting): longer bodies get a 413
-    # problem before they are read (input_limits.py).
+    # problem before they are read (core/input_limits.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
 
-    # Work off the request path (services/outbox.py, tasks.py, README "Outbox,
+    # Work off the request path (services/messaging/outbox.py, services/jobs/tasks.py, README "Outbox,
     # workers and webhooks"). CELERY_BROKER_URL: redis://... or amqp://...; empty =
     # no broker: EMBEDDED_WORKER runs relay and schedule in a thread of the server.
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -227,7 +227,7 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    # Served by the app itself from the pinned flask-swagger-ui package (swagger_ui.py).
+    # Served by the app itself from the pinned flask-swagger-ui package (core/swagger_ui.py).
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
     JSON_SORT_KEYS = False
 
@@ -256,7 +256,7 @@ class TestingConfig(Config):
     MAIL_SUPPRESS_SEND = False
     WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", True)
     # Limits stay on in tests, generous enough for the whole suite from 127.0.0.1
-    # against one session-wide app; tests/test_rate_limits.py sets tight ones.
+    # against one session-wide app; tests/core/test_rate_limits.py sets tight ones.
     RATELIMIT_LOGIN = _limit("RATELIMIT_LOGIN", GENEROUS_LIMIT)
     RATELIMIT_LOGIN_PER_ACCOUNT = _limit("RATELIMIT_LOGIN_PER_ACCOUNT", GENEROUS_LIMIT)
     RATELIMIT_OTP = _limit("RATELIMIT_OTP", GENEROUS_LIMIT)

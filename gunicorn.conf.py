@@ -18,7 +18,7 @@ gunicorn loads ./gunicorn.conf.py by itself when started from the project root
     GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket; unset = none
     DB_STATEMENT_TIMEOUT_MS  per-statement limit for the web workers          15000
 
-The app writes one access line per request itself (observability.py, ACCESS_LOG,
+The app writes one access line per request itself (core/observability.py, ACCESS_LOG,
 with the request id; JSON in production), so gunicorn's access log is off unless
 GUNICORN_ACCESS_LOG is set or ACCESS_LOG=0; its format carries the X-Request-ID the
 app puts on every response. The app is not preloaded: each worker opens its own
@@ -92,7 +92,7 @@ os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "15000")
 # In production gunicorn's own lines (start-up, worker exits, its access log when on)
 # come out in the app's JSON shape too, so every line of the service parses.
 if os.environ.get("APP_CONFIG") == "production":
-    from observability import gunicorn_logconfig
+    from core.observability import gunicorn_logconfig
 
     logconfig_dict = gunicorn_logconfig(os.environ.get("LOG_FORMAT", "json") == "json")
     if not accesslog:  # the app's own access line is enough: no second line per request

@@ -2,7 +2,7 @@
 `celery -A worker.celery_app beat` per deployment (README "Deploying").
 
 The Celery app is built by the application factory from the same environment as
-the web app (APP_CONFIG, DATABASE_URL, MAIL_*, CELERY_BROKER_URL, ...; tasks.py).
+the web app (APP_CONFIG, DATABASE_URL, MAIL_*, CELERY_BROKER_URL, ...; services/jobs/tasks.py).
 """
 
 from app import create_app

@@ -8,7 +8,7 @@ from functools import wraps
 
 from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
 
-from errors import Forbidden
+from core.errors import Forbidden
 from models.account import ROLES
 
 STAFF = ROLES

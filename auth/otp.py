@@ -15,8 +15,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from errors import APIError
-from extensions import db
+from core.errors import APIError
+from core.extensions import db
 from models import OtpCode
 from models.base import utcnow
 

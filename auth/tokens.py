@@ -12,8 +12,8 @@ from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import exists, false, select
 
-from errors import problem
-from extensions import db, jwt
+from core.errors import problem
+from core.extensions import db, jwt
 from models import Customer, Employee, RevokedSession
 
 ACCOUNT_MODELS = {"employee": Employee, "customer": Customer}

@@ -30,7 +30,7 @@ estimate, which the bare app leaves out), with each
 package's itinerary as a JSON array, like the service's response. Search uses the
 very expression of the GIN index `ix_packages_search_fts`
 (`to_tsvector('english', search_document)`, models/package.py) and
-`plainto_tsquery('english', q)`, as services/search.py does.
+`plainto_tsquery('english', q)`, as services/catalogue/search.py does.
 
 What the bare app does NOT do, and the service does: verify a bearer token and
 load its account (customer list, booking), validate the query with marshmallow,
@@ -57,7 +57,7 @@ MAX_PER_PAGE = 100
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _connection: dict = {}
 
-# The service counts at most 10,001 matching rows (services/common.py count_bounded,
+# The service counts at most 10,001 matching rows (services/shared/pagination.py count_bounded,
 # docs/design.md "API conventions"); the bare app runs the same bounded count.
 COUNT_BOUND = 10_001
 ITINERARY = (
@@ -103,7 +103,7 @@ CUSTOMERS_SQL = (
     "ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 # A booking as the service shows it: its departure's package and date, its invoice
-# and its travellers (schemas/bookings.py BookingSchema).
+# and its travellers (schemas/booking/bookings.py BookingSchema).
 BOOKING_SELECT = (
     "SELECT b.id, b.reference, b.status, b.customer_id, b.departure_id, "
     "dp.package_id, pk.title AS package_title, dp.start_date, b.seats, b.currency, "

@@ -186,7 +186,7 @@ def build_schema(env: dict) -> str:
         file=sys.stderr,
     )
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     app = create_app()
     with app.app_context():
@@ -201,7 +201,7 @@ def seed(seats: int, customers: int) -> tuple[int, list[str]]:
     from app import create_app
     from auth.passwords import hash_password
     from auth.tokens import issue_tokens
-    from extensions import db
+    from core.extensions import db
     from models import Customer, Departure, DepartureCategory, Package
 
     app = create_app()
@@ -250,7 +250,7 @@ def final_state(departure_id: int) -> dict:
     from sqlalchemy import func, select
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
     from models import Booking, Departure
 
     app = create_app()

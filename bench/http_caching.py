@@ -30,9 +30,9 @@ from decimal import Decimal
 
 from app import create_app
 from config import normalise_database_url
-from extensions import db
+from core.extensions import db
 from models import Departure, ItineraryDay, Package
-from services import catalogue
+from services.catalogue import catalogue
 from tests.factories import fresh_schema
 
 PACKAGES = int(os.environ.get("BENCH_PACKAGES", "1000"))

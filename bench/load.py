@@ -422,7 +422,7 @@ def seed_fixtures(url: str) -> dict:
     the lists) and a published package with two departures of DEPARTURE_SEATS seats
     and their `adult` category: one the service books, one the bare app books (so
     the bare app's holds never count against a customer's held-seat limit on the
-    service's departure, services/booking_limits.py). Returns their ids."""
+    service's departure, services/booking/booking_limits.py). Returns their ids."""
     import psycopg
 
     with psycopg.connect(libpq_url(url)) as conn:
@@ -622,7 +622,7 @@ def in_process_checks(
 
     from app import create_app
     from auth.tokens import issue_tokens
-    from extensions import db
+    from core.extensions import db
 
     uri = env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app(

@@ -75,7 +75,7 @@ def seed(app, rows: int) -> dict:
     from sqlalchemy import text
 
     from bench import load
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         url = db.engine.url.render_as_string(hide_password=False)
@@ -152,7 +152,7 @@ def measure(app, plan: dict, repeat: int, show_sql: bool, profile: str | None):
     """Print ms/request and statements/request of each endpoint in `plan`."""
     from sqlalchemy import event
 
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         engine = db.engine

@@ -6,7 +6,7 @@ For every report under /api/v1/reports this script times:
 - `api`: the whole request through the Flask app in-process (auth, argument
   validation, the query, shaping every row and streaming the JSON body until the
   last byte), median of --repeat runs after one warm-up;
-- `sql`: the same SQL statement (compiled from services.reports, same
+- `sql`: the same SQL statement (compiled from services.reporting.reports, same
   parameters) executed on a raw psycopg connection with every row fetched;
 
 and prints their ratio (api / sql): the price of the Python layer on top of the
@@ -57,9 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def cases(today: date) -> list[tuple[str, dict, callable]]:
     """(path, query, builder) for every report: the API path and query string, and
-    a function building the same services.reports.Report."""
-    from services import reports
-    from services.reports import Window
+    a function building the same services.reporting.reports.Report."""
+    from services.reporting import reports
+    from services.reporting.reports import Window
 
     year = Window(today - timedelta(days=364), today)
     quarter = Window(today - timedelta(days=90), today)
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
         sys.exit("the bench database must be on this machine (loopback)")
     from app import create_app
     from config import normalise_database_url
-    from extensions import db
+    from core.extensions import db
     from models.base import utcnow
     from sqlalchemy import select
 

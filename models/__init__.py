@@ -1,8 +1,5 @@
 """All models, imported here so that Alembic and create_all see every table."""
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import column_property
-
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
 from models.audit import AuditEntry
 from models.catalogue import CatalogueVersion
@@ -28,15 +25,8 @@ from models.pipeline import (
     Quote,
     SalesCapacity,
 )
-from models.package import (
-    DEPARTURE_STATUSES,
-    PACKAGE_STATUSES,
-    TRANSPORT_MODES,
-    Departure,
-    DepartureCategory,
-    ItineraryDay,
-    Package,
-)
+from models.departure import DEPARTURE_STATUSES, Departure, DepartureCategory
+from models.package import PACKAGE_STATUSES, TRANSPORT_MODES, ItineraryDay, Package
 
 __all__ = [
     "AuditEntry",
@@ -80,17 +70,3 @@ __all__ = [
     "OutboxMessage",
     "WebhookEndpoint",
 ]
-
-# Seats of held bookings whose hold ran out but that no sweep has expired yet: they
-# never count as taken (docs/design.md "Rules with numbers": hold). One correlated
-# subquery per departure row, so lists stay one query.
-Departure.lapsed_hold_seats = column_property(
-    select(func.coalesce(func.sum(Booking.seats), 0))
-    .where(
-        Booking.departure_id == Departure.id,
-        Booking.status == "held",
-        Booking.hold_expires_at <= func.current_timestamp(),
-    )
-    .correlate_except(Booking)
-    .scalar_subquery()
-)

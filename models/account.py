@@ -80,7 +80,7 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
     registered_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
-    # The phone as digits only (duplicate detection, services/customer_merge.py).
+    # The phone as digits only (duplicate detection, services/sales/customer_merge.py).
     phone_normalized: Mapped[str | None] = mapped_column(String(32), index=True)
     # Set when this record was merged into another (it is then inactive and empty).
     merged_into_id: Mapped[int | None] = mapped_column(

@@ -5,7 +5,7 @@ from datetime import datetime, UTC
 from sqlalchemy import DateTime, Numeric, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
-from extensions import db
+from core.extensions import db
 
 MONEY = Numeric(12, 2)
 

@@ -34,7 +34,7 @@ class DocumentSequence(db.Model):
 
 class Invoice(db.Model):
     """One invoice per booking with immutable amounts; its status is derived from
-    payments, refunds and credit notes (services.billing.invoice_status)."""
+    payments, refunds and credit notes (services.payments.billing.invoice_status)."""
 
     __tablename__ = "invoices"
     __table_args__ = (CheckConstraint("total_amount >= 0", name="total_non_negative"),)

@@ -4,7 +4,7 @@ PaymentIntent the API created, and the provider events already applied (docs/des
 payment provider").
 
 Amounts are Numeric(12, 2) in major units of the booking's currency; the provider
-speaks minor units (services/provider.py converts).
+speaks minor units (services/payments/provider.py converts).
 """
 
 from datetime import datetime

@@ -2,12 +2,12 @@
 admin only). The log is append-only: there is no write endpoint."""
 
 from flask.views import MethodView
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
-from schemas.audit import AuditEntrySchema, AuditQueryArgs
+from routes.common.blueprint import Blueprint
+from schemas.audit.audit import AuditEntrySchema, AuditQueryArgs
 from schemas.common import page_of
-from services import audit
+from services.audit import audit
 
 blp = Blueprint("audit", __name__, description="Audit log (admin)")
 

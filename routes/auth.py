@@ -2,12 +2,13 @@
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
-from routes.blueprint import Blueprint
 
 from auth.decorators import login_required
 from auth.tokens import access_token_for, revoke_session
-from rate_limits import rate_limited
-from schemas.auth import (
+from core.rate_limits import rate_limited
+from routes.common.blueprint import Blueprint
+from routes.common.request_facts import request_facts
+from schemas.accounts.auth import (
     AcceptedSchema,
     AccountEmailSchema,
     EmailChangeSchema,
@@ -20,10 +21,9 @@ from schemas.auth import (
     PasswordResetSchema,
     TokenSchema,
 )
-from schemas.customers import CustomerRegisterSchema, CustomerSchema
-from routes.request_facts import request_facts
-from services import accounts, email_change
-from services.customers import create_customer
+from schemas.accounts.customers import CustomerRegisterSchema, CustomerSchema
+from services.accounts import accounts, email_change
+from services.accounts.customers import create_customer
 
 blp = Blueprint("auth", __name__, description="Login, tokens, passwords and OTP")
 ACCEPTED = {"detail": "If the account exists, a code has been mailed to it."}

@@ -2,21 +2,36 @@
 "create booking", "list / view bookings" and "cancel booking"): create, list, show,
 quote a cancellation and cancel."""
 
+from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
-from routes.idempotency import idempotent
-from routes.request_facts import request_facts
-from schemas.bookings import BookingCreateSchema, BookingQueryArgs, BookingSchema
-from schemas.cancellations import (
+from core.errors import ProblemSchema
+from routes.common.blueprint import Blueprint
+from routes.common.idempotency import idempotent
+from routes.common.request_facts import request_facts
+from schemas.booking.bookings import (
+    BookingCreateSchema,
+    BookingQueryArgs,
+    BookingSchema,
+)
+from schemas.booking.cancellations import (
     CancellationQuoteSchema,
     CancellationSchema,
     CancelSchema,
 )
-from schemas.common import ProblemSchema, page_of
-from services import bookings, cancellations
+from schemas.common import page_of
+from schemas.payments.billing import (
+    PaymentCreateSchema,
+    PaymentReceiptSchema,
+)
+from schemas.payments.card_payments import (
+    PaymentIntentCreateSchema,
+    PaymentIntentSchema,
+)
+from services.booking import bookings, cancellations
+from services.payments import card_payments, payments
 
 blp = Blueprint("bookings", __name__, description="Bookings of seats on departures")
 
@@ -80,4 +95,55 @@ class CancelBooking(MethodView):
         """Cancel the booking: tiered penalty, seats back, refund of the rest."""
         return cancellations.cancel_booking(
             account=current_user, booking_id=booking_id, **data, facts=request_facts()
+        )
+
+
+MONEY_ROLES = ("admin", "finance", "customer")
+CARD_PAYERS = ("admin", "sales", "finance", "customer")
+
+
+def _with_key(attempt):
+    """The attempt as the response shows it, with the publishable key."""
+    attempt.publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY") or None
+    return attempt
+
+
+@blp.route("/<int(max=2147483647):booking_id>/payments")
+class BookingPayments(MethodView):
+    @roles_required(*MONEY_ROLES)
+    @idempotent
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, PaymentReceiptSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Not payable, seats gone, funds"
+    )
+    def post(self, data, booking_id):
+        """Pay a booking; it is confirmed once its deposit is paid."""
+        return payments.record_payment(
+            account=current_user, booking_id=booking_id, **data, facts=request_facts()
+        )
+
+
+@blp.route("/<int(max=2147483647):booking_id>/payment-intents")
+class BookingPaymentIntents(MethodView):
+    @roles_required(*CARD_PAYERS)
+    @idempotent
+    @blp.arguments(PaymentIntentCreateSchema)
+    @blp.response(201, PaymentIntentSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Booking not payable")
+    @blp.alt_response(
+        502, schema=ProblemSchema, description="The provider refused the call"
+    )
+    @blp.alt_response(
+        503, schema=ProblemSchema, description="Card payments unavailable"
+    )
+    def post(self, data, booking_id):
+        """Start a card payment: a provider payment intent the client confirms."""
+        return _with_key(
+            card_payments.start_card_payment(
+                account=current_user,
+                booking_id=booking_id,
+                **data,
+                facts=request_facts(),
+            )
         )

@@ -3,18 +3,33 @@
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
-from schemas.common import page_of
-from schemas.customers import (
+from core.errors import ProblemSchema, ValidationFailed
+from routes.common.blueprint import Blueprint
+from routes.common.idempotency import idempotent
+from routes.common.request_facts import request_facts
+from schemas.accounts.customers import (
     CustomerCreateSchema,
     CustomerQueryArgs,
     CustomerSchema,
     CustomerUpdateSchema,
 )
-from routes.request_facts import request_facts
-from services import customers
+from schemas.common import page_of
+from schemas.payments.wallets import (
+    WalletAdjustmentCreateSchema,
+    WalletEntrySchema,
+    WalletQueryArgs,
+    WalletSchema,
+)
+from schemas.sales.pipeline import (
+    DuplicateListSchema,
+    DuplicateQueryArgs,
+    MergeSchema,
+)
+from services.accounts import customers
+from services.payments import wallet
+from services.sales import customer_merge
 
 blp = Blueprint("customers", __name__, description="Customers")
 
@@ -61,3 +76,59 @@ class CustomerById(MethodView):
     def delete(self, customer_id):
         """Delete a customer with their enquiries; refused when they have bookings."""
         customers.delete_customer(customer_id=customer_id, facts=request_facts())
+
+
+WORKERS = ("admin", "sales")
+PARTIES = ("admin", "sales", "customer")
+ID = "int(max=2147483647)"
+
+
+@blp.route("/duplicates")
+class CustomerDuplicates(MethodView):
+    @roles_required(*WORKERS)
+    @blp.arguments(DuplicateQueryArgs, location="query")
+    @blp.response(200, DuplicateListSchema)
+    def get(self, args):
+        """Customers whose email or normalised phone match (duplicate candidates)."""
+        if not args:
+            raise ValidationFailed({"query": ["Give email, phone or both."]})
+        return {"items": customer_merge.find_duplicates(**args)}
+
+
+@blp.route(f"/<{ID}:customer_id>/merge")
+class CustomerMerge(MethodView):
+    @roles_required(*WORKERS)
+    @blp.arguments(MergeSchema)
+    @blp.response(200, CustomerSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Conflicting live bookings"
+    )
+    def post(self, data, customer_id):
+        """Merge another customer record into this one (everything moves; audited)."""
+        return customer_merge.merge_customers(
+            actor=current_user, customer_id=customer_id, **data, facts=request_facts()
+        )
+
+
+@blp.route("/<int(max=2147483647):customer_id>/wallet")
+class CustomerWallet(MethodView):
+    @roles_required("admin", "finance", "customer")
+    @blp.arguments(WalletQueryArgs, location="query")
+    @blp.response(200, WalletSchema)
+    def get(self, args, customer_id):
+        """Show a wallet: balance and ledger, newest first (customers: own)."""
+        return wallet.get_wallet(account=current_user, customer_id=customer_id, **args)
+
+    @roles_required("admin", "finance")
+    @idempotent
+    @blp.arguments(WalletAdjustmentCreateSchema)
+    @blp.response(201, WalletEntrySchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Balance too low")
+    def post(self, data, customer_id):
+        """Post a signed adjustment with a reason to a customer's wallet."""
+        return wallet.post_adjustment(
+            account=current_user,
+            customer_id=customer_id,
+            **data,
+            facts=request_facts(),
+        )

@@ -4,17 +4,20 @@ created under /packages/<id>/departures."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
-from routes.caching import catalogue_cached
-from schemas.departures import DepartureSchema, DepartureUpdateSchema
-from routes.request_facts import request_facts
-from services import departures
-from routes.idempotency import idempotent
-from schemas.cancellations import DepartureCancellationSchema, DepartureCancelSchema
-from schemas.common import ProblemSchema
-from services import cancellations
+from core.errors import ProblemSchema
+from routes.common.blueprint import Blueprint
+from routes.common.caching import catalogue_cached
+from routes.common.idempotency import idempotent
+from routes.common.request_facts import request_facts
+from schemas.booking.cancellations import (
+    DepartureCancellationSchema,
+    DepartureCancelSchema,
+)
+from schemas.catalogue.departures import DepartureSchema, DepartureUpdateSchema
+from services.booking import cancellations
+from services.catalogue import departures
 
 blp = Blueprint("departures", __name__, description="Dated departures of packages")
 

@@ -3,18 +3,24 @@
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
-from schemas.common import page_of
-from schemas.employees import (
+from core.errors import Forbidden
+from routes.common.blueprint import Blueprint
+from routes.common.request_facts import request_facts
+from schemas.accounts.employees import (
     EmployeeCreateSchema,
     EmployeeQueryArgs,
     EmployeeSchema,
     EmployeeUpdateSchema,
 )
-from routes.request_facts import request_facts
-from services import employees
+from schemas.common import page_of
+from schemas.sales.pipeline import (
+    CapacitySchema,
+    CapacityUpdateSchema,
+)
+from services.accounts import employees
+from services.sales import assignment
 
 blp = Blueprint("employees", __name__, description="Employees")
 
@@ -63,3 +69,30 @@ class EmployeeById(MethodView):
         employees.deactivate_employee(
             employee_id=employee_id, actor=current_user, facts=request_facts()
         )
+
+
+WORKERS = ("admin", "sales")
+PARTIES = ("admin", "sales", "customer")
+ID = "int(max=2147483647)"
+
+
+@blp.route(f"/<{ID}:employee_id>/sales-capacity")
+class SalesCapacity(MethodView):
+    @roles_required(*WORKERS)
+    @blp.response(200, CapacitySchema)
+    def get(self, employee_id):
+        """Show an employee's pipeline capacity, absence and open load."""
+        return assignment.get_capacity(employee_id=employee_id)
+
+    @roles_required(*WORKERS)
+    @blp.arguments(CapacityUpdateSchema)
+    @blp.response(200, CapacitySchema)
+    def put(self, data, employee_id):
+        """Set capacity (admin) or absence (admin, or a sales employee for themselves)."""
+        if current_user.role != "admin" and (
+            current_user.id != employee_id or "capacity" in data
+        ):
+            raise Forbidden(
+                "Only an admin sets capacity or another employee's absence."
+            )
+        return assignment.set_capacity(employee_id=employee_id, changes=data)

@@ -6,11 +6,13 @@ Admin and sales work every enquiry; a customer raises, reads and replies to thei
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
+from core.errors import ProblemSchema
+from routes.common.blueprint import Blueprint
+from routes.common.request_facts import request_facts
 from schemas.common import page_of
-from schemas.enquiries import (
+from schemas.sales.enquiries import (
     EnquiryCreateSchema,
     EnquiryDetailSchema,
     EnquiryQueryArgs,
@@ -20,8 +22,14 @@ from schemas.enquiries import (
     NoteQueryArgs,
     NoteSchema,
 )
-from routes.request_facts import request_facts
-from services import enquiries
+from schemas.sales.pipeline import (
+    ActivityCreateSchema,
+    ActivitySchema,
+    EnquiryActivityQueryArgs,
+    QuoteCreateSchema,
+    QuoteSchema,
+)
+from services.sales import activities, enquiries, quotes
 
 blp = Blueprint("enquiries", __name__, description="Enquiries and their note threads")
 
@@ -86,3 +94,47 @@ class EnquiryNotes(MethodView):
     def post(self, data, enquiry_id):
         """Add a staff note or the customer's reply to an enquiry."""
         return enquiries.add_note(actor=current_user, enquiry_id=enquiry_id, **data)
+
+
+WORKERS = ("admin", "sales")
+PARTIES = ("admin", "sales", "customer")
+ID = "int(max=2147483647)"
+
+
+@blp.route(f"/<{ID}:enquiry_id>/activities")
+class EnquiryActivities(MethodView):
+    @roles_required(*WORKERS)
+    @blp.arguments(EnquiryActivityQueryArgs, location="query")
+    @blp.response(200, page_of(ActivitySchema))
+    def get(self, args, enquiry_id):
+        """List an enquiry's activities, soonest due first."""
+        return activities.list_enquiry_activities(enquiry_id=enquiry_id, **args)
+
+    @roles_required(*WORKERS)
+    @blp.arguments(ActivityCreateSchema)
+    @blp.response(201, ActivitySchema)
+    def post(self, data, enquiry_id):
+        """Plan a call, email, meeting or task on an enquiry."""
+        return activities.create_activity(
+            actor=current_user, enquiry_id=enquiry_id, **data
+        )
+
+
+@blp.route(f"/<{ID}:enquiry_id>/quotes")
+class EnquiryQuotes(MethodView):
+    @roles_required(*PARTIES)
+    @blp.arguments(EnquiryActivityQueryArgs, location="query")
+    @blp.response(200, page_of(QuoteSchema))
+    def get(self, args, enquiry_id):
+        """List an enquiry's quotes, newest first (customers: their own enquiry's)."""
+        return quotes.list_quotes(actor=current_user, enquiry_id=enquiry_id, **args)
+
+    @roles_required(*WORKERS)
+    @blp.arguments(QuoteCreateSchema)
+    @blp.response(201, QuoteSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Enquiry closed or not bookable"
+    )
+    def post(self, data, enquiry_id):
+        """Quote seats on a departure at today's prices, locked until valid_until."""
+        return quotes.create_quote(actor=current_user, enquiry_id=enquiry_id, **data)

@@ -1,13 +1,13 @@
 """Liveness and readiness probes (docs/design.md "API conventions": health)."""
 
 from flask.views import MethodView
-from routes.blueprint import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
-from errors import APIError
-from extensions import db
-from services import outbox
+from core.errors import APIError
+from core.extensions import db
+from routes.common.blueprint import Blueprint
+from services.messaging import outbox
 
 blp = Blueprint("health", __name__, description="Process and database health")
 

@@ -4,18 +4,18 @@ their own."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
+from routes.common.blueprint import Blueprint
 from routes.payments import MONEY_ROLES
-from schemas.billing import InvoiceQueryArgs, InvoiceSchema
 from schemas.common import page_of
-from services import invoices
+from schemas.payments.billing import InvoiceQueryArgs, InvoiceSchema
+from services.payments import invoices
 
 blp = Blueprint("invoices", __name__, description="Invoices and credit notes")
 
 
-@blp.route("/invoices")
+@blp.route("")
 class Invoices(MethodView):
     @roles_required(*MONEY_ROLES)
     @blp.arguments(InvoiceQueryArgs, location="query")
@@ -25,7 +25,7 @@ class Invoices(MethodView):
         return invoices.list_invoices(account=current_user, **args)
 
 
-@blp.route("/invoices/<int(max=2147483647):invoice_id>")
+@blp.route("/<int(max=2147483647):invoice_id>")
 class InvoiceById(MethodView):
     @roles_required(*MONEY_ROLES)
     @blp.response(200, InvoiceSchema)

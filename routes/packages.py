@@ -3,25 +3,25 @@ departures (docs/design.md "Resource map": /packages, "Lifecycles": package)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import caller, optional_login, roles_required
-from routes.caching import catalogue_cached
-from schemas.common import page_of
-from schemas.departures import (
+from routes.common.blueprint import Blueprint
+from routes.common.caching import catalogue_cached
+from routes.common.request_facts import request_facts
+from schemas.catalogue.departures import (
     DepartureCreateSchema,
     DepartureQueryArgs,
     DepartureSchema,
 )
-from schemas.packages import (
+from schemas.catalogue.packages import (
     PackageCreateSchema,
     PackageQueryArgs,
     PackageRejectSchema,
     PackageSchema,
     PackageUpdateSchema,
 )
-from routes.request_facts import request_facts
-from services import departures, packages
+from schemas.common import page_of
+from services.catalogue import departures, packages
 
 blp = Blueprint(
     "packages", __name__, description="Tour packages and their approval workflow"

@@ -4,17 +4,18 @@ issued by cancellations (routes/bookings.py, routes/departures.py)."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
-from schemas.cancellations import (
+from core.errors import ProblemSchema
+from routes.common.blueprint import Blueprint
+from routes.common.request_facts import request_facts
+from schemas.booking.cancellations import (
     RefundCompleteSchema,
     RefundQueryArgs,
     RefundSchema,
 )
-from schemas.common import ProblemSchema, page_of
-from routes.request_facts import request_facts
-from services import refunds
+from schemas.common import page_of
+from services.payments import refunds
 
 blp = Blueprint("refunds", __name__, description="Refunds of cancelled bookings")
 
@@ -22,7 +23,7 @@ REFUND_VIEWERS = ("admin", "finance", "customer")
 REFUNDERS = ("admin", "finance")
 
 
-@blp.route("/refunds")
+@blp.route("")
 class Refunds(MethodView):
     @roles_required(*REFUND_VIEWERS)
     @blp.arguments(RefundQueryArgs, location="query")
@@ -32,7 +33,7 @@ class Refunds(MethodView):
         return refunds.list_refunds(account=current_user, **args)
 
 
-@blp.route("/refunds/<int(max=2147483647):refund_id>")
+@blp.route("/<int(max=2147483647):refund_id>")
 class RefundById(MethodView):
     @roles_required(*REFUND_VIEWERS)
     @blp.response(200, RefundSchema)
@@ -41,7 +42,7 @@ class RefundById(MethodView):
         return refunds.get_refund(account=current_user, refund_id=refund_id)
 
 
-@blp.route("/refunds/<int(max=2147483647):refund_id>/complete")
+@blp.route("/<int(max=2147483647):refund_id>/complete")
 class CompleteRefund(MethodView):
     @roles_required(*REFUNDERS)
     @blp.arguments(RefundCompleteSchema)
@@ -54,7 +55,7 @@ class CompleteRefund(MethodView):
         )
 
 
-@blp.route("/refunds/<int(max=2147483647):refund_id>/retry")
+@blp.route("/<int(max=2147483647):refund_id>/retry")
 class RetryRefund(MethodView):
     @roles_required(*REFUNDERS)
     @blp.response(200, RefundSchema)

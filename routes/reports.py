@@ -1,7 +1,7 @@
 """Report endpoints (docs/design.md "Resource map": /reports; roles matrix row
 "reports": admin, operation_head, finance).
 
-Each view validates its filters, asks services.reports for the report and streams
+Each view validates its filters, asks services.reporting.reports for the report and streams
 it: JSON (`{"report", "basis", "generated_at", "filters", "columns", "rows"}`) by
 default, CSV with `?format=csv` or `Accept: text/csv` (a header row, then one line
 per row, sent as an attachment with a file name). Rows are written as the
@@ -18,11 +18,11 @@ from itertools import chain
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
-from routes.blueprint import Blueprint
 
 from auth.decorators import roles_required
 from models.base import utcnow
-from schemas.reports import (
+from routes.common.blueprint import Blueprint
+from schemas.reporting.reports import (
     FunnelArgs,
     IntervalArgs,
     InvoiceSummaryArgs,
@@ -32,8 +32,8 @@ from schemas.reports import (
     UnpaidInvoiceArgs,
     report_schema,
 )
-from services import reports
-from services.reports import Report, Window
+from services.reporting import reports
+from services.reporting.reports import Report, Window
 
 blp = Blueprint("reports", __name__, description="Reports and analytics (JSON or CSV)")
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
-# A keyset cursor: base64url payload "." base64url signature (services.common).
+# A keyset cursor: base64url payload "." base64url signature (services.shared.pagination).
 MAX_CURSOR = 2048
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 # The characters Python's str.isspace() calls whitespace, as a regex class body that
@@ -140,7 +140,7 @@ class PageArgs(Schema):
 def sort_field(*allowed: str) -> fields.String:
     """A `sort=` query field: one of `allowed` column names, or one `-` prefixed for
     descending (docs/design.md "API conventions"); documented as an enum. The service keeps
-    the same list (services.common.order_by_sort) and refuses anything else too."""
+    the same list (services.shared.pagination.order_by_sort) and refuses anything else too."""
     choices = [name for field in allowed for name in (field, f"-{field}")]
     return fields.String(
         validate=validate.OneOf(choices), metadata={"example": f"-{allowed[0]}"}
@@ -198,27 +198,3 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
             },
         )
     return _page_schemas[name]
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, the shape of every error response. Extension
-    members (e.g. `seats_left`, `current_status`, `allowed`) may follow the standard
-    ones (RFC 9457 section 3.2), so other properties are allowed."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String(
-        required=True, metadata={"example": "/problems/validation-error"}
-    )
-    title = fields.String(required=True, metadata={"example": "Unprocessable Content"})
-    status = fields.Integer(required=True, metadata={"example": 422})
-    detail = fields.String(
-        required=True, metadata={"example": "The request is not valid; see `errors`."}
-    )
-    errors = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String()),
-        required=False,
-        metadata={"example": {"seats": ["Must be greater than or equal to 1."]}},
-    )

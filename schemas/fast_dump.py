@@ -12,7 +12,7 @@ has the output type (`String` and a `str`, `Integer` and an `int`, `Boolean` and
 `bool`: marshmallow would return the value unchanged). A schema with dump hooks, a
 custom accessor or a custom dict class, and a field that overrides `serialize` or
 `get_value` or reads a dotted attribute, keep marshmallow's path, so the output is
-the same by construction (tests/test_fast_dump.py compares both on every response
+the same by construction (tests/core/test_fast_dump.py compares both on every response
 schema of the API).
 """
 

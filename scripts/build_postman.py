@@ -25,7 +25,7 @@ with its environment, against a fresh demo database (`make newman` runs all of i
 
 The output is byte-stable: no timestamps or random ids (ids are UUID5 of fixed
 names), keys in a fixed order, JSON with indent 2 and a trailing newline; building
-twice from the same spec gives the same bytes (tests/test_openapi_export.py checks the
+twice from the same spec gives the same bytes (tests/api/test_openapi_export.py checks the
 committed files against a fresh build).
 """
 
@@ -50,7 +50,7 @@ ENVIRONMENT_FILE = "easy-travels.postman_environment.json"
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://easytravels.test/postman")
 METHOD_ORDER = ["get", "post", "put", "patch", "delete", "head", "options"]
-DEMO_PASSWORD = "demo-password-1"  # services/seed.py DEMO_PASSWORD, public demo data
+DEMO_PASSWORD = "demo-password-1"  # demo/seed.py DEMO_PASSWORD, public demo data
 
 # Environment variables, in file order: (key, initial value, description).
 ENV_VARIABLES = [
@@ -65,7 +65,7 @@ ENV_VARIABLES = [
     (
         "demoPassword",
         DEMO_PASSWORD,
-        "password of every demo account (services/seed.py)",
+        "password of every demo account (demo/seed.py)",
     ),
     ("staffAccessToken", "", "set by a staff login"),
     ("staffRefreshToken", "", "set by a staff login"),

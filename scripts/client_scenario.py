@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-DEMO_PASSWORD = "demo-password-1"  # services/seed.py, public demo data
+DEMO_PASSWORD = "demo-password-1"  # demo/seed.py, public demo data
 CUSTOMER_EMAIL = "customer@easytravels.test"
 ADMIN_EMAIL = "admin@easytravels.test"
 

@@ -243,7 +243,7 @@ def seed(
     from auth.passwords import hash_password
     from auth.tokens import issue_tokens
     from config import normalise_database_url
-    from extensions import db
+    from core.extensions import db
     from models import Customer, Departure, Employee, Package
 
     app = create_app(

@@ -4,7 +4,7 @@
     python scripts/export_openapi.py /tmp/spec.json docs/openapi.json
 
 `make openapi` runs both. The committed file and the spec the app serves at
-/api/v1/openapi.json are compared in this normal form by tests/test_openapi_export.py
+/api/v1/openapi.json are compared in this normal form by tests/api/test_openapi_export.py
 (docs/design.md "API conventions"), so the rules live in one function, `normalise`.
 """
 

@@ -5,7 +5,7 @@
 
 `make fuzz-short` (CI) and `make fuzz` (the long pass) start a server on a fresh
 SQLite database loaded with `flask seed-demo` and run this script against it. It
-logs in the demo customer and the demo admin (services/seed.py, DEMO_PASSWORD) and
+logs in the demo customer and the demo admin (demo/seed.py, DEMO_PASSWORD) and
 runs `st run` over every operation of /api/v1/openapi.json three times: with the
 customer's token, with the admin's token, and without a token, in that order (staff
 calls may deactivate the demo customer; a customer cannot touch staff). The bearer
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tools" / "fuzz" / "schemathesis.toml"
 HOOKS = ROOT / "tools" / "fuzz" / "hooks.py"
 SPEC_PATH = "/api/v1/openapi.json"
-DEMO_PASSWORD = "demo-password-1"  # services/seed.py DEMO_PASSWORD
+DEMO_PASSWORD = "demo-password-1"  # demo/seed.py DEMO_PASSWORD
 IDENTITIES = {
     "customer": ("customer@easytravels.test", "customer"),
     "staff": ("admin@easytravels.test", "employee"),

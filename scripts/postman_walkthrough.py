@@ -4,7 +4,7 @@ scripts/build_postman.py merges these steps, in this order, in front of the fold
 generates from docs/openapi.json, and refuses to build when a step's method and path
 are not an operation of the spec. `make newman` runs this folder against a fresh
 SQLite database loaded with `flask seed-demo` (demo accounts, password
-`demo-password-1`, services/seed.py).
+`demo-password-1`, demo/seed.py).
 
 The story follows examples/walkthrough.py and the README's curl tour, with money:
 staff (the demo admin) pages through a list by cursor, builds a package and cannot

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from app import create_app
 from auth.passwords import hash_password
 from auth.tokens import issue_tokens
-from extensions import db
+from core.extensions import db
 from models import Customer, Employee
 from tests.factories import fresh_schema
 
@@ -35,7 +35,7 @@ def free_port() -> int:
 class Mailbox:
     """Messages the local SMTP server received, parsed as email.message objects.
 
-    Mail leaves through the outbox (services/outbox.py): before it is read, the
+    Mail leaves through the outbox (services/messaging/outbox.py): before it is read, the
     mailbox relays every due outbox row inline (`drain`, set by the `mailbox`
     fixture), so a test reads what a worker would have delivered to this server."""
 
@@ -180,7 +180,7 @@ def client(app):
 
 def relay_outbox(application) -> int:
     """Deliver every due outbox row inline, as a worker would; returns how many."""
-    from services import outbox
+    from services.messaging import outbox
 
     with application.app_context():
         return outbox.drain()

@@ -3,7 +3,7 @@ Debian's Chromium driven by Playwright, axe-core, screenshots.
 
 The server is the project's own test gunicorn (`tests/live.py`) on a free port,
 against a fresh SQLite file built by `flask db upgrade` and filled by
-`flask seed-demo` (the demo staff accounts of services/seed.py). The browser is
+`flask seed-demo` (the demo staff accounts of demo/seed.py). The browser is
 /usr/bin/chromium (Debian's package, `make chromium`); Playwright never downloads one.
 """
 

@@ -20,15 +20,16 @@ here (no test module imports another).
 Accounts come from the `actors` fixture (tests/conftest.py).
 """
 
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
-from extensions import db
+from core.extensions import db
 from models import Booking, Departure, DepartureCategory, Package, Payment
 from models.booking import Traveller
-from services import billing, inventory, wallet
-from services.bookings import CANCELLATION_POLICY, new_reference
+from services.booking import inventory
+from services.booking.bookings import CANCELLATION_POLICY, new_reference
+from services.payments import billing, wallet
 
 PACKAGES_URL = "/api/v1/packages"
 

@@ -5,11 +5,11 @@ the same key, and after the first one every idempotent POST would stop at "key
 reused with another body" (422) before the booking, payment or refund logic runs.
 A well-formed key (1-255 characters) is therefore made unique per request; malformed
 keys are sent as generated (they must get 400). Replays of one key are covered by the
-pytest suite (tests/test_payments.py, tests/test_bookings.py).
+pytest suite (tests/payments/test_payments.py, tests/booking/test_bookings.py).
 
 A list's `cursor` is an opaque token the service signs (only a `meta.next_cursor` it
 gave out is accepted; any other well-formed string is refused with 422, which
-tests/test_pagination.py covers). A well-formed cursor the fuzzer made up is therefore
+tests/core/test_pagination.py covers). A well-formed cursor the fuzzer made up is therefore
 left out, so the list's filters and sorts are exercised; malformed cursors are sent
 as generated (they must get 422). Likewise `page` reaches only the first 10,000 rows
 (`(page - 1) * per_page < 10000`, a rule across two parameters that the spec states in
@@ -27,7 +27,7 @@ HEADER = "Idempotency-Key"
 # matched as the service's validator matches it (re.match: `$` before a final newline).
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 MAX_CURSOR = 2048
-# services/common.py MAX_OFFSET and schemas/common.py PageArgs defaults.
+# services/shared/pagination.py MAX_OFFSET and schemas/common.py PageArgs defaults.
 MAX_OFFSET = 10_000
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100

@@ -1,0 +1,1 @@
+"""Schemas of the accounts: employees, customers, sign-in, one-time codes and email changes."""

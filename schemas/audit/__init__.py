@@ -1,0 +1,1 @@
+"""Schemas of the audit: the audit log."""

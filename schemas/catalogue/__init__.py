@@ -1,0 +1,1 @@
+"""Schemas of the catalogue: packages, itineraries, departures and search."""

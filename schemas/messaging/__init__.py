@@ -1,0 +1,1 @@
+"""Schemas of the messaging: the outbox, notifications, mail and outgoing webhooks."""

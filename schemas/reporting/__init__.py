@@ -1,0 +1,1 @@
+"""Schemas of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""

@@ -1,0 +1,1 @@
+"""Services of the accounts: employees, customers, sign-in, one-time codes and email changes."""

@@ -1,0 +1,238 @@
+"""Login, logout, password change/reset and passwordless login flows
+(docs/design.md "Resource map" /auth, "Rules with numbers": OTP, passwords, tokens)."""
+
+import logging
+import threading
+import time
+from types import SimpleNamespace
+
+from flask import current_app
+
+from auth import otp as otp_service
+from auth.passwords import burn_verification, hash_password, verify_password
+from auth.tokens import issue_tokens
+from core.errors import APIError
+from core.extensions import db
+from models.base import utcnow
+from services.accounts.customers import find_customer_by_email
+from services.accounts.employees import find_employee_by_email
+from services.audit import audit
+from services.messaging.mail import MailError, send_mail
+
+log = logging.getLogger(__name__)
+
+FINDERS = {"customer": find_customer_by_email, "employee": find_employee_by_email}
+
+
+class InvalidCredentials(APIError):
+    """401: one answer for unknown email, wrong password and inactive account."""
+
+    def __init__(self):
+        super().__init__(401, "Invalid email or password.", code="invalid-credentials")
+
+
+def find_account(account_type: str, email: str):
+    """The active Employee or Customer with this email, or None."""
+    account = FINDERS[account_type](email)
+    return account if account is not None and account.active else None
+
+
+def _login_refusal(found, password: str) -> str | None:
+    """Why a password login fails (`unknown-account`, `inactive`, `wrong-password`),
+    or None when it succeeds. Only the audit log sees the reason."""
+    if found is None or not found.active or not found.password_hash:
+        burn_verification(password)  # the same time as a real check: no enumeration
+        if found is None:
+            return "unknown-account"
+        return "inactive" if not found.active else "wrong-password"
+    if not verify_password(found.password_hash, password):
+        return "wrong-password"
+    return None
+
+
+def _audit_login_failed(
+    account_type: str, email: str, found, reason: str, method: str, facts
+) -> None:
+    """Record and commit a refused login (the request itself fails): the email tried,
+    the account when one has it, the reason; never the password or code."""
+    audit.record(
+        "auth.login_failed",
+        entity_type=account_type,
+        entity_id=found.id if found is not None else None,
+        facts=facts,
+        actor=found,
+        actor_type=account_type,
+        actor_email=email.strip().lower(),
+        details={"method": method, "reason": reason},
+    )
+    db.session.commit()
+
+
+def login(
+    *, email: str, password: str, account: str, facts: audit.RequestFacts | None = None
+) -> dict:
+    """Check a password and return fresh tokens (see auth.tokens.issue_tokens).
+
+    Success and failure are both audited with the request `facts`. Raises
+    InvalidCredentials (401).
+    """
+    found = FINDERS[account](email)
+    reason = _login_refusal(found, password)
+    if reason is not None:
+        _audit_login_failed(account, email, found, reason, "password", facts)
+        raise InvalidCredentials()
+    audit.record(
+        "auth.login",
+        entity_type=account,
+        entity_id=found.id,
+        facts=facts,
+        actor=found,
+        details={"method": "password"},
+    )
+    db.session.commit()
+    return issue_tokens(found)
+
+
+def _mail_code(account, purpose: str, code: str) -> None:
+    minutes = current_app.config["OTP_TTL_MINUTES"]
+    body = (
+        f"Hello {account.name},\n\nYour code is {code}. It is valid for {minutes} "
+        "minutes and can be used once.\n\nIf you did not ask for it, ignore this mail."
+    )
+    try:
+        send_mail(account.email, otp_service.SUBJECTS[purpose], body)
+    except MailError as exc:
+        otp_service.void_codes(account, purpose)
+        raise APIError(
+            503,
+            "The code could not be mailed; try again later.",
+            code="mail-unavailable",
+        ) from exc
+
+
+def request_code(account, purpose: str) -> None:
+    """Issue a code for a logged-in account and mail it (after the commit).
+
+    Raises OtpRateLimited (429) or APIError 503 when the mail cannot be sent.
+    """
+    code = otp_service.issue_code(account, purpose)
+    _mail_code(account, purpose, code)
+
+
+def request_code_by_email(*, email: str, account: str, purpose: str) -> None:
+    """Mail a code when the account exists; silent otherwise, silent when the
+    account's send budget is spent, and silent when the mail fails, so neither the
+    answer nor its timing reveals an account: the call always lasts
+    OTP_REQUEST_SECONDS (the mail is sent from a thread, awaited within that budget,
+    and left to finish in the background when the SMTP server is slower)."""
+    deadline = time.monotonic() + current_app.config["OTP_REQUEST_SECONDS"]
+    try:
+        found = find_account(account, email)
+        if found is None:
+            return
+        try:
+            code = otp_service.issue_code(found, purpose)
+        except otp_service.OtpRateLimited:
+            log.info("otp request over budget for a %s account", account)
+            return
+        _mail_code_in_background(found, purpose, code, deadline)
+    finally:
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+
+def _mail_code_in_background(account, purpose: str, code: str, deadline: float) -> None:
+    """Send the code from a thread with its own app context; wait for it until
+    `deadline` (time.monotonic). A failed send voids the code (logged)."""
+    app = current_app._get_current_object()
+    who = SimpleNamespace(
+        account_type=account.account_type,
+        id=account.id,
+        name=account.name,
+        email=account.email,
+    )
+
+    def send():
+        with app.app_context():
+            try:
+                _mail_code(who, purpose, code)
+            except APIError:
+                log.warning("code mail for a %s account not sent", who.account_type)
+
+    worker = threading.Thread(target=send, name="otp-mail", daemon=True)
+    worker.start()
+    worker.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def set_password(
+    account,
+    new_password: str,
+    *,
+    via: str = "change",
+    facts: audit.RequestFacts | None = None,
+) -> None:
+    """Store a new password hash and end the account's other sessions; audited as
+    `auth.password_changed` with `via` ("change" or "reset") and the request
+    `facts`. Commits."""
+    account.password_hash = hash_password(new_password)
+    account.tokens_valid_after = utcnow()
+    audit.record(
+        "auth.password_changed",
+        entity_type=account.account_type,
+        entity_id=account.id,
+        facts=facts,
+        actor=account,
+        details={"via": via},
+    )
+    db.session.commit()
+
+
+def change_password(
+    account, *, otp: str, new_password: str, facts: audit.RequestFacts | None = None
+) -> None:
+    """Logged-in password change with a mailed code. Raises OtpInvalid (400)."""
+    otp_service.consume_code(account, "password_change", otp)
+    set_password(account, new_password, facts=facts)
+
+
+def reset_password(
+    *,
+    email: str,
+    account: str,
+    otp: str,
+    new_password: str,
+    facts: audit.RequestFacts | None = None,
+) -> None:
+    """Forgotten-password reset with a mailed code. Raises OtpInvalid (400)."""
+    found = find_account(account, email)
+    otp_service.consume_code(found, "password_reset", otp)
+    set_password(found, new_password, via="reset", facts=facts)
+
+
+def login_with_code(
+    *, email: str, account: str, otp: str, facts: audit.RequestFacts | None = None
+) -> dict:
+    """Passwordless login: a valid mailed code gives fresh tokens. Success and
+    failure are audited with the request `facts`. Raises OtpInvalid."""
+    found = find_account(account, email)
+    try:
+        otp_service.consume_code(found, "login", otp)
+    except otp_service.OtpInvalid:
+        db.session.rollback()
+        _audit_login_failed(account, email, found, "invalid-code", "otp", facts)
+        raise
+    audit.record(
+        "auth.login",
+        entity_type=account,
+        entity_id=found.id,
+        facts=facts,
+        actor=found,
+        details={"method": "otp"},
+    )
+    db.session.commit()
+    return issue_tokens(found)
+
+
+def profile(account) -> dict:
+    """`/auth/me`: `{"type", "role", "profile"}` where `profile` is the account model
+    itself (the response schema shapes it by account type)."""
+    return {"type": account.account_type, "role": account.role, "profile": account}

@@ -1,0 +1,1 @@
+"""Services of the catalogue: packages, itineraries, departures and search."""

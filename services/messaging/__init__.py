@@ -1,0 +1,1 @@
+"""Services of the messaging: the outbox, notifications, mail and outgoing webhooks."""

@@ -1,0 +1,141 @@
+"""Customer mail about bookings, one function per mail.
+
+Each function renders its mail and writes it to the transactional outbox
+(services.messaging.outbox) in the CALLER's transaction: call it before the commit of the
+change that causes the mail, so the mail is sent if and only if the change commits
+(docs/design.md "Rules with numbers": outbox). The workers deliver it, with retries; a
+mail failure never undoes or fails the change. One-time codes do not come here:
+they are sent synchronously (services.messaging.mail.send_mail).
+"""
+
+import sys
+
+from services.messaging.outbox import enqueue_mail
+
+
+def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> bool:
+    """Queue the mail in the current transaction; the topic is the name of the
+    notification function that called (e.g. `booking_held`). False when
+    `dedupe_key` was already queued (nothing added)."""
+    topic = sys._getframe(1).f_code.co_name
+    return (
+        enqueue_mail(to, subject, body, topic=topic, dedupe_key=dedupe_key) is not None
+    )
+
+
+def _trip(booking) -> str:
+    departure = booking.departure
+    return f"{departure.package.title}, departing {departure.start_date.isoformat()}"
+
+
+def booking_held(booking) -> None:
+    """Tell the customer their seats are held and until when (UTC)."""
+    until = booking.hold_expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: seats held until {until}",
+        f"Hello {booking.customer.name},\n\n{booking.seats} seat(s) on {_trip(booking)} "
+        f"are held for you until {until}. Total {booking.total_amount} {booking.currency}; "
+        f"pay at least {booking.deposit_amount} {booking.currency} before then to "
+        "confirm the booking.\n",
+    )
+
+
+def booking_confirmed(booking) -> None:
+    """Tell the customer the booking is confirmed and what is still due."""
+    due = booking.total_amount - booking.amount_paid
+    balance = (
+        f" The balance of {due} {booking.currency} is due by {booking.balance_due_date}."
+        if due > 0
+        else ""
+    )
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference} confirmed",
+        f"Hello {booking.customer.name},\n\nYour booking for {_trip(booking)} is "
+        f"confirmed.{balance}\n",
+    )
+
+
+def booking_cancelled(booking, *, penalty, refund, refund_to: str) -> None:
+    """Tell the customer the booking is cancelled, the penalty kept and the refund."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference} cancelled",
+        f"Hello {booking.customer.name},\n\nYour booking for {_trip(booking)} is "
+        f"cancelled. Penalty kept: {penalty} {booking.currency}. Refund: {refund} "
+        f"{booking.currency} to your {refund_to}.\n",
+    )
+
+
+def departure_cancelled(booking, *, refund, refund_to: str, reason: str) -> None:
+    """Tell a customer the operator cancelled the departure and refunded them in full."""
+    _send(
+        booking.customer.email,
+        f"Departure cancelled: booking {booking.reference}",
+        f"Hello {booking.customer.name},\n\nWe are sorry: {_trip(booking)} is cancelled "
+        f"({reason}). Your booking is cancelled and {refund} {booking.currency} is "
+        f"refunded to your {refund_to}.\n",
+    )
+
+
+def card_payment_refunded(booking, *, amount, reason: str) -> None:
+    """Tell the customer a card payment could not be kept (e.g. the hold lapsed and
+    the seats were gone) and was refunded to their card at once."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: your card payment was refunded",
+        f"Hello {booking.customer.name},\n\nYour card payment of {amount} "
+        f"{booking.currency} for {_trip(booking)} arrived but could not be applied "
+        f"({reason}). It has been refunded to your card in full; nothing was kept.\n",
+    )
+
+
+def booking_expired(booking) -> None:
+    """Tell the customer their hold ran out unpaid and the seats were released."""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: hold expired",
+        f"Hello {booking.customer.name},\n\nThe hold on {booking.seats} seat(s) on "
+        f"{_trip(booking)} ran out before a payment arrived, so the seats were released "
+        "and nothing is owed. You are welcome to book again.\n",
+    )
+
+
+def balance_reminder(booking, *, days: int) -> bool:
+    """Remind the customer of the balance due by `booking.balance_due_date`; at most
+    once per booking and `days` threshold (the outbox's dedupe key). Returns False
+    when that reminder was already queued."""
+    return _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: balance due by {booking.balance_due_date}",
+        f"Hello {booking.customer.name},\n\nThe balance of {booking.amount_due} "
+        f"{booking.currency} for {_trip(booking)} is due by {booking.balance_due_date} "
+        f"({days} day(s) or less from now). Unpaid balances are cancelled under the "
+        "booking's cancellation terms after a grace period.\n",
+        dedupe_key=f"balance-reminder:{booking.id}:{days}",
+    )
+
+
+def refund_completed(refund) -> None:
+    """Tell the customer a refund to their original payment method was paid out."""
+    booking = refund.booking
+    reference = f" (reference {refund.reference})" if refund.reference else ""
+    _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: refund of {refund.amount} {refund.currency} paid",
+        f"Hello {booking.customer.name},\n\nThe refund of {refund.amount} "
+        f"{refund.currency} for {_trip(booking)} was paid to your {refund.method} "
+        f"payment method{reference}.\n",
+    )
+
+
+def activity_due(activity) -> None:
+    """Remind an employee of a follow-up activity on an enquiry that is due (UTC)."""
+    due = activity.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    _send(
+        activity.owner.email,
+        f"Reminder: {activity.kind} due {due} (enquiry {activity.enquiry_id})",
+        f'Hello {activity.owner.name},\n\nYour {activity.kind} "{activity.summary}" on '
+        f"enquiry {activity.enquiry_id} ({activity.enquiry.subject}) is due {due}.\n",
+    )

@@ -1,0 +1,1 @@
+"""Services of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""

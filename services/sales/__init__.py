@@ -1,0 +1,1 @@
+"""Services of the sales: enquiries, assignment, activities, quotes, lost reasons and customer merges."""

@@ -1,0 +1,1 @@
+"""Services of the shared: helpers every domain uses (pagination, lookups, money, idempotency records)."""

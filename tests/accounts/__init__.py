@@ -1,0 +1,1 @@
+"""Tests of the accounts: employees, customers, sign-in, one-time codes and email changes."""

@@ -1,0 +1,703 @@
+"""/api/v1/employees: creation, listing, viewing, editing and deactivation
+(docs/design.md "Accounts and roles", roles matrix rows for employees)."""
+
+import threading
+from unittest.mock import ANY
+
+import pytest
+from sqlalchemy import select
+
+from auth.passwords import verify_password
+from core.errors import Conflict
+from core.extensions import db
+from models import Employee
+from services.accounts.employees import deactivate_employee, update_employee
+from tests.conftest import PASSWORD
+from tests.factories import one_page_meta
+
+URL = "/api/v1/employees"
+ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer")
+
+
+def matrix(allowed: set, ok: int) -> list:
+    """(role, expected status) for every role plus anonymous."""
+    rows = [(role, ok if role in allowed else 403) for role in ROLES]
+    return rows + [("anonymous", 401)]
+
+
+def new_employee(**overrides) -> dict:
+    """A valid POST /employees body, with `overrides` applied."""
+    body = {
+        "name": "Nina Novak",
+        "email": "Nina.Novak@Staff.test",
+        "phone": "+386 1 234 567",
+        "role": "sales",
+        "password": PASSWORD,
+    }
+    body.update(overrides)
+    return body
+
+
+def row(app, employee_id: int) -> Employee | None:
+    """The employee as stored (detached), or None."""
+    with app.app_context():
+        employee = db.session.get(Employee, employee_id)
+        if employee is not None:
+            db.session.expunge(employee)
+        return employee
+
+
+def count(app) -> int:
+    """How many employees are stored."""
+    with app.app_context():
+        return len(db.session.scalars(select(Employee.id)).all())
+
+
+# --- create -------------------------------------------------------------------------
+
+
+def test_create_employee_as_admin_returns_201_without_password(app, client, actors):
+    response = client.post(URL, json=new_employee(), headers=actors.headers("admin"))
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["name"] == "Nina Novak"
+    assert body["email"] == "nina.novak@staff.test"
+    assert body["role"] == "sales"
+    assert body["active"] is True
+    assert "password" not in body and "password_hash" not in body
+    stored = row(app, body["id"])
+    assert stored.email == "nina.novak@staff.test"
+    assert stored.phone == "+386 1 234 567"
+    assert verify_password(stored.password_hash, PASSWORD)
+
+
+def test_create_employee_then_login_with_initial_password(client, actors):
+    client.post(URL, json=new_employee(), headers=actors.headers("admin"))
+
+    login = {
+        "email": "nina.novak@staff.test",
+        "password": PASSWORD,
+        "account": "employee",
+    }
+    response = client.post("/api/v1/auth/login", json=login)
+
+    assert response.status_code == 200
+    assert response.get_json()["access_token"]
+
+
+def test_create_employee_duplicate_email_any_case_is_409(app, client, actors):
+    headers = actors.headers("admin")
+    assert client.post(URL, json=new_employee(), headers=headers).status_code == 201
+    before = count(app)
+
+    response = client.post(
+        URL, json=new_employee(email="NINA.novak@staff.TEST"), headers=headers
+    )
+
+    assert response.status_code == 409
+    assert response.get_json()["type"] == "/problems/email-taken"
+    assert count(app) == before
+
+
+@pytest.mark.parametrize("role", ["customer", "superuser", "ADMIN", ""])
+def test_create_employee_role_outside_the_six_is_422(app, client, actors, role):
+    headers = actors.headers("admin")
+    before = count(app)
+
+    response = client.post(URL, json=new_employee(role=role), headers=headers)
+
+    assert response.status_code == 422
+    assert "role" in response.get_json()["errors"]
+    assert count(app) == before
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"phone": "call me"}, "phone"),
+        ({"name": "Nina\x00"}, "name"),
+        ({"email": "nina\x00@staff.test"}, "email"),
+        ({"active": False}, "active"),
+        ({"is_admin": True}, "is_admin"),
+    ],
+)
+def test_create_employee_invalid_body_is_422(app, client, actors, overrides, field):
+    headers = actors.headers("admin")
+    before = count(app)
+
+    response = client.post(URL, json=new_employee(**overrides), headers=headers)
+
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["type"] == "/problems/validation-error"
+    assert field in body["errors"]
+    assert count(app) == before
+
+
+@pytest.mark.parametrize("field", ["name", "email", "role", "password"])
+def test_create_employee_missing_required_field_is_422(client, actors, field):
+    body = new_employee()
+    del body[field]
+
+    response = client.post(URL, json=body, headers=actors.headers("admin"))
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_create_employee_anonymous_with_bad_body_is_401(client):
+    response = client.post(URL, json={"role": "nope"})
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin"}, 201))
+def test_create_employee_role_matrix(app, client, actors, role, status):
+    headers = actors.headers(role)
+    before = count(app)
+
+    response = client.post(URL, json=new_employee(), headers=headers)
+
+    assert response.status_code == status
+    assert count(app) == before + (1 if status == 201 else 0)
+
+
+# --- list ---------------------------------------------------------------------------
+
+
+def seed_staff(actors) -> dict:
+    """A few employees with known names, emails, roles and activity."""
+    return {
+        "ana": actors.employee("sales", name="Ana Kovac", email="ana@staff.test"),
+        "bor": actors.employee("finance", name="Bor Zupan", email="bor@staff.test"),
+        "cene": actors.employee(
+            "sales", name="Cene Mlakar", email="cene_50%@staff.test", active=False
+        ),
+    }
+
+
+def ids(response) -> list:
+    """The item ids of a list response, in order."""
+    return [item["id"] for item in response.get_json()["items"]]
+
+
+def test_list_employees_newest_first_with_meta(client, actors):
+    staff = seed_staff(actors)
+    headers = actors.headers("hr")
+
+    response = client.get(URL, headers=headers)
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["meta"] == one_page_meta(4)
+    hr_id = actors.account("hr")["id"]
+    assert ids(response) == [
+        hr_id,
+        staff["cene"]["id"],
+        staff["bor"]["id"],
+        staff["ana"]["id"],
+    ]
+    assert all(
+        "password" not in item and "password_hash" not in item for item in body["items"]
+    )
+
+
+def test_list_employees_q_matches_name_and_email_case_insensitively(client, actors):
+    staff = seed_staff(actors)
+    headers = actors.headers("admin")
+
+    by_name = client.get(f"{URL}?q=KOVAC", headers=headers)
+    by_email = client.get(f"{URL}?q=BOR@STAFF", headers=headers)
+
+    assert ids(by_name) == [staff["ana"]["id"]]
+    assert ids(by_email) == [staff["bor"]["id"]]
+
+
+def test_list_employees_q_treats_wildcards_literally(client, actors):
+    staff = seed_staff(actors)
+    headers = actors.headers("admin")
+
+    percent = client.get(f"{URL}?q=50%25", headers=headers)
+    underscore = client.get(f"{URL}?q=_", headers=headers)
+
+    assert ids(percent) == [staff["cene"]["id"]]
+    assert ids(underscore) == [staff["cene"]["id"]]
+
+
+def test_list_employees_filters_by_role_and_active(client, actors):
+    staff = seed_staff(actors)
+    headers = actors.headers("admin")
+
+    sales = client.get(f"{URL}?role=sales", headers=headers)
+    inactive = client.get(f"{URL}?active=false", headers=headers)
+    active_sales = client.get(f"{URL}?role=sales&active=true", headers=headers)
+
+    assert ids(sales) == [staff["cene"]["id"], staff["ana"]["id"]]
+    assert ids(inactive) == [staff["cene"]["id"]]
+    assert ids(active_sales) == [staff["ana"]["id"]]
+
+
+@pytest.mark.parametrize("q", ["a\x00", "x" * 101])
+def test_list_employees_invalid_q_is_422(client, actors, q):
+    response = client.get(URL, query_string={"q": q}, headers=actors.headers("hr"))
+
+    assert response.status_code == 422
+    assert "query.q" in response.get_json()["errors"]
+
+
+def test_list_employees_unknown_role_filter_is_422(client, actors):
+    response = client.get(f"{URL}?role=pilot", headers=actors.headers("admin"))
+
+    assert response.status_code == 422
+    assert "query.role" in response.get_json()["errors"]
+
+
+def test_list_employees_sort_by_name_and_reverse_email(client, actors):
+    staff = seed_staff(actors)
+    headers = actors.headers("admin")
+    admin_id = actors.account("admin")["id"]
+
+    by_name = client.get(f"{URL}?sort=name", headers=headers)
+    by_email_desc = client.get(f"{URL}?sort=-email", headers=headers)
+
+    # "Admin 4" < "Ana Kovac" < "Bor Zupan" < "Cene Mlakar"
+    expected = [admin_id, staff["ana"]["id"], staff["bor"]["id"], staff["cene"]["id"]]
+    assert ids(by_name) == expected
+    emails = [item["email"] for item in by_email_desc.get_json()["items"]]
+    assert emails == sorted(emails, reverse=True)
+
+
+def test_list_employees_sort_by_unknown_field_is_422(client, actors):
+    response = client.get(f"{URL}?sort=password_hash", headers=actors.headers("admin"))
+
+    assert response.status_code == 422
+    assert "query.sort" in response.get_json()["errors"]
+
+
+def test_list_employees_paginates(client, actors):
+    seed_staff(actors)
+    headers = actors.headers("admin")
+
+    first = client.get(f"{URL}?per_page=3", headers=headers).get_json()
+    second = client.get(f"{URL}?per_page=3&page=2", headers=headers).get_json()
+
+    assert first["meta"] == {
+        "page": 1,
+        "per_page": 3,
+        "total": 4,
+        "pages": 2,
+        "has_more": True,
+        "next_cursor": ANY,
+        "total_is_estimate": False,
+    }
+    assert len(first["items"]) == 3 and len(second["items"]) == 1
+    assert {i["id"] for i in first["items"]}.isdisjoint(
+        {i["id"] for i in second["items"]}
+    )
+
+
+def test_list_employees_per_page_over_100_is_422(client, actors):
+    response = client.get(f"{URL}?per_page=101", headers=actors.headers("admin"))
+
+    assert response.status_code == 422
+    assert "query.per_page" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin", "hr"}, 200))
+def test_list_employees_role_matrix(client, actors, role, status):
+    response = client.get(URL, headers=actors.headers(role))
+
+    assert response.status_code == status
+
+
+# --- view ---------------------------------------------------------------------------
+
+
+def test_get_employee_returns_profile(client, actors):
+    target = actors.employee("finance", name="Fin Ance", phone="+1 555 0100")
+
+    response = client.get(f"{URL}/{target['id']}", headers=actors.headers("hr"))
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["id"] == target["id"]
+    assert body["role"] == "finance"
+    assert body["phone"] == "+1 555 0100"
+    assert "password_hash" not in body
+
+
+@pytest.mark.parametrize("employee_id", [999999, 2147483647])
+def test_get_employee_unknown_id_is_404(client, actors, employee_id):
+    response = client.get(f"{URL}/{employee_id}", headers=actors.headers("admin"))
+
+    assert response.status_code == 404
+
+
+def test_get_employee_id_beyond_32_bits_is_404(client, actors):
+    response = client.get(f"{URL}/2147483648", headers=actors.headers("admin"))
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin", "hr"}, 200))
+def test_get_employee_role_matrix(client, actors, role, status):
+    target = actors.employee("operation")
+
+    response = client.get(f"{URL}/{target['id']}", headers=actors.headers(role))
+
+    assert response.status_code == status
+
+
+# --- edit ---------------------------------------------------------------------------
+
+
+def test_patch_employee_admin_changes_role_and_contact(app, client, actors):
+    target = actors.employee("sales")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"role": "finance", "email": "New.Mail@Staff.test", "name": " Renamed "},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["role"] == "finance"
+    stored = row(app, target["id"])
+    assert (stored.role, stored.email, stored.name) == (
+        "finance",
+        "new.mail@staff.test",
+        "Renamed",
+    )
+
+
+def test_patch_employee_role_change_applies_to_existing_tokens(client, actors):
+    target = actors.employee("hr")
+    admin = actors.headers("admin")
+    assert client.get(URL, headers=target["headers"]).status_code == 200
+
+    client.patch(f"{URL}/{target['id']}", json={"role": "sales"}, headers=admin)
+
+    assert client.get(URL, headers=target["headers"]).status_code == 403
+
+
+def test_patch_employee_hr_changes_contact_data(app, client, actors):
+    target = actors.employee("sales")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"phone": "+1 555 0199", "name": "New Name"},
+        headers=actors.headers("hr"),
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["phone"] == "+1 555 0199"
+    stored = row(app, target["id"])
+    assert (stored.phone, stored.name, stored.role) == (
+        "+1 555 0199",
+        "New Name",
+        "sales",
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [{"role": "admin"}, {"active": False}, {"role": "sales"}]
+)
+def test_patch_employee_hr_sending_role_or_active_is_403(app, client, actors, body):
+    target = actors.employee("sales")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={**body, "name": "Sneaky"},
+        headers=actors.headers("hr"),
+    )
+
+    assert response.status_code == 403
+    stored = row(app, target["id"])
+    assert (stored.role, stored.active, stored.name) == ("sales", True, "Sales 1")
+
+
+def test_patch_employee_hr_editing_an_admin_is_403(app, client, actors):
+    admin = actors.account("admin")
+
+    response = client.patch(
+        f"{URL}/{admin['id']}",
+        json={"email": "hr-owned@staff.test"},
+        headers=actors.headers("hr"),
+    )
+
+    assert response.status_code == 403
+    assert row(app, admin["id"]).email == admin["email"]
+
+
+def test_patch_employee_email_taken_any_case_is_409(app, client, actors):
+    actors.employee("sales", email="taken@staff.test")
+    target = actors.employee("finance")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"email": "TAKEN@staff.test"},
+        headers=actors.headers("hr"),
+    )
+
+    assert response.status_code == 409
+    assert row(app, target["id"]).email == target["email"]
+
+
+def test_patch_employee_keeping_own_email_is_200(client, actors):
+    target = actors.employee("finance")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"email": target["email"].upper()},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["email"] == target["email"]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "nope"}, "email"),
+        ({"role": "customer"}, "role"),
+        ({"active": "sometimes"}, "active"),
+        ({"name": ""}, "name"),
+        ({"password": PASSWORD + "x"}, "password"),
+        ({"id": 5}, "id"),
+    ],
+)
+def test_patch_employee_invalid_body_is_422(client, actors, body, field):
+    target = actors.employee("sales")
+
+    response = client.patch(
+        f"{URL}/{target['id']}", json=body, headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_patch_employee_unknown_id_is_404(client, actors):
+    response = client.patch(
+        f"{URL}/424242", json={"name": "X"}, headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"role": "hr"}, {"active": False}])
+def test_patch_employee_admin_demoting_or_deactivating_self_is_409(
+    app, client, actors, body
+):
+    actors.employee("admin")  # another active admin: only the self rule applies
+    me = actors.account("admin")
+
+    response = client.patch(f"{URL}/{me['id']}", json=body, headers=me["headers"])
+
+    assert response.status_code == 409
+    stored = row(app, me["id"])
+    assert (stored.role, stored.active) == ("admin", True)
+
+
+def test_patch_employee_admin_demotes_another_admin(app, client, actors):
+    other = actors.employee("admin")
+
+    response = client.patch(
+        f"{URL}/{other['id']}",
+        json={"role": "finance"},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 200
+    assert row(app, other["id"]).role == "finance"
+
+
+def test_patch_employee_admin_reactivates_employee(app, client, actors):
+    target = actors.employee("sales", active=False)
+
+    response = client.patch(
+        f"{URL}/{target['id']}", json={"active": True}, headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 200
+    assert row(app, target["id"]).active is True
+
+
+def test_patch_employee_deactivation_stops_tokens(app, client, actors):
+    target = actors.employee("hr")
+
+    response = client.patch(
+        f"{URL}/{target['id']}", json={"active": False}, headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 200
+    assert client.get(URL, headers=target["headers"]).status_code == 401
+    assert row(app, target["id"]).tokens_valid_after is not None
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin", "hr"}, 200))
+def test_patch_employee_contact_role_matrix(app, client, actors, role, status):
+    target = actors.employee("operation")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"phone": "+1 555 0123"},
+        headers=actors.headers(role),
+    )
+
+    assert response.status_code == status
+    expected = "+1 555 0123" if status == 200 else None
+    assert row(app, target["id"]).phone == expected
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin"}, 200))
+def test_patch_employee_role_change_role_matrix(app, client, actors, role, status):
+    target = actors.employee("operation")
+
+    response = client.patch(
+        f"{URL}/{target['id']}", json={"role": "finance"}, headers=actors.headers(role)
+    )
+
+    assert response.status_code == status
+    assert row(app, target["id"]).role == ("finance" if status == 200 else "operation")
+
+
+# --- deactivate ---------------------------------------------------------------------
+
+
+def test_delete_employee_deactivates_and_tokens_stop_at_once(app, client, actors):
+    target = actors.employee("hr")
+    assert client.get(URL, headers=target["headers"]).status_code == 200
+
+    response = client.delete(f"{URL}/{target['id']}", headers=actors.headers("admin"))
+
+    assert response.status_code == 204
+    assert response.data == b""
+    stored = row(app, target["id"])
+    assert stored is not None and stored.active is False
+    refused = client.get(URL, headers=target["headers"])
+    assert refused.status_code == 401
+    assert refused.get_json()["status"] == 401
+
+
+def test_delete_employee_refuses_password_login_afterwards(client, actors):
+    target = actors.employee("sales")
+    client.delete(f"{URL}/{target['id']}", headers=actors.headers("admin"))
+
+    login = {"email": target["email"], "password": PASSWORD, "account": "employee"}
+    response = client.post("/api/v1/auth/login", json=login)
+
+    assert response.status_code == 401
+
+
+def test_delete_employee_already_inactive_is_204(app, client, actors):
+    target = actors.employee("sales", active=False)
+
+    response = client.delete(f"{URL}/{target['id']}", headers=actors.headers("admin"))
+
+    assert response.status_code == 204
+    assert row(app, target["id"]).active is False
+
+
+def test_delete_employee_another_admin_is_204(app, client, actors):
+    other = actors.employee("admin")
+
+    response = client.delete(f"{URL}/{other['id']}", headers=actors.headers("admin"))
+
+    assert response.status_code == 204
+    assert row(app, other["id"]).active is False
+    assert client.get(URL, headers=other["headers"]).status_code == 401
+
+
+def test_delete_employee_self_is_409(app, client, actors):
+    actors.employee("admin")
+    me = actors.account("admin")
+
+    response = client.delete(f"{URL}/{me['id']}", headers=me["headers"])
+
+    assert response.status_code == 409
+    assert row(app, me["id"]).active is True
+
+
+def test_delete_employee_unknown_id_is_404(client, actors):
+    response = client.delete(f"{URL}/424242", headers=actors.headers("admin"))
+
+    assert response.status_code == 404
+
+
+def test_deactivate_employee_last_active_admin_is_409(app, actors):
+    """Admin B's request was authorised, then B was deactivated concurrently: B may
+    no longer remove A, the last active admin."""
+    a = actors.employee("admin")
+    b = actors.employee("admin")
+    with app.app_context():
+        actor = db.session.get(Employee, b["id"])
+        db.session.expunge(actor)
+        db.session.get(Employee, b["id"]).active = False
+        db.session.commit()
+        with pytest.raises(Conflict) as raised:
+            deactivate_employee(employee_id=a["id"], actor=actor)
+    assert raised.value.code == "last-admin"
+    assert row(app, a["id"]).active is True
+
+
+def test_update_employee_demoting_last_active_admin_is_409(app, actors):
+    a = actors.employee("admin")
+    b = actors.employee("admin")
+    with app.app_context():
+        actor = db.session.get(Employee, b["id"])
+        db.session.expunge(actor)
+        db.session.get(Employee, b["id"]).active = False
+        db.session.commit()
+        with pytest.raises(Conflict) as raised:
+            update_employee(employee_id=a["id"], changes={"role": "hr"}, actor=actor)
+    assert raised.value.code == "last-admin"
+    assert row(app, a["id"]).role == "admin"
+
+
+@pytest.mark.parametrize("role, status", matrix({"admin"}, 204))
+def test_delete_employee_role_matrix(app, client, actors, role, status):
+    target = actors.employee("operation")
+
+    response = client.delete(f"{URL}/{target['id']}", headers=actors.headers(role))
+
+    assert response.status_code == status
+    assert row(app, target["id"]).active is (status != 204)
+
+
+@pytest.mark.postgres
+def test_delete_employee_admins_removing_each_other_concurrently_keep_one(app, actors):
+    """Two admins deactivate each other at the same instant, several times: exactly
+    one of them stays active every time (row locks + conditional UPDATE)."""
+    for _ in range(5):
+        a, b = actors.employee("admin"), actors.employee("admin")
+        barrier = threading.Barrier(2)
+        statuses = {}
+
+        def remove(me, other):
+            client = app.test_client()
+            barrier.wait()
+            response = client.delete(f"{URL}/{other['id']}", headers=me["headers"])
+            statuses[me["id"]] = response.status_code
+
+        threads = [
+            threading.Thread(target=remove, args=(a, b)),
+            threading.Thread(target=remove, args=(b, a)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        survivors = [e for e in (a, b) if row(app, e["id"]).active]
+        assert len(survivors) == 1, statuses
+        assert sorted(statuses.values())[0] == 204
+        assert sorted(statuses.values())[1] in (401, 409)
+        with app.app_context():  # leave no active admin behind for the next round
+            db.session.get(Employee, survivors[0]["id"]).active = False
+            db.session.commit()

@@ -1,0 +1,1 @@
+"""Tests of the api: the published contract (OpenAPI, Postman, generated client, fuzz regressions, role matrix)."""

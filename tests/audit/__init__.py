@@ -1,0 +1,1 @@
+"""Tests of the audit: the audit log."""

@@ -1,0 +1,1 @@
+"""Tests of the catalogue: packages, itineraries, departures and search."""

@@ -1,0 +1,1 @@
+"""Tests of the core: the app, error, OpenAPI and fast-dump tests."""

@@ -1,0 +1,1 @@
+"""Tests of the demo: the demo and scale seeds."""

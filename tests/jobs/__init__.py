@@ -1,0 +1,1 @@
+"""Tests of the jobs: the schedule of periodic jobs and the Celery tasks that run them."""

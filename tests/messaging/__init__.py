@@ -1,0 +1,1 @@
+"""Tests of the messaging: the outbox, notifications, mail and outgoing webhooks."""

@@ -1,0 +1,1 @@
+"""Tests of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""

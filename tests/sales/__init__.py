@@ -1,0 +1,1 @@
+"""Tests of the sales: enquiries, assignment, activities, quotes, lost reasons and customer merges."""

@@ -1,8 +1,10 @@
 # Easy Travels API: run, demo and test the service (GNU make; needs only python3 3.11+).
 #
-#   make run           migrate + seed the demo data + serve on http://127.0.0.1:5000,
-#                      with localstripe (card payments) on http://127.0.0.1:8420
+#   make run           install the runtime only, migrate + seed the demo data + serve on
+#                      http://127.0.0.1:5000, with localstripe (card payments) on :8420
 #   make test          lint + the test suite on SQLite           (PYTEST_ARGS="-k seed -x")
+#                      (browser tests too when Chromium and the dashboard packages
+#                      can be installed; otherwise one line says they were skipped)
 #   make test-pg       the test suite on PostgreSQL       (TEST_DATABASE_URL=...)
 #   make walkthrough   a live server on a fresh database + examples/walkthrough.py
 #   make openapi       export the served OpenAPI spec to docs/openapi.json
@@ -16,7 +18,7 @@
 #                      `make beat` (the schedule), all on CELERY_BROKER_URL (Procfile)
 #   make drill         PostgreSQL restart drill: private cluster + gunicorn under load
 #   make bench-load    load + scale bench vs the goals: service vs bare Flask, 1k and 1M
-#                      rows, medians of 3; writes the table into README.md (~10 min)
+#                      rows, medians of 3; writes the tables into docs/benchmarks.md (~10 min)
 #   make dashboard     rebuild the staff dashboard (dashboard/web -> dashboard/static, npm)
 #   make test-browser  the dashboard's browser tests only (Debian's Chromium + Playwright)
 
@@ -28,7 +30,16 @@ SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.requirements-installed
+STAMP := $(VENV)/.dev-installed
+RUN_STAMP := $(VENV)/.run-installed
+CHROMIUM := /usr/bin/chromium
+# The staff dashboard's sources and pinned npm packages (Vite, Chart.js, axe-core,
+# ESLint, Prettier); the built files are committed in dashboard/static.
+DASHBOARD_WEB := dashboard/web
+DASHBOARD_STAMP := $(DASHBOARD_WEB)/node_modules/.installed
+# Redocly's CLI (pinned in tools/redocly) lints the OpenAPI document.
+REDOCLY_TOOLS := tools/redocly
+REDOCLY_STAMP := $(REDOCLY_TOOLS)/node_modules/.installed
 FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -64,11 +75,11 @@ FUZZ_DATABASE_URL ?=
 FUZZ_ARGS ?=
 # Options of scripts/drill_pg_restart.py, e.g. --clients 8 --json drill.json
 DRILL_ARGS ?=
-# Options of bench/load.py, e.g. --quick (2.5 minute smoke, never writes README.md),
+# Options of bench/load.py, e.g. --quick (2.5 minute smoke, never writes docs/benchmarks.md),
 # --no-write-readme (print only) or --duration 15
 BENCH_LOAD_ARGS ?=
 
-.PHONY: help venv run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
+.PHONY: help venv venv-run browser-deps run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
 	fuzz fuzz-short worker beat dashboard dashboard-deps dashboard-check chromium test-browser \
 	screenshots client-check
 
@@ -76,43 +87,66 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
 	    | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## Create .venv and install requirements-dev.txt (again when they change)
+venv: $(STAMP) ## Create .venv with requirements-dev.txt (test and dev tooling; again when changed)
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -c "$$CHECK_PYTHON_PY"
-	if [ ! -x $(BIN)/python ]; then
-	    if ! $(PYTHON) -m venv $(VENV); then
-	        rm -rf $(VENV)
-	        echo "python3 -m venv failed (Debian/Ubuntu: apt install python3-venv)" >&2
-	        exit 1
-	    fi
-	fi
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+venv-run: $(RUN_STAMP) ## Create .venv with what `make run` needs only (requirements-local.txt)
+
+$(RUN_STAMP): requirements.txt requirements-local.txt
+	@$(PYTHON) scripts/venv_install.py $(VENV) requirements-local.txt \
+	    --label "installing the runtime into $(VENV)"
 	touch $@
 
-run: venv ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
-	# The public development secret is accepted only here, on a loopback HOST
+$(STAMP): requirements.txt requirements-local.txt requirements-dev.txt
+	@$(PYTHON) scripts/venv_install.py $(VENV) requirements-dev.txt \
+	    --label "installing the test and dev tools into $(VENV)"
+	touch $@ $(RUN_STAMP)
+
+run: venv-run ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
+	@# The public development secret is accepted only here, on a loopback HOST
 	# (config.check_secrets); elsewhere set SECRET_KEY and JWT_SECRET_KEY.
 	case '$(HOST)' in 127.*|localhost|::1) export ALLOW_DEV_SECRET_ON_LOOPBACK=1 ;; esac
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo
 	tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/easytravels-run.XXXXXX")
 	stripe=
 	$(LOCALSTRIPE_FUNCTIONS)
 	trap 'stripe_down; rm -rf "$$tmp"' EXIT
+	echo "database: flask db upgrade"
+	$(FLASK) db upgrade >"$$tmp/migrate.log" 2>&1 || { cat "$$tmp/migrate.log"; exit 1; }
+	echo "demo data: flask seed-demo (skipped when data exists)"
+	$(FLASK) seed-demo
 	if [ -z "$${STRIPE_SECRET_KEY:-}$${STRIPE_API_BASE:-}" ]; then
-	    stripe_up $(PORT) $(LOCALSTRIPE_PORT)
-	    echo "card payments: publishable key $$STRIPE_PUBLISHABLE_KEY, API $$STRIPE_API_BASE"
+	    stripe_up $(PORT) $(LOCALSTRIPE_PORT) >/dev/null
+	    echo "card payments: localstripe at $$STRIPE_API_BASE (publishable key $$STRIPE_PUBLISHABLE_KEY)"
 	fi
+	echo "serving http://$(HOST):$(PORT)/ (staff dashboard /dashboard, API docs /api/docs; Ctrl-C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: venv lint ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
-	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+test: venv lint browser-deps ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
+	@if [ -x $(CHROMIUM) ] && [ -f $(DASHBOARD_STAMP) ]; then
+	    browser=
+	else
+	    browser=(-m "not browser")
+	    echo "browser tests skipped: Chromium or the dashboard packages are missing; enable them with: make chromium dashboard-deps"
+	fi
+	env -u TEST_DATABASE_URL $(BIN)/pytest "$${browser[@]}" $(PYTEST_ARGS)
 
-lint: venv ## ruff check, ruff format --check (88 columns) and the import-linter layer contracts
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+# Chromium (Debian's, needs root and apt) and the dashboard's npm packages for the
+# browser tests: installed when they can be, never failing `make test` when not.
+browser-deps:
+	@if [ -x $(CHROMIUM) ] && [ -f $(DASHBOARD_STAMP) ]; then exit 0; fi
+	echo "browser tests: installing Chromium and the dashboard packages (make chromium dashboard-deps)"
+	log=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-browser.XXXXXX")
+	if ! $(MAKE) --no-print-directory chromium dashboard-deps >"$$log" 2>&1; then
+	    echo "browser tests: could not install them (log: $$log)"
+	fi
+
+lint: venv $(DASHBOARD_STAMP) $(REDOCLY_STAMP) ## ruff, ruff format, import contracts, eslint + prettier, Redocly
+	@echo "lint: ruff check, ruff format --check, lint-imports, eslint + prettier, redocly"
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/lint-imports --no-cache >"$${TMPDIR:-/tmp}/easytravels-lint-imports.log" 2>&1 \
+	    || { cat "$${TMPDIR:-/tmp}/easytravels-lint-imports.log"; exit 1; }
+	npm run --silent --prefix $(DASHBOARD_WEB) lint
+	$(REDOCLY_TOOLS)/lint.sh
 
 test-pg: venv pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
@@ -134,7 +168,7 @@ walkthrough: venv ## Serve a fresh SQLite database and run examples/walkthrough.
 	    --smtp-port "$$smtp_port" --stripe-api-base "$$STRIPE_API_BASE" || status=$$?
 	$(LIVE_SERVER_END)
 
-openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no servers)
+openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted keys, servers kept)
 	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-openapi.XXXXXX")
 	trap 'rm -f "$$tmp"' EXIT
 	secret=$$($(BIN)/python -c "$$GEN_SECRET_PY")
@@ -144,6 +178,10 @@ openapi: venv ## Export the spec the app serves to docs/openapi.json (sorted, no
 
 postman: venv ## Rebuild docs/postman/ (collection + environment) from docs/openapi.json
 	$(BIN)/python scripts/build_postman.py
+
+$(REDOCLY_STAMP): $(REDOCLY_TOOLS)/package.json $(REDOCLY_TOOLS)/package-lock.json
+	npm ci --prefix $(REDOCLY_TOOLS) --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(NEWMAN_STAMP): $(POSTMAN_TOOLS)/package.json $(POSTMAN_TOOLS)/package-lock.json
 	npm ci --prefix $(POSTMAN_TOOLS) --no-audit --no-fund --loglevel=error
@@ -202,13 +240,11 @@ beat: venv ## Celery beat, the schedule: run exactly ONE per deployment
 drill: venv ## Restart a private PostgreSQL twice under load; check no 500, no loss (DRILL_ARGS)
 	$(BIN)/python scripts/drill_pg_restart.py $(DRILL_ARGS)
 
-bench-load: venv ## Load/scale bench vs the goals on local PostgreSQL, table into README.md (BENCH_LOAD_ARGS)
+bench-load: venv ## Load/scale bench vs the goals on local PostgreSQL, tables into docs/benchmarks.md (BENCH_LOAD_ARGS)
 	$(BIN)/python bench/load.py --write-readme $(BENCH_LOAD_ARGS)
 
 # The staff dashboard: sources and pinned npm packages (Vite, Chart.js, axe-core) in
 # dashboard/web, the built files committed in dashboard/static (served at /dashboard).
-DASHBOARD_WEB := dashboard/web
-DASHBOARD_STAMP := $(DASHBOARD_WEB)/node_modules/.installed
 
 $(DASHBOARD_STAMP): $(DASHBOARD_WEB)/package.json $(DASHBOARD_WEB)/package-lock.json
 	npm ci --prefix $(DASHBOARD_WEB) --no-audit --no-fund --loglevel=error

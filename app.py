@@ -82,8 +82,9 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_http_policies(app: Flask) -> None:
-    """Trusted proxy headers, rate limits, security headers and CORS (core/rate_limits.py,
-    core/security.py). Runs after the blueprints exist (the limiter wraps their views)."""
+    """Trusted proxy headers, rate limits, security headers and CORS
+    (core/rate_limits.py, core/security.py). Runs after the blueprints exist (the
+    limiter wraps their views)."""
     from core.rate_limits import init_limits
     from core.security import init_cors, init_security_headers
 
@@ -150,7 +151,7 @@ def register_dashboard(app: Flask) -> None:
 
 def register_request_guards(app: Flask) -> None:
     """Refuse oversized (413), too deeply nested or non-Unicode JSON (400) bodies
-    (core/input_limits.py), then bodies that are not JSON with 415, before any view runs."""
+    (core/input_limits.py), then non-JSON bodies with 415, before any view runs."""
     from core.input_limits import init_input_limits
 
     init_input_limits(app)
@@ -182,8 +183,9 @@ def bootstrap_admin(app: Flask) -> None:
     """Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when none exists.
 
     Skipped silently while the schema does not exist yet (before `db upgrade`).
-    Safe when several workers start at once (services.accounts.employees.ensure_first_admin);
-    logs one "admin bootstrap:" line per process.
+    Safe when several workers start at once
+    (services.accounts.employees.ensure_first_admin); logs one "admin bootstrap:" line
+    per process.
     """
     if not (app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD")):
         return

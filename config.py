@@ -1,11 +1,12 @@
 """Configuration classes, read from the environment (and `.env`).
 
 `APP_CONFIG` selects the class: `development` (default), `testing` or `production`.
-Every variable is documented in README.md ("Configuration") and `.env.example`.
+Every variable is documented in docs/configuration.md and `.env.example`.
 """
 
 import os
 from datetime import timedelta
+from typing import ClassVar
 
 from dotenv import load_dotenv
 
@@ -73,7 +74,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", "sqlite:///easytravels.db")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     # Database fault bounds on PostgreSQL (engine_options): seconds
     # to connect, to wait for a pooled connection, milliseconds per statement (0 =
     # no limit; gunicorn.conf.py sets 15000 for the web workers only, so migrations
@@ -86,7 +87,7 @@ class Config:
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
-    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -101,8 +102,8 @@ class Config:
     # (services/messaging/mail.py); an OTP request then answers 503.
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
-    # Rate limits (core/rate_limits.py, Flask-Limiter notation, several joined by ";"): per
-    # client address and, where an email is submitted, per account.
+    # Rate limits (core/rate_limits.py, Flask-Limiter notation, several joined by ";"):
+    # per client address and, where an email is submitted, per account.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "easytravels")
@@ -146,9 +147,10 @@ class Config:
     ADMIN_NAME = os.environ.get("ADMIN_NAME", "Administrator")
     BOOKING_HOLD_MINUTES = int(os.environ.get("BOOKING_HOLD_MINUTES", "15"))
     # Customers (never staff) book at most this many seats at once, and hold at most
-    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure (services/booking/booking_limits.py).
-    # Departures may carry a 0.00 price only when this is true (free seats on
-    # purpose); otherwise a zero price is refused with 422 (services/catalogue/departures.py).
+    # MAX_HELD_SEATS_PER_CUSTOMER unpaid seats per departure
+    # (services/booking/booking_limits.py). Departures may carry a 0.00 price only when
+    # this is true (free seats on purpose); otherwise a zero price is refused with 422
+    # (services/catalogue/departures.py).
     ALLOW_ZERO_PRICES = _bool("ALLOW_ZERO_PRICES", False)
     MAX_SEATS_PER_BOOKING = int(os.environ.get("MAX_SEATS_PER_BOOKING", "10"))
     MAX_HELD_SEATS_PER_CUSTOMER = int(
@@ -161,19 +163,20 @@ class Config:
         os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24")
     )
 
-    # Card payments through the payment provider (services/payments/provider.py): Stripe's
-    # API, or another server speaking it at STRIPE_API_BASE (a local localstripe in
-    # development and tests). Enabled when any STRIPE_* variable is set; otherwise
-    # the card payment endpoints answer 503.
+    # Card payments through the payment provider (services/payments/provider.py):
+    # Stripe's API, or another server speaking it at STRIPE_API_BASE (a local
+    # localstripe in development and tests). Enabled when any STRIPE_* variable is set;
+    # otherwise the card payment endpoints answer 503.
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
-    # HTTP caching of catalogue reads (routes/common/caching.py, README "HTTP caching"):
-    # max-age in seconds of anonymous answers (`Cache-Control: public, max-age=N`);
-    # CATALOGUE_CACHE_URL (redis://...) turns on the server-side cache of anonymous
-    # package lists for CATALOGUE_CACHE_TTL seconds (empty: off).
+    # HTTP caching of catalogue reads (routes/common/caching.py, docs/api.md
+    # "HTTP caching"): max-age in seconds of anonymous answers
+    # (`Cache-Control: public, max-age=N`); CATALOGUE_CACHE_URL (redis://...) turns on
+    # the server-side cache of anonymous package lists for CATALOGUE_CACHE_TTL seconds
+    # (empty: off).
     CATALOGUE_CACHE_MAX_AGE = int(os.environ.get("CATALOGUE_CACHE_MAX_AGE", "60"))
     CATALOGUE_CACHE_URL = os.environ.get("CATALOGUE_CACHE_URL", "")
     CATALOGUE_CACHE_TTL = int(os.environ.get("CATALOGUE_CACHE_TTL", "30"))
@@ -182,9 +185,10 @@ class Config:
     # problem before they are read (core/input_limits.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
 
-    # Work off the request path (services/messaging/outbox.py, services/jobs/tasks.py, README "Outbox,
-    # workers and webhooks"). CELERY_BROKER_URL: redis://... or amqp://...; empty =
-    # no broker: EMBEDDED_WORKER runs relay and schedule in a thread of the server.
+    # Work off the request path (services/messaging/outbox.py, services/jobs/tasks.py,
+    # docs/outbox.md). CELERY_BROKER_URL: redis://... or
+    # amqp://...; empty = no broker: EMBEDDED_WORKER runs relay and schedule in a thread
+    # of the server.
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", False)
@@ -205,7 +209,7 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     # Balance reminders (days before balance_due_date) and the unpaid-balance
     # cancellation BALANCE_CANCEL_GRACE_DAYS after it (BALANCE_AUTO_CANCEL=false: off).
-    BALANCE_REMINDER_DAYS = [
+    BALANCE_REMINDER_DAYS: ClassVar[list[int]] = [
         int(day) for day in _list("BALANCE_REMINDER_DAYS") or ["14", "7", "3"]
     ]
     BALANCE_AUTO_CANCEL = _bool("BALANCE_AUTO_CANCEL", True)
@@ -227,13 +231,14 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    # Served by the app itself from the pinned flask-swagger-ui package (core/swagger_ui.py).
+    # Served by the app itself from the pinned flask-swagger-ui package
+    # (core/swagger_ui.py).
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
     JSON_SORT_KEYS = False
 
 
 class DevelopmentConfig(Config):
-    """Local development: SQLite under instance/, mail written to the log without SMTP."""
+    """Local development: SQLite under instance/, mail written to the log (no SMTP)."""
 
     DEBUG = False
     # The embedded default: `flask run` relays the outbox and runs the schedule
@@ -243,7 +248,7 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
-    """pytest: `TEST_DATABASE_URL` (PostgreSQL in CI) or a SQLite file the fixtures pick."""
+    """pytest: `TEST_DATABASE_URL` (PostgreSQL in CI) or a SQLite file from fixtures."""
 
     TESTING = True
     # pytest fixtures pass their own URL; for the CLI under APP_CONFIG=testing,
@@ -280,8 +285,8 @@ class ProductionConfig(Config):
     def validate(config: dict) -> None:
         """Refuse to start with a missing, default or short secret.
 
-        Raises RuntimeError naming the variable; the rule is docs/design.md "Running and configuration"
-        (at least 32 bytes, never the development default).
+        Raises RuntimeError naming the variable; the rule is docs/design.md
+        "Running and configuration" (at least 32 bytes, never the development default).
         """
         for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
             value = config.get(name) or ""

@@ -12,7 +12,7 @@ from core.errors import Forbidden
 from models.account import ROLES
 
 STAFF = ROLES
-ANY_ACCOUNT = ROLES + ("customer",)
+ANY_ACCOUNT = (*ROLES, "customer")
 BEARER = [{"bearerAuth": []}]
 # OpenAPI 3: an empty requirement object makes the bearer token optional.
 OPTIONAL_BEARER = [{"bearerAuth": []}, {}]
@@ -34,7 +34,8 @@ def roles_required(*roles: str, refresh: bool = False):
     """Require a valid access token whose account has one of `roles`.
 
     Put it above `@blp.arguments` so a bad body from an anonymous caller gets 401,
-    not 422 (docs/architecture.md "Stack notes"). Raises 401 (via the JWT loaders) or 403.
+    not 422 (docs/architecture.md "Stack notes"). Raises 401 (through the JWT
+    loaders) or 403.
     """
     allowed = set(roles)
 

@@ -1,4 +1,5 @@
-"""Password hashing with Werkzeug's scrypt (docs/design.md "Rules with numbers": passwords)."""
+"""Password hashing with Werkzeug's scrypt (docs/design.md "Rules with numbers":
+passwords)."""
 
 import functools
 import secrets

@@ -1,12 +1,13 @@
 """JWT set-up: identities, token issue, revocation and the 401 problem responses.
 
 Access and refresh tokens of one login share a session id (`sid` claim); logout
-stores the sid in `revoked_sessions`, which revokes both (docs/design.md "Rules with numbers": tokens).
+stores the sid in `revoked_sessions`, which revokes both (docs/design.md
+"Rules with numbers": tokens).
 """
 
 import time
 import uuid
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token

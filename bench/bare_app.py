@@ -57,8 +57,8 @@ MAX_PER_PAGE = 100
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _connection: dict = {}
 
-# The service counts at most 10,001 matching rows (services/shared/pagination.py count_bounded,
-# docs/design.md "API conventions"); the bare app runs the same bounded count.
+# The service counts at most 10,001 matching rows (services/shared/pagination.py
+# count_bounded, docs/design.md "API conventions"); the bare app counts alike.
 COUNT_BOUND = 10_001
 ITINERARY = (
     "(SELECT coalesce(json_agg(json_build_object('day_number', d.day_number, "
@@ -83,7 +83,8 @@ SEARCH_SQL = (
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM packages WHERE status = 'published' "
     f"AND {MATCH.format(col='search_document')} LIMIT {COUNT_BOUND}) s) AS total, "
     f"{PACKAGE_COLUMNS}, {ITINERARY} "
-    f"FROM packages p WHERE p.status = 'published' AND {MATCH.format(col='p.search_document')} "
+    "FROM packages p WHERE p.status = 'published' AND "
+    f"{MATCH.format(col='p.search_document')} "
     "ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 PACKAGES_AFTER_SQL = (
@@ -99,7 +100,8 @@ PACKAGE_SQL = (
 CUSTOMERS_SQL = (
     f"SELECT (SELECT count(*) FROM (SELECT 1 FROM customers LIMIT {COUNT_BOUND}) s) "
     "AS total, c.id, c.name, c.email, c.phone, "
-    "c.address, c.active, c.wallet_balance, c.created_at, c.updated_at FROM customers c "
+    "c.address, c.active, c.wallet_balance, c.created_at, c.updated_at "
+    "FROM customers c "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 # A booking as the service shows it: its departure's package and date, its invoice

@@ -1,10 +1,12 @@
-"""Booking throughput and oversell check under contention (docs/design.md "Rules with numbers": seats).
+"""Booking throughput and oversell check under contention (docs/design.md
+"Rules with numbers": seats).
 
 Creates a fresh PostgreSQL database on a loopback server, builds the schema
 (`flask --app app db upgrade`, falling back to create_all), seeds one published
 departure with N seats and M customers, starts gunicorn with W workers on
-127.0.0.1 (tests/live.py `serve`, the test suite's live-server helper), fires booking attempts (1-3 seats each) from T client threads until
-every attempt was made or the time cap passed, then prints what happened:
+127.0.0.1 (tests/live.py `serve`, the test suite's live-server helper), fires booking
+attempts (1-3 seats each) from T client threads until every attempt was made or the time
+cap passed, then prints what happened:
 
     attempts, 201s, 409s, 5xx/other, elapsed, bookings/s, p50/p99 latency,
     seats_taken vs capacity, oversell count (must be 0).
@@ -92,7 +94,8 @@ def require_loopback(host: str | None) -> None:
     except ValueError:
         pass
     sys.exit(
-        f"refusing non-loopback database host {host!r}: this bench stays on this machine"
+        f"refusing non-loopback database host {host!r}: "
+        "this bench stays on this machine"
     )
 
 
@@ -347,7 +350,8 @@ def report(args, schema: str, run: dict, state: dict) -> int:
     )
     lines = [
         f"schema             {schema}",
-        f"workers x threads  {args.workers} x {args.threads}, client threads {args.clients}",
+        f"workers x threads  {args.workers} x {args.threads}, "
+        f"client threads {args.clients}",
         f"attempts           {len(statuses)} of {args.attempts} planned",
         f"201 created        {created}",
         f"409 refused        {refused}",
@@ -358,7 +362,8 @@ def report(args, schema: str, run: dict, state: dict) -> int:
         f"bookings/s         {created / run['elapsed']:.1f} over the run; "
         f"{created / run['last_201'] if run['last_201'] else 0:.1f} until the last 201 "
         f"({run['last_201']:.2f} s)",
-        f"latency p50 / p99  {statistics.median(latencies) if latencies else 0:.1f} ms / "
+        f"latency p50 / p99  {statistics.median(latencies) if latencies else 0:.1f} "
+        "ms / "
         f"{percentile(latencies, 0.99):.1f} ms",
         f"seats_taken        {state['seats_taken']} of capacity {state['capacity']} "
         f"(live bookings hold {state['live_seats']})",

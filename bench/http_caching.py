@@ -1,4 +1,4 @@
-"""What HTTP caching of catalogue reads costs and saves (README "HTTP caching").
+"""What HTTP caching of catalogue reads costs and saves (docs/api.md "HTTP caching").
 
 In-process (Flask test client, no network, one thread), against a fresh schema in
 BENCH_DATABASE_URL (default: a SQLite file in a temp directory; a PostgreSQL URL is
@@ -26,7 +26,6 @@ import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
-
 
 from app import create_app
 from config import normalise_database_url

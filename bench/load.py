@@ -10,10 +10,10 @@ Scenarios (the bare app's equivalents in bench/bare_app.py):
     booking list     GET /api/v1/bookings                  (staff: every booking)
     package get      GET /api/v1/packages/<id>             (anonymous, 100 ids in turn)
     booking get      GET /api/v1/bookings/<id>             (staff, 100 ids in turn)
-    booking create   POST /api/v1/bookings                 (1,000 customer tokens in turn,
-                                                            1 seat on a departure with
-                                                            10M seats; the bare app
-                                                            books a twin departure)
+    booking create   POST /api/v1/bookings                 (1,000 customer tokens in
+                                                            turn, 1 seat on a departure
+                                                            with 10M seats; the bare
+                                                            app books a twin departure)
     package deep page GET /api/v1/packages?cursor=...      (1M rows only, and only when
                                                             the service's page meta has
                                                             `next_cursor`: the cursor
@@ -56,12 +56,12 @@ Run from the project root (about 10 minutes at the defaults on a 2-core machine:
 minute smoke run with 100k rows in the big database and short windows):
 
     .venv/bin/python bench/load.py                 # prints the tables
-    .venv/bin/python bench/load.py --write-readme  # and puts them into README.md
+    .venv/bin/python bench/load.py --write-readme  # and docs/benchmarks.md gets them
     .venv/bin/python bench/load.py --quick
     make bench-load                                # --write-readme, BENCH_LOAD_ARGS
 
 `--write-readme` replaces what is between README_START and README_END in
-README.md with the tables and a line naming the machine (CPU, cores, RAM,
+docs/benchmarks.md with the tables and a line naming the machine (CPU, cores, RAM,
 PostgreSQL version, date, commit); a --quick run never writes it.
 
 Everything stays on this machine: database URLs must name a loopback host and the
@@ -97,7 +97,7 @@ SEARCH_QUERY = "volcanic safari"
 DEPARTURE_SEATS = 10_000_000
 SAMPLE_IDS = 100  # ids the get-by-id scenarios request in turn
 DEEP_WALK_SECONDS = 60.0  # the deep page follows cursors at most this long
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"
 README_START = "<!-- bench-load:start -->"
 README_END = "<!-- bench-load:end -->"
 LISTS = ("package list", "package search", "customer list", "booking list")
@@ -242,14 +242,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="smoke run: --big-rows 100000 --warmup 0.3 --duration 1 --deep-pages 10; "
-        "never writes README.md",
+        "never writes docs/benchmarks.md",
     )
     parser.add_argument(
         "--write-readme",
         action=argparse.BooleanOptionalAction,
         default=False,
         help=f"replace the block between {README_START} and {README_END} in "
-        "README.md with this run's tables and machine (not with --quick)",
+        "docs/benchmarks.md with this run's tables and machine (not with --quick)",
     )
     parser.add_argument(
         "--show-sql",
@@ -295,7 +295,8 @@ def require_loopback(host: str | None) -> None:
     except ValueError:
         pass
     sys.exit(
-        f"refusing non-loopback database host {host!r}: this bench stays on this machine"
+        f"refusing non-loopback database host {host!r}: "
+        "this bench stays on this machine"
     )
 
 
@@ -434,8 +435,10 @@ def seed_fixtures(url: str) -> dict:
         text = "Bench Tour\nThe departure the load bench books.\nLoopback"
         package_id = conn.execute(
             "INSERT INTO packages (title, description, destination, transport_mode, "
-            "duration_days, base_price, currency, deposit_percent, status, search_document, "
-            "created_at, updated_at) VALUES ('Bench Tour', 'The departure the load bench "
+            "duration_days, base_price, currency, deposit_percent, status, "
+            "search_document, "
+            "created_at, updated_at) VALUES ('Bench Tour', "
+            "'The departure the load bench "
             "books.', 'Loopback', 'none', 3, 1000, 'EUR', 100, 'published', %s, "
             "now() - interval '10 years', now()) RETURNING id",
             (text,),
@@ -475,7 +478,8 @@ FROM (
     SELECT n, 3 + n %% 12 AS days,
            (%(destinations)s::text[])[1 + n %% 20] AS destination,
            initcap((%(adjectives)s::text[])[1 + (n / 10) %% 10]) || ' '
-               || initcap((%(nouns)s::text[])[1 + (n / 100) %% 10]) || ' ' || n AS title,
+               || initcap((%(nouns)s::text[])[1 + (n / 100) %% 10]) || ' ' || n
+               AS title,
            'A ' || (%(adjectives)s::text[])[1 + (n / 10) %% 10] || ' '
                || (%(nouns)s::text[])[1 + (n / 100) %% 10] || ' of ' || (3 + n %% 12)
                || ' days in ' || (%(destinations)s::text[])[1 + n %% 20]
@@ -484,8 +488,10 @@ FROM (
 ) AS generated
 """
 CUSTOMERS_BULK = """
-INSERT INTO customers (name, email, phone, active, wallet_balance, created_at, updated_at)
-SELECT 'Customer ' || n, 'customer' || n || '@load.test', '+44 20 ' || lpad(n::text, 8, '0'),
+INSERT INTO customers
+    (name, email, phone, active, wallet_balance, created_at, updated_at)
+SELECT 'Customer ' || n, 'customer' || n || '@load.test',
+       '+44 20 ' || lpad(n::text, 8, '0'),
        true, 0, now() - n * interval '1 second', now() - n * interval '1 second'
 FROM generate_series(1, %(rows)s) AS n
 """
@@ -591,7 +597,8 @@ def seed_bulk(url: str, rows: int, departure_id: int) -> dict:
             "bookings": count("bookings"),
             "search_hits": conn.execute(
                 "SELECT count(*) FROM packages WHERE status = 'published' AND "
-                "to_tsvector('english', search_document) @@ plainto_tsquery('english', %s)",
+                "to_tsvector('english', search_document) "
+                "@@ plainto_tsquery('english', %s)",
                 (SEARCH_QUERY,),
             ).fetchone()[0],
             "package_ids": sample("packages", "status = 'published'")
@@ -673,7 +680,7 @@ def in_process_checks(
     return staff, people, counts
 
 
-# --- servers ----------------------------------------------------------------------------
+# --- servers --------------------------------------------------------------------------
 
 
 @dataclass
@@ -824,7 +831,7 @@ def run_load(pool, port: int, plan: list, expect: int, args) -> Measure:
     )
 
 
-# --- scenarios --------------------------------------------------------------------------
+# --- scenarios ------------------------------------------------------------------------
 
 
 @dataclass
@@ -1088,7 +1095,7 @@ def measure_database(
     return results
 
 
-# --- report ---------------------------------------------------------------------------------
+# --- report ---------------------------------------------------------------------------
 
 
 def compact(rows: int) -> str:
@@ -1239,12 +1246,12 @@ def tables(args, results: list, queries: dict, timings: dict, where: str) -> str
 
 
 def write_readme(block: str) -> None:
-    """Replace the text between README_START and README_END in README.md with
+    """Replace the text between README_START and README_END in docs/benchmarks.md with
     `block` (exits when the markers are missing)."""
     text = README.read_text()
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
-        sys.exit(f"README.md has no {README_START} ... {README_END} block")
+        sys.exit(f"docs/benchmarks.md has no {README_START} ... {README_END} block")
     start += len(README_START)
     README.write_text(f"{text[:start]}\n{block}\n{text[end:]}")
 
@@ -1257,12 +1264,12 @@ def main(argv=None) -> int:
     if urlsplit(args.small_database_url).path == urlsplit(args.big_database_url).path:
         sys.exit("the small and big databases must differ")
     if args.write_readme and args.quick:
-        progress("--quick: README.md is not written")
+        progress("--quick: docs/benchmarks.md is not written")
         args.write_readme = False
     if args.write_readme:
         text = README.read_text()
         if README_START not in text or README_END not in text:
-            sys.exit(f"README.md has no {README_START} ... {README_END} block")
+            sys.exit(f"docs/benchmarks.md has no {README_START} ... {README_END} block")
     secret = secrets.token_urlsafe(48)
     small_env = app_env(args.small_database_url, secret)
     big_env = app_env(args.big_database_url, secret)

@@ -1,5 +1,5 @@
-"""Booking latency while the SMTP server hangs (README "Outbox, workers and
-webhooks": booking creation no longer waits for SMTP).
+"""Booking latency while the SMTP server hangs (docs/outbox.md:
+booking creation no longer waits for SMTP).
 
 Starts, on a fresh SQLite database with the demo data, `flask run` in the embedded
 default (EMBEDDED_WORKER: the outbox relay runs in a thread of the server) with
@@ -35,6 +35,7 @@ CUSTOMER = ("customer@easytravels.test", "demo-password-1")
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -58,11 +59,15 @@ class HangingSmtp:
             self.held.append(conn)
 
     def stop(self):
+        """Stop accepting connections."""
         self.listener.close()
 
 
 class Sink:
-    async def handle_DATA(self, server, session, envelope):
+    """aiosmtpd handler that accepts every message and keeps none."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        """Accept the message (250)."""
         return "250 OK"
 
 
@@ -92,14 +97,15 @@ def start_server(tmp: Path, smtp_port: int) -> tuple[subprocess.Popen, str]:
             stderr=subprocess.DEVNULL,
         )
     port = free_port()
-    log = open(tmp / "server.log", "wb")
-    process = subprocess.Popen(
-        flask + ["run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    # The child gets its own copy of the descriptor; ours can close at once.
+    with open(tmp / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -200,13 +206,15 @@ def measure(mode: str, rounds: int) -> dict:
 
 
 def main(argv=None) -> None:
+    """Measure each SMTP mode and print one row per mode."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smtp", choices=("hang", "ok", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
     modes = ("ok", "hang") if args.smtp == "both" else (args.smtp,)
     print(
-        f"{'smtp':<6} {'rounds':>6} {'201':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  "
+        f"{'smtp':<6} {'rounds':>6} {'201':>5} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'max ms':>8}  "
         "outbox right after the last POST; seconds until drained (ok mode)"
     )
     for mode in modes:

@@ -6,10 +6,10 @@ public CASCADE, then create_all: use a scratch database), seeds `--rows` package
 (each with a 3-day itinerary and one departure) and customers with the bulk SQL of
 bench/load.py, books `--bookings` seats through the API, then times `--requests`
 requests per endpoint after a warm-up (in 5 rounds: the best and median
-round's wall ms per request, and the best round's CPU ms of this process), counting statements with a
-`before_cursor_execute` listener. Production configuration, access log off (the
-log line's cost is measured by bench/load.py), no SMTP. `--cprofile NAME` prints
-the top functions of one endpoint (stdlib cProfile).
+round's wall ms per request, and the best round's CPU ms of this process), counting
+statements with a `before_cursor_execute` listener. Production configuration, access log
+off (the log line's cost is measured by bench/load.py), no SMTP. `--cprofile NAME`
+prints the top functions of one endpoint (stdlib cProfile).
 
     .venv/bin/python bench/profile_hot_paths.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/scratch_db

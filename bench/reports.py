@@ -6,7 +6,7 @@ For every report under /api/v1/reports this script times:
 - `api`: the whole request through the Flask app in-process (auth, argument
   validation, the query, shaping every row and streaming the JSON body until the
   last byte), median of --repeat runs after one warm-up;
-- `sql`: the same SQL statement (compiled from services.reporting.reports, same
+- `sql`: the same SQL statement (compiled from the services.reporting modules, same
   parameters) executed on a raw psycopg connection with every row fetched;
 
 and prints their ratio (api / sql): the price of the Python layer on top of the
@@ -18,7 +18,8 @@ The database must already hold the data (it is never modified), e.g.:
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/easytravels_reports \\
         .venv/bin/flask --app app db upgrade
     DATABASE_URL=... .venv/bin/flask --app app seed-demo --scale 1000000
-    .venv/bin/python bench/reports.py --database-url postgresql://postgres@127.0.0.1:5432/easytravels_reports
+    .venv/bin/python bench/reports.py \\
+        --database-url postgresql://postgres@127.0.0.1:5432/easytravels_reports
 
 `--explain` prints each statement's EXPLAIN (ANALYZE, BUFFERS) plan summary, which
 is how the indexes in the migrations were chosen.
@@ -57,9 +58,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def cases(today: date) -> list[tuple[str, dict, callable]]:
     """(path, query, builder) for every report: the API path and query string, and
-    a function building the same services.reporting.reports.Report."""
-    from services.reporting import reports
-    from services.reporting.reports import Window
+    a function building the same services.reporting.report_base.Report."""
+    from services.reporting import (
+        bookings,
+        catalogue,
+        customers,
+        invoices,
+        pipeline,
+        revenue,
+    )
+    from services.reporting.report_base import Window
 
     year = Window(today - timedelta(days=364), today)
     quarter = Window(today - timedelta(days=90), today)
@@ -81,7 +89,7 @@ def cases(today: date) -> list[tuple[str, dict, callable]]:
                 (
                     f"revenue/{path}",
                     {"basis": basis, **limit},
-                    lambda d=dim, b=basis, lim=limit: reports.revenue(
+                    lambda d=dim, b=basis, lim=limit: revenue.revenue(
                         d, basis=b, limit=lim.get("limit")
                     ),
                 )
@@ -90,45 +98,45 @@ def cases(today: date) -> list[tuple[str, dict, callable]]:
         (
             "revenue/monthly",
             {"basis": "cash", **y},
-            lambda: reports.revenue("month", basis="cash", window=year),
+            lambda: revenue.revenue("month", basis="cash", window=year),
         )
     )
     out += [
         (
             "invoices/summary",
             {"include_ids": "false"},
-            lambda: reports.invoice_summary(include_ids=False),
+            lambda: invoices.invoice_summary(include_ids=False),
         ),
-        ("invoices/summary", {}, lambda: reports.invoice_summary()),
+        ("invoices/summary", {}, lambda: invoices.invoice_summary()),
         (
             "invoices/unpaid",
             {"overdue_only": "true", "limit": 1000},
-            lambda: reports.unpaid_invoices(overdue_only=True, limit=1000),
+            lambda: invoices.unpaid_invoices(overdue_only=True, limit=1000),
         ),
-        ("packages/popular", {}, lambda: reports.popular("package")),
+        ("packages/popular", {}, lambda: catalogue.popular("package")),
         (
             "destinations/popular",
             q,
-            lambda: reports.popular("destination", window=quarter),
+            lambda: catalogue.popular("destination", window=quarter),
         ),
         (
             "customers/active",
             {**q, "limit": 100},
-            lambda: reports.active_customers(window=quarter, limit=100),
+            lambda: customers.active_customers(window=quarter, limit=100),
         ),
         (
             "bookings/trends",
             {"interval": "week"},
-            lambda: reports.booking_trends(interval="week"),
+            lambda: bookings.booking_trends(interval="week"),
         ),
         (
             "bookings/trends",
             {"interval": "day", **q},
-            lambda: reports.booking_trends(interval="day", window=quarter),
+            lambda: bookings.booking_trends(interval="day", window=quarter),
         ),
-        ("cancellations", {"interval": "month"}, lambda: reports.cancellations()),
-        ("wallets/liability", y, lambda: reports.wallet_liability(window=year)),
-        ("enquiries/funnel", {}, lambda: reports.enquiry_funnel()),
+        ("cancellations", {"interval": "month"}, lambda: bookings.cancellations()),
+        ("wallets/liability", y, lambda: customers.wallet_liability(window=year)),
+        ("enquiries/funnel", {}, lambda: pipeline.enquiry_funnel()),
     ]
     return out
 
@@ -150,14 +158,14 @@ def main(argv=None) -> int:
     host = urlsplit(args.database_url).hostname or ""
     if host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the bench database must be on this machine (loopback)")
-    from app import create_app
-    from config import normalise_database_url
-    from core.extensions import db
-    from models.base import utcnow
     from sqlalchemy import select
 
+    from app import create_app
     from auth.tokens import issue_tokens
+    from config import normalise_database_url
+    from core.extensions import db
     from models import Employee
+    from models.base import utcnow
 
     url = normalise_database_url(args.database_url)
     app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "ADMIN_EMAIL": ""})
@@ -167,12 +175,14 @@ def main(argv=None) -> int:
     with app.app_context():
         counts = db.session.execute(
             db.text(
-                "SELECT (SELECT count(*) FROM bookings), (SELECT count(*) FROM payments),"
+                "SELECT (SELECT count(*) FROM bookings), "
+                "(SELECT count(*) FROM payments),"
                 " (SELECT count(*) FROM invoices), (SELECT count(*) FROM customers)"
             )
         ).one()
         print(
-            f"data: {counts[0]:,} bookings, {counts[1]:,} payments, {counts[2]:,} invoices, "
+            f"data: {counts[0]:,} bookings, {counts[1]:,} payments, "
+            f"{counts[2]:,} invoices, "
             f"{counts[3]:,} customers; repeat {args.repeat} (median)",
             flush=True,
         )
@@ -195,7 +205,7 @@ def main(argv=None) -> int:
             )
             sql, params = str(compiled), compiled.params
 
-            def run_sql():
+            def run_sql(sql=sql, params=params):
                 cursor = raw.cursor()
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
@@ -203,7 +213,7 @@ def main(argv=None) -> int:
                 raw.rollback()
                 return rows
 
-            def run_api():
+            def run_api(path=path, query=query):
                 response = client.get(
                     f"/api/v1/reports/{path}", headers=headers, query_string=query
                 )
@@ -211,7 +221,7 @@ def main(argv=None) -> int:
                 return response.status_code, len(body)
 
             sql_s, rows = timed(run_sql, args.repeat)
-            api_s, (status, size) = timed(run_api, args.repeat)
+            api_s, (status, _size) = timed(run_api, args.repeat)
             if status != 200:
                 failures += 1
             label = "&".join(f"{k}={v}" for k, v in query.items()) or "-"

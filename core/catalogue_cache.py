@@ -1,4 +1,4 @@
-"""Server-side cache of anonymous package reads in Redis (README "HTTP caching").
+"""Server-side cache of anonymous package reads in Redis (docs/api.md "HTTP caching").
 
 On only when `CATALOGUE_CACHE_URL` names a Redis (`redis://host:6379/3`); empty, the
 default, is off. routes/common/caching.py stores the JSON body of a 200 answered to an

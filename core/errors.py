@@ -90,7 +90,7 @@ class Forbidden(APIError):
 
 
 class ValidationFailed(APIError):
-    """422 raised by a service for a rule a schema cannot express; `errors` per field."""
+    """422 from a service for a rule a schema cannot express; `errors` per field."""
 
     def __init__(self, errors, detail="The request body is not valid."):
         super().__init__(422, detail, code="validation-error", extra={"errors": errors})
@@ -163,8 +163,8 @@ def _validation_errors(error):
     """Per-field errors from a webargs abort, merged over locations (json, query...)."""
     messages = getattr(error, "data", {}).get("messages", {}) or {}
     errors = {}
-    for location, fields in messages.items():
-        for field, msgs in _flatten(fields).items():
+    for location, by_field in messages.items():
+        for field, msgs in _flatten(by_field).items():
             key = (
                 field
                 if location in ("json", "files", "form")

@@ -1,4 +1,4 @@
-"""Limits on request bodies, checked before any view parses them (README "Security";
+"""Limits on request bodies, checked before any view parses them (docs/security.md;
 docs/design.md "Rules with numbers": request bodies are limited to 1 MiB).
 
 - A body longer than MAX_CONTENT_LENGTH bytes gets 413 before it is read (a body

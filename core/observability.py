@@ -20,7 +20,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
@@ -135,7 +135,7 @@ class TextFormatter(logging.Formatter):
     def __init__(self):
         super().__init__(TEXT_FORMAT)
 
-    def formatException(self, ei) -> str:
+    def formatException(self, ei) -> str:  # noqa: N802 - logging.Formatter API
         """The traceback, with secrets masked."""
         return redact(super().formatException(ei))
 

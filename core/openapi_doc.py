@@ -1,4 +1,5 @@
-"""Completes every operation of the OpenAPI spec in one place (docs/design.md "API conventions").
+"""Completes every operation of the OpenAPI spec in one place (docs/design.md
+"API conventions").
 
 flask-smorest documents what the decorators say: the success response, the request
 body, query parameters and the 422 of `@blp.arguments`. The error responses the
@@ -13,8 +14,8 @@ registers it, rather than by an `alt_response` on every view:
   JSON, `app.py` request guard) where there is a JSON body;
 - 409 on every write: declared conflicts keep their description, and the
   IntegrityError handler (core/errors.py) can answer 409 to any write;
-- 400 and 409 where the `Idempotency-Key` header is honoured (routes/common/idempotency.py:
-  a malformed key, the same key still in flight);
+- 400 and 409 where the `Idempotency-Key` header is honoured
+  (routes/common/idempotency.py: a malformed key, the same key still in flight);
 - 429 with `Retry-After` on rate-limited views (`rate_limits.rate_limited` marks);
 - on cached catalogue reads (`routes/common/caching.py` marks): the ETag, Last-Modified,
   Cache-Control and Vary headers of the 200, a 304 Not Modified, and the
@@ -58,6 +59,25 @@ also added here for every operation rather than by hand in each route:
   (OpenAPI 3.0.3, Schema Object `readOnly`: "required ... on the response only").
   This runs on the finished document (`ProblemDocPlugin.finalise`), when every
   operation is known.
+
+The finished document also passes Redocly's `recommended` lint rules (`redocly lint`
+with tools/redocly/redocly.yaml), so `finalise` adds three things the decorators
+leave out:
+
+- `servers`: one relative server, `/` (`SERVERS`). The paths already start with
+  /api/v1 or /health, so the server adds no prefix; a relative URL is resolved
+  against where the document is served (OpenAPI 3.0.3, Server Object), so the same
+  document is right on every machine (rule `no-empty-servers`);
+- `security: []` on every public operation, the ones no decorator of
+  auth/decorators.py marks (login, register, the one-time codes, password reset,
+  the health probes, the payment provider's webhook): an empty list says "no
+  token" outright, where a missing `security` would mean "the document's default"
+  (OpenAPI 3.0.3, Operation Object `security`; rule `security-defined`). Skipped
+  when the document has a root `security`, which such operations inherit;
+- no unused component schema: flask-smorest registers its `PaginationMetadata`
+  (the X-Pagination header's schema) although no operation of this API uses it;
+  a component schema that no operation reaches is dropped (rule
+  `no-unused-components`).
 """
 
 import copy
@@ -69,8 +89,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_instance
 from marshmallow import fields, validate
 
-from core.errors import PROBLEM_MIME
-from core.errors import ProblemSchema
+from core.errors import PROBLEM_MIME, ProblemSchema
 
 PROBLEM = "Problem"
 PROBLEM_REF = {"$ref": f"#/components/schemas/{PROBLEM}"}
@@ -117,7 +136,8 @@ ERRORS = {
         "The request conflicts with the current state (or a duplicate).",
         {
             "type": "/problems/integrity-conflict",
-            "detail": "The change conflicts with existing data (a duplicate or a record in use).",
+            "detail": "The change conflicts with existing data (a duplicate or a "
+            "record in use).",
         },
     ),
     415: (
@@ -154,9 +174,9 @@ ERRORS = {
         "Unexpected server error (logged with the request id).",
         {
             "type": "/problems/internal-error",
-            "detail": "The server encountered an internal error and was unable to complete "
-            "your request. Either the server is overloaded or there is an error in the "
-            "application.",
+            "detail": "The server encountered an internal error and was unable to "
+            "complete your request. Either the server is overloaded or there is an "
+            "error in the application.",
         },
     ),
     502: (
@@ -164,7 +184,8 @@ ERRORS = {
         "The payment provider refused or failed the call; its message is in `detail`.",
         {
             "type": "/problems/provider-error",
-            "detail": "The payment provider refused the refund: Charge already refunded.",
+            "detail": "The payment provider refused the refund: Charge already "
+            "refunded.",
         },
     ),
     503: (
@@ -215,6 +236,9 @@ OPERATION_IDS = {
     ("get", "/health"): "getHealth",
     ("get", "/health/ready"): "getReadiness",
 }
+# The document's `servers`: the server root, relative to where the document is
+# served (the paths carry /api/v1 themselves).
+SERVERS = [{"url": "/", "description": "This server (paths start at its root)"}]
 ITEM_VERBS = {"get": "get", "put": "replace", "patch": "update", "delete": "delete"}
 # A field that may be left out of a response: `metadata={ABSENT_MARK: True}`.
 ABSENT_MARK = "may_be_absent"
@@ -440,6 +464,29 @@ def mark_required(document: dict, absent: dict[str, set[str]]) -> None:
             schema["required"] = required
 
 
+def mark_public(document: dict) -> None:
+    """Give every operation without `security` an explicit `security: []` (public:
+    no token), unless the document has a root `security` (module docstring)."""
+    if "security" in document:
+        return
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in METHODS and isinstance(operation, dict):
+                operation.setdefault("security", [])
+
+
+def drop_unused_schemas(document: dict) -> None:
+    """Remove the component schemas that nothing outside `components.schemas`
+    refers to, directly or through other schemas (module docstring)."""
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
+    outside = {k: v for k, v in document.items() if k != "components"}
+    others = {k: v for k, v in components.items() if k != "schemas"}
+    used = reachable(schemas, schema_refs(outside) | schema_refs(others))
+    for name in [name for name in schemas if name not in used]:
+        del schemas[name]
+
+
 def problem_response(status: int, description: str | None = None) -> dict:
     """The OpenAPI response object of a problem with `status` (a key of ERRORS);
     `description` overrides the generic one (e.g. a declared 409's reason)."""
@@ -563,10 +610,15 @@ class ProblemDocPlugin(BasePlugin):
         spec.to_dict = lambda: self.finalise(build())
 
     def finalise(self, document: dict) -> dict:
-        """The finished document with `required` on response schemas (a copy: the
-        spec's own state stays as registered, so it can be built again)."""
+        """The finished document with `required` on response schemas, `servers`,
+        explicit `security: []` on public operations and no unused component schema
+        (a copy: the spec's own state stays as registered, so it can be built
+        again)."""
         document = copy.deepcopy(document)
         mark_required(document, self._absent)
+        mark_public(document)
+        drop_unused_schemas(document)
+        document.setdefault("servers", copy.deepcopy(SERVERS))
         return document
 
     def schema_helper(self, name, _definition, **kwargs) -> None:

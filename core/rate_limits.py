@@ -1,4 +1,5 @@
-"""Request rate limits on the authentication endpoints (docs/design.md "API conventions": 429).
+"""Request rate limits on the authentication endpoints (docs/design.md
+"API conventions": 429).
 
 Flask-Limiter counts attempts per client address (`request.remote_addr`, the real
 client once ProxyFix trusts the reverse proxy, see `TRUSTED_PROXIES`) and, for the

@@ -56,7 +56,8 @@ def docs_csp(response: Response, cdn_url: str) -> str:
     return (
         f"default-src 'none'; script-src {cdn_url} {hashes}; "
         f"style-src {cdn_url} 'unsafe-inline'; img-src 'self' data: {cdn_url}; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
     )
 
 
@@ -69,7 +70,7 @@ def init_security_headers(app: Flask) -> None:
     def _security_headers(response):
         # One pass over the names already set: werkzeug's `setdefault` probes each
         # name with a KeyError (an exception object per missing header).
-        present = {name.lower() for name in response.headers.keys()}
+        present = {name.lower() for name, _ in response.headers.items()}
         for name, value in STATIC_HEADERS.items():
             if name.lower() not in present:
                 response.headers.add(name, value)

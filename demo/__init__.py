@@ -1,1 +1,3 @@
-"""Demo and scale data for `flask seed-demo` and `flask seed-scale`, apart from the rules (they call the services like any client)."""
+"""Demo and scale data for `flask seed-demo` (and `flask seed-demo --scale N`),
+kept apart from the rules: the seeds call the services and models like any
+client."""

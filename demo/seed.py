@@ -17,6 +17,7 @@ from sqlalchemy import func, inspect, select
 
 from auth.passwords import hash_password
 from core.extensions import db
+from demo.progress import NoProgress
 from models import (
     Booking,
     Customer,
@@ -35,7 +36,6 @@ from services.booking.bookings import (
     REFERENCE_PREFIX,
 )
 from services.catalogue import catalogue
-from demo.progress import NoProgress
 from services.catalogue.search import build_search_document
 from services.shared.money import money
 
@@ -70,16 +70,70 @@ KNOWN_CUSTOMERS = [
     ("walkin@easytravels.test", "Grace Mulligan", False),
 ]
 
-FIRST_NAMES = (
-    "Aoife Liam Emma Noah Mia Lucas Chloe Mateo Ines Jonas Freya Arjun Leila Tomasz "
-    "Yuki Marta Rafael Zoe Ciaran Elena Kofi Anna Luca Sara Ethan Nora Hugo Amara Ivan "
-    "Julia"
-).split()
-LAST_NAMES = (
-    "Murphy Kelly Schmidt Rossi Dubois Novak Silva Jensen Kaur Tanaka Garcia Nowak "
-    "Fischer Costa Larsen Moreau Byrne Ivanova Mensah Lopez Walsh Bianchi Horvat Peters "
-    "Ahmed Keane Sato Martin Berg Quinn"
-).split()
+FIRST_NAMES = [
+    "Aoife",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Mia",
+    "Lucas",
+    "Chloe",
+    "Mateo",
+    "Ines",
+    "Jonas",
+    "Freya",
+    "Arjun",
+    "Leila",
+    "Tomasz",
+    "Yuki",
+    "Marta",
+    "Rafael",
+    "Zoe",
+    "Ciaran",
+    "Elena",
+    "Kofi",
+    "Anna",
+    "Luca",
+    "Sara",
+    "Ethan",
+    "Nora",
+    "Hugo",
+    "Amara",
+    "Ivan",
+    "Julia",
+]
+LAST_NAMES = [
+    "Murphy",
+    "Kelly",
+    "Schmidt",
+    "Rossi",
+    "Dubois",
+    "Novak",
+    "Silva",
+    "Jensen",
+    "Kaur",
+    "Tanaka",
+    "Garcia",
+    "Nowak",
+    "Fischer",
+    "Costa",
+    "Larsen",
+    "Moreau",
+    "Byrne",
+    "Ivanova",
+    "Mensah",
+    "Lopez",
+    "Walsh",
+    "Bianchi",
+    "Horvat",
+    "Peters",
+    "Ahmed",
+    "Keane",
+    "Sato",
+    "Martin",
+    "Berg",
+    "Quinn",
+]
 # (city, country calling code, streets)
 CITIES = [
     ("Dublin", "+353", ("Baggot Street", "Camden Row", "Leeson Lane")),
@@ -557,7 +611,10 @@ def _customer_fields(s: _Seeder, index: int) -> dict:
     first, last = s.rng.choice(FIRST_NAMES), s.rng.choice(LAST_NAMES)
     city, code, streets = s.rng.choice(CITIES)
     number = s.rng.randint(1, 180)
-    phone = f"{code} {s.rng.randint(20, 89)} {s.rng.randint(100, 999)} {s.rng.randint(1000, 9999)}"
+    phone = (
+        f"{code} {s.rng.randint(20, 89)} {s.rng.randint(100, 999)} "
+        f"{s.rng.randint(1000, 9999)}"
+    )
     return {
         "name": f"{first} {last}",
         "email": f"{first}.{last}{index}@example.com".lower(),
@@ -642,7 +699,8 @@ def seed_packages(
     s: _Seeder, makers: list[Employee], heads: list[Employee]
 ) -> list[Package]:
     """The CATALOGUE packages with itineraries; the creator is an operation employee
-    and the approver an operation head (maker-checker, docs/design.md "Accounts and roles")."""
+    and the approver an operation head (maker-checker, docs/design.md
+    "Accounts and roles")."""
     packages = []
     for (
         title,
@@ -961,7 +1019,8 @@ def seed_demo(*, force: bool = False, echo=print, progress=NoProgress) -> dict:
     _check_schema()
     if has_data() and not force:
         echo(
-            "Demo data not loaded: the database already has data (use --force to add it)."
+            "Demo data not loaded: the database already has data "
+            "(use --force to add it)."
         )
         return {}
     seeder = _Seeder(hash_password(DEMO_PASSWORD))

@@ -9,9 +9,9 @@ cancellations, refunds, inventory, billing; docs/design.md "Lifecycles", "Rules 
 numbers"):
 
 - bookings are generated in time order on departures this run creates (each with
-  an `adult` category row, like services.catalogue.departures makes them); a departure never
-  holds more sold seats (held + confirmed + completed) than its capacity, and at the
-  end `seats_taken` of the departure and of its category is set to the seats of its
+  an `adult` category row, like services.catalogue.departures makes them); a departure
+  never holds more sold seats (held + confirmed + completed) than its capacity, and at
+  the end `seats_taken` of the departure and of its category is set to the seats of its
   held and confirmed bookings;
 - statuses follow the departure's dates: `completed` (trip over, paid in full),
   `confirmed` (deposit paid, balance paid by its due date, a few overdue),
@@ -21,8 +21,8 @@ numbers"):
   original methods, credit note of total - penalty, as services.booking.cancellations);
 - one invoice per booking (`INV-YYYY-NNNNNN` by the year it was issued) and credit
   notes (`CN-YYYY-...`) take their numbers from blocks reserved in
-  `document_sequences` with the same atomic counter UPDATE as services.payments.billing, so
-  invoices issued later by the API continue after them;
+  `document_sequences` with the same atomic counter UPDATE as services.payments.billing,
+  so invoices issued later by the API continue after them;
 - wallet ledger lines are written last in time order with their running
   `balance_after`; a wallet payment is only made when the balance at that time (and
   at every later line) covers it; `customers.wallet_balance` = the ledger sum;
@@ -44,7 +44,7 @@ import random
 import time as clock
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, time, timedelta, UTC
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -52,13 +52,7 @@ from sqlalchemy import bindparam, insert, inspect, select, text, update
 
 from auth.passwords import hash_password
 from core.extensions import db
-from models import Customer, Employee, Package
-from models.base import utcnow
-from services.catalogue import catalogue
 from demo.progress import NoProgress
-from services.booking.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
-from services.booking.holds import EXPIRY_REASON
-from services.shared.money import CENT
 from demo.seed import (
     CITIES,
     DEMO_PASSWORD,
@@ -70,6 +64,12 @@ from demo.seed import (
     has_data,
     seed_demo,
 )
+from models import Customer, Employee, Package
+from models.base import utcnow
+from services.booking.bookings import CANCELLATION_POLICY, REFERENCE_ALPHABET
+from services.booking.holds import EXPIRY_REASON
+from services.catalogue import catalogue
+from services.shared.money import CENT
 
 SCALE_SEED = 42
 BATCH_SIZE = 20_000
@@ -509,16 +509,16 @@ class _Departure:
     """A departure being generated (prices in cents)."""
 
     __slots__ = (
+        "capacity",
+        "end",
         "id",
+        "live",
         "package",
+        "price",
+        "snapshot",
+        "sold",
         "start",
         "start_at",
-        "end",
-        "capacity",
-        "price",
-        "sold",
-        "live",
-        "snapshot",
     )
 
     def __init__(self, **fields):
@@ -617,7 +617,8 @@ class _ScaleSeeder:
                     customer_id,
                     f"{first} {last}",
                     f"{first}.{last}.{customer_id}@{EMAIL_DOMAIN}".lower(),
-                    f"{code} {rng.randint(20, 89)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                    f"{code} {rng.randint(20, 89)} {rng.randint(100, 999)} "
+                    f"{rng.randint(1000, 9999)}",
                     True,
                     password if has_password else None,
                     f"{rng.randint(1, 180)} {rng.choice(streets)}, {city}",
@@ -778,7 +779,8 @@ class _ScaleSeeder:
             rate = rows_before / max(clock.monotonic() - began, 1e-6)
             bar.update(
                 last - first,
-                current_item=f"{last:,} bookings, {rows_before:,} rows, {rate:,.0f} rows/s",
+                current_item=f"{last:,} bookings, {rows_before:,} rows, "
+                f"{rate:,.0f} rows/s",
             )
 
     def _booking(self, booking_id: int, when: datetime, *, forced_held: bool) -> None:
@@ -961,7 +963,8 @@ class _ScaleSeeder:
     def _as_cancelled(self, b) -> None:
         """Cancelled by the customer (or sales, sometimes waiving the penalty):
         an unpaid hold costs nothing; otherwise the tier at the cancellation time
-        applies to the money paid by then (services.booking.cancellations.compute_quote)."""
+        applies to the money paid by then
+        (services.booking.cancellations.compute_quote)."""
         rng, departure = self.rng, b["departure"]
         payments = self._schedule(b, complete=False)
         latest = min(
@@ -1008,8 +1011,8 @@ class _ScaleSeeder:
         return self.tiers[-1][1]
 
     def _refund(self, b, amount: int, note: str, by_id, at: datetime) -> None:
-        """services.payments.refunds.issue_refunds: to the wallet at once (35 %), or to the
-        original methods newest payment first - wallet money straight back to the
+        """services.payments.refunds.issue_refunds: to the wallet at once (35 %), or to
+        the original methods newest payment first - wallet money straight back to the
         wallet, the rest pending until finance pays it out a few days later."""
         if amount <= 0:
             return
@@ -1352,7 +1355,7 @@ class _ScaleSeeder:
         )
         for index, note in enumerate(notes):
             name = employees.get(note[4]) if note[4] else customers.get(note[5])
-            notes[index] = note[:6] + (name,) + note[7:]
+            notes[index] = (*note[:6], name, *note[7:])
 
 
 def _update_many(table: str, column: str, pairs: list) -> None:
@@ -1442,8 +1445,8 @@ def seed_scale(
             "enquiries",
             "enquiry_notes",
             "wallet_entries",
+            *BATCH_TABLES,
         )
-        + BATCH_TABLES
     )
     seconds = clock.monotonic() - began
     result = dict(seeder.counts)
@@ -1461,7 +1464,8 @@ def seed_scale(
             for table, n in seeder.counts.items()
             if table != "bookings"
         )
-        + f": {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-6):,.0f} rows/s)."
+        + f": {rows:,} rows in {seconds:.1f} s "
+        f"({rows / max(seconds, 1e-6):,.0f} rows/s)."
     )
     echo(
         f"Generated customers sign in as <name>.<id>@{EMAIL_DOMAIN} with the password "

@@ -4,8 +4,8 @@ Admin creates staff -> operation builds a package -> the operation head approves
 a customer registers, finds it by a word of its itinerary, books two seats, pays them
 by card through the payment provider (a payment intent from the API, confirmed on the
 provider as a client SDK would, the provider's signed webhook confirms the booking)
-and raises an enquiry -> sales works the enquiry -> sales changes their password with a mailed
-one-time code, read from an SMTP sink this script runs itself.
+and raises an enquiry -> sales works the enquiry -> sales changes their password with a
+mailed one-time code, read from an SMTP sink this script runs itself.
 
     python examples/walkthrough.py --base-url http://127.0.0.1:5000 \
         --admin-email admin@example.test --admin-password '...' --smtp-port 8025
@@ -50,7 +50,8 @@ class Mailbox:
         self.messages = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        """Keep the parsed message; 250 accepts it."""
         message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append(message)
@@ -71,11 +72,13 @@ class Mailbox:
                 return match.group(1)
             time.sleep(0.2)
         raise WalkthroughFailed(
-            f"no mail for {address} within {MAIL_WAIT_SECONDS}s: does the server send to "
+            f"no mail for {address} within {MAIL_WAIT_SECONDS}s: "
+            "does the server send to "
             "this script's SMTP sink (MAIL_SERVER=127.0.0.1, MAIL_PORT=--smtp-port)?"
         )
 
     def count(self) -> int:
+        """How many messages arrived so far."""
         with self.lock:
             return len(self.messages)
 
@@ -106,6 +109,7 @@ class Client:
         return response.json() if response.content else None
 
     def login(self, email, password, account="employee", expect=200):
+        """Log in by password; the access token (None when `expect` is not 200)."""
         body = self.call(
             "POST",
             "/api/v1/auth/login",
@@ -142,13 +146,16 @@ class Walkthrough:
         self.ids = {}
 
     def step(self, text: str) -> None:
+        """Number and print the next step."""
         self.number += 1
         print(f"[{self.number:2d}] {text}", flush=True)
 
     def email(self, who: str) -> str:
+        """An address unique to this run for `who`."""
         return f"{who}.{self.run}@walkthrough.test"
 
     def run_all(self) -> None:
+        """Every step of the scenario, in order."""
         self.step("server is up: GET /health")
         self.api.call("GET", "/health", expect=200)
         self.admin_creates_staff()
@@ -161,6 +168,7 @@ class Walkthrough:
         self.sales_changes_password()
 
     def admin_creates_staff(self) -> None:
+        """The admin logs in and creates an operation, operation head and sales user."""
         self.step(f"admin {self.admin[0]} logs in")
         token = self.api.login(*self.admin)
         for role in ("operation", "operation_head", "sales"):
@@ -182,6 +190,7 @@ class Walkthrough:
             self.ids[role] = body["id"]
 
     def operation_builds_package(self) -> None:
+        """Operation creates a draft package, submits it and adds a departure."""
         self.step(
             "operation logs in and creates a draft package with a 3-day itinerary"
         )
@@ -256,6 +265,7 @@ class Walkthrough:
         self.ids["departure"] = body["id"]
 
     def head_approves(self) -> None:
+        """The operation head approves (publishes) the package."""
         self.step("operation head logs in and approves the package")
         token = self.api.login(self.email("operation_head"), PASSWORD)
         body = self.api.call(
@@ -270,6 +280,7 @@ class Walkthrough:
         )
 
     def customer_books(self) -> None:
+        """A customer registers, finds the package by search and books 2 seats."""
         self.step("a customer registers and logs in")
         body = self.api.call(
             "POST",
@@ -338,6 +349,7 @@ class Walkthrough:
         self.ids["booking"] = booking_id
 
     def customer_pays_by_card(self) -> None:
+        """The customer pays by card; the provider's webhook confirms the booking."""
         token, booking_id = self.ids["customer_token"], self.ids["booking"]
         self.step(
             "the customer starts a card payment: POST /bookings/<id>/payment-intents"
@@ -400,6 +412,7 @@ class Walkthrough:
         print(f"     {pi} succeeded; booking confirmed, payment #{body['payment_id']}")
 
     def sales_works_enquiry(self) -> None:
+        """The customer opens an enquiry; sales takes it, notes it, moves its stage."""
         self.step("the customer opens an enquiry about the package")
         body = self.api.call(
             "POST",
@@ -518,6 +531,7 @@ class Walkthrough:
         )
 
     def sales_changes_password(self) -> None:
+        """Sales changes their password with a mailed code; only the new one works."""
         self.step("sales requests a password-change code by mail")
         token = self.api.login(self.email("sales"), PASSWORD)
         seen = self.mailbox.count()
@@ -545,6 +559,7 @@ class Walkthrough:
 
 
 def parse_args(argv=None):
+    """The command line, with the admin and provider required."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:5000")
     parser.add_argument("--admin-email", default=os.environ.get("ADMIN_EMAIL"))
@@ -571,6 +586,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """Run the walkthrough with its SMTP sink; 0 when every step passed."""
     args = parse_args(argv)
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=args.smtp_port)

@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -16,6 +15,7 @@ logger = logging.getLogger("alembic.env")
 
 
 def get_engine():
+    """The app's SQLAlchemy engine (Flask-SQLAlchemy 2 or 3)."""
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
         return current_app.extensions["migrate"].db.get_engine()
@@ -25,6 +25,7 @@ def get_engine():
 
 
 def get_engine_url():
+    """The engine URL with its password, `%` escaped for configparser."""
     try:
         return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
     except AttributeError:
@@ -45,6 +46,7 @@ target_db = current_app.extensions["migrate"].db
 
 
 def get_metadata():
+    """The metadata to compare against (the default bind's)."""
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
@@ -96,7 +98,8 @@ def run_migrations_online():
     with connectable.connect() as connection:
         if connection.dialect.name == "sqlite":
             # Batch migrations copy tables; foreign keys must be off meanwhile
-            # (docs/architecture.md "Stack notes"). The pragma is ignored inside a transaction.
+            # (docs/architecture.md "Stack notes"). The pragma is a no-op inside a
+            # transaction.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         context.configure(

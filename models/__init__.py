@@ -2,7 +2,6 @@
 
 from models.account import ROLES, Customer, Employee, OtpCode, RevokedSession
 from models.audit import AuditEntry
-from models.catalogue import CatalogueVersion
 from models.billing import (
     PAYMENT_METHODS,
     CreditNote,
@@ -13,10 +12,12 @@ from models.billing import (
     WalletEntry,
 )
 from models.booking import BOOKING_STATUSES, LIVE_STATUSES, Booking, Traveller
-from models.idempotency import IdempotencyKey
-from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
-from models.outbox import OutboxMessage, WebhookEndpoint
+from models.catalogue import CatalogueVersion
+from models.departure import DEPARTURE_STATUSES, Departure, DepartureCategory
 from models.enquiry import ENQUIRY_STATUSES, Enquiry, EnquiryNote
+from models.idempotency import IdempotencyKey
+from models.outbox import OutboxMessage, WebhookEndpoint
+from models.package import PACKAGE_STATUSES, TRANSPORT_MODES, ItineraryDay, Package
 from models.pipeline import (
     EnquiryActivity,
     EnquiryAssignment,
@@ -25,48 +26,47 @@ from models.pipeline import (
     Quote,
     SalesCapacity,
 )
-from models.departure import DEPARTURE_STATUSES, Departure, DepartureCategory
-from models.package import PACKAGE_STATUSES, TRANSPORT_MODES, ItineraryDay, Package
+from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
 
 __all__ = [
-    "AuditEntry",
-    "ROLES",
+    "ATTEMPT_STATES",
     "BOOKING_STATUSES",
-    "LIVE_STATUSES",
-    "ENQUIRY_STATUSES",
     "DEPARTURE_STATUSES",
+    "ENQUIRY_STATUSES",
+    "LIVE_STATUSES",
     "PACKAGE_STATUSES",
+    "PAYMENT_METHODS",
+    "ROLES",
     "TRANSPORT_MODES",
+    "AuditEntry",
     "Booking",
     "CatalogueVersion",
     "CreditNote",
-    "DepartureCategory",
-    "DocumentSequence",
-    "Invoice",
-    "PAYMENT_METHODS",
-    "Payment",
-    "PaymentAttempt",
-    "ProviderEvent",
-    "ATTEMPT_STATES",
-    "Refund",
-    "WalletEntry",
     "Customer",
     "Departure",
+    "DepartureCategory",
+    "DocumentSequence",
     "Employee",
     "Enquiry",
-    "EnquiryNote",
     "EnquiryActivity",
     "EnquiryAssignment",
     "EnquiryLostReason",
+    "EnquiryNote",
     "EnquiryStageChange",
-    "Quote",
-    "SalesCapacity",
     "IdempotencyKey",
+    "Invoice",
     "ItineraryDay",
     "OtpCode",
-    "Package",
-    "RevokedSession",
-    "Traveller",
     "OutboxMessage",
+    "Package",
+    "Payment",
+    "PaymentAttempt",
+    "ProviderEvent",
+    "Quote",
+    "Refund",
+    "RevokedSession",
+    "SalesCapacity",
+    "Traveller",
+    "WalletEntry",
     "WebhookEndpoint",
 ]

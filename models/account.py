@@ -34,7 +34,8 @@ class AccountMixin:
 
     @property
     def identity(self) -> str:
-        """The JWT subject: `"<account type>:<id>"` (a string: docs/architecture.md "Stack notes")."""
+        """The JWT subject: `"<account type>:<id>"` (a string: docs/architecture.md
+        "Stack notes")."""
         return f"{self.account_type}:{self.id}"
 
 

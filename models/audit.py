@@ -25,9 +25,11 @@ APPEND_ONLY_MESSAGE = "audit_entries is append-only"
 PURGE_SETTING = "easytravels.audit_purge"
 
 SQLITE_APPEND_ONLY_DDL = (
-    "CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries "
+    "CREATE TRIGGER IF NOT EXISTS audit_entries_no_update "
+    "BEFORE UPDATE ON audit_entries "
     f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries "
+    "CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete "
+    "BEFORE DELETE ON audit_entries "
     f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
 )
 SQLITE_APPEND_ONLY_DROP = (

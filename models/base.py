@@ -1,6 +1,6 @@
 """Shared column types and mixins for the models."""
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Numeric, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,7 +19,8 @@ class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
     SQLite returns naive datetimes even for `DateTime(timezone=True)`; this type
-    stores UTC and always hands back aware UTC values (docs/architecture.md "Stack notes").
+    stores UTC and always hands back aware UTC values (docs/architecture.md
+    "Stack notes").
     """
 
     impl = DateTime(timezone=True)
@@ -54,4 +55,4 @@ class TimestampMixin:
     )
 
 
-__all__ = ["db", "MONEY", "UTCDateTime", "TimestampMixin", "utcnow"]
+__all__ = ["MONEY", "TimestampMixin", "UTCDateTime", "db", "utcnow"]

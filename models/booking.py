@@ -71,7 +71,8 @@ class Booking(TimestampMixin, db.Model):
     balance_due_date: Mapped[date | None] = mapped_column(Date)
     # Price per traveller category at booking time, e.g. {"adult": "900.00"}.
     price_snapshot: Mapped[dict | None] = mapped_column(JSON)
-    # Penalty kept when cancelled (docs/design.md "Rules with numbers": cancellation tiers); null while not cancelled.
+    # Penalty kept when cancelled (docs/design.md "Rules with numbers": cancellation
+    # tiers); null while not cancelled.
     penalty_amount: Mapped[Decimal | None] = mapped_column(MONEY)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Snapshot of the cancellation tiers in force when the booking was made.

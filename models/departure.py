@@ -6,20 +6,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    exists,
-    func,
-    select,
     CheckConstraint,
     Date,
     ForeignKey,
     Integer,
     String,
     UniqueConstraint,
+    exists,
+    func,
+    select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from models.base import MONEY, TimestampMixin, UTCDateTime, db
-
 from models.booking import Booking, Traveller
 
 DEPARTURE_STATUSES = ("scheduled", "cancelled")
@@ -29,8 +28,9 @@ class Departure(TimestampMixin, db.Model):
     """A dated departure of a package with a seat capacity.
 
     `seats_taken` counts seats of held and confirmed bookings; it only moves through
-    atomic conditional UPDATEs in services.booking.inventory, and the CHECK constraint makes
-    overselling impossible at the database level (docs/design.md "Rules with numbers").
+    atomic conditional UPDATEs in services.booking.inventory, and the CHECK constraint
+    makes overselling impossible at the database level (docs/design.md
+    "Rules with numbers").
     """
 
     __tablename__ = "departures"

@@ -14,8 +14,9 @@ ENQUIRY_STAGES = ("new", "contacted", "quoted", "won", "lost", "on_hold")
 ENQUIRY_STATUSES = ENQUIRY_STAGES
 OPEN_STAGES = ("new", "contacted", "quoted", "on_hold")
 # Allowed stage changes (docs/design.md "Lifecycles": enquiry). `won` is reached only by
-# linking a booking (services/sales/enquiries.py), never named alone; `lost -> contacted`
-# or `lost -> quoted` is the reopen; `on_hold` parks an enquiry and resumes it.
+# linking a booking (services/sales/enquiries.py), never named alone;
+# `lost -> contacted` or `lost -> quoted` is the reopen; `on_hold` parks an enquiry and
+# resumes it.
 ENQUIRY_TRANSITIONS = {
     "new": ("contacted", "quoted", "lost", "on_hold"),
     "contacted": ("quoted", "lost", "on_hold"),

@@ -5,8 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    CheckConstraint,
     DDL,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -77,8 +77,9 @@ class Package(TimestampMixin, db.Model):
         ForeignKey("employees.id", ondelete="SET NULL")
     )
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Title, description, destination and itinerary text, kept by services.catalogue.search for
-    # full-text search (SQLite FTS5 table / PostgreSQL GIN tsvector index).
+    # Title, description, destination and itinerary text, kept by
+    # services.catalogue.search for full-text search (SQLite FTS5 table / PostgreSQL GIN
+    # tsvector index).
     search_document: Mapped[str] = mapped_column(Text, default="", nullable=False)
 
     itinerary = relationship(

@@ -25,7 +25,7 @@ DEFAULT_LOST_REASONS = (
 
 
 class EnquiryLostReason(TimestampMixin, db.Model):
-    """Why an enquiry was lost; a managed list (admin edits), never deleted once used."""
+    """Why an enquiry was lost; a managed list (admin edits), kept once used."""
 
     __tablename__ = "enquiry_lost_reasons"
 
@@ -200,7 +200,7 @@ class Quote(TimestampMixin, db.Model):
 
     @property
     def current_status(self) -> str:
-        """The status as callers see it: an open quote past `valid_until` is `expired`."""
+        """The status callers see: an open quote past `valid_until` is `expired`."""
         return "expired" if self.expired() else self.status
 
 

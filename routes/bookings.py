@@ -57,7 +57,7 @@ class Bookings(MethodView):
         409, schema=ProblemSchema, description="Not bookable or seats gone"
     )
     def post(self, data):
-        """Book seats on a departure (held until `hold_expires_at`, invoiced at once)."""
+        """Book seats on a departure (held until `hold_expires_at`, invoiced at once)."""  # noqa: E501 - the OpenAPI summary
         return bookings.create_booking(account=current_user, **data)
 
 

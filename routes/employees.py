@@ -88,7 +88,7 @@ class SalesCapacity(MethodView):
     @blp.arguments(CapacityUpdateSchema)
     @blp.response(200, CapacitySchema)
     def put(self, data, employee_id):
-        """Set capacity (admin) or absence (admin, or a sales employee for themselves)."""
+        """Set capacity (admin) or absence (admin, or a sales employee for themselves)."""  # noqa: E501 - the OpenAPI summary
         if current_user.role != "admin" and (
             current_user.id != employee_id or "capacity" in data
         ):

@@ -1,4 +1,5 @@
-"""Enquiries endpoints (docs/design.md "Resource map": /enquiries, /enquiries/<id>/notes).
+"""Enquiries endpoints (docs/design.md "Resource map": /enquiries,
+/enquiries/<id>/notes).
 
 Admin and sales work every enquiry; a customer raises, reads and replies to their own
 (another customer's is 404). Other staff roles get 403.

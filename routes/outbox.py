@@ -24,7 +24,7 @@ class Outbox(MethodView):
     @blp.arguments(OutboxQueryArgs, location="query")
     @blp.response(200, page_of(OutboxMessageSchema))
     def get(self, args):
-        """List outbox messages (mail, webhook deliveries), newest first; ?state=dead."""
+        """List outbox messages (mail, webhook deliveries), newest first; ?state=dead."""  # noqa: E501 - the OpenAPI summary
         return outbox.list_messages(**args)
 
 

@@ -1,11 +1,12 @@
 """Report endpoints (docs/design.md "Resource map": /reports; roles matrix row
 "reports": admin, operation_head, finance).
 
-Each view validates its filters, asks services.reporting.reports for the report and streams
-it: JSON (`{"report", "basis", "generated_at", "filters", "columns", "rows"}`) by
-default, CSV with `?format=csv` or `Accept: text/csv` (a header row, then one line
-per row, sent as an attachment with a file name). Rows are written as the
-database cursor yields them, so a large export never sits in memory whole.
+Each view validates its filters, asks the services.reporting module of its report
+family (revenue, invoices, catalogue, customers, bookings, pipeline) for the report
+and streams it: JSON (`{"report", "basis", "generated_at", "filters", "columns",
+"rows"}`) by default, CSV with `?format=csv` or `Accept: text/csv` (a header row,
+then one line per row, sent as an attachment with a file name). Rows are written
+as the database cursor yields them, so a large export never sits in memory whole.
 """
 
 import csv
@@ -32,8 +33,22 @@ from schemas.reporting.reports import (
     UnpaidInvoiceArgs,
     report_schema,
 )
-from services.reporting import reports
-from services.reporting.reports import Report, Window
+from services.reporting.bookings import booking_trends, cancellations
+from services.reporting.catalogue import popular
+from services.reporting.customers import (
+    active_customers,
+    active_default_window,
+    wallet_liability,
+)
+from services.reporting.invoices import invoice_summary, unpaid_invoices
+from services.reporting.pipeline import (
+    enquiry_funnel,
+    enquiry_lost_reasons,
+    enquiry_response_times,
+    enquiry_revenue_won,
+)
+from services.reporting.report_base import Report, Window
+from services.reporting.revenue import BASES, REVENUE_DIMENSIONS, revenue
 
 blp = Blueprint("reports", __name__, description="Reports and analytics (JSON or CSV)")
 
@@ -56,7 +71,8 @@ def report_response(schema):
                         JSON_TYPE: {"schema": schema},
                         CSV_TYPE: {
                             "schema": {"type": "string"},
-                            "example": "month,currency,payments,received,refunds,refunded,net\r\n"
+                            "example": "month,currency,payments,received,"
+                            "refunds,refunded,net\r\n"
                             "2026-01,EUR,12,14400.00,1,300.00,14100.00\r\n",
                         },
                     }
@@ -115,10 +131,8 @@ def _csv_chunks(report: Report, rows: Iterator[dict]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     names = report.column_names
     writer.writerow(names)
-    count = 0
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         writer.writerow([_cell(row.get(name)) for name in names])
-        count += 1
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -178,7 +192,7 @@ def window(args: dict) -> Window:
 
 def _revenue_view(dimension: str, args: dict) -> Response:
     """Build and stream one revenue report from its query arguments."""
-    report = reports.revenue(
+    report = revenue(
         dimension,
         basis=args["basis"],
         window=window(args),
@@ -198,14 +212,11 @@ def _columns(builder, **kwargs):
 REVENUE_DOCS = {
     dimension: report_schema(
         f"revenue.{dimension}",
-        *(
-            _columns(reports.revenue, dimension=dimension, basis=basis)
-            for basis in reports.BASES
-        ),
-        report_name=reports.revenue(dimension=dimension).name,
-        bases=reports.BASES,
+        *(_columns(revenue, dimension=dimension, basis=basis) for basis in BASES),
+        report_name=revenue(dimension=dimension).name,
+        bases=BASES,
     )
-    for dimension in reports.REVENUE_DIMENSIONS
+    for dimension in REVENUE_DIMENSIONS
 }
 
 
@@ -258,16 +269,14 @@ class InvoiceSummary(MethodView):
     @report_response(
         report_schema(
             "invoices.summary",
-            _columns(reports.invoice_summary),
-            _columns(reports.invoice_summary, include_ids=False),
+            _columns(invoice_summary),
+            _columns(invoice_summary, include_ids=False),
         )
     )
     def get(self, args):
         """Invoices issued in the range by derived status (pending, overdue, paid,
         void) and currency: counts, amounts and invoice ids."""
-        report = reports.invoice_summary(
-            window=window(args), include_ids=args["include_ids"]
-        )
+        report = invoice_summary(window=window(args), include_ids=args["include_ids"])
         return render(report, args)
 
 
@@ -275,13 +284,11 @@ class InvoiceSummary(MethodView):
 class UnpaidInvoices(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(UnpaidInvoiceArgs, location="query")
-    @report_response(
-        report_schema("invoices.unpaid", _columns(reports.unpaid_invoices))
-    )
+    @report_response(report_schema("invoices.unpaid", _columns(unpaid_invoices)))
     def get(self, args):
         """Unpaid (pending and overdue) invoices, oldest due date first, with the
         outstanding amount and days overdue."""
-        report = reports.unpaid_invoices(
+        report = unpaid_invoices(
             window=window(args),
             overdue_only=args["overdue_only"],
             limit=args.get("limit"),
@@ -293,14 +300,12 @@ class UnpaidInvoices(MethodView):
 class PopularPackages(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
-    @report_response(
-        report_schema("packages.popular", _columns(reports.popular, by="package"))
-    )
+    @report_response(report_schema("packages.popular", _columns(popular, by="package")))
     def get(self, args):
         """Packages ranked by sold bookings made in the range: bookings,
         travellers and value."""
         return render(
-            reports.popular("package", window=window(args), limit=args.get("limit")),
+            popular("package", window=window(args), limit=args.get("limit")),
             args,
         )
 
@@ -310,15 +315,11 @@ class PopularDestinations(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
     @report_response(
-        report_schema(
-            "destinations.popular", _columns(reports.popular, by="destination")
-        )
+        report_schema("destinations.popular", _columns(popular, by="destination"))
     )
     def get(self, args):
         """Destinations ranked by sold bookings made in the range."""
-        report = reports.popular(
-            "destination", window=window(args), limit=args.get("limit")
-        )
+        report = popular("destination", window=window(args), limit=args.get("limit"))
         return render(report, args)
 
 
@@ -327,17 +328,15 @@ class ActiveCustomers(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(LimitedReportArgs, location="query")
     @report_response(
-        report_schema(
-            "customers.active", _columns(reports.active_customers, window=Window())
-        )
+        report_schema("customers.active", _columns(active_customers, window=Window()))
     )
     def get(self, args):
         """Customers who booked or paid in the range (default: the last 90 days),
         largest spend first."""
         span = window(args)
         if span.date_from is None and span.date_to is None:
-            span = reports.active_default_window()
-        report = reports.active_customers(window=span, limit=args.get("limit"))
+            span = active_default_window()
+        report = active_customers(window=span, limit=args.get("limit"))
         return render(report, args)
 
 
@@ -345,11 +344,11 @@ class ActiveCustomers(MethodView):
 class BookingTrends(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(IntervalArgs, location="query")
-    @report_response(report_schema("bookings.trends", _columns(reports.booking_trends)))
+    @report_response(report_schema("bookings.trends", _columns(booking_trends)))
     def get(self, args):
         """Bookings made per day, week or month and where they stand now (held,
         confirmed, completed, cancelled, expired)."""
-        report = reports.booking_trends(interval=args["interval"], window=window(args))
+        report = booking_trends(interval=args["interval"], window=window(args))
         return render(report, args)
 
 
@@ -357,11 +356,11 @@ class BookingTrends(MethodView):
 class Cancellations(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(IntervalArgs, location="query")
-    @report_response(report_schema("cancellations", _columns(reports.cancellations)))
+    @report_response(report_schema("cancellations", _columns(cancellations)))
     def get(self, args):
         """Cancellations (value, penalties kept) and refunds (to wallet, to the
         original method, pending) per period and currency."""
-        report = reports.cancellations(interval=args["interval"], window=window(args))
+        report = cancellations(interval=args["interval"], window=window(args))
         return render(report, args)
 
 
@@ -369,13 +368,11 @@ class Cancellations(MethodView):
 class WalletLiability(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
-    @report_response(
-        report_schema("wallets.liability", _columns(reports.wallet_liability))
-    )
+    @report_response(report_schema("wallets.liability", _columns(wallet_liability)))
     def get(self, args):
         """Wallet credit owed to customers per currency: opening balance, credits,
         debits and closing balance over the range."""
-        return render(reports.wallet_liability(window=window(args)), args)
+        return render(wallet_liability(window=window(args)), args)
 
 
 @blp.route("/enquiries/funnel")
@@ -385,14 +382,14 @@ class EnquiryFunnel(MethodView):
     @report_response(
         report_schema(
             "enquiries.funnel",
-            _columns(reports.enquiry_funnel),
-            _columns(reports.enquiry_funnel, by="source"),
+            _columns(enquiry_funnel),
+            _columns(enquiry_funnel, by="source"),
         )
     )
     def get(self, args):
         """Enquiries per assigned employee or per source (`by`), by stage, with the
         conversion rate (won / enquiries)."""
-        return render(reports.enquiry_funnel(window=window(args), by=args["by"]), args)
+        return render(enquiry_funnel(window=window(args), by=args["by"]), args)
 
 
 @blp.route("/enquiries/response-times")
@@ -400,14 +397,12 @@ class EnquiryResponseTimes(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
     @report_response(
-        report_schema(
-            "enquiries.response-times", _columns(reports.enquiry_response_times)
-        )
+        report_schema("enquiries.response-times", _columns(enquiry_response_times))
     )
     def get(self, args):
         """Per employee: first responses (and overdue ones), won enquiries, median
         hours to the first response and to won."""
-        return render(reports.enquiry_response_times(window=window(args)), args)
+        return render(enquiry_response_times(window=window(args)), args)
 
 
 @blp.route("/enquiries/lost-reasons")
@@ -415,11 +410,11 @@ class EnquiryLostReasons(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
     @report_response(
-        report_schema("enquiries.lost-reasons", _columns(reports.enquiry_lost_reasons))
+        report_schema("enquiries.lost-reasons", _columns(enquiry_lost_reasons))
     )
     def get(self, args):
         """Lost enquiries per lost reason, with each reason's share."""
-        return render(reports.enquiry_lost_reasons(window=window(args)), args)
+        return render(enquiry_lost_reasons(window=window(args)), args)
 
 
 @blp.route("/enquiries/revenue-won")
@@ -427,9 +422,9 @@ class EnquiryRevenueWon(MethodView):
     @roles_required(*REPORT_ROLES)
     @blp.arguments(ReportArgs, location="query")
     @report_response(
-        report_schema("enquiries.revenue-won", _columns(reports.enquiry_revenue_won))
+        report_schema("enquiries.revenue-won", _columns(enquiry_revenue_won))
     )
     def get(self, args):
         """Revenue won from enquiries per currency: bookings still standing and
         money received."""
-        return render(reports.enquiry_revenue_won(window=window(args)), args)
+        return render(enquiry_revenue_won(window=window(args)), args)

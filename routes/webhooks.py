@@ -47,7 +47,8 @@ class StripeWebhook(MethodView):
                 "name": "Stripe-Signature",
                 "required": True,
                 "schema": {"type": "string"},
-                "description": "t=<unix time>,v1=<HMAC-SHA256 of 't.body' with the secret>",
+                "description": "t=<unix time>,"
+                "v1=<HMAC-SHA256 of 't.body' with the secret>",
             }
         ],
     )

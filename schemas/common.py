@@ -3,10 +3,11 @@
 from datetime import UTC
 from decimal import Decimal
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
-# A keyset cursor: base64url payload "." base64url signature (services.shared.pagination).
+# A keyset cursor: base64url payload "." base64url signature
+# (services.shared.pagination).
 MAX_CURSOR = 2048
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 # The characters Python's str.isspace() calls whitespace, as a regex class body that
@@ -37,8 +38,8 @@ ID = validate.Range(min=1, max=MAX_ID)
 
 class Money(fields.Decimal):
     """A non-negative amount in the currency's major unit, as a decimal string
-    ("1200.00") in JSON; never a float (docs/design.md "Rules with numbers": money). Documented in
-    OpenAPI as `type: string, format: decimal` (registered in app.py)."""
+    ("1200.00") in JSON; never a float (docs/design.md "Rules with numbers": money).
+    Documented in OpenAPI as `type: string, format: decimal` (registered in app.py)."""
 
     MAX = Decimal("9999999999.99")
 
@@ -50,9 +51,9 @@ class Money(fields.Decimal):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        """Parse a decimal string; refuse JSON numbers (docs/design.md "Rules with numbers": decimal
-        strings in requests too, and the spec's `type: string`), negatives and more
-        than 2 places."""
+        """Parse a decimal string; refuse JSON numbers (docs/design.md
+        "Rules with numbers": decimal strings in requests too, and the spec's
+        `type: string`), negatives and more than 2 places."""
         require_decimal_string(value)
         amount = super()._deserialize(value, attr, data, **kwargs)
         if amount < 0 or amount > self.MAX:
@@ -65,7 +66,7 @@ class Money(fields.Decimal):
 def require_decimal_string(value) -> None:
     """ValidationError unless `value` is a string of ASCII characters: money never
     travels as a JSON number (a float would lose cents), and Python's Decimal would
-    otherwise read other scripts' digits ("１２００" fullwidth, Arabic-Indic)."""
+    otherwise read other scripts' digits (fullwidth U+FF10-FF19, Arabic-Indic)."""
     if not isinstance(value, str):
         raise ValidationError('Send money as a decimal string such as "1200.00".')
     if not value.isascii():
@@ -139,8 +140,9 @@ class PageArgs(Schema):
 
 def sort_field(*allowed: str) -> fields.String:
     """A `sort=` query field: one of `allowed` column names, or one `-` prefixed for
-    descending (docs/design.md "API conventions"); documented as an enum. The service keeps
-    the same list (services.shared.pagination.order_by_sort) and refuses anything else too."""
+    descending (docs/design.md "API conventions"); documented as an enum. The service
+    keeps the same list (services.shared.pagination.order_by_sort) and refuses anything
+    else too."""
     choices = [name for field in allowed for name in (field, f"-{field}")]
     return fields.String(
         validate=validate.OneOf(choices), metadata={"example": f"-{allowed[0]}"}

@@ -1,7 +1,7 @@
 """Build the Postman collection and environment from docs/openapi.json.
 
-    python scripts/build_postman.py            # writes docs/postman/*.json (make postman)
-    python scripts/build_postman.py --check    # exit 1 when the committed files differ
+    python scripts/build_postman.py          # writes docs/postman/*.json (make postman)
+    python scripts/build_postman.py --check  # exit 1 when the committed files differ
 
 The collection (Postman format v2.1) runs green as a whole, from a fresh import
 with its environment, against a fresh demo database (`make newman` runs all of it):
@@ -20,13 +20,14 @@ with its environment, against a fresh demo database (`make newman` runs all of i
   none on public ones. Every generated request tests that the answer is not a
   server error and has a status its operation documents; reads (GET) must succeed
   (2xx). Destructive requests (DELETEs, cancel, archive, log out) are gathered in
-  a last folder, the logout at its end (its test forgets the revoked tokens). The login request's test script stores the tokens, staff or
-  customer by its `account`.
+  a last folder, the logout at its end (its test forgets the revoked tokens). The
+  login request's test script stores the tokens, staff or customer by its
+  `account`.
 
 The output is byte-stable: no timestamps or random ids (ids are UUID5 of fixed
 names), keys in a fixed order, JSON with indent 2 and a trailing newline; building
-twice from the same spec gives the same bytes (tests/api/test_openapi_export.py checks the
-committed files against a fresh build).
+twice from the same spec gives the same bytes (tests/api/test_openapi_export.py
+checks the committed files against a fresh build).
 """
 
 import argparse
@@ -233,7 +234,8 @@ def bearer(variable: str) -> dict:
 def url(
     path: str, query: list[dict] | None = None, variables: list[dict] | None = None
 ) -> dict:
-    """A Postman URL object under {{baseUrl}} for `path` (may hold :params, {{vars}})."""
+    """A Postman URL object under {{baseUrl}} for `path` (may hold :params and
+    {{vars}})."""
     raw = "{{baseUrl}}" + path
     if query:
         raw += "?" + "&".join(
@@ -314,16 +316,8 @@ class SpecReader:
                 return schema[key]
         if schema.get("enum"):
             return schema["enum"][0]
-        if "allOf" in schema:
-            merged: dict = {}
-            for part in schema["allOf"]:
-                value = self.example(part, depth + 1, required_only)
-                if isinstance(value, dict):
-                    merged.update(value)
-            return merged
-        for key in ("oneOf", "anyOf"):
-            if schema.get(key):
-                return self.example(schema[key][0], depth + 1, required_only)
+        if "allOf" in schema or schema.get("oneOf") or schema.get("anyOf"):
+            return self._composite(schema, depth, required_only)
         kind = schema.get("type", "object" if "properties" in schema else "string")
         if kind == "object":
             return self._object(schema, depth, required_only)
@@ -331,6 +325,23 @@ class SpecReader:
             if depth > 4:
                 return []
             return [self.example(schema.get("items", {}), depth + 1, required_only)]
+        return self._scalar(kind, schema)
+
+    def _composite(self, schema: dict, depth: int, required_only: bool):
+        """The example of an `allOf` (its parts' objects merged), else of the first
+        `oneOf` / `anyOf` alternative."""
+        if "allOf" in schema:
+            merged: dict = {}
+            for part in schema["allOf"]:
+                value = self.example(part, depth + 1, required_only)
+                if isinstance(value, dict):
+                    merged.update(value)
+            return merged
+        key = "oneOf" if schema.get("oneOf") else "anyOf"
+        return self.example(schema[key][0], depth + 1, required_only)
+
+    def _scalar(self, kind: str, schema: dict):
+        """An example integer, number, boolean or string (by type and bounds)."""
         if kind == "integer":
             return max(1, schema.get("minimum", 1))
         if kind == "number":
@@ -479,7 +490,8 @@ def generated_tests(
         int(code) for code in operation.get("responses", {}) if code.isdigit()
     )
     source = (
-        'pm.test("no server error", () => pm.expect(pm.response.code).to.be.below(500));\n'
+        'pm.test("no server error", () => '
+        "pm.expect(pm.response.code).to.be.below(500));\n"
         f'pm.test("a documented status", () => pm.expect({json.dumps(codes)})'
         ".to.include(pm.response.code));\n"
     )
@@ -518,15 +530,14 @@ def is_destructive(method: str, path: str) -> bool:
     )
 
 
-def operation_request(
-    reader: SpecReader, method: str, path: str, operation: dict, path_item: dict
-) -> dict:
-    """The Postman item for one OpenAPI operation."""
-    override = OVERRIDES.get((method, path), {})
-    parameters = [reader.resolve(p) for p in path_item.get("parameters", [])]
-    parameters += [reader.resolve(p) for p in operation.get("parameters", [])]
-    postman_path = re.sub(r"\{([^}]+)\}", r":\1", path)
+def parameter_entries(
+    reader: SpecReader, path: str, parameters: list[dict], override: dict
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """The Postman path variables, query parameters and headers of an operation's
+    `parameters` (its own and its path item's); every `{name}` of `path` gets a
+    variable even when no parameter describes it."""
     variables, query, headers = [], [], []
+    given = override.get("query", {})
     for parameter in parameters:
         name, where = parameter["name"], parameter["in"]
         text = describe_parameter(reader, parameter)
@@ -534,19 +545,17 @@ def operation_request(
             variables.append(
                 {"key": name, "value": "{{" + camel(name) + "}}", "description": text}
             )
+        elif where == "query" and name in given:
+            query.append(
+                {
+                    "key": name,
+                    "value": given[name],
+                    "description": text,
+                    "disabled": False,
+                }
+            )
         elif where == "query":
             value = reader.example(parameter.get("schema", {}))
-            given = override.get("query", {})
-            if name in given:
-                query.append(
-                    {
-                        "key": name,
-                        "value": given[name],
-                        "description": text,
-                        "disabled": False,
-                    }
-                )
-                continue
             query.append(
                 {
                     "key": name,
@@ -573,32 +582,50 @@ def operation_request(
             variables.append(
                 {"key": name, "value": "{{" + camel(name) + "}}", "description": ""}
             )
+    return variables, query, headers
+
+
+def body_example(reader: SpecReader, media: dict, override: dict):
+    """The JSON body of a generated request: the override's, the media type's
+    example (or first of its examples), else one built from the schema (every
+    writable field when the schema requires none: PATCH ...)."""
+    if "body" in override:
+        return override["body"]
+    if "example" in media:
+        return media["example"]
+    if media.get("examples"):
+        first = sorted(media["examples"])[0]
+        return reader.resolve(media["examples"][first]).get("value", {})
+    body = reader.example(media.get("schema", {}), required_only=True)
+    if body == {}:  # nothing required (PATCH ...): show every writable field
+        body = reader.example(
+            media.get("schema", {}),
+            depth=1,
+            required_only=True,
+            all_top_level=True,
+        )
+    return body
+
+
+def operation_request(
+    reader: SpecReader, method: str, path: str, operation: dict, path_item: dict
+) -> dict:
+    """The Postman item for one OpenAPI operation."""
+    override = OVERRIDES.get((method, path), {})
+    parameters = [reader.resolve(p) for p in path_item.get("parameters", [])]
+    parameters += [reader.resolve(p) for p in operation.get("parameters", [])]
+    postman_path = re.sub(r"\{([^}]+)\}", r":\1", path)
+    variables, query, headers = parameter_entries(reader, path, parameters, override)
     request: dict = {"method": method.upper(), "header": headers}
     body_spec = operation.get("requestBody")
     if body_spec:
         body_spec = reader.resolve(body_spec)
         media = body_spec.get("content", {}).get("application/json")
         if media is not None:
-            if "body" in override:
-                body = override["body"]
-            elif "example" in media:
-                body = media["example"]
-            elif media.get("examples"):
-                first = sorted(media["examples"])[0]
-                body = reader.resolve(media["examples"][first]).get("value", {})
-            else:
-                body = reader.example(media.get("schema", {}), required_only=True)
-                if (
-                    body == {}
-                ):  # nothing required (PATCH ...): show every writable field
-                    body = reader.example(
-                        media.get("schema", {}),
-                        depth=1,
-                        required_only=True,
-                        all_top_level=True,
-                    )
-            request["header"] = headers + [
-                {"key": "Content-Type", "value": "application/json"}
+            body = body_example(reader, media, override)
+            request["header"] = [
+                *headers,
+                {"key": "Content-Type", "value": "application/json"},
             ]
             request["body"] = json_body(bind_ids(body))
     request["url"] = url(postman_path, query, variables)
@@ -671,9 +698,10 @@ def resource_folders(reader: SpecReader) -> list[dict]:
         result.append(
             {
                 "name": DESTRUCTIVE_FOLDER,
-                "description": "DELETEs and the actions that end a resource (cancel, archive, "
-                "log out), after every other request so the run reads what it created first; "
-                "the logout comes last (its test forgets the revoked staff tokens).",
+                "description": "DELETEs and the actions that end a resource (cancel, "
+                "archive, log out), after every other request so the run reads what it "
+                "created first; the logout comes last (its test forgets the revoked "
+                "staff tokens).",
                 "item": destructive,
             }
         )
@@ -706,8 +734,9 @@ def walkthrough_item(step: dict, index: list) -> dict:
     headers = [{"key": k, "value": v} for k, v in step.get("headers", [])]
     request: dict = {"method": method.upper(), "header": headers}
     if "body" in step:
-        request["header"] = headers + [
-            {"key": "Content-Type", "value": "application/json"}
+        request["header"] = [
+            *headers,
+            {"key": "Content-Type", "value": "application/json"},
         ]
         request["body"] = json_body(step["body"])
     query = [{"key": k, "value": v} for k, v in step.get("query", [])]

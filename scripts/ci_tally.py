@@ -1,9 +1,10 @@
-"""Print CI's closing tally, ``N passed, M failed``, summed over pytest's JUnit XML files.
+"""Print CI's closing tally, ``N passed, M failed``, over pytest's JUnit XML files.
 
-Usage: ``python scripts/ci_tally.py DIR`` reads every ``*.xml`` report under DIR (one per
-pytest run: SQLite, PostgreSQL, ...). ``passed`` counts tests that neither failed, errored
-nor were skipped; ``failed`` counts failures plus errors. A run that wrote no report (it
-crashed before pytest finished) adds nothing, so its step's own exit code is what fails CI.
+Usage: ``python scripts/ci_tally.py DIR`` reads every ``*.xml`` report under DIR (one
+per pytest run: SQLite, PostgreSQL, ...). ``passed`` counts tests that neither failed,
+errored nor were skipped; ``failed`` counts failures plus errors. A run that wrote no
+report (it crashed before pytest finished) adds nothing, so its step's own exit code is
+what fails CI.
 """
 
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 
 def tally(directory: Path) -> tuple[int, int, int]:
-    """Return ``(passed, failed, skipped)`` summed over the JUnit files in ``directory``."""
+    """``(passed, failed, skipped)`` summed over the JUnit files in ``directory``."""
     passed = failed = skipped = 0
     for report in sorted(directory.glob("*.xml")):
         root = ET.parse(report).getroot()

@@ -15,8 +15,9 @@ with no database, `pg_ctl start`; load for --after s; stop.
 
 Client threads each play one customer: POST /bookings; a finance employee records
 the deposit and sometimes the balance as card-terminal payments (POST
-/bookings/<id>/payments); GET the booking, list the packages. Every write carries an Idempotency-Key and is retried with it on 503,
-a connection error or 409 idempotency-in-flight, for up to --retry-window s.
+/bookings/<id>/payments); GET the booking, list the packages. Every write carries an
+Idempotency-Key and is retried with it on 503, a connection error or 409
+idempotency-in-flight, for up to --retry-window s.
 
 Checks (each failure is listed in the report; exit status 1 when any):
 - every answer is 2xx, 409 or 503: no 500, no other status, no connection error,
@@ -149,6 +150,7 @@ class PrivateCluster:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
     def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
         self._run(
             "pg_ctl",
             "-D",
@@ -164,9 +166,11 @@ class PrivateCluster:
         )
 
     def stop(self, mode: str = "fast") -> None:
+        """Stop the server (pg_ctl shutdown `mode`) and wait."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, mode: str = "fast") -> None:
+        """Restart the server (pg_ctl shutdown `mode`) and wait."""
         self._run(
             "pg_ctl",
             "-D",
@@ -221,7 +225,7 @@ def server_env(
 
 
 def migrate(env: dict) -> None:
-    """`flask db upgrade`, as a release step does (README "Deploying")."""
+    """`flask db upgrade`, as a release step does (docs/operations.md "Deploying")."""
     subprocess.run(
         [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
         cwd=ROOT,
@@ -387,6 +391,8 @@ class Client(threading.Thread):
         self.session = requests.Session()
 
     def call(self, op, method, path, body=None, key=None):
+        """One request, recorded in the ledger; the response, or None on a connection
+        error."""
         headers = dict(self.person["cashier" if op == "pay" else "headers"])
         if key:
             headers["Idempotency-Key"] = key
@@ -453,6 +459,7 @@ class Client(threading.Thread):
         return None
 
     def run(self):
+        """Book, pay and read until told to stop (the thread's body)."""
         while not self.stop.is_set():
             departure = self.random.choice(self.departures)
             seats = self.random.randint(1, 3)
@@ -487,7 +494,7 @@ class Client(threading.Thread):
                 self.call("list", "GET", "/packages?per_page=5")
 
 
-# --- checks ----------------------------------------------------------------------------
+# --- checks ---------------------------------------------------------------------------
 
 
 def check_database(url: str, ledger: Ledger) -> tuple[dict, list[str]]:
@@ -615,7 +622,7 @@ def summarise(ledger: Ledger, outages: list[dict], opts) -> tuple[dict, list[str
     return stats, failures
 
 
-# --- the drill -------------------------------------------------------------------------
+# --- the drill ------------------------------------------------------------------------
 
 
 def run_drill(opts) -> dict:

@@ -4,8 +4,14 @@
     python scripts/export_openapi.py /tmp/spec.json docs/openapi.json
 
 `make openapi` runs both. The committed file and the spec the app serves at
-/api/v1/openapi.json are compared in this normal form by tests/api/test_openapi_export.py
-(docs/design.md "API conventions"), so the rules live in one function, `normalise`.
+/api/v1/openapi.json are compared in this normal form by
+tests/api/test_openapi_export.py (docs/design.md "API conventions"), so the rules
+live in one function, `normalise`.
+
+The normal form keeps every key the app serves, `servers` included: the served
+`servers` is the relative URL `/` (core/openapi_doc.py `SERVERS`), the same on
+every machine, and Redocly's `no-empty-servers` rule needs it in the committed file
+as well (tools/redocly/redocly.yaml lints docs/openapi.json).
 """
 
 import argparse
@@ -13,21 +19,16 @@ import json
 import sys
 from pathlib import Path
 
-# Keys that describe a deployment rather than the contract: where the API is served
-# differs per machine, and the Postman collection uses {{baseUrl}} instead.
-DEPLOYMENT_KEYS = ("servers", "host", "basePath", "schemes")
-
 
 def normalise(spec: dict) -> str:
     """The byte-stable text of `spec` (a decoded OpenAPI document).
 
-    Drops the top-level deployment keys (`servers`, and Swagger 2's `host`,
-    `basePath`, `schemes`), sorts every object's keys, indents by 2 spaces, keeps
-    non-ASCII characters as they are and ends with one newline. List order is kept:
-    it is meaningful (parameters, enums, `required`). Pure; raises nothing for a dict.
+    Sorts every object's keys, indents by 2 spaces, keeps non-ASCII characters as
+    they are and ends with one newline; every key is kept, `servers` included. List
+    order is kept: it is meaningful (parameters, enums, `required`, `servers`).
+    Pure; raises nothing for a dict.
     """
-    cleaned = {key: value for key, value in spec.items() if key not in DEPLOYMENT_KEYS}
-    return json.dumps(cleaned, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(spec, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,9 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         for method in item
         if method in {"get", "put", "post", "patch", "delete", "head", "options"}
     )
-    print(
-        f"wrote {args.target}: {len(spec.get('paths', {}))} paths, {operations} operations"
-    )
+    paths = len(spec.get("paths", {}))
+    print(f"wrote {args.target}: {paths} paths, {operations} operations")
     return 0
 
 

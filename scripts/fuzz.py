@@ -210,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n===== fuzz totals =====")
     for name, totals in results.items():
         print(
-            f"{name:10} requests {totals['requests']:6}  statuses {totals['statuses']}  "
-            f"5xx {len(totals['server_errors'])}  failed checks {totals['failed_checks']}"
+            f"{name:10} requests {totals['requests']:6}  "
+            f"statuses {totals['statuses']}  "
+            f"5xx {len(totals['server_errors'])}  "
+            f"failed checks {totals['failed_checks']}"
         )
         for line in totals["server_errors"][:20]:
             print(f"    {line}")

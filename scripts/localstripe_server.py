@@ -101,6 +101,7 @@ class LocalStripe:
 
 
 def main(argv=None) -> int:
+    """Run localstripe with the webhook registered until a signal; 1 if it dies."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--webhook-url", required=True)

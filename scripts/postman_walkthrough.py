@@ -8,10 +8,10 @@ SQLite database loaded with `flask seed-demo` (demo accounts, password
 
 The story follows examples/walkthrough.py and the README's curl tour, with money:
 staff (the demo admin) pages through a list by cursor, builds a package and cannot
-approve it themself (maker-checker), the operation head approves it, a customer registers, searches,
-books two seats, pays by card through the payment provider (a payment intent confirmed
-on the local provider; the signed webhook confirms the booking; a retry with the same
-Idempotency-Key is replayed),
+approve it themself (maker-checker), the operation head approves it, a customer
+registers, searches, books two seats, pays by card through the payment provider (a
+payment intent confirmed on the local provider; the signed webhook confirms the booking;
+a retry with the same Idempotency-Key is replayed),
 sees the invoice paid, asks for a cancellation quote, cancels with the refund to the
 wallet, sees the wallet credited and the seats returned, raises an enquiry that
 staff take over, answer and put on hold; the customer reads the answer, asks for an
@@ -51,8 +51,8 @@ def server_and_staff() -> list[dict]:
             "path": "/health",
             "auth": None,
             "status": 200,
-            "description": "Liveness probe. Its pre-request script picks a run tag so that the "
-            "customer's email and the search word are new on every run.",
+            "description": "Liveness probe. Its pre-request script picks a run tag so "
+            "that the customer's email and the search word are new on every run.",
             "prerequest": """
 const tag = Array.from({ length: 8 }, () =>
     String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
@@ -79,8 +79,9 @@ pm.test("status ok", () => pm.expect(pm.response.json().status).to.eql("ok"));
                 "password": "{{demoPassword}}",
                 "account": "employee",
             },
-            "description": "Password login of a demo employee; the test script stores the access "
-            "and refresh tokens in `staffAccessToken` / `staffRefreshToken`.",
+            "description": "Password login of a demo employee; the test script stores "
+            "the access and refresh tokens in `staffAccessToken` / "
+            "`staffRefreshToken`.",
             "tests": """
 const body = pm.response.json();
 pm.test("tokens returned", () => {
@@ -137,13 +138,15 @@ def package_approval() -> list[dict]:
                         "day_number": 1,
                         "title": "Arrival in Porto",
                         "location": "Porto",
-                        "description": "Check in and an evening walk along the Ribeira.",
+                        "description": "Check in and an evening walk along the "
+                        "Ribeira.",
                     },
                     {
                         "day_number": 2,
                         "title": "Douro valley",
                         "location": "Pinhao",
-                        "description": "River cruise and a tasting at the {{searchWord}} estate.",
+                        "description": "River cruise and a tasting at the "
+                        "{{searchWord}} estate.",
                     },
                     {
                         "day_number": 3,
@@ -181,8 +184,8 @@ pm.test("pending approval", () =>
             "path": "/api/v1/packages/{{packageId}}/approve",
             "auth": "staff",
             "status": 403,
-            "description": "The admin may approve packages, but not a revision they created or "
-            "last edited: a second person must check it.",
+            "description": "The admin may approve packages, but not a revision they "
+            "created or last edited: a second person must check it.",
             "tests": """
 const body = pm.response.json();
 pm.test("problem details: maker-checker", () => {
@@ -231,7 +234,7 @@ pm.environment.set("departureId", body.id);
 const body = pm.response.json();
 pm.test("tokens returned", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("approverAccessToken", body.access_token);
-""",
+""",  # noqa: E501 - Postman test script, verbatim
         },
         {
             "name": "Operation head approves and publishes the package",
@@ -309,7 +312,7 @@ pm.environment.set("customerRefreshToken", body.refresh_token);
 const body = pm.response.json();
 pm.test("a new access token", () => pm.expect(body.access_token).to.be.a("string").and.not.empty);
 pm.environment.set("customerAccessToken", body.access_token);
-""",
+""",  # noqa: E501 - Postman test script, verbatim
         },
         {
             "name": "Customer searches the catalogue by a word of the itinerary",
@@ -383,19 +386,21 @@ pm.test("10 seats left", () => pm.expect(pm.response.json().seats_left).to.eql(1
 """,
         },
         {
-            "name": "Customer starts a card payment (payment intent), confirmed on the provider",
+            "name": "Customer starts a card payment (payment intent), "
+            "confirmed on the provider",
             "method": "POST",
             "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
             "auth": "customer",
             "status": 201,
             "headers": [("Idempotency-Key", "{{paymentKey}}")],
             "body": {"amount": "{{amountDue}}"},
-            "description": "Card money enters only through the payment provider: the API creates "
-            "a PaymentIntent, the client confirms it with Stripe.js or an SDK (here: two calls to "
-            "the local provider at `{{stripeBase}}` with the test card `pm_card_visa`; localstripe "
-            "accepts any `sk_test_` key and wants the card attached before `confirm`), and the "
-            "provider's signed webhook confirms the booking. A fresh Idempotency-Key per run: a "
-            "network retry with the same key and body gets the first answer.",
+            "description": "Card money enters only through the payment provider: the "
+            "API creates a PaymentIntent, the client confirms it with Stripe.js or an "
+            "SDK (here: two calls to the local provider at `{{stripeBase}}` with the "
+            "test card `pm_card_visa`; localstripe accepts any `sk_test_` key and "
+            "wants the card attached before `confirm`), and the provider's signed "
+            "webhook confirms the booking. A fresh Idempotency-Key per run: a network "
+            "retry with the same key and body gets the first answer.",
             "prerequest": """
 pm.environment.set("paymentKey", "postman-pay-" + pm.environment.get("runTag"));
 """,
@@ -422,10 +427,11 @@ pm.sendRequest({ url: provider, method: "POST", auth: auth,
             });
         });
     });
-""",
+""",  # noqa: E501 - Postman test script, verbatim
         },
         {
-            "name": "A retry with the same Idempotency-Key is replayed, no second intent",
+            "name": "A retry with the same Idempotency-Key is replayed, "
+            "no second intent",
             "method": "POST",
             "path": "/api/v1/bookings/{{bookingId}}/payment-intents",
             "auth": "customer",
@@ -445,8 +451,8 @@ pm.test("the first answer, marked as replayed", () => {
             "path": "/api/v1/payment-intents/{{attemptId}}",
             "auth": "customer",
             "status": 200,
-            "description": "localstripe sends the signed `payment_intent.succeeded` event about "
-            "1 s after the confirmation; the pre-request script waits 3 s.",
+            "description": "localstripe sends the signed `payment_intent.succeeded` "
+            "event about 1 s after the confirmation; the pre-request script waits 3 s.",
             "prerequest": """
 setTimeout(() => {}, 3000);
 """,
@@ -545,7 +551,7 @@ pm.test("balance = refund, one refund credit in the ledger", () => {
             "status": 200,
             "tests": """
 pm.test("12 seats left again", () => pm.expect(pm.response.json().seats_left).to.eql(12));
-""",
+""",  # noqa: E501 - Postman test script, verbatim
         },
     ]
 
@@ -560,7 +566,8 @@ def enquiry() -> list[dict]:
             "path": "/api/v1/enquiries",
             "auth": "customer",
             "status": 201,
-            "body": '{\n  "package_id": {{packageId}},\n  "subject": "Vegetarian meals",\n'
+            "body": '{\n  "package_id": {{packageId}},\n'
+            '  "subject": "Vegetarian meals",\n'
             '  "message": "Is the tasting lunch available vegetarian?"\n}',
             "tests": """
 const body = pm.response.json();
@@ -582,7 +589,7 @@ pm.environment.set("enquiryId", body.id);
             "tests": """
 pm.test("the enquiry is listed", () => pm.expect(
     pm.response.json().items.map((e) => e.id)).to.include(pm.environment.get("enquiryId")));
-""",
+""",  # noqa: E501 - Postman test script, verbatim
         },
         {
             "name": "Staff take the enquiry over and mark it contacted",
@@ -676,7 +683,7 @@ pm.environment.set("offerEnquiryId", body.id);
             "status": 201,
             "prerequest": """
 pm.environment.set("quoteValidUntil", new Date(Date.now() + 7 * 86400000).toISOString());
-""",
+""",  # noqa: E501 - Postman test script, verbatim
             "body": '{\n  "departure_id": {{departureId}},\n  "seats": 2,\n'
             '  "valid_until": "{{quoteValidUntil}}"\n}',
             "tests": """

@@ -2,6 +2,7 @@
 -B` (worker plus embedded beat) started against the test database, the session's
 SMTP server and a local broker (Redis or RabbitMQ), killed by process group."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,10 +45,8 @@ def purge(url: str) -> None:
 
     with Connection(url, connect_timeout=3) as conn:
         channel = conn.channel()
-        try:
+        with contextlib.suppress(Exception):  # no queue yet: nothing to purge
             channel.queue_purge("celery")
-        except Exception:
-            pass
 
 
 class CeleryWorker:
@@ -74,7 +73,7 @@ class CeleryWorker:
 
     def start(self) -> "CeleryWorker":
         """Start the worker; output goes to `log_path`."""
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the worker process keeps it
         beat_file = self.log_path.with_suffix(".beat")
         self.process = subprocess.Popen(
             [
@@ -138,3 +137,21 @@ def wait_for(
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def committed_outbox(app) -> list[tuple]:
+    """`(id, state, attempts)` of every outbox row, oldest first, read in a fresh
+    session and transaction (its own app context, plain columns, no identity map):
+    what the worker has committed by now."""
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from models import OutboxMessage
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(
+                OutboxMessage.id, OutboxMessage.state, OutboxMessage.attempts
+            ).order_by(OutboxMessage.id)
+        ).all()
+    return [tuple(row) for row in rows]

@@ -1,10 +1,19 @@
 """Shared fixtures: one app per test session on SQLite (a temp file) or on
 PostgreSQL (`TEST_DATABASE_URL`), tables emptied after every test, a real local SMTP
 server (aiosmtpd) that collects mail, and `actors` that create accounts and tokens.
+
+Helpers beside them that tests of several domains use: PASSWORD, TEST_DB_URL and
+ON_POSTGRES; `empty_tables` (the purge behind `_clean`); `relay_outbox`;
+`StallingSmtp`, a TCP server that never answers (mail and database faults);
+`flask_cli`, the `flask` command on a database of its own (migrations, audit).
+Each domain's own fixtures and helpers are in tests/<domain>/conftest.py.
 """
 
+import contextlib
 import os
 import socket
+import subprocess
+import sys
 import threading
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -18,26 +27,22 @@ from auth.passwords import hash_password
 from auth.tokens import issue_tokens
 from core.extensions import db
 from models import Customer, Employee
+from tests import ROOT
 from tests.factories import fresh_schema
+from tests.live import free_port
 
 PASSWORD = "correct-horse-battery"
 TEST_DB_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DB_URL.startswith("postgres")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (aiosmtpd cannot bind 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Mailbox:
     """Messages the local SMTP server received, parsed as email.message objects.
 
-    Mail leaves through the outbox (services/messaging/outbox.py): before it is read, the
-    mailbox relays every due outbox row inline (`drain`, set by the `mailbox`
-    fixture), so a test reads what a worker would have delivered to this server."""
+    Mail leaves through the outbox (services/messaging/outbox.py): before it is
+    read, the mailbox relays every due outbox row inline (`drain`, set by the
+    `mailbox` fixture), so a test reads what a worker would have delivered to this
+    server."""
 
     def __init__(self):
         self._messages = []
@@ -52,7 +57,7 @@ class Mailbox:
         with self.lock:
             return list(self._messages)
 
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
         message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self._messages.append(message)
@@ -128,7 +133,7 @@ def app(smtp, provider, tmp_path_factory):
         db.engine.dispose()
 
 
-def _empty_tables(application):
+def empty_tables(application):
     """Delete every row. The append-only audit table lets this purge through: on
     PostgreSQL its trigger honours `SET LOCAL easytravels.audit_purge = 'on'`; on
     SQLite its triggers are dropped and re-created in the same transaction."""
@@ -161,7 +166,7 @@ def _clean(request):
     """Empty every table after each test that used the app."""
     yield
     if "app" in request.fixturenames:
-        _empty_tables(request.getfixturevalue("app"))
+        empty_tables(request.getfixturevalue("app"))
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +199,64 @@ def mailbox(smtp, app):
     smtp.handler.drain = lambda: relay_outbox(app)
     yield smtp.handler
     smtp.handler.drain = None
+
+
+class StallingSmtp:
+    """A TCP server on 127.0.0.1 that accepts connections and then says nothing
+    (`greeting=None`) or only the 220 greeting, never answering a command (an SMTP
+    server, or a database, that hangs)."""
+
+    def __init__(self, greeting: bytes | None = None):
+        self.greeting = greeting
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            if self.greeting:
+                conn.sendall(self.greeting)
+            self.accepted.append(conn)  # held open, never read or answered
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=2)
+        for conn in self.accepted:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self.listener.close()
+
+
+def flask_cli(*args, url):
+    """Run `flask --app app ARGS` in a subprocess in the development configuration
+    on the database at `url` (no admin bootstrap); the CompletedProcess."""
+    env = {
+        **os.environ,
+        "APP_CONFIG": "development",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "s" * 40,
+        "JWT_SECRET_KEY": "j" * 40,
+    }
+    env.pop("ADMIN_EMAIL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="session")

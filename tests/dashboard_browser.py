@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, gunicorn_server
+from tests import ROOT
+from tests.live import gunicorn_server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 AXE_JS = ROOT / "dashboard" / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -52,7 +53,8 @@ def require_browser_tools() -> None:
 
 
 def _flask(args: list[str], env: dict, log: Path) -> None:
-    """Run `flask --app app ARGS` for the live server's database; raise with its output."""
+    """Run `flask --app app ARGS` for the live server's database; raise with its
+    output."""
     result = subprocess.run(
         [str(FLASK), "--app", "app", *args],
         cwd=ROOT,
@@ -95,8 +97,8 @@ def violations(page) -> list[dict]:
         # 'self') does not block it, and the served page stays unchanged.
         page.evaluate(AXE_JS.read_text() + "\n;0")
     found = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " targets: v.nodes.map(n => n.target.join(' '))}))"
     )
     return [v for v in found if v["impact"] in BLOCKING_IMPACTS]

@@ -1,6 +1,9 @@
-"""Test factories: rows inserted straight into the database, so that a test does
+"""Test factories and the helpers several test domains share, so that a test does
 not depend on the endpoints it is not about. Every test module takes them from
-here (no test module imports another).
+here, from tests/conftest.py or from its domain's conftest.py (no test module
+imports another).
+
+Rows inserted straight into the database:
 
 - `make_departure` / `make_booking`: a catalogue departure with its price
   categories and a bare booking row (the booking engine, inventory and expiry
@@ -12,10 +15,23 @@ here (no test module imports another).
   departure (payments, invoices, wallet, card payments);
 - `make_paid_booking`: a booking with its invoice and payment rows, as the booking
   and payment services would leave it (cancellations, refunds, departure
-  cancellation, audit).
+  cancellation, audit);
+- `make_bare_package`: a package without departures (enquiries, pagination).
 
-- `make_package`: a package made (and published) through the API, for the
-  departure tests.
+Made through the API:
+
+- `make_package` / `create_package` (body `package_body`): a package, published
+  or a draft (departures, packages, caching, pagination, input hardening);
+- `post_departure` / `make_api_departure` (dates from `day`): a departure of a
+  package (departures, price approval, pagination, input hardening);
+- `pay`: POST /bookings/<id>/payments (payments, invoices, wallet, schedule,
+  webhooks);
+- `cancelled_booking`: a paid booking cancelled through CANCEL_URL, with its
+  refunds (refunds, outbox);
+- `raise_enquiry`: an enquiry raised by sales (enquiries, pagination).
+
+Readers: `refunds_of` (a booking's refunds), `live_seats` (a departure's seats
+against its live bookings), `item_ids` and `one_page_meta` (list responses).
 
 Accounts come from the `actors` fixture (tests/conftest.py).
 """
@@ -24,14 +40,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
+from sqlalchemy import select
+
 from core.extensions import db
-from models import Booking, Departure, DepartureCategory, Package, Payment
+from models import Booking, Departure, DepartureCategory, Package, Payment, Refund
 from models.booking import Traveller
 from services.booking import inventory
 from services.booking.bookings import CANCELLATION_POLICY, new_reference
 from services.payments import billing, wallet
 
-PACKAGES_URL = "/api/v1/packages"
+API = "/api/v1"
+PACKAGES_URL = f"{API}/packages"
+CANCEL_URL = f"{API}/bookings/{{}}/cancel"
 
 
 def now() -> datetime:
@@ -348,6 +368,165 @@ def make_package(client, actors, *, publish=True, **overrides) -> int:
             headers=actors.headers("operation_head"),
         )
     return package_id
+
+
+def package_body(**overrides) -> dict:
+    """A valid POST /packages body (two itinerary days, given out of order)."""
+    body = {
+        "title": "Island Hopping",
+        "description": "Sun and sea.",
+        "destination": "Crete",
+        "origin": "Athens",
+        "transport_mode": "flight",
+        "duration_days": 3,
+        "base_price": "850.00",
+        "itinerary": [
+            {"day_number": 2, "title": "Boat trip", "location": "Balos"},
+            {"day_number": 1, "title": "Arrival", "description": "Check in."},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def create_package(client, actors, role="operation", **overrides) -> dict:
+    """Create a draft package (`package_body`) as `role`; returns its JSON."""
+    response = client.post(
+        PACKAGES_URL, json=package_body(**overrides), headers=actors.headers(role)
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def make_bare_package(app, status="published", title="Alpine Lakes") -> int:
+    """Insert a package (no departures) straight into the database; returns its id."""
+    with app.app_context():
+        package = Package(
+            title=title,
+            destination="Switzerland",
+            duration_days=5,
+            base_price=Decimal("1200.00"),
+            currency="EUR",
+            status=status,
+        )
+        db.session.add(package)
+        db.session.commit()
+        return package.id
+
+
+def day(offset: int) -> str:
+    """The ISO date `offset` days from today (UTC)."""
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
+
+
+def post_departure(client, actors, package_id: int, role="operation", **overrides):
+    """POST a departure (30 to 33 days ahead, 20 seats) as `role`; returns the
+    response."""
+    body = {"start_date": day(30), "end_date": day(33), "capacity": 20}
+    body.update(overrides)
+    return client.post(
+        f"{PACKAGES_URL}/{package_id}/departures",
+        json=body,
+        headers=actors.headers(role),
+    )
+
+
+def make_api_departure(client, actors, package_id: int, **overrides) -> int:
+    """Create a departure through the API (`post_departure`); returns its id."""
+    response = post_departure(client, actors, package_id, **overrides)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def pay(
+    client, headers, booking_id, amount, method="card", reference="pi_test_1", **extra
+):
+    """POST /bookings/<id>/payments; a card payment carries `reference`."""
+    body = {"amount": amount, "method": method, **extra}
+    if reference is not None and method == "card":
+        body["reference"] = reference
+    return client.post(
+        f"{API}/bookings/{booking_id}/payments", json=body, headers=headers
+    )
+
+
+def refunds_of(app, booking_id) -> list[dict]:
+    """(destination, method, status, amount) of the booking's refunds, oldest first."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Refund).where(Refund.booking_id == booking_id).order_by(Refund.id)
+        )
+        return [
+            {
+                "destination": r.destination,
+                "method": r.method,
+                "status": r.status,
+                "amount": r.amount,
+                "id": r.id,
+            }
+            for r in rows
+        ]
+
+
+def cancelled_booking(
+    app,
+    client,
+    actors,
+    customer,
+    *,
+    refund_to="original",
+    payments=(("card", "1000.00"),),
+) -> list[dict]:
+    """A paid booking of `customer` cancelled 60 days out (10 % penalty); returns
+    its refunds (dicts with `id`, `status`, ...)."""
+    dep = make_cancellable_departure(app, start_in_days=60, price="1000.00")
+    bid = make_paid_booking(
+        app,
+        departure_id=dep,
+        customer_id=customer["id"],
+        seats=1,
+        payments=list(payments),
+    )
+    resp = client.post(
+        CANCEL_URL.format(bid),
+        json={"refund_to": refund_to},
+        headers=customer["headers"],
+    )
+    assert resp.status_code == 200, resp.get_json()
+    return refunds_of(app, bid)
+
+
+def raise_enquiry(client, actors, customer_id, **body):
+    """Raise an enquiry through the API as sales for `customer_id`; returns its JSON."""
+    payload = {
+        "customer_id": customer_id,
+        "subject": "Trip question",
+        "message": "Is breakfast included?",
+        **body,
+    }
+    response = client.post(
+        f"{API}/enquiries", json=payload, headers=actors.headers("sales")
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def live_seats(app, departure_id) -> tuple[int, list[int]]:
+    """(seats_taken, seats of each live booking) of the departure."""
+    with app.app_context():
+        taken = db.session.get(Departure, departure_id).seats_taken
+        seats = db.session.scalars(
+            select(Booking.seats).where(
+                Booking.departure_id == departure_id,
+                Booking.status.in_(("held", "confirmed")),
+            )
+        ).all()
+        return taken, list(seats)
+
+
+def item_ids(response) -> list:
+    """The item ids of a list response, in order."""
+    return [item["id"] for item in response.get_json()["items"]]
 
 
 def one_page_meta(total: int, per_page: int = 20) -> dict:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # Full-text search objects (a snapshot of models/package.py at this revision):
 # an external-content FTS5 table with sync triggers on SQLite, a GIN expression
-# index on PostgreSQL. Autogenerate ignores them (migrations_filter.py).
+# index on PostgreSQL. Autogenerate ignores them (models/schema_filter.py).
 SQLITE_FTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS package_fts USING fts5("
     "search_document, content='packages', content_rowid='id', "

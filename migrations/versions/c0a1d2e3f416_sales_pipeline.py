@@ -1,7 +1,7 @@
 """sales pipeline: enquiry stages, lost reasons, stage and assignment history,
 sales capacity, activities, quotes, customer duplicate keys and merges.
 
-Data migration of today's enquiry statuses to stages (README "Sales pipeline"):
+Data migration of today's enquiry statuses to stages (docs/sales-pipeline.md):
 `new` -> `new`; `in_progress` -> `contacted`; `resolved` (answered, no booking
 linked) -> `on_hold`, so it can still be resumed or won by a booking;
 `closed` -> `lost` with the reason `other` and the feedback "Closed before the

@@ -1,11 +1,11 @@
 """HTTP caching of catalogue reads: the `@catalogue_cached` view decorator
-(docs/design.md "API conventions": HTTP caching; README "HTTP caching").
+(docs/design.md "API conventions": HTTP caching; docs/api.md "HTTP caching").
 
 Validators (RFC 9110 §8.8):
 - Package reads carry no live data, so their strong ETag is a digest of the
-  catalogue version (services.catalogue.catalogue), the caller's audience (`public`: anonymous
-  and customers, who see published packages only; `staff`, who see every status)
-  and the request's path and query. It is computed before the view runs: an
+  catalogue version (services.catalogue.catalogue), the caller's audience (`public`:
+  anonymous and customers, who see published packages only; `staff`, who see every
+  status) and the request's path and query. It is computed before the view runs: an
   `If-None-Match` naming it is answered 304 without reading the catalogue (`*` and
   `If-Modified-Since` are evaluated after the view, which may answer 404 or 422).
   The version is read before the view's queries: a change committed in between

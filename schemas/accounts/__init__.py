@@ -1,1 +1,2 @@
-"""Schemas of the accounts: employees, customers, sign-in, one-time codes and email changes."""
+"""Schemas of the accounts: employees, customers, sign-in, one-time codes and
+email changes."""

@@ -37,14 +37,16 @@ class TokenSchema(Schema):
 
     access_token = fields.String(
         metadata={
-            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"
+            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+            "eyJzdWIiOiJjdXN0b21lcjoxMiJ9.c2lnbmF0dXJl"
         }
     )
     refresh_token = fields.String(
         required=False,
         metadata={
             "may_be_absent": True,
-            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
+            "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+            "eyJ0eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
         },
     )
     token_type = fields.String(metadata={"enum": ["Bearer"]})

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.common import NOT_BLANK, NO_NUL, Money, PageArgs, StrictBoolean, sort_field
+from schemas.common import NO_NUL, NOT_BLANK, Money, PageArgs, StrictBoolean, sort_field
 
 PHONE = validate.Regexp(r"^\+?[0-9 ()\-]{5,32}$", error="Use digits, spaces, + ( ) -.")
 # PostgreSQL refuses NUL characters in text (a 500 otherwise): one regex per field so
@@ -28,7 +28,8 @@ class CustomerSchema(Schema):
     wallet_balance = Money(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
-    # Right after creation only: look-alike customers (services/sales/customer_merge.py).
+    # Right after creation only: look-alike customers
+    # (services/sales/customer_merge.py).
     duplicates = fields.List(
         fields.Dict(),
         dump_only=True,
@@ -50,7 +51,8 @@ class CustomerSchema(Schema):
 
 
 class _CustomerContactSchema(Schema):
-    """The contact fields every new customer gives (docs/design.md "Resource map": field names)."""
+    """The contact fields every new customer gives (docs/design.md "Resource map":
+    field names)."""
 
     name = fields.String(
         required=True,

@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from models.account import ROLES
-from schemas.common import PageArgs, StrictBoolean, sort_field
 from schemas.accounts.customers import NAME, PASSWORD, PHONE, SEARCH
+from schemas.common import PageArgs, StrictBoolean, sort_field
 
 
 class EmployeeSchema(Schema):

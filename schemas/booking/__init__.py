@@ -1,1 +1,2 @@
-"""Schemas of the booking: seat inventory, holds, limits, bookings and cancellations (all seat logic)."""
+"""Schemas of the booking: seat inventory, holds, limits, bookings and cancellations
+(all seat logic)."""

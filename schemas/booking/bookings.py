@@ -6,8 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from models.base import utcnow
 from models.booking import BOOKING_STATUSES
-from schemas.common import ID, Money, PageArgs, not_blank, sort_field
 from schemas.catalogue.departures import CATEGORY
+from schemas.common import ID, Money, PageArgs, not_blank, sort_field
 
 # The tiers of the cancellation policy (services.booking.bookings.CANCELLATION_POLICY; a
 # test keeps the two lists equal).

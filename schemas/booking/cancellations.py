@@ -1,5 +1,5 @@
-"""Cancellation, refund and departure-cancellation schemas (docs/design.md "Resource map":
-/bookings/<id>/cancellation-quote, /bookings/<id>/cancel, /refunds,
+"""Cancellation, refund and departure-cancellation schemas (docs/design.md
+"Resource map": /bookings/<id>/cancellation-quote, /bookings/<id>/cancel, /refunds,
 /departures/<id>/cancel; "Rules with numbers": cancellation tiers)."""
 
 from marshmallow import Schema, fields, validate
@@ -19,8 +19,8 @@ from schemas.common import (
 
 NOT_BLANK = not_blank()
 REFUND_TO = validate.OneOf(REFUND_DESTINATIONS)
-# A quote's tier: one of the policy, or (services.booking.cancellations) the departure has
-# started, the penalty was waived, or an unpaid hold is let go.
+# A quote's tier: one of the policy, or (services.booking.cancellations) the departure
+# has started, the penalty was waived, or an unpaid hold is let go.
 QUOTE_TIERS = (*POLICY_TIERS, "departure_started", "waived", "unpaid_hold")
 
 

@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.package import PACKAGE_STATUSES, TRANSPORT_MODES
-from schemas.common import NOT_BLANK, NO_NUL, Currency, Money, PageArgs, sort_field
+from schemas.common import NO_NUL, NOT_BLANK, Currency, Money, PageArgs, sort_field
 
 TITLE = validate.Length(min=1, max=200)
 PLACE = validate.Length(min=1, max=120)

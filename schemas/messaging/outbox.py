@@ -8,9 +8,12 @@ from schemas.common import NO_NUL, PageArgs, StrictBoolean
 
 # An absolute http(s) URL with a host name or IPv4 address, an optional port
 # (1-65535) and path; no NUL. One pattern that Python and ECMA-262 read alike, so the
-# spec documents exactly what is accepted. The SSRF guard (services/messaging/webhooks.py)
-# then checks where the host points.
-PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# spec documents exactly what is accepted. The SSRF guard
+# (services/messaging/webhooks.py) then checks where the host points.
+PORT = (
+    r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}"
+    r"|655[0-2][0-9]|6553[0-5])"
+)
 URL_PATTERN = (
     r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
     rf"(:{PORT})?([/?#][^\x00]*)?$"

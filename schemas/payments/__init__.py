@@ -1,1 +1,2 @@
-"""Schemas of the payments: invoices, payments, card payments through the provider, refunds and the wallet."""
+"""Schemas of the payments: invoices, payments, card payments through the provider,
+refunds and the wallet."""

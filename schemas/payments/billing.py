@@ -5,10 +5,9 @@ from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
-from models.billing import PAYMENT_METHODS
+from models.billing import INVOICE_STATUSES, PAYMENT_METHODS
 from models.booking import BOOKING_STATUSES
 from schemas.common import ID, NO_NUL, Money, PageArgs, sort_field
-from models.billing import INVOICE_STATUSES
 
 
 class PaymentCreateSchema(Schema):
@@ -27,7 +26,8 @@ class PaymentCreateSchema(Schema):
         validate=[validate.Length(min=1, max=120), NO_NUL],
         metadata={
             "example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a",
-            "description": "The card terminal's or bank's reference; required for card.",
+            "description": "The card terminal's or bank's reference; "
+            "required for card.",
         },
     )
 

@@ -1,5 +1,5 @@
-"""Card payment schemas: payment intents and the provider's webhook answer (docs/design.md
-"Resource map": /bookings/<id>/payment-intents, /payment-intents/<id>,
+"""Card payment schemas: payment intents and the provider's webhook answer
+(docs/design.md "Resource map": /bookings/<id>/payment-intents, /payment-intents/<id>,
 /webhooks/stripe; money as decimal strings beside `currency`)."""
 
 from decimal import Decimal
@@ -48,7 +48,8 @@ class PaymentIntentSchema(Schema):
         dump_only=True,
         metadata={
             "example": False,
-            "description": "The provider received another amount (flagged for finance).",
+            "description": "The provider received another amount "
+            "(flagged for finance).",
         },
     )
     payment_id = fields.Integer(

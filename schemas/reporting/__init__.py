@@ -1,1 +1,2 @@
-"""Schemas of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""
+"""Schemas of the reporting: revenue, invoice, catalogue, customer and pipeline
+reports."""

@@ -138,9 +138,10 @@ def report_schema(
     """The documented JSON envelope of a report: `report` (`report_name`, default
     `name`), `basis` (one of `bases`, or null when there are none), `generated_at`,
     `filters`, `columns` and `rows`, whose items carry the columns of
-    `column_sets` (tuples of (name, type) from services.reporting.reports; columns of every
-    set, for reports whose columns depend on the basis or a filter: a column missing
-    from some set may be absent from a row). `name` names the schema components."""
+    `column_sets` (tuples of (name, type) from the report builders of
+    services.reporting; columns of every set, for reports whose columns depend on the
+    basis or a filter: a column missing from some set may be absent from a row).
+    `name` names the schema components."""
     row_fields = {}
     for columns in column_sets:
         for column, kind in columns:

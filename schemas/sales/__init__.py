@@ -1,1 +1,2 @@
-"""Schemas of the sales: enquiries, assignment, activities, quotes, lost reasons and customer merges."""
+"""Schemas of the sales: enquiries, assignment, activities, quotes, lost reasons and
+customer merges."""

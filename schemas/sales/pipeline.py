@@ -1,11 +1,11 @@
-"""Schemas of the sales pipeline around enquiries: lost reasons, activities, quotes,
-sales capacity, duplicate customers and merges (docs/design.md "Lifecycles": enquiry)."""
+"""Schemas of the sales pipeline around enquiries: lost reasons, activities,
+quotes, sales capacity, duplicate customers and merges (docs/design.md
+"Lifecycles": enquiry)."""
 
 from marshmallow import Schema, fields, validate
 
 from models.pipeline import ACTIVITY_KINDS, QUOTE_STATUSES
 from schemas.booking.bookings import MAX_SEATS, TravellerSchema
-from schemas.sales.enquiries import DuplicateSchema
 from schemas.common import (
     ID,
     NO_NUL,
@@ -15,6 +15,7 @@ from schemas.common import (
     not_blank,
     sort_field,
 )
+from schemas.sales.enquiries import DuplicateSchema
 
 NOT_BLANK = not_blank()
 LABEL = [validate.Length(min=1, max=120), NOT_BLANK]

@@ -1,1 +1,2 @@
-"""Services of the accounts: employees, customers, sign-in, one-time codes and email changes."""
+"""Services of the accounts: employees, customers, sign-in, one-time codes and
+email changes."""

@@ -109,7 +109,8 @@ def get_customer(*, customer_id: int, actor) -> Customer:
     """The customer `actor` may see: any for staff, only themself for a customer.
 
     Raises NotFound (404) for a missing customer and for another customer's record
-    (docs/design.md "Accounts and roles": a customer asking for another customer's resource gets 404).
+    (docs/design.md "Accounts and roles": a customer asking for another customer's
+    resource gets 404).
     """
     if not is_staff(actor) and actor.id != customer_id:
         raise NotFound("Customer")

@@ -1,5 +1,5 @@
-"""Changing an account's email address safely (docs/design.md "Accounts and roles"; OWASP
-Authentication Cheat Sheet, "Changing a user's registered email address").
+"""Changing an account's email address safely (docs/design.md "Accounts and roles";
+OWASP Authentication Cheat Sheet, "Changing a user's registered email address").
 
 An email address is the key to the password-reset and sign-in-code flows, so whoever
 sets it can take the account over. Therefore:

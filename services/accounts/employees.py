@@ -143,8 +143,8 @@ def _guard_admin_removal(employee: Employee, actor: Employee) -> None:
 
     The active admin rows are locked first (PostgreSQL: concurrent removals queue up
     and re-check); the conditional UPDATE then counts the other active admins inside
-    the write itself, which SQLite serialises (docs/architecture.md "Stack notes": atomic
-    conditional UPDATE instead of `with_for_update`).
+    the write itself, which SQLite serialises (docs/architecture.md "Stack notes":
+    atomic conditional UPDATE instead of `with_for_update`).
     """
     if employee.id == actor.id:
         raise Conflict(
@@ -211,10 +211,10 @@ def update_employee(
     request `facts`.
 
     Admin may change name, email, phone, role, active; hr only name, email, phone of
-    non-admin accounts (docs/design.md "Accounts and roles"). A new `email` applies at once only
-    from an admin for someone else; otherwise it starts a pending change that the
-    employee confirms with a code mailed to the new address (services/accounts/email_change.py).
-    Raises NotFound (404), Forbidden
+    non-admin accounts (docs/design.md "Accounts and roles"). A new `email` applies at
+    once only from an admin for someone else; otherwise it starts a pending change that
+    the employee confirms with a code mailed to the new address
+    (services/accounts/email_change.py). Raises NotFound (404), Forbidden
     (403), Conflict (409) for a taken email, self-demotion or the last active admin.
     """
     from services.accounts import email_change

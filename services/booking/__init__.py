@@ -1,1 +1,2 @@
-"""Services of the booking: seat inventory, holds, limits, bookings and cancellations (all seat logic)."""
+"""Services of the booking: seat inventory, holds, limits, bookings and cancellations
+(all seat logic)."""

@@ -29,7 +29,8 @@ def check_seats_per_booking(account, seats: int) -> None:
     raise ValidationFailed(
         {
             "seats": [
-                f"A customer books at most {limit} seats at once (MAX_SEATS_PER_BOOKING); "
+                f"A customer books at most {limit} seats at once "
+                "(MAX_SEATS_PER_BOOKING); "
                 "ask our sales team for a group booking."
             ]
         }
@@ -76,7 +77,8 @@ def check_held_seats(
     if held + seats > limit:
         raise Conflict(
             f"You already hold {held} unpaid seats on this departure; a customer holds "
-            f"at most {limit} (MAX_HELD_SEATS_PER_CUSTOMER). Pay or cancel a hold first.",
+            f"at most {limit} (MAX_HELD_SEATS_PER_CUSTOMER). "
+            "Pay or cancel a hold first.",
             code="held-seats-limit",
             extra={
                 "limit": "MAX_HELD_SEATS_PER_CUSTOMER",

@@ -3,14 +3,14 @@ invoiced at once, list and view them, expire lapsed holds and complete trips in 
 (docs/design.md "Lifecycles": booking, departure; "Rules with numbers": seats, hold;
 roles matrix rows "create booking" and "list / view bookings").
 
-Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with ROUND_HALF_UP, never float.
-A booking copies, when it is made, the price of every category of its departure
-(`price_snapshot`), each traveller's seat price (`Traveller.unit_price`) and the
-cancellation tiers; `unit_price` is the adult (standard) seat price, `total_amount`
-the sum of the travellers' seat prices (all adult when no travellers are named),
-`deposit_amount` = total x package.deposit_percent / 100. Later catalogue edits
-never change a booking. Seats, booking, travellers and invoice are written in one
-transaction with one commit; mail goes out after it.
+Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with
+ROUND_HALF_UP, never float. A booking copies, when it is made, the price of every
+category of its departure (`price_snapshot`), each traveller's seat price
+(`Traveller.unit_price`) and the cancellation tiers; `unit_price` is the adult
+(standard) seat price, `total_amount` the sum of the travellers' seat prices (all adult
+when no travellers are named), `deposit_amount` = total x package.deposit_percent / 100.
+Later catalogue edits never change a booking. Seats, booking, travellers and invoice are
+written in one transaction with one commit; mail goes out after it.
 """
 
 import secrets
@@ -110,7 +110,8 @@ def _find_departure_and_listeners(departure_id: int) -> tuple[Departure, bool]:
 
 def _refuse_seats(detail: str, **extra) -> None:
     """Commit what the attempt did that stands on its own (the expiry of lapsed
-    holds; seats it took were given back) and raise Conflict (409) `seats-unavailable`."""
+    holds; seats it took were given back) and raise Conflict (409)
+    `seats-unavailable`."""
     db.session.commit()
     raise Conflict(detail, code="seats-unavailable", extra=extra)
 

@@ -1,12 +1,13 @@
-"""Cancellation of bookings and of whole departures (docs/design.md "Rules with numbers":
-cancellation tiers; "Lifecycles": booking `held`/`confirmed` -> `cancelled`).
+"""Cancellation of bookings and of whole departures (docs/design.md
+"Rules with numbers": cancellation tiers; "Lifecycles": booking `held`/`confirmed` ->
+`cancelled`).
 
-Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with ROUND_HALF_UP, never float;
-kept = amount_paid - amount_refunded; the penalty is `kept * percent / 100` of the
-tier that applies when the request arrives, from the booking's policy snapshot; an
-unpaid hold costs nothing. Status change, seats, refunds, wallet entries, booking
-amounts and the credit note are written in ONE transaction with one commit; mail
-goes out after the commit.
+Money rules (docs/design.md "Rules with numbers"): Decimal quantized to 0.01 with
+ROUND_HALF_UP, never float; kept = amount_paid - amount_refunded; the penalty is
+`kept * percent / 100` of the tier that applies when the request arrives, from the
+booking's policy snapshot; an unpaid hold costs nothing. Status change, seats, refunds,
+wallet entries, booking amounts and the credit note are written in ONE transaction with
+one commit; mail goes out after the commit.
 """
 
 import math
@@ -162,7 +163,8 @@ def _check_live(booking: Booking, *, now: datetime) -> None:
 
 
 def _check_started(quote: Quote) -> None:
-    """Conflict (409) once the departure has started (docs/design.md "Rules with numbers": no cancellation)."""
+    """Conflict (409) once the departure has started (docs/design.md
+    "Rules with numbers": no cancellation)."""
     if not quote.cancellable:
         raise Conflict(
             "The departure has already started; the booking cannot be cancelled.",
@@ -336,8 +338,8 @@ def cancel_booking(
 
     The penalty comes from the tier in force now (policy snapshot) applied to the
     money kept; the rest is refunded to the wallet (instant) or to the original
-    methods (see services.payments.refunds.issue_refunds); the seats come back; the invoice
-    is credited by total - penalty. `waive_penalty` (admin, sales: an operator
+    methods (see services.payments.refunds.issue_refunds); the seats come back; the
+    invoice is credited by total - penalty. `waive_penalty` (admin, sales: an operator
     cancellation) refunds everything. The mail is queued in the same commit; the
     audit entries carry the request `facts`.
 
@@ -552,7 +554,7 @@ def cancel_departure(
         return answer
     by_id = account.id if account is not None else None
     try:
-        answer, done, refund_ids = _execute(
+        answer, _done, refund_ids = _execute(
             departure,
             now=now,
             reason=reason,

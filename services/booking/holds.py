@@ -6,8 +6,8 @@ the SWEEP (`expire_holds`, the schedule and `flask bookings expire-holds`) turns
 lapsed holds `expired`, gives their seats back and voids their invoices; a late
 payment REVIVES a lapsed or swept hold when its seats are still free (`retake`).
 
-Seats move through services.booking.inventory's conditional UPDATEs; nothing here commits
-except `expire_holds`.
+Seats move through services.booking.inventory's conditional UPDATEs; nothing here
+commits except `expire_holds`.
 """
 
 from datetime import datetime, timedelta
@@ -41,8 +41,9 @@ def release_expired_holds(
     Safe under concurrency: the `status = 'held'` condition lets exactly one
     transaction expire each booking, so its seats come back and its credit note is
     issued once. With `announce`, each expired booking's "hold expired" mail and
-    `booking.expired` webhook are queued in the same transaction (services.messaging.outbox).
-    Returns the number of bookings expired. docs/design.md "Rules with numbers": hold.
+    `booking.expired` webhook are queued in the same transaction
+    (services.messaging.outbox). Returns the number of bookings expired. docs/design.md
+    "Rules with numbers": hold.
     """
     stmt = (
         update(Booking)
@@ -100,7 +101,8 @@ def lapsed_hold_seats(*, departure_id: int, now: datetime) -> int:
 
 def seats_left(departure: Departure, *, now: datetime | None = None) -> int:
     """Seats still free on `departure` for display: capacity minus seats taken, where
-    a lapsed hold never counts as taken, swept or not (docs/design.md "Rules with numbers")."""
+    a lapsed hold never counts as taken, swept or not (docs/design.md
+    "Rules with numbers")."""
     now = now or utcnow()
     lapsed = lapsed_hold_seats(departure_id=departure.id, now=now)
     return max(departure.capacity - departure.seats_taken + lapsed, 0)

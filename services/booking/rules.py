@@ -14,7 +14,8 @@ from services.shared.money import MAX_AMOUNT, money
 
 
 def departure_start(departure: Departure) -> datetime:
-    """When the departure starts: 00:00 UTC of its start date (docs/design.md "Lifecycles")."""
+    """When the departure starts: 00:00 UTC of its start date (docs/design.md
+    "Lifecycles")."""
     return datetime.combine(departure.start_date, time(0), tzinfo=UTC)
 
 
@@ -38,7 +39,8 @@ def check_bookable(departure: Departure, *, now: datetime) -> None:
 
 
 def check_travellers(travellers: list[dict] | None, seats: int) -> None:
-    """Travellers, when given, are exactly one per seat (docs/design.md "Resource map")."""
+    """Travellers, when given, are exactly one per seat (docs/design.md
+    "Resource map")."""
     if travellers is not None and len(travellers) != seats:
         raise ValidationFailed(
             {
@@ -61,7 +63,8 @@ def check_party(departure: Departure, seats: int, travellers, prices: dict) -> N
     for index, traveller in enumerate(travellers or []):
         if traveller.get("category", inventory.DEFAULT_CATEGORY) not in prices:
             errors[f"travellers.{index}.category"] = [
-                f"Not a category of this departure; one of: {', '.join(sorted(prices))}."
+                "Not a category of this departure; "
+                f"one of: {', '.join(sorted(prices))}."
             ]
     if errors:
         raise ValidationFailed(errors)

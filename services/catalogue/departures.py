@@ -4,11 +4,11 @@
 Dates, cutoffs, party sizes and capacity increases are operational data: they never
 send a published package back to approval. Prices, category prices, capacity cuts
 and new departures priced off the approved base price, of a published (or pending)
-package, are approved like package content (docs/design.md "Rules with numbers"; services.catalogue.packages.revise_for_departure_change):
-the package returns to pending_approval until another approver approves it, so a
-price cut to 1.00 is never sold unreviewed. A zero price is refused unless
-ALLOW_ZERO_PRICES is set. Price edits never touch existing bookings, which carry
-their own prices.
+package, are approved like package content (docs/design.md "Rules with numbers";
+services.catalogue.packages.revise_for_departure_change): the package returns to
+pending_approval until another approver approves it, so a price cut to 1.00 is never
+sold unreviewed. A zero price is refused unless ALLOW_ZERO_PRICES is set. Price edits
+never touch existing bookings, which carry their own prices.
 
 Prices live in one DepartureCategory row per traveller category (`adult` always,
 mirrored in `departures.price`; `child`, `economy`, ... as the operator defines),
@@ -131,9 +131,9 @@ def create_departure(
     an aware datetime before the start (None: bookable until 00:00 UTC of
     start_date). `editor` (the Employee making it): on a published or pending
     package, prices other than the approved base_price need approval, so the
-    package goes (back) to pending_approval with the editor as last editor. Raises NotFound (404); Conflict
-    (409) for an archived package; ValidationFailed (422) for the date, price and
-    category rules above and a zero price without ALLOW_ZERO_PRICES.
+    package goes (back) to pending_approval with the editor as last editor. Raises
+    NotFound (404); Conflict (409) for an archived package; ValidationFailed (422) for
+    the date, price and category rules above and a zero price without ALLOW_ZERO_PRICES.
     """
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
@@ -196,8 +196,8 @@ def update_departure(
     the category set (a category left out is deleted only while it has no seats
     taken); `price` alone changes the adult price. A change of any price or a cut of
     any capacity by `editor` on a published or pending package sends the package
-    to approval (services.catalogue.packages.revise_for_departure_change); other edits leave
-    its status alone. Bookings keep their own prices.
+    to approval (services.catalogue.packages.revise_for_departure_change); other edits
+    leave its status alone. Bookings keep their own prices.
     Raises NotFound (404); Conflict (409) for a cancelled departure, a capacity
     below seats taken (`seats_taken`, and `category` for a category) or removing a
     category in use; ValidationFailed (422) for the rules of create_departure
@@ -256,7 +256,8 @@ def _check_zero_prices(prices: dict, field: str) -> None:
         raise ValidationFailed(
             {
                 field: [
-                    f"A zero price ({', '.join(free)}) is refused; set ALLOW_ZERO_PRICES=true "
+                    f"A zero price ({', '.join(free)}) is refused; "
+                    "set ALLOW_ZERO_PRICES=true "
                     "to sell free seats."
                 ]
             }
@@ -329,7 +330,8 @@ def _check_categories(
     too_big = sorted(k for k, v in limits.items() if v is not None and v > capacity)
     if too_big:
         errors.setdefault(capacity_field or "category_capacities", []).append(
-            f"Category limits must not exceed the capacity ({capacity}): {', '.join(too_big)}."
+            "Category limits must not exceed the capacity "
+            f"({capacity}): {', '.join(too_big)}."
         )
     if min_party > capacity:
         errors["min_party_size"] = [f"Must not exceed the capacity ({capacity})."]
@@ -490,7 +492,8 @@ def _conditional_update(departure: Departure, values: dict) -> None:
     current = db.session.get(Departure, departure.id)
     if current is not None and current.status == "scheduled" and "capacity" in values:
         raise Conflict(
-            f"Capacity cannot drop below the {current.seats_taken} seats already taken.",
+            f"Capacity cannot drop below the {current.seats_taken} "
+            "seats already taken.",
             code="capacity-below-seats-taken",
             extra={"seats_taken": current.seats_taken},
         )

@@ -112,11 +112,11 @@ def list_packages(
 
     Customers and anonymous callers only ever get published packages; `status` then
     filters inside that set (so `status=draft` gives them an empty page, never an
-    error and never a draft). `q` is full-text (services.catalogue.search); `destination` and
-    `origin` are case-insensitive substrings; prices compare with base_price;
-    `starts_after` / `starts_before` keep packages with a scheduled departure
-    starting on or after / on or before those dates (both given: one departure in
-    the window). Raises ValidationFailed (422) for an unknown sort field.
+    error and never a draft). `q` is full-text (services.catalogue.search);
+    `destination` and `origin` are case-insensitive substrings; prices compare with
+    base_price; `starts_after` / `starts_before` keep packages with a scheduled
+    departure starting on or after / on or before those dates (both given: one departure
+    in the window). Raises ValidationFailed (422) for an unknown sort field.
     """
     # search_document (the text the full-text index reads) is never shown.
     stmt = select(Package).options(
@@ -269,8 +269,9 @@ def update_package(*, package_id: int, editor: Employee, changes: dict) -> Packa
 
 def delete_package(*, package_id: int, facts: audit.RequestFacts | None = None) -> None:
     """Delete a draft or rejected package that has no departures (its itinerary
-    goes with it) and commit; audited with the request `facts`. Raises NotFound (404); Conflict (409) otherwise -
-    such packages are archived instead (their history stays)."""
+    goes with it) and commit; audited with the request `facts`. Raises NotFound
+    (404); Conflict (409) otherwise - such packages are archived instead (their
+    history stays)."""
     package = _locked(package_id)
     if package.status not in ("draft", "rejected"):
         raise Conflict(
@@ -328,7 +329,8 @@ def _day_dict(day: ItineraryDay) -> dict:
 
 def _check_itinerary(days: list[dict], duration_days: int) -> None:
     """Day numbers must be unique and within 1..duration_days; raises
-    ValidationFailed (422) with an error per offending `itinerary.<index>.day_number`."""
+    ValidationFailed (422) with an error per offending
+    `itinerary.<index>.day_number`."""
     errors, seen = {}, set()
     for index, day in enumerate(days):
         number = day["day_number"]
@@ -434,8 +436,8 @@ def revise_for_departure_change(
     approved) with `editor` as revision author and last editor; a pending one gets
     `editor` as last editor, so they cannot approve it (maker-checker). Draft and
     rejected packages are approved as a whole later. `what` names the change for the
-    audit log (with the request `facts`). Locks the package row; does not commit. Returns True when the
-    package now awaits approval because of this change."""
+    audit log (with the request `facts`). Locks the package row; does not commit.
+    Returns True when the package now awaits approval because of this change."""
     package = _locked(package_id)
     if package.status not in ("published", "pending_approval"):
         return False
@@ -576,8 +578,8 @@ def _transition(
 ) -> Package:
     """Apply `values` with one conditional UPDATE that only matches while the
     package is still in `from_status` (and, with `checker`, still not authored or
-    last edited by them), audit the move (with the request `facts`), then commit. Conflict (409) when a
-    concurrent request got there first."""
+    last edited by them), audit the move (with the request `facts`), then commit.
+    Conflict (409) when a concurrent request got there first."""
     stmt = (
         update(Package)
         .where(Package.id == package.id, Package.status == from_status)

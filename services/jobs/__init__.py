@@ -1,1 +1,2 @@
-"""Services of the jobs: the schedule of periodic jobs and the Celery tasks that run them."""
+"""Services of the jobs: the schedule of periodic jobs and the Celery tasks that
+run them."""

@@ -1,5 +1,5 @@
 """Scheduled jobs: what runs on a clock, and how often (docs/design.md "Lifecycles":
-booking; README "Outbox, workers and webhooks").
+booking; docs/outbox.md).
 
 `JOBS` is the one schedule. Celery beat (tasks.beat_schedule) and the embedded
 worker thread (tasks.EmbeddedWorker) both read it. Every job takes `now` (an aware
@@ -168,7 +168,8 @@ def reconcile_provider_payments(now: datetime | None = None) -> int:
 
 def activity_reminders(now: datetime | None = None) -> int:
     """Queue the reminder mail of every sales activity now due, once each
-    (services.sales.activities.send_due_reminders; docs/design.md "Lifecycles": enquiry)."""
+    (services.sales.activities.send_due_reminders; docs/design.md "Lifecycles":
+    enquiry)."""
     from services.sales import activities
 
     return activities.send_due_reminders(now=now)
@@ -207,7 +208,7 @@ def run_job(job: Job, now: datetime | None = None) -> int:
 class Scheduler:
     """Runs the jobs of JOBS that are due at the given clock; remembers when each
     last ran (in memory: a restart runs every job once at start, which is harmless
-    because every job is idempotent). The relay period is OUTBOX_RELAY_INTERVAL_SECONDS."""
+    because every job is idempotent). Relay period: OUTBOX_RELAY_INTERVAL_SECONDS."""
 
     def __init__(self, jobs=JOBS, relay_every: float | None = None):
         self.jobs = jobs

@@ -1,6 +1,5 @@
 """Background work: Celery tasks over the outbox and the schedule, and the embedded
-worker thread used when no broker is configured (README "Outbox, workers and
-webhooks").
+worker thread used when no broker is configured (docs/outbox.md).
 
 - With CELERY_BROKER_URL (redis://... or amqp://...): `celery -A worker.celery_app
   worker` runs the tasks and ONE `celery -A worker.celery_app beat` per deployment
@@ -27,8 +26,8 @@ log = logging.getLogger("easytravels.worker")
 
 
 def beat_schedule(app: Flask) -> dict:
-    """Celery beat's schedule built from services.jobs.schedule.JOBS (daily jobs at their
-    UTC time, the relay every OUTBOX_RELAY_INTERVAL_SECONDS)."""
+    """Celery beat's schedule built from services.jobs.schedule.JOBS (daily jobs at
+    their UTC time, the relay every OUTBOX_RELAY_INTERVAL_SECONDS)."""
     from services.jobs.schedule import JOBS
 
     schedule = {}
@@ -77,8 +76,8 @@ def celery_init_app(app: Flask) -> Celery:
 
 def _dispose_engine_after_fork(app: Flask) -> None:
     """Prefork pool children must not share the parent's database connections
-    (docs/architecture.md "Stack notes": forked workers and pools): drop the inherited pool
-    in each child, without closing the parent's sockets."""
+    (docs/architecture.md "Stack notes": forked workers and pools): drop the
+    inherited pool in each child, without closing the parent's sockets."""
     from celery.signals import worker_process_init
 
     def _dispose(**_kwargs):
@@ -133,7 +132,8 @@ _register_job_tasks()
 
 class EmbeddedWorker(threading.Thread):
     """The no-broker worker: a daemon thread that every `interval` seconds runs the
-    due jobs of services.jobs.schedule (the outbox relay included, delivering inline)."""
+    due jobs of services.jobs.schedule (the outbox relay included, delivering
+    inline)."""
 
     def __init__(self, app: Flask, interval: float):
         super().__init__(name="easytravels-embedded-worker", daemon=True)

@@ -77,7 +77,8 @@ def check_target(url: str) -> None:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if not address.is_global or address.is_multicast:
             raise TargetRefused(
-                f"The host {parts.hostname!r} resolves to a non-public address ({address})."
+                f"The host {parts.hostname!r} "
+                f"resolves to a non-public address ({address})."
             )
 
 
@@ -86,6 +87,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     SSRF guard."""
 
     def redirect_request(self, *args, **kwargs):
+        """Follow no redirect: the 3xx comes back as the answer."""
         return None
 
 

@@ -1,6 +1,7 @@
 """Outgoing mail through Flask-Mail, or the log when no SMTP server is configured.
 
-Callers send only after their transaction committed (docs/architecture.md "Stack notes").
+Callers send only after their transaction committed (docs/architecture.md
+"Stack notes").
 """
 
 import logging

@@ -1,8 +1,8 @@
 """Customer mail about bookings, one function per mail.
 
 Each function renders its mail and writes it to the transactional outbox
-(services.messaging.outbox) in the CALLER's transaction: call it before the commit of the
-change that causes the mail, so the mail is sent if and only if the change commits
+(services.messaging.outbox) in the CALLER's transaction: call it before the commit of
+the change that causes the mail, so the mail is sent if and only if the change commits
 (docs/design.md "Rules with numbers": outbox). The workers deliver it, with retries; a
 mail failure never undoes or fails the change. One-time codes do not come here:
 they are sent synchronously (services.messaging.mail.send_mail).
@@ -34,8 +34,10 @@ def booking_held(booking) -> None:
     _send(
         booking.customer.email,
         f"Booking {booking.reference}: seats held until {until}",
-        f"Hello {booking.customer.name},\n\n{booking.seats} seat(s) on {_trip(booking)} "
-        f"are held for you until {until}. Total {booking.total_amount} {booking.currency}; "
+        f"Hello {booking.customer.name},\n\n"
+        f"{booking.seats} seat(s) on {_trip(booking)} "
+        f"are held for you until {until}. "
+        f"Total {booking.total_amount} {booking.currency}; "
         f"pay at least {booking.deposit_amount} {booking.currency} before then to "
         "confirm the booking.\n",
     )
@@ -45,7 +47,8 @@ def booking_confirmed(booking) -> None:
     """Tell the customer the booking is confirmed and what is still due."""
     due = booking.total_amount - booking.amount_paid
     balance = (
-        f" The balance of {due} {booking.currency} is due by {booking.balance_due_date}."
+        f" The balance of {due} {booking.currency} "
+        f"is due by {booking.balance_due_date}."
         if due > 0
         else ""
     )
@@ -69,11 +72,12 @@ def booking_cancelled(booking, *, penalty, refund, refund_to: str) -> None:
 
 
 def departure_cancelled(booking, *, refund, refund_to: str, reason: str) -> None:
-    """Tell a customer the operator cancelled the departure and refunded them in full."""
+    """Tell a customer the operator cancelled the departure and refunded it all."""
     _send(
         booking.customer.email,
         f"Departure cancelled: booking {booking.reference}",
-        f"Hello {booking.customer.name},\n\nWe are sorry: {_trip(booking)} is cancelled "
+        f"Hello {booking.customer.name},\n\n"
+        f"We are sorry: {_trip(booking)} is cancelled "
         f"({reason}). Your booking is cancelled and {refund} {booking.currency} is "
         f"refunded to your {refund_to}.\n",
     )
@@ -97,7 +101,8 @@ def booking_expired(booking) -> None:
         booking.customer.email,
         f"Booking {booking.reference}: hold expired",
         f"Hello {booking.customer.name},\n\nThe hold on {booking.seats} seat(s) on "
-        f"{_trip(booking)} ran out before a payment arrived, so the seats were released "
+        f"{_trip(booking)} ran out before a payment arrived, "
+        "so the seats were released "
         "and nothing is owed. You are welcome to book again.\n",
     )
 
@@ -123,7 +128,8 @@ def refund_completed(refund) -> None:
     reference = f" (reference {refund.reference})" if refund.reference else ""
     _send(
         booking.customer.email,
-        f"Booking {booking.reference}: refund of {refund.amount} {refund.currency} paid",
+        f"Booking {booking.reference}: "
+        f"refund of {refund.amount} {refund.currency} paid",
         f"Hello {booking.customer.name},\n\nThe refund of {refund.amount} "
         f"{refund.currency} for {_trip(booking)} was paid to your {refund.method} "
         f"payment method{reference}.\n",

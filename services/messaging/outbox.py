@@ -2,8 +2,9 @@
 relay due rows to delivery, record each attempt (docs/design.md "Rules with numbers":
 every side effect that leaves the process goes through an outbox).
 
-Writers call `enqueue_mail` (or services.messaging.webhooks.emit) BEFORE their commit: the
-row commits or rolls back with its cause. Workers call `relay_due`, which
+Writers call `enqueue_mail` (or services.messaging.webhooks.emit) BEFORE their
+commit: the row commits or rolls back with its cause. Workers call `relay_due`,
+which
 
 1. claims due rows (`state = 'pending' AND next_attempt_at <= now`): on PostgreSQL
    the candidates are read `FOR UPDATE SKIP LOCKED`, and on every database one

@@ -2,9 +2,9 @@
 docs/design.md "Resource map": /webhooks/endpoints).
 
 Admins subscribe URLs to event types; `emit` writes one outbox row per active
-subscribed endpoint in the caller's transaction (services.messaging.outbox), and the workers
-POST it. Each request carries `webhook-id` (the event id, the same on every retry
-and redelivery so receivers can deduplicate), `webhook-timestamp` (Unix seconds of
+subscribed endpoint in the caller's transaction (services.messaging.outbox), and the
+workers POST it. Each request carries `webhook-id` (the event id, the same on every
+retry and redelivery so receivers can deduplicate), `webhook-timestamp` (Unix seconds of
 the attempt) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
 `id.timestamp.body` with the endpoint's `whsec_` secret), so receivers verify with
 the `standardwebhooks` library. Payloads are thin: `{id, type, occurred_at, data:

@@ -1,1 +1,2 @@
-"""Services of the payments: invoices, payments, card payments through the provider, refunds and the wallet."""
+"""Services of the payments: invoices, payments, card payments through the provider,
+refunds and the wallet."""

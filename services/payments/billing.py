@@ -44,8 +44,9 @@ from models.billing import INVOICE_STATUSES  # noqa: F401 (re-exported)
 
 ZERO = Decimal("0.00")
 # Credit notes reduce what an invoice asks for while its booking is expired or
-# cancelled. A late payment may revive an expired booking (services.payments.payments); its
-# expiry credit note then no longer applies and the invoice asks for the total again.
+# cancelled. A late payment may revive an expired booking
+# (services.payments.payments); its expiry credit note then no longer applies and the
+# invoice asks for the total again.
 CREDIT_APPLIES = ("expired", "cancelled")
 
 

@@ -6,8 +6,8 @@ https://docs.stripe.com/payments/accept-a-payment, https://docs.stripe.com/webho
 
 Lifecycle of a payment attempt (models.provider.PaymentAttempt): `pending` (intent
 created, the client confirms it with Stripe.js or an SDK) -> `succeeded` (the
-provider's word recorded the payment through services.payments.payments, exactly like any
-payment) | `failed` (declined; a later success on the same intent still counts) |
+provider's word recorded the payment through services.payments.payments, exactly like
+any payment) | `failed` (declined; a later success on the same intent still counts) |
 `refund_pending` -> `refunded` (money arrived that the booking could not take: the
 provider gives it back at once).
 
@@ -88,10 +88,10 @@ def start_card_payment(
     commit, audited with the request `facts`.
 
     The customer starts one for their own booking; sales, finance and admin for a
-    customer (docs/design.md "Accounts and roles" "start a card payment"). The amount rules are
-    those of services.payments.payments (at least the missing deposit of a held booking,
-    never more than due), checked again when the money arrives. The intent carries
-    the amount in minor units, the currency, metadata (booking id, reference,
+    customer (docs/design.md "Accounts and roles" "start a card payment"). The amount
+    rules are those of services.payments.payments (at least the missing deposit of a
+    held booking, never more than due), checked again when the money arrives. The intent
+    carries the amount in minor units, the currency, metadata (booking id, reference,
     attempt key) and our idempotency key. Raises NotFound (404), Conflict (409),
     ValidationFailed (422), ProviderUnavailable (503), ProviderRefused (502).
     """
@@ -189,7 +189,7 @@ def handle_webhook(
         return Outcome("ignored").as_dict()
     try:
         intent = event["data"]["object"]
-        intent["id"], intent["amount"], intent["currency"], event["id"]  # noqa: B018
+        intent["id"], intent["amount"], intent["currency"], event["id"]
     except (KeyError, TypeError) as exc:
         raise APIError(
             400,
@@ -300,14 +300,15 @@ def apply_succeeded(
     `reconcile_pending` (event_id None).
 
     The money (`amount_minor` in `currency`, from the provider, never from our
-    request) is recorded through services.payments.payments.apply_provider_payment, which
-    confirms the booking like any payment; an amount other than the attempt's is
+    request) is recorded through services.payments.payments.apply_provider_payment,
+    which confirms the booking like any payment; an amount other than the attempt's is
     recorded as received and flagged (`amount_mismatch`, audit). When the booking
     can no longer take it (hold lapsed and seats gone, cancelled, over what is due,
     another currency), the attempt turns `refund_pending` and the provider refunds
     it at once (`refund_attempt`). The confirmation mail and webhooks are queued
-    in the payment's transaction (services.payments.payments, services.messaging.outbox). `facts`:
-    the webhook request's facts for the audit entries (None: reconciliation).
+    in the payment's transaction (services.payments.payments,
+    services.messaging.outbox). `facts`: the webhook request's facts for the audit
+    entries (None: reconciliation).
     """
 
     def record():
@@ -358,7 +359,7 @@ def apply_succeeded(
         return Outcome("applied", attempt.id), (payment.booking if confirmed else None)
 
     try:
-        outcome, confirmed_booking = _commit_or_rollback(record)
+        outcome, _confirmed_booking = _commit_or_rollback(record)
     except APIError as refusal:
         return _refund_instead(
             provider_payment_id,

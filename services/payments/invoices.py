@@ -1,8 +1,8 @@
 """Invoice listing and detail with derived status and amounts (docs/design.md
 "Lifecycles": invoice; "Resource map": /invoices).
 
-The status is never stored. services.payments.billing holds the rule twice, side by side:
-`invoice_status` derives it for one invoice, `status_sql` is the same rule as one
+The status is never stored. services.payments.billing holds the rule twice, side by
+side: `invoice_status` derives it for one invoice, `status_sql` is the same rule as one
 SQL CASE, with which lists filter and show it.
 """
 

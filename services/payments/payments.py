@@ -59,7 +59,8 @@ def record_payment(
     services.payments.card_payments); finance and admin record money they received
     themselves: `card` (a card terminal, `reference` required), `bank_transfer`
     and `cash`. A booking whose hold lapsed (swept `expired` or not)
-    gets its seats back first when they are still free (see services.booking.holds.retake).
+    gets its seats back first when they are still free (see
+    services.booking.holds.retake).
 
     Raises NotFound (404: unknown booking, or another customer's), Forbidden (403:
     method not open to the caller's role, `card-through-provider` for a customer's
@@ -71,7 +72,7 @@ def record_payment(
     Nothing is written when it raises.
     """
     try:
-        payment, confirmed = _pay(
+        payment, _confirmed = _pay(
             account=account,
             booking_id=booking_id,
             amount=amount,
@@ -89,7 +90,7 @@ def record_payment(
 def _pay(
     *, account, booking_id, amount, method, reference, facts
 ) -> tuple[Payment, bool]:
-    """The payment inside the caller's transaction; returns (payment, just confirmed)."""
+    """The payment inside the caller's transaction: (payment, just confirmed)."""
     amount = money(amount)
     booking = _own_booking(account, booking_id)
     _check_method(account, booking, method, reference)
@@ -218,9 +219,9 @@ def _own_booking(account, booking_id: int) -> Booking:
 def _check_method(
     account, booking: Booking, method: str, reference: str | None
 ) -> None:
-    """Who may pay how (docs/design.md "Accounts and roles": customers "pay own", finance and
-    admin "record payment"); card needs the provider reference; the wallet holds
-    DEFAULT_CURRENCY only."""
+    """Who may pay how (docs/design.md "Accounts and roles": customers "pay own",
+    finance and admin "record payment"); card needs the provider reference; the wallet
+    holds DEFAULT_CURRENCY only."""
     if is_staff(account) and method not in STAFF_METHODS:
         raise Forbidden(
             "Only the customer can pay from their wallet; staff record card, "
@@ -236,7 +237,8 @@ def _check_method(
         )
     if not is_staff(account) and method not in CUSTOMER_METHODS:
         raise Forbidden(
-            "Customers pay from their wallet here, or by card through a payment intent; "
+            "Customers pay from their wallet here, "
+            "or by card through a payment intent; "
             "finance records bank transfers and cash.",
             code="method-not-allowed",
         )

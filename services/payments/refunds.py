@@ -37,7 +37,7 @@ FALLBACK_METHOD = "bank_transfer"
 def _new_refund(
     booking, *, amount, destination, method, status, reason, by_id, now, payment_id=None
 ) -> Refund:
-    """A Refund row for `booking`, added and flushed (its id is needed by the ledger)."""
+    """A Refund row for `booking`, added and flushed (the ledger needs its id)."""
     completed = status == "completed"
     refund = Refund(
         booking_id=booking.id,
@@ -321,8 +321,9 @@ def complete_refund(
 
 def is_provider_refund(refund: Refund) -> bool:
     """True for a refund to the original method of a payment the provider took
-    (docs/design.md "Lifecycles": refunds "through the provider's refund API for provider
-    payments, by finance for staff-recorded money")."""
+    (docs/design.md "Lifecycles": refunds
+    "through the provider's refund API for provider payments, by finance for
+    staff-recorded money")."""
     return _attempt_of(refund) is not None
 
 

@@ -155,8 +155,8 @@ def post_adjustment(
 ) -> WalletEntry:
     """Post a signed, non-zero `amount` (Decimal, DEFAULT_CURRENCY) to the wallet
     of `customer_id` as an `adjustment` with a `reason`, recorded as made by the
-    staff `account` (audited with the request `facts`); one commit (finance posts adjustments, docs/design.md "Lifecycles": wallet; the
-    customer can never set a balance).
+    staff `account` (audited with the request `facts`); one commit (finance posts
+    adjustments, docs/design.md "Lifecycles": wallet; a customer never sets a balance).
 
     Raises NotFound (404) for an unknown customer, ValidationFailed (422) for a zero
     amount or blank reason, InsufficientFunds (409) when a negative adjustment goes

@@ -1,1 +1,3 @@
-"""Services of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""
+"""Services of the reporting (docs/design.md "Resource map": /reports): revenue,
+invoice, catalogue, customer, booking and sales pipeline reports, one module per
+family on top of report_base.py (Window, Report) and report_sql.py (SQL blocks)."""

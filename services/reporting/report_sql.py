@@ -1,6 +1,7 @@
-"""SQL building blocks for the reports that read the same on SQLite and
-PostgreSQL: calendar buckets of UTC timestamps, exact money sums in cents and an
-ordered id list aggregate.
+"""SQL building blocks for the reports (docs/design.md "Resource map": /reports)
+that read the same on SQLite and PostgreSQL: calendar buckets of UTC timestamps,
+exact money sums in cents and an ordered id list aggregate. No report lives here;
+every report module imports it.
 
 SQLite stores our timestamps as naive UTC text (models.base.UTCDateTime) and has no
 date_trunc; PostgreSQL keeps `timestamptz`, whose to_char would follow the session
@@ -24,21 +25,21 @@ class _Bucket(FunctionElement):
     inherit_cache = True
 
 
-class day_of(_Bucket):
+class DayOf(_Bucket):
     """`YYYY-MM-DD` of the UTC day."""
 
     name = "day_of"
     inherit_cache = True
 
 
-class week_of(_Bucket):
+class WeekOf(_Bucket):
     """`YYYY-MM-DD` of the Monday that starts the ISO week (UTC)."""
 
     name = "week_of"
     inherit_cache = True
 
 
-class month_of(_Bucket):
+class MonthOf(_Bucket):
     """`YYYY-MM` of the UTC month."""
 
     name = "month_of"
@@ -49,7 +50,7 @@ def bucket(expr, interval: str):
     """The `interval` bucket (day, week or month) of `expr` (a UTC timestamp column
     or a date column) as text: `YYYY-MM-DD` for day and week (the week's Monday),
     `YYYY-MM` for month. Raises ValueError for another interval."""
-    constructs = {"day": day_of, "week": week_of, "month": month_of}
+    constructs = {"day": DayOf, "week": WeekOf, "month": MonthOf}
     if interval not in constructs:
         raise ValueError(f"interval must be one of {INTERVALS}")
     return constructs[interval](expr)
@@ -65,42 +66,42 @@ def _pg_timestamp(compiler, element, **kw) -> str:
     return f"CAST({sql} AS timestamp)"
 
 
-@compiles(day_of, "postgresql")
+@compiles(DayOf, "postgresql")
 def _day_pg(element, compiler, **kw):
     return f"to_char({_pg_timestamp(compiler, element, **kw)}, 'YYYY-MM-DD')"
 
 
-@compiles(week_of, "postgresql")
+@compiles(WeekOf, "postgresql")
 def _week_pg(element, compiler, **kw):
     ts = _pg_timestamp(compiler, element, **kw)
     return f"to_char(date_trunc('week', {ts}), 'YYYY-MM-DD')"
 
 
-@compiles(month_of, "postgresql")
+@compiles(MonthOf, "postgresql")
 def _month_pg(element, compiler, **kw):
     return f"to_char({_pg_timestamp(compiler, element, **kw)}, 'YYYY-MM')"
 
 
-@compiles(day_of)
+@compiles(DayOf)
 def _day_sqlite(element, compiler, **kw):
     (arg,) = element.clauses
     return f"strftime('%Y-%m-%d', {compiler.process(arg, **kw)})"
 
 
-@compiles(week_of)
+@compiles(WeekOf)
 def _week_sqlite(element, compiler, **kw):
     # Six days back, then forward to the next Monday: the Monday on or before.
     (arg,) = element.clauses
     return f"date({compiler.process(arg, **kw)}, '-6 days', 'weekday 1')"
 
 
-@compiles(month_of)
+@compiles(MonthOf)
 def _month_sqlite(element, compiler, **kw):
     (arg,) = element.clauses
     return f"strftime('%Y-%m', {compiler.process(arg, **kw)})"
 
 
-class id_list(FunctionElement):
+class IdList(FunctionElement):
     """Space-separated ids of the group, ascending on PostgreSQL (string_agg ...
     ORDER BY); SQLite 3.40 has no ordered group_concat, so callers sort the parsed
     list (see `parse_ids`)."""
@@ -110,21 +111,21 @@ class id_list(FunctionElement):
     inherit_cache = True
 
 
-@compiles(id_list, "postgresql")
+@compiles(IdList, "postgresql")
 def _id_list_pg(element, compiler, **kw):
     (arg,) = element.clauses
     sql = compiler.process(arg, **kw)
     return f"string_agg(CAST({sql} AS text), ' ' ORDER BY {sql})"
 
 
-@compiles(id_list)
+@compiles(IdList)
 def _id_list_sqlite(element, compiler, **kw):
     (arg,) = element.clauses
     return f"group_concat({compiler.process(arg, **kw)}, ' ')"
 
 
 def parse_ids(value: str | None) -> list[int]:
-    """The ids of an `id_list` aggregate, ascending."""
+    """The ids of an `IdList` aggregate, ascending."""
     return sorted(int(part) for part in value.split()) if value else []
 
 

@@ -1,1 +1,2 @@
-"""Services of the sales: enquiries, assignment, activities, quotes, lost reasons and customer merges."""
+"""Services of the sales: enquiries, assignment, activities, quotes, lost reasons and
+customer merges."""

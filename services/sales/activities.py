@@ -155,8 +155,8 @@ def send_due_reminders(
 
     Idempotent and safe beside another run (two beats, cron): each activity is
     claimed by a conditional UPDATE (`reminder_sent_at IS NULL`) and its mail is
-    queued in the outbox in the same transaction (services.messaging.outbox), so the mail
-    goes out, with retries, if and only if the claim committed; two runs never
+    queued in the outbox in the same transaction (services.messaging.outbox), so the
+    mail goes out, with retries, if and only if the claim committed; two runs never
     remind twice. Changing `due_at` re-arms the reminder.
     """
     now = now or utcnow()

@@ -222,7 +222,7 @@ def merge_customers(
 
 
 def _fill_contact(target: Customer, source: Customer) -> None:
-    """Keep the survivor's contact data; fill its empty phone/address from the source."""
+    """Keep the survivor's contact data; fill its empty phone/address from source."""
     if not target.phone and source.phone:
         target.phone = source.phone
     if not target.address and source.address:

@@ -205,7 +205,8 @@ def find_enquiry(enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
 
 def visible_enquiry(actor, enquiry_id: int, *, with_notes: bool = False) -> Enquiry:
     """The enquiry if the actor may see it: staff any, a customer their own; else
-    NotFound (404, also for another customer's enquiry - docs/design.md "Accounts and roles")."""
+    NotFound (404, also for another customer's enquiry - docs/design.md
+    "Accounts and roles")."""
     enquiry = find_enquiry(enquiry_id, with_notes=with_notes)
     check_owner(actor, enquiry, "Enquiry")
     return enquiry

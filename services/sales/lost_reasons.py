@@ -1,5 +1,5 @@
-"""The managed list of reasons an enquiry is lost (docs/design.md "Accounts and roles": "lost
-reasons" are admin's; everyone working the pipeline reads them).
+"""The managed list of reasons an enquiry is lost (docs/design.md "Accounts and roles":
+"lost reasons" are admin's; everyone working the pipeline reads them).
 
 The list starts with DEFAULT_LOST_REASONS (price, dates, destination, competitor,
 no answer, other): the migration inserts them, and `ensure_defaults` puts them back

@@ -1,6 +1,6 @@
-"""Quotes made from an enquiry (docs/design.md "Lifecycles": enquiry, "quotes that lock a
-price until they expire"; roles matrix: sales and admin work the pipeline, the
-customer accepts their own quote).
+"""Quotes made from an enquiry (docs/design.md "Lifecycles": enquiry,
+"quotes that lock a price until they expire"; roles matrix: sales and admin work the
+pipeline, the customer accepts their own quote).
 
 - Sales prepares a quote for a departure: seats, optional travellers (one per seat,
   with categories), `valid_until` (in the future, before the departure starts). The

@@ -1,1 +1,2 @@
-"""Services of the shared: helpers every domain uses (pagination, lookups, money, idempotency records)."""
+"""Services of the shared: helpers every domain uses (pagination, lookups, money,
+idempotency records)."""

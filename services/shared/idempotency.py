@@ -10,9 +10,9 @@ committed: set by `mark_on_commit` inside that transaction, so the two cannot
 disagree), `done` (the answer is stored). When the database fails between the
 operation's commit and storing its answer, the key stays `committed`: a retry gets
 409 `idempotency-in-flight` for STALE_IN_FLIGHT (the request may still be
-answering), then 409 `idempotency-outcome-unknown`, and it is never run a second time (no double
-payment; found by the PostgreSQL restart drill). Only a key still `in_flight` after
-STALE_IN_FLIGHT, whose operation provably never committed, may run again.
+answering), then 409 `idempotency-outcome-unknown`, and it is never run a second time
+(no double payment; found by the PostgreSQL restart drill). Only a key still `in_flight`
+after STALE_IN_FLIGHT, whose operation provably never committed, may run again.
 """
 
 import hashlib

@@ -1,1 +1,2 @@
-"""Tests of the accounts: employees, customers, sign-in, one-time codes and email changes."""
+"""Tests of the accounts: employees, customers, sign-in, one-time codes and email
+changes."""

@@ -1,4 +1,4 @@
-"""Account takeover paths (README "Security"): email changes need a code mailed to
+"""Account takeover paths (docs/security.md): email changes need a code mailed to
 the new address and confirmed by the account holder (the old address is told; every
 session ends), and a password change or reset kills every token issued before it,
 also one issued in the same second (services/accounts/email_change.py, auth/tokens.py).
@@ -11,9 +11,9 @@ from flask_jwt_extended import decode_token
 from auth.tokens import issue_tokens
 from core.extensions import db
 from models import Customer, Employee, OtpCode
+from tests.accounts.conftest import AUTH
 from tests.conftest import PASSWORD
 
-AUTH = "/api/v1/auth"
 ATTACKER_MAILBOX = "attacker@evil.test"
 
 

@@ -8,15 +8,8 @@ from sqlalchemy import select
 
 from core.extensions import db
 from models import Customer, Employee, RevokedSession
+from tests.accounts.conftest import login
 from tests.conftest import PASSWORD
-
-LOGIN = "/api/v1/auth/login"
-
-
-def login(client, email, password=PASSWORD, account="employee"):
-    return client.post(
-        LOGIN, json={"email": email, "password": password, "account": account}
-    )
 
 
 def bearer(token):

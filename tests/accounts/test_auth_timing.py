@@ -1,10 +1,10 @@
-"""No account enumeration by timing (README "Security"; OWASP Authentication Cheat
+"""No account enumeration by timing (docs/security.md; OWASP Authentication Cheat
 Sheet): a wrong-password login for a real account and a login for an unknown email
 both check a scrypt hash (a dummy one for the unknown email), and the anonymous code
 requests (forgot password, sign-in code) last OTP_REQUEST_SECONDS either way, the
 mail to a real account being sent within that budget. Medians of interleaved
 requests differ by less than 10 %. (Registration with a taken email still answers
-409: README "Security" explains why.)"""
+409: docs/security.md explains why.)"""
 
 import statistics
 import time
@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from core.extensions import db
 from models import Customer
+from tests.accounts.conftest import AUTH
 
-AUTH = "/api/v1/auth"
 ROUNDS = 25
 
 
@@ -52,7 +52,8 @@ def assert_close(name: str, measure) -> None:
     for _ in range(ATTEMPTS):
         known, unknown = measure()
         print(
-            f"\n{name}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms"
+            f"\n{name}: median known {known * 1000:.1f} ms, "
+            f"unknown {unknown * 1000:.1f} ms"
         )
         if abs(known - unknown) / max(known, unknown) < 0.10:
             return

@@ -13,11 +13,11 @@ from auth.passwords import verify_password
 from core.extensions import db
 from models import Booking, Customer, Departure, Enquiry, EnquiryNote, OtpCode, Package
 from models.base import utcnow
+from tests.accounts.conftest import ROLES
 from tests.conftest import PASSWORD
-from tests.factories import one_page_meta
+from tests.factories import item_ids, one_page_meta
 
 URL = "/api/v1/customers"
-ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer")
 
 
 def matrix(allowed: set, ok: int, customer: int = 403) -> list:
@@ -26,7 +26,7 @@ def matrix(allowed: set, ok: int, customer: int = 403) -> list:
     rows = [
         (role, ok if role in allowed else 403) for role in ROLES if role != "customer"
     ]
-    return rows + [("customer", customer), ("anonymous", 401)]
+    return [*rows, ("customer", customer), ("anonymous", 401)]
 
 
 def new_customer(**overrides) -> dict:
@@ -239,11 +239,6 @@ def seed_customers(actors) -> dict:
     }
 
 
-def ids(response) -> list:
-    """The item ids of a list response, in order."""
-    return [item["id"] for item in response.get_json()["items"]]
-
-
 def test_list_customers_newest_first_with_meta(client, actors):
     people = seed_customers(actors)
 
@@ -252,7 +247,7 @@ def test_list_customers_newest_first_with_meta(client, actors):
     assert response.status_code == 200
     body = response.get_json()
     assert body["meta"] == one_page_meta(3)
-    assert ids(response) == [
+    assert item_ids(response) == [
         people["cvet"]["id"],
         people["bor"]["id"],
         people["ana"]["id"],
@@ -274,7 +269,7 @@ def test_list_customers_q_matches_name_email_and_phone(client, actors, q, who):
 
     response = client.get(URL, query_string={"q": q}, headers=actors.headers("sales"))
 
-    assert ids(response) == [people[name]["id"] for name in who]
+    assert item_ids(response) == [people[name]["id"] for name in who]
 
 
 def test_list_customers_q_treats_wildcards_literally(client, actors):
@@ -283,7 +278,7 @@ def test_list_customers_q_treats_wildcards_literally(client, actors):
     response = client.get(URL, query_string={"q": "%"}, headers=actors.headers("sales"))
 
     assert response.status_code == 200
-    assert ids(response) == []
+    assert item_ids(response) == []
 
 
 @pytest.mark.parametrize("q", ["a\x00", "x" * 101])
@@ -301,8 +296,8 @@ def test_list_customers_filters_by_active(client, actors):
     inactive = client.get(f"{URL}?active=false", headers=headers)
     active = client.get(f"{URL}?active=true", headers=headers)
 
-    assert ids(inactive) == [people["cvet"]["id"]]
-    assert ids(active) == [people["bor"]["id"], people["ana"]["id"]]
+    assert item_ids(inactive) == [people["cvet"]["id"]]
+    assert item_ids(active) == [people["bor"]["id"], people["ana"]["id"]]
 
 
 def test_list_customers_sort_and_pagination(client, actors):
@@ -312,7 +307,7 @@ def test_list_customers_sort_and_pagination(client, actors):
     page_two = client.get(f"{URL}?sort=-name&per_page=2&page=2", headers=headers)
     bad = client.get(f"{URL}?sort=wallet_balance", headers=headers)
 
-    assert ids(page_two) == [people["ana"]["id"]]
+    assert item_ids(page_two) == [people["ana"]["id"]]
     assert page_two.get_json()["meta"] == {
         "page": 2,
         "per_page": 2,

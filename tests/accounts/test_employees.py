@@ -12,17 +12,17 @@ from core.errors import Conflict
 from core.extensions import db
 from models import Employee
 from services.accounts.employees import deactivate_employee, update_employee
+from tests.accounts.conftest import ROLES
 from tests.conftest import PASSWORD
-from tests.factories import one_page_meta
+from tests.factories import item_ids, one_page_meta
 
 URL = "/api/v1/employees"
-ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "customer")
 
 
 def matrix(allowed: set, ok: int) -> list:
     """(role, expected status) for every role plus anonymous."""
     rows = [(role, ok if role in allowed else 403) for role in ROLES]
-    return rows + [("anonymous", 401)]
+    return [*rows, ("anonymous", 401)]
 
 
 def new_employee(**overrides) -> dict:
@@ -181,11 +181,6 @@ def seed_staff(actors) -> dict:
     }
 
 
-def ids(response) -> list:
-    """The item ids of a list response, in order."""
-    return [item["id"] for item in response.get_json()["items"]]
-
-
 def test_list_employees_newest_first_with_meta(client, actors):
     staff = seed_staff(actors)
     headers = actors.headers("hr")
@@ -196,7 +191,7 @@ def test_list_employees_newest_first_with_meta(client, actors):
     body = response.get_json()
     assert body["meta"] == one_page_meta(4)
     hr_id = actors.account("hr")["id"]
-    assert ids(response) == [
+    assert item_ids(response) == [
         hr_id,
         staff["cene"]["id"],
         staff["bor"]["id"],
@@ -214,8 +209,8 @@ def test_list_employees_q_matches_name_and_email_case_insensitively(client, acto
     by_name = client.get(f"{URL}?q=KOVAC", headers=headers)
     by_email = client.get(f"{URL}?q=BOR@STAFF", headers=headers)
 
-    assert ids(by_name) == [staff["ana"]["id"]]
-    assert ids(by_email) == [staff["bor"]["id"]]
+    assert item_ids(by_name) == [staff["ana"]["id"]]
+    assert item_ids(by_email) == [staff["bor"]["id"]]
 
 
 def test_list_employees_q_treats_wildcards_literally(client, actors):
@@ -225,8 +220,8 @@ def test_list_employees_q_treats_wildcards_literally(client, actors):
     percent = client.get(f"{URL}?q=50%25", headers=headers)
     underscore = client.get(f"{URL}?q=_", headers=headers)
 
-    assert ids(percent) == [staff["cene"]["id"]]
-    assert ids(underscore) == [staff["cene"]["id"]]
+    assert item_ids(percent) == [staff["cene"]["id"]]
+    assert item_ids(underscore) == [staff["cene"]["id"]]
 
 
 def test_list_employees_filters_by_role_and_active(client, actors):
@@ -237,9 +232,9 @@ def test_list_employees_filters_by_role_and_active(client, actors):
     inactive = client.get(f"{URL}?active=false", headers=headers)
     active_sales = client.get(f"{URL}?role=sales&active=true", headers=headers)
 
-    assert ids(sales) == [staff["cene"]["id"], staff["ana"]["id"]]
-    assert ids(inactive) == [staff["cene"]["id"]]
-    assert ids(active_sales) == [staff["ana"]["id"]]
+    assert item_ids(sales) == [staff["cene"]["id"], staff["ana"]["id"]]
+    assert item_ids(inactive) == [staff["cene"]["id"]]
+    assert item_ids(active_sales) == [staff["ana"]["id"]]
 
 
 @pytest.mark.parametrize("q", ["a\x00", "x" * 101])
@@ -267,7 +262,7 @@ def test_list_employees_sort_by_name_and_reverse_email(client, actors):
 
     # "Admin 4" < "Ana Kovac" < "Bor Zupan" < "Cene Mlakar"
     expected = [admin_id, staff["ana"]["id"], staff["bor"]["id"], staff["cene"]["id"]]
-    assert ids(by_name) == expected
+    assert item_ids(by_name) == expected
     emails = [item["email"] for item in by_email_desc.get_json()["items"]]
     assert emails == sorted(emails, reverse=True)
 
@@ -680,7 +675,7 @@ def test_delete_employee_admins_removing_each_other_concurrently_keep_one(app, a
         barrier = threading.Barrier(2)
         statuses = {}
 
-        def remove(me, other):
+        def remove(me, other, barrier=barrier, statuses=statuses):
             client = app.test_client()
             barrier.wait()
             response = client.delete(f"{URL}/{other['id']}", headers=me["headers"])

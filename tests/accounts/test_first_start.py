@@ -1,6 +1,6 @@
 """First start of a multi-worker deployment with ADMIN_EMAIL / ADMIN_PASSWORD set
-(docs/design.md "Accounts and roles": the first admin comes from the environment when the
-service starts and no admin exists).
+(docs/design.md "Accounts and roles": the first admin comes from the environment
+when the service starts and no admin exists).
 
 Four gunicorn workers boot at once against a freshly migrated, empty database (a new
 SQLite file; a new PostgreSQL database): every worker must come up and keep serving
@@ -18,8 +18,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from config import normalise_database_url
+from tests import ROOT
 from tests.conftest import TEST_DB_URL
-from tests.live import ROOT, _server_env, started_gunicorn
+from tests.live import _server_env, started_gunicorn
 
 WORKERS = 4
 BOOT_TIMEOUT = 180.0  # seconds; four create_app() at once on a loaded 2-core box
@@ -28,7 +29,8 @@ ADMIN_PASSWORD = "first-admin-password-123"
 
 
 def _migrate(url: str) -> None:
-    """`flask db upgrade` on the empty database at `url` (the documented deploy step)."""
+    """`flask db upgrade` on the empty database at `url` (the documented deploy
+    step)."""
     env = _server_env({"TEST_DATABASE_URL": url})
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "db", "upgrade"],

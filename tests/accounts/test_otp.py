@@ -10,15 +10,8 @@ from sqlalchemy import select, update
 from core.extensions import db
 from models import Employee, OtpCode
 from models.base import utcnow
+from tests.accounts.conftest import AUTH, login
 from tests.conftest import PASSWORD
-
-AUTH = "/api/v1/auth"
-
-
-def login(client, email, password, account="employee"):
-    return client.post(
-        f"{AUTH}/login", json={"email": email, "password": password, "account": account}
-    )
 
 
 def wrong_code(code: str) -> str:

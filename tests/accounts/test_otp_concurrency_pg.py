@@ -13,12 +13,12 @@ from sqlalchemy import select
 from core.extensions import db
 from models import OtpCode
 from tests import live
+from tests.accounts.conftest import AUTH
 from tests.live import gunicorn_server
 
 pytestmark = pytest.mark.postgres
 
 GUESSES = 30
-AUTH = "/api/v1/auth"
 
 
 def test_thirty_parallel_wrong_guesses_count_thirty_tries_and_void_the_code(
@@ -41,9 +41,11 @@ def test_thirty_parallel_wrong_guesses_count_thirty_tries_and_void_the_code(
                 timeout=120,
             ).status_code
 
-    with gunicorn_server(workers=4, threads=2) as base_url:
-        with ThreadPoolExecutor(max_workers=GUESSES) as pool:
-            statuses = list(pool.map(guess, wrong))
+    with (
+        gunicorn_server(workers=4, threads=2) as base_url,
+        ThreadPoolExecutor(max_workers=GUESSES) as pool,
+    ):
+        statuses = list(pool.map(guess, wrong))
 
     assert statuses == [400] * GUESSES
     with app.app_context():

@@ -1,1 +1,2 @@
-"""Tests of the api: the published contract (OpenAPI, Postman, generated client, fuzz regressions, role matrix)."""
+"""Tests of the api: the published contract (OpenAPI, Postman, generated client,
+fuzz regressions, role matrix)."""

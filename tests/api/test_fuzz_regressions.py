@@ -1,6 +1,6 @@
-"""Regression tests for what schemathesis found against the live server (scripts/fuzz.py,
-`make fuzz`). Each test names the finding; each checks the answer the API
-gives and that the served spec documents exactly that answer.
+"""Regression tests for what schemathesis found against the live server
+(scripts/fuzz.py, `make fuzz`). Each test names the finding; each checks the answer
+the API gives and that the served spec documents exactly that answer.
 """
 
 import pytest

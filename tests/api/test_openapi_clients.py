@@ -169,9 +169,13 @@ def test_enumerated_fields_are_enums(spec):
         for prop, definition in (
             spec["components"]["schemas"][name].get("properties", {}).items()
         ):
-            if prop in ENUM_NAMES and (name, prop) not in NOT_ENUMS:
-                if definition.get("type") == "string" and not definition.get("enum"):
-                    bad.append(f"{name}.{prop}")
+            if (
+                prop in ENUM_NAMES
+                and (name, prop) not in NOT_ENUMS
+                and definition.get("type") == "string"
+                and not definition.get("enum")
+            ):
+                bad.append(f"{name}.{prop}")
     assert bad == []
     schemas = spec["components"]["schemas"]
     assert schemas["Booking"]["properties"]["status"]["enum"] == list(BOOKING_STATUSES)

@@ -1,4 +1,5 @@
-"""The served OpenAPI spec describes every operation completely (docs/design.md "API conventions").
+"""The served OpenAPI spec describes every operation completely (docs/design.md
+"API conventions").
 
 Walks /api/v1/openapi.json: summaries, success responses with schemas, bearer
 security with 401/403, the error responses core/openapi_doc.py adds (all in the RFC 9457
@@ -171,9 +172,12 @@ def test_integer_query_parameters_have_bounds(spec):
     for method, path, operation in operations(spec):
         for parameter in operation.get("parameters", []):
             schema = parameter.get("schema", {})
-            if parameter["in"] == "query" and schema.get("type") == "integer":
-                if "minimum" not in schema or "maximum" not in schema:
-                    bad.append(f"{method} {path} {parameter['name']}")
+            if (
+                parameter["in"] == "query"
+                and schema.get("type") == "integer"
+                and ("minimum" not in schema or "maximum" not in schema)
+            ):
+                bad.append(f"{method} {path} {parameter['name']}")
     assert bad == []
 
 
@@ -286,39 +290,52 @@ def test_decimal_strings_are_documented_as_strings(spec):
                 assert prop["type"] == "string", (name, prop_name)
 
 
+def is_free_text(schema):
+    """True for a string schema that is neither an enum nor a formatted value."""
+    return (
+        schema.get("type") == "string"
+        and "enum" not in schema
+        and not schema.get("format")
+    )
+
+
+def walk_strings(spec, schema, where, found, seen):
+    """Append to `found` the (where, schema) of every free-text string in `schema`
+    (through refs, arrays, writable properties and dict values); `seen` holds the
+    refs already walked."""
+    if isinstance(schema, dict) and "$ref" in schema:
+        if schema["$ref"] in seen:
+            return
+        seen.add(schema["$ref"])
+    schema = resolve(spec, schema)
+    if schema.get("type") == "array":
+        walk_strings(spec, schema.get("items", {}), where, found, seen)
+    elif schema.get("type") == "object":
+        for name, prop in schema.get("properties", {}).items():
+            if not prop.get("readOnly"):
+                walk_strings(spec, prop, f"{where}.{name}", found, seen)
+        if isinstance(schema.get("additionalProperties"), dict):
+            walk_strings(
+                spec, schema["additionalProperties"], f"{where}.*", found, seen
+            )
+    elif is_free_text(schema):
+        found.append((where, schema))
+
+
 def request_strings(spec):
     """(where, schema) of every free-text string a request can carry: body properties
     (through refs, arrays and dict values) and query parameters."""
     found, seen = [], set()
-
-    def walk(schema, where):
-        if isinstance(schema, dict) and "$ref" in schema:
-            if schema["$ref"] in seen:
-                return
-            seen.add(schema["$ref"])
-        schema = resolve(spec, schema)
-        if schema.get("type") == "array":
-            walk(schema.get("items", {}), where)
-        elif schema.get("type") == "object":
-            for name, prop in schema.get("properties", {}).items():
-                if not prop.get("readOnly"):
-                    walk(prop, f"{where}.{name}")
-            if isinstance(schema.get("additionalProperties"), dict):
-                walk(schema["additionalProperties"], f"{where}.*")
-        elif (
-            schema.get("type") == "string"
-            and "enum" not in schema
-            and not schema.get("format")
-        ):
-            found.append((where, schema))
-
     for method, path, operation in operations(spec):
+        where = f"{method} {path}"
         body = operation.get("requestBody")
         if body:
-            walk(body["content"]["application/json"]["schema"], f"{method} {path}")
+            schema = body["content"]["application/json"]["schema"]
+            walk_strings(spec, schema, where, found, seen)
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query":
-                walk(parameter["schema"], f"{method} {path} ?{parameter['name']}")
+                name = f"{where} ?{parameter['name']}"
+                walk_strings(spec, parameter["schema"], name, found, seen)
     return found
 
 
@@ -335,7 +352,7 @@ def test_free_text_request_strings_refuse_nul_characters(spec):
         if where.endswith((".password", ".new_password")):
             continue  # hashed, never stored as text
         if where == "get /api/v1/packages ?q":
-            continue  # full-text search keeps only the words: NUL is dropped, not stored
+            continue  # full-text search keeps only the words: NUL dropped, not stored
         if (
             not pattern
             or re.search(pattern, "Lisbon\x00")

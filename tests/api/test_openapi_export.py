@@ -1,7 +1,7 @@
 """The committed docs/openapi.json matches the spec the app serves.
 
 Both sides go through scripts/export_openapi.py `normalise` (sorted keys, indent 2,
-no deployment keys, one trailing newline) before they are compared.
+every key kept, `servers` included, one trailing newline) before they are compared.
 """
 
 import difflib
@@ -53,18 +53,29 @@ def test_cli_export_equals_served_spec(app, client, tmp_path):
     assert normalise(json.loads(target.read_text(encoding="utf-8"))) == _served(client)
 
 
-def test_normalise_drops_deployment_keys_and_sorts():
+def test_normalise_keeps_servers_and_sorts():
+    servers = [{"url": "/", "description": "This server"}, {"url": "/v2"}]
     spec = {
         "paths": {},
-        "servers": [{"url": "http://10.0.0.7:5000"}],
+        "servers": servers,
         "openapi": "3.0.3",
         "info": {"version": "v1", "title": "T"},
     }
     text = normalise(spec)
-    assert "servers" not in json.loads(text)
+    assert json.loads(text)["servers"] == servers  # list order kept
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert list(json.loads(text)) == ["info", "openapi", "paths"]
+    assert list(json.loads(text)) == ["info", "openapi", "paths", "servers"]
     assert text == normalise(json.loads(text))
+
+
+def test_committed_spec_keeps_the_served_servers(client):
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    served = client.get("/api/v1/openapi.json").get_json()
+    assert (
+        committed["servers"]
+        == served["servers"]
+        == [{"url": "/", "description": "This server (paths start at its root)"}]
+    )
 
 
 def test_postman_files_match_a_fresh_build():

@@ -146,7 +146,7 @@ def test_walkthrough_steps_come_in_groups():
     from scripts.postman_walkthrough import STEP_GROUPS, STEPS
 
     assert len(STEP_GROUPS) >= 5
-    assert STEPS == [step for group in STEP_GROUPS for step in group()]
+    assert [step for group in STEP_GROUPS for step in group()] == STEPS
     assert all(not re.match(r"\d\d ", step["name"]) for step in STEPS)
 
 

@@ -531,8 +531,9 @@ CASES = [
 ]
 
 # Where a customer is denied something that exists but is not theirs / not public,
-# the answer is 404 (docs/design.md "Accounts and roles": "A customer who asks for another
-# customer's resource gets 404"); anonymous callers of public reads get 404 for unpublished records too.
+# the answer is 404 (docs/design.md "Accounts and roles": "A customer who asks for
+# another customer's resource gets 404"); anonymous callers of public reads get 404
+# for unpublished records too.
 HIDDEN_FROM_CUSTOMER = {
     "view customer",
     "edit customer",
@@ -615,10 +616,10 @@ CARD_PAYERS = {"admin", "sales", "finance", "customer"}
 
 @pytest.mark.parametrize("role", ROLES)
 def test_card_payment_intent_own_and_view(client, app, actors, role):
-    """docs/design.md row "start a card payment (payment intent)": the customer for their
-    own booking (others' are 404), admin, sales and finance for a customer; the
-    same roles view it."""
-    from tests.payments.test_payments import make_booking
+    """docs/design.md row "start a card payment (payment intent)": the customer for
+    their own booking (others' are 404), admin, sales and finance for a customer;
+    the same roles view it."""
+    from tests.factories import make_invoiced_booking as make_booking
 
     me = actors.customer()
     owner = me if role == "customer" else actors.customer()

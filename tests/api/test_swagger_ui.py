@@ -1,5 +1,6 @@
 """/api/docs works offline: the Swagger UI page and every asset it references come
-from this server (core/swagger_ui.py serves the pinned flask-swagger-ui distribution)."""
+from this server (core/swagger_ui.py serves the pinned flask-swagger-ui
+distribution)."""
 
 import re
 from urllib.parse import urljoin, urlsplit

@@ -5,9 +5,6 @@ only admins read the log, with filters and pagination; the table is append-only 
 the ORM and in the database (SQLite and PostgreSQL, create_all and migrations)."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from unittest.mock import ANY
 
@@ -21,13 +18,11 @@ from models import AuditEntry, Enquiry
 from models.audit import AppendOnlyViolation
 from routes.common.request_facts import request_facts
 from services.audit import audit
-from tests.booking.test_cancellations import CANCEL
-from tests.conftest import PASSWORD, TEST_DB_URL
-from tests.factories import make_cancellable_departure, make_paid_booking
+from tests.conftest import PASSWORD, TEST_DB_URL, empty_tables, flask_cli
+from tests.factories import CANCEL_URL, make_cancellable_departure, make_paid_booking
 
 API = "/api/v1"
 AUDIT = f"{API}/audit"
-from tests import ROOT
 
 
 def rows(app, action=None, **filters) -> list[dict]:
@@ -546,7 +541,7 @@ def test_booking_cancellation_and_refunds_recorded(app, client, actors):
     )
 
     resp = client.post(
-        CANCEL.format(bid),
+        CANCEL_URL.format(bid),
         json={"refund_to": "original", "reason": "Ill"},
         headers=me["headers"],
     )
@@ -599,7 +594,7 @@ def test_second_refund_completion_leaves_no_entry(app, client, actors):
         app, departure_id=make_cancellable_departure(app), customer_id=me["id"], seats=1
     )
     [refund] = client.post(
-        CANCEL.format(bid), json={"refund_to": "original"}, headers=me["headers"]
+        CANCEL_URL.format(bid), json={"refund_to": "original"}, headers=me["headers"]
     ).get_json()["refunds"]
     url = f"{API}/refunds/{refund['id']}/complete"
     headers = actors.headers("finance")
@@ -883,10 +878,12 @@ def test_orm_refuses_update_and_delete(app):
 )
 def test_database_refuses_update_and_delete(app, statement):
     entry_id = _one_entry(app)
-    with app.app_context():
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.execute(text(statement), {"id": entry_id})
+    with (
+        app.app_context(),
+        pytest.raises(DBAPIError, match="append-only"),
+        db.engine.begin() as conn,
+    ):
+        conn.execute(text(statement), {"id": entry_id})
     assert [r["action"] for r in rows(app)] == ["test.thing"]
 
 
@@ -894,44 +891,30 @@ def test_database_refuses_update_and_delete(app, statement):
 def test_postgres_refuses_truncate_and_purge_never_allows_update(app):
     _one_entry(app)
     with app.app_context():
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.execute(text("TRUNCATE audit_entries"))
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.execute(text("SET LOCAL easytravels.audit_purge = 'on'"))
-                conn.execute(text("UPDATE audit_entries SET action = 'x'"))
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(text("TRUNCATE audit_entries"))
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(text("SET LOCAL easytravels.audit_purge = 'on'"))
+            conn.execute(text("UPDATE audit_entries SET action = 'x'"))
     assert len(rows(app)) == 1
 
 
-def _flask(*args, url):
-    env = {
-        **os.environ,
-        "APP_CONFIG": "development",
-        "DATABASE_URL": url,
-        "SECRET_KEY": "s" * 40,
-        "JWT_SECRET_KEY": "j" * 40,
-    }
-    env.pop("ADMIN_EMAIL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _assert_migrated_table_append_only(url: str, engine_url: str) -> None:
-    upgraded = _flask("db", "upgrade", url=url)
+    upgraded = flask_cli("db", "upgrade", url=url)
     assert upgraded.returncode == 0, upgraded.stderr
     engine = create_engine(engine_url)
     try:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO audit_entries (occurred_at, actor_type, action, entity_type) "
+                    "INSERT INTO audit_entries"
+                    " (occurred_at, actor_type, action, entity_type) "
                     "VALUES (CURRENT_TIMESTAMP, 'system', 'test.thing', 'thing')"
                 )
             )
@@ -939,16 +922,18 @@ def _assert_migrated_table_append_only(url: str, engine_url: str) -> None:
             "UPDATE audit_entries SET action = 'x'",
             "DELETE FROM audit_entries",
         ):
-            with pytest.raises(DBAPIError, match="append-only"):
-                with engine.begin() as conn:
-                    conn.execute(text(statement))
+            with (
+                pytest.raises(DBAPIError, match="append-only"),
+                engine.begin() as conn,
+            ):
+                conn.execute(text(statement))
         with engine.connect() as conn:
             assert conn.execute(
                 text("SELECT action FROM audit_entries")
             ).scalars().all() == ["test.thing"]
     finally:
         engine.dispose()
-    assert _flask("db", "downgrade", "base", url=url).returncode == 0
+    assert flask_cli("db", "downgrade", "base", url=url).returncode == 0
 
 
 def test_migrated_sqlite_table_is_append_only(tmp_path):
@@ -980,18 +965,18 @@ def test_migrated_postgres_table_is_append_only():
 
 
 def test_purge_fixture_still_empties_the_table(app):
-    """tests/conftest.py `_empty_tables` gets through the triggers (the next test of
+    """tests/conftest.py `empty_tables` gets through the triggers (the next test of
     this module starts with an empty log); and the triggers are back after it."""
-    from tests.conftest import _empty_tables
-
     _one_entry(app)
-    _empty_tables(app)
+    empty_tables(app)
     assert rows(app) == []
     _one_entry(app)
-    with app.app_context():
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DELETE FROM audit_entries"))
+    with (
+        app.app_context(),
+        pytest.raises(DBAPIError, match="append-only"),
+        db.engine.begin() as conn,
+    ):
+        conn.execute(text("DELETE FROM audit_entries"))
 
 
 def test_record_without_facts_is_by_system_with_no_request_data(app):

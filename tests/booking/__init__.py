@@ -1,1 +1,2 @@
-"""Tests of the booking: seat inventory, holds, limits, bookings and cancellations (all seat logic)."""
+"""Tests of the booking: seat inventory, holds, limits, bookings and cancellations
+(all seat logic)."""

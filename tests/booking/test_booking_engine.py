@@ -11,32 +11,21 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from models import Booking, DepartureCategory, Invoice
-from tests.booking.test_bookings import URL, book, booking_rows, seats_taken, traveller
+from models import Booking, Invoice
+from tests.booking.conftest import (
+    BOOKINGS,
+    book,
+    booking_rows,
+    category_taken,
+    party,
+    seats_taken,
+)
 from tests.factories import make_departure, now
 
 
-def category_taken(app, departure_id) -> dict[str, int]:
-    """`{category: seats_taken}` of the departure's category rows."""
-    with app.app_context():
-        rows = db.session.execute(
-            select(DepartureCategory.category, DepartureCategory.seats_taken).where(
-                DepartureCategory.departure_id == departure_id
-            )
-        )
-        return dict(rows.all())
-
-
-def party(*categories: str) -> list[dict]:
-    """One traveller per category given."""
-    return [
-        traveller(f"Traveller {n}", "2000-01-01", kind)
-        for n, kind in enumerate(categories)
-    ]
-
-
 def invoices(app) -> list[tuple]:
-    """(number, booking_id, total, issue_date, due_date) of every invoice, oldest first."""
+    """(number, booking_id, total, issue_date, due_date) of every invoice, oldest
+    first."""
     with app.app_context():
         rows = db.session.execute(
             select(
@@ -50,7 +39,7 @@ def invoices(app) -> list[tuple]:
         return [tuple(row) for row in rows]
 
 
-# --- prices per category ---------------------------------------------------------------
+# --- prices per category --------------------------------------------------------------
 
 
 def test_create_prices_each_traveller_by_category(app, client, actors):
@@ -129,7 +118,7 @@ def test_create_malformed_category_422(app, client, actors, category):
     assert "travellers.0.category" in resp.get_json()["errors"]
 
 
-# --- category limits --------------------------------------------------------------------
+# --- category limits ------------------------------------------------------------------
 
 
 def test_create_category_limit_refuses_with_category_and_seats_left(
@@ -336,7 +325,7 @@ def test_create_issues_invoice_with_sequential_numbers(app, client, actors):
     with app.app_context():
         ids = db.session.scalars(select(Invoice.id).order_by(Invoice.id)).all()
     assert [first["invoice_id"], second["invoice_id"]] == ids
-    shown = client.get(f"{URL}/{first['id']}", headers=headers).get_json()
+    shown = client.get(f"{BOOKINGS}/{first['id']}", headers=headers).get_json()
     assert shown["invoice_number"] == f"INV-{year}-000001"
 
 
@@ -351,7 +340,7 @@ def test_create_refused_issues_no_invoice_number(app, client, actors):
     assert len(invoices(app)) == 1
 
 
-# --- mail -------------------------------------------------------------------------------
+# --- mail -----------------------------------------------------------------------------
 
 
 def test_create_mails_customer_the_hold_expiry(app, client, actors, mailbox):
@@ -381,7 +370,7 @@ def test_create_refused_sends_no_mail(app, client, actors, mailbox):
     assert mailbox.to(cust["email"]) == []
 
 
-# --- Idempotency-Key --------------------------------------------------------------------
+# --- Idempotency-Key ------------------------------------------------------------------
 
 
 def count_bookings(app) -> int:
@@ -395,8 +384,10 @@ def test_create_same_idempotency_key_and_body_replays(app, client, actors, mailb
     headers = {**cust["headers"], "Idempotency-Key": "book-123"}
     payload = {"departure_id": dep, "seats": 2}
 
-    first = client.post(URL, json=payload, headers=headers)
-    again = client.post(URL, json={"seats": 2, "departure_id": dep}, headers=headers)
+    first = client.post(BOOKINGS, json=payload, headers=headers)
+    again = client.post(
+        BOOKINGS, json={"seats": 2, "departure_id": dep}, headers=headers
+    )
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.get_json() == first.get_json()
@@ -413,12 +404,14 @@ def test_create_same_idempotency_key_other_body_422(app, client, actors):
     headers = {**actors.headers("customer"), "Idempotency-Key": "book-xyz"}
     assert (
         client.post(
-            URL, json={"departure_id": dep, "seats": 1}, headers=headers
+            BOOKINGS, json={"departure_id": dep, "seats": 1}, headers=headers
         ).status_code
         == 201
     )
 
-    resp = client.post(URL, json={"departure_id": dep, "seats": 2}, headers=headers)
+    resp = client.post(
+        BOOKINGS, json={"departure_id": dep, "seats": 2}, headers=headers
+    )
 
     assert resp.status_code == 422
     assert resp.get_json()["type"] == "/problems/idempotency-key-reused"
@@ -431,7 +424,7 @@ def test_create_idempotency_key_scoped_per_account(app, client, actors):
     payload = {"departure_id": dep, "seats": 1}
     for _ in range(2):
         headers = {**actors.customer()["headers"], "Idempotency-Key": "shared"}
-        assert client.post(URL, json=payload, headers=headers).status_code == 201
+        assert client.post(BOOKINGS, json=payload, headers=headers).status_code == 201
     assert count_bookings(app) == 2
 
 
@@ -439,14 +432,14 @@ def test_create_refused_with_key_is_not_stored(app, client, actors):
     dep = make_departure(app, capacity=1, seats_taken=1)
     headers = {**actors.headers("customer"), "Idempotency-Key": "retry-me"}
     payload = {"departure_id": dep, "seats": 1}
-    assert client.post(URL, json=payload, headers=headers).status_code == 409
+    assert client.post(BOOKINGS, json=payload, headers=headers).status_code == 409
     with app.app_context():
         from models import Departure
 
         db.session.get(Departure, dep).capacity = 2
         db.session.commit()
 
-    resp = client.post(URL, json=payload, headers=headers)
+    resp = client.post(BOOKINGS, json=payload, headers=headers)
 
     assert resp.status_code == 201  # a 409 is not replayed: the client may retry
     assert "Idempotent-Replayed" not in resp.headers

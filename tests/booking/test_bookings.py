@@ -10,37 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from models import Booking, Customer, Departure
+from models import Booking, Customer
 from models.booking import Traveller
 from services.booking import bookings as booking_service
+from tests.booking.conftest import BOOKINGS, book, booking_rows, seats_taken, traveller
 from tests.factories import make_booking, make_departure, now, one_page_meta
 
-URL = "/api/v1/bookings"
 STAFF_VIEWERS = ("admin", "sales", "operation", "operation_head", "finance")
-
-
-def seats_taken(app, departure_id) -> int:
-    with app.app_context():
-        return db.session.get(Departure, departure_id).seats_taken
-
-
-def booking_rows(app, departure_id) -> list[tuple[str, int]]:
-    """(status, seats) of the departure's bookings, oldest first."""
-    with app.app_context():
-        rows = db.session.execute(
-            select(Booking.status, Booking.seats)
-            .where(Booking.departure_id == departure_id)
-            .order_by(Booking.id)
-        )
-        return [tuple(row) for row in rows]
-
-
-def book(client, headers, **body):
-    return client.post(URL, json=body, headers=headers)
-
-
-def traveller(name="Ada Lovelace", born="1990-12-10", category="adult") -> dict:
-    return {"name": name, "birth_date": born, "category": category}
 
 
 # --- create: happy paths -------------------------------------------------------------
@@ -116,7 +92,7 @@ def test_create_response_equals_a_fresh_read(app, client, actors):
     resp = book(client, me["headers"], departure_id=dep, seats=2, travellers=people)
     assert resp.status_code == 201, resp.get_json()
     created = resp.get_json()
-    again = client.get(f"{URL}/{created['id']}", headers=me["headers"])
+    again = client.get(f"{BOOKINGS}/{created['id']}", headers=me["headers"])
     assert again.status_code == 200
     assert again.get_json() == created
     assert created["invoice_number"].startswith("INV-")
@@ -381,13 +357,13 @@ def test_create_roles(app, client, actors, role, expected):
     body = {"departure_id": dep, "seats": 1}
     if role not in ("customer", "anonymous"):
         body["customer_id"] = actors.customer()["id"]
-    resp = client.post(URL, json=body, headers=actors.headers(role))
+    resp = client.post(BOOKINGS, json=body, headers=actors.headers(role))
     assert resp.status_code == expected
     assert seats_taken(app, dep) == (1 if expected == 201 else 0)
 
 
 def test_create_anonymous_with_bad_body_401(client):
-    assert client.post(URL, json={"seats": "x"}).status_code == 401
+    assert client.post(BOOKINGS, json={"seats": "x"}).status_code == 401
 
 
 # --- expiry and transactions ---------------------------------------------------------
@@ -425,7 +401,7 @@ def test_create_that_fits_leaves_lapsed_holds_to_the_sweep(app, client, actors):
     assert resp.status_code == 201
     assert seats_taken(app, dep) == 4
     assert booking_rows(app, dep) == [("held", 2), ("held", 2)]
-    shown = client.get(f"{URL}/{old}", headers=actors.headers("admin"))
+    shown = client.get(f"{BOOKINGS}/{old}", headers=actors.headers("admin"))
     assert shown.get_json()["status"] == "expired"
 
     again = book(client, actors.headers("customer"), departure_id=dep, seats=2)
@@ -511,7 +487,7 @@ def _three_bookings(app, client, actors):
 @pytest.mark.parametrize("role", STAFF_VIEWERS)
 def test_list_staff_sees_all_newest_first(app, client, actors, role):
     data = _three_bookings(app, client, actors)
-    resp = client.get(URL, headers=actors.headers(role))
+    resp = client.get(BOOKINGS, headers=actors.headers(role))
     assert resp.status_code == 200
     body = resp.get_json()
     assert [item["id"] for item in body["items"]] == data["ids"][::-1]
@@ -520,34 +496,40 @@ def test_list_staff_sees_all_newest_first(app, client, actors, role):
 
 def test_list_customer_sees_own_only(app, client, actors):
     data = _three_bookings(app, client, actors)
-    resp = client.get(URL, headers=data["a"]["headers"])
+    resp = client.get(BOOKINGS, headers=data["a"]["headers"])
     assert [item["id"] for item in resp.get_json()["items"]] == data["ids"][1::-1]
     resp = client.get(
-        f"{URL}?customer_id={data['b']['id']}", headers=data["a"]["headers"]
+        f"{BOOKINGS}?customer_id={data['b']['id']}", headers=data["a"]["headers"]
     )
     assert resp.get_json()["items"] == []
 
 
 @pytest.mark.parametrize("role, expected", [("hr", 403), ("anonymous", 401)])
 def test_list_denied_roles(client, actors, role, expected):
-    resp = client.get(URL, headers=actors.headers(role))
+    resp = client.get(BOOKINGS, headers=actors.headers(role))
     assert resp.status_code == expected
 
 
 def test_list_filters_and_pagination(app, client, actors):
     data = _three_bookings(app, client, actors)
     headers = actors.headers("finance")
-    by_customer = client.get(f"{URL}?customer_id={data['b']['id']}", headers=headers)
+    by_customer = client.get(
+        f"{BOOKINGS}?customer_id={data['b']['id']}", headers=headers
+    )
     assert [i["id"] for i in by_customer.get_json()["items"]] == [data["ids"][2]]
-    by_departure = client.get(f"{URL}?departure_id={data['dep1']}", headers=headers)
+    by_departure = client.get(
+        f"{BOOKINGS}?departure_id={data['dep1']}", headers=headers
+    )
     assert [i["id"] for i in by_departure.get_json()["items"]] == data["ids"][1::-1]
     assert (
-        client.get(f"{URL}?status=confirmed", headers=headers).get_json()["items"] == []
+        client.get(f"{BOOKINGS}?status=confirmed", headers=headers).get_json()["items"]
+        == []
     )
     assert (
-        len(client.get(f"{URL}?status=held", headers=headers).get_json()["items"]) == 3
+        len(client.get(f"{BOOKINGS}?status=held", headers=headers).get_json()["items"])
+        == 3
     )
-    paged = client.get(f"{URL}?per_page=2&page=2", headers=headers).get_json()
+    paged = client.get(f"{BOOKINGS}?per_page=2&page=2", headers=headers).get_json()
     assert [i["id"] for i in paged["items"]] == [data["ids"][0]]
     assert paged["meta"] == {
         "page": 2,
@@ -558,13 +540,15 @@ def test_list_filters_and_pagination(app, client, actors):
         "next_cursor": None,
         "total_is_estimate": False,
     }
-    by_seats = client.get(f"{URL}?sort=-seats", headers=headers).get_json()["items"]
+    by_seats = client.get(f"{BOOKINGS}?sort=-seats", headers=headers).get_json()[
+        "items"
+    ]
     assert by_seats[0]["id"] == data["ids"][1]
 
 
 @pytest.mark.parametrize("query", ["status=paid", "sort=reference", "per_page=101"])
 def test_list_invalid_query_422(client, actors, query):
-    resp = client.get(f"{URL}?{query}", headers=actors.headers("admin"))
+    resp = client.get(f"{BOOKINGS}?{query}", headers=actors.headers("admin"))
     assert resp.status_code == 422
     assert resp.get_json()["errors"]
 
@@ -578,12 +562,16 @@ def test_list_lapsed_hold_reads_expired_without_sweep(app, client, actors):
         customer_id=cust["id"],
         hold_expires_at=now() - timedelta(seconds=5),
     )
-    resp = client.get(f"{URL}/{lapsed}", headers=cust["headers"])
+    resp = client.get(f"{BOOKINGS}/{lapsed}", headers=cust["headers"])
     assert resp.get_json()["status"] == "expired"
     assert resp.get_json()["hold_expires_at"] is None
     headers = actors.headers("admin")
-    assert client.get(f"{URL}?status=held", headers=headers).get_json()["items"] == []
-    expired = client.get(f"{URL}?status=expired", headers=headers).get_json()["items"]
+    assert (
+        client.get(f"{BOOKINGS}?status=held", headers=headers).get_json()["items"] == []
+    )
+    expired = client.get(f"{BOOKINGS}?status=expired", headers=headers).get_json()[
+        "items"
+    ]
     assert [item["id"] for item in expired] == [lapsed]
     with app.app_context():  # reading never writes: the row is still `held`
         assert db.session.get(Booking, lapsed).status == "held"
@@ -608,7 +596,7 @@ def test_get_roles(app, client, actors, role, expected):
     booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()[
         "id"
     ]
-    resp = client.get(f"{URL}/{booking_id}", headers=actors.headers(role))
+    resp = client.get(f"{BOOKINGS}/{booking_id}", headers=actors.headers(role))
     assert resp.status_code == expected
     if expected == 200:
         assert resp.get_json()["id"] == booking_id
@@ -621,7 +609,7 @@ def test_get_other_customers_booking_404(app, client, actors):
     booking_id = book(client, owner["headers"], departure_id=dep, seats=1).get_json()[
         "id"
     ]
-    resp = client.get(f"{URL}/{booking_id}", headers=actors.customer()["headers"])
+    resp = client.get(f"{BOOKINGS}/{booking_id}", headers=actors.customer()["headers"])
     assert resp.status_code == 404
     assert resp.get_json()["type"] == "/problems/not-found"
 
@@ -629,7 +617,9 @@ def test_get_other_customers_booking_404(app, client, actors):
 @pytest.mark.parametrize("booking_id", ["999999", "2147483648"])
 def test_get_unknown_booking_404(client, actors, booking_id):
     assert (
-        client.get(f"{URL}/{booking_id}", headers=actors.headers("admin")).status_code
+        client.get(
+            f"{BOOKINGS}/{booking_id}", headers=actors.headers("admin")
+        ).status_code
         == 404
     )
 
@@ -639,4 +629,4 @@ def test_get_inactive_customer_token_401(app, client, actors):
     with app.app_context():
         db.session.get(Customer, cust["id"]).active = False
         db.session.commit()
-    assert client.get(URL, headers=cust["headers"]).status_code == 401
+    assert client.get(BOOKINGS, headers=cust["headers"]).status_code == 401

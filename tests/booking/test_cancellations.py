@@ -13,121 +13,30 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from sqlalchemy import func, select
 
 from core.extensions import db
 from models import (
     Booking,
-    CreditNote,
-    Customer,
-    Departure,
-    Invoice,
-    Payment,
-    Refund,
-    WalletEntry,
 )
 from services.booking import cancellations as cancellation_service
-from services.payments import billing
+from tests.booking.conftest import (
+    booking_state,
+    db_snapshot,
+    invoice_of,
+    seats_taken,
+    wallet_of,
+)
+from tests.factories import CANCEL_URL, refunds_of
 from tests.factories import make_cancellable_departure as make_departure
 from tests.factories import make_paid_booking as make_booking
 
 QUOTE = "/api/v1/bookings/{}/cancellation-quote"
-CANCEL = "/api/v1/bookings/{}/cancel"
 DAY = 24
 
 
-# --- helpers (the factories are in tests/factories.py) ---------------------------
+# --- helpers (the factories are in tests/factories.py, shared readers in conftest.py)
 
-
-def booking_state(app, booking_id) -> dict:
-    """The booking's stored columns that cancellation touches."""
-    with app.app_context():
-        b = db.session.get(Booking, booking_id)
-        return {
-            "status": b.status,
-            "amount_paid": b.amount_paid,
-            "amount_refunded": b.amount_refunded,
-            "penalty_amount": b.penalty_amount,
-            "cancelled_at": b.cancelled_at,
-            "cancel_reason": b.cancel_reason,
-            "cancelled_by_id": b.cancelled_by_id,
-        }
-
-
-def seats_taken(app, departure_id) -> int:
-    with app.app_context():
-        return db.session.get(Departure, departure_id).seats_taken
-
-
-def refunds_of(app, booking_id) -> list[dict]:
-    """(destination, method, status, amount) of the booking's refunds, oldest first."""
-    with app.app_context():
-        rows = db.session.scalars(
-            select(Refund).where(Refund.booking_id == booking_id).order_by(Refund.id)
-        )
-        return [
-            {
-                "destination": r.destination,
-                "method": r.method,
-                "status": r.status,
-                "amount": r.amount,
-                "id": r.id,
-            }
-            for r in rows
-        ]
-
-
-def wallet_of(
-    app, customer_id
-) -> tuple[Decimal, list[tuple[str, Decimal, int | None]]]:
-    """The wallet balance and its ledger lines `(kind, amount, refund_id)`."""
-    with app.app_context():
-        entries = db.session.scalars(
-            select(WalletEntry)
-            .where(WalletEntry.customer_id == customer_id)
-            .order_by(WalletEntry.id)
-        )
-        lines = [(e.kind, e.amount, e.refund_id) for e in entries]
-        return db.session.get(Customer, customer_id).wallet_balance, lines
-
-
-def invoice_of(app, booking_id) -> dict:
-    """The booking's invoice status and the sum of its credit notes."""
-    with app.app_context():
-        invoice = db.session.scalar(
-            select(Invoice).where(Invoice.booking_id == booking_id)
-        )
-        return {
-            "status": billing.invoice_status(invoice),
-            "credited": billing.credited_amount(invoice),
-        }
-
-
-def db_snapshot(app) -> dict:
-    """Everything a cancellation could change: bookings, seats, money records."""
-    with app.app_context():
-        counts = {
-            m.__name__: db.session.scalar(select(func.count()).select_from(m))
-            for m in (Refund, WalletEntry, CreditNote, Payment)
-        }
-        bookings = [
-            (b.id, b.status, b.amount_refunded, b.penalty_amount, b.updated_at)
-            for b in db.session.scalars(select(Booking).order_by(Booking.id))
-        ]
-        seats = list(db.session.execute(select(Departure.id, Departure.seats_taken)))
-        balances = list(
-            db.session.execute(select(Customer.id, Customer.wallet_balance))
-        )
-        return {
-            "counts": counts,
-            "bookings": bookings,
-            "seats": seats,
-            "wallets": balances,
-        }
-
-
-def D(value: str) -> Decimal:
-    return Decimal(value)
+D = Decimal
 
 
 # --- quote: tiers ----------------------------------------------------------------
@@ -157,7 +66,8 @@ THRESHOLDS = [
 
 
 def tier_for_hours(hours: int) -> tuple[str, int]:
-    """The tier docs/design.md "Rules with numbers" gives for `hours` whole hours before the start."""
+    """The tier docs/design.md "Rules with numbers" gives for `hours` whole hours
+    before the start."""
     return next((tier, pct) for limit, tier, pct in THRESHOLDS if hours >= limit)
 
 
@@ -379,7 +289,7 @@ def test_quote_roles(app, client, actors, role, expected):
 
 
 def cancel(client, headers, booking_id, **body):
-    return client.post(CANCEL.format(booking_id), json=body, headers=headers)
+    return client.post(CANCEL_URL.format(booking_id), json=body, headers=headers)
 
 
 def test_cancel_unpaid_hold_is_free_and_seats_come_back(app, client, actors, mailbox):
@@ -728,10 +638,10 @@ def test_cancel_idempotent_same_key_same_answer(app, client, actors, mailbox):
     headers = {**me["headers"], "Idempotency-Key": "cancel-1"}
 
     first = client.post(
-        CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers
+        CANCEL_URL.format(bid), json={"refund_to": "wallet"}, headers=headers
     )
     second = client.post(
-        CANCEL.format(bid), json={"refund_to": "wallet"}, headers=headers
+        CANCEL_URL.format(bid), json={"refund_to": "wallet"}, headers=headers
     )
 
     assert first.status_code == second.status_code == 200
@@ -741,7 +651,7 @@ def test_cancel_idempotent_same_key_same_answer(app, client, actors, mailbox):
     assert wallet_of(app, me["id"])[0] == D("1500.00")
     assert len(mailbox.to(me["email"])) == 1
     other = client.post(
-        CANCEL.format(bid), json={"refund_to": "original"}, headers=headers
+        CANCEL_URL.format(bid), json={"refund_to": "original"}, headers=headers
     )
     assert other.status_code == 422
 

@@ -13,8 +13,9 @@ import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
-from models import Booking, Departure, DepartureCategory, Traveller
-from tests.factories import make_departure
+from models import Booking, DepartureCategory, Traveller
+from tests.booking.conftest import book, category_taken, lapse, party
+from tests.factories import live_seats, make_departure
 from tests.live import gunicorn_server
 
 pytestmark = pytest.mark.postgres
@@ -41,19 +42,6 @@ def fire_together(base_url: str, bodies_and_headers: list[tuple[dict, dict]]) ->
         return list(pool.map(post, bodies_and_headers))
 
 
-def db_state(app, departure_id) -> tuple[int, list[int]]:
-    """(seats_taken, seats of each live booking) of the departure."""
-    with app.app_context():
-        taken = db.session.get(Departure, departure_id).seats_taken
-        seats = db.session.scalars(
-            select(Booking.seats).where(
-                Booking.departure_id == departure_id,
-                Booking.status.in_(("held", "confirmed")),
-            )
-        ).all()
-        return taken, list(seats)
-
-
 def customers(actors, count: int) -> list[dict]:
     return [actors.customer() for _ in range(count)]
 
@@ -73,9 +61,9 @@ def test_create_concurrent_single_seats_never_oversell(app, actors):
     assert all(body["seats_left"] == 0 for status, body in results if status == 409)
     created = [body for status, body in results if status == 201]
     assert len({body["reference"] for body in created}) == CAPACITY
-    taken, live_seats = db_state(app, dep)
+    taken, booked = live_seats(app, dep)
     assert taken == CAPACITY
-    assert live_seats == [1] * CAPACITY
+    assert booked == [1] * CAPACITY
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Booking)) == CAPACITY
 
@@ -105,8 +93,8 @@ def test_create_concurrent_random_seats_never_oversell(app, actors):
         if status == 409
     ]
     assert all(body["seats_left"] < asked for asked, body in refused)
-    taken, live_seats = db_state(app, dep)
-    assert taken == sum(created) == sum(live_seats) <= CAPACITY
+    taken, booked = live_seats(app, dep)
+    assert taken == sum(created) == sum(booked) <= CAPACITY
     assert taken >= CAPACITY - 2  # stops only when even the smallest ask cannot fit
 
 
@@ -187,8 +175,8 @@ def test_create_200_concurrent_mixed_categories_never_oversell(app, actors):
     assert any(body.get("category") for body in refused)  # the limits were really hit
     created = [body for status, body in results if status == 201]
     assert len({body["invoice_number"] for body in created}) == len(created)
-    taken, live_seats = db_state(app, dep)
-    assert taken == sum(body["seats"] for body in created) == sum(live_seats)
+    taken, booked = live_seats(app, dep)
+    assert taken == sum(body["seats"] for body in created) == sum(booked)
     assert taken <= BIG_CAPACITY
     category_taken, category_live = category_state(app, dep)
     assert {k: v for k, v in category_taken.items() if v} == category_live
@@ -205,9 +193,6 @@ def test_create_concurrent_frees_lapsed_holds_once_beside_a_sweep(app, actors):
     once with one credit note."""
     from models import CreditNote, Invoice
     from services.booking import holds
-    from tests.booking.test_booking_engine import category_taken, party
-    from tests.booking.test_bookings import book
-    from tests.booking.test_expiry import lapse
 
     dep = make_departure(
         app,
@@ -255,10 +240,10 @@ def test_create_concurrent_frees_lapsed_holds_once_beside_a_sweep(app, actors):
         body for status, body in results if status == 201 and body["travellers"]
     ]
     assert len(children) <= 4  # the child limit
-    taken, live_seats = db_state(app, dep)
+    taken, booked = live_seats(app, dep)
     # 15 adults ask for 10 seats: some are refused, so only a full departure
     # refuses, and every lapsed seat was given back.
-    assert taken == sum(live_seats) == CAPACITY
+    assert taken == sum(booked) == CAPACITY
     assert category_taken(app, dep) == {
         "adult": CAPACITY - len(children),
         "child": len(children),

@@ -9,15 +9,14 @@ import pytest
 
 from core.extensions import db
 from models import Booking, Departure
-from tests.booking.test_cancellations import (
+from tests.booking.conftest import (
     booking_state,
     db_snapshot,
     invoice_of,
-    refunds_of,
     seats_taken,
     wallet_of,
 )
-from tests.factories import make_cancellable_departure, make_paid_booking
+from tests.factories import make_cancellable_departure, make_paid_booking, refunds_of
 
 URL = "/api/v1/departures/{}/cancel"
 

@@ -13,8 +13,7 @@ from models import Booking, CreditNote, DepartureCategory, Invoice
 from services.booking import bookings as booking_service
 from services.booking import holds
 from services.payments import billing
-from tests.booking.test_booking_engine import category_taken, party
-from tests.booking.test_bookings import book, seats_taken
+from tests.booking.conftest import book, category_taken, lapse, party, seats_taken
 from tests.factories import make_booking, make_departure, now
 
 
@@ -29,16 +28,6 @@ def booked(client, headers, dep, seats, categories=None) -> int:
     )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["id"]
-
-
-def lapse(app, *booking_ids, minutes=1) -> None:
-    """Move the bookings' hold expiry `minutes` into the past."""
-    with app.app_context():
-        for booking_id in booking_ids:
-            db.session.get(Booking, booking_id).hold_expires_at = now() - timedelta(
-                minutes=minutes
-            )
-        db.session.commit()
 
 
 def booking_state(app, booking_id) -> tuple:
@@ -79,7 +68,7 @@ def run_cli(app, command: str):
     return app.test_cli_runner().invoke(args=["bookings", command])
 
 
-# --- expire_holds ----------------------------------------------------------------------
+# --- expire_holds ---------------------------------------------------------------------
 
 
 def test_expire_holds_releases_seats_categories_and_credits_invoice(
@@ -202,7 +191,7 @@ def test_expire_holds_concurrent_runs_release_once(app, client, actors):
             with app.app_context():
                 barrier.wait(timeout=10)
                 results.append(holds.expire_holds())
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+        except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=sweep) for _ in range(runs)]
@@ -233,7 +222,7 @@ def test_create_after_sweep_reuses_category_seats(app, client, actors):
     assert category_taken(app, dep) == {"adult": 0, "child": 1}
 
 
-# --- complete_trips --------------------------------------------------------------------
+# --- complete_trips -------------------------------------------------------------------
 
 
 def test_complete_trips_completes_confirmed_bookings_of_ended_departures(app, actors):

@@ -1,5 +1,6 @@
-"""services.booking.inventory and services.booking.holds: atomic seat take/release, expiry of
-lapsed holds and the CHECK constraint behind them (docs/design.md "Rules with numbers": seats, hold)."""
+"""services.booking.inventory and services.booking.holds: atomic seat take/release,
+expiry of lapsed holds and the CHECK constraint behind them (docs/design.md "Rules
+with numbers": seats, hold)."""
 
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.extensions import db
 from models import Booking, Departure
 from services.booking import holds, inventory
-from tests.booking.test_bookings import seats_taken
+from tests.booking.conftest import category_taken, seats_taken
 from tests.factories import make_booking, make_departure, now
 
 
@@ -145,19 +146,7 @@ def test_seats_left_counts_lapsed_holds_as_free(app, actors):
     assert sorted(rows) == ["held", "held"]  # counting never writes
 
 
-# --- categories -------------------------------------------------------------------------
-
-
-def category_seats(app, dep) -> dict[str, int]:
-    from models import DepartureCategory
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(DepartureCategory.category, DepartureCategory.seats_taken).where(
-                DepartureCategory.departure_id == dep
-            )
-        )
-        return dict(rows.all())
+# --- categories -----------------------------------------------------------------------
 
 
 def booking_call(app, fn, booking_id):
@@ -201,7 +190,7 @@ def test_take_booking_seats_takes_departure_and_categories(app, actors):
     assert booking_call(app, inventory.take_booking_seats, booking) is True
 
     assert seats_taken(app, dep) == 2
-    assert category_seats(app, dep) == {"adult": 1, "child": 1}
+    assert category_taken(app, dep) == {"adult": 1, "child": 1}
 
 
 def test_take_booking_seats_category_full_takes_nothing(app, actors):
@@ -235,7 +224,7 @@ def test_take_booking_seats_category_full_takes_nothing(app, actors):
     assert booking_call(app, inventory.take_booking_seats, booking) is False
 
     assert seats_taken(app, dep) == 0
-    assert category_seats(app, dep) == {"adult": 0, "child": 1, "infant": 0}
+    assert category_taken(app, dep) == {"adult": 0, "child": 1, "infant": 0}
 
 
 def test_take_booking_seats_departure_full_false(app, actors):
@@ -244,7 +233,7 @@ def test_take_booking_seats_departure_full_false(app, actors):
     booking = make_booking(app, departure_id=dep, customer_id=cust, seats=2)
 
     assert booking_call(app, inventory.take_booking_seats, booking) is False
-    assert (seats_taken(app, dep), category_seats(app, dep)) == (1, {"adult": 1})
+    assert (seats_taken(app, dep), category_taken(app, dep)) == (1, {"adult": 1})
 
 
 def test_release_booking_seats_gives_back_departure_and_categories(app, actors):
@@ -258,7 +247,7 @@ def test_release_booking_seats_gives_back_departure_and_categories(app, actors):
     booking_call(app, inventory.release_booking_seats, booking)
 
     assert seats_taken(app, dep) == 0
-    assert category_seats(app, dep) == {"adult": 0, "child": 0}
+    assert category_taken(app, dep) == {"adult": 0, "child": 0}
 
 
 def test_take_booking_seats_departure_without_category_rows(app, actors):
@@ -302,12 +291,12 @@ def test_release_expired_holds_releases_categories_and_sets_expired_at(app, acto
     )
     for booking in (lapsed, unnamed):
         assert booking_call(app, inventory.take_booking_seats, booking) is True
-    assert category_seats(app, dep) == {"adult": 3, "child": 2}
+    assert category_taken(app, dep) == {"adult": 3, "child": 2}
     moment = now()
 
     assert run(app, holds.release_expired_holds, now=moment) == 2
 
     assert seats_taken(app, dep) == 0
-    assert category_seats(app, dep) == {"adult": 0, "child": 0}
+    assert category_taken(app, dep) == {"adult": 0, "child": 0}
     with app.app_context():
         assert db.session.get(Booking, lapsed).expired_at == moment

@@ -1,8 +1,9 @@
-"""Per-customer seat limits (docs/design.md "Rules with numbers"; services/booking/booking_limits.py):
-a customer books at most MAX_SEATS_PER_BOOKING (10) seats at once (422 on `seats`)
-and holds at most MAX_HELD_SEATS_PER_CUSTOMER (10) unpaid seats per departure (409
-`held-seats-limit`); staff are not limited. Without them one customer held a whole
-departure (two holds of 50 seats on 100) for 15 minutes, renewably."""
+"""Per-customer seat limits (docs/design.md "Rules with numbers";
+services/booking/booking_limits.py): a customer books at most MAX_SEATS_PER_BOOKING
+(10) seats at once (422 on `seats`) and holds at most MAX_HELD_SEATS_PER_CUSTOMER
+(10) unpaid seats per departure (409 `held-seats-limit`); staff are not limited.
+Without them one customer held a whole departure (two holds of 50 seats on 100) for
+15 minutes, renewably."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,23 +14,17 @@ import requests
 from sqlalchemy import update
 
 from core.extensions import db
-from models import Booking, Departure
+from models import Booking
 from models.base import utcnow
 from tests import live
+from tests.booking.conftest import BOOKINGS, seats_taken
 from tests.factories import make_departure
-
-BOOKINGS = "/api/v1/bookings"
 
 
 def book(client, headers, dep: int, seats: int, **extra):
     return client.post(
         BOOKINGS, json={"departure_id": dep, "seats": seats, **extra}, headers=headers
     )
-
-
-def seats_taken(app, dep: int) -> int:
-    with app.app_context():
-        return db.session.get(Departure, dep).seats_taken
 
 
 def test_customer_booking_above_max_seats_per_booking_is_422(app, client, actors):
@@ -119,9 +114,11 @@ def test_parallel_holds_of_one_customer_stay_within_the_limit(app, actors, monke
             )
             return response.status_code, response.json().get("type")
 
-    with live.gunicorn_server(workers=4, threads=2) as base_url:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            results = list(pool.map(hold, range(8)))
+    with (
+        live.gunicorn_server(workers=4, threads=2) as base_url,
+        ThreadPoolExecutor(max_workers=8) as pool,
+    ):
+        results = list(pool.map(hold, range(8)))
 
     assert sorted(results, key=str) == sorted(
         [(201, None)] * 3 + [(409, "/problems/held-seats-limit")] * 5, key=str

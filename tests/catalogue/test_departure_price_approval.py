@@ -1,21 +1,16 @@
-"""Maker-checker on departure prices (docs/design.md "Rules with numbers": prices, category
-prices and capacity cuts of a published package's departures are approved like
-package content; existing bookings keep their copied prices). Before, operation could
-PATCH a published package's departure to 1.00, or create a 0.00 departure, and the
-next booking paid that with no approval."""
+"""Maker-checker on departure prices (docs/design.md "Rules with numbers": prices,
+category prices and capacity cuts of a published package's departures are approved
+like package content; existing bookings keep their copied prices). Before, operation
+could PATCH a published package's departure to 1.00, or create a 0.00 departure, and
+the next booking paid that with no approval."""
 
 import pytest
 
-from tests.catalogue.test_departures import (
-    PACKAGES,
-    URL,
-    add,
-    day,
-    departure_id,
-    package_status,
-)
-from tests.factories import make_package
+from tests.catalogue.conftest import package_status
+from tests.factories import day, make_api_departure, make_package, post_departure
 
+PACKAGES = "/api/v1/packages"
+URL = "/api/v1/departures"
 BOOKINGS = "/api/v1/bookings"
 
 
@@ -33,7 +28,7 @@ def test_price_cut_waits_for_another_approver_and_bookings_keep_prices(
     client, actors, app
 ):
     package_id = make_package(client, actors, base_price="1200.00")
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
     customer = actors.headers("customer")
     earlier = book(client, customer, dep)
     assert (
@@ -60,7 +55,7 @@ def test_price_cut_waits_for_another_approver_and_bookings_keep_prices(
 
 def test_approver_who_changed_the_price_cannot_approve_it(client, actors, app):
     package_id = make_package(client, actors)
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
     client.patch(
         f"{URL}/{dep}",
         json={"prices": {"adult": "900.00", "child": "400.00"}},
@@ -87,7 +82,7 @@ def test_which_departure_edits_need_approval(
     client, actors, app, changes, needs_approval
 ):
     package_id = make_package(client, actors, base_price="1200.00")
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
     response = client.patch(
         f"{URL}/{dep}", json=changes, headers=actors.headers("operation")
     )
@@ -98,9 +93,9 @@ def test_which_departure_edits_need_approval(
 
 def test_new_departure_priced_off_the_base_price_needs_approval(client, actors, app):
     package_id = make_package(client, actors, base_price="1200.00")
-    assert add(client, actors, package_id).status_code == 201
+    assert post_departure(client, actors, package_id).status_code == 201
     assert package_status(app, package_id) == "published"
-    assert add(client, actors, package_id, price="1.00").status_code == 201
+    assert post_departure(client, actors, package_id, price="1.00").status_code == 201
     assert package_status(app, package_id) == "pending_approval"
 
 
@@ -109,10 +104,10 @@ def test_new_departure_priced_off_the_base_price_needs_approval(client, actors, 
 )
 def test_zero_price_is_refused(client, actors, app, body):
     package_id = make_package(client, actors, publish=False)
-    created = add(client, actors, package_id, **body)
+    created = post_departure(client, actors, package_id, **body)
     assert created.status_code == 422
     assert "ALLOW_ZERO_PRICES" in str(created.get_json()["errors"])
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
     patched = client.patch(
         f"{URL}/{dep}", json=body, headers=actors.headers("operation")
     )
@@ -123,7 +118,7 @@ def test_zero_price_allowed_by_configuration_still_needs_approval(client, actors
     package_id = make_package(client, actors)
     app.config["ALLOW_ZERO_PRICES"] = True
     try:
-        created = add(client, actors, package_id, price="0.00")
+        created = post_departure(client, actors, package_id, price="0.00")
     finally:
         app.config["ALLOW_ZERO_PRICES"] = False
     assert created.status_code == 201

@@ -1,42 +1,20 @@
 """Departures of a package: create, list, read, edit, delete (docs/design.md
 "Lifecycles": departure; "Resource map": /packages/<id>/departures, /departures)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
 
 from core.extensions import db
-from models import Booking, Departure, Package
-from tests.factories import make_package
+from models import Booking, Departure
+from tests.catalogue.conftest import EDITORS, EVERYONE, package_status
+from tests.factories import day, make_api_departure, make_package, post_departure
 
 PACKAGES = "/api/v1/packages"
 URL = "/api/v1/departures"
-EDITORS = ["admin", "operation", "operation_head"]
-STAFF = ["admin", "hr", "sales", "operation", "operation_head", "finance"]
 DENIED = ["hr", "sales", "finance", "customer", "anonymous"]
-
-
-def day(offset: int) -> str:
-    """The ISO date `offset` days from today (UTC)."""
-    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
-
-
-def add(client, actors, package_id: int, role="operation", **overrides):
-    """POST a departure; returns the response."""
-    body = {"start_date": day(30), "end_date": day(33), "capacity": 20}
-    body.update(overrides)
-    return client.post(
-        f"{PACKAGES}/{package_id}/departures", json=body, headers=actors.headers(role)
-    )
-
-
-def departure_id(client, actors, package_id: int, **overrides) -> int:
-    """Create a departure and return its id."""
-    response = add(client, actors, package_id, **overrides)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def stored(app, dep_id: int) -> dict | None:
@@ -78,12 +56,6 @@ def add_booking(app, dep_id: int, customer_id: int) -> None:
         db.session.commit()
 
 
-def package_status(app, package_id: int) -> str:
-    """The stored status of a package."""
-    with app.app_context():
-        return db.session.get(Package, package_id).status
-
-
 # --- create ---------------------------------------------------------------------
 
 
@@ -91,7 +63,7 @@ def package_status(app, package_id: int) -> str:
 def test_create_departure_defaults_price_and_currency(client, actors, app, role):
     package_id = make_package(client, actors)
 
-    response = add(client, actors, package_id, role=role)
+    response = post_departure(client, actors, package_id, role=role)
 
     assert response.status_code == 201
     body = response.get_json()
@@ -123,7 +95,9 @@ def test_create_departure_with_price_and_cutoff(client, actors, app):
     package_id = make_package(client, actors)
     cutoff = f"{day(25)}T12:00:00+02:00"
 
-    response = add(client, actors, package_id, price="999.50", booking_cutoff=cutoff)
+    response = post_departure(
+        client, actors, package_id, price="999.50", booking_cutoff=cutoff
+    )
 
     assert response.status_code == 201
     body = response.get_json()
@@ -135,7 +109,7 @@ def test_create_departure_with_price_and_cutoff(client, actors, app):
 def test_create_departure_on_published_package_keeps_it_published(client, actors, app):
     package_id = make_package(client, actors)
 
-    add(client, actors, package_id)
+    post_departure(client, actors, package_id)
 
     assert package_status(app, package_id) == "published"
 
@@ -143,7 +117,7 @@ def test_create_departure_on_published_package_keeps_it_published(client, actors
 def test_create_departure_on_draft_package_is_allowed(client, actors, app):
     package_id = make_package(client, actors, publish=False)
 
-    assert add(client, actors, package_id).status_code == 201
+    assert post_departure(client, actors, package_id).status_code == 201
     assert package_status(app, package_id) == "draft"
 
 
@@ -151,7 +125,7 @@ def test_create_departure_on_draft_package_is_allowed(client, actors, app):
 def test_create_departure_as_other_role_is_denied(client, actors, app, role):
     package_id = make_package(client, actors)
 
-    response = add(client, actors, package_id, role=role)
+    response = post_departure(client, actors, package_id, role=role)
 
     assert response.status_code == (401 if role == "anonymous" else 403)
     with app.app_context():
@@ -176,7 +150,7 @@ def test_create_departure_as_other_role_is_denied(client, actors, app, role):
 def test_create_departure_invalid_is_422(client, actors, app, overrides, field):
     package_id = make_package(client, actors)
 
-    response = add(client, actors, package_id, **overrides)
+    response = post_departure(client, actors, package_id, **overrides)
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -201,7 +175,9 @@ def test_create_departure_today_is_allowed(client, actors):
     package_id = make_package(client, actors)
 
     assert (
-        add(client, actors, package_id, start_date=day(0), end_date=day(0)).status_code
+        post_departure(
+            client, actors, package_id, start_date=day(0), end_date=day(0)
+        ).status_code
         == 201
     )
 
@@ -210,23 +186,23 @@ def test_create_departure_on_archived_package_is_409(client, actors):
     package_id = make_package(client, actors)
     client.post(f"{PACKAGES}/{package_id}/archive", headers=actors.headers("admin"))
 
-    assert add(client, actors, package_id).status_code == 409
+    assert post_departure(client, actors, package_id).status_code == 409
 
 
 def test_create_departure_unknown_package_is_404(client, actors):
-    assert add(client, actors, 999).status_code == 404
+    assert post_departure(client, actors, 999).status_code == 404
 
 
 # --- list and read --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", STAFF + ["customer", "anonymous"])
+@pytest.mark.parametrize("role", EVERYONE)
 def test_list_departures_of_published_package_by_start_date(client, actors, role):
     package_id = make_package(client, actors)
-    late = departure_id(
+    late = make_api_departure(
         client, actors, package_id, start_date=day(60), end_date=day(63)
     )
-    early = departure_id(
+    early = make_api_departure(
         client, actors, package_id, start_date=day(10), end_date=day(13)
     )
 
@@ -242,7 +218,9 @@ def test_list_departures_of_published_package_by_start_date(client, actors, role
 def test_list_departures_sort_and_paginate(client, actors):
     package_id = make_package(client, actors)
     made = [
-        departure_id(client, actors, package_id, start_date=day(n), end_date=day(n))
+        make_api_departure(
+            client, actors, package_id, start_date=day(n), end_date=day(n)
+        )
         for n in (5, 10, 15)
     ]
 
@@ -256,8 +234,8 @@ def test_list_departures_sort_and_paginate(client, actors):
 
 def test_list_departures_status_filter(client, actors, app):
     package_id = make_package(client, actors)
-    kept = departure_id(client, actors, package_id)
-    cancelled = departure_id(client, actors, package_id)
+    kept = make_api_departure(client, actors, package_id)
+    cancelled = make_api_departure(client, actors, package_id)
     set_columns(app, cancelled, status="cancelled")
 
     response = client.get(f"{PACKAGES}/{package_id}/departures?status=scheduled")
@@ -268,7 +246,7 @@ def test_list_departures_status_filter(client, actors, app):
 @pytest.mark.parametrize("role", ["customer", "anonymous"])
 def test_list_departures_of_unpublished_package_is_404_for_public(client, actors, role):
     package_id = make_package(client, actors, publish=False)
-    departure_id(client, actors, package_id)
+    make_api_departure(client, actors, package_id)
 
     response = client.get(
         f"{PACKAGES}/{package_id}/departures", headers=actors.headers(role)
@@ -279,7 +257,7 @@ def test_list_departures_of_unpublished_package_is_404_for_public(client, actors
 
 def test_list_departures_of_unpublished_package_for_staff(client, actors):
     package_id = make_package(client, actors, publish=False)
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
 
     response = client.get(
         f"{PACKAGES}/{package_id}/departures", headers=actors.headers("hr")
@@ -288,9 +266,9 @@ def test_list_departures_of_unpublished_package_for_staff(client, actors):
     assert [d["id"] for d in response.get_json()["items"]] == [dep]
 
 
-@pytest.mark.parametrize("role", STAFF + ["customer", "anonymous"])
+@pytest.mark.parametrize("role", EVERYONE)
 def test_get_departure_of_published_package(client, actors, role):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
 
     response = client.get(f"{URL}/{dep}", headers=actors.headers(role))
 
@@ -300,7 +278,9 @@ def test_get_departure_of_published_package(client, actors, role):
 
 @pytest.mark.parametrize("role", ["customer", "anonymous"])
 def test_get_departure_of_hidden_package_is_404_for_public(client, actors, role):
-    dep = departure_id(client, actors, make_package(client, actors, publish=False))
+    dep = make_api_departure(
+        client, actors, make_package(client, actors, publish=False)
+    )
 
     assert client.get(f"{URL}/{dep}", headers=actors.headers(role)).status_code == 404
     assert (
@@ -319,7 +299,7 @@ def test_get_departure_unknown_is_404(client):
 @pytest.mark.parametrize("role", EDITORS)
 def test_update_departure_fields(client, actors, app, role):
     package_id = make_package(client, actors)
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
 
     response = client.patch(
         f"{URL}/{dep}",
@@ -348,7 +328,7 @@ def test_update_departure_fields(client, actors, app, role):
 
 @pytest.mark.parametrize("role", DENIED)
 def test_update_departure_as_other_role_is_denied(client, actors, app, role):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
 
     response = client.patch(
         f"{URL}/{dep}", json={"capacity": 2}, headers=actors.headers(role)
@@ -359,7 +339,7 @@ def test_update_departure_as_other_role_is_denied(client, actors, app, role):
 
 
 def test_update_departure_capacity_below_seats_taken_is_409(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
     set_columns(app, dep, seats_taken=5)
 
     denied = client.patch(
@@ -376,7 +356,7 @@ def test_update_departure_capacity_below_seats_taken_is_409(client, actors, app)
 
 
 def test_update_departure_capacity_conflict_changes_nothing_else(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
     set_columns(app, dep, seats_taken=5)
 
     response = client.patch(
@@ -403,7 +383,7 @@ def test_update_departure_capacity_conflict_changes_nothing_else(client, actors,
     ],
 )
 def test_update_departure_invalid_is_422(client, actors, app, changes, field):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
 
     response = client.patch(
         f"{URL}/{dep}", json=changes, headers=actors.headers("operation")
@@ -416,7 +396,7 @@ def test_update_departure_invalid_is_422(client, actors, app, changes, field):
 
 
 def test_update_cancelled_departure_is_409(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
     set_columns(app, dep, status="cancelled")
 
     response = client.patch(
@@ -441,7 +421,7 @@ def test_update_departure_unknown_is_404(client, actors):
 @pytest.mark.parametrize("role", EDITORS)
 def test_delete_departure_without_bookings(client, actors, app, role):
     package_id = make_package(client, actors)
-    dep = departure_id(client, actors, package_id)
+    dep = make_api_departure(client, actors, package_id)
 
     response = client.delete(f"{URL}/{dep}", headers=actors.headers(role))
 
@@ -451,7 +431,7 @@ def test_delete_departure_without_bookings(client, actors, app, role):
 
 
 def test_delete_departure_with_bookings_is_409(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
     add_booking(app, dep, actors.account("customer")["id"])
 
     response = client.delete(f"{URL}/{dep}", headers=actors.headers("admin"))
@@ -462,7 +442,7 @@ def test_delete_departure_with_bookings_is_409(client, actors, app):
 
 @pytest.mark.parametrize("role", DENIED)
 def test_delete_departure_as_other_role_is_denied(client, actors, app, role):
-    dep = departure_id(client, actors, make_package(client, actors))
+    dep = make_api_departure(client, actors, make_package(client, actors))
 
     response = client.delete(f"{URL}/{dep}", headers=actors.headers(role))
 
@@ -563,7 +543,7 @@ def set_category(app, dep_id: int, category: str, **values) -> None:
 def test_create_departure_with_categories_limits_and_min_party(client, actors, app):
     package_id = make_package(client, actors)
 
-    response = add(
+    response = post_departure(
         client,
         actors,
         package_id,
@@ -593,13 +573,15 @@ def test_create_departure_with_categories_limits_and_min_party(client, actors, a
 
 
 def test_create_departure_price_only_stores_adult_category(client, actors, app):
-    dep = departure_id(client, actors, make_package(client, actors), price="700.00")
+    dep = make_api_departure(
+        client, actors, make_package(client, actors), price="700.00"
+    )
 
     assert categories(app, dep) == {"adult": (Decimal("700.00"), None, 0)}
 
 
 def test_create_departure_price_and_matching_prices_accepted(client, actors):
-    response = add(
+    response = post_departure(
         client,
         actors,
         make_package(client, actors),
@@ -640,7 +622,7 @@ def test_create_departure_invalid_categories_is_422(
 ):
     package_id = make_package(client, actors)
 
-    response = add(client, actors, package_id, **overrides)
+    response = post_departure(client, actors, package_id, **overrides)
 
     assert response.status_code == 422, response.get_json()
     assert any(key.startswith(field) for key in response.get_json()["errors"])
@@ -649,7 +631,7 @@ def test_create_departure_invalid_categories_is_422(
 
 
 def test_update_departure_price_only_changes_adult_category(client, actors, app):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -667,7 +649,7 @@ def test_update_departure_price_only_changes_adult_category(client, actors, app)
 
 
 def test_update_departure_prices_replace_set_and_limits(client, actors, app):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -698,7 +680,7 @@ def test_update_departure_prices_replace_set_and_limits(client, actors, app):
 
 
 def test_update_departure_remove_category_limit_with_null(client, actors, app):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -718,7 +700,7 @@ def test_update_departure_remove_category_limit_with_null(client, actors, app):
 
 
 def test_update_category_capacity_below_seats_taken_is_409(client, actors, app):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -752,7 +734,7 @@ def test_update_category_capacity_below_seats_taken_is_409(client, actors, app):
 
 
 def test_update_removing_category_in_use_is_409(client, actors, app):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -785,7 +767,7 @@ def test_update_removing_category_in_use_is_409(client, actors, app):
 def test_update_departure_invalid_categories_is_422(
     client, actors, app, changes, field
 ):
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         make_package(client, actors),
@@ -816,7 +798,7 @@ def reapprove(client, actors, package_id: int) -> None:
 
 def test_update_prices_never_change_existing_bookings(client, actors, app):
     package_id = make_package(client, actors)
-    dep = departure_id(
+    dep = make_api_departure(
         client, actors, package_id, prices={"adult": "100", "child": "50"}
     )
     reapprove(client, actors, package_id)
@@ -854,7 +836,7 @@ def test_get_departure_category_seats_left_ignores_lapsed_holds(client, app, act
     from models.booking import Traveller
 
     package_id = make_package(client, actors)
-    dep = departure_id(
+    dep = make_api_departure(
         client,
         actors,
         package_id,
@@ -905,7 +887,7 @@ def test_update_departure_without_category_rows_counts_live_seats(client, actors
     seats its live bookings already hold."""
     from models import DepartureCategory
 
-    dep = departure_id(client, actors, make_package(client, actors), capacity=10)
+    dep = make_api_departure(client, actors, make_package(client, actors), capacity=10)
     with app.app_context():
         db.session.execute(
             DepartureCategory.__table__.delete().where(

@@ -14,7 +14,10 @@ from core import catalogue_cache
 from core.extensions import db
 from models import Booking, CatalogueVersion, Departure, Package
 from services.catalogue import catalogue
-from tests.catalogue.test_packages import URL, create, published
+from tests.catalogue.conftest import published
+from tests.factories import create_package
+
+URL = "/api/v1/packages"
 
 START = (datetime.now(UTC).date() + timedelta(days=40)).isoformat()
 END = (datetime.now(UTC).date() + timedelta(days=43)).isoformat()
@@ -186,7 +189,7 @@ def test_preconditions_never_turn_an_error_into_a_304(client, actors, path, stat
 
 
 def test_a_draft_stays_404_for_anonymous_whatever_the_preconditions(client, actors):
-    draft = create(client, actors)
+    draft = create_package(client, actors)
     path = f"{URL}/{draft['id']}"
     staff_tag = etag(client, path, actors.headers("operation"))
     for condition in ("*", staff_tag):
@@ -209,7 +212,7 @@ def test_if_modified_since_is_ignored_with_if_none_match(client, actors):
 def test_package_changes_bump_the_version_once_each(client, actors, app):
     editor, head = actors.headers("operation"), actors.headers("operation_head")
     start = version(app)
-    package = create(client, actors)
+    package = create_package(client, actors)
     assert version(app) == start + 1
     steps = [
         ("patch", f"{URL}/{package['id']}", {"title": "Island Hopping II"}, editor),
@@ -230,14 +233,14 @@ def test_package_changes_bump_the_version_once_each(client, actors, app):
         response = getattr(client, method)(path, json=body, headers=headers)
         assert response.status_code == 200, (path, response.get_json())
         assert version(app) == start + number, path
-    draft = create(client, actors)
+    draft = create_package(client, actors)
     before = version(app)
     assert client.delete(f"{URL}/{draft['id']}", headers=editor).status_code == 204
     assert version(app) == before + 1
 
 
 def test_an_edit_that_changes_nothing_keeps_the_version(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
     before = version(app)
     response = client.patch(
         f"{URL}/{package['id']}",
@@ -266,7 +269,7 @@ def test_package_update_gives_anonymous_and_staff_new_etags(client, actors):
 
 
 def test_approve_gives_a_new_etag_and_shows_the_package(client, actors):
-    package = create(client, actors)
+    package = create_package(client, actors)
     client.post(f"{URL}/{package['id']}/submit", headers=actors.headers("operation"))
     before = client.get(URL)
     assert before.get_json()["items"] == []

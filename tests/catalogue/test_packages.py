@@ -8,57 +8,11 @@ import pytest
 
 from core.extensions import db
 from models import Departure, ItineraryDay, Package
+from tests.catalogue.conftest import EDITORS, EVERYONE, STAFF, published
+from tests.factories import create_package, item_ids, package_body
 
 URL = "/api/v1/packages"
-EDITORS = ["admin", "operation", "operation_head"]
 NON_EDITORS = ["hr", "sales", "finance", "customer"]
-STAFF = ["admin", "hr", "sales", "operation", "operation_head", "finance"]
-EVERYONE = STAFF + ["customer", "anonymous"]
-
-
-def payload(**overrides) -> dict:
-    """A valid create body."""
-    body = {
-        "title": "Island Hopping",
-        "description": "Sun and sea.",
-        "destination": "Crete",
-        "origin": "Athens",
-        "transport_mode": "flight",
-        "duration_days": 3,
-        "base_price": "850.00",
-        "itinerary": [
-            {"day_number": 2, "title": "Boat trip", "location": "Balos"},
-            {"day_number": 1, "title": "Arrival", "description": "Check in."},
-        ],
-    }
-    body.update(overrides)
-    return body
-
-
-def create(client, actors, role="operation", **overrides) -> dict:
-    """Create a draft package as `role`; returns its JSON."""
-    response = client.post(URL, json=payload(**overrides), headers=actors.headers(role))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def publish(client, actors, package_id: int) -> None:
-    """Submit (operation) and approve (operation_head) a draft package."""
-    submitted = client.post(
-        f"{URL}/{package_id}/submit", headers=actors.headers("operation")
-    )
-    assert submitted.status_code == 200, submitted.get_json()
-    approved = client.post(
-        f"{URL}/{package_id}/approve", headers=actors.headers("operation_head")
-    )
-    assert approved.status_code == 200, approved.get_json()
-
-
-def published(client, actors, **overrides) -> dict:
-    """A published package created by `operation`."""
-    package = create(client, actors, **overrides)
-    publish(client, actors, package["id"])
-    return package
 
 
 def stored(app, package_id: int) -> dict | None:
@@ -90,17 +44,12 @@ def add_departure(app, package_id: int, days_ahead: int = 30) -> int:
         return departure.id
 
 
-def ids(response) -> list[int]:
-    """The ids of a list response's items."""
-    return [item["id"] for item in response.get_json()["items"]]
-
-
 # --- create ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", EDITORS)
 def test_create_package_as_editor_is_draft(client, actors, app, role):
-    response = client.post(URL, json=payload(), headers=actors.headers(role))
+    response = client.post(URL, json=package_body(), headers=actors.headers(role))
 
     assert response.status_code == 201
     body = response.get_json()
@@ -126,7 +75,7 @@ def test_create_package_as_editor_is_draft(client, actors, app, role):
 
 @pytest.mark.parametrize("role", NON_EDITORS)
 def test_create_package_as_other_role_is_forbidden(client, actors, app, role):
-    response = client.post(URL, json=payload(), headers=actors.headers(role))
+    response = client.post(URL, json=package_body(), headers=actors.headers(role))
 
     assert response.status_code == 403
     with app.app_context():
@@ -167,7 +116,7 @@ def test_create_package_missing_fields_is_422(client, actors):
 )
 def test_create_package_invalid_field_is_422(client, actors, app, field, value):
     response = client.post(
-        URL, json=payload(**{field: value}), headers=actors.headers("admin")
+        URL, json=package_body(**{field: value}), headers=actors.headers("admin")
     )
 
     assert response.status_code == 422
@@ -179,7 +128,7 @@ def test_create_package_invalid_field_is_422(client, actors, app, field, value):
 def test_create_package_itinerary_day_beyond_duration_is_422(client, actors):
     days = [{"day_number": 1, "title": "A"}, {"day_number": 4, "title": "B"}]
     response = client.post(
-        URL, json=payload(itinerary=days), headers=actors.headers("operation")
+        URL, json=package_body(itinerary=days), headers=actors.headers("operation")
     )
 
     assert response.status_code == 422
@@ -189,7 +138,7 @@ def test_create_package_itinerary_day_beyond_duration_is_422(client, actors):
 def test_create_package_duplicate_day_number_is_422(client, actors):
     days = [{"day_number": 1, "title": "A"}, {"day_number": 1, "title": "B"}]
     response = client.post(
-        URL, json=payload(itinerary=days), headers=actors.headers("operation")
+        URL, json=package_body(itinerary=days), headers=actors.headers("operation")
     )
 
     assert response.status_code == 422
@@ -199,7 +148,7 @@ def test_create_package_duplicate_day_number_is_422(client, actors):
 def test_create_package_day_zero_and_missing_title_is_422(client, actors):
     days = [{"day_number": 0, "title": "A"}, {"day_number": 2}]
     response = client.post(
-        URL, json=payload(itinerary=days), headers=actors.headers("operation")
+        URL, json=package_body(itinerary=days), headers=actors.headers("operation")
     )
 
     assert response.status_code == 422
@@ -208,7 +157,9 @@ def test_create_package_day_zero_and_missing_title_is_422(client, actors):
 
 
 def test_create_package_with_explicit_currency_and_deposit(client, actors):
-    body = create(client, actors, currency="USD", deposit_percent=30, base_price="1200")
+    body = create_package(
+        client, actors, currency="USD", deposit_percent=30, base_price="1200"
+    )
 
     assert body["currency"] == "USD"
     assert body["deposit_percent"] == 30
@@ -220,7 +171,7 @@ def test_create_package_with_explicit_currency_and_deposit(client, actors):
 
 @pytest.mark.parametrize("role", STAFF)
 def test_get_package_draft_as_staff(client, actors, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.get(f"{URL}/{package['id']}", headers=actors.headers(role))
 
@@ -230,7 +181,7 @@ def test_get_package_draft_as_staff(client, actors, role):
 
 @pytest.mark.parametrize("role", ["customer", "anonymous"])
 def test_get_package_draft_as_public_is_404(client, actors, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.get(f"{URL}/{package['id']}", headers=actors.headers(role))
 
@@ -265,7 +216,7 @@ def test_get_package_id_beyond_32_bits_is_404(client):
 
 @pytest.mark.parametrize("role", EDITORS)
 def test_update_package_draft_stays_draft(client, actors, app, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.patch(
         f"{URL}/{package['id']}",
@@ -284,9 +235,9 @@ def test_update_package_draft_stays_draft(client, actors, app, role):
     assert "Deluxe" in row["search_document"]
 
 
-@pytest.mark.parametrize("role", NON_EDITORS + ["anonymous"])
+@pytest.mark.parametrize("role", [*NON_EDITORS, "anonymous"])
 def test_update_package_as_other_role_is_denied(client, actors, app, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.patch(
         f"{URL}/{package['id']}", json={"title": "Hacked"}, headers=actors.headers(role)
@@ -297,7 +248,7 @@ def test_update_package_as_other_role_is_denied(client, actors, app, role):
 
 
 def test_update_package_itinerary_replaces_all_days(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
     days = [
         {"day_number": 2, "title": "Day two"},
         {"day_number": 3, "title": "Day three"},
@@ -324,7 +275,7 @@ def test_update_package_itinerary_replaces_all_days(client, actors, app):
 
 
 def test_update_package_itinerary_beyond_duration_is_422(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.patch(
         f"{URL}/{package['id']}",
@@ -338,7 +289,7 @@ def test_update_package_itinerary_beyond_duration_is_422(client, actors, app):
 
 
 def test_update_package_duration_shorter_than_itinerary_is_422(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.patch(
         f"{URL}/{package['id']}",
@@ -352,7 +303,7 @@ def test_update_package_duration_shorter_than_itinerary_is_422(client, actors, a
 
 
 def test_update_package_status_field_is_422(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.patch(
         f"{URL}/{package['id']}",
@@ -366,7 +317,7 @@ def test_update_package_status_field_is_422(client, actors, app):
 
 
 def test_update_package_currency_with_departures_is_409(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
     add_departure(app, package["id"])
 
     response = client.patch(
@@ -392,7 +343,7 @@ def test_update_package_unknown_is_404(client, actors):
 
 @pytest.mark.parametrize("role", EDITORS)
 def test_delete_package_draft(client, actors, app, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.delete(f"{URL}/{package['id']}", headers=actors.headers(role))
 
@@ -403,7 +354,7 @@ def test_delete_package_draft(client, actors, app, role):
 
 
 def test_delete_package_rejected(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
     client.post(f"{URL}/{package['id']}/submit", headers=actors.headers("operation"))
     rejected = client.post(
         f"{URL}/{package['id']}/reject",
@@ -422,7 +373,7 @@ def test_delete_package_rejected(client, actors, app):
 
 @pytest.mark.parametrize("state", ["pending_approval", "published", "archived"])
 def test_delete_package_not_draft_is_409(client, actors, app, state):
-    package = create(client, actors)
+    package = create_package(client, actors)
     client.post(f"{URL}/{package['id']}/submit", headers=actors.headers("operation"))
     if state == "published":
         client.post(
@@ -442,7 +393,7 @@ def test_delete_package_not_draft_is_409(client, actors, app, state):
 
 
 def test_delete_package_with_departures_is_409(client, actors, app):
-    package = create(client, actors)
+    package = create_package(client, actors)
     add_departure(app, package["id"])
 
     response = client.delete(
@@ -454,9 +405,9 @@ def test_delete_package_with_departures_is_409(client, actors, app):
     assert stored(app, package["id"]) is not None
 
 
-@pytest.mark.parametrize("role", NON_EDITORS + ["anonymous"])
+@pytest.mark.parametrize("role", [*NON_EDITORS, "anonymous"])
 def test_delete_package_as_other_role_is_denied(client, actors, app, role):
-    package = create(client, actors)
+    package = create_package(client, actors)
 
     response = client.delete(f"{URL}/{package['id']}", headers=actors.headers(role))
 
@@ -475,46 +426,46 @@ def test_delete_package_unknown_is_404(client, actors):
 
 @pytest.mark.parametrize("role", ["customer", "anonymous"])
 def test_list_packages_public_sees_only_published(client, actors, role):
-    draft = create(client, actors, title="Draft one")
+    draft = create_package(client, actors, title="Draft one")
     live = published(client, actors, title="Live one")
 
     response = client.get(URL, headers=actors.headers(role))
 
     assert response.status_code == 200
-    assert ids(response) == [live["id"]]
-    assert draft["id"] not in ids(response)
+    assert item_ids(response) == [live["id"]]
+    assert draft["id"] not in item_ids(response)
     assert response.get_json()["meta"]["total"] == 1
 
 
 @pytest.mark.parametrize("role", STAFF)
 def test_list_packages_staff_sees_all(client, actors, role):
-    draft = create(client, actors)
+    draft = create_package(client, actors)
     live = published(client, actors)
 
     response = client.get(URL, headers=actors.headers(role))
 
     assert response.status_code == 200
-    assert ids(response) == [live["id"], draft["id"]]
+    assert item_ids(response) == [live["id"], draft["id"]]
 
 
 def test_list_packages_status_filter_for_staff(client, actors):
-    draft = create(client, actors)
+    draft = create_package(client, actors)
     published(client, actors)
 
     response = client.get(f"{URL}?status=draft", headers=actors.headers("sales"))
 
-    assert ids(response) == [draft["id"]]
+    assert item_ids(response) == [draft["id"]]
 
 
 def test_list_packages_customer_status_filter_stays_within_published(client, actors):
-    create(client, actors)
+    create_package(client, actors)
     live = published(client, actors)
 
     drafts = client.get(f"{URL}?status=draft", headers=actors.headers("customer"))
     lives = client.get(f"{URL}?status=published", headers=actors.headers("customer"))
 
-    assert drafts.status_code == 200 and ids(drafts) == []
-    assert ids(lives) == [live["id"]]
+    assert drafts.status_code == 200 and item_ids(drafts) == []
+    assert item_ids(lives) == [live["id"]]
 
 
 def test_list_packages_unknown_status_is_422(client):
@@ -525,12 +476,12 @@ def test_list_packages_unknown_status_is_422(client):
 
 
 def test_list_packages_paginates_newest_first(client, actors):
-    made = [create(client, actors, title=f"P{n}")["id"] for n in range(5)]
+    made = [create_package(client, actors, title=f"P{n}")["id"] for n in range(5)]
 
     first = client.get(f"{URL}?per_page=2", headers=actors.headers("admin"))
     last = client.get(f"{URL}?per_page=2&page=3", headers=actors.headers("admin"))
 
-    assert ids(first) == [made[4], made[3]]
+    assert item_ids(first) == [made[4], made[3]]
     assert first.get_json()["meta"] == {
         "page": 1,
         "per_page": 2,
@@ -540,7 +491,7 @@ def test_list_packages_paginates_newest_first(client, actors):
         "next_cursor": ANY,
         "total_is_estimate": False,
     }
-    assert ids(last) == [made[0]]
+    assert item_ids(last) == [made[0]]
 
 
 @pytest.mark.parametrize("query", ["per_page=101", "page=0", "per_page=0"])
@@ -558,16 +509,16 @@ def test_list_packages_filter_destination_origin_transport(client, actors):
     by_origin = client.get(f"{URL}?origin=mil")
     by_mode = client.get(f"{URL}?transport_mode=train")
 
-    assert ids(by_dest) == [crete["id"]]
-    assert ids(by_origin) == [rome["id"]]
-    assert ids(by_mode) == [rome["id"]]
+    assert item_ids(by_dest) == [crete["id"]]
+    assert item_ids(by_origin) == [rome["id"]]
+    assert item_ids(by_mode) == [rome["id"]]
 
 
 def test_list_packages_destination_wildcards_are_literal(client, actors):
     published(client, actors, destination="Crete")
 
-    assert ids(client.get(f"{URL}?destination=%25")) == []
-    assert ids(client.get(f"{URL}?destination=_")) == []
+    assert item_ids(client.get(f"{URL}?destination=%25")) == []
+    assert item_ids(client.get(f"{URL}?destination=_")) == []
 
 
 def test_list_packages_filter_price_range(client, actors):
@@ -577,8 +528,8 @@ def test_list_packages_filter_price_range(client, actors):
 
     response = client.get(f"{URL}?min_price=100&max_price=500.00")
 
-    assert sorted(ids(response)) == sorted([cheap["id"], mid["id"]])
-    assert ids(client.get(f"{URL}?min_price=500.01")) == [dear["id"]]
+    assert sorted(item_ids(response)) == sorted([cheap["id"], mid["id"]])
+    assert item_ids(client.get(f"{URL}?min_price=500.01")) == [dear["id"]]
 
 
 @pytest.mark.parametrize("field", ["destination", "origin"])
@@ -606,7 +557,7 @@ def test_list_packages_filter_starts_after(client, actors, app):
 
     response = client.get(f"{URL}?starts_after={cutoff}")
 
-    assert ids(response) == [later["id"]]
+    assert item_ids(response) == [later["id"]]
 
 
 def test_list_packages_starts_after_ignores_cancelled_departures(client, actors, app):
@@ -617,7 +568,7 @@ def test_list_packages_starts_after_ignores_cancelled_departures(client, actors,
         db.session.commit()
     today = datetime.now(UTC).date().isoformat()
 
-    assert ids(client.get(f"{URL}?starts_after={today}")) == []
+    assert item_ids(client.get(f"{URL}?starts_after={today}")) == []
 
 
 def test_list_packages_filter_starts_before_and_window(client, actors, app):
@@ -630,12 +581,15 @@ def test_list_packages_filter_starts_before_and_window(client, actors, app):
     def on(days: int) -> str:
         return (today + timedelta(days=days)).isoformat()
 
-    assert ids(client.get(f"{URL}?starts_before={on(30)}")) == [soon["id"]]
-    assert ids(client.get(f"{URL}?starts_after={on(5)}&starts_before={on(11)}")) == [
-        soon["id"]
-    ]
-    assert ids(client.get(f"{URL}?starts_after={on(11)}&starts_before={on(59)}")) == []
-    assert sorted(ids(client.get(f"{URL}?starts_before={on(60)}"))) == sorted(
+    assert item_ids(client.get(f"{URL}?starts_before={on(30)}")) == [soon["id"]]
+    assert item_ids(
+        client.get(f"{URL}?starts_after={on(5)}&starts_before={on(11)}")
+    ) == [soon["id"]]
+    assert (
+        item_ids(client.get(f"{URL}?starts_after={on(11)}&starts_before={on(59)}"))
+        == []
+    )
+    assert sorted(item_ids(client.get(f"{URL}?starts_before={on(60)}"))) == sorted(
         [soon["id"], later["id"]]
     )
 
@@ -670,7 +624,7 @@ def test_list_packages_transport_leg_filters_combine_with_dates(client, actors, 
     )
 
     assert response.status_code == 200
-    assert ids(response) == [flight["id"]]
+    assert item_ids(response) == [flight["id"]]
     body = response.get_json()["items"][0]
     assert (body["origin"], body["destination"], body["transport_mode"]) == (
         "Berlin",
@@ -694,8 +648,8 @@ def test_list_packages_sort_by_price(client, actors):
     ascending = client.get(f"{URL}?sort=base_price")
     descending = client.get(f"{URL}?sort=-base_price")
 
-    assert ids(ascending) == [cheap["id"], dear["id"]]
-    assert ids(descending) == [dear["id"], cheap["id"]]
+    assert item_ids(ascending) == [cheap["id"], dear["id"]]
+    assert item_ids(descending) == [dear["id"], cheap["id"]]
 
 
 def test_list_packages_unknown_sort_is_422(client):

@@ -1,5 +1,5 @@
-"""Full-text package search through `GET /packages?q=` (services.catalogue.search: SQLite FTS5,
-PostgreSQL tsvector + GIN index)."""
+"""Full-text package search through `GET /packages?q=` (services.catalogue.search:
+SQLite FTS5, PostgreSQL tsvector + GIN index)."""
 
 from decimal import Decimal
 

@@ -1,8 +1,8 @@
-"""Database faults become 503, never 500 or a hang (docs/design.md "API conventions"): a database
-that refuses connections, one that accepts TCP and never answers (bounded by
-DB_CONNECT_TIMEOUT), lost connections and pool timeouts answer 503 in the problem
-shape with Retry-After; other driver errors stay 500. The restart under load is
-scripts/drill_pg_restart.py (`make drill`)."""
+"""Database faults become 503, never 500 or a hang (docs/design.md "API
+conventions"): a database that refuses connections, one that accepts TCP and never
+answers (bounded by DB_CONNECT_TIMEOUT), lost connections and pool timeouts answer
+503 in the problem shape with Retry-After; other driver errors stay 500. The restart
+under load is scripts/drill_pg_restart.py (`make drill`)."""
 
 import time
 
@@ -15,10 +15,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app import create_app
 from config import engine_options, normalise_database_url
 from core.extensions import db
-from tests.conftest import TEST_DB_URL
-from tests.core.test_errors import assert_problem
+from tests.conftest import TEST_DB_URL, StallingSmtp
+from tests.core.conftest import assert_problem
 from tests.live import free_port
-from tests.messaging.test_mail_faults import StallingSmtp
 
 PACKAGES = "/api/v1/packages"
 

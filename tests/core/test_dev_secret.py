@@ -1,6 +1,6 @@
 """The public development secret is refused at start everywhere except `testing`
-and a `make run` development server on loopback (config.check_secrets; README
-"Security"): anyone can forge a bearer token signed with a published key."""
+and a `make run` development server on loopback (config.check_secrets;
+docs/security.md): anyone can forge a bearer token signed with a published key."""
 
 import os
 import subprocess

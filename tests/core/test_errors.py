@@ -5,18 +5,7 @@ import logging
 import pytest
 
 from app import create_app
-
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
-
-
-def assert_problem(response, status):
-    assert response.status_code == status
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert PROBLEM_KEYS <= set(body)
-    assert body["status"] == status
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
+from tests.core.conftest import assert_problem
 
 
 def test_unknown_path_404_problem(client):

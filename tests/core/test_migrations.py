@@ -2,44 +2,18 @@
 always, PostgreSQL when TEST_DATABASE_URL points at one) and the models agree with
 the migrations (`flask db check`)."""
 
-import os
-import subprocess
-import sys
-
 import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests import ROOT
-from tests.conftest import TEST_DB_URL
-
-FLASK = [sys.executable, "-m", "flask", "--app", "app"]
-
-
-def flask(*args, url):
-    env = {
-        **os.environ,
-        "APP_CONFIG": "development",
-        "DATABASE_URL": url,
-        "SECRET_KEY": "s" * 40,
-        "JWT_SECRET_KEY": "j" * 40,
-    }
-    env.pop("ADMIN_EMAIL", None)
-    return subprocess.run(
-        FLASK + list(args),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import TEST_DB_URL, flask_cli
 
 
 def assert_upgrade_and_check(url):
-    upgraded = flask("db", "upgrade", url=url)
+    upgraded = flask_cli("db", "upgrade", url=url)
     assert upgraded.returncode == 0, upgraded.stderr
-    checked = flask("db", "check", url=url)
+    checked = flask_cli("db", "check", url=url)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
 
@@ -60,7 +34,7 @@ def test_upgrade_on_empty_sqlite(tmp_path):
     assert "package_fts" in names
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_key_check")).fetchall() == []
-    downgraded = flask("db", "downgrade", "base", url=url)
+    downgraded = flask_cli("db", "downgrade", "base", url=url)
     assert downgraded.returncode == 0, downgraded.stderr
 
 
@@ -79,7 +53,7 @@ def test_upgrade_on_empty_postgres():
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("packages")}
         engine.dispose()
         assert "ix_packages_search_fts" in indexes
-        assert flask("db", "downgrade", "base", url=url).returncode == 0
+        assert flask_cli("db", "downgrade", "base", url=url).returncode == 0
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

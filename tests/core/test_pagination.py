@@ -13,12 +13,16 @@ from core.extensions import db
 from models import Customer
 from models.base import utcnow
 from services.shared.pagination import EXACT_TOTAL, paginate
-from tests.catalogue.test_departures import day, departure_id
-from tests.catalogue.test_departures import make_package as make_published_package
-from tests.catalogue.test_packages import create as create_package
 from tests.conftest import ON_POSTGRES
+from tests.factories import (
+    create_package,
+    day,
+    make_api_departure,
+    make_bare_package,
+    make_package,
+    raise_enquiry,
+)
 from tests.openapi_walk import operations, resolve
-from tests.sales.test_enquiries import make_package, raise_enquiry
 
 API = "/api/v1"
 URL = f"{API}/customers"
@@ -118,9 +122,9 @@ def test_cursor_walk_over_decimal_and_text_sorts(client, actors, sort):
 
 def test_cursor_walk_over_dates_ascending(client, actors):
     admin = actors.headers("admin")
-    package_id = make_published_package(client, actors)
+    package_id = make_package(client, actors)
     for n in range(5):
-        departure_id(client, actors, package_id, start_date=day(30 + n % 2))
+        make_api_departure(client, actors, package_id, start_date=day(30 + n % 2))
     url = f"{API}/packages/{package_id}/departures"
 
     seen, _ = walk(client, admin, url, per_page=2)
@@ -378,8 +382,9 @@ def test_far_above_the_bound_the_count_is_skipped(app, client, actors, monkeypat
     table's reltuples unfiltered, EXPLAIN's estimate for a filter that keeps most
     rows; a filter the planner puts below the margin is still counted exactly.
     The margin is lowered here instead of loading 100,000 rows."""
-    import services.common as common
     from sqlalchemy import event
+
+    import services.shared.pagination as common
 
     admin = actors.headers("admin")
     add_customers(app, 40, prefix="far")
@@ -453,7 +458,7 @@ def test_every_list_endpoint_passes_its_cursor_to_paginate(app, client, actors, 
     passes `cursor` on and the service's keyset runs), never a 500."""
     admin = actors.headers("admin")
     customer = actors.customer()
-    package_id = make_package(app)
+    package_id = make_bare_package(app)
     enquiry = raise_enquiry(client, actors, customer["id"])
     endpoint = client.post(
         f"{API}/webhooks/endpoints",

@@ -1,6 +1,6 @@
 """Request rate limits on login, OTP requests, password reset and registration
-(docs/design.md "API conventions"): 429 problems with Retry-After, budgets per address and per
-account, shared through Redis by several gunicorn workers."""
+(docs/design.md "API conventions"): 429 problems with Retry-After, budgets per
+address and per account, shared through Redis by several gunicorn workers."""
 
 import concurrent.futures
 import os
@@ -12,7 +12,7 @@ import requests
 
 from app import create_app
 from core.extensions import db
-from tests.core.test_errors import assert_problem
+from tests.core.conftest import assert_problem
 from tests.live import gunicorn_server
 
 AUTH = "/api/v1/auth"
@@ -275,7 +275,8 @@ def _fire_until_both_workers_served(base_url, access_log, rounds=30, attempts=12
 
 
 def _served_pids(access_log: Path) -> set[str]:
-    """Worker pids of the POST lines in a gunicorn access log written as "%(p)s %(m)s"."""
+    """Worker pids of the POST lines in a gunicorn access log written as
+    "%(p)s %(m)s"."""
     lines = access_log.read_text().splitlines()
     return {line.split()[0] for line in lines if line.split()[1:2] == ["POST"]}
 
@@ -287,7 +288,9 @@ def _server_env(app, storage, prefix, access_log):
         "RATELIMIT_KEY_PREFIX": prefix,
         "RATELIMIT_LOGIN": "5 per hour",
         "RATELIMIT_LOGIN_PER_ACCOUNT": GENEROUS,
-        "GUNICORN_CMD_ARGS": f"--access-logfile {access_log} --access-logformat '%(p)s %(m)s'",
+        "GUNICORN_CMD_ARGS": (
+            f"--access-logfile {access_log} --access-logformat '%(p)s %(m)s'"
+        ),
     }
 
 

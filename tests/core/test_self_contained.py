@@ -87,6 +87,6 @@ def test_no_tracked_source_file_cites_outside_design_or_tracker_issues():
             if OUTSIDE_DESIGN.search(line) or TRACKER_ISSUE.search(line):
                 found.append(f"{path}:{number}: {line.strip()}")
     assert not found, (
-        f"cite docs/design.md and its section names, not {OLD_NAME} or tracker issues:\n"
-        + "\n".join(found)
+        f"cite docs/design.md and its section names, not {OLD_NAME} or tracker "
+        "issues:\n" + "\n".join(found)
     )

@@ -46,15 +46,18 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
         ON_POSTGRES,
-        reason="browser tests run in the SQLite pass: their server has its own database",
+        reason=(
+            "browser tests run in the SQLite pass: their server has its own database"
+        ),
     ),
 ]
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, never a downloaded browser (docs/architecture.md "Stack notes").
-    Without it the browser tests skip (fail under CI=true) before a launch is tried."""
+    """Debian's Chromium, never a downloaded browser (docs/architecture.md "Stack
+    notes"). Without it the browser tests skip (fail under CI=true) before a launch
+    is tried."""
     require_browser_tools()
     return {
         **browser_type_launch_args,
@@ -505,7 +508,7 @@ def _book(base_url, departure_id, travellers):
 def test_departure_occupancy_manifest_and_cancel_after_refund_preview(
     as_role, base_url, shots
 ):
-    package, departure = _published_departure(base_url)
+    _package, departure = _published_departure(base_url)
     held = _book(base_url, departure["id"], ["Ana Lopes", "Rui Lopes"])
     paid = _book(base_url, departure["id"], ["Clara Byrne"])
     payment = requests.post(

@@ -24,6 +24,7 @@ from models import (
 )
 from models.base import utcnow
 from services.accounts.employees import ensure_first_admin
+from tests.demo.conftest import count_rows
 
 
 def _seed(app, **kwargs) -> tuple[dict, list[str]]:
@@ -40,13 +41,9 @@ def _query(app, fn):
         return fn()
 
 
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 def _table_counts(app) -> dict:
     models = (Employee, Customer, Package, Departure, Booking, Enquiry, EnquiryNote)
-    return _query(app, lambda: {m.__name__: _count(m) for m in models})
+    return _query(app, lambda: {m.__name__: count_rows(m) for m in models})
 
 
 def test_seed_demo_creates_promised_counts(app):

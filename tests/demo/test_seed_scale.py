@@ -29,6 +29,7 @@ from models import (
 from models.base import utcnow
 from services.booking.bookings import REFERENCE_PREFIX
 from services.payments.billing import status_sql
+from tests.demo.conftest import count_rows
 
 API = "/api/v1"
 ZERO = Decimal("0.00")
@@ -39,10 +40,6 @@ def _scale(app, n: int, *extra: str):
     result = app.test_cli_runner().invoke(args=["seed-demo", "--scale", str(n), *extra])
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result
-
-
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _sums(column, key):
@@ -126,13 +123,17 @@ def test_seed_scale_adds_the_bookings_asked_for(app):
     assert "Added 2,000 bookings" in result.output
     with app.app_context():
         scale = Booking.reference.like("ES-%")
-        assert _count(Booking, scale) == 2000
-        assert _count(Booking) == 2000 + _count(Booking, ~scale)
-        assert _count(Customer, Customer.email.like(f"%@{EMAIL_DOMAIN}")) == 200
-        assert _count(Invoice) == _count(Booking)
-        assert _count(Payment) > 2000 and _count(Refund) > 0 and _count(CreditNote) > 0
-        assert _count(WalletEntry) > 0
-        assert _count(Enquiry) >= 16 + 8
+        assert count_rows(Booking, scale) == 2000
+        assert count_rows(Booking) == 2000 + count_rows(Booking, ~scale)
+        assert count_rows(Customer, Customer.email.like(f"%@{EMAIL_DOMAIN}")) == 200
+        assert count_rows(Invoice) == count_rows(Booking)
+        assert (
+            count_rows(Payment) > 2000
+            and count_rows(Refund) > 0
+            and count_rows(CreditNote) > 0
+        )
+        assert count_rows(WalletEntry) > 0
+        assert count_rows(Enquiry) >= 16 + 8
 
 
 def test_seed_scale_keeps_every_invariant(app):
@@ -155,7 +156,7 @@ def test_seed_scale_covers_every_status_and_method(app):
             db.session.execute(select(Refund.destination, Refund.status)).all()
         )
         enquiries = Counter(db.session.scalars(select(Enquiry.stage)))
-        assigned = _count(Enquiry, Enquiry.assigned_to_id.is_not(None))
+        assigned = count_rows(Enquiry, Enquiry.assigned_to_id.is_not(None))
         invoice_statuses = set(
             db.session.scalars(
                 select(status_sql(utcnow().date()))
@@ -206,14 +207,16 @@ def test_seed_scale_rerun_adds_more_without_collisions(app):
     _scale(app, 300)
     with app.app_context():
         before = {
-            m.__name__: _count(m) for m in (Booking, Invoice, Customer, Departure)
+            m.__name__: count_rows(m) for m in (Booking, Invoice, Customer, Departure)
         }
 
     result = _scale(app, 300)
 
     assert "Added 300 bookings" in result.output
     with app.app_context():
-        after = {m.__name__: _count(m) for m in (Booking, Invoice, Customer, Departure)}
+        after = {
+            m.__name__: count_rows(m) for m in (Booking, Invoice, Customer, Departure)
+        }
         numbers = db.session.scalars(select(Invoice.number)).all()
         references = db.session.scalars(select(Booking.reference)).all()
         year = f"INV-{utcnow().year}"
@@ -314,8 +317,8 @@ def test_seed_scale_on_an_empty_database_loads_the_demo_set_first(app):
 
     assert "admin@easytravels.test" in result.output
     with app.app_context():
-        assert _count(Booking, Booking.reference.like("ET-%")) > 0
-        assert _count(Booking, Booking.reference.like("ES-%")) == 100
+        assert count_rows(Booking, Booking.reference.like("ET-%")) > 0
+        assert count_rows(Booking, Booking.reference.like("ES-%")) == 100
 
 
 def test_seed_scale_refuses_zero(app):

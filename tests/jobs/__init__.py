@@ -1,1 +1,2 @@
-"""Tests of the jobs: the schedule of periodic jobs and the Celery tasks that run them."""
+"""Tests of the jobs: the schedule of periodic jobs and the Celery tasks that run
+them."""

@@ -3,14 +3,12 @@ RabbitMQ delivers a booking's mail through the outbox to the local SMTP server, 
 logs the delivery under the id of the request that caused it."""
 
 import pytest
-from sqlalchemy import select
 
-from core.extensions import db
-from models import OutboxMessage
 from tests.celery_workers import (
     REDIS_BROKER,
     CeleryWorker,
     broker_reachable,
+    committed_outbox,
     purge,
     rabbit_broker,
     wait_for,
@@ -47,10 +45,17 @@ def test_worker_delivers_booking_mail_through_outbox(
 
         [mail] = wait_for(arrived, timeout=60, what=f"the mail via {broker}")
 
-        with app.app_context():
-            row = db.session.scalars(select(OutboxMessage)).one()
-            assert (row.state, row.attempts) == ("sent", 1)
-        assert mail["Message-ID"] == f"<outbox-{row.id}@easytravels>"
+        # The worker records the attempt AFTER the SMTP server accepted the mail
+        # (at-least-once): until that commit the row still reads pending, 0 attempts.
+        def recorded():
+            rows = committed_outbox(app)
+            return rows if rows and all(attempts for _, _, attempts in rows) else None
+
+        [(row_id, state, attempts)] = wait_for(
+            recorded, timeout=15, what="the worker's commit of the attempt"
+        )
+        assert (state, attempts) == ("sent", 1)
+        assert mail["Message-ID"] == f"<outbox-{row_id}@easytravels>"
         assert response.get_json()["reference"] in mail["Subject"]
         wait_for(
             lambda: f"req-celery-{broker}" in worker.log(),

@@ -4,7 +4,7 @@ booking's copied tier (and off when configured off), hold expiry run by the
 scheduler itself (no cron line), and the schedule Celery beat is given."""
 
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 
@@ -12,10 +12,10 @@ from core.extensions import db
 from models import Booking, OutboxMessage, Refund
 from services.jobs import schedule
 from services.jobs.schedule import JOBS, Scheduler
-from tests.factories import make_plain_departure
-from tests.payments.test_payments import pay
+from tests.factories import make_plain_departure, pay
 
 API = "/api/v1"
+D = Decimal
 
 
 def at(day, hour=9) -> datetime:
@@ -97,7 +97,7 @@ def test_balance_reminder_missed_days_catch_up_with_one_mail(
 
 
 def test_paid_booking_gets_no_reminder(app, client, actors, mailbox):
-    cust, booking = confirmed_with_balance(app, client, actors)
+    _cust, booking = confirmed_with_balance(app, client, actors)
     assert (
         pay(client, actors.headers("finance"), booking["id"], "800.00").status_code
         == 201

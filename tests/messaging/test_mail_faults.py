@@ -1,12 +1,10 @@
 """SMTP faults: a mail server that is down, or that accepts the TCP
 connection and then never answers, turns an OTP request into 503 in the problem
 shape within MAIL_TIMEOUT and leaves no usable code; booking mail (the "seats held"
-notice) goes through the outbox, so a hanging SMTP server never holds the booking. tests/accounts/test_otp.py covers the
-plain "connection refused" case."""
+notice) goes through the outbox, so a hanging SMTP server never holds the booking.
+tests/accounts/test_otp.py covers the plain "connection refused" case."""
 
 import contextlib
-import socket
-import threading
 import time
 
 import pytest
@@ -14,48 +12,13 @@ from sqlalchemy import select
 
 from core.extensions import db
 from models import Booking, OtpCode, OutboxMessage
+from tests.conftest import StallingSmtp
 from tests.factories import make_plain_departure
 
 AUTH = "/api/v1/auth"
 MAIL_TIMEOUT = 1.0
 # The request may take MAIL_TIMEOUT for the stalled step plus a little work.
 BOUND = MAIL_TIMEOUT + 3.0
-
-
-class StallingSmtp:
-    """A TCP server on 127.0.0.1 that accepts connections and then says nothing
-    (`greeting=None`) or only the 220 greeting, never answering a command."""
-
-    def __init__(self, greeting: bytes | None = None):
-        self.greeting = greeting
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        self.listener.settimeout(0.1)
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            if self.greeting:
-                conn.sendall(self.greeting)
-            self.accepted.append(conn)  # held open, never read or answered
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        self.thread.join(timeout=2)
-        for conn in self.accepted:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self.listener.close()
 
 
 @contextlib.contextmanager

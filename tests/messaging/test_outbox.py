@@ -4,25 +4,16 @@ backoff, dead after the attempt budget, visible and retryable by admin."""
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from core.extensions import db
 from models import OutboxMessage
 from models.base import utcnow
 from services.messaging import outbox
 from tests.conftest import relay_outbox
-from tests.factories import make_plain_departure
+from tests.factories import cancelled_booking, make_plain_departure
+from tests.live import free_port
+from tests.messaging.conftest import outbox_rows
 
 API = "/api/v1"
-
-
-def rows(app, **filters) -> list[OutboxMessage]:
-    """Outbox rows, oldest first, detached (attributes loaded)."""
-    with app.app_context():
-        stmt = select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
-        found = db.session.scalars(stmt).all()
-        db.session.expunge_all()
-        return found
 
 
 def book(client, headers, departure_id, seats=1, **extra):
@@ -35,8 +26,6 @@ def book(client, headers, departure_id, seats=1, **extra):
 
 def smtp_down(app):
     """Point mail at a port where nothing listens (connection refused)."""
-    from tests.conftest import free_port
-
     state = app.extensions["mail"]
     original = state.port
     state.port = free_port()
@@ -53,7 +42,7 @@ def test_booking_writes_its_mail_row_in_the_same_transaction(app, client, actors
     )
 
     assert response.status_code == 201
-    [row] = rows(app)
+    [row] = outbox_rows(app)
     assert (row.kind, row.topic, row.state, row.attempts) == (
         "mail",
         "booking_held",
@@ -74,20 +63,20 @@ def test_refused_booking_queues_nothing(app, client, actors, mailbox):
     response = book(client, cust["headers"], departure, seats=2)
 
     assert response.status_code == 409
-    assert rows(app) == []
+    assert outbox_rows(app) == []
     assert mailbox.messages == []
 
 
 def test_relay_delivers_once_with_stable_message_id(app, client, actors, mailbox):
     cust = actors.customer()
     book(client, cust["headers"], make_plain_departure(app))
-    [row] = rows(app)
+    [row] = outbox_rows(app)
 
     [mail] = mailbox.to(cust["email"])
     assert relay_outbox(app) == 0  # nothing due any more: never sent twice
 
     assert mail["Message-ID"] == f"<outbox-{row.id}@easytravels>"
-    [sent] = rows(app)
+    [sent] = outbox_rows(app)
     assert (sent.state, sent.attempts, sent.claim_token) == ("sent", 1, None)
     assert sent.sent_at is not None
 
@@ -124,16 +113,16 @@ def test_smtp_down_retries_with_backoff_then_dead(app, client, actors, mailbox):
             db.session.commit()
             start = utcnow()
             assert outbox.relay_due(now=start) == 1
-            [row] = rows(app)
+            [row] = outbox_rows(app)
             assert (row.state, row.attempts) == ("pending", 1)
             assert "SMTP" in row.last_error
             assert row.next_attempt_at == start + timedelta(seconds=30)  # backoff 1
             assert outbox.relay_due(now=start + timedelta(seconds=29)) == 0
             assert outbox.relay_due(now=start + timedelta(seconds=30)) == 1
-            [row] = rows(app)
+            [row] = outbox_rows(app)
             assert row.next_attempt_at == start + timedelta(seconds=90)  # 30 + 60
             assert outbox.relay_due(now=start + timedelta(seconds=90)) == 1
-        [row] = rows(app)
+        [row] = outbox_rows(app)
         assert (row.state, row.attempts) == ("dead", 3)
     finally:
         app.extensions["mail"].port = original
@@ -152,7 +141,7 @@ def test_smtp_down_retries_with_backoff_then_dead(app, client, actors, mailbox):
     assert retried.status_code == 200
     assert retried.get_json()["state"] == "pending"
     assert len(mailbox.to(cust["email"])) == 1  # SMTP is back: delivered once
-    assert rows(app)[0].state == "sent"
+    assert outbox_rows(app)[0].state == "sent"
     again = client.post(f"{API}/outbox/{row.id}/retry", headers=admin)
     assert again.status_code == 409
 
@@ -202,8 +191,6 @@ def test_delivery_logs_carry_the_causing_request_id(app, client, actors, caplog,
 
 
 def test_refund_paid_out_by_finance_mails_a_notice_once(app, client, actors, mailbox):
-    from tests.payments.test_refunds import cancelled_booking
-
     me = actors.customer()
     [pending] = cancelled_booking(app, client, actors, me)
     finance = actors.headers("finance")

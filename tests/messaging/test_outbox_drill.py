@@ -11,10 +11,7 @@ from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
 
-from core.extensions import db
-from models import OutboxMessage
 from tests.celery_workers import (
     REDIS_BROKER,
     CeleryWorker,
@@ -22,8 +19,9 @@ from tests.celery_workers import (
     purge,
     wait_for,
 )
-from tests.conftest import free_port
 from tests.factories import make_plain_departure
+from tests.live import free_port
+from tests.messaging.conftest import outbox_rows
 
 
 class StallableSink:
@@ -36,7 +34,7 @@ class StallableSink:
         self.received = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
         if self.stall:
             self.stalled += 1
             await asyncio.sleep(3600)
@@ -45,15 +43,6 @@ class StallableSink:
                 message_from_bytes(envelope.content, policy=default_policy)
             )
         return "250 OK"
-
-
-def outbox_rows(app):
-    with app.app_context():
-        found = db.session.scalars(
-            select(OutboxMessage).order_by(OutboxMessage.id)
-        ).all()
-        db.session.expunge_all()
-        return found
 
 
 def test_crash_and_smtp_outage_deliver_every_mail_exactly_once(

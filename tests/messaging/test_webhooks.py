@@ -16,8 +16,8 @@ from core.extensions import db
 from models import OutboxMessage, WebhookEndpoint
 from models.base import utcnow
 from services.messaging import outbox
-from tests.factories import make_plain_departure
-from tests.payments.test_payments import pay
+from tests.factories import make_plain_departure, pay
+from tests.messaging.conftest import outbox_rows
 
 API = "/api/v1"
 ENDPOINTS = f"{API}/webhooks/endpoints"
@@ -95,14 +95,8 @@ def relay(app, now=None) -> int:
 
 
 def deliveries(app) -> list[OutboxMessage]:
-    with app.app_context():
-        found = db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.kind == "webhook")
-            .order_by(OutboxMessage.id)
-        ).all()
-        db.session.expunge_all()
-        return found
+    """The webhook deliveries in the outbox, oldest first."""
+    return outbox_rows(app, kind="webhook")
 
 
 def test_booking_created_delivered_signed_and_thin(app, client, actors, receiver):
@@ -143,7 +137,7 @@ def test_only_subscribed_events_and_payment_events(app, client, actors, receiver
     endpoint = subscribe(
         client, admin, receiver.url, events=("booking.confirmed", "payment.succeeded")
     )
-    cust, booking = book(client, actors, app)
+    _cust, booking = book(client, actors, app)
     relay(app)
     assert receiver.requests == []  # booking.created is not subscribed
 
@@ -335,7 +329,7 @@ def test_events_of_other_lifecycles(app, client, actors, receiver):
         receiver.url,
         events=("departure.cancelled", "booking.cancelled", "refund.completed"),
     )
-    cust, booking = book(client, actors, app)
+    _cust, booking = book(client, actors, app)
     assert (
         pay(client, actors.headers("finance"), booking["id"], "1000.00").status_code
         == 201

@@ -1,1 +1,2 @@
-"""Tests of the payments: invoices, payments, card payments through the provider, refunds and the wallet."""
+"""Tests of the payments: invoices, payments, card payments through the provider,
+refunds and the wallet."""

@@ -27,21 +27,15 @@ from models import (
     Refund,
 )
 from services.payments import billing
-from tests.factories import make_invoiced_booking, make_plain_departure
-from tests.payments.test_payments import booking_state
+from tests.factories import API, make_invoiced_booking, make_plain_departure
+from tests.payments.conftest import (
+    booking_state,
+    held_booking_with_intent,
+    start_intent,
+)
 from tests.stripe_support import WEBHOOK_SECRET, deliver
 
-API = "/api/v1"
 D = Decimal
-
-
-def start_intent(client, headers, booking_id, amount, **kwargs):
-    return client.post(
-        f"{API}/bookings/{booking_id}/payment-intents",
-        json={"amount": amount},
-        headers=headers,
-        **kwargs,
-    )
 
 
 def counts(app) -> dict:
@@ -62,17 +56,6 @@ def attempt_row(app, attempt_id) -> PaymentAttempt:
         attempt = db.session.get(PaymentAttempt, attempt_id)
         db.session.expunge(attempt)
         return attempt
-
-
-def held_booking_with_intent(app, client, actors, *, total="1000.00", **booking):
-    """A customer's held booking and a 201 intent for its total."""
-    me = actors.customer()
-    booking_id = make_invoiced_booking(
-        app, customer_id=me["id"], total=total, **booking
-    )
-    resp = start_intent(client, me["headers"], booking_id, total)
-    assert resp.status_code == 201, resp.get_json()
-    return me, booking_id, resp.get_json()
 
 
 def sign(body: bytes, *, secret=WEBHOOK_SECRET, timestamp=None) -> str:
@@ -379,7 +362,7 @@ def test_cancellation_refund_to_card_reaches_provider(app, client, actors, provi
 def test_departure_cancellation_refunds_card_through_provider(
     app, client, actors, provider
 ):
-    me, booking_id, body = paid_by_card(app, client, actors, provider, total="400.00")
+    _me, booking_id, body = paid_by_card(app, client, actors, provider, total="400.00")
     with app.app_context():
         departure_id = db.session.get(Booking, booking_id).departure_id
     resp = client.post(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from models import Booking, Payment, ProviderEvent, Refund
 from tests.live import gunicorn_server
-from tests.payments.test_card_payments import held_booking_with_intent
+from tests.payments.conftest import count, held_booking_with_intent
 from tests.stripe_support import deliver
 
 pytestmark = pytest.mark.postgres
@@ -36,11 +36,6 @@ def fire_together(calls) -> list:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(send, calls))
-
-
-def count(app, stmt) -> int:
-    with app.app_context():
-        return db.session.scalar(stmt)
 
 
 def test_same_event_five_times_at_once_records_one_payment(

@@ -1,6 +1,7 @@
-"""Money under real concurrency on PostgreSQL with a 2-worker gunicorn (docs/design.md
-"Lifecycles": wallet): 50 simultaneous wallet payments from one wallet never overdraw it, and one
-Idempotency-Key sent 20 times at once creates exactly one payment."""
+"""Money under real concurrency on PostgreSQL with a 2-worker gunicorn
+(docs/design.md "Lifecycles": wallet): 50 simultaneous wallet payments from one
+wallet never overdraw it, and one Idempotency-Key sent 20 times at once creates
+exactly one payment."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from core.extensions import db
 from models import Booking, Payment, WalletEntry
 from tests.factories import make_invoiced_booking, make_plain_departure
 from tests.live import gunicorn_server
-from tests.payments.test_payments import fund_wallet, wallet_state
+from tests.payments.conftest import count, fund_wallet, wallet_state
 
 pytestmark = pytest.mark.postgres
 
@@ -37,11 +38,6 @@ def fire_together(base_url: str, calls: list[tuple[str, dict, dict]]) -> list:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(post, calls))
-
-
-def count(app, stmt) -> int:
-    with app.app_context():
-        return db.session.scalar(stmt)
 
 
 def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):

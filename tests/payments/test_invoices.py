@@ -1,7 +1,7 @@
 """GET /api/v1/invoices and /invoices/<id>: derived status (pending, paid, overdue,
 void), amounts, credit notes and payments, filters (the status filter in SQL agrees
-with services.payments.billing.invoice_status), ownership and roles (docs/design.md "Lifecycles":
-invoice)."""
+with services.payments.billing.invoice_status), ownership and roles
+(docs/design.md "Lifecycles": invoice)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -12,8 +12,7 @@ from sqlalchemy import select
 from core.extensions import db
 from models import Booking, Invoice
 from services.payments import billing
-from tests.factories import make_invoiced_booking, now
-from tests.payments.test_payments import API, pay
+from tests.factories import API, make_invoiced_booking, now, pay
 
 D = Decimal
 STATUSES = ("pending", "paid", "overdue", "void")

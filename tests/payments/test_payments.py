@@ -5,8 +5,8 @@ re-taken or 409 with nothing charged), wallet debits, idempotency, listings
 
 The bookings are built straight in the database with their invoice
 (tests/factories.py `make_invoiced_booking`) so these tests do not depend on how
-POST /bookings evolves; `book_via_api` goes through POST /bookings and issues the invoice only when
-booking creation did not.
+POST /bookings evolves; `book_via_api` goes through POST /bookings and issues the
+invoice only when booking creation did not.
 """
 
 from decimal import Decimal
@@ -18,17 +18,16 @@ from core.extensions import db
 from models import (
     Booking,
     CreditNote,
-    Customer,
     Departure,
     Invoice,
-    Payment,
     WalletEntry,
 )
-from services.payments import billing, wallet
+from services.payments import billing
+from tests.factories import API, pay
 from tests.factories import make_invoiced_booking as make_booking
 from tests.factories import make_plain_departure as make_departure
+from tests.payments.conftest import booking_state, fund_wallet, wallet_state
 
-API = "/api/v1"
 D = Decimal
 
 
@@ -59,64 +58,6 @@ def book_via_api(app, client, headers, *, departure_id, seats=1) -> int:
             billing.issue_invoice(booking)
         db.session.commit()
     return booking_id
-
-
-def fund_wallet(app, customer_id, amount) -> None:
-    """Credit the wallet through the ledger (an adjustment)."""
-    with app.app_context():
-        wallet.post_entry(
-            customer_id=customer_id,
-            amount=D(amount),
-            kind="adjustment",
-            reason="test funding",
-        )
-        db.session.commit()
-
-
-def wallet_state(app, customer_id) -> tuple[Decimal, Decimal, int]:
-    """(cached balance, ledger sum, ledger lines) of a customer's wallet."""
-    with app.app_context():
-        balance = db.session.get(Customer, customer_id).wallet_balance
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(WalletEntry.amount), 0)).where(
-                WalletEntry.customer_id == customer_id
-            )
-        )
-        lines = db.session.scalar(
-            select(func.count())
-            .select_from(WalletEntry)
-            .where(WalletEntry.customer_id == customer_id)
-        )
-        return D(balance), D(str(total)).quantize(D("0.01")), lines
-
-
-def booking_state(app, booking_id) -> dict:
-    """The stored booking's status and money, and its departure's seats_taken."""
-    with app.app_context():
-        booking = db.session.get(Booking, booking_id)
-        return {
-            "status": booking.status,
-            "amount_paid": booking.amount_paid,
-            "confirmed_at": booking.confirmed_at,
-            "hold_expires_at": booking.hold_expires_at,
-            "seats_taken": booking.departure.seats_taken,
-            "payments": db.session.scalar(
-                select(func.count())
-                .select_from(Payment)
-                .where(Payment.booking_id == booking_id)
-            ),
-        }
-
-
-def pay(
-    client, headers, booking_id, amount, method="card", reference="pi_test_1", **extra
-):
-    body = {"amount": amount, "method": method, **extra}
-    if reference is not None and method == "card":
-        body["reference"] = reference
-    return client.post(
-        f"{API}/bookings/{booking_id}/payments", json=body, headers=headers
-    )
 
 
 # --- paying: the happy paths ----------------------------------------------------------

@@ -1,6 +1,7 @@
 """GET /refunds, GET /refunds/<id>, POST /refunds/<id>/complete: who sees refunds,
 filters, and finance completing refunds to the original method exactly once
-(docs/design.md "Resource map": /refunds; roles matrix row "record payment / refund")."""
+(docs/design.md "Resource map": /refunds; roles matrix row "record payment /
+refund")."""
 
 import threading
 from decimal import Decimal
@@ -9,38 +10,11 @@ import pytest
 
 from core.extensions import db
 from models import Refund
-from tests.booking.test_cancellations import CANCEL, refunds_of
-from tests.factories import make_cancellable_departure, make_paid_booking, one_page_meta
+from tests.factories import cancelled_booking, one_page_meta
 
 LIST = "/api/v1/refunds"
 ONE = "/api/v1/refunds/{}"
 COMPLETE = "/api/v1/refunds/{}/complete"
-
-
-def cancelled_booking(
-    app,
-    client,
-    actors,
-    customer,
-    *,
-    refund_to="original",
-    payments=(("card", "1000.00"),),
-) -> list[dict]:
-    """A paid booking of `customer` cancelled 60 days out (10 % penalty); returns
-    its refunds (dicts with `id`, `status`, ...)."""
-    dep = make_cancellable_departure(app, start_in_days=60, price="1000.00")
-    bid = make_paid_booking(
-        app,
-        departure_id=dep,
-        customer_id=customer["id"],
-        seats=1,
-        payments=list(payments),
-    )
-    resp = client.post(
-        CANCEL.format(bid), json={"refund_to": refund_to}, headers=customer["headers"]
-    )
-    assert resp.status_code == 200, resp.get_json()
-    return refunds_of(app, bid)
 
 
 def refund_row(app, refund_id) -> Refund:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from core.extensions import db
 from models import WalletEntry
-from tests.factories import make_invoiced_booking, one_page_meta
-from tests.payments.test_payments import API, fund_wallet, pay, wallet_state
+from tests.factories import API, make_invoiced_booking, one_page_meta, pay
+from tests.payments.conftest import fund_wallet, wallet_state
 
 D = Decimal
 

@@ -1,1 +1,2 @@
-"""Tests of the reporting: revenue, invoice, catalogue, customer and pipeline reports."""
+"""Tests of the reporting: revenue, invoice, catalogue, customer and pipeline
+reports."""

@@ -1,7 +1,7 @@
 """CSV exports neutralise cells a spreadsheet would run as a formula (OWASP "CSV
 Injection": text starting with =, +, -, @, tab or carriage return gets a leading
 apostrophe); the JSON form of the same report is unchanged (docs/design.md "Rules with
-numbers"; README "Security")."""
+numbers"; docs/security.md)."""
 
 import csv
 import io

@@ -2,7 +2,7 @@
 from a small data set inserted straight into the database (JSON and CSV)."""
 
 from datetime import timedelta
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,8 @@ def hours(n):
     return T0 + timedelta(hours=n)
 
 
-# key: (assignee, source, stage, first response after h, won after h, lost reason, booking)
+# key: (assignee, source, stage, first response after h, won after h, lost reason,
+# booking)
 ENQUIRIES = {
     "e1": ("ann", "phone", "won", 1, 10, None, ("1000.00", "400.00", "confirmed")),
     "e2": ("ann", "web_form", "lost", 3, None, "price", None),
@@ -63,9 +64,9 @@ def data(app, actors):
                     seats=1,
                     status=status,
                     currency="EUR",
-                    unit_price=D(total),
-                    total_amount=D(total),
-                    amount_paid=D(paid),
+                    unit_price=Decimal(total),
+                    total_amount=Decimal(total),
+                    amount_paid=Decimal(paid),
                 )
                 db.session.add(row)
                 db.session.flush()

@@ -370,15 +370,13 @@ def expected_cash(dimension, ids, date_from=None, date_to=None, destination=None
 
     for key, amount, _method, when in PAYMENTS:
         if _in(when, date_from, date_to) and wanted(key):
-            group = groups[
-                _dimension_key(dimension, key, when, ids) + (_currency(key),)
-            ]
+            group = groups[(*_dimension_key(dimension, key, when, ids), _currency(key))]
             group[0] += 1
             group[1] += D(amount)
     for key, amount, _dest, status, _created, completed in REFUNDS:
         if status == "completed" and _in(completed, date_from, date_to) and wanted(key):
             group = groups[
-                _dimension_key(dimension, key, completed, ids) + (_currency(key),)
+                (*_dimension_key(dimension, key, completed, ids), _currency(key))
             ]
             group[2] += 1
             group[3] += D(amount)
@@ -406,7 +404,7 @@ def expected_booking_basis(dimension, ids, date_from=None, date_to=None):
         start = DEPARTURES[b["dep"]][1]
         if b["status"] in SOLD and _in(start, date_from, date_to):
             group = groups[
-                _dimension_key(dimension, key, start, ids) + (_currency(key),)
+                (*_dimension_key(dimension, key, start, ids), _currency(key))
             ]
             group[0] += 1
             group[1] += b["seats"]
@@ -609,7 +607,7 @@ def test_unpaid_invoices(client, data, finance):
     rows = get_report(client, finance, "invoices/unpaid")["rows"]
     assert [row["invoice_id"] for row in rows] == [data[f"inv_{key}"] for key in unpaid]
     for row, key in zip(rows, unpaid):
-        status, total, credited, kept, outstanding = figures[key]
+        status, _total, _credited, kept, outstanding = figures[key]
         assert row["status"] == status
         assert row["outstanding"] == money(outstanding)
         assert row["paid"] == money(kept)
@@ -754,8 +752,8 @@ def test_booking_trends_week_starts_monday(client, data, finance):
         date_from="2025-03-20",
         date_to="2025-03-31",
     )["rows"]
-    # 2025-03-20 is a Thursday, 2025-03-25 a Tuesday: both in the week of Monday the 17th
-    # and the 24th respectively.
+    # 2025-03-20 is a Thursday, 2025-03-25 a Tuesday: in the weeks of Monday the
+    # 17th and the 24th respectively.
     assert [(r["period"], r["bookings"]) for r in rows] == [
         ("2025-03-17", 1),
         ("2025-03-24", 1),

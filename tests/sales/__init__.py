@@ -1,1 +1,2 @@
-"""Tests of the sales: enquiries, assignment, activities, quotes, lost reasons and customer merges."""
+"""Tests of the sales: enquiries, assignment, activities, quotes, lost reasons and
+customer merges."""

@@ -2,7 +2,6 @@
 enquiry; "Accounts and roles": create enquiry, work enquiries)."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 from unittest.mock import ANY
 
 import pytest
@@ -12,7 +11,12 @@ from core.extensions import db
 from models import Booking, Departure, Enquiry, EnquiryLostReason, EnquiryNote, Package
 from models.enquiry import ENQUIRY_TRANSITIONS
 from services.sales import lost_reasons
-from tests.factories import make_departure, one_page_meta
+from tests.factories import (
+    make_bare_package,
+    make_departure,
+    one_page_meta,
+    raise_enquiry,
+)
 
 URL = "/api/v1/enquiries"
 ROLES = [
@@ -29,35 +33,6 @@ DENIED_STAFF = ["hr", "operation", "operation_head", "finance"]
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def make_package(app, status="published", title="Alpine Lakes"):
-    """Insert a package straight into the database; returns its id."""
-    with app.app_context():
-        package = Package(
-            title=title,
-            destination="Switzerland",
-            duration_days=5,
-            base_price=Decimal("1200.00"),
-            currency="EUR",
-            status=status,
-        )
-        db.session.add(package)
-        db.session.commit()
-        return package.id
-
-
-def raise_enquiry(client, actors, customer_id, **body):
-    """Raise an enquiry through the API as sales for `customer_id`; returns its JSON."""
-    payload = {
-        "customer_id": customer_id,
-        "subject": "Trip question",
-        "message": "Is breakfast included?",
-        **body,
-    }
-    response = client.post(URL, json=payload, headers=actors.headers("sales"))
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def add_note(client, headers, enquiry_id, body="A note"):
@@ -209,7 +184,7 @@ def test_create_customer_contact_us_is_new_and_own(app, client, actors):
 
 def test_create_customer_with_own_id_and_published_package(app, client, actors):
     me = actors.customer()
-    package_id = make_package(app)
+    package_id = make_bare_package(app)
     response = client.post(
         URL,
         json={
@@ -240,7 +215,7 @@ def test_create_customer_for_another_customer_is_422(app, client, actors):
 def test_create_customer_unpublished_package_is_422(app, client, actors):
     me = actors.customer()
     for status in ("draft", "pending_approval", "archived"):
-        package_id = make_package(app, status=status)
+        package_id = make_bare_package(app, status=status)
         response = client.post(
             URL,
             json={"package_id": package_id, "subject": "S", "message": "M"},
@@ -255,7 +230,7 @@ def test_create_customer_unpublished_package_is_422(app, client, actors):
 def test_create_staff_for_customer_records_creator(app, client, actors, role):
     customer = actors.customer()
     staff = actors.account(role)
-    package_id = make_package(app, status="draft")
+    package_id = make_bare_package(app, status="draft")
     response = client.post(
         URL,
         json={
@@ -380,10 +355,7 @@ def test_role_matrix(app, client, actors, action, role):
         json=body,
         headers=actors.headers(role),
     )
-    if role in allowed:
-        expected = success
-    else:
-        expected = 401 if role == "anonymous" else 403
+    expected = success if role in allowed else 401 if role == "anonymous" else 403
     assert response.status_code == expected, response.json
     if expected in (401, 403):
         assert response.json["status"] == expected

@@ -160,7 +160,7 @@ def test_lost_requires_reason_and_reopen_clears_it(app, client, actors):
         )
 
 
-# --- won only by a booking --------------------------------------------------------------
+# --- won only by a booking ------------------------------------------------------------
 
 
 def test_won_only_by_linking_a_booking_of_the_customer(app, client, actors):
@@ -217,7 +217,7 @@ def test_won_refuses_cancelled_booking_and_lost_enquiry(app, client, actors):
         assert (row.stage, row.booking_id) == ("lost", None)
 
 
-# --- stage times and the first-response deadline -----------------------------------------
+# --- stage times and the first-response deadline --------------------------------------
 
 
 def test_time_in_each_stage_is_recorded(app, client, actors):
@@ -298,7 +298,7 @@ def test_sources_recorded(client, actors):
     assert bad.status_code == 422
 
 
-# --- quotes -------------------------------------------------------------------------------
+# --- quotes ---------------------------------------------------------------------------
 
 
 def test_quote_accepted_at_locked_price_after_catalogue_change(
@@ -428,7 +428,7 @@ def test_quote_validation_and_sales_accepts_for_customer(app, client, actors):
     assert [q["status"] for q in listed.json["items"]] == ["accepted", "open"]
 
 
-# --- assignment ----------------------------------------------------------------------------
+# --- assignment -----------------------------------------------------------------------
 
 
 def set_capacity(client, admin, employee_id, **body):
@@ -520,7 +520,7 @@ def test_capacity_settings_permissions(client, actors):
     )
 
 
-# --- activities -----------------------------------------------------------------------------
+# --- activities -----------------------------------------------------------------------
 
 
 def test_activities_lists_done_and_reminders(app, client, actors, mailbox):
@@ -610,7 +610,7 @@ def test_activities_due_today(app, client, actors):
     assert [a["id"] for a in today.json["items"]] == [created.json["id"]]
 
 
-# --- duplicates and merge ----------------------------------------------------------------------
+# --- duplicates and merge -------------------------------------------------------------
 
 
 def test_duplicates_by_email_or_normalised_phone(client, actors):

@@ -14,9 +14,9 @@ import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
-from models import Booking, Departure, Enquiry, Quote
+from models import Booking, Enquiry, Quote
 from models.base import utcnow
-from tests.factories import make_departure
+from tests.factories import live_seats, make_departure
 from tests.live import gunicorn_server
 
 pytestmark = pytest.mark.postgres
@@ -66,18 +66,6 @@ def quote_for(client, sales, customer_id, departure_id, seats) -> int:
     )
     assert quote.status_code == 201, quote.json
     return quote.json["id"]
-
-
-def live_seats(app, departure_id) -> tuple[int, list[int]]:
-    with app.app_context():
-        taken = db.session.get(Departure, departure_id).seats_taken
-        seats = db.session.scalars(
-            select(Booking.seats).where(
-                Booking.departure_id == departure_id,
-                Booking.status.in_(("held", "confirmed")),
-            )
-        ).all()
-        return taken, list(seats)
 
 
 def test_concurrent_quote_acceptances_never_oversell(app, client, actors):

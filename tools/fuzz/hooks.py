@@ -1,4 +1,5 @@
-"""schemathesis hooks for `make fuzz` (loaded by scripts/fuzz.py via SCHEMATHESIS_HOOKS).
+"""schemathesis hooks for `make fuzz` (loaded by scripts/fuzz.py via
+SCHEMATHESIS_HOOKS).
 
 The spec gives an example Idempotency-Key, so generated requests would keep sending
 the same key, and after the first one every idempotent POST would stop at "key
@@ -9,11 +10,11 @@ pytest suite (tests/payments/test_payments.py, tests/booking/test_bookings.py).
 
 A list's `cursor` is an opaque token the service signs (only a `meta.next_cursor` it
 gave out is accepted; any other well-formed string is refused with 422, which
-tests/core/test_pagination.py covers). A well-formed cursor the fuzzer made up is therefore
-left out, so the list's filters and sorts are exercised; malformed cursors are sent
-as generated (they must get 422). Likewise `page` reaches only the first 10,000 rows
-(`(page - 1) * per_page < 10000`, a rule across two parameters that the spec states in
-words; deeper pages get 422, also covered there): a deeper, otherwise valid page
+tests/core/test_pagination.py covers). A well-formed cursor the fuzzer made up is
+therefore left out, so the list's filters and sorts are exercised; malformed cursors are
+sent as generated (they must get 422). Likewise `page` reaches only the first 10,000
+rows (`(page - 1) * per_page < 10000`, a rule across two parameters that the spec states
+in words; deeper pages get 422, also covered there): a deeper, otherwise valid page
 number is brought back to the last page within the bound.
 """
 

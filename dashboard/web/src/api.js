@@ -58,7 +58,10 @@ export async function login(email, password) {
   const me = await request("GET", "/auth/me");
   if (me.type !== "employee") {
     await logout();
-    throw new ApiError(403, { title: "Forbidden", detail: "The dashboard is for staff accounts." });
+    throw new ApiError(403, {
+      title: "Forbidden",
+      detail: "The dashboard is for staff accounts.",
+    });
   }
   save({ ...session, me });
   return session;
@@ -66,7 +69,8 @@ export async function login(email, password) {
 
 /** Exchange the refresh token for a new access token (POST /auth/refresh). */
 export async function refresh() {
-  if (!session) throw new ApiError(401, { title: "Unauthorized", detail: "Not signed in." });
+  if (!session)
+    throw new ApiError(401, { title: "Unauthorized", detail: "Not signed in." });
   if (!refreshing) {
     refreshing = (async () => {
       const answer = await fetch(`${BASE}/auth/refresh`, {
@@ -103,7 +107,11 @@ async function problemOf(answer) {
   try {
     return JSON.parse(text);
   } catch {
-    return { title: answer.statusText || "Error", status: answer.status, detail: text.slice(0, 300) };
+    return {
+      title: answer.statusText || "Error",
+      status: answer.status,
+      detail: text.slice(0, 300),
+    };
   }
 }
 
@@ -127,7 +135,10 @@ async function send(method, path, { body, query, headers = {}, auth = true }) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
-    throw new ApiError(0, { title: "Network error", detail: `The server could not be reached (${error.message}).` });
+    throw new ApiError(0, {
+      title: "Network error",
+      detail: `The server could not be reached (${error.message}).`,
+    });
   }
 }
 
@@ -153,10 +164,16 @@ export const patch = (path, body) => request("PATCH", path, { body });
 
 /** Download `path` as CSV (Accept: text/csv) under `filename`. */
 export async function downloadCsv(path, query, filename) {
-  let answer = await send("GET", path, { query: { ...query, format: "csv" }, headers: { Accept: "text/csv" } });
+  let answer = await send("GET", path, {
+    query: { ...query, format: "csv" },
+    headers: { Accept: "text/csv" },
+  });
   if (answer.status === 401 && session) {
     await refresh();
-    answer = await send("GET", path, { query: { ...query, format: "csv" }, headers: { Accept: "text/csv" } });
+    answer = await send("GET", path, {
+      query: { ...query, format: "csv" },
+      headers: { Accept: "text/csv" },
+    });
   }
   if (!answer.ok) throw new ApiError(answer.status, await problemOf(answer));
   const blob = await answer.blob();
@@ -171,7 +188,9 @@ export async function downloadCsv(path, query, filename) {
 
 /** A fresh Idempotency-Key header for a POST that creates money or bookings. */
 export function idempotency() {
-  const key = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const key = crypto.randomUUID
+    ? crypto.randomUUID()
+    : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   return { "Idempotency-Key": key };
 }
 

@@ -18,19 +18,66 @@ export const ENQUIRY_BOARD = {
 export const ENQUIRY_RESPONSE_HOURS = 24;
 
 /** Package statuses (docs/design.md "Lifecycles"). */
-export const PACKAGE_STATUSES = ["draft", "pending_approval", "published", "rejected", "archived"];
+export const PACKAGE_STATUSES = [
+  "draft",
+  "pending_approval",
+  "published",
+  "rejected",
+  "archived",
+];
 export const INVOICE_STATUSES = ["pending", "overdue", "paid", "void"];
-export const BOOKING_STATUSES = ["held", "confirmed", "completed", "cancelled", "expired"];
+export const BOOKING_STATUSES = [
+  "held",
+  "confirmed",
+  "completed",
+  "cancelled",
+  "expired",
+];
 export const ROLES = ["admin", "hr", "sales", "operation", "operation_head", "finance"];
 export const PAYMENT_METHODS = ["bank_transfer", "cash", "card", "wallet"];
 export const TRANSPORT_MODES = ["flight", "train", "bus", "none"];
 
 /** Navigation per role: [hash route, label]. */
 export const NAV = {
-  operation: [["/", "Home"], ["/packages", "Packages"], ["/packages/new", "New package"]],
-  operation_head: [["/", "Home"], ["/packages", "Packages"], ["/approvals", "Approval queue"], ["/packages/new", "New package"], ["/reports", "Reports"]],
-  sales: [["/", "Home"], ["/customers", "Customers"], ["/enquiries", "Enquiries"], ["/catalogue", "Catalogue"]],
-  finance: [["/", "Home"], ["/invoices", "Invoices"], ["/payments", "Payments"], ["/refunds", "Refunds"], ["/customers", "Customers"], ["/reports", "Reports"]],
-  admin: [["/", "Home"], ["/employees", "Employees"], ["/audit", "Audit log"], ["/packages", "Packages"], ["/approvals", "Approvals"], ["/customers", "Customers"], ["/enquiries", "Enquiries"], ["/invoices", "Invoices"], ["/reports", "Reports"]],
-  hr: [["/", "Home"], ["/employees", "Employees"]],
+  operation: [
+    ["/", "Home"],
+    ["/packages", "Packages"],
+    ["/packages/new", "New package"],
+  ],
+  operation_head: [
+    ["/", "Home"],
+    ["/packages", "Packages"],
+    ["/approvals", "Approval queue"],
+    ["/packages/new", "New package"],
+    ["/reports", "Reports"],
+  ],
+  sales: [
+    ["/", "Home"],
+    ["/customers", "Customers"],
+    ["/enquiries", "Enquiries"],
+    ["/catalogue", "Catalogue"],
+  ],
+  finance: [
+    ["/", "Home"],
+    ["/invoices", "Invoices"],
+    ["/payments", "Payments"],
+    ["/refunds", "Refunds"],
+    ["/customers", "Customers"],
+    ["/reports", "Reports"],
+  ],
+  admin: [
+    ["/", "Home"],
+    ["/employees", "Employees"],
+    ["/audit", "Audit log"],
+    ["/packages", "Packages"],
+    ["/approvals", "Approvals"],
+    ["/customers", "Customers"],
+    ["/enquiries", "Enquiries"],
+    ["/invoices", "Invoices"],
+    ["/reports", "Reports"],
+  ],
+  hr: [
+    ["/", "Home"],
+    ["/employees", "Employees"],
+  ],
 };

@@ -11,14 +11,29 @@ import { financeRoutes } from "./views/finance.js";
 import { adminRoutes } from "./views/admin.js";
 
 const app = document.getElementById("app");
-const ROUTES = [["/", homeView], ...operationRoutes, ...salesRoutes, ...financeRoutes, ...adminRoutes];
+const ROUTES = [
+  ["/", homeView],
+  ...operationRoutes,
+  ...salesRoutes,
+  ...financeRoutes,
+  ...adminRoutes,
+];
 
 function match(path) {
   for (const [pattern, view] of ROUTES) {
     const names = [];
-    const regex = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, n) => { names.push(n); return "([^/]+)"; })}$`);
+    const regex = new RegExp(
+      `^${pattern.replace(/:(\w+)/g, (_, n) => {
+        names.push(n);
+        return "([^/]+)";
+      })}$`,
+    );
     const found = path.match(regex);
-    if (found) return [view, Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(found[i + 1])]))];
+    if (found)
+      return [
+        view,
+        Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(found[i + 1])])),
+      ];
   }
   return null;
 }
@@ -27,21 +42,36 @@ function loginView() {
   const errors = h("div");
   const form = h(
     "form",
-    { class: "card login", onsubmit: async (event) => {
-      event.preventDefault();
-      const { email, password } = formValues(form);
-      try {
-        await busy(form.querySelector("button"), () => login(email || "", password || ""), "Signing in…");
-        render();
-      } catch (error) {
-        showError(errors, error, form);
-      }
-    } },
+    {
+      class: "card login",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const { email, password } = formValues(form);
+        try {
+          await busy(
+            form.querySelector("button"),
+            () => login(email || "", password || ""),
+            "Signing in…",
+          );
+          render();
+        } catch (error) {
+          showError(errors, error, form);
+        }
+      },
+    },
     h("h1", {}, "Easy Travels staff dashboard"),
     h("p", {}, "Sign in with your employee account."),
     errors,
-    field("Email", "email", { type: "email", required: true, autocomplete: "username" }),
-    field("Password", "password", { type: "password", required: true, autocomplete: "current-password" }),
+    field("Email", "email", {
+      type: "email",
+      required: true,
+      autocomplete: "username",
+    }),
+    field("Password", "password", {
+      type: "password",
+      required: true,
+      autocomplete: "current-password",
+    }),
     h("button", { type: "submit", class: "primary" }, "Sign in"),
   );
   clear(app, h("main", { id: "main", class: "login-page" }, form));
@@ -59,11 +89,47 @@ function layout(session) {
       "header",
       { class: "topbar" },
       h("a", { href: "#/", class: "brand" }, "Easy Travels"),
-      h("nav", { "aria-label": "Main" }, h("ul", {}, links.map(([href, label]) =>
-        h("li", {}, h("a", { href: `#${href}`, "aria-current": href === current ? "page" : null }, label))))),
-      h("div", { class: "who" },
-        h("span", {}, `${session.me.profile.name} · `, h("span", { class: "role" }, role.replace("_", " "))),
-        h("button", { type: "button", onclick: async () => { await logout(); location.hash = "#/"; render(); } }, "Log out")),
+      h(
+        "nav",
+        { "aria-label": "Main" },
+        h(
+          "ul",
+          {},
+          links.map(([href, label]) =>
+            h(
+              "li",
+              {},
+              h(
+                "a",
+                { href: `#${href}`, "aria-current": href === current ? "page" : null },
+                label,
+              ),
+            ),
+          ),
+        ),
+      ),
+      h(
+        "div",
+        { class: "who" },
+        h(
+          "span",
+          {},
+          `${session.me.profile.name} · `,
+          h("span", { class: "role" }, role.replace("_", " ")),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            onclick: async () => {
+              await logout();
+              location.hash = "#/";
+              render();
+            },
+          },
+          "Log out",
+        ),
+      ),
     ),
     h("main", { id: "main" }),
   );

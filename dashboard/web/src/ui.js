@@ -32,17 +32,22 @@ export function clear(el, ...children) {
 }
 
 const money = (amount, currency) =>
-  amount === undefined || amount === null ? "" : `${Number(amount).toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency || ""}`.trim();
+  amount === undefined || amount === null
+    ? ""
+    : `${Number(amount).toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency || ""}`.trim();
 export { money };
 
 export function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return iso.length <= 10 ? iso : date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return iso.length <= 10
+    ? iso
+    : date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
-export const badge = (status) => h("span", { class: `badge badge-${status}` }, (status || "").replaceAll("_", " "));
+export const badge = (status) =>
+  h("span", { class: `badge badge-${status}` }, (status || "").replaceAll("_", " "));
 
 /** Announce a short message to screen readers and show it as a toast. */
 export function announce(text, kind = "ok") {
@@ -68,17 +73,34 @@ const CODE_HINTS = {
 
 /** A problem+json error in words: title, detail, a hint, and non-field errors. */
 export function errorBox(error) {
-  const problem = error instanceof ApiError ? error.problem : { title: "Error", detail: String(error?.message || error) };
+  const problem =
+    error instanceof ApiError
+      ? error.problem
+      : { title: "Error", detail: String(error?.message || error) };
   const code = (problem.type || "").split("/").pop();
   const hint = CODE_HINTS[code] || HINTS[error?.status];
-  const general = Object.entries(problem.errors || {}).filter(([field]) => field === "_schema" || field.startsWith("query."));
+  const general = Object.entries(problem.errors || {}).filter(
+    ([field]) => field === "_schema" || field.startsWith("query."),
+  );
   return h(
     "div",
     { class: "error-box", role: "alert" },
-    h("strong", {}, `${problem.title || "Error"}${error?.status ? ` (${error.status})` : ""}: `),
+    h(
+      "strong",
+      {},
+      `${problem.title || "Error"}${error?.status ? ` (${error.status})` : ""}: `,
+    ),
     problem.detail || "",
     hint ? h("p", { class: "hint" }, hint) : null,
-    general.length ? h("ul", {}, general.map(([f, m]) => h("li", {}, `${f === "_schema" ? "" : `${f}: `}${[].concat(m).join(" ")}`))) : null,
+    general.length
+      ? h(
+          "ul",
+          {},
+          general.map(([f, m]) =>
+            h("li", {}, `${f === "_schema" ? "" : `${f}: `}${[].concat(m).join(" ")}`),
+          ),
+        )
+      : null,
   );
 }
 
@@ -91,7 +113,9 @@ export function showError(slot, error, form) {
 /** Put each field's messages next to its input (`name` = API field path). */
 export function markFields(form, fields) {
   form.querySelectorAll(".field-error").forEach((el) => el.remove());
-  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  form
+    .querySelectorAll("[aria-invalid]")
+    .forEach((el) => el.removeAttribute("aria-invalid"));
   let first = null;
   for (const [name, messages] of Object.entries(fields || {})) {
     const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
@@ -127,14 +151,23 @@ export async function busy(button, work, label = "Working…") {
 let fieldCount = 0;
 
 /** A labelled input (label tied by `for`/`id`); `options` makes a select. */
-export function field(label, name, { type = "text", value = "", options, required, ...rest } = {}) {
-  const id = rest.id || `f-${(name || "x").replace(/[^a-z0-9]/gi, "-")}-${++fieldCount}`;
+export function field(
+  label,
+  name,
+  { type = "text", value = "", options, required, ...rest } = {},
+) {
+  const id =
+    rest.id || `f-${(name || "x").replace(/[^a-z0-9]/gi, "-")}-${++fieldCount}`;
   let input;
   if (options) {
-    input = h("select", { name, required, id, ...rest }, options.map((o) => {
-      const [v, t] = Array.isArray(o) ? o : [o, o.replaceAll("_", " ")];
-      return h("option", { value: v, selected: String(v) === String(value) }, t);
-    }));
+    input = h(
+      "select",
+      { name, required, id, ...rest },
+      options.map((o) => {
+        const [v, t] = Array.isArray(o) ? o : [o, o.replaceAll("_", " ")];
+        return h("option", { value: v, selected: String(v) === String(value) }, t);
+      }),
+    );
   } else if (type === "textarea") {
     input = h("textarea", { name, required, rows: 3, id, ...rest }, value ?? "");
   } else {
@@ -169,13 +202,33 @@ export function table(columns, rows, caption) {
       "table",
       {},
       caption ? h("caption", {}, caption) : null,
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class }, c.label)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col", class: c.class }, c.label)),
+        ),
+      ),
       h(
         "tbody",
         {},
         rows.length
-          ? rows.map((row) => h("tr", {}, columns.map((c) => h("td", { class: c.class, "data-label": c.label }, c.value(row)))))
-          : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, "Nothing to show.")),
+          ? rows.map((row) =>
+              h(
+                "tr",
+                {},
+                columns.map((c) =>
+                  h("td", { class: c.class, "data-label": c.label }, c.value(row)),
+                ),
+              ),
+            )
+          : h(
+              "tr",
+              {},
+              h("td", { colspan: columns.length, class: "empty" }, "Nothing to show."),
+            ),
       ),
     ),
   );
@@ -186,15 +239,42 @@ export function table(columns, rows, caption) {
  * query parameters (the API's own), the table shows `columns`, a pager walks pages.
  * Returns the section element; `reload()` on it fetches the current page again.
  */
-export function listView({ path, columns, filters = [], search, caption, perPage = 20, initial = {}, onRows }) {
+export function listView({
+  path,
+  columns,
+  filters = [],
+  search,
+  caption,
+  perPage = 20,
+  initial = {},
+  onRows,
+}) {
   const state = { page: 1, ...initial };
   const slot = h("div", { "aria-live": "polite" });
   const errors = h("div");
   const form = h(
     "form",
-    { class: "filters", role: "search", "aria-label": `Filter ${(caption || "list").toLowerCase()}`, onsubmit: (e) => { e.preventDefault(); state.page = 1; Object.assign(state, formValues(form)); for (const el of form.elements) if (el.name && el.value === "") delete state[el.name]; load(); } },
+    {
+      class: "filters",
+      role: "search",
+      "aria-label": `Filter ${(caption || "list").toLowerCase()}`,
+      onsubmit: (e) => {
+        e.preventDefault();
+        state.page = 1;
+        Object.assign(state, formValues(form));
+        for (const el of form.elements)
+          if (el.name && el.value === "") delete state[el.name];
+        load();
+      },
+    },
     search ? field(search, "q", { type: "search", value: state.q }) : null,
-    filters.map((f) => field(f.label, f.name, { options: f.options, type: f.type, value: state[f.name] ?? "" })),
+    filters.map((f) =>
+      field(f.label, f.name, {
+        options: f.options,
+        type: f.type,
+        value: state[f.name] ?? "",
+      }),
+    ),
     filters.length || search ? h("button", { type: "submit" }, "Apply") : null,
   );
   const section = h("section", { class: "list" }, form, errors, slot);
@@ -211,9 +291,35 @@ export function listView({ path, columns, filters = [], search, caption, perPage
         h(
           "nav",
           { class: "pager", "aria-label": `${caption || "List"} pages` },
-          h("button", { type: "button", disabled: state.page <= 1, onclick: () => { state.page -= 1; load(); } }, "Previous"),
-          h("span", {}, `Page ${meta.page || 1} of ${meta.pages || 1} · ${meta.total ?? data.items.length}${meta.total_is_estimate ? "≈" : ""} items`),
-          h("button", { type: "button", disabled: !(meta.has_more ?? (meta.page < meta.pages)), onclick: () => { state.page += 1; load(); } }, "Next"),
+          h(
+            "button",
+            {
+              type: "button",
+              disabled: state.page <= 1,
+              onclick: () => {
+                state.page -= 1;
+                load();
+              },
+            },
+            "Previous",
+          ),
+          h(
+            "span",
+            {},
+            `Page ${meta.page || 1} of ${meta.pages || 1} · ${meta.total ?? data.items.length}${meta.total_is_estimate ? "≈" : ""} items`,
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              disabled: !(meta.has_more ?? meta.page < meta.pages),
+              onclick: () => {
+                state.page += 1;
+                load();
+              },
+            },
+            "Next",
+          ),
         ),
       );
     } catch (error) {
@@ -227,7 +333,8 @@ export function listView({ path, columns, filters = [], search, caption, perPage
 }
 
 /** Link to a hash route. */
-export const link = (href, text, attrs = {}) => h("a", { href: `#${href}`, ...attrs }, text);
+export const link = (href, text, attrs = {}) =>
+  h("a", { href: `#${href}`, ...attrs }, text);
 
 /** The page heading (focused after navigation, for keyboard and screen-reader users). */
 export const heading = (text) => h("h1", { tabindex: "-1", id: "page-title" }, text);

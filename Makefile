@@ -44,6 +44,11 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# pytest-xdist workers of `make test` (SQLite): 2 on this 2-core machine halves the
+# suite's wall time (docs/testing.md); 0 runs it in one process.
+TEST_WORKERS ?= 2
+# A folder for JUnit XML reports of `make test` and `make test-pg` (CI's tally).
+JUNIT_DIR ?=
 # localstripe beside `make run` (card payments, scripts/localstripe_server.py); 0 = a
 # free port. Not started when STRIPE_SECRET_KEY or STRIPE_API_BASE is set (your own
 # provider). The CI targets (walkthrough, newman, fuzz) always use a free port.
@@ -121,13 +126,23 @@ run: venv-run ## Migrate, load the demo data (skipped when data exists), serve o
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: venv lint browser-deps ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
-	@if [ -x $(CHROMIUM) ] && [ -f $(DASHBOARD_STAMP) ]; then
-	    browser=
-	else
-	    browser=(-m "not browser")
+	@# Two phases: everything but the browser tests on TEST_WORKERS pytest-xdist
+	# workers, then the browser tests alone (a live server and Chromium each; they
+	# time out when another worker competes for the 2 cores). JUNIT_DIR (CI): one
+	# JUnit XML report per phase.
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup \
+	    -m "not browser" $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/sqlite.xml) \
+	    $(PYTEST_ARGS)
+	if [ ! -x $(CHROMIUM) ] || [ ! -f $(DASHBOARD_STAMP) ]; then
 	    echo "browser tests skipped: Chromium or the dashboard packages are missing; enable them with: make chromium dashboard-deps"
+	    exit 0
 	fi
-	env -u TEST_DATABASE_URL $(BIN)/pytest "$${browser[@]}" $(PYTEST_ARGS)
+	echo "browser tests: the staff dashboard in headless Chromium"
+	env -u TEST_DATABASE_URL $(BIN)/pytest -m browser \
+	    $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/sqlite-browser.xml) \
+	    $(PYTEST_ARGS) || status=$$?
+	# 5: PYTEST_ARGS selected no browser test (e.g. -k seed), which is fine here.
+	[ "$${status:-0}" -eq 0 ] || [ "$${status:-0}" -eq 5 ]
 
 # Chromium (Debian's, needs root and apt) and the dashboard's npm packages for the
 # browser tests: installed when they can be, never failing `make test` when not.
@@ -149,7 +164,8 @@ lint: venv $(DASHBOARD_STAMP) $(REDOCLY_STAMP) ## ruff, ruff format, import cont
 	$(REDOCLY_TOOLS)/lint.sh
 
 test-pg: venv pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
-	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest \
+	    $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/postgresql.xml) $(PYTEST_ARGS)
 
 pg-database: venv ## Create the TEST_DATABASE_URL database if missing (PG_RECREATE=1: drop first)
 	$(BIN)/python -c "$$PG_DATABASE_PY" '$(TEST_DATABASE_URL)' '$(PG_RECREATE)'

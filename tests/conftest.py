@@ -79,12 +79,27 @@ class Mailbox:
             self._messages.clear()
 
 
+# Tests that share a server-wide resource beyond their own database: the broker's
+# `celery` queue and worker name, Redis keys and rate-limit budgets. Under
+# pytest-xdist (`make test` runs two workers with --dist loadgroup) they all go to
+# one worker, one after another; every other test may run beside any other.
+SHARED_SERVICE_MODULES = (
+    "tests/jobs/test_celery_worker.py",
+    "tests/messaging/test_outbox_drill.py",
+    "tests/core/test_rate_limits.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    if ON_POSTGRES:
-        return
+    """Skip PostgreSQL-only tests on SQLite; keep the tests of shared services on
+    one xdist worker (`xdist_group`, honoured with --dist loadgroup)."""
+    shared = pytest.mark.xdist_group("shared-services")
     skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
     for item in items:
-        if "postgres" in item.keywords:
+        path = item.path.relative_to(ROOT).as_posix()
+        if path in SHARED_SERVICE_MODULES or "redis" in item.keywords:
+            item.add_marker(shared)
+        if not ON_POSTGRES and "postgres" in item.keywords:
             item.add_marker(skip)
 
 

@@ -20,7 +20,7 @@ from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from auth.passwords import hash_password
@@ -141,11 +141,25 @@ def app(smtp, provider, tmp_path_factory):
         },
     )
     with application.app_context():
+        if ON_POSTGRES:
+            event.listen(db.engine, "connect", _no_commit_flush)
+            db.engine.dispose()
         fresh_schema()
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+
+def _no_commit_flush(dbapi_connection, _record):
+    """The test session's PostgreSQL connections do not wait for the WAL flush at
+    commit (`synchronous_commit = off`): a test database need not survive a crash,
+    and the suite commits thousands of times. Visibility, isolation and locking are
+    unchanged; servers and workers a test starts use their own connections."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    dbapi_connection.commit()
 
 
 def empty_tables(application):

@@ -151,7 +151,6 @@ def app(smtp, provider, tmp_path_factory):
         db.engine.dispose()
 
 
-
 def _no_commit_flush(dbapi_connection, _record):
     """The test session's PostgreSQL connections do not wait for the WAL flush at
     commit (`synchronous_commit = off`): a test database need not survive a crash,

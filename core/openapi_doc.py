@@ -16,13 +16,14 @@ registers it, rather than by an `alt_response` on every view:
   IntegrityError handler (core/errors.py) can answer 409 to any write;
 - 400 and 409 where the `Idempotency-Key` header is honoured
   (routes/common/idempotency.py: a malformed key, the same key still in flight);
-- 429 with `Retry-After` on rate-limited views (`rate_limits.rate_limited` marks);
+- 429 with `Retry-After` on rate-limited views (`core.rate_limits.rate_limited`
+  marks);
 - on cached catalogue reads (`routes/common/caching.py` marks): the ETag, Last-Modified,
   Cache-Control and Vary headers of the 200, a 304 Not Modified, and the
   If-None-Match / If-Modified-Since request headers;
 - 500 and 503 everywhere (unexpected error; database unreachable).
 
-Every error response is `application/problem+json` with `schemas.common.ProblemSchema`
+Every error response is `application/problem+json` with `core.errors.ProblemSchema`
 (RFC 9457) and an example. A request body whose schema requires no property is
 documented as optional: an empty body is an empty object (e.g. a PATCH that changes
 nothing). No `default` response: the status codes listed are the complete set
@@ -93,7 +94,7 @@ from core.errors import PROBLEM_MIME, ProblemSchema
 
 PROBLEM = "Problem"
 PROBLEM_REF = {"$ref": f"#/components/schemas/{PROBLEM}"}
-RATE_LIMIT_MARK = "_rate_limit_group"  # rate_limits.MARK
+RATE_LIMIT_MARK = "_rate_limit_group"  # core.rate_limits.MARK
 CACHE_MARK = "_catalogue_cached"  # routes.common.caching.CACHE_MARK
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"post", "put", "patch", "delete"}

@@ -11,7 +11,7 @@ worker thread used when no broker is configured (docs/outbox.md).
 
 Celery setup follows Flask's "Background Tasks with Celery" (a Task class that runs
 in an app context). The request that caused an outbox row travels with it: the row
-keeps `request_id`, and delivery logs under it (observability.task_request_id).
+keeps `request_id`, and delivery logs under it (core.observability.task_request_id).
 """
 
 import logging

@@ -232,21 +232,21 @@ fuzz-short: venv ## Serve a fresh SQLite database with demo data, fuzz it briefl
 fuzz: venv ## Serve a fresh SQLite database with demo data, fuzz it long (~15 min)
 	@$(call FUZZ_RECIPE,long)
 
-serve: venv ## Serve production (gunicorn.conf.py) on BIND against DATABASE_URL; migrate first
+serve: venv-run ## Serve production (gunicorn.conf.py) on BIND against DATABASE_URL; migrate first
 	@if [ -z "$${DATABASE_URL:-}" ]; then
 	    echo "make serve: set DATABASE_URL (postgresql://...) and run 'flask db upgrade' first" >&2
 	    exit 1
 	fi
 	APP_CONFIG=production exec $(BIN)/gunicorn -c gunicorn.conf.py
 
-worker: venv ## Celery worker delivering the outbox on CELERY_BROKER_URL (run beside `make serve`)
+worker: venv-run ## Celery worker delivering the outbox on CELERY_BROKER_URL (run beside `make serve`)
 	@if [ -z "$${CELERY_BROKER_URL:-}" ]; then
 	    echo "make worker: set CELERY_BROKER_URL (redis://... or amqp://...)" >&2
 	    exit 1
 	fi
 	exec $(BIN)/celery -A worker.celery_app worker --loglevel INFO
 
-beat: venv ## Celery beat, the schedule: run exactly ONE per deployment
+beat: venv-run ## Celery beat, the schedule: run exactly ONE per deployment
 	@if [ -z "$${CELERY_BROKER_URL:-}" ]; then
 	    echo "make beat: set CELERY_BROKER_URL (redis://... or amqp://...)" >&2
 	    exit 1

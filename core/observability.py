@@ -218,9 +218,9 @@ def gunicorn_logconfig(json_logs: bool) -> dict:
     `json_logs`, text lines otherwise. For gunicorn.conf.py:
     `logconfig_dict = gunicorn_logconfig(os.environ.get("LOG_FORMAT", ...) == "json")`.
     """
-    formatter = (
-        "observability.JsonFormatter" if json_logs else "observability.TextFormatter"
-    )
+    # The class itself, not a dotted name: dictConfig calls a "()" callable, and
+    # the config stays right wherever this module lives.
+    formatter = JsonFormatter if json_logs else TextFormatter
 
     def handler(stream: str) -> dict:
         return {"class": "logging.StreamHandler", "formatter": "app", "stream": stream}

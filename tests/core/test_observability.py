@@ -291,3 +291,26 @@ def test_requests_sharing_an_app_context_get_their_own_ids(app):
         ]
     assert first != second
     assert passed == "abc-123"
+
+
+@pytest.mark.parametrize("json_logs", [True, False])
+def test_gunicorn_logconfig_is_accepted_by_dictconfig(json_logs):
+    """gunicorn hands logconfig_dict to logging.config.dictConfig: every formatter
+    it names must resolve (a stale dotted path stops gunicorn at start)."""
+    import logging
+    import logging.config
+
+    from core.observability import JsonFormatter, TextFormatter, gunicorn_logconfig
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    config = gunicorn_logconfig(json_logs)
+    try:
+        logging.config.dictConfig(config)
+        formatter = logging.getLogger("gunicorn.error").handlers[0].formatter
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        for name in config.get("loggers", {}):
+            logging.getLogger(name).handlers.clear()
+    assert isinstance(formatter, JsonFormatter if json_logs else TextFormatter)

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from routes.common.access import ID, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from schemas.common import page_of
 from schemas.sales.pipeline import (
@@ -17,14 +18,10 @@ from services.sales import activities
 
 blp = Blueprint("activities", __name__, description="Sales activities across enquiries")
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
 
 @blp.route("")
 class Activities(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(ActivityQueryArgs, location="query")
     @blp.response(200, page_of(ActivitySchema))
     def get(self, args):
@@ -34,7 +31,7 @@ class Activities(MethodView):
 
 @blp.route(f"/<{ID}:activity_id>")
 class ActivityItem(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(ActivityUpdateSchema)
     @blp.response(200, ActivitySchema)
     def patch(self, data, activity_id):

@@ -2,12 +2,12 @@
 "create booking", "list / view bookings" and "cancel booking"): create, list, show,
 quote a cancellation and cancel."""
 
-from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from routes.common.access import CARD_PAYERS, MONEY_ROLES, with_publishable_key
 from routes.common.blueprint import Blueprint
 from routes.common.idempotency import idempotent
 from routes.common.request_facts import request_facts
@@ -98,16 +98,6 @@ class CancelBooking(MethodView):
         )
 
 
-MONEY_ROLES = ("admin", "finance", "customer")
-CARD_PAYERS = ("admin", "sales", "finance", "customer")
-
-
-def _with_key(attempt):
-    """The attempt as the response shows it, with the publishable key."""
-    attempt.publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY") or None
-    return attempt
-
-
 @blp.route("/<int(max=2147483647):booking_id>/payments")
 class BookingPayments(MethodView):
     @roles_required(*MONEY_ROLES)
@@ -139,7 +129,7 @@ class BookingPaymentIntents(MethodView):
     )
     def post(self, data, booking_id):
         """Start a card payment: a provider payment intent the client confirms."""
-        return _with_key(
+        return with_publishable_key(
             card_payments.start_card_payment(
                 account=current_user,
                 booking_id=booking_id,

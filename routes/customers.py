@@ -6,6 +6,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema, ValidationFailed
+from routes.common.access import ID, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from routes.common.idempotency import idempotent
 from routes.common.request_facts import request_facts
@@ -78,14 +79,9 @@ class CustomerById(MethodView):
         customers.delete_customer(customer_id=customer_id, facts=request_facts())
 
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
-
 @blp.route("/duplicates")
 class CustomerDuplicates(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(DuplicateQueryArgs, location="query")
     @blp.response(200, DuplicateListSchema)
     def get(self, args):
@@ -97,7 +93,7 @@ class CustomerDuplicates(MethodView):
 
 @blp.route(f"/<{ID}:customer_id>/merge")
 class CustomerMerge(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(MergeSchema)
     @blp.response(200, CustomerSchema)
     @blp.alt_response(

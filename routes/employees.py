@@ -6,6 +6,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import Forbidden
+from routes.common.access import ID, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
 from schemas.accounts.employees import (
@@ -71,20 +72,15 @@ class EmployeeById(MethodView):
         )
 
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
-
 @blp.route(f"/<{ID}:employee_id>/sales-capacity")
 class SalesCapacity(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.response(200, CapacitySchema)
     def get(self, employee_id):
         """Show an employee's pipeline capacity, absence and open load."""
         return assignment.get_capacity(employee_id=employee_id)
 
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(CapacityUpdateSchema)
     @blp.response(200, CapacitySchema)
     def put(self, data, employee_id):

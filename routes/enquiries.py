@@ -10,6 +10,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from routes.common.access import ID, PIPELINE_PARTIES, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
 from schemas.common import page_of
@@ -34,20 +35,17 @@ from services.sales import activities, enquiries, quotes
 
 blp = Blueprint("enquiries", __name__, description="Enquiries and their note threads")
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-
 
 @blp.route("")
 class Enquiries(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(EnquiryQueryArgs, location="query")
     @blp.response(200, page_of(EnquirySchema))
     def get(self, args):
         """List enquiries (customers: their own), newest first, with filters."""
         return enquiries.list_enquiries(actor=current_user, **args)
 
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(EnquiryCreateSchema)
     @blp.response(201, EnquiryDetailSchema)
     def post(self, data):
@@ -57,13 +55,13 @@ class Enquiries(MethodView):
 
 @blp.route("/<int(max=2147483647):enquiry_id>")
 class EnquiryItem(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.response(200, EnquiryDetailSchema)
     def get(self, enquiry_id):
         """Show an enquiry with its notes, oldest first."""
         return enquiries.get_enquiry(actor=current_user, enquiry_id=enquiry_id)
 
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(EnquiryUpdateSchema)
     @blp.response(200, EnquiryDetailSchema)
     def patch(self, data, enquiry_id):
@@ -73,7 +71,7 @@ class EnquiryItem(MethodView):
             actor=current_user, enquiry_id=enquiry_id, facts=request_facts(), **data
         )
 
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.response(204)
     def delete(self, enquiry_id):
         """Delete an enquiry and its notes."""
@@ -82,14 +80,14 @@ class EnquiryItem(MethodView):
 
 @blp.route("/<int(max=2147483647):enquiry_id>/notes")
 class EnquiryNotes(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(NoteQueryArgs, location="query")
     @blp.response(200, page_of(NoteSchema))
     def get(self, args, enquiry_id):
         """List an enquiry's notes, oldest first."""
         return enquiries.list_notes(actor=current_user, enquiry_id=enquiry_id, **args)
 
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(NoteCreateSchema)
     @blp.response(201, NoteSchema)
     def post(self, data, enquiry_id):
@@ -97,21 +95,16 @@ class EnquiryNotes(MethodView):
         return enquiries.add_note(actor=current_user, enquiry_id=enquiry_id, **data)
 
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
-
 @blp.route(f"/<{ID}:enquiry_id>/activities")
 class EnquiryActivities(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(EnquiryActivityQueryArgs, location="query")
     @blp.response(200, page_of(ActivitySchema))
     def get(self, args, enquiry_id):
         """List an enquiry's activities, soonest due first."""
         return activities.list_enquiry_activities(enquiry_id=enquiry_id, **args)
 
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(ActivityCreateSchema)
     @blp.response(201, ActivitySchema)
     def post(self, data, enquiry_id):
@@ -123,14 +116,14 @@ class EnquiryActivities(MethodView):
 
 @blp.route(f"/<{ID}:enquiry_id>/quotes")
 class EnquiryQuotes(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(EnquiryActivityQueryArgs, location="query")
     @blp.response(200, page_of(QuoteSchema))
     def get(self, args, enquiry_id):
         """List an enquiry's quotes, newest first (customers: their own enquiry's)."""
         return quotes.list_quotes(actor=current_user, enquiry_id=enquiry_id, **args)
 
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(QuoteCreateSchema)
     @blp.response(201, QuoteSchema)
     @blp.alt_response(

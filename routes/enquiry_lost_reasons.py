@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from routes.common.access import ID, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
 from schemas.sales.pipeline import (
@@ -19,14 +20,10 @@ blp = Blueprint(
     "enquiry-lost-reasons", __name__, description="Reasons an enquiry is lost"
 )
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
 
 @blp.route("")
 class LostReasons(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.arguments(LostReasonQueryArgs, location="query")
     @blp.response(200, LostReasonSchema(many=True))
     def get(self, args):

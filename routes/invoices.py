@@ -6,8 +6,8 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from routes.common.access import MONEY_ROLES
 from routes.common.blueprint import Blueprint
-from routes.payments import MONEY_ROLES
 from schemas.common import page_of
 from schemas.payments.billing import InvoiceQueryArgs, InvoiceSchema
 from services.payments import invoices

@@ -5,6 +5,7 @@ from flask.views import MethodView
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from routes.common.access import ID
 from routes.common.blueprint import Blueprint
 from schemas.common import page_of
 from schemas.messaging.outbox import (
@@ -14,8 +15,6 @@ from schemas.messaging.outbox import (
 from services.messaging import outbox
 
 blp = Blueprint("outbox", __name__, description="Outbox of side effects (admin)")
-
-ID = "<int(max=2147483647):{}>"
 
 
 @blp.route("")
@@ -28,7 +27,7 @@ class Outbox(MethodView):
         return outbox.list_messages(**args)
 
 
-@blp.route(f"/{ID.format('message_id')}/retry")
+@blp.route(f"/<{ID}:message_id>/retry")
 class OutboxRetry(MethodView):
     @roles_required("admin")
     @blp.response(200, OutboxMessageSchema)

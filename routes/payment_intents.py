@@ -2,11 +2,11 @@
 show a card payment attempt. Starting one is `POST /bookings/<id>/payment-intents`
 (routes/bookings.py)."""
 
-from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from routes.common.access import CARD_PAYERS, with_publishable_key
 from routes.common.blueprint import Blueprint
 from schemas.payments.card_payments import (
     PaymentIntentSchema,
@@ -19,14 +19,6 @@ blp = Blueprint(
     description="Card payment attempts through the provider",
 )
 
-CARD_PAYERS = ("admin", "sales", "finance", "customer")
-
-
-def _with_key(attempt):
-    """The attempt as the response shows it, with the publishable key."""
-    attempt.publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY") or None
-    return attempt
-
 
 @blp.route("/<int(max=2147483647):attempt_id>")
 class PaymentIntentById(MethodView):
@@ -34,6 +26,6 @@ class PaymentIntentById(MethodView):
     @blp.response(200, PaymentIntentSchema)
     def get(self, attempt_id):
         """Show a card payment attempt (customers: their own)."""
-        return _with_key(
+        return with_publishable_key(
             card_payments.get_attempt(account=current_user, attempt_id=attempt_id)
         )

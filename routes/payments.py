@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from routes.common.access import MONEY_ROLES
 from routes.common.blueprint import Blueprint
 from schemas.common import page_of
 from schemas.payments.billing import (
@@ -15,8 +16,6 @@ from schemas.payments.billing import (
 from services.payments import payments
 
 blp = Blueprint("payments", __name__, description="Payments on bookings")
-
-MONEY_ROLES = ("admin", "finance", "customer")
 
 
 @blp.route("")

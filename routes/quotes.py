@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from routes.common.access import ID, PIPELINE_PARTIES, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from schemas.booking.bookings import BookingSchema
 from schemas.sales.pipeline import (
@@ -18,14 +19,10 @@ blp = Blueprint(
     "quotes", __name__, description="Quotes that lock a price until they expire"
 )
 
-WORKERS = ("admin", "sales")
-PARTIES = ("admin", "sales", "customer")
-ID = "int(max=2147483647)"
-
 
 @blp.route(f"/<{ID}:quote_id>")
 class QuoteItem(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.response(200, QuoteSchema)
     def get(self, quote_id):
         """Show a quote (customers: their own)."""
@@ -34,7 +31,7 @@ class QuoteItem(MethodView):
 
 @blp.route(f"/<{ID}:quote_id>/accept")
 class QuoteAccept(MethodView):
-    @roles_required(*PARTIES)
+    @roles_required(*PIPELINE_PARTIES)
     @blp.response(201, BookingSchema)
     @blp.alt_response(
         409,
@@ -49,7 +46,7 @@ class QuoteAccept(MethodView):
 
 @blp.route(f"/<{ID}:quote_id>/withdraw")
 class QuoteWithdraw(MethodView):
-    @roles_required(*WORKERS)
+    @roles_required(*SALES_WORKERS)
     @blp.response(200, QuoteSchema)
     def post(self, quote_id):
         """Withdraw an open quote."""

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from routes.common.access import ID
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
 from schemas.common import PageArgs, page_of
@@ -28,8 +29,6 @@ blp = Blueprint(
     __name__,
     description="Provider webhooks in, outgoing webhook subscriptions (admin)",
 )
-
-ID = "<int(max=2147483647):{}>"
 
 
 @blp.route("/stripe")
@@ -85,7 +84,7 @@ class WebhookEndpoints(MethodView):
         return webhooks.create_endpoint(**data)
 
 
-@blp.route(f"/endpoints/{ID.format('endpoint_id')}")
+@blp.route(f"/endpoints/<{ID}:endpoint_id>")
 class WebhookEndpointItem(MethodView):
     @roles_required("admin")
     @blp.response(200, WebhookEndpointSchema)
@@ -110,7 +109,7 @@ class WebhookEndpointItem(MethodView):
         webhooks.delete_endpoint(endpoint_id)
 
 
-@blp.route(f"/endpoints/{ID.format('endpoint_id')}/rotate-secret")
+@blp.route(f"/endpoints/<{ID}:endpoint_id>/rotate-secret")
 class WebhookEndpointRotate(MethodView):
     @roles_required("admin")
     @blp.response(200, WebhookEndpointSecretSchema)
@@ -120,7 +119,7 @@ class WebhookEndpointRotate(MethodView):
         return webhooks.rotate_secret(endpoint_id)
 
 
-@blp.route(f"/endpoints/{ID.format('endpoint_id')}/deliveries")
+@blp.route(f"/endpoints/<{ID}:endpoint_id>/deliveries")
 class WebhookDeliveries(MethodView):
     @roles_required("admin")
     @blp.arguments(PageArgs, location="query")
@@ -131,10 +130,7 @@ class WebhookDeliveries(MethodView):
         return webhooks.list_deliveries(endpoint_id, **args)
 
 
-@blp.route(
-    f"/endpoints/{ID.format('endpoint_id')}/deliveries/"
-    f"{ID.format('delivery_id')}/redeliver"
-)
+@blp.route(f"/endpoints/<{ID}:endpoint_id>/deliveries/<{ID}:delivery_id>/redeliver")
 class WebhookRedeliver(MethodView):
     @roles_required("admin")
     @blp.response(202, OutboxMessageSchema)

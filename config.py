@@ -124,6 +124,15 @@ class Config:
         "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT", "3 per minute;10 per hour"
     )
     RATELIMIT_REGISTER = _limit("RATELIMIT_REGISTER", "5 per minute;50 per hour")
+    # Per signed-in account (the token's identity), counting accepted requests only:
+    # enquiries raised (sales capacity is finite) and card payment intents started
+    # (each is a provider call; card testing).
+    RATELIMIT_ENQUIRIES_PER_ACCOUNT = _limit(
+        "RATELIMIT_ENQUIRIES_PER_ACCOUNT", "10 per hour"
+    )
+    RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT = _limit(
+        "RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT", "10 per hour"
+    )
 
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are
     # trusted (werkzeug ProxyFix); 0 = none, the socket peer is the client.
@@ -161,6 +170,18 @@ class Config:
     # Hours staff have to react to a new enquiry before it is flagged overdue.
     ENQUIRY_FIRST_RESPONSE_HOURS = int(
         os.environ.get("ENQUIRY_FIRST_RESPONSE_HOURS", "24")
+    )
+    # A customer raises at most this many open enquiries (new, contacted, quoted,
+    # on_hold...) at once: one account cannot take the whole sales team
+    # (services/sales/enquiries.py; 409 open-enquiries-limit). Staff are not limited.
+    MAX_OPEN_ENQUIRIES_PER_CUSTOMER = int(
+        os.environ.get("MAX_OPEN_ENQUIRIES_PER_CUSTOMER", "5")
+    )
+    # At most this many card payment intents of one booking may be open (pending or
+    # declined, younger than an hour) at once (services/payments/card_payments.py;
+    # 429 too-many-open-intents with Retry-After).
+    MAX_OPEN_INTENTS_PER_BOOKING = int(
+        os.environ.get("MAX_OPEN_INTENTS_PER_BOOKING", "3")
     )
 
     # Card payments through the payment provider (services/payments/provider.py):
@@ -271,6 +292,12 @@ class TestingConfig(Config):
         "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT", GENEROUS_LIMIT
     )
     RATELIMIT_REGISTER = _limit("RATELIMIT_REGISTER", GENEROUS_LIMIT)
+    RATELIMIT_ENQUIRIES_PER_ACCOUNT = _limit(
+        "RATELIMIT_ENQUIRIES_PER_ACCOUNT", GENEROUS_LIMIT
+    )
+    RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT = _limit(
+        "RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT", GENEROUS_LIMIT
+    )
 
 
 class ProductionConfig(Config):

@@ -1,11 +1,15 @@
-"""Request rate limits on the authentication endpoints (docs/design.md
-"API conventions": 429).
+"""Request rate limits (docs/design.md "API conventions": 429): on the
+authentication endpoints, and on the writes one signed-in account could use to hog
+staff or the payment provider.
 
 Flask-Limiter counts attempts per client address (`request.remote_addr`, the real
-client once ProxyFix trusts the reverse proxy, see `TRUSTED_PROXIES`) and, for the
-endpoints that name an account, per submitted email. Counters live in
-`RATELIMIT_STORAGE_URI`: `memory://` is per process, `redis://...` is one budget
-shared by every worker and host (docs/architecture.md "Stack notes").
+client once ProxyFix trusts the reverse proxy, see `TRUSTED_PROXIES`) and per
+account: for the endpoints that name an account in the body, per submitted email;
+for the signed-in writes (enquiries raised, card payment intents started), per
+token identity (`customer:12`, `employee:3`), counting only the requests that were
+accepted (a 2xx answer), so a refused or invalid request costs nothing. Counters
+live in `RATELIMIT_STORAGE_URI`: `memory://` is per process, `redis://...` is one
+budget shared by every worker and host (docs/architecture.md "Stack notes").
 
 Views are marked where they are defined (`@rate_limited("login")` on the method);
 `init_limits(app)` builds one Limiter per application and wraps that application's
@@ -20,8 +24,10 @@ A refused request is a 429 problem (`type` `/problems/rate-limited`) with
 import hashlib
 import math
 import time
+from typing import NamedTuple
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -30,27 +36,56 @@ from core.errors import problem
 EXTENSION_KEY = "easytravels.limiter"
 MARK = "_rate_limit_group"
 
-# group -> (per-address limit config name, per-account limit config name, message)
+
+class Group(NamedTuple):
+    """One kind of limited request: the config names of its per-address and
+    per-account limits (None: no such limit), how the account is found (`email`
+    in the body, or the signed-in `token`) and the 429's message."""
+
+    address_limit: str | None
+    account_limit: str | None
+    account_by: str
+    message: str
+
+
 GROUPS = {
-    "login": (
+    "login": Group(
         "RATELIMIT_LOGIN",
         "RATELIMIT_LOGIN_PER_ACCOUNT",
+        "email",
         "Too many login attempts; wait for the time in Retry-After.",
     ),
-    "otp": (
+    "otp": Group(
         "RATELIMIT_OTP",
         "RATELIMIT_OTP_PER_ACCOUNT",
+        "email",
         "Too many one-time code requests; wait for the time in Retry-After.",
     ),
-    "password-reset": (
+    "password-reset": Group(
         "RATELIMIT_PASSWORD_RESET",
         "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT",
+        "email",
         "Too many password reset requests; wait for the time in Retry-After.",
     ),
-    "register": (
+    "register": Group(
         "RATELIMIT_REGISTER",
         None,
+        "email",
         "Too many registrations from this address; wait for the time in Retry-After.",
+    ),
+    "enquiry": Group(
+        None,
+        "RATELIMIT_ENQUIRIES_PER_ACCOUNT",
+        "token",
+        "Too many enquiries raised from this account; wait for the time in "
+        "Retry-After.",
+    ),
+    "payment-intent": Group(
+        None,
+        "RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT",
+        "token",
+        "Too many card payments started from this account; wait for the time in "
+        "Retry-After.",
     ),
 }
 REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
@@ -58,7 +93,8 @@ REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 
 def rate_limited(group: str):
     """Mark a view method as limited by `group` (a key of GROUPS: "login", "otp",
-    "password-reset", "register"); `init_limits` applies the limits.
+    "password-reset", "register", "enquiry", "payment-intent"); `init_limits`
+    applies the limits.
 
     Put it above the flask-smorest decorators so attempts with a bad body count too.
     Raises ValueError for an unknown group.
@@ -90,6 +126,35 @@ def account_key() -> str:
 def _no_email() -> bool:
     """True when the body names no account (e.g. /auth/otp): no per-account limit."""
     return not submitted_email()
+
+
+def token_identity() -> str:
+    """The signed-in account's token identity (`customer:12`), or "" when the
+    request carries no valid access token (the view then answers 401 itself; the
+    limiter leaves such requests alone). Computed once per request."""
+    if "rate_limit_identity" not in g:
+        try:
+            verify_jwt_in_request(optional=True)
+            identity = get_jwt_identity()
+        except Exception:  # any token problem is the view's to answer
+            identity = None
+        g.rate_limit_identity = str(identity) if identity else ""
+    return g.rate_limit_identity
+
+
+def identity_key() -> str:
+    """Per-account counter key of a signed-in request."""
+    return f"account:{token_identity()}"
+
+
+def _anonymous() -> bool:
+    """True when the request carries no valid token: no per-account limit."""
+    return not token_identity()
+
+
+def _accepted(response) -> bool:
+    """Deduct only for an accepted request (2xx): refusals cost nothing."""
+    return response.status_code < 300
 
 
 def _config_limit(name: str):
@@ -131,22 +196,33 @@ def _marks(view) -> list[tuple[str, str]]:
 
 def _wrap(limiter: Limiter, view, marks):
     """Apply each group's shared per-address and per-account limits to `view`."""
-    for method, group in marks:
-        address_limit, account_limit, message = GROUPS[group]
-        view = limiter.shared_limit(
-            _config_limit(address_limit),
-            scope=group,
-            methods=[method],
-            error_message=message,
-        )(view)
-        if account_limit:
+    for method, name in marks:
+        group = GROUPS[name]
+        if group.address_limit:
             view = limiter.shared_limit(
-                _config_limit(account_limit),
-                scope=f"{group}-account",
+                _config_limit(group.address_limit),
+                scope=name,
+                methods=[method],
+                error_message=group.message,
+            )(view)
+        if group.account_limit and group.account_by == "email":
+            view = limiter.shared_limit(
+                _config_limit(group.account_limit),
+                scope=f"{name}-account",
                 key_func=account_key,
                 exempt_when=_no_email,
                 methods=[method],
-                error_message=message,
+                error_message=group.message,
+            )(view)
+        elif group.account_limit:
+            view = limiter.shared_limit(
+                _config_limit(group.account_limit),
+                scope=f"{name}-account",
+                key_func=identity_key,
+                exempt_when=_anonymous,
+                deduct_when=_accepted,
+                methods=[method],
+                error_message=group.message,
             )(view)
     return view
 

@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from core.rate_limits import rate_limited
 from routes.common.access import CARD_PAYERS, MONEY_ROLES, with_publishable_key
 from routes.common.blueprint import Blueprint
 from routes.common.idempotency import idempotent
@@ -116,6 +117,7 @@ class BookingPayments(MethodView):
 
 @blp.route("/<int(max=2147483647):booking_id>/payment-intents")
 class BookingPaymentIntents(MethodView):
+    @rate_limited("payment-intent")
     @roles_required(*CARD_PAYERS)
     @idempotent
     @blp.arguments(PaymentIntentCreateSchema)
@@ -128,7 +130,9 @@ class BookingPaymentIntents(MethodView):
         503, schema=ProblemSchema, description="Card payments unavailable"
     )
     def post(self, data, booking_id):
-        """Start a card payment: a provider payment intent the client confirms."""
+        """Start a card payment: a provider payment intent the client confirms.
+        Limited per account (RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT) and per booking
+        (MAX_OPEN_INTENTS_PER_BOOKING open intents); 429 with Retry-After."""
         return with_publishable_key(
             card_payments.start_card_payment(
                 account=current_user,

@@ -10,6 +10,7 @@ from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from core.rate_limits import rate_limited
 from routes.common.access import ID, PIPELINE_PARTIES, SALES_WORKERS
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
@@ -45,11 +46,14 @@ class Enquiries(MethodView):
         """List enquiries (customers: their own), newest first, with filters."""
         return enquiries.list_enquiries(actor=current_user, **args)
 
+    @rate_limited("enquiry")
     @roles_required(*PIPELINE_PARTIES)
     @blp.arguments(EnquiryCreateSchema)
     @blp.response(201, EnquiryDetailSchema)
     def post(self, data):
-        """Raise an enquiry (customers for themselves; staff for a customer)."""
+        """Raise an enquiry (customers for themselves; staff for a customer).
+        Limited per account (RATELIMIT_ENQUIRIES_PER_ACCOUNT); a customer keeps at
+        most MAX_OPEN_ENQUIRIES_PER_CUSTOMER open ones."""
         return enquiries.create_enquiry(actor=current_user, **data)
 
 

@@ -31,7 +31,8 @@ Made through the API:
 - `raise_enquiry`: an enquiry raised by sales (enquiries, pagination).
 
 Readers: `refunds_of` (a booking's refunds), `live_seats` (a departure's seats
-against its live bookings), `item_ids` and `one_page_meta` (list responses).
+against its live bookings), `item_ids` and `one_page_meta` (list responses),
+`assert_problem` (the RFC 9457 problem shape of every error response).
 
 Accounts come from the `actors` fixture (tests/conftest.py).
 """
@@ -50,6 +51,7 @@ from services.booking.bookings import CANCELLATION_POLICY, new_reference
 from services.payments import billing, wallet
 
 API = "/api/v1"
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
 PACKAGES_URL = f"{API}/packages"
 CANCEL_URL = f"{API}/bookings/{{}}/cancel"
 
@@ -527,6 +529,18 @@ def live_seats(app, departure_id) -> tuple[int, list[int]]:
 def item_ids(response) -> list:
     """The item ids of a list response, in order."""
     return [item["id"] for item in response.get_json()["items"]]
+
+
+def assert_problem(response, status):
+    """Assert `response` is an RFC 9457 problem with `status` (no traceback in
+    it); returns its body (core/errors.py, docs/design.md "API conventions")."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert set(body) >= PROBLEM_KEYS
+    assert body["status"] == status
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
 
 
 def one_page_meta(total: int, per_page: int = 20) -> dict:

@@ -3,6 +3,16 @@ enquiry; "Accounts and roles": create enquiry, work enquiries / the pipeline).
 
 Rules kept here, beyond the design's words:
 - a customer raises enquiries only for themselves; another `customer_id` is 422;
+- a customer raising their own enquiry may have at most
+  MAX_OPEN_ENQUIRIES_PER_CUSTOMER enquiries in an open stage (OPEN_STAGES: new,
+  contacted, quoted, on_hold) at once; one more is 409 `open-enquiries-limit`,
+  refused before anything is written. Won and lost ones do not count, so closing one
+  frees a slot. Staff raising an enquiry for a customer are not limited
+  (docs/security.md "Open enquiries per customer");
+- only staff learn about look-alike customers: the `duplicates` of a new enquiry
+  (other customers with the same email or normalised phone) are computed for a staff
+  caller alone, a customer's response has no `duplicates` at all (docs/security.md
+  "Duplicate hints are for staff only");
 - `package_id` must name an existing package (customers: a published one), else 422;
 - `source` says where the enquiry came from (web_form, phone, email, walk_in,
   partner, campaign, with an optional `campaign_tag`); a customer's own enquiry is
@@ -25,7 +35,7 @@ Rules kept here, beyond the design's words:
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -73,6 +83,62 @@ def _enquiry_customer(actor, customer_id: int | None) -> Customer:
     return customer
 
 
+def open_enquiry_count(customer_id: int) -> int:
+    """How many of the customer's enquiries are in an open stage (OPEN_STAGES)."""
+    return db.session.scalar(
+        select(func.count(Enquiry.id)).where(
+            Enquiry.customer_id == customer_id, Enquiry.stage.in_(OPEN_STAGES)
+        )
+    )
+
+
+def _lock_customer(customer_id: int) -> None:
+    """Hold the customer's row until the commit, so that parallel requests of one
+    customer read and write one after the other: SELECT ... FOR UPDATE on
+    PostgreSQL (the next statement then sees what the request before committed);
+    SQLite ignores FOR UPDATE, so there an UPDATE that changes nothing takes the
+    database's write lock (docs/architecture.md: a conditional write, not
+    `with_for_update`, serialises SQLite)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id)
+            .values(updated_at=Customer.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    db.session.execute(
+        select(Customer.id).where(Customer.id == customer_id).with_for_update()
+    )
+
+
+def check_open_enquiries(actor, customer: Customer) -> None:
+    """Refuse a customer's own new enquiry when they already have
+    MAX_OPEN_ENQUIRIES_PER_CUSTOMER open ones (module docstring; docs/security.md
+    "Open enquiries per customer"): one account cannot take the whole sales team.
+    Staff raising an enquiry for a customer are not limited.
+
+    The customer's row is locked first (_lock_customer, held until the enquiry
+    commits), so parallel requests of one customer count one after the other.
+    Raises Conflict (409 `open-enquiries-limit`, with `limit` and
+    `open_enquiries`); the refusal rolls the lock back, nothing is written.
+    """
+    if is_staff(actor):
+        return
+    limit = current_app.config["MAX_OPEN_ENQUIRIES_PER_CUSTOMER"]
+    _lock_customer(customer.id)
+    count = open_enquiry_count(customer.id)
+    if count >= limit:
+        db.session.rollback()
+        raise Conflict(
+            f"You already have {count} open enquiries; a customer may have at most "
+            f"{limit} open at once (MAX_OPEN_ENQUIRIES_PER_CUSTOMER). Reply to one "
+            "of them, or wait until one is closed.",
+            code="open-enquiries-limit",
+            extra={"limit": limit, "open_enquiries": count},
+        )
+
+
 def _record_stage(enquiry: Enquiry, to_stage: str, *, by, now: datetime) -> None:
     """Move the enquiry to `to_stage` and keep the history row with the time spent
     in the stage it leaves (no commit)."""
@@ -112,13 +178,22 @@ def create_enquiry(
     """Raise a `new` enquiry, assign it by round-robin and commit.
 
     `actor` is the calling Employee (admin, sales: for `customer_id`, required) or
-    Customer (for themselves: "contact us", source `web_form`). The returned
-    enquiry carries `duplicates`: other customers whose email or normalised phone
-    match its customer's (services/sales/customer_merge.py). Raises ValidationFailed
-    (422) for a missing or foreign `customer_id` or an unknown package.
+    Customer (for themselves: "contact us", source `web_form`). For a staff actor
+    the returned enquiry carries `duplicates`: other customers whose email or
+    normalised phone match its customer's (services/sales/customer_merge.py); for
+    a customer it has none, not even an empty list (a customer could otherwise set
+    their phone to someone else's and read that person's contact data;
+    docs/security.md "Duplicate hints are for staff only").
+
+    A customer may have at most MAX_OPEN_ENQUIRIES_PER_CUSTOMER open enquiries
+    (check_open_enquiries); staff raising one for a customer are not limited.
+    Raises ValidationFailed (422) for a missing or foreign `customer_id` or an
+    unknown package; Conflict (409 `open-enquiries-limit`) for a customer at the
+    limit, before anything is written.
     """
     customer = _enquiry_customer(actor, customer_id)
     _check_package(actor, package_id)
+    check_open_enquiries(actor, customer)
     now = utcnow()
     hours = current_app.config.get("ENQUIRY_FIRST_RESPONSE_HOURS", 24)
     enquiry = Enquiry(
@@ -137,9 +212,10 @@ def create_enquiry(
     db.session.flush()
     assignment.auto_assign(enquiry, now=now)
     db.session.commit()
-    enquiry.duplicates = customer_merge.find_duplicates(
-        email=customer.email, phone=customer.phone, exclude_id=customer.id
-    )
+    if is_staff(actor):
+        enquiry.duplicates = customer_merge.find_duplicates(
+            email=customer.email, phone=customer.phone, exclude_id=customer.id
+        )
     return enquiry
 
 

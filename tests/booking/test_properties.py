@@ -183,7 +183,9 @@ class BookingMachine(RuleBasedStateMachine):
             headers,
             {"amount": f"{amount:.2f}"},
         )
-        assert response.status_code in (201, 409, 422), response.get_json()
+        assert response.status_code in (201, 409, 422, 429), response.get_json()
+        if response.status_code == 429:  # MAX_OPEN_INTENTS_PER_BOOKING open already
+            assert response.get_json()["type"] == "/problems/too-many-open-intents"
         if response.status_code == 201 and card is not None:
             intent = response.get_json()["provider_payment_id"]
             self.provider.confirm(intent, card)

@@ -12,6 +12,7 @@ from models import Booking, Departure, Enquiry, EnquiryLostReason, EnquiryNote, 
 from models.enquiry import ENQUIRY_TRANSITIONS
 from services.sales import lost_reasons
 from tests.factories import (
+    assert_problem,
     make_bare_package,
     make_departure,
     one_page_meta,
@@ -318,6 +319,112 @@ def test_create_anonymous_with_bad_body_is_401(app, client):
     response = client.post(URL, json={"nonsense": True})
     assert response.status_code == 401
     assert counts(app) == (0, 0)
+
+
+# --- open enquiries per customer (docs/security.md "Open enquiries per customer") ---
+
+
+def raise_own(client, customer, n=1):
+    """The customer raises an enquiry for themselves; returns the response."""
+    return client.post(
+        URL,
+        json={"subject": f"Question {n}", "message": "Is breakfast included?"},
+        headers=customer["headers"],
+    )
+
+
+def lose(client, actors, enquiry_id):
+    """Sales marks the enquiry lost with the reason `other` (over the API)."""
+    sales = actors.headers("sales")
+    listed = client.get("/api/v1/enquiry-lost-reasons", headers=sales)
+    assert listed.status_code == 200
+    other = next(r["id"] for r in listed.json if r["code"] == "other")
+    response = client.patch(
+        f"{URL}/{enquiry_id}",
+        json={"stage": "lost", "lost_reason_id": other},
+        headers=sales,
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["stage"] == "lost"
+
+
+def test_customer_open_enquiries_limit_is_409_before_any_write(app, client, actors):
+    limit = app.config["MAX_OPEN_ENQUIRIES_PER_CUSTOMER"]
+    me = actors.customer()
+    for n in range(limit):
+        assert raise_own(client, me, n).status_code == 201
+    assert counts(app) == (limit, 0)
+
+    response = raise_own(client, me, limit)
+
+    body = assert_problem(response, 409)
+    assert body["type"] == "/problems/open-enquiries-limit"
+    assert body["title"] == "Conflict"
+    assert (body["limit"], body["open_enquiries"]) == (limit, limit)
+    assert "MAX_OPEN_ENQUIRIES_PER_CUSTOMER" in body["detail"]
+    assert counts(app) == (limit, 0)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Enquiry)
+                .where(Enquiry.customer_id == me["id"])
+            )
+            == limit
+        )
+
+
+def test_customer_limit_counts_only_open_stages(app, client, actors):
+    limit = app.config["MAX_OPEN_ENQUIRIES_PER_CUSTOMER"]
+    me = actors.customer()
+    ids = [raise_own(client, me, n).json["id"] for n in range(limit)]
+    set_status(app, ids[0], "won")
+    set_status(app, ids[1], "on_hold")
+    set_status(app, ids[2], "quoted")
+
+    # won no longer counts: one slot is free; on_hold and quoted still count
+    assert raise_own(client, me, limit).status_code == 201
+    assert raise_own(client, me, limit + 1).status_code == 409
+
+
+def test_closing_an_enquiry_frees_a_slot(app, client, actors):
+    limit = app.config["MAX_OPEN_ENQUIRIES_PER_CUSTOMER"]
+    me = actors.customer()
+    ids = [raise_own(client, me, n).json["id"] for n in range(limit)]
+    assert raise_own(client, me, limit).status_code == 409
+
+    lose(client, actors, ids[0])
+
+    again = raise_own(client, me, limit)
+    assert again.status_code == 201, again.json
+    assert again.json["customer_id"] == me["id"]
+    assert raise_own(client, me, limit + 1).status_code == 409
+
+
+def test_staff_are_not_limited_for_a_customer(app, client, actors):
+    limit = app.config["MAX_OPEN_ENQUIRIES_PER_CUSTOMER"]
+    me = actors.customer()
+    for n in range(limit):
+        assert raise_own(client, me, n).status_code == 201
+
+    by_sales = raise_enquiry(client, actors, me["id"])
+
+    assert by_sales["customer_id"] == me["id"]
+    assert by_sales["stage"] == "new"
+    assert counts(app) == (limit + 1, 0)
+    assert raise_own(client, me, limit + 1).status_code == 409
+
+
+def test_limit_is_per_customer_and_from_config(app, client, actors, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_OPEN_ENQUIRIES_PER_CUSTOMER", 1)
+    first, second = actors.customer(), actors.customer()
+    assert raise_own(client, first).status_code == 201
+    assert raise_own(client, second).status_code == 201
+
+    refused = raise_own(client, first, 2)
+
+    body = assert_problem(refused, 409)
+    assert (body["limit"], body["open_enquiries"]) == (1, 1)
 
 
 # --- role matrix ---------------------------------------------------------------------

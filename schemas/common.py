@@ -1,6 +1,6 @@
 """Schema building blocks: money, pagination envelope, list arguments, problems."""
 
-from datetime import UTC
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -73,6 +73,40 @@ def require_decimal_string(value) -> None:
         raise ValidationError("Use the ASCII digits 0-9 (and one '.').")
 
 
+# Dates and moments the API accepts in filters and in planning fields: years 2000 to
+# 2100. Far dates (0001-01-01, 9999-12-31) overflow the date arithmetic of the
+# reports (the day after date_to) and of the UTC conversion: a 422, not a 500
+# (docs/security.md "Bounded dates").
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+DATE_RANGE_ERROR = f"Must be between {FIRST_DATE} and {LAST_DATE}."
+FILTER_DATES = validate.Range(min=FIRST_DATE, max=LAST_DATE, error=DATE_RANGE_ERROR)
+MOMENTS = validate.Range(
+    min=datetime.combine(FIRST_DATE, time.min, tzinfo=UTC),
+    max=datetime.combine(LAST_DATE, time(23, 59, 59), tzinfo=UTC),
+    error=f"Must be between {FIRST_DATE}T00:00:00Z and {LAST_DATE}T23:59:59Z.",
+)
+
+
+def _with_validator(bound: validate.Validator, kwargs: dict) -> dict:
+    """`kwargs` of a field with `bound` run before the field's own validators."""
+    extra = kwargs.pop("validate", None)
+    if extra is None:
+        extra = []
+    elif callable(extra):
+        extra = [extra]
+    return {**kwargs, "validate": [bound, *extra]}
+
+
+class FilterDate(fields.Date):
+    """An ISO 8601 date bounded to FILTER_DATES (2000-01-01 to 2100-12-31; 422
+    otherwise), for date filters of query arguments (report ranges, package
+    search); other validators given with `validate=` run after the bound."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**_with_validator(FILTER_DATES, kwargs))
+
+
 class UTCAwareDateTime(fields.AwareDateTime):
     """An ISO 8601 datetime with an offset that must also exist in UTC: year 1 at
     +14:00 or year 9999 at -14:00 would overflow the conversion (422, not 500)."""
@@ -87,6 +121,15 @@ class UTCAwareDateTime(fields.AwareDateTime):
                 "The date is out of range once converted to UTC."
             ) from exc
         return moment
+
+
+class BoundedDateTime(UTCAwareDateTime):
+    """A UTCAwareDateTime bounded to MOMENTS (2000-01-01T00:00:00Z to
+    2100-12-31T23:59:59Z; 422 otherwise), for planned moments such as an activity's
+    `due_at` or an absence; other validators given with `validate=` run after."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**_with_validator(MOMENTS, kwargs))
 
 
 class StrictBoolean(fields.Boolean):

@@ -3,7 +3,15 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.package import PACKAGE_STATUSES, TRANSPORT_MODES
-from schemas.common import NO_NUL, NOT_BLANK, Currency, Money, PageArgs, sort_field
+from schemas.common import (
+    NO_NUL,
+    NOT_BLANK,
+    Currency,
+    FilterDate,
+    Money,
+    PageArgs,
+    sort_field,
+)
 
 TITLE = validate.Length(min=1, max=200)
 PLACE = validate.Length(min=1, max=120)
@@ -180,8 +188,8 @@ class PackageQueryArgs(PageArgs):
     transport_mode = fields.String(validate=validate.OneOf(TRANSPORT_MODES))
     min_price = Money()
     max_price = Money()
-    starts_after = fields.Date()
-    starts_before = fields.Date()
+    starts_after = FilterDate()
+    starts_before = FilterDate()
     status = fields.String(validate=validate.OneOf(PACKAGE_STATUSES))
     sort = sort_field(
         "created_at",

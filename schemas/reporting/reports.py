@@ -3,20 +3,20 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import ID, NO_NUL, Money
+from schemas.common import ID, NO_NUL, FilterDate, Money
 
 FORMATS = ("json", "csv")
 MAX_LIMIT = 100_000
 
 
 class ReportArgs(Schema):
-    """`?date_from=&date_to=` (ISO dates, inclusive, UTC) and `format=json|csv`
-    (default: JSON, or CSV when `Accept: text/csv`)."""
+    """`?date_from=&date_to=` (ISO dates, inclusive, UTC, years 2000 to 2100) and
+    `format=json|csv` (default: JSON, or CSV when `Accept: text/csv`)."""
 
-    date_from = fields.Date(
+    date_from = FilterDate(
         metadata={"description": "First day (inclusive, UTC)", "example": "2026-01-01"}
     )
-    date_to = fields.Date(
+    date_to = FilterDate(
         metadata={"description": "Last day (inclusive, UTC)", "example": "2026-12-31"}
     )
     format = fields.String(

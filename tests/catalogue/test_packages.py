@@ -9,7 +9,7 @@ import pytest
 from core.extensions import db
 from models import Departure, ItineraryDay, Package
 from tests.catalogue.conftest import EDITORS, EVERYONE, STAFF, published
-from tests.factories import create_package, item_ids, package_body
+from tests.factories import assert_problem, create_package, item_ids, package_body
 
 URL = "/api/v1/packages"
 NON_EDITORS = ["hr", "sales", "finance", "customer"]
@@ -639,6 +639,35 @@ def test_list_packages_bad_transport_or_date_is_422(client, query):
 
     assert response.status_code == 422
     assert f"query.{query.split('=')[0]}" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "starts_after=9999-12-31",
+        "starts_before=9999-12-31",
+        "starts_after=0001-01-01",
+        "starts_before=1999-12-31",
+        "starts_after=2101-01-01",
+    ],
+)
+def test_list_packages_far_start_dates_are_422(client, query):
+    """docs/security.md "Bounded dates": date filters stay within 2000-2100."""
+    response = client.get(f"{URL}?{query}")
+
+    body = assert_problem(response, 422)
+    field = f"query.{query.split('=')[0]}"
+    assert body["errors"] == {field: ["Must be between 2000-01-01 and 2100-12-31."]}
+
+
+def test_list_packages_start_dates_at_the_bounds_are_200(client, actors, app):
+    package = published(client, actors)
+    add_departure(app, package["id"], days_ahead=10)
+
+    response = client.get(f"{URL}?starts_after=2000-01-01&starts_before=2100-12-31")
+
+    assert response.status_code == 200
+    assert item_ids(response) == [package["id"]]
 
 
 def test_list_packages_sort_by_price(client, actors):

@@ -32,6 +32,7 @@ from models import (
     WalletEntry,
 )
 from models.base import utcnow
+from tests.factories import assert_problem
 
 API = "/api/v1/reports"
 D = Decimal
@@ -966,6 +967,54 @@ def test_bad_filters_are_422(client, finance, query, field):
     assert resp.status_code == 422
     body = resp.get_json()
     assert body["status"] == 422 and field in body["errors"]
+
+
+# Every report, including the pipeline reports of test_pipeline_reports.py;
+# test_every_report_is_listed keeps the list equal to the registered routes.
+EVERY_REPORT = [
+    *ALL_REPORTS,
+    "enquiries/response-times",
+    "enquiries/lost-reasons",
+    "enquiries/revenue-won",
+]
+
+
+def test_every_report_is_listed(app):
+    registered = {
+        rule.rule.removeprefix(f"{API}/")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(f"{API}/")
+    }
+    assert registered == set(EVERY_REPORT)
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("date_to=9999-12-31", "query.date_to"),
+        ("date_from=0001-01-01", "query.date_from"),
+        ("date_from=0001-01-01&date_to=9999-12-31", "query.date_to"),
+        ("date_from=9999-12-31", "query.date_from"),
+        ("date_to=1999-12-31", "query.date_to"),
+        ("date_from=2101-01-01", "query.date_from"),
+    ],
+)
+@pytest.mark.parametrize("path", EVERY_REPORT)
+def test_far_dates_are_422_not_500(client, finance, path, query, field):
+    """docs/security.md "Bounded dates": filters outside 2000-2100 are refused."""
+    resp = client.get(f"{API}/{path}?{query}", headers=finance)
+    body = assert_problem(resp, 422)
+    assert body["type"] == "/problems/validation-error"
+    assert body["errors"][field] == ["Must be between 2000-01-01 and 2100-12-31."]
+
+
+@pytest.mark.parametrize("path", EVERY_REPORT)
+def test_dates_at_the_bounds_are_200(client, finance, path):
+    resp = client.get(
+        f"{API}/{path}?date_from=2000-01-01&date_to=2100-12-31", headers=finance
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["rows"] == []
 
 
 def test_interval_is_validated(client, finance):

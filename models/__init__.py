@@ -19,6 +19,7 @@ from models.idempotency import IdempotencyKey
 from models.outbox import OutboxMessage, WebhookEndpoint
 from models.package import PACKAGE_STATUSES, TRANSPORT_MODES, ItineraryDay, Package
 from models.pipeline import (
+    CustomerMergeRequest,
     EnquiryActivity,
     EnquiryAssignment,
     EnquiryLostReason,
@@ -43,6 +44,7 @@ __all__ = [
     "CatalogueVersion",
     "CreditNote",
     "Customer",
+    "CustomerMergeRequest",
     "Departure",
     "DepartureCategory",
     "DocumentSequence",

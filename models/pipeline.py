@@ -12,6 +12,7 @@ from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
 
 ACTIVITY_KINDS = ("call", "email", "meeting", "task")
 QUOTE_STATUSES = ("open", "accepted", "withdrawn")
+MERGE_REQUEST_STATUSES = ("pending", "approved", "rejected")
 ASSIGNMENT_METHODS = ("round_robin", "manual", "pool")
 # The managed list's starting content (code, label); admins add and retire reasons.
 DEFAULT_LOST_REASONS = (
@@ -202,6 +203,45 @@ class Quote(TimestampMixin, db.Model):
     def current_status(self) -> str:
         """The status callers see: an open quote past `valid_until` is `expired`."""
         return "expired" if self.expired() else self.status
+
+
+class CustomerMergeRequest(db.Model):
+    """A request to merge `from_customer_id` into `customer_id` whose emails and
+    phones do not match, waiting for a second employee (admin or finance, not the
+    requester) to approve or reject it (maker-checker; services/sales/
+    merge_requests.py). The status moves once, pending -> approved | rejected."""
+
+    __tablename__ = "customer_merge_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending','approved','rejected')", name="status_valid"
+        ),
+        CheckConstraint("customer_id <> from_customer_id", name="distinct_customers"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The survivor; RESTRICT keeps the request (the approval's evidence) on file.
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    from_customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending", nullable=False, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL")
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, index=True
+    )
 
 
 PHONE_KEY_DIGITS = 9

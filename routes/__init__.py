@@ -7,6 +7,7 @@ from routes.activities import blp as activities_blp
 from routes.audit import blp as audit_blp
 from routes.auth import blp as auth_blp
 from routes.bookings import blp as bookings_blp
+from routes.customer_merge_requests import blp as customer_merge_requests_blp
 from routes.customers import blp as customers_blp
 from routes.departures import blp as departures_blp
 from routes.employees import blp as employees_blp
@@ -34,6 +35,7 @@ BLUEPRINTS = [
             (auth_blp, "auth"),
             (employees_blp, "employees"),
             (customers_blp, "customers"),
+            (customer_merge_requests_blp, "customer-merge-requests"),
             (packages_blp, "packages"),
             (departures_blp, "departures"),
             (enquiries_blp, "enquiries"),

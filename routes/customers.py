@@ -1,6 +1,9 @@
 """Customers endpoints (docs/design.md "Resource map": /customers; roles matrix rows
-"register / list / view / edit / delete customer")."""
+"register / list / view / edit / delete customer"), duplicates and merges; a merge
+of customers who share no email or phone files a merge request
+(routes/customer_merge_requests.py, docs/security.md "Merging customers")."""
 
+from flask import jsonify, url_for
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
@@ -26,11 +29,12 @@ from schemas.payments.wallets import (
 from schemas.sales.pipeline import (
     DuplicateListSchema,
     DuplicateQueryArgs,
+    MergeRequestSchema,
     MergeSchema,
 )
 from services.accounts import customers
 from services.payments import wallet
-from services.sales import customer_merge
+from services.sales import customer_merge, merge_requests
 
 blp = Blueprint("customers", __name__, description="Customers")
 
@@ -91,18 +95,52 @@ class CustomerDuplicates(MethodView):
         return {"items": customer_merge.find_duplicates(**args)}
 
 
+# The 202 of a merge that needs approval dumps a merge request, not a customer.
+_MERGE_REQUEST = MergeRequestSchema()
+
+
+def _merge_request_url(request_id: int) -> str:
+    """The path of one merge request (the 202's Location)."""
+    return url_for("customer-merge-requests.MergeRequestById", request_id=request_id)
+
+
 @blp.route(f"/<{ID}:customer_id>/merge")
 class CustomerMerge(MethodView):
     @roles_required(*SALES_WORKERS)
     @blp.arguments(MergeSchema)
-    @blp.response(200, CustomerSchema)
+    @blp.response(
+        200, CustomerSchema, description="Merged at once (email or phone match)"
+    )
     @blp.alt_response(
-        409, schema=ProblemSchema, description="Conflicting live bookings"
+        202,
+        schema=MergeRequestSchema,
+        description="Not merged: a merge request awaits an admin's or finance's "
+        "approval (Location: the request)",
+        headers={
+            "Location": {
+                "description": "The merge request",
+                "schema": {"type": "string"},
+            }
+        },
+        success=True,
+    )
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="Conflicting live bookings, or a merge request already pending",
     )
     def post(self, data, customer_id):
-        """Merge another customer record into this one (everything moves; audited)."""
-        return customer_merge.merge_customers(
+        """Merge another customer record into this one: at once when their email or
+        phone match, else file a merge request for a second employee (audited)."""
+        outcome = merge_requests.merge_or_request(
             actor=current_user, customer_id=customer_id, **data, facts=request_facts()
+        )
+        if outcome.request is None:
+            return outcome.customer
+        return (
+            jsonify(_MERGE_REQUEST.dump(outcome.request)),
+            202,
+            {"Location": _merge_request_url(outcome.request.id)},
         )
 
 

@@ -1,14 +1,15 @@
 """Schemas of the sales pipeline around enquiries: lost reasons, activities,
-quotes, sales capacity, duplicate customers and merges (docs/design.md
-"Lifecycles": enquiry)."""
+quotes, sales capacity, duplicate customers, merges and merge requests
+(docs/design.md "Lifecycles": enquiry; docs/security.md "Merging customers")."""
 
 from marshmallow import Schema, fields, validate
 
-from models.pipeline import ACTIVITY_KINDS, QUOTE_STATUSES
+from models.pipeline import ACTIVITY_KINDS, MERGE_REQUEST_STATUSES, QUOTE_STATUSES
 from schemas.booking.bookings import MAX_SEATS, TravellerSchema
 from schemas.common import (
     ID,
     NO_NUL,
+    BoundedDateTime,
     Money,
     PageArgs,
     StrictBoolean,
@@ -93,7 +94,7 @@ class ActivityCreateSchema(Schema):
         validate=SUMMARY,
         metadata={"example": "Call back about the child price"},
     )
-    due_at = fields.AwareDateTime(
+    due_at = BoundedDateTime(
         required=True, metadata={"example": "2026-03-14T10:00:00+00:00"}
     )
     owner_id = fields.Integer(strict=True, validate=ID, metadata={"example": 4})
@@ -111,7 +112,7 @@ class ActivityUpdateSchema(Schema):
     summary = fields.String(
         validate=SUMMARY, metadata={"example": "Call back after 5 pm"}
     )
-    due_at = fields.AwareDateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
+    due_at = BoundedDateTime(metadata={"example": "2026-03-14T10:00:00+00:00"})
     owner_id = fields.Integer(strict=True, validate=ID)
     note = fields.String(
         allow_none=True,
@@ -209,10 +210,10 @@ class CapacityUpdateSchema(Schema):
     capacity = fields.Integer(
         strict=True, validate=validate.Range(min=0, max=10000), metadata={"example": 25}
     )
-    absent_from = fields.AwareDateTime(
+    absent_from = BoundedDateTime(
         allow_none=True, metadata={"example": "2026-08-01T00:00:00+00:00"}
     )
-    absent_until = fields.AwareDateTime(
+    absent_until = BoundedDateTime(
         allow_none=True, metadata={"example": "2026-08-15T00:00:00+00:00"}
     )
 
@@ -231,8 +232,73 @@ class DuplicateListSchema(Schema):
 
 
 class MergeSchema(Schema):
-    """Merge `from_customer_id` into the customer of the path."""
+    """Merge `from_customer_id` into the customer of the path: at once when their
+    email or normalised phone match, else as a merge request awaiting a second
+    employee's approval, with `reason` telling the checker why."""
 
     from_customer_id = fields.Integer(
         required=True, strict=True, validate=ID, metadata={"example": 13}
+    )
+    reason = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=2000), NOT_BLANK],
+        metadata={"example": "Same traveller: new email after a marriage."},
+    )
+
+
+class MergeRequestSchema(Schema):
+    """A merge of two customers whose email and phone do not match, waiting for
+    (or given) the approval of an admin or finance employee other than the
+    requester (maker-checker)."""
+
+    id = fields.Integer(dump_only=True, metadata={"example": 5})
+    customer_id = fields.Integer(
+        dump_only=True,
+        metadata={"example": 12, "description": "The customer that stays."},
+    )
+    from_customer_id = fields.Integer(
+        dump_only=True,
+        metadata={"example": 13, "description": "The customer merged into it."},
+    )
+    status = fields.String(
+        dump_only=True,
+        metadata={"enum": list(MERGE_REQUEST_STATUSES), "example": "pending"},
+    )
+    reason = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "Same traveller: new email after a marriage."},
+    )
+    requested_by_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"example": 4}
+    )
+    decided_by_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"example": None}
+    )
+    decided_at = fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"example": None}
+    )
+    rejection_reason = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": None}
+    )
+    created_at = fields.DateTime(
+        dump_only=True, metadata={"example": "2026-03-14T10:00:00+00:00"}
+    )
+
+
+class MergeRequestQueryArgs(PageArgs):
+    """`?status=pending|approved|rejected&customer_id=` (either side); newest first."""
+
+    status = fields.String(validate=validate.OneOf(MERGE_REQUEST_STATUSES))
+    customer_id = fields.Integer(validate=ID)
+    sort = sort_field("created_at")
+
+
+class MergeRequestRejectSchema(Schema):
+    """Why the merge is refused (required, not blank)."""
+
+    reason = fields.String(
+        required=True,
+        validate=[validate.Length(max=2000), NOT_BLANK],
+        metadata={"example": "Different people: same name, other birth dates."},
     )

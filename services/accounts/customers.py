@@ -1,13 +1,13 @@
 """Customers: registration (self or by staff), lookups, listing, edits and deletion
 (docs/design.md "Accounts and roles", "Rules with numbers": deleting a customer)."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from auth.passwords import hash_password
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
-from models import Booking, Customer, OtpCode
+from models import Booking, Customer, CustomerMergeRequest, OtpCode
 from models.account import is_staff
 from models.base import utcnow
 from services.accounts.employees import normalise_email
@@ -19,6 +19,11 @@ SORTABLE = ("name", "email", "created_at")
 HAS_BOOKINGS = (
     "The customer has bookings and cannot be deleted: financial records are kept. "
     "Deactivate the customer instead (PATCH active=false)."
+)
+IN_MERGE_REQUEST = (
+    "The customer is named in a merge request, kept as the record of its approval "
+    '(docs/security.md "Merging customers"), and cannot be deleted. Deactivate '
+    "the customer instead (PATCH active=false)."
 )
 
 
@@ -117,6 +122,29 @@ def get_customer(*, customer_id: int, actor) -> Customer:
     return get_or_404(Customer, customer_id, "Customer")
 
 
+def _audit_changes(customer, changes, old_phone, was_active, *, actor, facts) -> None:
+    """Audit a changed phone (a matching phone lets staff merge two customers
+    without a second approver, services/sales/customer_merge.py) and a changed
+    `active` flag."""
+    if "phone" in changes and customer.phone != old_phone:
+        audit.record(
+            "customer.phone_changed",
+            entity_type="customer",
+            entity_id=customer.id,
+            facts=facts,
+            actor=actor,
+            details={"old_phone": old_phone, "new_phone": customer.phone},
+        )
+    if "active" in changes and changes["active"] != was_active:
+        audit.record(
+            "customer.reactivated" if customer.active else "customer.deactivated",
+            entity_type="customer",
+            entity_id=customer.id,
+            facts=facts,
+            actor=actor,
+        )
+
+
 def update_customer(
     *, customer_id: int, changes: dict, actor, facts: audit.RequestFacts | None = None
 ) -> Customer:
@@ -150,6 +178,7 @@ def update_customer(
             customer, email, actor=actor, via="admin", facts=facts
         )
     was_active = customer.active
+    old_phone = customer.phone
     for field, value in changes.items():
         if field == "name":
             value = value.strip()
@@ -158,14 +187,7 @@ def update_customer(
         setattr(customer, field, value)
     if changes.get("active") is False:
         customer.tokens_valid_after = utcnow()
-    if "active" in changes and changes["active"] != was_active:
-        audit.record(
-            "customer.reactivated" if customer.active else "customer.deactivated",
-            entity_type="customer",
-            entity_id=customer.id,
-            facts=facts,
-            actor=actor,
-        )
+    _audit_changes(customer, changes, old_phone, was_active, actor=actor, facts=facts)
     _commit_unique_email()
     if old_email is not None:
         email_change.tell_old_address(customer, old_email)
@@ -183,12 +205,21 @@ def delete_customer(
 
     Raises NotFound (404), Conflict (409) when the customer has any booking, also
     one made concurrently (the RESTRICT foreign key refuses the delete)
-    (docs/design.md "Rules with numbers").
+    (docs/design.md "Rules with numbers"), 409 `customer-in-merge-request` when a
+    merge request names them (models.pipeline.CustomerMergeRequest, RESTRICT).
     """
     customer = get_or_404(Customer, customer_id, "Customer")
     booked = select(Booking.id).where(Booking.customer_id == customer.id).limit(1)
     if db.session.scalar(booked) is not None:
         raise Conflict(HAS_BOOKINGS, code="customer-has-bookings")
+    named = select(CustomerMergeRequest.id).where(
+        or_(
+            CustomerMergeRequest.customer_id == customer.id,
+            CustomerMergeRequest.from_customer_id == customer.id,
+        )
+    )
+    if db.session.scalar(named.limit(1)) is not None:
+        raise Conflict(IN_MERGE_REQUEST, code="customer-in-merge-request")
     db.session.execute(
         delete(OtpCode).where(
             OtpCode.account_type == "customer", OtpCode.account_id == customer.id

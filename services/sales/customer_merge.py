@@ -4,12 +4,20 @@ sales pipeline; roles matrix: "work the pipeline" is admin's and sales').
 Detection: two customers are candidates when their emails match (any case) or their
 normalised phones match (models.pipeline.phone_key: the last nine digits).
 
+Who may merge at once (docs/security.md "Merging customers"): a merge moves
+bookings, money and wallet credit, so it is made at once only for a pair that
+matches, by email (normalised: stripped, any case) or by normalised phone; any
+other pair needs a second employee's approval (maker-checker, the requests in
+services/sales/merge_requests.py) and is refused here (403 `merge-needs-approval`)
+unless it comes with that approval.
+
 Merging `from_customer_id` into `customer_id` moves, in one transaction: enquiries
 (with their notes, activities and quotes), quotes, bookings with their invoices,
 payments, refunds and wallet entries, and the wallet balance. The merged record is
 kept, deactivated, with `merged_into_id` pointing at the survivor and its tokens
 ended, so that its audit trail (append-only, never rewritten) still resolves; a
-`customer.merged` audit entry lists every moved id.
+`customer.merged` audit entry lists every moved id (and, for an approved request,
+the request and its requester).
 
 Conflicting states (the merge is refused, 409 `merge-conflict`): both customers hold
 a live booking (held, with its hold not lapsed, or confirmed) on the same
@@ -21,7 +29,7 @@ complete one) before merging. Bookings in any other state never conflict: finish
 
 from sqlalchemy import or_, select, update
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from models import (
     Booking,
@@ -130,21 +138,32 @@ def _move(model, source_id: int, target_id: int) -> list[int]:
     return ids
 
 
-def merge_customers(
-    *,
-    actor,
-    customer_id: int,
-    from_customer_id: int,
-    facts: audit.RequestFacts | None = None,
-) -> Customer:
-    """Merge `from_customer_id` into `customer_id` (rules in the module docstring)
-    and commit once, audited as done by `actor` with the request `facts`. Returns
-    the surviving customer.
+def matched_on(target: Customer, source: Customer) -> list[str]:
+    """What shows two customer records to be one person: `"email"` when their
+    emails match once normalised (stripped, any case), `"phone"` when their
+    normalised phones (models.pipeline.phone_key, the last nine digits) match; []
+    for an unrelated pair, whose merge needs a second employee's approval
+    (module docstring, docs/security.md "Merging customers"). Raises nothing."""
+    matched = []
+    if normalise_email(target.email) == normalise_email(source.email):
+        matched.append("email")
+    phone = phone_key(target.phone)
+    if phone is not None and phone == phone_key(source.phone):
+        matched.append("phone")
+    return matched
+
+
+def lock_mergeable(
+    *, customer_id: int, from_customer_id: int
+) -> tuple[Customer, Customer]:
+    """Lock both customers (in id order on PostgreSQL) and check that merging
+    `from_customer_id` into `customer_id` could be carried out now (rules in the
+    module docstring); returns (survivor, source), still locked, nothing changed.
 
     Raises ValidationFailed (422: the same id twice, an unknown or already merged
-    source), NotFound (404: unknown target), Conflict (409 `merge-conflict` with
-    `departure_ids`: both hold live bookings of the same departure; 409
-    `customer-merged` for a target that was itself merged away).
+    source), NotFound (404: unknown target), Conflict (409 `customer-merged` for a
+    target that was itself merged away; 409 `merge-conflict` with `departure_ids`:
+    both hold live bookings of the same departure).
     """
     if customer_id == from_customer_id:
         raise ValidationFailed(
@@ -170,6 +189,57 @@ def merge_customers(
             code="merge-conflict",
             extra={"departure_ids": clash},
         )
+    return target, source
+
+
+def merge_customers(
+    *,
+    actor,
+    customer_id: int,
+    from_customer_id: int,
+    facts: audit.RequestFacts | None = None,
+) -> Customer:
+    """Merge `from_customer_id` into `customer_id` at once, for a pair whose email
+    or phone match (rules in the module docstring), and commit once, audited as
+    done by `actor` with the request `facts`. Returns the surviving customer.
+
+    Raises what lock_mergeable raises (422, 404, 409 `customer-merged`, 409
+    `merge-conflict`) and Forbidden (403 `merge-needs-approval`) for a pair that
+    does not match: file a merge request instead
+    (services/sales/merge_requests.py, docs/security.md "Merging customers").
+    """
+    target, source = lock_mergeable(
+        customer_id=customer_id, from_customer_id=from_customer_id
+    )
+    return merge_locked(target, source, actor=actor, facts=facts)
+
+
+def merge_locked(
+    target: Customer,
+    source: Customer,
+    *,
+    actor,
+    facts: audit.RequestFacts | None = None,
+    approval: dict | None = None,
+) -> Customer:
+    """Carry out the merge of `source` into `target`, both as lock_mergeable
+    returned them, with whatever the session already holds (an approval's status
+    change), and commit once; audited as done by `actor` with the request `facts`.
+    Returns the surviving customer.
+
+    `approval` is given only for an approved merge request (`{"merge_request_id",
+    "requested_by_id", "requested_by_email"}`, put in the `customer.merged` entry);
+    without it the pair must match (matched_on), else Forbidden (403
+    `merge-needs-approval`, docs/security.md "Merging customers").
+    """
+    matched = matched_on(target, source)
+    if not matched and approval is None:
+        raise Forbidden(
+            "These customers share no email or phone; merging them needs a second "
+            "employee's approval: file a merge request.",
+            code="merge-needs-approval",
+        )
+    now = utcnow()
     moved = {
         name: _move(model, source.id, target.id)
         for name, model in (
@@ -204,8 +274,11 @@ def merge_customers(
         details={
             "from_customer_id": source.id,
             "from_email": source.email,
+            "from_phone": source.phone,
+            "matched_on": matched,
             "wallet_moved": wallet,
             **moved,
+            **(approval or {}),
         },
     )
     audit.record(

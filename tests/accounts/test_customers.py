@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 
 from auth.passwords import verify_password
 from core.extensions import db
-from models import Booking, Customer, Departure, Enquiry, EnquiryNote, OtpCode, Package
+from models import (
+    AuditEntry,
+    Booking,
+    Customer,
+    Departure,
+    Enquiry,
+    EnquiryNote,
+    OtpCode,
+    Package,
+)
 from models.base import utcnow
 from tests.accounts.conftest import ROLES
 from tests.conftest import PASSWORD
@@ -603,3 +612,30 @@ def test_delete_customer_role_matrix(app, client, actors, role, status):
 
     assert response.status_code == status
     assert (row(app, target["id"]) is None) is (status == 204)
+
+
+def test_phone_change_is_audited(app, client, actors):
+    customer = actors.customer(phone="+353 1 555 0100")
+    sales = actors.employee("sales")
+    resp = client.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"phone": "+353 1 555 0199"},
+        headers=sales["headers"],
+    )
+    assert resp.status_code == 200, resp.get_json()
+    same = client.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"phone": "+353 1 555 0199"},
+        headers=sales["headers"],
+    )
+    assert same.status_code == 200
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "customer.phone_changed")
+        ).all()
+        assert [(e.actor_id, e.details) for e in entries] == [
+            (
+                sales["id"],
+                {"old_phone": "+353 1 555 0100", "new_phone": "+353 1 555 0199"},
+            )
+        ]

@@ -12,6 +12,7 @@ from core.extensions import db
 from models import (
     Booking,
     Customer,
+    CustomerMergeRequest,
     Departure,
     Employee,
     Enquiry,
@@ -134,8 +135,21 @@ def build_world(app, password_hash):
             valid_until=utcnow() + timedelta(days=7),
         )
         db.session.add(quote)
+        twins = [
+            Customer(name=f"Twin {n}", email=f"twin{n}@example.test") for n in (1, 2)
+        ]
+        db.session.add_all(twins)
+        db.session.flush()
+        merge_request = CustomerMergeRequest(
+            customer_id=twins[0].id,
+            from_customer_id=twins[1].id,
+            status="pending",
+            requested_by_id=target_emp.id,
+        )
+        db.session.add(merge_request)
         db.session.commit()
         return {
+            "merge_request": merge_request.id,
             "quote": quote.id,
             "payer": payer.id,
             "employee": target_emp.id,
@@ -424,6 +438,29 @@ CASES = [
             "POST",
             f"/customers/{w['customer']}/merge",
             {"from_customer_id": w["payer"]},
+        ),
+    ),
+    (
+        "list merge requests",
+        {"admin", "sales", "finance"},
+        lambda w, me: ("GET", "/customer-merge-requests?status=pending", None),
+    ),
+    (
+        "approve customer merge",
+        {"admin", "finance"},
+        lambda w, me: (
+            "POST",
+            f"/customer-merge-requests/{w['merge_request']}/approve",
+            None,
+        ),
+    ),
+    (
+        "reject customer merge",
+        {"admin", "finance"},
+        lambda w, me: (
+            "POST",
+            f"/customer-merge-requests/{w['merge_request']}/reject",
+            {"reason": "Two people"},
         ),
     ),
     (

@@ -1,2 +1,2 @@
-"""Tests of the sales: enquiries, assignment, activities, quotes, lost reasons and
-customer merges."""
+"""Tests of the sales: enquiries, assignment, activities, quotes, lost reasons,
+customer merges and merge requests."""

@@ -24,7 +24,7 @@ from models import (
 )
 from models.base import utcnow
 from services.payments import wallet
-from tests.factories import make_departure
+from tests.factories import assert_problem, make_departure
 
 API = "/api/v1"
 
@@ -610,6 +610,59 @@ def test_activities_due_today(app, client, actors):
     assert [a["id"] for a in today.json["items"]] == [created.json["id"]]
 
 
+FAR_MOMENTS = [
+    "9999-12-31T23:00:00-14:00",  # past year 9999 once in UTC: was a 500
+    "0001-01-01T00:00:00+14:00",  # before year 1 once in UTC: was a 500
+    "9999-12-31T23:59:59+00:00",
+    "1999-12-31T23:59:59+00:00",
+    "2101-01-01T00:00:00+00:00",
+]
+
+
+@pytest.mark.parametrize("moment", FAR_MOMENTS)
+def test_activity_far_due_at_is_422(app, client, actors, moment):
+    """docs/security.md "Bounded dates": due_at stays within 2000-2100 (UTC)."""
+    headers = actors.headers("sales")
+    enquiry = raise_enquiry(client, headers, actors.customer()["id"])
+    url = f"{API}/enquiries/{enquiry['id']}/activities"
+    body = {"kind": "call", "summary": "Call back", "due_at": moment}
+
+    refused = client.post(url, headers=headers, json=body)
+
+    assert "due_at" in assert_problem(refused, 422)["errors"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(EnquiryActivity.id))) == 0
+    created = client.post(
+        url, headers=headers, json={**body, "due_at": "2100-12-31T23:59:59+00:00"}
+    )
+    assert created.status_code == 201, created.json
+    edited = client.patch(
+        f"{API}/activities/{created.json['id']}",
+        headers=headers,
+        json={"due_at": moment},
+    )
+    assert "due_at" in assert_problem(edited, 422)["errors"]
+
+
+@pytest.mark.parametrize("field", ["absent_from", "absent_until"])
+@pytest.mark.parametrize("moment", FAR_MOMENTS)
+def test_far_absence_is_422(client, actors, field, moment):
+    """docs/security.md "Bounded dates": an absence stays within 2000-2100 (UTC)."""
+    sales = actors.account("sales")
+
+    refused = client.put(
+        f"{API}/employees/{sales['id']}/sales-capacity",
+        headers=sales["headers"],
+        json={field: moment},
+    )
+
+    assert field in assert_problem(refused, 422)["errors"]
+    shown = client.get(
+        f"{API}/employees/{sales['id']}/sales-capacity", headers=sales["headers"]
+    )
+    assert shown.status_code == 200 and shown.json[field] is None
+
+
 # --- duplicates and merge -------------------------------------------------------------
 
 
@@ -657,7 +710,10 @@ def test_duplicates_by_email_or_normalised_phone(client, actors):
 
 def test_merge_moves_everything_and_is_audited(app, client, actors):
     sales = actors.headers("sales")
-    keep, gone = actors.customer(phone=None), actors.customer(phone="+1 555 123 4567")
+    # One person twice: the same email in another case, so the merge is immediate
+    # (unrelated pairs wait for approval: tests/sales/test_merge_requests.py).
+    keep = actors.customer(phone=None, email="Dana.Moss@Example.test")
+    gone = actors.customer(phone="+1 555 123 4567", email="dana.moss@example.test")
     departure_a = make_departure(app, capacity=10)
     departure_b = make_departure(app, capacity=10)
     kept_booking = book(client, sales, keep["id"], departure_a)
@@ -715,6 +771,7 @@ def test_merge_moves_everything_and_is_audited(app, client, actors):
         assert entry.details["bookings"] == [moved_booking["id"]]
         assert entry.details["quotes"] == [quote["id"]]
         assert entry.details["wallet_moved"] == "40.00"
+        assert entry.details["matched_on"] == ["email"]
     assert kept_booking["id"] != moved_booking["id"]
     listed = client.get(f"{API}/bookings?customer_id={keep['id']}", headers=sales)
     assert {b["id"] for b in listed.json["items"]} == {
@@ -733,7 +790,9 @@ def test_merge_moves_everything_and_is_audited(app, client, actors):
 
 def test_merge_refused_for_conflicting_live_bookings(app, client, actors):
     sales = actors.headers("sales")
-    keep, gone = actors.customer(), actors.customer()
+    # The same phone written two ways: a pair that may be merged at once.
+    keep = actors.customer(phone="+44 20 7946 0958")
+    gone = actors.customer(phone="020-7946-0958")
     departure = make_departure(app, capacity=10)
     book(client, sales, keep["id"], departure)
     clash = book(client, sales, gone["id"], departure)

@@ -9,7 +9,7 @@ error (core.errors.APIError) into a non-zero exit with its message.
     departures cancel     cancel a whole departure and refund every booking
     enquiries ...         send-reminders
     outbox relay          deliver due outbox rows in this process
-    payments reconcile    card payments whose webhook never arrived
+    payments reconcile    card payments and provider refunds whose webhook never arrived
 """
 
 import sys
@@ -267,14 +267,18 @@ payments_cli = AppGroup(
     help="Only attempts last changed at least this long ago (90s, 10m, 2h).",
 )
 def reconcile(older_than):
-    """Apply succeeded card payments whose webhook never arrived; retry refunds.
+    """Apply succeeded card payments whose webhook never arrived; retry refunds;
+    record refunds made at the provider (last 30 days) whose event never arrived.
 
-    Calls services.payments.card_payments.reconcile_pending and prints its counts.
+    Calls services.payments.card_payments.reconcile_pending and
+    services.payments.provider_money.reconcile_refunds and prints their counts.
     """
     from services.payments.card_payments import reconcile_pending
+    from services.payments.provider_money import reconcile_refunds
 
     try:
         counts = reconcile_pending(older_than=parse_duration(older_than))
+        counts.update(reconcile_refunds())
     except APIError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))

@@ -84,13 +84,19 @@ class CreditNote(db.Model):
 
 
 class Payment(db.Model):
-    """Money received for a booking."""
+    """Money received for a booking. A card payment the cardholder disputes with
+    their bank carries the provider's dispute (`dispute_status` open -> won | lost;
+    services/payments/provider_money.py)."""
 
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
             "method IN ('card','bank_transfer','cash','wallet')", name="method_valid"
+        ),
+        CheckConstraint(
+            "dispute_status IS NULL OR dispute_status IN ('open','won','lost')",
+            name="dispute_status_valid",
         ),
     )
 
@@ -111,6 +117,8 @@ class Payment(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
     )
+    dispute_status: Mapped[str | None] = mapped_column(String(10))
+    provider_dispute_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
@@ -119,15 +127,32 @@ class Payment(db.Model):
         "Booking", backref=db.backref("payments", order_by="Payment.id")
     )
 
+    @property
+    def disputed(self) -> bool:
+        """True while the cardholder's dispute of this payment is open."""
+        return self.dispute_status == "open"
+
+
+REFUND_ORIGINS = ("service", "provider", "dispute")
+
 
 class Refund(db.Model):
     """Money given back for a booking: to the wallet (completed at once) or to the
     original payment method (`pending` until finance marks it completed, or, for a
-    provider payment, `completed` / `failed` by the provider's answer)."""
+    provider payment, `completed` / `failed` by the provider's answer).
+
+    `origin` says who gave it back: `service` (this API: cancellations, staff;
+    counted in the booking's `amount_refunded`), `provider` (a refund made at the
+    payment provider, e.g. in its dashboard) or `dispute` (a dispute the cardholder
+    won at their bank). The last two reverse part of a card payment: they lower the
+    booking's `amount_paid` instead (services/payments/provider_money.py)."""
 
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "origin IN ('service','provider','dispute')", name="origin_valid"
+        ),
         CheckConstraint(
             "destination IN ('wallet','original')", name="destination_valid"
         ),
@@ -163,7 +188,11 @@ class Refund(db.Model):
     payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("payments.id", ondelete="RESTRICT"), index=True
     )
-    provider_refund_id: Mapped[str | None] = mapped_column(String(255))
+    # Unique: one provider refund (or lost dispute, by its id) is recorded once.
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    origin: Mapped[str] = mapped_column(
+        String(10), default="service", server_default="service", nullable=False
+    )
     failure_message: Mapped[str | None] = mapped_column(Text)
     # Indexed: cash-basis revenue counts refunds by the day money went back.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -8,7 +8,17 @@ same columns.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
@@ -88,6 +98,11 @@ class Booking(TimestampMixin, db.Model):
         ForeignKey("employees.id", ondelete="SET NULL")
     )
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # True while a card payment of the booking is disputed at the cardholder's bank
+    # (services/payments/provider_money.py).
+    disputed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer = relationship("Customer")

@@ -4,10 +4,12 @@ service, and register the service's webhook with it.
     python scripts/localstripe_server.py --port 0 --webhook-url URL --secret S \
         --env-file PATH
 
-starts localstripe on a free port (or --port), waits until it answers, registers
-the webhook (localstripe's `POST /_config/webhooks/<id>` with `url` and `secret`),
-writes `STRIPE_API_BASE=...` to --env-file when given, then stays in the foreground
-until interrupted (stopping localstripe). Tests import `LocalStripe` directly.
+starts localstripe (with the refund and dispute events of
+scripts/localstripe_events.py) on a free port (or --port), waits until it answers,
+registers the webhook (localstripe's `POST /_config/webhooks/<id>` with `url` and
+`secret`), writes `STRIPE_API_BASE=...` to --env-file when given, then stays in the
+foreground until interrupted (stopping localstripe). Tests import `LocalStripe`
+directly.
 
 localstripe saves its state to the fixed file /tmp/localstripe.pickle after every
 write; `--from-scratch` only skips reading it back, so every instance started here
@@ -37,10 +39,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _executable() -> str:
-    """The localstripe script next to this interpreter (the project's .venv)."""
-    candidate = Path(sys.executable).parent / "localstripe"
-    return str(candidate) if candidate.exists() else "localstripe"
+def _command() -> list[str]:
+    """localstripe with the refund and dispute events it lacks
+    (scripts/localstripe_events.py), run by this interpreter (the project's
+    .venv)."""
+    return [sys.executable, str(ROOT / "scripts" / "localstripe_events.py")]
 
 
 class LocalStripe:
@@ -56,7 +59,7 @@ class LocalStripe:
         """Start the process and wait until its API answers; raises RuntimeError."""
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
         self.process = subprocess.Popen(
-            [_executable(), "--port", str(self.port), "--from-scratch"],
+            [*_command(), "--port", str(self.port), "--from-scratch"],
             stdout=log,
             stderr=log,
             start_new_session=True,

@@ -71,15 +71,17 @@ class Receiver:
         self.thread.start()
 
     def wait_for(
-        self, event_type: str, object_id: str, timeout: float = 10.0
+        self, event_type: str, object_id: str, timeout: float = 10.0, *, field="id"
     ) -> Delivery:
-        """The first delivery of `event_type` about `object_id`; AssertionError after
-        `timeout` seconds (localstripe sends about 1 s after the event)."""
+        """The first delivery of `event_type` whose object's `field` (default its
+        id) is `object_id`; AssertionError after `timeout` seconds (localstripe
+        sends about 1 s after the event)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
                 for delivery in self.deliveries:
-                    if delivery.type == event_type and delivery.object_id == object_id:
+                    found = delivery.event["data"]["object"].get(field)
+                    if delivery.type == event_type and found == object_id:
                         return delivery
             time.sleep(0.05)
         raise AssertionError(

@@ -125,6 +125,14 @@ class BookingSchema(Schema):
     deposit_amount = Money(dump_only=True)
     balance_due_date = fields.Date(dump_only=True, allow_none=True)
     penalty_amount = Money(dump_only=True, allow_none=True)
+    disputed = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "example": False,
+            "description": "True while a card payment of the booking is disputed "
+            "at the cardholder's bank.",
+        },
+    )
     price_snapshot = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

@@ -66,7 +66,8 @@ class RefundSchema(Schema):
     """A refund: to the wallet (completed at once) or to the original method
     (`pending` until finance completes it; for a provider card payment `completed`
     or `failed` by the provider's answer, a failed one retried with
-    POST /refunds/<id>/retry)."""
+    POST /refunds/<id>/retry). Refunds made at the payment provider and lost card
+    disputes are recorded too (`origin`)."""
 
     id = fields.Integer(dump_only=True)
     booking_id = fields.Integer(dump_only=True)
@@ -96,6 +97,17 @@ class RefundSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     payment_id = fields.Integer(
         dump_only=True, allow_none=True, metadata={"example": 42}
+    )
+    origin = fields.String(
+        dump_only=True,
+        metadata={
+            "enum": ["service", "provider", "dispute"],
+            "example": "service",
+            "description": "service: given back through this API (counted in the "
+            "booking's amount_refunded); provider: made at the payment provider; "
+            "dispute: a card dispute lost. The last two lower the booking's "
+            "amount_paid instead.",
+        },
     )
     provider_refund_id = fields.String(
         dump_only=True,

@@ -67,6 +67,18 @@ class PaymentSchema(Schema):
         metadata={"example": "ch_3PqZ8e2eZvKYlo2C1x8VnL0a"},
     )
     recorded_by_id = fields.Integer(dump_only=True, allow_none=True)
+    disputed = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "example": False,
+            "description": "True while the cardholder's dispute is open.",
+        },
+    )
+    dispute_status = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"enum": ["open", "won", "lost", None], "example": None},
+    )
     created_at = fields.DateTime(dump_only=True)
 
 

@@ -166,6 +166,20 @@ def reconcile_provider_payments(now: datetime | None = None) -> int:
     return counts["applied"] + counts["refunded"]
 
 
+def reconcile_provider_refunds(now: datetime | None = None) -> int:
+    """Once a day, compare the provider's refunds of the last 30 days' card payments
+    with ours and record the ones made at the provider whose event never arrived
+    (services.payments.provider_money.reconcile_refunds: the webhook's own
+    once-only function). Does nothing while card payments are not configured.
+    Returns how many refunds it recorded (docs/payments.md "Money changed at the
+    provider")."""
+    from services.payments import provider, provider_money
+
+    if not provider.card_payments_enabled(current_app.config):
+        return 0
+    return provider_money.reconcile_refunds(now=now)["refunds_recorded"]
+
+
 def activity_reminders(now: datetime | None = None) -> int:
     """Queue the reminder mail of every sales activity now due, once each
     (services.sales.activities.send_due_reminders; docs/design.md "Lifecycles":
@@ -191,6 +205,12 @@ JOBS = (
         "easytravels.jobs.reconcile_provider_payments",
         timedelta(minutes=15),
         "reconcile_provider_payments",
+    ),
+    Job(
+        "easytravels.jobs.reconcile_provider_refunds",
+        timedelta(days=1),
+        "reconcile_provider_refunds",
+        (3, 30),
     ),
     Job(
         "easytravels.jobs.activity_reminders",

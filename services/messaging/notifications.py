@@ -10,6 +10,10 @@ they are sent synchronously (services.messaging.mail.send_mail).
 
 import sys
 
+from sqlalchemy import select
+
+from core.extensions import db
+from models import Employee
 from services.messaging.outbox import enqueue_mail
 
 
@@ -144,4 +148,24 @@ def activity_due(activity) -> None:
         f"Reminder: {activity.kind} due {due} (enquiry {activity.enquiry_id})",
         f'Hello {activity.owner.name},\n\nYour {activity.kind} "{activity.summary}" on '
         f"enquiry {activity.enquiry_id} ({activity.enquiry.subject}) is due {due}.\n",
+    )
+
+
+def finance_alert(booking, *, subject: str, body: str, dedupe_key: str) -> int:
+    """Tell every active finance employee that money of `booking` changed outside
+    this API (a refund made at the payment provider, a card dispute); once per
+    `dedupe_key` and recipient. Returns how many mails were queued."""
+    emails = db.session.scalars(
+        select(Employee.email).where(
+            Employee.role == "finance", Employee.active.is_(True)
+        )
+    ).all()
+    return sum(
+        _send(
+            email,
+            f"Booking {booking.reference}: {subject}",
+            f"Hello,\n\n{body}\n\nBooking {booking.reference}, {_trip(booking)}.\n",
+            dedupe_key=f"{dedupe_key}:{email}",
+        )
+        for email in emails
     )

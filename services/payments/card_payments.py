@@ -19,29 +19,39 @@ the commit.
 """
 
 import logging
+import math
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import stripe
+from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from core.errors import APIError, ValidationFailed
 from core.extensions import db
-from models import PaymentAttempt, ProviderEvent
+from models import PaymentAttempt
 from models.account import is_staff
 from models.base import utcnow
 from services.audit import audit
 from services.messaging import notifications
-from services.payments import payments, provider
+from services.payments import payments, provider, provider_money
+from services.payments.provider_events import (
+    PROVIDER,
+    Outcome,
+    attempt_of,
+    claim_event,
+    commit_or_rollback,
+    currency_field,
+    event_object,
+    minor_amount,
+    text_field,
+)
 from services.shared.money import money
 from services.shared.records import check_owner, get_or_404
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "stripe"
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 HANDLED = (SUCCEEDED, FAILED)
@@ -49,6 +59,9 @@ RETRYABLE_FROM = ("pending", "failed")
 # Abandoned intents are not polled for ever: reconciliation looks at attempts created
 # within this window (automatic refunds still owed are retried whatever their age).
 RECONCILE_WINDOW = timedelta(days=7)
+# An intent counts as open (MAX_OPEN_INTENTS_PER_BOOKING) for this long after it was
+# created while nobody paid it.
+OPEN_INTENT_WINDOW = timedelta(hours=1)
 
 
 class InvalidSignature(APIError):
@@ -58,19 +71,20 @@ class InvalidSignature(APIError):
         super().__init__(400, detail, code="invalid-signature")
 
 
-@dataclass
-class Outcome:
-    """What applying one provider event or reconciliation did: `applied` (payment
-    recorded), `failed`, `refund` (money given back), `duplicate` (event seen),
-    `unchanged` (the attempt was already settled), `unknown` (no such attempt),
-    `ignored` (event type not handled)."""
+class TooManyOpenIntents(APIError):
+    """429: the booking already has MAX_OPEN_INTENTS_PER_BOOKING open intents; the
+    client should confirm one of them (its client_secret) or wait `retry_after`
+    seconds until the oldest stops counting."""
 
-    result: str
-    attempt_id: int | None = None
-
-    def as_dict(self) -> dict:
-        """The webhook's answer body."""
-        return {"received": True, "result": self.result, "attempt_id": self.attempt_id}
+    def __init__(self, limit: int, retry_after: int):
+        super().__init__(
+            429,
+            f"This booking already has {limit} open card payments; confirm one of "
+            "them or wait for the time in Retry-After.",
+            code="too-many-open-intents",
+            extra={"limit": limit},
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 # --- starting a card payment --------------------------------------------------------
@@ -93,11 +107,13 @@ def start_card_payment(
     held booking, never more than due), checked again when the money arrives. The intent
     carries the amount in minor units, the currency, metadata (booking id, reference,
     attempt key) and our idempotency key. Raises NotFound (404), Conflict (409),
-    ValidationFailed (422), ProviderUnavailable (503), ProviderRefused (502).
+    ValidationFailed (422), TooManyOpenIntents (429: MAX_OPEN_INTENTS_PER_BOOKING
+    open intents already), ProviderUnavailable (503), ProviderRefused (502).
     """
     booking = payments.check_card_intent(
         account=account, booking_id=booking_id, amount=amount
     )
+    _check_open_intents(booking.id)
     amount = money(amount)
     key = f"easytravels-intent-{uuid.uuid4()}"
     known = {
@@ -151,6 +167,30 @@ def start_card_payment(
     return attempt
 
 
+def _check_open_intents(booking_id: int, now=None) -> None:
+    """Refuse a new intent while the booking has MAX_OPEN_INTENTS_PER_BOOKING open
+    ones: attempts `pending` or `failed` (the client may still confirm them with
+    another card) created within OPEN_INTENT_WINDOW. Each intent is a provider call
+    and a card-testing attempt (docs/security.md "Card payments"). Raises
+    TooManyOpenIntents (429, Retry-After: when the oldest leaves the window)."""
+    limit = current_app.config["MAX_OPEN_INTENTS_PER_BOOKING"]
+    now = now or utcnow()
+    created = db.session.scalars(
+        select(PaymentAttempt.created_at)
+        .where(
+            PaymentAttempt.booking_id == booking_id,
+            PaymentAttempt.status.in_(RETRYABLE_FROM),
+            PaymentAttempt.created_at > now - OPEN_INTENT_WINDOW,
+        )
+        .order_by(PaymentAttempt.created_at)
+    ).all()
+    if len(created) >= limit:
+        frees_at = created[len(created) - limit] + OPEN_INTENT_WINDOW
+        raise TooManyOpenIntents(
+            limit, max(1, math.ceil((frees_at - now).total_seconds()))
+        )
+
+
 def get_attempt(*, account, attempt_id: int) -> PaymentAttempt:
     """`GET /payment-intents/<id>`: one attempt; NotFound (404) when missing or, for
     a customer, not theirs (docs/design.md "Accounts and roles")."""
@@ -166,60 +206,61 @@ def handle_webhook(
     *, payload: bytes, signature: str | None, facts: audit.RequestFacts | None = None
 ) -> dict:
     """`POST /webhooks/stripe`: verify `Stripe-Signature` over the raw `payload`
-    with STRIPE_WEBHOOK_SECRET (300 s tolerance, stripe.Webhook.construct_event) and
-    apply the event at most once. `payment_intent.succeeded` records the payment
-    (amount and currency from the event), `payment_intent.payment_failed` marks the
-    attempt failed; other types are acknowledged and ignored. The audit entries are
-    by `system` with the request `facts` (request id, the sender's address).
+    with STRIPE_WEBHOOK_SECRET (300 s tolerance) and apply the event at most once.
+    `payment_intent.succeeded` records the payment (amount and currency from the
+    event), `payment_intent.payment_failed` marks the attempt failed; refunds made
+    at the provider and disputes are applied by services.payments.provider_money;
+    other types are acknowledged and ignored. The audit entries are by `system`
+    with the request `facts` (request id, the sender's address).
 
     Returns `{"received": true, "result", "attempt_id"}`. Raises InvalidSignature
-    (400, nothing changed), APIError 400 `malformed-event` (signed, but without the
-    PaymentIntent's id, amount or currency) and ProviderUnavailable (503, no webhook
-    secret).
+    (400, nothing changed), MalformedEvent (400 `malformed-event`: signed, but not
+    an event object, or a field it needs is missing or of the wrong type; nothing
+    recorded) and ProviderUnavailable (503, no webhook secret).
     """
     try:
         event = provider.construct_event(payload, signature)
-    except (ValueError, stripe.SignatureVerificationError) as exc:
+    except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(
             f"The Stripe-Signature header does not verify: {exc}".strip()
         ) from exc
-    event = _plain(event)
-    event_type = event.get("type")
-    if event_type not in HANDLED:
-        return Outcome("ignored").as_dict()
-    try:
-        intent = event["data"]["object"]
-        intent["id"], intent["amount"], intent["currency"], event["id"]
-    except (KeyError, TypeError) as exc:
-        raise APIError(
-            400,
-            f"The event lacks a field it must carry: {exc}.",
-            code="malformed-event",
-        ) from exc
-    if event_type == SUCCEEDED:
-        outcome = apply_succeeded(
-            provider_payment_id=intent["id"],
-            amount_minor=_received(intent),
-            currency=intent["currency"],
-            event_id=event["id"],
-            event_type=event_type,
-            facts=facts,
-        )
+    event_type = event["type"]
+    if event_type in provider_money.HANDLED:
+        outcome = provider_money.apply_event(event, facts=facts)
+    elif event_type in HANDLED:
+        outcome = _apply_intent_event(event, facts)
     else:
-        outcome = apply_failed(
-            provider_payment_id=intent["id"],
-            message=_decline_message(intent),
-            event_id=event["id"],
-            event_type=event_type,
-            facts=facts,
-        )
+        outcome = Outcome("ignored")
     return outcome.as_dict()
 
 
-def _plain(stripe_object) -> dict:
-    """A StripeObject as plain dicts and lists (the library's objects are not dicts)."""
-    return (
-        stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else stripe_object
+def _apply_intent_event(event: dict, facts) -> Outcome:
+    """A PaymentIntent's success or decline, its fields checked first
+    (MalformedEvent, 400)."""
+    intent = event_object(event)
+    intent_id = text_field(intent, "id")
+    if event["type"] == SUCCEEDED:
+        received = intent.get("amount_received")
+        return apply_succeeded(
+            provider_payment_id=intent_id,
+            amount_minor=(
+                minor_amount(intent, "amount_received")
+                if received
+                else minor_amount(intent)
+            ),
+            currency=currency_field(intent),
+            event_id=event["id"],
+            event_type=SUCCEEDED,
+            facts=facts,
+        )
+    minor_amount(intent)
+    currency_field(intent)
+    return apply_failed(
+        provider_payment_id=intent_id,
+        message=_decline_message(intent),
+        event_id=event["id"],
+        event_type=FAILED,
+        facts=facts,
     )
 
 
@@ -232,31 +273,9 @@ def _received(intent) -> int:
 
 def _decline_message(intent) -> str:
     """The provider's reason for a declined payment, or a generic sentence."""
-    error = intent.get("last_payment_error") or {}
-    return error.get("message") or "Card declined."
-
-
-def _claim_event(event_id: str | None, event_type: str) -> bool:
-    """Insert the event id (flush); False when it was applied before (a replay) or a
-    concurrent delivery committed it first. `None` (reconciliation) always claims."""
-    if event_id is None:
-        return True
-    db.session.add(ProviderEvent(id=event_id, provider=PROVIDER, type=event_type))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
-
-
-def _attempt_of(provider_payment_id: str) -> PaymentAttempt | None:
-    """The attempt of a PaymentIntent id, or None (not created by this service)."""
-    return db.session.scalar(
-        select(PaymentAttempt).where(
-            PaymentAttempt.provider_payment_id == provider_payment_id
-        )
-    )
+    error = intent.get("last_payment_error")
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else "Card declined."
 
 
 def _move(attempt_id: int, from_states, **values) -> bool:
@@ -272,18 +291,6 @@ def _move(attempt_id: int, from_states, **values) -> bool:
         ).rowcount
         == 1
     )
-
-
-def _commit_or_rollback(function):
-    """Run `function` in the session's transaction, commit, return its result; roll
-    back and re-raise on any error."""
-    try:
-        result = function()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return result
 
 
 def apply_succeeded(
@@ -312,9 +319,9 @@ def apply_succeeded(
     """
 
     def record():
-        if not _claim_event(event_id, event_type):
+        if not claim_event(event_id, event_type):
             return Outcome("duplicate"), None
-        attempt = _attempt_of(provider_payment_id)
+        attempt = attempt_of(provider_payment_id)
         if attempt is None:
             return Outcome("unknown"), None
         received = provider.from_minor(amount_minor, currency)
@@ -359,7 +366,7 @@ def apply_succeeded(
         return Outcome("applied", attempt.id), (payment.booking if confirmed else None)
 
     try:
-        outcome, _confirmed_booking = _commit_or_rollback(record)
+        outcome, _confirmed_booking = commit_or_rollback(record)
     except APIError as refusal:
         return _refund_instead(
             provider_payment_id,
@@ -387,9 +394,9 @@ def _refund_instead(
     provider."""
 
     def mark():
-        if not _claim_event(event_id, event_type):
+        if not claim_event(event_id, event_type):
             return Outcome("duplicate")
-        attempt = _attempt_of(provider_payment_id)
+        attempt = attempt_of(provider_payment_id)
         received = provider.from_minor(amount_minor, currency)
         if not _move(
             attempt.id,
@@ -410,7 +417,7 @@ def _refund_instead(
         )
         return Outcome("refund", attempt.id)
 
-    outcome = _commit_or_rollback(mark)
+    outcome = commit_or_rollback(mark)
     if outcome.result == "refund":
         refund_attempt(outcome.attempt_id, facts=facts)
     return outcome
@@ -438,6 +445,7 @@ def refund_attempt(attempt_id: int, *, facts: audit.RequestFacts | None = None) 
             provider_payment_id=paid[0],
             amount_minor=provider.to_minor(paid[1], paid[2]),
             idempotency_key=f"easytravels-attempt-{attempt_id}",
+            metadata={"easytravels_attempt_id": str(attempt_id)},
         )
     except APIError as exc:
         detail = exc.detail
@@ -453,7 +461,7 @@ def refund_attempt(attempt_id: int, *, facts: audit.RequestFacts | None = None) 
                 details={"error": detail},
             )
 
-        _commit_or_rollback(failed)
+        commit_or_rollback(failed)
         log.warning("automatic refund of attempt %s failed: %s", attempt_id, detail)
         return False
 
@@ -483,7 +491,7 @@ def refund_attempt(attempt_id: int, *, facts: audit.RequestFacts | None = None) 
             )
         return moved
 
-    return bool(_commit_or_rollback(done))
+    return bool(commit_or_rollback(done))
 
 
 def apply_failed(
@@ -500,9 +508,9 @@ def apply_failed(
     `system` with the webhook request's `facts`."""
 
     def record():
-        if not _claim_event(event_id, event_type):
+        if not claim_event(event_id, event_type):
             return Outcome("duplicate")
-        attempt = _attempt_of(provider_payment_id)
+        attempt = attempt_of(provider_payment_id)
         if attempt is None:
             return Outcome("unknown")
         if not _move(
@@ -512,7 +520,7 @@ def apply_failed(
         _audit_event(attempt, "payment_attempt.failed", event_id, facts, reason=message)
         return Outcome("failed", attempt.id)
 
-    return _commit_or_rollback(record)
+    return commit_or_rollback(record)
 
 
 def _audit_event(
@@ -590,7 +598,7 @@ def _reconcile_one(attempt_id: int, provider_payment_id: str, status: str) -> st
     """One attempt's reconciliation: `applied`, `refunded` or `unchanged`."""
     if status == "refund_pending":
         return "refunded" if refund_attempt(attempt_id) else "unchanged"
-    intent = _plain(provider.retrieve_payment_intent(provider_payment_id))
+    intent = provider.plain(provider.retrieve_payment_intent(provider_payment_id))
     if intent["status"] != "succeeded":
         return "unchanged"
     outcome = apply_succeeded(

@@ -7,6 +7,7 @@ Amounts: the provider speaks integer minor units of the currency
 units. Card payments are enabled when any STRIPE_* variable is set (config.py).
 """
 
+import json
 from decimal import Decimal
 
 import stripe
@@ -43,6 +44,14 @@ class ProviderUnavailable(APIError):
 
     def __init__(self, detail: str, *, code: str = "card-payments-unavailable"):
         super().__init__(503, detail, code=code, headers={"Retry-After": "30"})
+
+
+class MalformedEvent(APIError):
+    """400: a correctly signed event that is not an event object, or lacks a field
+    it must carry, or carries it with the wrong type (nothing is recorded)."""
+
+    def __init__(self, detail: str):
+        super().__init__(400, detail, code="malformed-event")
 
 
 class ProviderRefused(APIError):
@@ -143,9 +152,20 @@ def retrieve_payment_intent(provider_payment_id: str):
     )
 
 
-def create_refund(*, provider_payment_id: str, amount_minor: int, idempotency_key: str):
-    """Refund `amount_minor` of a PaymentIntent (docs.stripe.com/api/refunds/create)."""
+def create_refund(
+    *,
+    provider_payment_id: str,
+    amount_minor: int,
+    idempotency_key: str,
+    metadata: dict | None = None,
+):
+    """Refund `amount_minor` of a PaymentIntent (docs.stripe.com/api/refunds/create).
+    `metadata` marks the refund as this service's own (`easytravels_refund_id` or
+    `easytravels_attempt_id`), so its refund events are not mistaken for a refund
+    made at the provider (services/payments/provider_money.py)."""
     params = {"payment_intent": provider_payment_id, "amount": amount_minor}
+    if metadata:
+        params["metadata"] = metadata
     return call(
         "the refund",
         client().v1.refunds.create,
@@ -154,10 +174,39 @@ def create_refund(*, provider_payment_id: str, amount_minor: int, idempotency_ke
     )
 
 
-def construct_event(payload: bytes, signature: str | None, *, tolerance: int = 300):
-    """Verify `Stripe-Signature` over the raw body with STRIPE_WEBHOOK_SECRET and
-    return the event (docs.stripe.com/webhooks#verify-events). Raises
-    ValueError (bad JSON) or stripe.SignatureVerificationError."""
+def list_refunds(provider_payment_id: str) -> list[dict]:
+    """Every refund of a PaymentIntent as plain dicts, newest first
+    (docs.stripe.com/api/refunds/list; auto-paginated)."""
+    page = call(
+        "the refund list",
+        client().v1.refunds.list,
+        params={"payment_intent": provider_payment_id, "limit": 100},
+    )
+    return [plain(refund) for refund in page.auto_paging_iter()]
+
+
+def retrieve_charge(charge_id: str) -> dict:
+    """The Charge as the provider sees it now, as a plain dict."""
+    return plain(call("the charge lookup", client().v1.charges.retrieve, charge_id))
+
+
+def plain(stripe_object) -> dict:
+    """A StripeObject as plain dicts and lists (the library's objects are not
+    dicts); anything else unchanged."""
+    return (
+        stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else stripe_object
+    )
+
+
+def construct_event(
+    payload: bytes, signature: str | None, *, tolerance: int = 300
+) -> dict:
+    """Verify `Stripe-Signature` over the raw body with STRIPE_WEBHOOK_SECRET
+    (docs.stripe.com/webhooks#verify-events, stripe.WebhookSignature) and return the
+    event as a plain dict with a string `id` and `type`. Raises
+    stripe.SignatureVerificationError (missing, forged or stale signature, a body
+    that is not UTF-8) and MalformedEvent (400: signed, but not a JSON object with
+    `id` and `type`)."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise ProviderUnavailable(
@@ -167,6 +216,20 @@ def construct_event(payload: bytes, signature: str | None, *, tolerance: int = 3
         raise stripe.SignatureVerificationError(
             "No Stripe-Signature header", signature, payload
         )
-    return stripe.Webhook.construct_event(
-        payload, signature, secret, tolerance=tolerance
-    )
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise stripe.SignatureVerificationError(
+            "The body is not UTF-8", signature, payload
+        ) from exc
+    stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        raise MalformedEvent("The signed body is not JSON.") from exc
+    if not isinstance(event, dict):
+        raise MalformedEvent("The signed body is not an event object.")
+    for name in ("id", "type"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            raise MalformedEvent(f"The event's {name} must be a non-empty string.")
+    return event

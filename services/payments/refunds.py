@@ -373,6 +373,7 @@ def _send_to_provider(refund_id: int, *, key: str, facts) -> Refund:
             provider_payment_id=intent_id,
             amount_minor=provider.to_minor(amount, currency),
             idempotency_key=key,
+            metadata={"easytravels_refund_id": str(refund_id)},
         )
         values = {
             "status": "completed",

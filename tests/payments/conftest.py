@@ -1,21 +1,34 @@
 """What the payment tests share: funding and reading wallets (`fund_wallet`,
 `wallet_state`), the stored booking a payment changes (`booking_state`), card
-payment intents (`start_intent`, `held_booking_with_intent`) and `count`, a
-scalar query in an app context (the PostgreSQL concurrency tests).
+payment intents (`start_intent`, `held_booking_with_intent`, `paid_by_card`), the
+rows a webhook could write (`counts`), a Stripe-Signature for a body (`sign`) and
+`count`, a scalar query in an app context (the PostgreSQL concurrency tests).
 
 Fixtures come from tests/conftest.py (`app`, `client`, `actors`, `mailbox`,
 `provider`: the session's localstripe); bookings from tests/factories.py
 (`make_invoiced_booking`, `make_paid_booking`), and `pay` too.
 """
 
+import hashlib
+import hmac
+import time
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from core.extensions import db
-from models import Booking, Customer, Payment, WalletEntry
+from models import (
+    Booking,
+    Customer,
+    Payment,
+    PaymentAttempt,
+    ProviderEvent,
+    Refund,
+    WalletEntry,
+)
 from services.payments import wallet
 from tests.factories import API, make_invoiced_booking
+from tests.stripe_support import WEBHOOK_SECRET, deliver
 
 D = Decimal
 
@@ -90,3 +103,29 @@ def held_booking_with_intent(app, client, actors, *, total="1000.00", **booking)
 def count(app, stmt) -> int:
     with app.app_context():
         return db.session.scalar(stmt)
+
+
+def counts(app) -> dict:
+    """Rows the webhook could have written."""
+    with app.app_context():
+        return {
+            "payments": db.session.scalar(select(func.count()).select_from(Payment)),
+            "events": db.session.scalar(
+                select(func.count()).select_from(ProviderEvent)
+            ),
+            "attempts": sorted(db.session.scalars(select(PaymentAttempt.status))),
+            "refunds": db.session.scalar(select(func.count()).select_from(Refund)),
+        }
+
+
+def sign(body: bytes, *, secret=WEBHOOK_SECRET, timestamp=None) -> str:
+    """A Stripe-Signature header (t=..,v1=HMAC-SHA256 of "t.body")."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def paid_by_card(app, client, actors, provider, total="1000.00"):
+    me, booking_id, body = held_booking_with_intent(app, client, actors, total=total)
+    assert deliver(client, provider.pay(body["provider_payment_id"])).status_code == 200
+    return me, booking_id, body

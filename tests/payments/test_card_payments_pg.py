@@ -1,7 +1,8 @@
 """Card payments under real concurrency on PostgreSQL with a multi-worker gunicorn
 and a real localstripe: the same provider event delivered 5 times at once records one
 payment; 5 simultaneous cancellations of a card-paid booking send one refund to the
-provider (never more than was kept)."""
+provider (never more than was kept); a refund made at the provider reported six times
+at once by its two events is recorded once."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -88,3 +89,44 @@ def test_concurrent_cancellations_refund_the_card_once(app, client, actors, prov
         assert [r.status for r in refunds] == ["completed"]
         assert booking.amount_refunded == refunds[0].amount <= booking.amount_paid
     assert [r.id for r in on_provider] == [refunds[0].provider_refund_id]
+
+
+def test_provider_refund_events_at_once_record_one_refund(
+    app, client, actors, provider
+):
+    _, booking_id, body = held_booking_with_intent(app, client, actors)
+    intent_id = body["provider_payment_id"]
+    assert deliver(client, provider.pay(intent_id)).get_json()["result"] == "applied"
+    refund = provider.client.v1.refunds.create(
+        params={"payment_intent": intent_id, "amount": 40000}
+    )
+    created = provider.receiver.wait_for("refund.created", refund.id)
+    charged = provider.receiver.wait_for(
+        "charge.refunded", created.event["data"]["object"]["charge"]
+    )
+    url_path = "/api/v1/webhooks/stripe"
+    with gunicorn_server(workers=3, threads=2, env=provider.config()) as base_url:
+        calls = [
+            (
+                "POST",
+                base_url + url_path,
+                {"data": delivery.body, "headers": delivery.headers()},
+            )
+            for delivery in (created, charged) * 3
+        ]
+        results = fire_together(calls)
+    assert [status for status, _ in results] == [200] * 6, results
+    outcomes = sorted(answer["result"] for _, answer in results)
+    assert outcomes.count("refunded") == 1, outcomes
+    assert set(outcomes) <= {"refunded", "duplicate", "unchanged"}, outcomes
+    assert (
+        count(
+            app,
+            select(func.count())
+            .select_from(Refund)
+            .where(Refund.provider_refund_id == refund.id),
+        )
+        == 1
+    )
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).amount_paid == D("600.00")

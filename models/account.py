@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
 
-ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance")
+ROLES = ("admin", "hr", "sales", "operation", "operation_head", "finance", "operator")
 STAFF = ROLES
 
 
@@ -45,8 +45,15 @@ class Employee(AccountMixin, TimestampMixin, db.Model):
     __tablename__ = "employees"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin','hr','sales','operation','operation_head','finance')",
+            "role IN ('admin','hr','sales','operation','operation_head','finance',"
+            "'operator')",
             name="role_valid",
+        ),
+        # An `operator` works for exactly one transport company; no other role has
+        # one (docs/transport.md "Companies and operators").
+        CheckConstraint(
+            "(role = 'operator') = (company_id IS NOT NULL)",
+            name="operator_company",
         ),
         # Never reuse an id: an old token's subject must not name a new account.
         {"sqlite_autoincrement": True},
@@ -56,6 +63,9 @@ class Employee(AccountMixin, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transport_companies.id", ondelete="RESTRICT"), index=True
+    )
 
 
 class Customer(AccountMixin, TimestampMixin, db.Model):

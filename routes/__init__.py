@@ -1,5 +1,6 @@
-"""Route modules, one per URL family: a module is named by the first path segment
-after /api/v1 (hyphens as underscores) and mounts its blueprint there
+"""Route modules, one per URL family: a module (or, for a large family, a package
+whose modules share its one blueprint) is named by the first path segment after
+/api/v1 (hyphens as underscores) and mounts its blueprint there
 (tests/core/test_route_modules.py checks it). Shared route helpers live in
 routes/common/."""
 
@@ -22,6 +23,7 @@ from routes.payments import blp as payments_blp
 from routes.quotes import blp as quotes_blp
 from routes.refunds import blp as refunds_blp
 from routes.reports import blp as reports_blp
+from routes.transport import blp as transport_blp
 from routes.webhooks import blp as webhooks_blp
 
 API_PREFIX = "/api/v1"
@@ -51,6 +53,7 @@ BLUEPRINTS = [
             (outbox_blp, "outbox"),
             (reports_blp, "reports"),
             (audit_blp, "audit"),
+            (transport_blp, "transport"),
         ]
     ),
 ]

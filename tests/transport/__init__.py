@@ -1,0 +1,1 @@
+"""Tests of the transport domain (docs/transport.md)."""

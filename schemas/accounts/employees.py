@@ -4,7 +4,18 @@ from marshmallow import Schema, fields, validate
 
 from models.account import ROLES
 from schemas.accounts.customers import NAME, PASSWORD, PHONE, SEARCH
-from schemas.common import PageArgs, StrictBoolean, sort_field
+from schemas.common import ID, PageArgs, StrictBoolean, sort_field
+
+# An operator's transport company (docs/transport.md "Companies and operators").
+COMPANY_ID = {
+    "strict": True,
+    "validate": ID,
+    "metadata": {
+        "example": 3,
+        "description": "The transport company of an `operator` (required for "
+        "that role, refused for any other).",
+    },
+}
 
 
 class EmployeeSchema(Schema):
@@ -15,6 +26,10 @@ class EmployeeSchema(Schema):
     email = fields.Email(metadata={"example": "sofia.marin@easytravels.test"})
     phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 1004"})
     role = fields.String(validate=validate.OneOf(ROLES))
+    company_id = fields.Integer(
+        allow_none=True,
+        metadata={"example": None, "description": "An operator's transport company."},
+    )
     active = fields.Boolean(metadata={"example": True})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -39,6 +54,7 @@ class EmployeeCreateSchema(Schema):
         metadata={"example": "+353 1 555 1004"},
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    company_id = fields.Integer(allow_none=True, **COMPANY_ID)
     password = fields.String(
         required=True,
         load_only=True,
@@ -48,7 +64,8 @@ class EmployeeCreateSchema(Schema):
 
 
 class EmployeeUpdateSchema(Schema):
-    """Partial update: contact data (admin, hr); `role` and `active` (admin only)."""
+    """Partial update: contact data (admin, hr); `role`, `active` and `company_id`
+    (admin only)."""
 
     name = fields.String(validate=NAME, metadata={"example": "Sofia Marin"})
     email = fields.Email(
@@ -61,14 +78,17 @@ class EmployeeUpdateSchema(Schema):
         metadata={"example": "+353 1 555 1004"},
     )
     role = fields.String(validate=validate.OneOf(ROLES))
+    company_id = fields.Integer(allow_none=True, **COMPANY_ID)
     active = StrictBoolean(metadata={"example": True})
 
 
 class EmployeeQueryArgs(PageArgs):
-    """`?q=` over name and email, `role=` and `active=` filters; `sort=` one of name,
-    email, created_at (`-` prefix reverses; default newest first)."""
+    """`?q=` over name and email, `role=`, `active=` and `company_id=` filters;
+    `sort=` one of name, email, created_at (`-` prefix reverses; default newest
+    first)."""
 
     q = fields.String(validate=SEARCH)
     role = fields.String(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
+    company_id = fields.Integer(validate=ID)
     sort = sort_field("name", "email", "created_at")

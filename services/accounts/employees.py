@@ -1,13 +1,17 @@
 """Employees: creation by the admin, the first-admin bootstrap, lookups, listing,
-contact edits, role changes and deactivation (docs/design.md "Accounts and roles")."""
+contact edits, role changes and deactivation (docs/design.md "Accounts and roles").
+
+An `operator` works for exactly one active transport company (`company_id`, set by
+an admin); no other role has one (docs/transport.md "Companies and operators"; the
+`operator_company` CHECK of models/account.py backs it)."""
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth.passwords import hash_password
-from core.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden, ValidationFailed
 from core.extensions import db
-from models import Employee
+from models import Employee, TransportCompany
 from models.base import utcnow
 from services.audit import audit
 from services.shared.pagination import Page, order_by_sort, paginate
@@ -15,8 +19,9 @@ from services.shared.records import commit_or_conflict, get_or_404, text_matches
 
 SORTABLE = ("name", "email", "created_at")
 CONTACT_FIELDS = {"name", "email", "phone"}
-ADMIN_ONLY_FIELDS = {"role", "active"}
-AUDITED_FIELDS = ("role", "active", *sorted(CONTACT_FIELDS))
+ADMIN_ONLY_FIELDS = {"role", "active", "company_id"}
+AUDITED_FIELDS = ("role", "active", "company_id", *sorted(CONTACT_FIELDS))
+OPERATOR = "operator"
 
 
 def normalise_email(email: str) -> str:
@@ -42,6 +47,30 @@ def _commit_unique_email() -> None:
     )
 
 
+def check_operator_company(
+    role: str, company_id: int | None, current: int | None = None
+) -> None:
+    """The company rule of a role (docs/transport.md "Companies and operators"):
+    an `operator` needs `company_id`, naming an existing active transport company
+    (not checked again when it is the employee's `current` one); any other role
+    has none. Raises ValidationFailed (422 on `company_id`)."""
+    if role != OPERATOR:
+        if company_id is not None:
+            raise ValidationFailed(
+                {"company_id": ["Only an operator belongs to a transport company."]}
+            )
+        return
+    if company_id is None:
+        raise ValidationFailed({"company_id": ["Required for the operator role."]})
+    if company_id == current:
+        return
+    company = db.session.get(TransportCompany, company_id)
+    if company is None or not company.active:
+        raise ValidationFailed(
+            {"company_id": ["No active transport company with this id."]}
+        )
+
+
 def create_employee(
     *,
     name: str,
@@ -49,13 +78,17 @@ def create_employee(
     role: str,
     password: str,
     phone=None,
+    company_id: int | None = None,
     facts: audit.RequestFacts | None = None,
 ) -> Employee:
     """Create and commit an employee with a hashed initial password; audited with
-    the request `facts` (None: by `system`, e.g. the CLI).
+    the request `facts` (None: by `system`, e.g. the CLI). `company_id` is the
+    transport company of an `operator` (check_operator_company).
 
-    Raises Conflict (409) when the email is taken (any case).
+    Raises ValidationFailed (422) for a missing, unknown, inactive or
+    misplaced `company_id`; Conflict (409) when the email is taken (any case).
     """
+    check_operator_company(role, company_id)
     if find_employee_by_email(email):
         raise _email_taken()
     employee = Employee(
@@ -63,6 +96,7 @@ def create_employee(
         email=normalise_email(email),
         phone=phone,
         role=role,
+        company_id=company_id,
         password_hash=hash_password(password),
     )
     db.session.add(employee)
@@ -76,7 +110,11 @@ def create_employee(
         entity_type="employee",
         entity_id=employee.id,
         facts=facts,
-        details={"email": employee.email, "role": role},
+        details={
+            "email": employee.email,
+            "role": role,
+            **({"company_id": company_id} if company_id is not None else {}),
+        },
     )
     _commit_unique_email()
     return employee
@@ -103,6 +141,7 @@ def list_employees(
     q: str | None = None,
     role: str | None = None,
     active: bool | None = None,
+    company_id: int | None = None,
     sort: str | None = None,
     page: int = 1,
     per_page: int = 20,
@@ -110,7 +149,8 @@ def list_employees(
 ) -> Page:
     """One page of employees, newest first unless `sort` (name, email, created_at).
 
-    `q` matches name or email case-insensitively; `role` and `active` filter.
+    `q` matches name or email case-insensitively; `role`, `active` and
+    `company_id` (an operator's transport company) filter.
     Raises ValidationFailed (422) for an unknown sort field.
     """
     stmt = select(Employee)
@@ -120,6 +160,8 @@ def list_employees(
         stmt = stmt.where(Employee.role == role)
     if active is not None:
         stmt = stmt.where(Employee.active.is_(active))
+    if company_id is not None:
+        stmt = stmt.where(Employee.company_id == company_id)
     stmt = order_by_sort(stmt, Employee, sort, SORTABLE)
     return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
 
@@ -183,6 +225,21 @@ def _check_allowed_fields(changes: dict, actor: Employee, employee: Employee) ->
         raise Forbidden("Only an admin may edit an admin's account.")
 
 
+def _with_company(employee: Employee, changes: dict) -> dict:
+    """`changes` with the `company_id` the new role implies: kept for an operator
+    staying one, cleared for a role other than `operator` unless sent; then
+    checked (check_operator_company, 422)."""
+    if "role" not in changes and "company_id" not in changes:
+        return changes
+    role = changes.get("role", employee.role)
+    if "company_id" in changes:
+        company_id = changes["company_id"]
+    else:
+        company_id = employee.company_id if role == OPERATOR else None
+    check_operator_company(role, company_id, employee.company_id)
+    return {**changes, "company_id": company_id}
+
+
 def _apply(employee: Employee, changes: dict) -> None:
     """Copy validated fields onto `employee`; deactivation ends its sessions."""
     for field, value in changes.items():
@@ -210,18 +267,22 @@ def update_employee(
     """Apply a partial update by `actor` (admin or hr) and commit; audited with the
     request `facts`.
 
-    Admin may change name, email, phone, role, active; hr only name, email, phone of
-    non-admin accounts (docs/design.md "Accounts and roles"). A new `email` applies at
-    once only from an admin for someone else; otherwise it starts a pending change that
-    the employee confirms with a code mailed to the new address
-    (services/accounts/email_change.py). Raises NotFound (404), Forbidden
-    (403), Conflict (409) for a taken email, self-demotion or the last active admin.
+    Admin may change name, email, phone, role, active, company_id; hr only name,
+    email, phone of non-admin accounts (docs/design.md "Accounts and roles"). An
+    operator needs an active transport company, other roles none: leaving the
+    `operator` role clears it (docs/transport.md "Companies and operators"). A
+    new `email` applies at once only from an admin for someone else; otherwise it
+    starts a pending change that the employee confirms with a code mailed to the
+    new address (services/accounts/email_change.py). Raises NotFound (404), Forbidden
+    (403), ValidationFailed (422) for a missing, unknown, inactive or misplaced
+    `company_id`, Conflict (409) for a taken email, self-demotion or the last
+    active admin.
     """
     from services.accounts import email_change
 
     employee = get_employee(employee_id=employee_id)
     _check_allowed_fields(changes, actor, employee)
-    changes = dict(changes)
+    changes = _with_company(employee, dict(changes))
     email = changes.pop("email", None)
     if email is not None:
         other = find_employee_by_email(email)
@@ -262,6 +323,11 @@ def _audit_changes(employee: Employee, before: dict, actor: Employee, facts) -> 
 
     if employee.role != before["role"]:
         record("employee.role_changed", {"from": before["role"], "to": employee.role})
+    if employee.company_id != before["company_id"]:
+        record(
+            "employee.company_changed",
+            {"from": before["company_id"], "to": employee.company_id},
+        )
     if employee.active != before["active"]:
         record("employee.reactivated" if employee.active else "employee.deactivated")
     edited = sorted(f for f in CONTACT_FIELDS if getattr(employee, f) != before[f])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from auth.passwords import verify_password
 from core.errors import Conflict
 from core.extensions import db
-from models import Employee
+from models import AuditEntry, Employee, TransportCompany
 from services.accounts.employees import deactivate_employee, update_employee
 from tests.accounts.conftest import ROLES
 from tests.conftest import PASSWORD
@@ -696,3 +696,243 @@ def test_delete_employee_admins_removing_each_other_concurrently_keep_one(app, a
         with app.app_context():  # leave no active admin behind for the next round
             db.session.get(Employee, survivors[0]["id"]).active = False
             db.session.commit()
+
+
+# --- operators and their transport company -------------------------------------------
+# docs/transport.md "Companies and operators": an operator belongs to exactly one
+# active transport company, set by an admin; no other role has one.
+
+
+def transport_company(app, code: str, active: bool = True) -> int:
+    """A transport company straight in the database; returns its id."""
+    with app.app_context():
+        company = TransportCompany(
+            name=f"Company {code}", code=code, country="IE", active=active
+        )
+        db.session.add(company)
+        db.session.commit()
+        return company.id
+
+
+def audit_actions_of(app, employee_id: int) -> list[tuple[str, dict | None]]:
+    """(action, details) of the audit entries on one employee, oldest first."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry.action, AuditEntry.details)
+            .where(
+                AuditEntry.entity_type == "employee",
+                AuditEntry.entity_id == employee_id,
+            )
+            .order_by(AuditEntry.id)
+        )
+        return [(action, details) for action, details in rows]
+
+
+def test_create_operator_with_its_company(app, client, actors):
+    company_id = transport_company(app, "EMC")
+
+    response = client.post(
+        URL,
+        json=new_employee(role="operator", company_id=company_id),
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["company_id"] == company_id
+    assert row(app, response.get_json()["id"]).company_id == company_id
+    created = audit_actions_of(app, response.get_json()["id"])
+    assert created[0][0] == "employee.created"
+    assert created[0][1]["company_id"] == company_id
+
+
+def test_employee_answers_show_company_id(app, client, actors):
+    company_id = transport_company(app, "EMC")
+    operator = actors.employee("operator", company_id=company_id)
+    sales = actors.employee("sales")
+    headers = actors.headers("admin")
+
+    assert (
+        client.get(f"{URL}/{operator['id']}", headers=headers).get_json()["company_id"]
+        == company_id
+    )
+    assert (
+        client.get(f"{URL}/{sales['id']}", headers=headers).get_json()["company_id"]
+        is None
+    )
+    listed = client.get(f"{URL}?company_id={company_id}", headers=headers)
+    assert item_ids(listed) == [operator["id"]]
+    # The operator learns its company from its own profile.
+    me = client.get("/api/v1/auth/me", headers=operator["headers"]).get_json()
+    assert me["profile"]["company_id"] == company_id
+
+
+@pytest.mark.parametrize(
+    ("role", "company", "reason"),
+    [
+        ("operator", None, "Required"),
+        ("operator", "missing", "No active transport company"),
+        ("operator", "inactive", "No active transport company"),
+        ("sales", "active", "Only an operator"),
+        ("admin", "active", "Only an operator"),
+    ],
+)
+def test_create_employee_company_rules_are_422(
+    app, client, actors, role, company, reason
+):
+    ids = {
+        None: None,
+        "missing": 999,
+        "inactive": transport_company(app, "OFF", active=False),
+        "active": transport_company(app, "ON"),
+    }
+    headers = actors.headers("admin")
+    before = count(app)
+
+    response = client.post(
+        URL, json=new_employee(role=role, company_id=ids[company]), headers=headers
+    )
+
+    assert response.status_code == 422
+    assert reason in response.get_json()["errors"]["company_id"][0]
+    assert count(app) == before
+
+
+def test_create_operator_without_company_field_is_422(client, actors):
+    response = client.post(
+        URL, json=new_employee(role="operator"), headers=actors.headers("admin")
+    )
+
+    assert response.status_code == 422
+    assert "company_id" in response.get_json()["errors"]
+
+
+def test_make_an_employee_an_operator_and_back(app, client, actors):
+    company_id = transport_company(app, "EMC")
+    target = actors.employee("sales")
+    headers = actors.headers("admin")
+
+    no_company = client.patch(
+        f"{URL}/{target['id']}", json={"role": "operator"}, headers=headers
+    )
+    promoted = client.patch(
+        f"{URL}/{target['id']}",
+        json={"role": "operator", "company_id": company_id},
+        headers=headers,
+    )
+    demoted = client.patch(
+        f"{URL}/{target['id']}", json={"role": "finance"}, headers=headers
+    )
+
+    assert no_company.status_code == 422
+    assert "company_id" in no_company.get_json()["errors"]
+    assert promoted.status_code == 200
+    assert promoted.get_json()["company_id"] == company_id
+    # Leaving the operator role clears the company.
+    assert demoted.status_code == 200
+    assert demoted.get_json()["company_id"] is None
+    stored = row(app, target["id"])
+    assert (stored.role, stored.company_id) == ("finance", None)
+    actions = [action for action, _ in audit_actions_of(app, target["id"])]
+    assert actions == [
+        "employee.role_changed",
+        "employee.company_changed",
+        "employee.role_changed",
+        "employee.company_changed",
+    ]
+
+
+def test_move_an_operator_to_another_company(app, client, actors):
+    first = transport_company(app, "ONE")
+    second = transport_company(app, "TWO")
+    closed = transport_company(app, "SHUT", active=False)
+    operator = actors.employee("operator", company_id=first)
+    headers = actors.headers("admin")
+
+    moved = client.patch(
+        f"{URL}/{operator['id']}", json={"company_id": second}, headers=headers
+    )
+    to_closed = client.patch(
+        f"{URL}/{operator['id']}", json={"company_id": closed}, headers=headers
+    )
+    to_none = client.patch(
+        f"{URL}/{operator['id']}", json={"company_id": None}, headers=headers
+    )
+    renamed = client.patch(
+        f"{URL}/{operator['id']}", json={"name": "Still Operator"}, headers=headers
+    )
+
+    assert moved.status_code == 200
+    assert moved.get_json()["company_id"] == second
+    assert to_closed.status_code == 422
+    assert to_none.status_code == 422
+    assert renamed.status_code == 200
+    assert row(app, operator["id"]).company_id == second
+    changed = [d for a, d in audit_actions_of(app, operator["id"]) if "company" in a]
+    assert changed == [{"from": first, "to": second}]
+
+
+def test_operator_of_a_deactivated_company_keeps_it_on_other_edits(app, client, actors):
+    company_id = transport_company(app, "EMC")
+    operator = actors.employee("operator", company_id=company_id)
+    with app.app_context():
+        db.session.get(TransportCompany, company_id).active = False
+        db.session.commit()
+
+    response = client.patch(
+        f"{URL}/{operator['id']}",
+        json={"role": "operator", "company_id": company_id, "phone": "+1 555 0101"},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["company_id"] == company_id
+
+
+def test_company_id_on_another_role_is_422(app, client, actors):
+    company_id = transport_company(app, "EMC")
+    target = actors.employee("sales")
+
+    response = client.patch(
+        f"{URL}/{target['id']}",
+        json={"company_id": company_id},
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 422
+    assert row(app, target["id"]).company_id is None
+
+
+def test_hr_cannot_set_an_operator_company(app, client, actors):
+    first = transport_company(app, "ONE")
+    second = transport_company(app, "TWO")
+    operator = actors.employee("operator", company_id=first)
+
+    response = client.patch(
+        f"{URL}/{operator['id']}",
+        json={"company_id": second},
+        headers=actors.headers("hr"),
+    )
+
+    assert response.status_code == 403
+    assert row(app, operator["id"]).company_id == first
+
+
+def test_the_database_refuses_an_operator_without_company(app, password_hash):
+    """The `operator_company` CHECK backs the rule (models/account.py)."""
+    from sqlalchemy.exc import IntegrityError
+
+    company_id = transport_company(app, "EMC")
+    with app.app_context():
+        for role, company in (("operator", None), ("sales", company_id)):
+            db.session.add(
+                Employee(
+                    name="Bad",
+                    email=f"bad-{role}@staff.test",
+                    role=role,
+                    company_id=company,
+                    password_hash=password_hash,
+                )
+            )
+            with pytest.raises(IntegrityError):
+                db.session.commit()
+            db.session.rollback()

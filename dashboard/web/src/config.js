@@ -33,12 +33,23 @@ export const BOOKING_STATUSES = [
   "cancelled",
   "expired",
 ];
-export const ROLES = ["admin", "hr", "sales", "operation", "operation_head", "finance"];
+export const ROLES = [
+  "admin",
+  "hr",
+  "sales",
+  "operation",
+  "operation_head",
+  "finance",
+  "operator",
+];
 export const PAYMENT_METHODS = ["bank_transfer", "cash", "card", "wallet"];
 export const TRANSPORT_MODES = ["flight", "train", "bus", "none"];
 
 /** Navigation per role: [hash route, label]. */
 export const NAV = {
+  // A transport company's own employee: the transport API has no dashboard view
+  // yet, so home only (not hr's links, which it may not open).
+  operator: [["/", "Home"]],
   operation: [
     ["/", "Home"],
     ["/packages", "Packages"],

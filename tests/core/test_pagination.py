@@ -482,7 +482,9 @@ def test_every_list_endpoint_passes_its_cursor_to_paginate(app, client, actors, 
         url = path.format(**ids)
         plain = client.get(url, headers=admin)
         bad = client.get(url, query_string={"cursor": foreign}, headers=admin)
-        if path == f"{API}/customers":
+        if path in (f"{API}/customers", f"{API}/transport/search"):
+            # customers: the cursor's own list; the trip search needs from, to and
+            # date (its cursor is tested in tests/transport/test_search.py).
             continue
         assert plain.status_code == 200, (url, plain.get_json())
         assert bad.status_code == 422, (url, bad.get_json())

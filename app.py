@@ -152,7 +152,7 @@ def register_dashboard(app: Flask) -> None:
 def register_request_guards(app: Flask) -> None:
     """Refuse oversized (413), too deeply nested or non-Unicode JSON (400) bodies
     (core/input_limits.py), then non-JSON bodies with 415, before any view runs."""
-    from core.input_limits import init_input_limits
+    from core.input_limits import init_input_limits, upload_limit
 
     init_input_limits(app)
 
@@ -163,7 +163,7 @@ def register_request_guards(app: Flask) -> None:
         has_body = (request.content_length or 0) > 0 or request.headers.get(
             "Transfer-Encoding"
         )
-        if has_body and not request.is_json:
+        if has_body and not request.is_json and upload_limit() is None:
             return problem(
                 415,
                 "Send the request body as JSON (Content-Type: application/json).",

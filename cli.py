@@ -10,6 +10,7 @@ error (core.errors.APIError) into a non-zero exit with its message.
     enquiries ...         send-reminders
     outbox relay          deliver due outbox rows in this process
     payments reconcile    card payments and provider refunds whose webhook never arrived
+    transport import-gtfs a GTFS feed into companies, stations, routes and trips
 """
 
 import sys
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
         enquiries_cli,
         outbox_cli,
         payments_cli,
+        transport_cli,
     ):
         app.cli.add_command(command)
 
@@ -282,3 +284,75 @@ def reconcile(older_than):
     except APIError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+
+
+# ---- transport -----------------------------------------------------------------
+
+transport_cli = AppGroup(
+    "transport",
+    short_help="Transport timetables: GTFS import.",
+    help="The transport network and its timetables (GTFS).",
+)
+
+
+def _problem_lines(exc: APIError) -> list[str]:
+    """The `errors` of a refused import as `file:row field: reason` lines (or the
+    field errors of a ValidationFailed)."""
+    errors = exc.extra.get("errors") or []
+    if isinstance(errors, dict):
+        return [f"{field}: {'; '.join(msgs)}" for field, msgs in errors.items()]
+    return [
+        f"{e['file'] or '-'}:{e['row'] or '-'} {e['field'] or '-'}: {e['reason']}"
+        for e in errors
+    ]
+
+
+@transport_cli.command("import-gtfs")
+@click.argument("feed", type=click.Path(exists=True, readable=True))
+@click.option(
+    "--company-id",
+    type=int,
+    help="Map every agency of the feed to this company (default: by agency_id).",
+)
+@click.option("--country", help="ISO 3166-1 alpha-2 country of new companies.")
+@click.option(
+    "--from",
+    "first_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First service date whose trips are created (default: today).",
+)
+@click.option(
+    "--until",
+    "last_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last service date whose trips are created (default: 28 days on).",
+)
+def import_gtfs(feed, company_id, country, first_date, last_date):
+    """Import the GTFS feed FEED (a .zip, or a folder of .txt files) all or
+    nothing, showing progress on stderr.
+
+    Calls services.transport.gtfs_import.import_feed (no size limit) and prints
+    the rows created and matched; a faulty feed exits non-zero listing its
+    errors (file:row field: reason) and changes nothing.
+    """
+    from services.transport.gtfs_import import import_feed
+
+    try:
+        summary = import_feed(
+            feed,
+            company_id=company_id,
+            country=country,
+            first_date=first_date.date() if first_date else None,
+            last_date=last_date.date() if last_date else None,
+            progress=progress_bar,
+        )
+    except APIError as exc:
+        for line in _problem_lines(exc):
+            click.echo(line, err=True)
+        raise click.ClickException(f"{exc.detail} ({exc.status})") from exc
+    for warning in summary["warnings"]:
+        click.echo(f"warning {warning['code']}: {warning['reason']}", err=True)
+    window = summary["window"]
+    click.echo(f"service dates {window['from']} to {window['until']}")
+    click.echo("created " + " ".join(f"{k}={v}" for k, v in summary["counts"].items()))
+    click.echo("matched " + " ".join(f"{k}={v}" for k, v in summary["matched"].items()))

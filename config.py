@@ -205,6 +205,14 @@ class Config:
     # Largest request body in bytes (Flask/Werkzeug setting): longer bodies get a 413
     # problem before they are read (core/input_limits.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    # GTFS feeds (POST /transport/gtfs, a ZIP upload): the largest upload, and the
+    # most its files may hold once unzipped (a ZIP bomb guard).
+    GTFS_MAX_UPLOAD_BYTES = int(
+        os.environ.get("GTFS_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024))
+    )
+    GTFS_MAX_FEED_BYTES = int(
+        os.environ.get("GTFS_MAX_FEED_BYTES", str(512 * 1024 * 1024))
+    )
 
     # Work off the request path (services/messaging/outbox.py, services/jobs/tasks.py,
     # docs/outbox.md). CELERY_BROKER_URL: redis://... or

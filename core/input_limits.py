@@ -16,6 +16,23 @@ from flask import Flask, current_app, request
 from core.errors import problem
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# A view method with this attribute takes a non-JSON upload (a file): its value
+# names the config setting of its body limit (routes/transport/gtfs.py).
+UPLOAD_MARK = "upload_limit_setting"
+DEFAULT_UPLOAD_LIMIT = 64 * 1024 * 1024
+
+
+def upload_limit() -> int | None:
+    """The body limit in bytes of the view serving this request when it takes an
+    upload (its method carries UPLOAD_MARK; the setting's value, else
+    DEFAULT_UPLOAD_LIMIT), None for every other view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    setting = getattr(method, UPLOAD_MARK, None)
+    if setting is None:
+        return None
+    return int(current_app.config.get(setting) or DEFAULT_UPLOAD_LIMIT)
 
 
 def _has_lone_surrogate(document) -> bool:
@@ -37,8 +54,7 @@ def _has_lone_surrogate(document) -> bool:
     return False
 
 
-def _too_large():
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+def _too_large(limit: int):
     return problem(
         413, f"The request body is larger than {limit} bytes.", code="payload-too-large"
     )
@@ -70,9 +86,13 @@ def init_input_limits(app: Flask) -> None:
     def _limit_body():
         if request.method not in BODY_METHODS:
             return None
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        limit = upload_limit()
+        if limit is not None:
+            request.max_content_length = limit
+        else:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
-            return _too_large()
+            return _too_large(limit)
         if request.is_json and (
             request.content_length or request.headers.get("Transfer-Encoding")
         ):

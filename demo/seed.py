@@ -18,6 +18,7 @@ from sqlalchemy import func, inspect, select
 from auth.passwords import hash_password
 from core.extensions import db
 from demo.progress import NoProgress
+from demo.transport import seed_transport
 from models import (
     Booking,
     Customer,
@@ -986,7 +987,15 @@ def _check_schema() -> None:
         )
 
 
-STEPS = ("staff", "customers", "packages", "departures", "bookings", "enquiries")
+STEPS = (
+    "staff",
+    "customers",
+    "packages",
+    "departures",
+    "bookings",
+    "enquiries",
+    "transport",
+)
 
 
 def _run_steps(s: _Seeder, bar) -> None:
@@ -1005,6 +1014,8 @@ def _run_steps(s: _Seeder, bar) -> None:
     seed_bookings(s, departures, customers, by_role["sales"])
     bar.update(1)
     seed_enquiries(s, customers, packages, by_role["sales"])
+    bar.update(1)
+    seed_transport(s.today, s.counts, s.currency)
     bar.update(1)
 
 

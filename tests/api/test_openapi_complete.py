@@ -235,12 +235,19 @@ def missing_examples(spec, schema, seen, where=""):
     return missing
 
 
+def body_schema(body: dict) -> dict:
+    """The schema of a request body: its JSON one, else (a file upload such as
+    POST /transport/gtfs, multipart/form-data) its only media type's."""
+    content = body["content"]
+    return (content.get("application/json") or next(iter(content.values())))["schema"]
+
+
 def test_every_request_body_field_has_an_example(spec):
     missing = []
     for _method, path, operation in operations(spec):
         body = operation.get("requestBody")
         if body:
-            schema = body["content"]["application/json"]["schema"]
+            schema = body_schema(body)
             missing += missing_examples(spec, schema, set(), schema.get("$ref", path))
     assert sorted(set(missing)) == []
 
@@ -332,7 +339,7 @@ def request_strings(spec):
         where = f"{method} {path}"
         body = operation.get("requestBody")
         if body:
-            schema = body["content"]["application/json"]["schema"]
+            schema = body_schema(body)
             walk_strings(spec, schema, where, found, seen)
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query":

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from marshmallow import Schema, ValidationError, fields, validate
 
 from models.audit import ACTOR_TYPES
-from schemas.common import ID, NO_NUL, PageArgs
+from schemas.common import DATE_RANGE_ERROR, FIRST_DATE, ID, LAST_DATE, NO_NUL, PageArgs
 
 
 class DateOrDateTime(fields.Field):
@@ -13,17 +13,22 @@ class DateOrDateTime(fields.Field):
     (`2026-03-01T09:30:00+00:00`; without an offset it is taken as UTC)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        """Parse a date first, then a datetime; ValidationError otherwise."""
+        """Parse a date first, then a datetime; ValidationError otherwise, also for
+        a day outside 2000-01-01..2100-12-31 (the bounds of every date filter,
+        schemas.common.FilterDate: far dates would overflow the day arithmetic)."""
         if not isinstance(value, str) or len(value) > 40:
             raise ValidationError("Use an ISO 8601 date or datetime.")
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
-            pass
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValidationError("Use an ISO 8601 date or datetime.") from exc
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValidationError("Use an ISO 8601 date or datetime.") from exc
+        day = parsed.date() if isinstance(parsed, datetime) else parsed
+        if not FIRST_DATE <= day <= LAST_DATE:
+            raise ValidationError(DATE_RANGE_ERROR)
+        return parsed
 
 
 class AuditEntrySchema(Schema):

@@ -767,6 +767,30 @@ def test_audit_log_filters(app, client, actors, query, expected):
     ]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date_to=9999-12-31",
+        "date_from=0001-01-01",
+        "date_to=2101-01-01T00:00:00Z",
+        "date_from=1999-12-31",
+    ],
+)
+def test_audit_far_dates_are_422_not_500(client, actors, query):
+    resp = client.get(f"{AUDIT}?{query}", headers=actors.headers("admin"))
+    assert resp.status_code == 422, resp.get_json()
+    field = query.split("=")[0]
+    assert "2000-01-01" in str(resp.get_json()["errors"][f"query.{field}"])
+
+
+def test_audit_dates_at_the_bounds_are_200(client, actors):
+    resp = client.get(
+        f"{AUDIT}?date_from=2000-01-01&date_to=2100-12-31",
+        headers=actors.headers("admin"),
+    )
+    assert resp.status_code == 200, resp.get_json()
+
+
 def test_audit_log_shape_and_pagination(app, client, actors):
     ids = _seed(app)
     headers = actors.headers("admin")

@@ -154,6 +154,12 @@ OVERRIDES = {
     ("post", "/api/v1/auth/logout"): {"tests": LOGOUT_TESTS},
     # Both parameters are optional, but one of them is needed (422 without).
     ("get", "/api/v1/customers/duplicates"): {"query": {"email": "{{customerEmail}}"}},
+    # Staff name the company to export (the demo data's coach line is the first).
+    ("get", "/api/v1/transport/gtfs.zip"): {"query": {"company_id": "1"}},
+    # Two stations of the demo data (London Victoria to Paris Bercy by coach).
+    ("get", "/api/v1/transport/search"): {
+        "query": {"from": "GBLONVIC", "to": "FRPARBER", "date": "2030-06-01"}
+    },
 }
 LOGOUT_PATH = "/api/v1/auth/logout"
 

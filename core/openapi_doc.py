@@ -510,6 +510,14 @@ def problem_response(status: int, description: str | None = None) -> dict:
     return response
 
 
+def declared_schema(response: dict) -> dict | None:
+    """The schema a view declared for an error response (its first media type's),
+    or None."""
+    content = response.get("content") or {}
+    first = next(iter(content.values()), None)
+    return first.get("schema") if isinstance(first, dict) else None
+
+
 def snake_case(name: str) -> str:
     """`DepartureCancellation` -> `departure_cancellation`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -678,9 +686,13 @@ class ProblemDocPlugin(BasePlugin):
         for status in sorted(self._statuses(path, method, operation, rule)):
             declared = responses.pop(status, None) or responses.pop(str(status), None)
             if isinstance(declared, dict) and declared.get("description"):
-                responses[str(status)] = problem_response(
-                    status, declared["description"]
-                )
+                response = problem_response(status, declared["description"])
+                schema = declared_schema(declared)
+                if schema is not None and schema != PROBLEM_REF:
+                    # A view's own problem schema (e.g. the GTFS import's list
+                    # of feed errors) replaces the generic one.
+                    response["content"][PROBLEM_MIME]["schema"] = schema
+                responses[str(status)] = response
             else:
                 responses[str(status)] = ERRORS[status][0]
         body = operation.get("requestBody")

@@ -21,7 +21,7 @@ from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import get_or_404, text_matches
 from services.transport.access import check_company, company_scope
 from services.transport.places import check_country, check_timezone
-from services.transport.records import check_free
+from services.transport.records import apply_changes, check_free
 
 COMPANY_SORTABLE = ("name", "code", "created_at")
 COMPANY_FIELDS = (
@@ -267,18 +267,7 @@ def update_amenity(
         values["name"] = values["name"].strip()
     if "code" in values:
         _check_amenity_code_free(values["code"], amenity.id)
-    changed = {k: v for k, v in values.items() if getattr(amenity, k) != v}
-    for field, value in changed.items():
-        setattr(amenity, field, value)
-    if changed:
-        audit.record(
-            "amenity.updated",
-            entity_type="amenity",
-            entity_id=amenity.id,
-            facts=facts,
-            actor=actor,
-            details={"fields": sorted(changed)},
-        )
+    apply_changes(amenity, values, entity_type="amenity", actor=actor, facts=facts)
     _commit(_amenity_code_taken())
     return amenity
 

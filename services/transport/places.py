@@ -24,7 +24,7 @@ from models.base import utcnow
 from services.audit import audit
 from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import get_or_404, text_matches
-from services.transport.records import check_free
+from services.transport.records import apply_changes, check_free
 from services.transport.timetable import is_timezone
 
 # A parent chain longer than this is refused as if it were a cycle (GTFS uses one
@@ -224,18 +224,7 @@ def update_city(
     name = changes.get("name", city.name)
     country = changes.get("country", city.country)
     _check_city_unique(name, country, city.id)
-    changed = {k: v for k, v in changes.items() if getattr(city, k) != v}
-    for field, value in changed.items():
-        setattr(city, field, value)
-    if changed:
-        audit.record(
-            "city.updated",
-            entity_type="city",
-            entity_id=city.id,
-            facts=facts,
-            actor=actor,
-            details={"fields": sorted(changed)},
-        )
+    apply_changes(city, changes, entity_type="city", actor=actor, facts=facts)
     _commit_or_conflict(_city_exists())
     return city
 

@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 
 from core.errors import Conflict
 from core.extensions import db
+from services.audit import audit
 
 
 def check_free(model, error: Conflict, *, exclude_id: int | None = None, **values):
@@ -23,3 +24,22 @@ def any_exists(*selects) -> bool:
     trip: `SELECT 1 WHERE EXISTS (...) OR EXISTS (...)`)."""
     found = select(1).where(or_(*(stmt.exists() for stmt in selects))).limit(1)
     return bool(db.session.scalar(found))
+
+
+def apply_changes(record, values: dict, *, entity_type: str, actor, facts) -> dict:
+    """Set the `values` that differ from `record`'s (no commit) and, when any did,
+    audit `<entity_type>.updated` with the changed field names, done by `actor` with
+    the request `facts`. Returns the changed `{field: new value}`."""
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    for field, value in changed.items():
+        setattr(record, field, value)
+    if changed:
+        audit.record(
+            f"{entity_type}.updated",
+            entity_type=entity_type,
+            entity_id=record.id,
+            facts=facts,
+            actor=actor,
+            details={"fields": sorted(changed)},
+        )
+    return changed

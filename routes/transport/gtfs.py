@@ -25,7 +25,7 @@ from flask_jwt_extended import current_user
 from marshmallow import ValidationError
 
 from auth.decorators import roles_required
-from core.errors import ValidationFailed
+from core.errors import ProblemSchema, ValidationFailed
 from routes.common.request_facts import request_facts
 from routes.transport import blp
 from schemas.transport.gtfs import (
@@ -93,6 +93,7 @@ class GtfsImport(MethodView):
         schema=GtfsProblemSchema,
         description="A faulty feed (nothing written) or bad options",
     )
+    @blp.alt_response(404, schema=ProblemSchema, description="No such company")
     @blp.doc(operationId="importGtfsFeed")
     def post(self, args, files):
         """Import a GTFS feed (zip) all or nothing: 422 `gtfs-invalid` with
@@ -123,6 +124,7 @@ class GtfsExport(MethodView):
 
     @roles_required(*MANAGERS)
     @blp.arguments(GtfsExportArgs, location="query")
+    @blp.alt_response(404, schema=ProblemSchema, description="No such company")
     @blp.doc(
         operationId="exportGtfsFeed",
         responses={

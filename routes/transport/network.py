@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from core.errors import ProblemSchema
 from routes.common.access import ID
 from routes.common.request_facts import request_facts
 from routes.transport import blp
@@ -41,6 +42,9 @@ class TransportRoutes(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(TransportRouteCreateSchema)
     @blp.response(201, TransportRouteSchema)
+    @blp.alt_response(
+        404, schema=ProblemSchema, description="An operator naming another company"
+    )
     def post(self, data):
         """Create a route calling at its stations in order."""
         return network.create_route(actor=current_user, **data)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from core.errors import ProblemSchema
 from routes.common.access import ID
 from routes.common.request_facts import request_facts
 from routes.transport import blp
@@ -43,6 +44,9 @@ class Trips(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(TripCreateSchema)
     @blp.response(201, TripDetailSchema)
+    @blp.alt_response(
+        404, schema=ProblemSchema, description="No such route (or another company's)"
+    )
     def post(self, data):
         """Create a trip with its stop times in each station's local time."""
         return trips.create_trip(actor=current_user, **data, facts=request_facts())
@@ -84,6 +88,9 @@ class Schedules(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
+    @blp.alt_response(
+        404, schema=ProblemSchema, description="No such route (or another company's)"
+    )
     def post(self, data):
         """Create a schedule: stop-time pattern, weekdays, dates and exceptions."""
         return schedules.create_schedule(

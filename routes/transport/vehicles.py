@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
+from core.errors import ProblemSchema
 from routes.common.access import ID
 from routes.common.request_facts import request_facts
 from routes.transport import blp
@@ -35,6 +36,9 @@ class Vehicles(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(VehicleCreateSchema)
     @blp.response(201, VehicleSchema)
+    @blp.alt_response(
+        404, schema=ProblemSchema, description="An operator naming another company"
+    )
     def post(self, data):
         """Create a vehicle with its sections and seat maps."""
         return vehicles.create_vehicle(actor=current_user, **data)

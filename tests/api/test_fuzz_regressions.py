@@ -3,6 +3,8 @@
 the API gives and that the served spec documents exactly that answer.
 """
 
+import io
+
 import pytest
 
 from core.errors import problem
@@ -499,3 +501,34 @@ def test_a_booking_total_beyond_the_largest_amount_is_a_422(client, actors):
     assert one.status_code == 201 and one.get_json()["total_amount"] == MAX
     seats = client.get(f"{API}/departures/{departure['id']}", headers=staff).get_json()
     assert seats["seats_taken"] == 1
+
+
+# ST103 "Undocumented status code": a GTFS import naming an unknown company is 404
+# (the company is checked before the archive is read), which the spec did not list.
+def test_gtfs_import_for_an_unknown_company_is_a_documented_404(client, actors, spec):
+    response = client.post(
+        f"{API}/transport/gtfs",
+        query_string={"company_id": 2147483646},
+        data={"file": (io.BytesIO(b"feed.zip"), "file")},
+        content_type="multipart/form-data",
+        headers=actors.headers("admin"),
+    )
+
+    assert response.status_code == 404
+    assert_documented_problem(spec, "post", "/api/v1/transport/gtfs", response)
+
+
+# The other transport operations whose path names no record but whose query or body
+# does (an unknown route, an operator naming another company) answer 404 too.
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/transport/gtfs.zip"),
+        ("post", "/api/v1/transport/routes"),
+        ("post", "/api/v1/transport/trips"),
+        ("post", "/api/v1/transport/schedules"),
+        ("post", "/api/v1/transport/vehicles"),
+    ],
+)
+def test_transport_writes_naming_a_record_document_404(spec, method, path):
+    assert documented(spec, method, path, 404) is not None

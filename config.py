@@ -236,6 +236,9 @@ class Config:
     WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
     # Absolute base of resource URLs in webhook payloads (empty: paths only).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    # Ticket barcodes are signed with Ed25519 (services/transport/ticket_signing.py):
+    # the base64url of a 32-byte private seed; empty derives the seed from SECRET_KEY.
+    TICKET_SIGNING_KEY = os.environ.get("TICKET_SIGNING_KEY", "")
     # Balance reminders (days before balance_due_date) and the unpaid-balance
     # cancellation BALANCE_CANCEL_GRACE_DAYS after it (BALANCE_AUTO_CANCEL=false: off).
     BALANCE_REMINDER_DAYS: ClassVar[list[int]] = [

@@ -630,8 +630,11 @@ class ProblemDocPlugin(BasePlugin):
         document.setdefault("servers", copy.deepcopy(SERVERS))
         return document
 
-    def schema_helper(self, name, _definition, **kwargs) -> None:
-        """Remember which dumped fields of schema `name` may be absent (ABSENT_MARK)."""
+    def schema_helper(self, name, _definition, **kwargs) -> dict | None:
+        """Remember which dumped fields of schema `name` may be absent (ABSENT_MARK),
+        and add the schema class's `openapi_extra` (what the fields cannot express,
+        e.g. `x-required-any-of`: the required sets of a body of several shapes) to
+        its component."""
         schema = kwargs.get("schema")
         if schema is None:
             return None
@@ -641,7 +644,8 @@ class ProblemDocPlugin(BasePlugin):
             for key, field in instance.fields.items()
             if field.metadata.get(ABSENT_MARK)
         }
-        return None
+        extra = getattr(type(instance), "openapi_extra", None)
+        return copy.deepcopy(extra) if extra else None
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         """Complete each operation's responses and request body (see module doc)."""
@@ -751,5 +755,9 @@ class ProblemDocPlugin(BasePlugin):
         if ref:
             schema = self.spec.components.schemas.get(ref.rsplit("/", 1)[-1], {})
         if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+            return True
+        # A body of one of several shapes (`x-required-any-of`: required sets,
+        # from the schema's `openapi_extra`) needs one.
+        if schema.get("x-required-any-of"):
             return True
         return bool(schema.get("required"))

@@ -28,6 +28,7 @@ from models.pipeline import (
     SalesCapacity,
 )
 from models.provider import ATTEMPT_STATES, PaymentAttempt, ProviderEvent
+from models.ticket import TICKET_STATUSES, SeatSegment, Ticket
 from models.transport import (
     TRIP_STATUSES,
     VEHICLE_MODES,
@@ -54,6 +55,7 @@ __all__ = [
     "PACKAGE_STATUSES",
     "PAYMENT_METHODS",
     "ROLES",
+    "TICKET_STATUSES",
     "TRANSPORT_MODES",
     "TRIP_STATUSES",
     "VEHICLE_MODES",
@@ -91,8 +93,10 @@ __all__ = [
     "RouteStop",
     "SalesCapacity",
     "Schedule",
+    "SeatSegment",
     "Station",
     "StopTime",
+    "Ticket",
     "TransportCompany",
     "TransportRoute",
     "Traveller",

@@ -26,6 +26,9 @@ from models.base import MONEY, TimestampMixin, UTCDateTime, db, utcnow
 BOOKING_STATUSES = ("held", "confirmed", "completed", "expired", "cancelled")
 LIVE_STATUSES = ("held", "confirmed")
 TRAVELLER_CATEGORIES = ("adult", "child")
+# A booking is seats on a package departure, or tickets on a transport trip from
+# one of its stations to a later one (docs/transport.md "Tickets").
+BOOKING_KINDS = ("package", "trip")
 
 
 class Booking(TimestampMixin, db.Model):
@@ -51,6 +54,14 @@ class Booking(TimestampMixin, db.Model):
             name="deposit_within_total",
         ),
         db.Index("ix_bookings_departure_status", "departure_id", "status"),
+        db.Index("ix_bookings_trip_status", "trip_id", "status"),
+        CheckConstraint(
+            "(kind = 'package' AND departure_id IS NOT NULL AND trip_id IS NULL) OR "
+            "(kind = 'trip' AND trip_id IS NOT NULL AND departure_id IS NULL "
+            "AND from_sequence IS NOT NULL AND to_sequence > from_sequence "
+            "AND section_code IS NOT NULL)",
+            name="kind_shape",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,9 +69,28 @@ class Booking(TimestampMixin, db.Model):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False, index=True
     )
-    departure_id: Mapped[int] = mapped_column(
-        ForeignKey("departures.id", ondelete="RESTRICT"), nullable=False
+    kind: Mapped[str] = mapped_column(
+        String(8), default="package", server_default="package", nullable=False
     )
+    # A package booking's departure (null for a trip booking).
+    departure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departures.id", ondelete="RESTRICT")
+    )
+    # A trip booking: the trip, the stations boarded and left with their stop
+    # sequences (the segments from_sequence .. to_sequence - 1 are occupied) and
+    # the vehicle section sold (docs/transport.md "Tickets").
+    trip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transport_trips.id", ondelete="RESTRICT")
+    )
+    from_station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transport_stations.id", ondelete="RESTRICT")
+    )
+    to_station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transport_stations.id", ondelete="RESTRICT")
+    )
+    from_sequence: Mapped[int | None] = mapped_column(Integer)
+    to_sequence: Mapped[int | None] = mapped_column(Integer)
+    section_code: Mapped[str | None] = mapped_column(String(32))
     seats: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(12), default="held", nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
@@ -107,6 +137,9 @@ class Booking(TimestampMixin, db.Model):
 
     customer = relationship("Customer")
     departure = relationship("Departure")
+    trip = relationship("Trip")
+    from_station = relationship("Station", foreign_keys=[from_station_id])
+    to_station = relationship("Station", foreign_keys=[to_station_id])
     travellers = relationship(
         "Traveller",
         back_populates="booking",
@@ -154,5 +187,11 @@ class Traveller(db.Model):
     category: Mapped[str] = mapped_column(String(20), default="adult", nullable=False)
     # The category's seat price copied when the booking was made.
     unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    # A trip passenger's travel document and the seat given (none for an infant
+    # on a lap; docs/transport.md "Tickets").
+    document_type: Mapped[str | None] = mapped_column(String(20))
+    document_number: Mapped[str | None] = mapped_column(String(40))
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    seat_label: Mapped[str | None] = mapped_column(String(16))
 
     booking = relationship("Booking", back_populates="travellers")

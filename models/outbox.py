@@ -28,6 +28,9 @@ WEBHOOK_EVENT_TYPES = (
     "refund.completed",
     "departure.cancelled",
     "package.published",
+    "ticket.issued",
+    "ticket.boarded",
+    "trip.cancelled",
 )
 
 

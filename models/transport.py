@@ -184,6 +184,10 @@ class TransportRoute(TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("company_id", "code", name="company_code"),
         CheckConstraint(_MODES_SQL, name="mode_valid"),
+        CheckConstraint(
+            "child_percent BETWEEN 0 AND 100 AND infant_percent BETWEEN 0 AND 100",
+            name="percents_valid",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +200,14 @@ class TransportRoute(TimestampMixin, db.Model):
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(160), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    # What a child and an infant pay, in percent of the adult fare; an infant
+    # travels on a lap, without a seat (docs/transport.md "Tickets").
+    child_percent: Mapped[int] = mapped_column(
+        Integer, default=75, server_default="75", nullable=False
+    )
+    infant_percent: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", nullable=False
+    )
 
     company = relationship("TransportCompany")
     stops = relationship(

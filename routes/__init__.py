@@ -23,6 +23,7 @@ from routes.payments import blp as payments_blp
 from routes.quotes import blp as quotes_blp
 from routes.refunds import blp as refunds_blp
 from routes.reports import blp as reports_blp
+from routes.tickets import blp as tickets_blp
 from routes.transport import blp as transport_blp
 from routes.webhooks import blp as webhooks_blp
 
@@ -54,6 +55,7 @@ BLUEPRINTS = [
             (reports_blp, "reports"),
             (audit_blp, "audit"),
             (transport_blp, "transport"),
+            (tickets_blp, "tickets"),
         ]
     ),
 ]

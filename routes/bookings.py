@@ -31,8 +31,10 @@ from schemas.payments.card_payments import (
     PaymentIntentCreateSchema,
     PaymentIntentSchema,
 )
+from schemas.transport.tickets import TicketSchema
 from services.booking import bookings, cancellations
 from services.payments import card_payments, payments
+from services.transport import ticketing, tickets
 
 blp = Blueprint("bookings", __name__, description="Bookings of seats on departures")
 
@@ -58,7 +60,9 @@ class Bookings(MethodView):
         409, schema=ProblemSchema, description="Not bookable or seats gone"
     )
     def post(self, data):
-        """Book seats on a departure (held until `hold_expires_at`, invoiced at once)."""  # noqa: E501 - the OpenAPI summary
+        """Book seats on a departure or a ride on a trip (held, invoiced at once)."""
+        if "trip_id" in data:  # docs/transport.md "Tickets"
+            return ticketing.book_trip(account=current_user, **data)
         return bookings.create_booking(account=current_user, **data)
 
 
@@ -69,6 +73,15 @@ class BookingById(MethodView):
     def get(self, booking_id):
         """Show one booking (customers: their own only)."""
         return bookings.get_booking(account=current_user, booking_id=booking_id)
+
+
+@blp.route("/<int(max=2147483647):booking_id>/tickets")
+class BookingTickets(MethodView):
+    @roles_required(*VIEWERS, "operator")
+    @blp.response(200, TicketSchema(many=True))
+    def get(self, booking_id):
+        """A trip booking's tickets, one per passenger (empty until confirmed)."""
+        return tickets.booking_tickets(actor=current_user, booking_id=booking_id)
 
 
 @blp.route("/<int(max=2147483647):booking_id>/cancellation-quote")

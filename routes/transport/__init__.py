@@ -13,22 +13,26 @@ blp = Blueprint(
 
 # The view modules register their routes on `blp` when imported.
 from routes.transport import (  # noqa: E402
+    boarding,
     companies,
     gtfs,
     network,
     places,
     search,
+    seats,
     trips,
     vehicles,
 )
 
 __all__ = [
     "blp",
+    "boarding",
     "companies",
     "gtfs",
     "network",
     "places",
     "search",
+    "seats",
     "trips",
     "vehicles",
 ]

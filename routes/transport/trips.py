@@ -3,7 +3,8 @@ docs/transport.md "Trips" and "Schedules").
 
 Every staff role reads, an operator only its own company's trips and schedules;
 admin, operation and operators (their own company's routes) create, edit, delete
-and generate.
+and generate; admin, operation heads and operators (their own company's) cancel a
+trip with its bookings ("Cancelling a trip").
 """
 
 from flask.views import MethodView
@@ -12,6 +13,7 @@ from flask_jwt_extended import current_user
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
 from routes.common.access import ID
+from routes.common.idempotency import idempotent
 from routes.common.request_facts import request_facts
 from routes.transport import blp
 from schemas.common import page_of
@@ -22,13 +24,15 @@ from schemas.transport.trips import (
     ScheduleQueryArgs,
     ScheduleSchema,
     ScheduleUpdateSchema,
+    TripCancellationSchema,
+    TripCancelSchema,
     TripCreateSchema,
     TripDetailSchema,
     TripQueryArgs,
     TripSchema,
     TripUpdateSchema,
 )
-from services.transport import schedules, trips
+from services.transport import schedules, trip_cancellations, trips
 from services.transport.access import MANAGERS, READERS
 
 
@@ -74,6 +78,22 @@ class TripById(MethodView):
     def delete(self, trip_id):
         """Delete a scheduled trip without tickets."""
         trips.delete_trip(actor=current_user, trip_id=trip_id, facts=request_facts())
+
+
+@blp.route(f"/trips/<{ID}:trip_id>/cancel")
+class CancelTrip(MethodView):
+    @roles_required(*trip_cancellations.CANCELLERS)
+    @idempotent
+    @blp.arguments(TripCancelSchema)
+    @blp.response(200, TripCancellationSchema)
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Already cancelled or departed"
+    )
+    def post(self, data, trip_id):
+        """Cancel a trip with its bookings (or preview it): each refunded in full."""
+        return trip_cancellations.cancel_trip(
+            actor=current_user, trip_id=trip_id, **data, facts=request_facts()
+        )
 
 
 @blp.route("/schedules")

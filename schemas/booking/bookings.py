@@ -1,13 +1,23 @@
 """Booking schemas (docs/design.md "Resource map": /bookings; "Rules with numbers")."""
 
 from datetime import date
+from typing import ClassVar
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.base import utcnow
-from models.booking import BOOKING_STATUSES
+from models.booking import BOOKING_KINDS, BOOKING_STATUSES
 from schemas.catalogue.departures import CATEGORY
-from schemas.common import ID, Money, PageArgs, not_blank, sort_field
+from schemas.common import (
+    ID,
+    NO_NUL,
+    FilterDate,
+    Money,
+    PageArgs,
+    not_blank,
+    sort_field,
+)
+from schemas.transport.companies import COUNTRY
 
 # The tiers of the cancellation policy (services.booking.bookings.CANCELLATION_POLICY; a
 # test keeps the two lists equal).
@@ -54,27 +64,126 @@ class TravellerSchema(Schema):
     unit_price = Money(dump_only=True, allow_none=True)
 
 
+PASSENGER_CATEGORIES = ("adult", "child", "infant")
+DOCUMENT_TYPES = ("passport", "id_card", "residence_permit", "driving_licence")
+
+
+class PassengerSchema(TravellerSchema):
+    """One passenger of a trip booking (docs/transport.md "Tickets"): an adult pays
+    the fare, a child the route's child percentage, an infant (on an adult's lap,
+    no seat) its infant percentage. Travel document fields are optional."""
+
+    category = fields.String(
+        load_default="adult",
+        validate=validate.OneOf(PASSENGER_CATEGORIES),
+        metadata={"example": "adult"},
+    )
+    document_type = fields.String(
+        validate=validate.OneOf(DOCUMENT_TYPES), metadata={"example": "passport"}
+    )
+    document_number = fields.String(
+        validate=[
+            validate.Length(min=1, max=40),
+            not_blank("Give the document number (no NUL characters)."),
+        ],
+        metadata={"example": "PA1234567"},
+    )
+    nationality = fields.String(validate=COUNTRY, metadata={"example": "IE"})
+    seat_label = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "3A"}
+    )
+
+
 class BookingCreateSchema(Schema):
-    """Book seats on a departure. Customers book for themselves (leave `customer_id`
-    out); admin and sales must name the customer. Travellers, when given, are one
-    per seat."""
+    """Book seats on a package departure (`departure_id`, `seats`, `travellers`) or
+    a ride on a transport trip (`trip_id`, `from_station_id`, `to_station_id`,
+    `section_code`, `passengers`, optional `seat_labels`: one per adult and child
+    in passenger order; docs/transport.md "Tickets"). Customers book for
+    themselves (leave `customer_id` out); admin and sales must name the customer.
+    Travellers, when given, are one per seat."""
+
+    # The two shapes for OpenAPI (core/openapi_doc.py reads `openapi_extra`): an
+    # extension, as client generators turn an `anyOf` into a union type.
+    openapi_extra: ClassVar[dict] = {
+        "x-required-any-of": [
+            {"required": ["departure_id", "seats"]},
+            {
+                "required": [
+                    "trip_id",
+                    "from_station_id",
+                    "to_station_id",
+                    "section_code",
+                    "passengers",
+                ]
+            },
+        ]
+    }
 
     departure_id = fields.Integer(
-        required=True,
         strict=True,
         validate=ID,
-        metadata={"example": 7},
+        metadata={"example": 7, "description": "Package bookings: required."},
     )
     seats = fields.Integer(
-        required=True,
         strict=True,
         validate=validate.Range(min=1, max=MAX_SEATS),
-        metadata={"example": 2},
+        metadata={"example": 2, "description": "Package bookings: required."},
     )
     travellers = fields.List(
         fields.Nested(TravellerSchema), validate=validate.Length(max=MAX_SEATS)
     )
     customer_id = fields.Integer(strict=True, validate=ID, metadata={"example": 12})
+    trip_id = fields.Integer(
+        strict=True,
+        validate=ID,
+        metadata={"example": 31, "description": "Trip bookings: required."},
+    )
+    from_station_id = fields.Integer(strict=True, validate=ID)
+    to_station_id = fields.Integer(strict=True, validate=ID)
+    section_code = fields.String(
+        validate=[validate.Length(min=1, max=32), NO_NUL],
+        metadata={"example": "economy"},
+    )
+    passengers = fields.List(
+        fields.Nested(PassengerSchema),
+        validate=validate.Length(min=1, max=MAX_SEATS),
+    )
+    seat_labels = fields.List(
+        fields.String(validate=[validate.Length(min=1, max=16), NO_NUL]),
+        validate=validate.Length(min=1, max=MAX_SEATS),
+        metadata={"example": ["3A", "3B"]},
+    )
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        """A package booking names a departure and seats; a trip booking a trip,
+        its two stations, the section and passengers - never both."""
+        missing = "Missing data for required field."
+        if "trip_id" in data:
+            if "departure_id" in data or "seats" in data or "travellers" in data:
+                raise ValidationError(
+                    "Book a departure or a trip, not both.", "trip_id"
+                )
+            errors = {
+                name: [missing]
+                for name in (
+                    "from_station_id",
+                    "to_station_id",
+                    "section_code",
+                    "passengers",
+                )
+                if name not in data
+            }
+            if errors:
+                raise ValidationError(errors)
+            return
+        errors = {
+            name: [missing] for name in ("departure_id", "seats") if name not in data
+        }
+        if "passengers" in data or "seat_labels" in data:
+            errors["trip_id"] = [missing]
+        if errors:
+            raise ValidationError(errors)
 
 
 class PolicyTierSchema(Schema):
@@ -101,6 +210,9 @@ class BookingSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True, metadata={"example": "ET-7KQ2MZ"})
+    kind = fields.String(
+        dump_only=True, metadata={"enum": list(BOOKING_KINDS), "example": "package"}
+    )
     status = fields.String(
         dump_only=True,
         attribute="current_status",
@@ -158,6 +270,100 @@ class BookingSchema(Schema):
         metadata={"type": "string", "format": "date-time", "nullable": True},
     )
     travellers = fields.List(fields.Nested(TravellerSchema), dump_only=True)
+    trip_id = fields.Integer(dump_only=True, allow_none=True)
+    section_code = fields.String(
+        dump_only=True, allow_none=True, metadata={"example": "standard"}
+    )
+    trip = fields.Method(
+        "_trip",
+        dump_only=True,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "example": {
+                "id": 31,
+                "route_id": 4,
+                "route_code": "EC1",
+                "route_name": "London - Paris",
+                "service_date": "2026-12-20",
+                "departure_at": "2026-12-20T08:00:00+00:00",
+                "arrival_at": "2026-12-20T16:30:00+00:00",
+                "status": "scheduled",
+            },
+            "description": "A trip booking's trip: id, route, service date, UTC "
+            "departure and arrival, status (null for a package booking).",
+        },
+    )
+    from_stop = fields.Method(
+        "_from_stop",
+        dump_only=True,
+        data_key="from",
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "example": {
+                "station_id": 3,
+                "code": "GBLONVIC",
+                "name": "London Victoria Coach Station",
+                "departure_at": "2026-12-20T08:00:00+00:00",
+                "departure_local": "08:00",
+            },
+            "description": "Where a trip booking boards: station_id, code, name, "
+            "departure_at (UTC), departure_local.",
+        },
+    )
+    to_stop = fields.Method(
+        "_to_stop",
+        dump_only=True,
+        data_key="to",
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "example": {
+                "station_id": 9,
+                "code": "FRPARBER",
+                "name": "Paris Bercy Seine",
+                "arrival_at": "2026-12-20T16:30:00+00:00",
+                "arrival_local": "17:30",
+            },
+            "description": "Where a trip booking alights: station_id, code, name, "
+            "arrival_at (UTC), arrival_local.",
+        },
+    )
+    seat_labels = fields.Method(
+        "_seat_labels",
+        dump_only=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "nullable": True,
+            "example": ["3A", "3B"],
+        },
+    )
+    passengers = fields.Method(
+        "_passengers",
+        dump_only=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "object"},
+            "nullable": True,
+            "example": [
+                {
+                    "name": "Clara Byrne",
+                    "birth_date": "1988-04-17",
+                    "category": "adult",
+                    "unit_price": "42.00",
+                    "document_type": "passport",
+                    "document_number": "PA1234567",
+                    "nationality": "IE",
+                    "seat_label": "3A",
+                }
+            ],
+            "description": "A trip booking's passengers: name, birth_date, "
+            "category, unit_price, document_type, document_number, nationality, "
+            "seat_label (null for an infant); null for a package booking.",
+        },
+    )
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -169,6 +375,70 @@ class BookingSchema(Schema):
     def _invoice_number(self, booking):
         """The number of the booking's invoice, e.g. INV-2026-000042, or null."""
         return booking.invoice.number if booking.invoice is not None else None
+
+    def _trip(self, booking):
+        """The trip of a trip booking as a small object, else None."""
+        trip = booking.trip
+        if booking.kind != "trip" or trip is None:
+            return None
+        return {
+            "id": trip.id,
+            "route_id": trip.route_id,
+            "route_code": trip.route.code,
+            "route_name": trip.route.name,
+            "service_date": trip.service_date.isoformat(),
+            "departure_at": trip.departure_at.isoformat(),
+            "arrival_at": trip.arrival_at.isoformat(),
+            "status": trip.status,
+        }
+
+    @staticmethod
+    def _call(booking, sequence):
+        """The trip's stop time at `sequence`."""
+        for stop in booking.trip.stop_times:
+            if stop.sequence == sequence:
+                return stop
+        return None
+
+    def _from_stop(self, booking):
+        """The boarding station and time of a trip booking, else None."""
+        if booking.kind != "trip":
+            return None
+        stop = self._call(booking, booking.from_sequence)
+        station = booking.from_station
+        return {
+            "station_id": station.id,
+            "code": station.code,
+            "name": station.name,
+            "departure_at": stop.departure_at.isoformat(),
+            "departure_local": stop.departure_local,
+        }
+
+    def _to_stop(self, booking):
+        """The alighting station and time of a trip booking, else None."""
+        if booking.kind != "trip":
+            return None
+        stop = self._call(booking, booking.to_sequence)
+        station = booking.to_station
+        return {
+            "station_id": station.id,
+            "code": station.code,
+            "name": station.name,
+            "arrival_at": stop.arrival_at.isoformat(),
+            "arrival_local": stop.arrival_local,
+        }
+
+    def _seat_labels(self, booking):
+        """The seats of a trip booking in passenger order, else None."""
+        if booking.kind != "trip":
+            return None
+        return [t.seat_label for t in booking.travellers if t.seat_label]
+
+    def _passengers(self, booking):
+        """A trip booking's passengers with documents and seats, else None."""
+        if booking.kind != "trip":
+            return None
+        return PassengerSchema(many=True).dump(booking.travellers)
 
     def _hold_expires_at(self, booking):
         """ISO 8601 expiry of a live hold, else None."""
@@ -184,4 +454,16 @@ class BookingQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
     customer_id = fields.Integer(validate=ID)
     departure_id = fields.Integer(validate=ID)
+    kind = fields.String(validate=validate.OneOf(BOOKING_KINDS))
+    trip_id = fields.Integer(validate=ID)
+    company_id = fields.Integer(
+        validate=ID, metadata={"description": "Trip bookings of this company."}
+    )
+    travel_date = FilterDate(
+        metadata={"description": "A trip's service date or a departure's start."}
+    )
+    when = fields.String(
+        validate=validate.OneOf(("upcoming", "past")),
+        metadata={"description": "Trips or departures from now on, or before."},
+    )
     sort = sort_field("created_at", "total_amount", "seats")

@@ -4,10 +4,14 @@
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.provider import ATTEMPT_STATES
-from schemas.common import Money
+from schemas.common import ID, FilterDate, Money, PageArgs, sort_field
+
+# `?status=`: a state, or `canceled` (refund_pending or refunded: money that arrived
+# and was given back; services.payments.card_payments.CANCELED).
+LIST_STATUSES = (*ATTEMPT_STATES, "canceled")
 
 
 class PaymentIntentCreateSchema(Schema):
@@ -73,6 +77,48 @@ class PaymentIntentSchema(Schema):
     )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+class PaymentIntentSummarySchema(PaymentIntentSchema):
+    """A card payment attempt as lists show it: without its `client_secret` (only
+    the payer's client confirms an intent, from its own answer)."""
+
+    class Meta:
+        exclude = ("client_secret", "publishable_key")
+
+
+class PaymentIntentQueryArgs(PageArgs):
+    """Filters of `GET /payment-intents`: `status` (a state, or `canceled` for
+    money given back), `booking_id`, `customer_id`, `date_from` / `date_to` (UTC
+    days of creation, both included); `sort` (default newest first)."""
+
+    status = fields.String(
+        validate=validate.OneOf(LIST_STATUSES), metadata={"example": "failed"}
+    )
+    booking_id = fields.Integer(validate=ID)
+    customer_id = fields.Integer(validate=ID)
+    date_from = FilterDate(
+        metadata={
+            "description": "Created on or after (UTC day)",
+            "example": "2026-01-01",
+        }
+    )
+    date_to = FilterDate(
+        metadata={
+            "description": "Created on or before (UTC day)",
+            "example": "2026-12-31",
+        }
+    )
+    sort = sort_field("created_at", "amount")
+
+    @validates_schema
+    def _range_in_order(self, data, **_kwargs):
+        """date_to may not come before date_from."""
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            raise ValidationError(
+                "Must be on or after date_from.", field_name="date_to"
+            )
 
 
 class WebhookAnswerSchema(Schema):

@@ -10,8 +10,19 @@ the order in UTC.
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from models.billing import REFUND_DESTINATIONS
+from models.booking import BOOKING_STATUSES
 from models.transport import TRIP_STATUSES
-from schemas.common import ID, NO_NUL, FilterDate, PageArgs, sort_field
+from schemas.common import (
+    ID,
+    NO_NUL,
+    FilterDate,
+    Money,
+    PageArgs,
+    StrictBoolean,
+    not_blank,
+    sort_field,
+)
 
 # GTFS "Time" (https://gtfs.org/schedule/reference/#field-types): H:MM, HH:MM or
 # HH:MM:SS, hours beyond 23 allowed (the service caps them at 48).
@@ -307,3 +318,52 @@ class GenerateResultSchema(Schema):
     skipped = fields.Integer(metadata={"example": 0})
     until = fields.Date(metadata={"example": "2030-06-30"})
     trip_ids = fields.List(fields.Integer(), metadata={"example": [41, 42]})
+
+
+# --- cancelling a trip with its bookings ------------------------------------------
+
+
+class TripCancelSchema(Schema):
+    """Cancel a trip with every booking on it (docs/transport.md "Cancelling a
+    trip"): each refunded in full to `refund_to`. `preview: true` changes nothing."""
+
+    reason = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=1000), not_blank()],
+        metadata={"example": "The coach broke down"},
+    )
+    preview = StrictBoolean(load_default=False, metadata={"example": True})
+    refund_to = fields.String(
+        load_default="original",
+        validate=validate.OneOf(REFUND_DESTINATIONS),
+        metadata={"example": "original"},
+    )
+
+
+class TripCancelLineSchema(Schema):
+    """One booking of a trip cancellation and what it gets back."""
+
+    booking_id = fields.Integer()
+    reference = fields.String(metadata={"example": "ET-7KQ2MZ"})
+    customer_id = fields.Integer()
+    status = fields.String(
+        metadata={"enum": list(BOOKING_STATUSES), "example": "confirmed"}
+    )
+    passengers = fields.Integer(metadata={"example": 2})
+    refund_amount = Money()
+    refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
+    currency = fields.String()
+
+
+class TripCancellationSchema(Schema):
+    """A trip cancellation (preview or done): the bookings and their refunds.
+    `currency` is the bookings' currency (null without bookings, or when several
+    were sold; `total_refund` is then null too)."""
+
+    trip_id = fields.Integer()
+    reason = fields.String(metadata={"example": "The coach broke down"})
+    refund_to = fields.String(metadata={"enum": list(REFUND_DESTINATIONS)})
+    bookings = fields.List(fields.Nested(TripCancelLineSchema))
+    total_refund = Money(allow_none=True)
+    currency = fields.String(allow_none=True)
+    cancelled = fields.Boolean(metadata={"example": False})

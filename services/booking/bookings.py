@@ -25,7 +25,15 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from models import Booking, Customer, Departure, Invoice, Package
+from models import (
+    Booking,
+    Customer,
+    Departure,
+    Invoice,
+    Package,
+    TransportRoute,
+    Trip,
+)
 from models.account import is_staff
 from models.base import utcnow
 from models.booking import Traveller
@@ -289,7 +297,7 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = True
 
 
-def _reference_collision(exc: IntegrityError) -> bool:
+def reference_collision(exc: IntegrityError) -> bool:
     """True when the integrity error is the unique booking reference."""
     message = str(exc.orig).lower()
     return "reference" in message and ("unique" in message or "duplicate" in message)
@@ -357,7 +365,7 @@ def create_booking(
             attempt -= 1  # not a reference collision
         except IntegrityError as exc:
             db.session.rollback()
-            if not _reference_collision(exc) or attempt >= REFERENCE_ATTEMPTS:
+            if not reference_collision(exc) or attempt >= REFERENCE_ATTEMPTS:
                 raise
         except BaseException:
             db.session.rollback()
@@ -381,14 +389,24 @@ def complete_trips(now: datetime | None = None) -> int:
         .returning(Booking.id, Booking.departure_id, Booking.seats)
         .execution_options(synchronize_session=False)
     )
+    # A trip booking is complete once its trip arrived; its seat segments stay
+    # (the trip's load is history: docs/transport.md "Tickets").
+    arrived = select(Trip.id).where(Trip.arrival_at < now)
+    trips = (
+        update(Booking)
+        .where(Booking.status == "confirmed", Booking.trip_id.in_(arrived))
+        .values(status="completed", completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     try:
         rows = db.session.execute(stmt).all()
         inventory.release_bookings_seats(rows)
+        done = db.session.execute(trips).rowcount
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    return len(rows)
+    return len(rows) + done
 
 
 def _status_filter(status: str, now: datetime):
@@ -411,10 +429,13 @@ def list_bookings(
     page: int = 1,
     per_page: int = 20,
     cursor: str | None = None,
+    **ride,
 ) -> Page:
     """One page of bookings, newest first unless `sort`; customers see only theirs.
 
-    Filters combine with AND. Raises ValidationFailed for an unknown `sort`.
+    Filters combine with AND; `ride` holds the filters of _ride_filters (kind,
+    trip, company, travel date, upcoming or past). Raises ValidationFailed for an
+    unknown `sort`.
     """
     # The departure, its package and the invoice are one row each: joined into the
     # page's SELECT; the travellers (a collection) come in one more SELECT.
@@ -429,8 +450,61 @@ def list_bookings(
         stmt = stmt.where(Booking.customer_id == customer_id)
     if departure_id is not None:
         stmt = stmt.where(Booking.departure_id == departure_id)
+    stmt = _ride_filters(stmt, now=utcnow(), **ride)
     stmt = order_by_sort(stmt, Booking, sort, SORTABLE)
     return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
+
+
+def _ride_filters(
+    stmt,
+    *,
+    now: datetime,
+    kind: str | None = None,
+    trip_id: int | None = None,
+    company_id: int | None = None,
+    travel_date=None,
+    when: str | None = None,
+):
+    """`stmt` narrowed by what was bought (docs/transport.md "Tickets": my trips,
+    staff lists): `kind` package|trip; `trip_id`; `company_id` (trip bookings of
+    that transport company); `travel_date` (a trip's service date or a departure's
+    start date); `when` `upcoming` (starting from now on: a trip's departure, a
+    departure's start date from today) or `past`."""
+    if kind:
+        stmt = stmt.where(Booking.kind == kind)
+    if trip_id is not None:
+        stmt = stmt.where(Booking.trip_id == trip_id)
+    if company_id is not None:
+        routes = select(TransportRoute.id).where(
+            TransportRoute.company_id == company_id
+        )
+        stmt = stmt.where(
+            Booking.trip_id.in_(select(Trip.id).where(Trip.route_id.in_(routes)))
+        )
+    if travel_date is not None:
+        stmt = stmt.where(
+            or_(
+                Booking.trip_id.in_(
+                    select(Trip.id).where(Trip.service_date == travel_date)
+                ),
+                Booking.departure_id.in_(
+                    select(Departure.id).where(Departure.start_date == travel_date)
+                ),
+            )
+        )
+    if when in ("upcoming", "past"):
+        ahead = when == "upcoming"
+        trips = select(Trip.id).where(
+            Trip.departure_at >= now if ahead else Trip.departure_at < now
+        )
+        today = now.date()
+        departures = select(Departure.id).where(
+            Departure.start_date >= today if ahead else Departure.start_date < today
+        )
+        stmt = stmt.where(
+            or_(Booking.trip_id.in_(trips), Booking.departure_id.in_(departures))
+        )
+    return stmt
 
 
 def get_booking(*, account, booking_id: int) -> Booking:
@@ -455,8 +529,14 @@ def _shown_with_booking() -> list:
     (`Departure.lapsed_hold_seats`) is not run for a view that never shows it."""
     return [
         joinedload(Booking.invoice).load_only(Invoice.id, Invoice.number),
-        joinedload(Booking.departure, innerjoin=True)
+        joinedload(Booking.departure)
         .load_only(Departure.package_id, Departure.start_date)
         .joinedload(Departure.package, innerjoin=True)
         .load_only(Package.title),
+        # A trip booking's ride (docs/transport.md "Tickets"): the trip with its
+        # stop times and route, and the two stations.
+        selectinload(Booking.trip).selectinload(Trip.stop_times),
+        selectinload(Booking.trip).joinedload(Trip.route),
+        joinedload(Booking.from_station),
+        joinedload(Booking.to_station),
     ]

@@ -27,7 +27,7 @@ from models.base import utcnow
 from services.audit import audit
 from services.booking import holds, inventory
 from services.booking.bookings import CANCELLATION_POLICY
-from services.booking.rules import departure_start
+from services.booking.rules import booking_start, departure_start
 from services.catalogue import catalogue
 from services.messaging import notifications, webhooks
 from services.payments import billing, refunds
@@ -102,7 +102,7 @@ def compute_quote(
     """
     status = status or booking.status
     kept = booking.amount_paid - booking.amount_refunded
-    seconds_left = (departure_start(booking.departure) - now).total_seconds()
+    seconds_left = (booking_start(booking) - now).total_seconds()
     hours = math.floor(seconds_left / 3600)
     base = {
         "kept_amount": kept,
@@ -610,3 +610,21 @@ def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) ->
         raise
     refunds.submit_provider_refunds([refund.id for refund in result[1]])
     return True
+
+
+def cancel_with_full_refund(booking, *, now, refund_to, reason, by_id, facts):
+    """Cancel one live booking inside the caller's transaction (no commit) with the
+    penalty waived, so everything kept is refunded to `refund_to`: an operator
+    cancelling what the booking rides on (a whole trip,
+    services.transport.trip_cancellations). Returns `(quote, refunds)`, or None when
+    a concurrent request changed the booking first (nothing written); raises as a
+    booking cancellation does (409 not live or started, 422 wallet currency)."""
+    return _cancel_in_transaction(
+        booking,
+        now=now,
+        refund_to=refund_to,
+        reason=reason,
+        by_id=by_id,
+        waive=True,
+        facts=facts,
+    )

@@ -22,6 +22,7 @@ from models import Booking, Departure, Invoice
 from models.base import utcnow
 from services.booking import inventory, rules
 from services.payments import billing
+from services.transport import seating
 
 EXPIRY_REASON = "Hold expired unpaid: the booking is void."
 
@@ -30,13 +31,18 @@ EXPIRY_REASON = "Hold expired unpaid: the booking is void."
 
 
 def release_expired_holds(
-    *, departure_id: int | None = None, now: datetime, announce: bool = False
+    *,
+    departure_id: int | None = None,
+    trip_id: int | None = None,
+    now: datetime,
+    announce: bool = False,
 ) -> int:
     """Mark `held` bookings whose hold ran out by `now` (aware UTC) as `expired`
     (with `expired_at = now`), give their departure and category seats back and
     void each one's invoice with a credit note for its whole total (docs/design.md
     "Lifecycles": invoice; hold expiry credits the whole total); only those of
-    `departure_id` when given. All in the caller's transaction.
+    `departure_id` (or of trip `trip_id`, whose seat segments are freed) when
+    given. All in the caller's transaction.
 
     Safe under concurrency: the `status = 'held'` condition lets exactly one
     transaction expire each booking, so its seats come back and its credit note is
@@ -54,6 +60,8 @@ def release_expired_holds(
     )
     if departure_id is not None:
         stmt = stmt.where(Booking.departure_id == departure_id)
+    if trip_id is not None:
+        stmt = stmt.where(Booking.trip_id == trip_id)
     rows = db.session.execute(stmt).all()
     if rows:
         inventory.release_bookings_seats(rows)
@@ -156,7 +164,10 @@ def retake(booking: Booking, now: datetime) -> None:
     (with `seats_left`) when the seats are gone; the caller rolls back, so nothing
     is charged.
     """
-    rules.check_bookable(booking.departure, now=now)
+    if booking.kind == "trip":
+        seating.check_ride_open(booking, now=now)
+    else:
+        rules.check_bookable(booking.departure, now=now)
     hold_until = now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
     if booking.status == "held":
         if _revive(booking, "held", hold_until, Booking.hold_expires_at <= now):
@@ -167,6 +178,12 @@ def retake(booking: Booking, now: datetime) -> None:
     if not _revive(booking, "expired", hold_until):
         raise booking_changed()
     if not inventory.take_booking_seats(booking):
+        if booking.kind == "trip":
+            raise Conflict(
+                "The hold expired and its seats are taken on this ride now. "
+                "Nothing was charged.",
+                code="seats-unavailable",
+            )
         left = inventory.free_seats_now(departure_id=booking.departure_id)
         raise Conflict(
             f"The hold expired and its seats are gone: {left} left, {booking.seats} "

@@ -29,6 +29,7 @@ from sqlalchemy import func, or_, select, update
 
 from core.extensions import db
 from models import Booking, Departure, DepartureCategory, Traveller
+from services.transport import seating
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +191,11 @@ def category_seats_left(*, departure_id: int, category: str) -> int | None:
 
 def take_booking_seats(booking: Booking) -> bool:
     """Take the seats of an existing booking again (a late payment on an expired
-    hold): the departure's seats, then its categories' seats, atomically. Returns
-    False, with nothing taken, when they no longer fit."""
+    hold): the departure's seats, then its categories' seats, atomically (a trip
+    booking: its seats on every segment, services.transport.seating.retake).
+    Returns False, with nothing taken, when they no longer fit."""
+    if booking.kind == "trip":
+        return seating.retake(booking)
     if not take_seats(departure_id=booking.departure_id, seats=booking.seats):
         return False
     counts = category_counts(booking)
@@ -203,7 +207,11 @@ def take_booking_seats(booking: Booking) -> bool:
 
 def release_booking_seats(booking: Booking) -> None:
     """Give a live booking's seats back (cancellation): departure, then categories.
-    Logs when the books disagree."""
+    Logs when the books disagree. A trip booking frees its seat segments
+    (services.transport.seating.release)."""
+    if booking.kind == "trip":
+        seating.release([booking.id])
+        return
     if not release_seats(departure_id=booking.departure_id, seats=booking.seats):
         log.error("departure %s: releasing more seats than taken", booking.departure_id)
     release_category_seats(
@@ -219,6 +227,8 @@ def release_bookings_seats(rows: Iterable[tuple[int, int, int]]) -> None:
     name) the travellers' categories, `adult` for bookings without travellers.
     """
     rows = list(rows)
+    seating.release([row[0] for row in rows if row[1] is None])  # trip bookings
+    rows = [row for row in rows if row[1] is not None]
     seats_by_departure = Counter()
     departure_of = {}
     for booking_id, departure_id, seats in rows:

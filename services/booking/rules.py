@@ -8,15 +8,25 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from core.errors import Conflict, ValidationFailed
-from models import Departure
+from models import Booking, Departure
 from services.booking import inventory
 from services.shared.money import MAX_AMOUNT, money
+from services.transport import seating
 
 
 def departure_start(departure: Departure) -> datetime:
     """When the departure starts: 00:00 UTC of its start date (docs/design.md
     "Lifecycles")."""
     return datetime.combine(departure.start_date, time(0), tzinfo=UTC)
+
+
+def booking_start(booking: Booking) -> datetime:
+    """When what `booking` bought starts (aware UTC): its departure's start for a
+    package, the boarding stop's departure for a trip (docs/transport.md
+    "Tickets"). The cancellation tiers count the hours before it."""
+    if booking.kind == "trip":
+        return seating.ride_start(booking)
+    return departure_start(booking.departure)
 
 
 def check_bookable(departure: Departure, *, now: datetime) -> None:

@@ -28,6 +28,15 @@ def _send(to: str, subject: str, body: str, *, dedupe_key: str | None = None) ->
 
 
 def _trip(booking) -> str:
+    """What the booking bought, for a mail: the package and its start date, or a
+    trip's route, stations and departure (UTC)."""
+    if booking.kind == "trip":
+        trip = booking.trip
+        return (
+            f"{trip.route.name}, {booking.from_station.name} to "
+            f"{booking.to_station.name}, departing "
+            f"{trip.departure_at.strftime('%Y-%m-%d %H:%M UTC')}"
+        )
     departure = booking.departure
     return f"{departure.package.title}, departing {departure.start_date.isoformat()}"
 
@@ -84,6 +93,19 @@ def departure_cancelled(booking, *, refund, refund_to: str, reason: str) -> None
         f"We are sorry: {_trip(booking)} is cancelled "
         f"({reason}). Your booking is cancelled and {refund} {booking.currency} is "
         f"refunded to your {refund_to}.\n",
+    )
+
+
+def trip_cancelled(booking, *, refund, refund_to: str, reason: str) -> None:
+    """Tell a customer the operator cancelled their trip, with its tickets, and
+    refunded it all (docs/transport.md "Cancelling a trip")."""
+    _send(
+        booking.customer.email,
+        f"Trip cancelled: booking {booking.reference}",
+        f"Hello {booking.customer.name},\n\n"
+        f"We are sorry: {_trip(booking)} is cancelled ({reason}). Your booking and "
+        f"its tickets are cancelled and {refund} {booking.currency} is refunded to "
+        f"your {refund_to}.\n",
     )
 
 
@@ -168,4 +190,38 @@ def finance_alert(booking, *, subject: str, body: str, dedupe_key: str) -> int:
             dedupe_key=f"{dedupe_key}:{email}",
         )
         for email in emails
+    )
+
+
+def _ride_end(end: dict, key: str) -> str:
+    """`Station (CODE) 2030-06-01 08:00` at the local time of `key` (`departure` /
+    `arrival`) of one end of a ticket answer."""
+    return f"{end['name']} ({end['code']}) {end[f'{key}_local']:%Y-%m-%d %H:%M}"
+
+
+def tickets_issued(booking, tickets: list[dict]) -> bool:
+    """Mail the customer the tickets of a confirmed trip booking: trip, from and to
+    with local times, and per passenger the ticket number, seat and barcode text
+    (`tickets` are ticket answers, services.transport.tickets.ticket_view). Once per
+    booking (the outbox's dedupe key); False when it was already queued."""
+    first = tickets[0]
+    trip = first["trip"]
+    lines = [
+        f"- {t['number']}: {t['passenger']['name']} ({t['passenger']['category']}), "
+        f"seat {t['seat_label'] or 'none (infant on a lap)'}\n"
+        f"  barcode: {t['barcode']}"
+        for t in tickets
+    ]
+    return _send(
+        booking.customer.email,
+        f"Booking {booking.reference}: your tickets",
+        f"Hello {booking.customer.name},\n\n"
+        f"Your booking {booking.reference} is confirmed. {trip['company_name']} "
+        f"{trip['route_code']} on {trip['service_date'].isoformat()}, section "
+        f"{first['section_code']}:\n"
+        f"from {_ride_end(first['from'], 'departure')} (local time)\n"
+        f"to {_ride_end(first['to'], 'arrival')} (local time)\n\n"
+        "Tickets:\n" + "\n".join(lines) + "\n\n"
+        "Show the barcode when boarding; the scanner checks its signature.\n",
+        dedupe_key=f"tickets-issued:{booking.id}",
     )

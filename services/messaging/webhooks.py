@@ -38,6 +38,8 @@ RESOURCE_PATHS = {
     "refund": "refunds",
     "departure": "departures",
     "package": "packages",
+    "ticket": "tickets",
+    "trip": "transport/trips",
 }
 
 

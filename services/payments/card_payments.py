@@ -21,7 +21,7 @@ the commit.
 import logging
 import math
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import stripe
@@ -48,6 +48,7 @@ from services.payments.provider_events import (
     text_field,
 )
 from services.shared.money import money
+from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import check_owner, get_or_404
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,11 @@ RECONCILE_WINDOW = timedelta(days=7)
 # An intent counts as open (MAX_OPEN_INTENTS_PER_BOOKING) for this long after it was
 # created while nobody paid it.
 OPEN_INTENT_WINDOW = timedelta(hours=1)
+# `GET /payment-intents?status=canceled`: card payments called off after the money
+# arrived, which the provider gives back at once (docs/payments.md "Listing card
+# payments"); any other status filter is one of models.provider.ATTEMPT_STATES.
+CANCELED = ("refund_pending", "refunded")
+LIST_SORTABLE = ("created_at", "amount")
 
 
 class InvalidSignature(APIError):
@@ -197,6 +203,51 @@ def get_attempt(*, account, attempt_id: int) -> PaymentAttempt:
     attempt = get_or_404(PaymentAttempt, attempt_id, "Payment intent")
     check_owner(account, attempt, "Payment intent")
     return attempt
+
+
+def list_attempts(
+    *,
+    account,
+    status: str | None = None,
+    booking_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    cursor: str | None = None,
+) -> Page:
+    """`GET /payment-intents`: one page of card payment attempts, newest first
+    unless `sort` (LIST_SORTABLE); finance and admin see all, a customer only theirs.
+
+    `status` is one of ATTEMPT_STATES or `canceled` (CANCELED: money that arrived
+    and was given back); `date_from` / `date_to` are UTC days of creation, both
+    included. Filters combine with AND. Raises ValidationFailed (422) for an unknown
+    sort or a bad cursor (docs/payments.md "Listing card payments").
+    """
+    stmt = select(PaymentAttempt)
+    if not is_staff(account):
+        stmt = stmt.where(PaymentAttempt.customer_id == account.id)
+    if status is not None:
+        states = CANCELED if status == "canceled" else (status,)
+        stmt = stmt.where(PaymentAttempt.status.in_(states))
+    if booking_id is not None:
+        stmt = stmt.where(PaymentAttempt.booking_id == booking_id)
+    if customer_id is not None:
+        stmt = stmt.where(PaymentAttempt.customer_id == customer_id)
+    if date_from is not None:
+        stmt = stmt.where(PaymentAttempt.created_at >= _day_start(date_from))
+    if date_to is not None:
+        after = _day_start(date_to) + timedelta(days=1)
+        stmt = stmt.where(PaymentAttempt.created_at < after)
+    stmt = order_by_sort(stmt, PaymentAttempt, sort, LIST_SORTABLE)
+    return paginate(stmt, page=page, per_page=per_page, cursor=cursor)
+
+
+def _day_start(day: date) -> datetime:
+    """00:00 UTC of `day`."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 # --- the provider's word ------------------------------------------------------------

@@ -34,6 +34,7 @@ from services.payments import billing, wallet
 from services.shared.money import money
 from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import check_owner, get_or_404
+from services.transport import tickets
 
 CUSTOMER_METHODS = ("wallet",)
 STAFF_METHODS = ("card", "bank_transfer", "cash")
@@ -178,6 +179,10 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor, 
             payment_id=payment.id,
         )
     db.session.refresh(booking)
+    if confirmed and booking.kind == "trip":
+        # One ticket per passenger, mailed through the outbox (docs/transport.md
+        # "Tickets and boarding").
+        tickets.issue_tickets(booking)
     _announce(booking, payment, confirmed)
     audit.record(
         "payment.recorded",

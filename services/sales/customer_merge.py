@@ -90,11 +90,13 @@ def _candidate(customer: Customer, email: str | None, phone: str | None) -> dict
 
 
 def _live_departures(customer_id: int, now) -> set[int]:
-    """Departures on which the customer holds a live booking now."""
+    """Departures on which the customer holds a live booking now (trip bookings
+    have none: two customers' rides on one trip never clash)."""
     return set(
         db.session.scalars(
             select(Booking.departure_id).where(
                 Booking.customer_id == customer_id,
+                Booking.departure_id.is_not(None),
                 or_(
                     Booking.status == "confirmed",
                     (Booking.status == "held") & (Booking.hold_expires_at > now),

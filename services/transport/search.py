@@ -35,7 +35,7 @@ from models import (
 )
 from models.base import utcnow
 from services.shared.pagination import Page, decode_cursor, encode_cursor
-from services.transport import timetable
+from services.transport import seating, timetable
 
 SORTS = ("departure", "price", "duration")
 # Ids are INTEGER primary keys (schemas.common.MAX_ID).
@@ -45,10 +45,9 @@ MAX_PASSENGERS = 9
 
 def seats_left(trip: Trip, section: VehicleSection, from_seq: int, to_seq: int) -> int:
     """Seats of `section` still free on `trip` over every segment between stop
-    sequences `from_seq` and `to_seq`: the section's capacity until tickets exist
-    (the next issue sells seats and subtracts the busiest segment's sold seats
-    here; docs/transport.md "Search")."""
-    return section.capacity
+    sequences `from_seq` and `to_seq` (a seat taken on any of them is not free;
+    services.transport.seating; docs/transport.md "Search")."""
+    return seating.seats_left(trip.id, section, from_seq, to_seq)
 
 
 # --- places ---------------------------------------------------------------------
@@ -266,9 +265,12 @@ def _offers(from_ids, to_ids, on, passengers, mode, section, now) -> list[dict]:
             select(Station).where(Station.id.in_(from_ids | to_ids))
         )
     }
+    taken = seating.taken_on_trips({row[0].id for row in rows}, now)
     best: dict[int, tuple] = {}
     for trip, board, alight, between in rows:
-        sections = _sections(trip, board, alight, fares, passengers, section)
+        sections = _sections(
+            trip, board, alight, fares, passengers, section, taken[trip.id]
+        )
         if not sections:
             continue
         rank = (-board.departure_at.timestamp(), alight.arrival_at)
@@ -280,9 +282,10 @@ def _offers(from_ids, to_ids, on, passengers, mode, section, now) -> list[dict]:
     ]
 
 
-def _sections(trip, board, alight, fares, passengers, wanted) -> list[dict]:
+def _sections(trip, board, alight, fares, passengers, wanted, taken) -> list[dict]:
     """The vehicle's sections on sale for this ride: a sold fare for the pair and
-    at least `passengers` seats left (only section `wanted` when given)."""
+    at least `passengers` seats left (only section `wanted` when given); `taken`
+    are the trip's counted seat rows (seating.taken_on_trips)."""
     offered = []
     for part in trip.vehicle.sections:
         if wanted and part.code != wanted:
@@ -292,7 +295,7 @@ def _sections(trip, board, alight, fares, passengers, wanted) -> list[dict]:
         )
         if fare is None:
             continue
-        left = seats_left(trip, part, board.sequence, alight.sequence)
+        left = seating.free_for_ride(part, taken, board.sequence, alight.sequence)
         if left < passengers:
             continue
         offered.append(

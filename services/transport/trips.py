@@ -9,18 +9,30 @@ may pass 24 past midnight) and stored with its aware UTC instants
 
 Status: `scheduled` -> `departed` -> `arrived`, or `scheduled` -> `cancelled`
 (STATUS_FLOW). Cancelling, deleting and changing the vehicle are refused once
-tickets exist (`sold_tickets`). Every change is one transaction.
+tickets exist (`sold_tickets`); a trip with tickets is cancelled with its bookings
+by services.transport.trip_cancellations. Every change is one transaction.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from models import RouteStop, Station, StopTime, TransportRoute, Trip, Vehicle
+from models import (
+    Booking,
+    RouteStop,
+    Station,
+    StopTime,
+    Ticket,
+    TransportRoute,
+    Traveller,
+    Trip,
+    Vehicle,
+)
+from models.base import utcnow
 from services.audit import audit
 from services.shared.pagination import Page, order_by_sort, paginate
 from services.transport import timetable
@@ -37,11 +49,26 @@ SORTABLE = ("departure_at", "service_date", "created_at")
 DEFAULT_SORT = "departure_at"
 
 
-def sold_tickets(trip_id: int) -> int:
-    """How many tickets are sold on trip `trip_id`: 0 until tickets exist (the next
-    issue sells seats and makes this count them). Cancelling, deleting a trip and
-    changing its vehicle ask it (docs/transport.md "Trips")."""
-    return 0
+def sold_tickets(trip_id: int, now: datetime | None = None) -> int:
+    """How many tickets are sold or being sold on trip `trip_id`: its tickets not
+    cancelled (valid, boarded, no-show) plus the passengers of its held bookings
+    whose hold has not run out by `now` (default the current time; they get their
+    tickets when paid). Cancelling, deleting a trip and changing its vehicle ask it
+    (docs/transport.md "Trips", "Cancelling a trip")."""
+    now = now or utcnow()
+    tickets = select(func.count(Ticket.id)).where(
+        Ticket.trip_id == trip_id, Ticket.status != "cancelled"
+    )
+    holding = (
+        select(func.count(Traveller.id))
+        .join(Booking, Booking.id == Traveller.booking_id)
+        .where(
+            Booking.trip_id == trip_id,
+            Booking.status == "held",
+            or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now),
+        )
+    )
+    return int(db.session.scalar(tickets)) + int(db.session.scalar(holding))
 
 
 # --- stop times -----------------------------------------------------------------
@@ -424,9 +451,11 @@ def _check_step(trip: Trip, new_status: str) -> None:
         )
     if new_status == "cancelled" and sold_tickets(trip.id):
         raise Conflict(
-            "Tickets are sold on this trip: cancelling it refunds them (next "
-            "issue); it cannot be cancelled here.",
+            "Tickets are sold on this trip: cancel it with POST "
+            f"/api/v1/transport/trips/{trip.id}/cancel, which cancels every "
+            "booking on it and refunds it in full.",
             code="trip-has-tickets",
+            extra={"cancel_url": f"/api/v1/transport/trips/{trip.id}/cancel"},
         )
 
 

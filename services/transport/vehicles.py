@@ -17,10 +17,21 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from models import Amenity, Schedule, TransportCompany, Trip, Vehicle, VehicleSection
+from models import (
+    Amenity,
+    Booking,
+    Schedule,
+    SeatSegment,
+    TransportCompany,
+    Trip,
+    Vehicle,
+    VehicleSection,
+)
+from models.base import utcnow
 from services.audit import audit
 from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import commit_or_conflict, text_matches
+from services.transport import seating
 from services.transport.access import (
     check_company,
     company_for_write,
@@ -38,15 +49,26 @@ REGISTRATION_TAKEN = "The company already has a vehicle with this registration."
 
 
 def sold_seats(vehicle_id: int) -> dict[str, set[str]]:
-    """The seats of vehicle `vehicle_id` that are sold on its future trips, as
-    `{section_code: {seat label, ...}}`.
-
-    Tickets are not sold yet (ticketing comes after the network and timetable):
-    until then no seat is ever sold and this returns `{}`. Ticketing replaces the body
-    with a query over its tickets of the vehicle's trips that have not departed
-    yet; `update_vehicle` already refuses to drop any seat named here
-    (docs/transport.md "Vehicles and seat maps")."""
-    return {}
+    """The seats of vehicle `vehicle_id` that are sold on its trips that have not
+    arrived yet, as `{section_code: {seat label, ...}}`: seats a live (or
+    completed) booking occupies on any segment (services.transport.seating);
+    `update_vehicle` refuses to drop any seat named here (docs/transport.md
+    "Vehicles and seat maps")."""
+    stmt = (
+        select(SeatSegment.section_code, SeatSegment.seat_label)
+        .join(Trip, Trip.id == SeatSegment.trip_id)
+        .join(Booking, Booking.id == SeatSegment.booking_id)
+        .where(
+            Trip.vehicle_id == vehicle_id,
+            Trip.arrival_at > utcnow(),
+            seating.counting(utcnow()),
+        )
+        .distinct()
+    )
+    sold: dict[str, set[str]] = {}
+    for code, label in db.session.execute(stmt):
+        sold.setdefault(code, set()).add(label)
+    return sold
 
 
 # --- reads -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ IDEMPOTENT = {
     ("post", "/api/v1/bookings/{booking_id}/payment-intents"),
     ("post", "/api/v1/bookings/{booking_id}/cancel"),
     ("post", "/api/v1/departures/{departure_id}/cancel"),
+    ("post", "/api/v1/transport/trips/{trip_id}/cancel"),
     ("post", "/api/v1/customers/{customer_id}/wallet"),
 }
 RATE_LIMITED = {

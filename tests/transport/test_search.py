@@ -433,25 +433,7 @@ def test_passengers_need_seats_left_in_the_section(client, app):
     ) == [net["noon"], net["night"]]
 
 
-def test_seats_left_goes_through_one_function(client, app, monkeypatch):
-    """Until tickets exist seats_left is the capacity; search asks it per section
-    with the two stops' sequences."""
-    net = network(app)
-    asked = []
-
-    def fake(trip, section, from_seq, to_seq):
-        asked.append((trip.id, section.code, from_seq, to_seq))
-        return 1 if section.code == "economy" else section.capacity
-
-    monkeypatch.setattr(search_service, "seats_left", fake)
-
-    response = search(client, origin="BJZ", destination="MAD", passengers=2)
-
-    assert trip_ids(response) == []
-    assert (net["noon"], "economy", 1, 2) in asked
-
-
-def test_seats_left_is_the_capacity_today(app):
+def test_seats_left_is_the_capacity_without_sales(app):
     net = network(app)
     with app.app_context():
         trip = db.session.get(Trip, net["night"])

@@ -533,8 +533,11 @@ def test_cancelling_is_refused_once_tickets_exist(client, actors, app, monkeypat
     assert patch(client, actors, trip_id, status="departed").status_code == 200
 
 
-def test_sold_tickets_is_zero_until_tickets_exist(app):
-    assert trip_service.sold_tickets(1) == 0
+def test_sold_tickets_is_zero_without_bookings(app):
+    trip_id = day_trip(app, line(app))
+
+    with app.app_context():
+        assert trip_service.sold_tickets(trip_id) == 0
 
 
 # --- vehicle and headsign ---------------------------------------------------------

@@ -33,6 +33,11 @@ from schemas.reporting.reports import (
     UnpaidInvoiceArgs,
     report_schema,
 )
+from schemas.reporting.transport import (
+    TransportReportArgs,
+    TransportRevenueArgs,
+    TripLoadArgs,
+)
 from services.reporting.bookings import booking_trends, cancellations
 from services.reporting.catalogue import popular
 from services.reporting.customers import (
@@ -49,6 +54,15 @@ from services.reporting.pipeline import (
 )
 from services.reporting.report_base import Report, Window
 from services.reporting.revenue import BASES, REVENUE_DIMENSIONS, revenue
+from services.reporting.transport import (
+    REVENUE_GROUPS,
+    TRIP_LOAD_COLUMNS,
+    city_pairs,
+    load_factor,
+    popular_routes,
+    transport_revenue,
+    trip_load,
+)
 
 blp = Blueprint("reports", __name__, description="Reports and analytics (JSON or CSV)")
 
@@ -428,3 +442,82 @@ class EnquiryRevenueWon(MethodView):
         """Revenue won from enquiries per currency: bookings still standing and
         money received."""
         return render(enquiry_revenue_won(window=window(args)), args)
+
+
+# Transport reports (docs/reports.md "Transport reports"): same roles, arguments
+# and streaming as the others; `company_id` keeps one transport company's rows.
+
+
+def _transport_filters(args: dict) -> dict:
+    """The range, company and limit of a transport report's query arguments."""
+    return {
+        "window": window(args),
+        "company_id": args.get("company_id"),
+        "limit": args.get("limit"),
+    }
+
+
+@blp.route("/transport/popular-routes")
+class TransportPopularRoutes(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(TransportReportArgs, location="query")
+    @report_response(
+        report_schema("transport.popular-routes", _columns(popular_routes))
+    )
+    def get(self, args):
+        """Routes ranked by passengers of the sold trip bookings made in the range:
+        bookings, passengers and revenue per route and currency."""
+        return render(popular_routes(**_transport_filters(args)), args)
+
+
+@blp.route("/transport/city-pairs")
+class TransportCityPairs(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(TransportReportArgs, location="query")
+    @report_response(report_schema("transport.city-pairs", _columns(city_pairs)))
+    def get(self, args):
+        """Origin and destination city pairs of the sold trip bookings made in the
+        range, ranked by passengers: bookings, passengers and revenue."""
+        return render(city_pairs(**_transport_filters(args)), args)
+
+
+@blp.route("/transport/load-factor")
+class TransportLoadFactor(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(TransportReportArgs, location="query")
+    @report_response(report_schema("transport.load-factor", _columns(load_factor)))
+    def get(self, args):
+        """Per trip departing in the range: seats, the busiest segment's occupied
+        seats and the load factor (occupied seat-segments over seats x segments,
+        percent)."""
+        return render(load_factor(**_transport_filters(args)), args)
+
+
+@blp.route("/transport/trips/<int:trip_id>/load")
+class TransportTripLoad(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(TripLoadArgs, location="query")
+    @blp.doc(operationId="getTransportTripLoadReport")
+    @report_response(report_schema("transport.trip-load", TRIP_LOAD_COLUMNS))
+    def get(self, args, trip_id):
+        """One trip's load per segment: for the whole vehicle (`section_code`
+        null) and per section, seats, occupied seats and load factor (percent).
+        404 for an unknown trip."""
+        return render(trip_load(trip_id), args)
+
+
+@blp.route("/transport/revenue")
+class TransportRevenue(MethodView):
+    @roles_required(*REPORT_ROLES)
+    @blp.arguments(TransportRevenueArgs, location="query")
+    @report_response(
+        report_schema(
+            "transport.revenue",
+            *(_columns(transport_revenue, group_by=g) for g in REVENUE_GROUPS),
+        )
+    )
+    def get(self, args):
+        """Trip revenue per company or route (`group_by`) and currency for trips
+        departing in the range: sold bookings, passengers, gross, refunded, net."""
+        report = transport_revenue(args["group_by"], **_transport_filters(args))
+        return render(report, args)

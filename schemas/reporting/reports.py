@@ -88,6 +88,16 @@ COLUMN_EXAMPLES = {
     "number": "INV-2026-000042",
     "booking_reference": "ET-7KQ2MX",
     "last_activity": "2026-03-14T09:26:53+00:00",
+    # transport reports (services/reporting/transport.py)
+    "route_code": "DUB-GAL",
+    "route_name": "Dublin - Galway Express",
+    "company_name": "Atlantic Coaches",
+    "from_city": "Dublin",
+    "to_city": "Galway",
+    "departure_at": "2026-03-14T08:00:00+00:00",
+    "section_code": "economy",
+    "from_station_code": "DUB-BUS",
+    "to_station_code": "GAL-BUS",
 }
 TYPE_EXAMPLES = {"string": "EUR", "integer": 12, "date": "2026-04-01"}
 # Columns that hold one of a fixed set of values: the invoice reports' derived

@@ -969,14 +969,21 @@ def test_bad_filters_are_422(client, finance, query, field):
     assert body["status"] == 422 and field in body["errors"]
 
 
-# Every report, including the pipeline reports of test_pipeline_reports.py;
-# test_every_report_is_listed keeps the list equal to the registered routes.
+# Every report, including the pipeline reports of test_pipeline_reports.py and the
+# transport reports of test_transport_reports.py; test_every_report_is_listed keeps
+# the list (with ITEM_REPORTS) equal to the registered routes.
 EVERY_REPORT = [
     *ALL_REPORTS,
     "enquiries/response-times",
     "enquiries/lost-reasons",
     "enquiries/revenue-won",
+    "transport/popular-routes",
+    "transport/city-pairs",
+    "transport/load-factor",
+    "transport/revenue",
 ]
+# Reports of one record named in the path (no date range; test_transport_reports.py).
+ITEM_REPORTS = ["transport/trips/<int:trip_id>/load"]
 
 
 def test_every_report_is_listed(app):
@@ -985,7 +992,7 @@ def test_every_report_is_listed(app):
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(f"{API}/")
     }
-    assert registered == set(EVERY_REPORT)
+    assert registered == set(EVERY_REPORT) | set(ITEM_REPORTS)
 
 
 @pytest.mark.parametrize(

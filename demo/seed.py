@@ -18,7 +18,7 @@ from sqlalchemy import func, inspect, select
 from auth.passwords import hash_password
 from core.extensions import db
 from demo.progress import NoProgress
-from demo.transport import seed_transport
+from demo.transport import seed_transport, seed_trip_sales
 from models import (
     Booking,
     Customer,
@@ -995,6 +995,7 @@ STEPS = (
     "bookings",
     "enquiries",
     "transport",
+    "trip sales",
 )
 
 
@@ -1015,7 +1016,11 @@ def _run_steps(s: _Seeder, bar) -> None:
     bar.update(1)
     seed_enquiries(s, customers, packages, by_role["sales"])
     bar.update(1)
-    seed_transport(s.today, s.counts, s.currency)
+    routes = seed_transport(s.today, s.counts, s.currency)
+    bar.update(1)
+    seed_trip_sales(
+        s, routes, customers, len(KNOWN_CUSTOMERS), lambda: new_reference(s)
+    )
     bar.update(1)
 
 

@@ -1,9 +1,11 @@
 """The transport part of the demo data set (docs/transport.md; demo/seed.py calls
-`seed_transport` as its last step): two companies, a coach line and a rail line,
-with vehicles divided into sections with seat maps and amenities, stations in
-five timezones (Dublin, London, Paris, Brussels, Lisbon), routes with
-intermediate stops, fares for every pair and section, schedules and a month of
-trips from today.
+`seed_transport` and `seed_trip_sales` as its last steps): two companies, a coach
+line and a rail line, with vehicles divided into sections with seat maps and
+amenities, stations in five timezones (Dublin, London, Paris, Brussels, Lisbon),
+routes with intermediate stops, fares for every pair and section, schedules and a
+month of trips from today. `seed_trip_sales` then sells seats on the next
+departures of every route (trip bookings with passengers, seats, invoices,
+payments, tickets).
 
 Times are written as each station's local time (GTFS style, hours past 24 for the
 night coach) and stored as UTC with services.transport.timetable, as the API
@@ -11,27 +13,35 @@ does; the night coach crosses two zone borders and midnight. Trips and stop time
 are inserted in bulk. Deterministic, and skipped when the demo companies exist.
 """
 
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 from models import (
     Amenity,
+    Booking,
     City,
     Fare,
+    Payment,
     RouteStop,
     Schedule,
     Station,
+    Ticket,
     TransportCompany,
     TransportRoute,
     Trip,
     Vehicle,
     VehicleSection,
 )
-from services.transport import timetable
+from models.booking import Traveller
+from services.payments import billing
+from services.shared.money import money
+from services.transport import seating, ticketing, tickets, timetable
 from services.transport.bulk import insert_returning_ids, insert_stop_times
 
 # Days of trips generated from today, and how long the schedules run.
@@ -180,19 +190,24 @@ COMPANIES = (
 )
 
 
-def seed_transport(today: date, counts: dict, currency: str | None = None) -> None:
+def seed_transport(
+    today: date, counts: dict, currency: str | None = None
+) -> list[TransportRoute]:
     """Add the transport demo rows to the session (the caller commits), counting
-    them in `counts`; nothing when the demo companies exist already."""
+    them in `counts`; returns the routes added (for `seed_trip_sales`), none when
+    the demo companies exist already."""
     codes = [company["code"] for company in COMPANIES]
     if db.session.scalar(
         select(TransportCompany.id).where(TransportCompany.code.in_(codes)).limit(1)
     ):
-        return
+        return []
     currency = currency or current_app.config.get("DEFAULT_CURRENCY", "EUR")
     amenities = _amenities(counts)
     stations = _stations(counts)
+    routes = []
     for spec in COMPANIES:
-        _company(spec, today, amenities, stations, currency, counts)
+        routes += _company(spec, today, amenities, stations, currency, counts)
+    return routes
 
 
 def _amenities(counts: dict) -> dict:
@@ -237,7 +252,7 @@ def _stations(counts: dict) -> dict:
     return stations
 
 
-def _company(spec, today, amenities, stations, currency, counts) -> None:
+def _company(spec, today, amenities, stations, currency, counts) -> list:
     company = TransportCompany(
         **{
             key: spec[key]
@@ -269,6 +284,7 @@ def _company(spec, today, amenities, stations, currency, counts) -> None:
         vehicles.append(vehicle)
         counts["vehicles"] += 1
     db.session.flush()
+    routes = []
     for index, (code, name, calls, weekdays, base) in enumerate(spec["routes"]):
         route = TransportRoute(company=company, mode=spec["mode"], code=code, name=name)
         for position, (station_code, _, _) in enumerate(calls):
@@ -281,6 +297,8 @@ def _company(spec, today, amenities, stations, currency, counts) -> None:
         _fares(route, calls, spec["sections"], base, stations, currency, counts)
         vehicle = vehicles[index % len(vehicles)]
         _schedule(route, vehicle, calls, weekdays, today, stations, counts)
+        routes.append(route)
+    return routes
 
 
 def _fares(route, calls, sections, base, stations, currency, counts) -> None:
@@ -366,3 +384,239 @@ def _stop_time(sequence, station, arrival, departure, day) -> dict:
         "arrival_at": timetable.to_utc(day, arrival, station.timezone),
         "departure_at": timetable.to_utc(day, departure, station.timezone),
     }
+
+
+# --- seats sold on the demo trips ------------------------------------------------
+
+# Trips of each route that get bookings: the next SALE_TRIPS departures from now.
+SALE_TRIPS = 3
+# The rides sold on each of those trips, in order: (boarding stop, alighting stop
+# (-1: the last), section (0: premium or business, 1: standard), the passengers'
+# categories, status). A ride from stop 1 may take a seat a ride to stop 1 left:
+# the seat map shows seats sold A-B and free B-C. On a two-stop route every ride
+# is the whole route. The held ride is sold on each route's first trip only.
+RIDES = (
+    (0, -1, 1, ("adult", "adult"), "confirmed"),
+    (0, 1, 1, ("adult", "child", "infant"), "confirmed"),
+    (1, -1, 1, ("adult",), "confirmed"),
+    (0, -1, 0, ("adult",), "confirmed"),
+    (0, 1, 1, ("adult", "adult", "child"), "confirmed"),
+    (1, -1, 1, ("adult", "infant"), "confirmed"),
+    (0, -1, 0, ("adult", "child"), "held"),
+)
+# Who travels with the customer (the customer's surname), ages in whole years.
+COMPANIONS = {
+    "adult": ("Maeve", "Tom", "Ana", "Pierre", "Ines", "Karl"),
+    "child": ("Lily", "Oisin", "Leo", "Maya"),
+    "infant": ("Finn", "Rosa", "Eli"),
+}
+AGES = {"adult": (19, 72), "child": (3, 10), "infant": (0, 0)}
+NATIONALITIES = ("IE", "GB", "FR", "BE", "PT", "ES", "DE")
+
+
+def seed_trip_sales(s, routes: list, customers: list, known: int, reference) -> None:
+    """Sell seats on the next SALE_TRIPS trips of each of `routes` (those leaving
+    after `s.now`): the RIDES as trip bookings of `customers`, the first `known`
+    (the README's logins) taking the first rides of each route's first trip.
+
+    Priced as POST /bookings prices them (ticketing.prices_for: the fare, child and
+    infant percentages), seats assigned as it assigns them (seating.assign, never
+    one seat on overlapping segments), seat-segment rows and the invoice written;
+    a confirmed booking is paid in full by card and has one `valid` ticket per
+    passenger, the rows the confirming payment writes (tickets.issue_tickets; no
+    mail or webhook is queued for demo data). Infants have no seat.
+
+    `s` is the demo seeder (rng, now, counts, policy, hold_minutes), `reference()`
+    a new booking reference. Counts trip_bookings, trip_passengers, seat_segments
+    and tickets. docs/transport.md "Demo data"."""
+    sold = []
+    for route_index, route in enumerate(routes):
+        for trip_index, trip in enumerate(_sale_trips(route, s.now)):
+            taken = defaultdict(set)  # (section code, segment) -> seat labels
+            for ride_index, ride in enumerate(RIDES):
+                if ride[4] == "held" and trip_index > 0:
+                    continue
+                first = route_index == 0 and trip_index == 0
+                if trip_index == 0 and ride_index < known:
+                    customer = customers[ride_index]
+                elif first and ride[4] == "held":
+                    customer = customers[0]
+                else:
+                    customer = s.rng.choice(customers[known:])
+                booking = _sell(s, trip, ride, customer, taken, reference)
+                if booking is not None:
+                    sold.append(booking)
+    db.session.flush()
+    numbers: set[str] = set()
+    for booking in sold:
+        _sale_records(s, booking, numbers)
+
+
+def _sale_trips(route: TransportRoute, now) -> list[Trip]:
+    """The route's next SALE_TRIPS scheduled trips leaving after `now`, with stop
+    times and vehicle sections."""
+    return list(
+        db.session.scalars(
+            select(Trip)
+            .where(
+                Trip.route_id == route.id,
+                Trip.status == "scheduled",
+                Trip.departure_at > now,
+            )
+            .order_by(Trip.departure_at)
+            .limit(SALE_TRIPS)
+            .options(
+                selectinload(Trip.stop_times),
+                selectinload(Trip.vehicle).selectinload(Vehicle.sections),
+            )
+        )
+    )
+
+
+def _sell(s, trip: Trip, ride: tuple, customer, taken, reference) -> Booking | None:
+    """The unsaved trip Booking of `ride` on `trip` for `customer` with its
+    passengers on seats free on every segment of the ride (marked in `taken`);
+    None when the section has too few free seats."""
+    start, end, section_index, party, status = ride
+    calls = sorted(trip.stop_times, key=lambda stop: stop.sequence)
+    start = min(start, len(calls) - 2)
+    end = len(calls) - 1 if end < 0 else max(min(end, len(calls) - 1), start + 1)
+    board, alight = calls[start], calls[end]
+    sections = sorted(trip.vehicle.sections, key=lambda section: section.position)
+    section = sections[min(section_index, len(sections) - 1)]
+    segments = seating.segments(board.sequence, alight.sequence)
+    busy = set().union(*(taken[section.code, segment] for segment in segments))
+    seated = sum(1 for category in party if category in ticketing.SEATED)
+    labels = seating.assign(section, busy, seated)
+    if labels is None:
+        return None
+    for segment in segments:
+        taken[section.code, segment].update(labels)
+    prices, currency = ticketing.prices_for(trip, board, alight, section.code)
+    travellers = _passengers(s, party, customer, labels, prices, trip.service_date)
+    total = money(sum((t.unit_price for t in travellers), Decimal(0)))
+    booking = Booking(
+        kind="trip",
+        reference=reference(),
+        customer_id=customer.id,
+        trip_id=trip.id,
+        from_station_id=board.station_id,
+        to_station_id=alight.station_id,
+        from_sequence=board.sequence,
+        to_sequence=alight.sequence,
+        section_code=section.code,
+        seats=seated,
+        status=status,
+        currency=currency,
+        unit_price=prices["adult"],
+        total_amount=total,
+        amount_paid=total if status == "confirmed" else Decimal("0.00"),
+        amount_refunded=Decimal("0.00"),
+        deposit_amount=total,
+        price_snapshot={name: f"{amount:.2f}" for name, amount in prices.items()},
+        cancellation_policy=[dict(tier) for tier in s.policy],
+        travellers=travellers,
+    )
+    _sale_times(s, booking)
+    db.session.add(booking)
+    s.counts["trip_bookings"] += 1
+    s.counts["trip_passengers"] += len(travellers)
+    return booking
+
+
+def _sale_times(s, booking: Booking) -> None:
+    """Creation, confirmation and hold expiry: a held booking was made minutes
+    ago and holds BOOKING_HOLD_MINUTES; a confirmed one was paid minutes after it
+    was made, up to twelve days ago."""
+    if booking.status == "held":
+        booking.created_at = s.now - timedelta(minutes=s.rng.randint(1, 5))
+        booking.hold_expires_at = booking.created_at + timedelta(minutes=s.hold_minutes)
+        booking.updated_at = booking.created_at
+        return
+    booking.created_at = s.now - timedelta(days=s.rng.uniform(0.5, 12))
+    booking.confirmed_at = booking.created_at + timedelta(minutes=s.rng.randint(2, 14))
+    booking.updated_at = booking.confirmed_at
+
+
+def _passengers(s, party, customer, labels, prices, day) -> list[Traveller]:
+    """The passengers of `party` (the customer first, companions with the
+    customer's surname), born so that their category fits on `day`; adults carry
+    a passport; a seat each from `labels` but for infants."""
+    seats = iter(labels)
+    surname = customer.name.split()[-1]
+    travellers = []
+    for index, category in enumerate(party):
+        first = s.rng.choice(COMPANIONS[category])
+        low, high = AGES[category]
+        age_days = 365 * s.rng.randint(low, high) + s.rng.randint(30, 330)
+        adult = category == "adult"
+        travellers.append(
+            Traveller(
+                name=customer.name if index == 0 else f"{first} {surname}",
+                birth_date=day - timedelta(days=age_days),
+                category=category,
+                unit_price=prices[category],
+                document_type="passport" if adult else None,
+                document_number=(
+                    f"P{s.rng.randint(1000000, 9999999)}" if adult else None
+                ),
+                nationality=s.rng.choice(NATIONALITIES) if adult else None,
+                seat_label=next(seats) if category in ticketing.SEATED else None,
+            )
+        )
+    return travellers
+
+
+def _sale_records(s, booking: Booking, numbers: set[str]) -> None:
+    """What booking and paying write for a flushed demo trip booking: its seat
+    rows on every segment of the ride, the invoice and, once confirmed, the card
+    payment of the total and one `valid` ticket per passenger (numbers drawn from
+    the seeder's rng: the data set stays deterministic)."""
+    labels = [t.seat_label for t in booking.travellers if t.seat_label]
+    seating.occupy(
+        booking, labels, trip_id=booking.trip_id, section_code=booking.section_code
+    )
+    s.counts["seat_segments"] += len(labels) * (
+        booking.to_sequence - booking.from_sequence
+    )
+    invoice = billing.issue_invoice(booking)
+    if booking.status != "confirmed":
+        return
+    db.session.add(
+        Payment(
+            booking_id=booking.id,
+            invoice_id=invoice.id,
+            customer_id=booking.customer_id,
+            amount=booking.amount_paid,
+            currency=booking.currency,
+            method="card",
+            reference=f"demo-{booking.reference}",
+            created_at=booking.confirmed_at,
+        )
+    )
+    for traveller in booking.travellers:
+        number = _ticket_number(s, numbers)
+        db.session.add(
+            Ticket(
+                number=number,
+                booking_id=booking.id,
+                traveller_id=traveller.id,
+                trip_id=booking.trip_id,
+                status="valid",
+                created_at=booking.confirmed_at,
+                updated_at=booking.confirmed_at,
+            )
+        )
+        s.counts["tickets"] += 1
+
+
+def _ticket_number(s, numbers: set[str]) -> str:
+    """A ticket number as tickets.new_number makes them, from the seeder's rng,
+    unlike the `numbers` drawn before (added to it)."""
+    while True:
+        number = tickets.NUMBER_PREFIX + "".join(
+            s.rng.choice(tickets.NUMBER_ALPHABET) for _ in range(tickets.NUMBER_LENGTH)
+        )
+        if number not in numbers:
+            numbers.add(number)
+            return number

@@ -12,18 +12,19 @@ from core.extensions import db
 from demo.seed import DEMO_PASSWORD, seed_demo
 from models import (
     Booking,
-    CreditNote,
     Customer,
     Departure,
     Employee,
     Enquiry,
     EnquiryNote,
-    Invoice,
     Package,
-    Payment,
+    SeatSegment,
+    Ticket,
 )
 from models.base import utcnow
+from models.booking import Traveller
 from services.accounts.employees import ensure_first_admin
+from tests.conftest import empty_tables
 from tests.demo.conftest import count_rows
 
 
@@ -58,10 +59,15 @@ def test_seed_demo_creates_promised_counts(app):
         "Customer": 50,
         "Package": 20,
         "Departure": counts["departures"],
-        "Booking": counts["bookings"],
+        "Booking": counts["bookings"] + counts["trip_bookings"],
         "Enquiry": 16,
         "EnquiryNote": counts["enquiry_notes"],
     }
+    assert counts["trip_bookings"] > 0
+    assert _query(
+        app,
+        lambda: (count_rows(Ticket), count_rows(SeatSegment), count_rows(Traveller)),
+    ) == (counts["tickets"], counts["seat_segments"], counts["trip_passengers"])
 
 
 def test_seed_demo_covers_every_role_and_status(app):
@@ -145,7 +151,9 @@ def test_seed_demo_bookings_carry_prices_and_unique_references(app):
                 b.hold_expires_at,
                 b.currency,
             )
-            for b in db.session.scalars(select(Booking))
+            for b in db.session.scalars(
+                select(Booking).where(Booking.kind == "package")
+            )
         ]
 
     rows = _query(app, bookings)
@@ -212,25 +220,17 @@ def test_seed_demo_is_deterministic(app):
         return (
             list(db.session.scalars(select(Customer.email).order_by(Customer.id))),
             list(db.session.scalars(select(Booking.reference).order_by(Booking.id))),
+            list(
+                db.session.execute(
+                    select(Traveller.name, Traveller.seat_label).order_by(Traveller.id)
+                ).all()
+            ),
+            list(db.session.scalars(select(Ticket.number).order_by(Ticket.id))),
         )
 
     _seed(app)
     first = _query(app, snapshot)
-    with app.app_context():
-        for model in (
-            EnquiryNote,
-            Enquiry,
-            Payment,
-            CreditNote,
-            Invoice,
-            Booking,
-            Departure,
-        ):
-            db.session.execute(model.__table__.delete())
-        db.session.execute(Package.__table__.delete())
-        db.session.execute(Customer.__table__.delete())
-        db.session.execute(Employee.__table__.delete())
-        db.session.commit()
+    empty_tables(app)
     _seed(app)
 
     assert _query(app, snapshot) == first

@@ -18,7 +18,7 @@ from sqlalchemy import func, inspect, select
 from auth.passwords import hash_password
 from core.extensions import db
 from demo.progress import NoProgress
-from demo.transport import seed_transport, seed_trip_sales
+from demo.transport import card_payment, seed_transport, seed_trip_sales
 from models import (
     Booking,
     Customer,
@@ -830,7 +830,6 @@ def _money_records(booking: Booking) -> None:
     """What the booking engine would have written: deposit and balance date, the
     invoice, a card payment for a confirmed booking, a credit note voiding the
     invoice of an expired or (unpaid) cancelled one."""
-    from models import Payment
     from services.payments import billing
 
     deposit_percent = booking.departure.package.deposit_percent
@@ -841,18 +840,7 @@ def _money_records(booking: Booking) -> None:
     booking.price_snapshot = {"adult": f"{booking.unit_price:.2f}"}
     invoice = billing.issue_invoice(booking)
     if booking.amount_paid > 0:
-        db.session.add(
-            Payment(
-                booking_id=booking.id,
-                invoice_id=invoice.id,
-                customer_id=booking.customer_id,
-                amount=booking.amount_paid,
-                currency=booking.currency,
-                method="card",
-                reference=f"demo-{booking.reference}",
-                created_at=booking.confirmed_at,
-            )
-        )
+        db.session.add(card_payment(booking, invoice))
     if booking.status == "expired":
         booking.expired_at = booking.hold_expires_at
         billing.credit(invoice, invoice.total_amount, "Hold expired unpaid")

@@ -190,6 +190,22 @@ COMPANIES = (
 )
 
 
+def card_payment(booking, invoice) -> Payment:
+    """The demo card payment of everything `booking` has paid (`amount_paid`),
+    recorded against `invoice` when the booking was confirmed (package and trip
+    demo bookings alike)."""
+    return Payment(
+        booking_id=booking.id,
+        invoice_id=invoice.id,
+        customer_id=booking.customer_id,
+        amount=booking.amount_paid,
+        currency=booking.currency,
+        method="card",
+        reference=f"demo-{booking.reference}",
+        created_at=booking.confirmed_at,
+    )
+
+
 def seed_transport(
     today: date, counts: dict, currency: str | None = None
 ) -> list[TransportRoute]:
@@ -582,18 +598,7 @@ def _sale_records(s, booking: Booking, numbers: set[str]) -> None:
     invoice = billing.issue_invoice(booking)
     if booking.status != "confirmed":
         return
-    db.session.add(
-        Payment(
-            booking_id=booking.id,
-            invoice_id=invoice.id,
-            customer_id=booking.customer_id,
-            amount=booking.amount_paid,
-            currency=booking.currency,
-            method="card",
-            reference=f"demo-{booking.reference}",
-            created_at=booking.confirmed_at,
-        )
-    )
+    db.session.add(card_payment(booking, invoice))
     for traveller in booking.travellers:
         number = _ticket_number(s, numbers)
         db.session.add(

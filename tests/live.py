@@ -10,6 +10,9 @@ passed as `env={"TEST_DATABASE_URL": ...}`; `sqlite:///:memory:` does not.
     with gunicorn_server(workers=2) as base_url:
         requests.post(f"{base_url}/api/v1/bookings", json=..., headers=...)
 
+`post_together(base_url, calls)` POSTs many requests at once (one thread each,
+released by one barrier) for the concurrency tests.
+
 `serve(env, ...)` runs the same server with an environment of the caller's own
 (the benches), `started_gunicorn` without waiting for health (the first-start test
 watches its workers boot).
@@ -21,7 +24,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -164,3 +169,22 @@ def gunicorn_server(workers: int = 2, env: dict | None = None, threads: int = 1)
     """
     with serve(_server_env(env), workers=workers, threads=threads) as base_url:
         yield base_url
+
+
+def post_together(base_url: str, calls: list[tuple[str, dict | None, dict]]) -> list:
+    """POST every `(path under /api/v1, json body, headers)` from its own thread,
+    all released by one barrier; returns `(status, json, headers)` in the same
+    order."""
+    barrier = threading.Barrier(len(calls))
+
+    def post(call):
+        path, body, headers = call
+        with requests.Session() as session:
+            barrier.wait(timeout=30)
+            resp = session.post(
+                f"{base_url}/api/v1{path}", json=body, headers=headers, timeout=60
+            )
+            return resp.status_code, resp.json(), resp.headers
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(post, calls))

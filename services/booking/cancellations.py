@@ -480,13 +480,12 @@ def _execute(
     holds.release_expired_holds(departure_id=departure.id, now=now)
     lines, done, refund_ids = [], [], []
     for booking in _live_bookings(departure.id, now=now):
-        result = _cancel_in_transaction(
+        result = cancel_with_full_refund(
             booking,
             now=now,
             refund_to=refund_to,
             reason=reason,
             by_id=by_id,
-            waive=True,
             facts=facts,
         )
         if result is None:  # cancelled or expired by a concurrent request
@@ -548,12 +547,9 @@ def cancel_departure(
     """
     now = utcnow()
     departure = _departure_for_cancel(departure_id, now=now)
-    if preview:
-        answer = _preview(departure, now=now, reason=reason, refund_to=refund_to)
-        db.session.rollback()
-        return answer
     by_id = account.id if account is not None else None
-    try:
+
+    def execute():
         answer, _done, refund_ids = _execute(
             departure,
             now=now,
@@ -563,6 +559,27 @@ def cancel_departure(
             facts=facts,
         )
         catalogue.bump_version()
+        return answer, refund_ids
+
+    return run_whole_cancellation(
+        preview=preview,
+        show=lambda: _preview(departure, now=now, reason=reason, refund_to=refund_to),
+        execute=execute,
+        facts=facts,
+    )
+
+
+def run_whole_cancellation(*, preview: bool, show, execute, facts) -> dict:
+    """Cancel a whole departure or trip (docs/design.md "Lifecycles"): with
+    `preview`, `show()`'s answer and nothing written; else `execute()` (returns
+    `(answer, refund_ids)`) in ONE transaction, committed, then the provider
+    refunds it created submitted after the commit. Rolls back on any error."""
+    if preview:
+        answer = show()
+        db.session.rollback()
+        return answer
+    try:
+        answer, refund_ids = execute()
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -615,7 +632,7 @@ def cancel_for_unpaid_balance(booking_id: int, *, now: datetime, reason: str) ->
 def cancel_with_full_refund(booking, *, now, refund_to, reason, by_id, facts):
     """Cancel one live booking inside the caller's transaction (no commit) with the
     penalty waived, so everything kept is refunded to `refund_to`: an operator
-    cancelling what the booking rides on (a whole trip,
+    cancelling what the booking rides on (a whole departure, a whole trip:
     services.transport.trip_cancellations). Returns `(quote, refunds)`, or None when
     a concurrent request changed the booking first (nothing written); raises as a
     booking cancellation does (409 not live or started, 422 wallet currency)."""

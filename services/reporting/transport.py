@@ -153,9 +153,6 @@ def popular_routes(
     bookings' total amounts); most passengers first, then bookings, revenue and
     route id. `company_id` keeps one company's routes."""
     party = _passengers()
-    bookings = func.count(Booking.id)
-    passengers = func.coalesce(func.sum(party.c.people), 0)
-    revenue = sum_cents(Booking.total_amount)
     stmt = _sold_trip_bookings(party, company_id).join(
         TransportCompany, TransportCompany.id == TransportRoute.company_id
     )
@@ -167,7 +164,24 @@ def popular_routes(
         TransportCompany.id.label("company_id"),
         TransportCompany.name.label("company_name"),
     ]
-    stmt = (
+    stmt = _ranked_sales(stmt, party, keys, TransportRoute.id)
+    return Report(
+        name="transport.popular-routes",
+        columns=(*_ROUTE_KEYS, ("currency", STRING), *_SALES),
+        statement=limited(stmt, limit),
+        shape=_shape_with(_ROUTE_KEYS, ("bookings", "passengers"), ("revenue",)),
+        filters={**window.as_dict(), "company_id": company_id},
+    )
+
+
+def _ranked_sales(stmt, party, keys: list, *ties):
+    """`stmt` (sold trip bookings joined to `party`, _passengers) grouped by `keys`
+    and currency with bookings, passengers and revenue (cents), most passengers
+    first, then bookings, revenue, `ties` and currency."""
+    bookings = func.count(Booking.id)
+    passengers = func.coalesce(func.sum(party.c.people), 0)
+    revenue = sum_cents(Booking.total_amount)
+    return (
         stmt.add_columns(
             *keys,
             Booking.currency.label("currency"),
@@ -180,16 +194,9 @@ def popular_routes(
             passengers.desc(),
             bookings.desc(),
             revenue.desc(),
-            TransportRoute.id,
+            *ties,
             Booking.currency,
         )
-    )
-    return Report(
-        name="transport.popular-routes",
-        columns=(*_ROUTE_KEYS, ("currency", STRING), *_SALES),
-        statement=limited(stmt, limit),
-        shape=_shape_with(_ROUTE_KEYS, ("bookings", "passengers"), ("revenue",)),
-        filters={**window.as_dict(), "company_id": company_id},
     )
 
 
@@ -207,9 +214,6 @@ def city_pairs(
     party = _passengers()
     origin, destination = aliased(Station), aliased(Station)
     from_city, to_city = aliased(City), aliased(City)
-    bookings = func.count(Booking.id)
-    passengers = func.coalesce(func.sum(party.c.people), 0)
-    revenue = sum_cents(Booking.total_amount)
     stmt = (
         _sold_trip_bookings(party, company_id)
         .join(origin, origin.id == Booking.from_station_id)
@@ -224,24 +228,7 @@ def city_pairs(
         to_city.id.label("to_city_id"),
         to_city.name.label("to_city"),
     ]
-    stmt = (
-        stmt.add_columns(
-            *keys,
-            Booking.currency.label("currency"),
-            bookings.label("bookings"),
-            passengers.label("passengers"),
-            revenue.label("revenue"),
-        )
-        .group_by(*[key.element for key in keys], Booking.currency)
-        .order_by(
-            passengers.desc(),
-            bookings.desc(),
-            revenue.desc(),
-            from_city.name,
-            to_city.name,
-            Booking.currency,
-        )
-    )
+    stmt = _ranked_sales(stmt, party, keys, from_city.name, to_city.name)
     return Report(
         name="transport.city-pairs",
         columns=(*_CITY_KEYS, ("currency", STRING), *_SALES),

@@ -17,7 +17,6 @@ there (or earlier) were never scanned; one UPDATE marks them `no_show`.
 """
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import APIError, Conflict, Forbidden, NotFound
 from core.extensions import db
@@ -25,7 +24,7 @@ from models import Booking, StopTime, Ticket, Traveller, Trip
 from models.base import utcnow
 from services.audit import audit
 from services.messaging import webhooks
-from services.transport import ticket_signing, tickets, timetable
+from services.transport import ticket_signing, tickets, timetable, trips
 from services.transport.access import check_company
 
 # Who scans tickets, reads manifests and marks no-shows (an operator: its company's).
@@ -201,19 +200,7 @@ def _trip_for(actor, trip_id: int) -> Trip:
     """The trip with route, company and stop times: Forbidden (403) outside
     BOARDING_ROLES, NotFound (404) when missing or another company's (operator)."""
     require_boarding_role(actor)
-    trip = db.session.get(
-        Trip,
-        trip_id,
-        options=[
-            joinedload(Trip.route),
-            selectinload(Trip.stop_times).joinedload(StopTime.station),
-        ],
-        populate_existing=True,
-    )
-    if trip is None:
-        raise NotFound("Trip")
-    check_company(actor, trip.route.company_id, "Trip")
-    return trip
+    return trips.get_trip(actor=actor, trip_id=trip_id)
 
 
 def _passenger(ticket: Ticket, booking: Booking, traveller: Traveller, codes) -> dict:

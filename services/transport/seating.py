@@ -17,7 +17,7 @@ lapsed holds under the trip lock before it takes seats.
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict
@@ -121,33 +121,6 @@ def free_for_ride(
     return sum(1 for label in seat_labels(section) if label not in taken)
 
 
-def busiest_segment(
-    trip_id: int,
-    section_code: str,
-    from_seq: int,
-    to_seq: int,
-    now: datetime | None = None,
-) -> int:
-    """The most seats of `section_code` taken on one segment between `from_seq`
-    and `to_seq` (what limits how many more passengers fit)."""
-    now = now or utcnow()
-    per_segment = (
-        select(func.count().label("n"))
-        .select_from(SeatSegment)
-        .join(Booking, Booking.id == SeatSegment.booking_id)
-        .where(
-            SeatSegment.trip_id == trip_id,
-            SeatSegment.section_code == section_code,
-            SeatSegment.segment >= from_seq,
-            SeatSegment.segment < to_seq,
-            counting(now),
-        )
-        .group_by(SeatSegment.segment)
-        .subquery()
-    )
-    return int(db.session.scalar(select(func.coalesce(func.max(per_segment.c.n), 0))))
-
-
 def seats_left(
     trip_id: int,
     section: VehicleSection,
@@ -206,23 +179,25 @@ def occupy(
         db.session.execute(insert(SeatSegment), rows)
 
 
-def release(booking_ids: Iterable[int]) -> None:
+def release(booking_ids: Iterable[int]) -> int:
     """Free the seats of `booking_ids` on every segment and cancel their `valid`
-    tickets (expiry, cancellation: the booking gives its ride up), in the caller's
-    transaction."""
+    tickets (expiry, cancellation: the booking gives its ride up; boarded and
+    no-show tickets keep their status), in the caller's transaction. Returns how
+    many tickets it cancelled."""
     ids = list(booking_ids)
-    if ids:
-        db.session.execute(
-            delete(SeatSegment)
-            .where(SeatSegment.booking_id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(Ticket)
-            .where(Ticket.booking_id.in_(ids), Ticket.status == "valid")
-            .values(status="cancelled")
-            .execution_options(synchronize_session=False)
-        )
+    if not ids:
+        return 0
+    db.session.execute(
+        delete(SeatSegment)
+        .where(SeatSegment.booking_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(
+        update(Ticket)
+        .where(Ticket.booking_id.in_(ids), Ticket.status == "valid")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def retake(booking: Booking) -> bool:

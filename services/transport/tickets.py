@@ -4,8 +4,9 @@ A confirmed trip booking has one ticket per passenger (an infant's has no seat),
 numbered `TK-` + 10 characters of an alphabet without look-alikes (no 0/O, 1/I).
 Tickets are written by `issue_tickets` inside the payment's transaction that
 confirms the booking, mailed through the outbox and announced by one
-`ticket.issued` webhook each; `cancel_tickets` voids the valid ones of cancelled
-bookings. A ticket answers with its signed barcode (services.transport.ticket_signing).
+`ticket.issued` webhook each; cancelling or expiring a booking voids its valid
+ones (services.transport.seating.release). A ticket answers with its signed
+barcode (services.transport.ticket_signing).
 
 Who reads a ticket: the customer who owns the booking, the staff roles that read
 bookings (TICKET_STAFF) and an operator for its own company's trips; anyone else
@@ -16,7 +17,7 @@ operators"). A ticket's status moves `valid` -> `boarded` (services.transport.bo
 
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from core.errors import Forbidden, NotFound
@@ -153,22 +154,6 @@ def issue_tickets(booking: Booking) -> list[Ticket]:
     for ticket in tickets:
         webhooks.emit("ticket.issued", resource="ticket", resource_id=ticket.id)
     return tickets
-
-
-def cancel_tickets(booking_ids) -> int:
-    """Set the `valid` tickets of bookings `booking_ids` to `cancelled` in one
-    UPDATE, in the caller's transaction (boarded and no-show tickets keep their
-    status). Returns how many changed."""
-    ids = list(booking_ids)
-    if not ids:
-        return 0
-    result = db.session.execute(
-        update(Ticket)
-        .where(Ticket.booking_id.in_(ids), Ticket.status == "valid")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
 
 
 # --- reading --------------------------------------------------------------------

@@ -28,7 +28,7 @@ from services.audit import audit
 from services.booking import cancellations, holds
 from services.messaging import notifications, webhooks
 from services.payments import refunds
-from services.transport import seating, tickets
+from services.transport import seating
 from services.transport.access import check_company
 
 ZERO = Decimal("0.00")
@@ -157,7 +157,7 @@ def _cancel_bookings(trip: Trip, *, now, reason, refund_to, by_id, facts):
     """Cancel and fully refund every live booking of the trip (its seat segments
     are freed by the booking cancellation), queue one mail each and cancel their
     tickets. Returns the answer lines and the refund ids."""
-    lines, refund_ids, cancelled_ids = [], [], []
+    lines, refund_ids = [], []
     for booking in _live_bookings(trip.id, now=now):
         result = cancellations.cancel_with_full_refund(
             booking,
@@ -171,7 +171,6 @@ def _cancel_bookings(trip: Trip, *, now, reason, refund_to, by_id, facts):
             continue
         quote, issued = result
         refund_ids.extend(refund.id for refund in issued)
-        cancelled_ids.append(booking.id)
         lines.append(_line(booking, quote.refund_amount, refund_to, "cancelled"))
         notifications.trip_cancelled(
             booking,
@@ -179,7 +178,6 @@ def _cancel_bookings(trip: Trip, *, now, reason, refund_to, by_id, facts):
             refund_to=REFUND_WORDS[refund_to],
             reason=reason,
         )
-    tickets.cancel_tickets(cancelled_ids)
     return lines, refund_ids
 
 
@@ -247,22 +245,16 @@ def cancel_trip(
     _check_canceller(actor)
     now = utcnow()
     trip = _trip_for_cancel(actor, trip_id, now=now)
-    if preview:
-        answer = _preview(trip, now=now, reason=reason, refund_to=refund_to)
-        db.session.rollback()
-        return answer
-    try:
-        answer, refund_ids = _execute(
+    return cancellations.run_whole_cancellation(
+        preview=preview,
+        show=lambda: _preview(trip, now=now, reason=reason, refund_to=refund_to),
+        execute=lambda: _execute(
             trip,
             now=now,
             reason=reason,
             refund_to=refund_to,
             actor=actor,
             facts=facts,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    refunds.submit_provider_refunds(refund_ids, facts=facts)
-    return answer
+        ),
+        facts=facts,
+    )

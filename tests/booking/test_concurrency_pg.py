@@ -6,17 +6,15 @@ number of concurrent requests and worker processes").
 
 import random
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
 from models import Booking, DepartureCategory, Traveller
 from tests.booking.conftest import book, category_taken, lapse, party
 from tests.factories import live_seats, make_departure
-from tests.live import gunicorn_server
+from tests.live import gunicorn_server, post_together
 
 pytestmark = pytest.mark.postgres
 
@@ -25,21 +23,10 @@ CAPACITY = 10
 
 
 def fire_together(base_url: str, bodies_and_headers: list[tuple[dict, dict]]) -> list:
-    """POST every (body, headers) pair to /bookings from its own thread, all released
-    by one barrier; returns `(status, json)` in the same order."""
-    barrier = threading.Barrier(len(bodies_and_headers))
-
-    def post(pair):
-        body, headers = pair
-        with requests.Session() as session:
-            barrier.wait(timeout=30)
-            resp = session.post(
-                f"{base_url}/api/v1/bookings", json=body, headers=headers, timeout=60
-            )
-            return resp.status_code, resp.json()
-
-    with ThreadPoolExecutor(max_workers=len(bodies_and_headers)) as pool:
-        return list(pool.map(post, bodies_and_headers))
+    """POST every (body, headers) pair to /bookings at once (tests.live
+    post_together); returns `(status, json)` in the same order."""
+    calls = [("/bookings", body, headers) for body, headers in bodies_and_headers]
+    return [(status, body) for status, body, _ in post_together(base_url, calls)]
 
 
 def customers(actors, count: int) -> list[dict]:

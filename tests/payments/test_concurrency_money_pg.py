@@ -3,41 +3,20 @@
 wallet never overdraw it, and one Idempotency-Key sent 20 times at once creates
 exactly one payment."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
 from models import Booking, Payment, WalletEntry
 from tests.factories import make_invoiced_booking, make_plain_departure
-from tests.live import gunicorn_server
+from tests.live import gunicorn_server, post_together
 from tests.payments.conftest import count, fund_wallet, wallet_state
 
 pytestmark = pytest.mark.postgres
 
 D = Decimal
-
-
-def fire_together(base_url: str, calls: list[tuple[str, dict, dict]]) -> list:
-    """POST every (path, body, headers) from its own thread, all released by one
-    barrier; returns `(status, json, headers)` in the same order."""
-    barrier = threading.Barrier(len(calls))
-
-    def post(call):
-        path, body, headers = call
-        with requests.Session() as session:
-            barrier.wait(timeout=30)
-            resp = session.post(
-                f"{base_url}/api/v1{path}", json=body, headers=headers, timeout=60
-            )
-            return resp.status_code, resp.json(), resp.headers
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(post, calls))
 
 
 def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):
@@ -60,7 +39,7 @@ def test_pay_concurrent_wallet_payments_never_overdraw(app, actors):
     ]
 
     with gunicorn_server(workers=2, threads=4) as base_url:
-        results = fire_together(base_url, calls)
+        results = post_together(base_url, calls)
 
     codes = [status for status, _, _ in results]
     assert not [c for c in codes if c >= 500], results
@@ -96,7 +75,7 @@ def test_pay_same_idempotency_key_at_once_creates_one_payment(app, actors):
     calls = [(f"/bookings/{booking_id}/payments", body, headers)] * 20
 
     with gunicorn_server(workers=2, threads=4) as base_url:
-        results = fire_together(base_url, calls)
+        results = post_together(base_url, calls)
 
     codes = [status for status, _, _ in results]
     assert set(codes) <= {201, 409}, results

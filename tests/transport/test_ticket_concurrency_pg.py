@@ -6,19 +6,16 @@ adjacent segment (docs/transport.md "Tickets": segment inventory and seat choice
 """
 
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
 from models import Booking, Fare, SeatSegment, Traveller
-from tests.live import gunicorn_server
+from tests.live import gunicorn_server, post_together
 from tests.transport.conftest import (
     make_city,
     make_company,
@@ -94,21 +91,10 @@ def ride(line, frm: int, to: int, passengers: int, **extra) -> dict:
 
 
 def fire_together(base_url: str, bodies_and_headers: list[tuple[dict, dict]]) -> list:
-    """POST every (body, headers) pair to /bookings from its own thread, all released
-    by one barrier; returns `(status, json)` in the same order."""
-    barrier = threading.Barrier(len(bodies_and_headers))
-
-    def post(pair):
-        body, headers = pair
-        with requests.Session() as session:
-            barrier.wait(timeout=30)
-            resp = session.post(
-                f"{base_url}/api/v1/bookings", json=body, headers=headers, timeout=60
-            )
-            return resp.status_code, resp.json()
-
-    with ThreadPoolExecutor(max_workers=len(bodies_and_headers)) as pool:
-        return list(pool.map(post, bodies_and_headers))
+    """POST every (body, headers) pair to /bookings at once (tests.live
+    post_together); returns `(status, json)` in the same order."""
+    calls = [("/bookings", body, headers) for body, headers in bodies_and_headers]
+    return [(status, body) for status, body, _ in post_together(base_url, calls)]
 
 
 def seat_rows_of_trip(app, trip_id: int) -> dict[int, set[tuple[str, int]]]:

@@ -26,6 +26,7 @@ from models import (
     Traveller,
     WebhookEndpoint,
 )
+from services.transport import seating
 from services.transport import tickets as ticket_service
 from tests.factories import assert_problem
 from tests.transport.conftest import (
@@ -295,7 +296,7 @@ def test_booking_tickets_by_role(app, client, actors, who, status):
         assert_problem(response, status)
 
 
-def test_cancel_tickets_voids_only_valid_ones(app, actors):
+def test_releasing_a_booking_voids_only_its_valid_tickets(app, actors):
     line = make_line(app)
     booking_id = book_trip_in_db(
         app, line["trip_id"], actors.customer()["id"], seats=("1A", "1B")
@@ -305,7 +306,7 @@ def test_cancel_tickets_voids_only_valid_ones(app, actors):
         db.session.execute(
             db.update(Ticket).where(Ticket.number == first).values(status="boarded")
         )
-        changed = ticket_service.cancel_tickets([booking_id])
+        changed = seating.release([booking_id])
         db.session.commit()
 
     assert changed == 1

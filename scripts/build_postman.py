@@ -160,6 +160,24 @@ OVERRIDES = {
     ("get", "/api/v1/transport/search"): {
         "query": {"from": "GBLONVIC", "to": "FRPARBER", "date": "2030-06-01"}
     },
+    # A package booking (the body may be a departure's or a trip's, not both).
+    ("post", "/api/v1/bookings"): {
+        "body": {"customer_id": 7, "departure_id": 7, "seats": 2}
+    },
+    # The demo coach line's first trip (Dublin - London - Paris), sold seats on it
+    # and its first ticket: the transport folder creates its own trip later.
+    ("get", "/api/v1/transport/trips/{trip_id}/seats"): {
+        "path": {"trip_id": "1"},
+        "query": {
+            "from_station_id": "1",
+            "to_station_id": "3",
+            "section_code": "standard",
+        },
+    },
+    ("get", "/api/v1/reports/transport/trips/{trip_id}/load"): {
+        "path": {"trip_id": "1"}
+    },
+    ("get", "/api/v1/tickets/{number}"): {"path": {"number": "1"}},
 }
 LOGOUT_PATH = "/api/v1/auth/logout"
 
@@ -544,13 +562,13 @@ def parameter_entries(
     variable even when no parameter describes it."""
     variables, query, headers = [], [], []
     given = override.get("query", {})
+    fixed = override.get("path", {})
     for parameter in parameters:
         name, where = parameter["name"], parameter["in"]
         text = describe_parameter(reader, parameter)
         if where == "path":
-            variables.append(
-                {"key": name, "value": "{{" + camel(name) + "}}", "description": text}
-            )
+            value = fixed.get(name, "{{" + camel(name) + "}}")
+            variables.append({"key": name, "value": value, "description": text})
         elif where == "query" and name in given:
             query.append(
                 {

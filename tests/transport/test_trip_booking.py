@@ -446,3 +446,18 @@ def test_paying_in_full_confirms_and_issues_one_ticket_per_passenger(
     assert client.get(url, headers=customer["headers"]).json["status"] == "confirmed"
     assert [t["seat_label"] for t in after.json] == ["1A", None]
     assert all(t["status"] == "valid" and t["barcode"] for t in after.json)
+
+
+def test_rides_on_one_trip_never_block_merging_two_customers(app, client, actors, line):
+    sales = actors.headers("sales")
+    keep, gone = actors.customer(), actors.customer()
+    book_trip_in_db(app, line["trip_id"], keep["id"], seats=("1A",))
+    book_trip_in_db(app, line["trip_id"], gone["id"], seats=("1B",))
+
+    response = client.post(
+        f"/api/v1/customers/{keep['id']}/merge",
+        json={"from_customer_id": gone["id"]},
+        headers=sales,
+    )
+
+    assert response.status_code == 202, response.json  # filed for a second pair of eyes

@@ -24,8 +24,17 @@ import { packageColumns } from "./operation.js";
 
 const bookingColumns = [
   { label: "Reference", value: (b) => link(`/bookings/${b.id}`, b.reference) },
-  { label: "Package", value: (b) => b.package_title },
-  { label: "Starts", value: (b) => b.start_date },
+  {
+    label: "Package or ride",
+    value: (b) =>
+      b.kind === "trip"
+        ? `${b.trip?.route_code}: ${b.from?.code} → ${b.to?.code}`
+        : b.package_title,
+  },
+  {
+    label: "Starts",
+    value: (b) => (b.kind === "trip" ? b.trip?.service_date : b.start_date),
+  },
   { label: "Seats", value: (b) => b.seats, class: "num" },
   { label: "Total", value: (b) => money(b.total_amount, b.currency), class: "num" },
   { label: "Due", value: (b) => money(b.amount_due, b.currency), class: "num" },

@@ -102,6 +102,19 @@ class Config:
     # (services/messaging/mail.py); an OTP request then answers 503.
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
+    # One-time codes by SMS (services/messaging/sms.py): "twilio" sends through
+    # Twilio's Messages API (at TWILIO_API_BASE when set: a local stand-in), "log"
+    # writes the message to the log (development; refused in production), empty
+    # sends none (an SMS code request then answers 503). National numbers are read
+    # in DEFAULT_PHONE_REGION (ISO 3166-1 alpha-2).
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "log").strip().lower()
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "").rstrip("/")
+    SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+    DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "IE").upper()
+
     # Rate limits (core/rate_limits.py, Flask-Limiter notation, several joined by ";"):
     # per client address and, where an email is submitted, per account.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
@@ -318,6 +331,7 @@ class ProductionConfig(Config):
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     HSTS_ENABLED = _bool("HSTS_ENABLED", True)
     MAIL_TO_LOG = False
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "").strip().lower()
 
     @staticmethod
     def validate(config: dict) -> None:
@@ -334,6 +348,7 @@ class ProductionConfig(Config):
                     f"{MIN_SECRET_BYTES} bytes in production"
                 )
         ProductionConfig.validate_card_payments(config)
+        ProductionConfig.validate_sms(config)
 
     @staticmethod
     def validate_card_payments(config: dict) -> None:
@@ -356,6 +371,28 @@ class ProductionConfig(Config):
         if missing:
             raise RuntimeError(
                 f"card payments are enabled but {' and '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set in production"
+            )
+
+    @staticmethod
+    def validate_sms(config: dict) -> None:
+        """Refuse to start with SMS_PROVIDER `log` (production never logs a code,
+        like MAIL_TO_LOG), an unknown provider, or `twilio` without
+        TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM. Empty is allowed
+        (no SMS). Raises RuntimeError naming the variables."""
+        provider = config.get("SMS_PROVIDER") or ""
+        if not provider:
+            return
+        if provider != "twilio":
+            raise RuntimeError(
+                f"SMS_PROVIDER={provider} is not allowed in production "
+                "(use twilio, or leave it empty for no SMS)"
+            )
+        names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+        missing = [name for name in names if not config.get(name)]
+        if missing:
+            raise RuntimeError(
+                f"SMS_PROVIDER=twilio but {', '.join(missing)} "
                 f"{'is' if len(missing) == 1 else 'are'} not set in production"
             )
 

@@ -1,4 +1,5 @@
-"""One-time codes mailed for password change, password reset and passwordless login.
+"""One-time codes sent (by mail or SMS) for password change, password reset,
+passwordless login, an email change and confirming a phone.
 
 Rules (docs/design.md "Rules with numbers": OTP): 6 digits from `secrets`, stored as an
 HMAC-SHA256 keyed with SECRET_KEY, valid 10 minutes, single use, voided after 5 wrong
@@ -20,8 +21,15 @@ from core.extensions import db
 from models import OtpCode
 from models.base import utcnow
 
-PURPOSES = ("password_change", "password_reset", "login", "email_change")
+PURPOSES = (
+    "password_change",
+    "password_reset",
+    "login",
+    "email_change",
+    "phone_confirm",
+)
 SUBJECTS = {
+    "phone_confirm": "Your Easy Travels phone confirmation code",
     "email_change": "Confirm your new Easy Travels email address",
     "password_change": "Your Easy Travels password change code",
     "password_reset": "Your Easy Travels password reset code",

@@ -26,9 +26,10 @@ from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-# Loggers whose messages are deliberately kept verbatim: the development mail sink
-# (services/messaging/mail.py, only when MAIL_SERVER is empty and never in production).
-UNREDACTED_LOGGERS = frozenset({"easytravels.mail.outbox"})
+# Loggers whose messages are deliberately kept verbatim: the development mail and SMS
+# sinks (services/messaging/mail.py when MAIL_SERVER is empty, sms.py with
+# SMS_PROVIDER=log; neither in production).
+UNREDACTED_LOGGERS = frozenset({"easytravels.mail.outbox", "easytravels.sms.outbox"})
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "remote_addr")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 MASK = "[REDACTED]"

@@ -12,6 +12,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +29,11 @@ class AccountMixin:
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # When the account holder proved the phone is theirs with a code texted to it
+    # (POST /auth/phone/confirm); any change of the phone clears it
+    # (_phone_changed). Only a confirmed phone receives sign-in codes
+    # (docs/security.md "One-time codes by SMS").
+    phone_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Tokens issued before this instant are refused (password change, deactivation).
@@ -149,3 +156,19 @@ def is_staff(account) -> bool:
     """True for an Employee (any role); False for a customer or no account (an
     anonymous caller, a system action)."""
     return account is not None and account.is_staff
+
+
+def _phone_changed(target, value, oldvalue, _initiator):
+    """A new phone is not confirmed, whoever set it (the account holder, staff,
+    a merge): clear `phone_confirmed_at` of a stored account whose phone changes
+    (docs/security.md "One-time codes by SMS"). An account being created keeps
+    what its constructor was given (unconfirmed unless said otherwise)."""
+    if value != oldvalue and inspect(target).persistent:
+        target.phone_confirmed_at = None
+    return value
+
+
+for _model in (Employee, Customer):
+    # active_history: the old phone is loaded first, so an expired attribute
+    # still compares against the stored number.
+    event.listen(_model.phone, "set", _phone_changed, retval=True, active_history=True)

@@ -15,10 +15,12 @@ from schemas.accounts.auth import (
     EmailConfirmSchema,
     LoginSchema,
     MeSchema,
+    OtpLoginRequestSchema,
     OtpLoginSchema,
     OtpRequestSchema,
     PasswordChangeSchema,
     PasswordResetSchema,
+    PhoneConfirmSchema,
     TokenSchema,
 )
 from schemas.accounts.customers import CustomerRegisterSchema, CustomerSchema
@@ -27,6 +29,14 @@ from services.accounts.customers import create_customer
 
 blp = Blueprint("auth", __name__, description="Login, tokens, passwords and OTP")
 ACCEPTED = {"detail": "If the account exists, a code has been mailed to it."}
+SENT = {
+    "email": {"detail": "A code has been mailed to your address."},
+    "sms": {"detail": "A code has been sent to your phone by SMS."},
+}
+ACCEPTED_BY = {
+    "email": ACCEPTED,
+    "sms": {"detail": "If the account exists and has a phone, a code has been sent."},
+}
 
 
 @blp.route("/register")
@@ -87,9 +97,21 @@ class OtpRequest(MethodView):
     @blp.arguments(OtpRequestSchema)
     @blp.response(202, AcceptedSchema)
     def post(self, data):
-        """Mail a password-change code to the caller's own email."""
-        accounts.request_code(current_user, data["purpose"])
-        return {"detail": "A code has been mailed to your address."}
+        """Send a password-change code to the caller's own email or phone (SMS)."""
+        accounts.request_code(current_user, data["purpose"], channel=data["channel"])
+        return SENT[data["channel"]]
+
+
+@blp.route("/phone/confirm")
+class PhoneConfirm(MethodView):
+    @rate_limited("otp")
+    @login_required
+    @blp.arguments(PhoneConfirmSchema)
+    @blp.response(200, MeSchema)
+    def post(self, data):
+        """Confirm the caller's phone with the code texted to it (purpose
+        `phone_confirm`); only a confirmed phone gets sign-in codes by SMS."""
+        return accounts.confirm_phone(current_user, **data, facts=request_facts())
 
 
 @blp.route("/password")
@@ -126,12 +148,12 @@ class PasswordReset(MethodView):
 @blp.route("/login/otp")
 class OtpLoginRequest(MethodView):
     @rate_limited("otp")
-    @blp.arguments(AccountEmailSchema)
+    @blp.arguments(OtpLoginRequestSchema)
     @blp.response(202, AcceptedSchema)
     def post(self, data):
-        """Mail a sign-in code if the account exists; the answer is always the same."""
+        """Send a sign-in code (mail or SMS) if the account exists; same answer."""
         accounts.request_code_by_email(**data, purpose="login")
-        return ACCEPTED
+        return ACCEPTED_BY[data["channel"]]
 
 
 @blp.route("/login/otp/verify")

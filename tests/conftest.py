@@ -370,3 +370,27 @@ class Actors:
 def actors(app, password_hash):
     """Account and token factory for one test."""
     return Actors(app, password_hash)
+
+
+@pytest.fixture(scope="session")
+def twilio_server():
+    """A local server speaking Twilio's Messages API (tests/twilio_support.py) for
+    the whole session."""
+    from tests.twilio_support import SmsServer
+
+    server = SmsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms_server(twilio_server, app):
+    """The local Twilio server, emptied, with the app sending SMS to it for this
+    test (SMS_PROVIDER=twilio and the TWILIO_* settings; restored after)."""
+    twilio_server.reset()
+    settings = twilio_server.config()
+    saved = {name: app.config.get(name) for name in settings}
+    app.config.update(settings)
+    yield twilio_server
+    app.config.update(saved)
+    twilio_server.reset()

@@ -1,6 +1,6 @@
 """Schemas of the /auth endpoints."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.account import ROLES
 from schemas.accounts.customers import PASSWORD, CustomerSchema
@@ -16,6 +16,15 @@ OTP = fields.String(
     required=True,
     validate=validate.Regexp(r"^[0-9]{6}$", error="The code has 6 digits."),
     metadata={"example": "123456"},
+)
+CHANNEL = fields.String(
+    load_default="email",
+    validate=validate.OneOf(["email", "sms"]),
+    metadata={
+        "example": "email",
+        "description": "Where the code goes: `email` (default) to the account's "
+        "address, `sms` to its phone (E.164).",
+    },
 )
 
 
@@ -82,9 +91,31 @@ class MeSchema(Schema):
 
 
 class OtpRequestSchema(Schema):
-    """A logged-in account asks for a password-change code."""
+    """A logged-in account asks for a password-change code (by mail or SMS), or for
+    a code texted to its phone that confirms the phone (`phone_confirm`, SMS
+    only; then POST /auth/phone/confirm)."""
 
-    purpose = fields.String(required=True, validate=validate.OneOf(["password_change"]))
+    purpose = fields.String(
+        required=True,
+        validate=validate.OneOf(["password_change", "phone_confirm"]),
+        metadata={"example": "password_change"},
+    )
+    channel = CHANNEL
+
+    @validates_schema
+    def _phone_by_sms(self, data, **kwargs):
+        """A phone is confirmed by a code texted to it."""
+        if data.get("purpose") == "phone_confirm" and data.get("channel") != "sms":
+            raise ValidationError(
+                "A phone is confirmed by a code sent to it: use channel sms.",
+                "channel",
+            )
+
+
+class PhoneConfirmSchema(Schema):
+    """The code texted to the account's phone (purpose `phone_confirm`)."""
+
+    otp = OTP
 
 
 class PasswordChangeSchema(Schema):
@@ -106,6 +137,12 @@ class AccountEmailSchema(Schema):
     account = ACCOUNT
 
 
+class OtpLoginRequestSchema(AccountEmailSchema):
+    """Ask for a sign-in code by mail or SMS (passwordless login)."""
+
+    channel = CHANNEL
+
+
 class PasswordResetSchema(AccountEmailSchema):
     """Reset a forgotten password with the mailed code."""
 
@@ -125,7 +162,7 @@ class OtpLoginSchema(AccountEmailSchema):
 
 
 class AcceptedSchema(Schema):
-    """A request accepted for processing (the mail goes out if the account exists)."""
+    """A request accepted for processing (the code goes out if the account exists)."""
 
     detail = fields.String(
         metadata={"example": "If the account exists, a code has been mailed to it."}

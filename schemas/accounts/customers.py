@@ -20,6 +20,16 @@ class CustomerSchema(Schema):
     name = fields.String(metadata={"example": "Clara Byrne"})
     email = fields.Email(metadata={"example": "clara.byrne@example.com"})
     phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 0142"})
+    phone_confirmed_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "example": "2026-03-14T09:26:53+00:00",
+            "description": "When the holder confirmed the phone with a texted code "
+            "(null: never, or changed since); only a confirmed phone gets sign-in "
+            "codes by SMS.",
+        },
+    )
     address = fields.String(
         allow_none=True,
         metadata={"example": "12 Harbour Road, Dublin"},

@@ -11,12 +11,13 @@ from flask import current_app
 from auth import otp as otp_service
 from auth.passwords import burn_verification, hash_password, verify_password
 from auth.tokens import issue_tokens
-from core.errors import APIError
+from core.errors import APIError, ValidationFailed
 from core.extensions import db
 from models.base import utcnow
 from services.accounts.customers import find_customer_by_email
 from services.accounts.employees import find_employee_by_email
 from services.audit import audit
+from services.messaging import sms
 from services.messaging.mail import MailError, send_mail
 
 log = logging.getLogger(__name__)
@@ -110,55 +111,142 @@ def _mail_code(account, purpose: str, code: str) -> None:
         ) from exc
 
 
-def request_code(account, purpose: str) -> None:
-    """Issue a code for a logged-in account and mail it (after the commit).
+def sms_number(account) -> str | None:
+    """The account's phone in E.164 (national numbers read in
+    DEFAULT_PHONE_REGION), or None when it has no usable phone."""
+    return sms.e164(account.phone, current_app.config["DEFAULT_PHONE_REGION"])
 
-    Raises OtpRateLimited (429) or APIError 503 when the mail cannot be sent.
+
+def _sms_code(account, purpose: str, code: str) -> None:
+    """Text the code to the account's phone; a failed send voids it (503
+    `sms-unavailable`, like `mail-unavailable`)."""
+    minutes = current_app.config["OTP_TTL_MINUTES"]
+    body = (
+        f"{otp_service.SUBJECTS[purpose]}: {code}. Valid {minutes} minutes, single "
+        "use. If you did not ask for it, ignore this message."
+    )
+    try:
+        number = sms_number(account)
+        if number is None:
+            raise sms.SmsError("the account has no usable phone")
+        sms.send_sms(number, body)
+    except sms.SmsError as exc:
+        otp_service.void_codes(account, purpose)
+        raise APIError(
+            503,
+            "The code could not be sent by SMS; try again later.",
+            code="sms-unavailable",
+        ) from exc
+
+
+SENDERS = {"email": _mail_code, "sms": _sms_code}
+
+
+def _check_sms_phone(account, purpose: str) -> None:
+    """ValidationFailed (422, `errors.phone`) unless the account's phone can get
+    this code by SMS: a usable number, confirmed by its holder except for the code
+    that confirms it (docs/security.md "One-time codes by SMS")."""
+    if sms_number(account) is None:
+        problem = "The account has no phone number that can receive SMS."
+    elif purpose != "phone_confirm" and account.phone_confirmed_at is None:
+        problem = (
+            "Confirm your phone first: ask for a phone_confirm code by SMS and "
+            "send it to POST /auth/phone/confirm."
+        )
+    else:
+        return
+    raise ValidationFailed({"phone": [problem]}, detail=problem)
+
+
+def confirm_phone(
+    account, *, otp: str, facts: audit.RequestFacts | None = None
+) -> dict:
+    """Mark the account's phone confirmed with the code texted to it (purpose
+    `phone_confirm`) and commit, audited; from then on it may receive sign-in
+    codes (docs/security.md "One-time codes by SMS"). Returns the profile.
+    Raises OtpInvalid (400) for a wrong, used or expired code."""
+    otp_service.consume_code(account, "phone_confirm", otp)
+    account.phone_confirmed_at = utcnow()
+    audit.record(
+        f"{account.account_type}.phone_confirmed",
+        entity_type=account.account_type,
+        entity_id=account.id,
+        facts=facts,
+        actor=account,
+        details={"phone": account.phone},
+    )
+    db.session.commit()
+    return profile(account)
+
+
+def request_code(account, purpose: str, *, channel: str = "email") -> None:
+    """Issue a code for a logged-in account and send it (after the commit) by
+    `channel`: "email" to its address, "sms" to its phone.
+
+    Raises ValidationFailed (422, `errors.phone`) for "sms" without a usable phone
+    (before any code is issued), OtpRateLimited (429), or APIError 503 when the mail
+    or SMS cannot be sent.
     """
+    if channel == "sms":
+        _check_sms_phone(account, purpose)
     code = otp_service.issue_code(account, purpose)
-    _mail_code(account, purpose, code)
+    SENDERS[channel](account, purpose, code)
 
 
-def request_code_by_email(*, email: str, account: str, purpose: str) -> None:
-    """Mail a code when the account exists; silent otherwise, silent when the
-    account's send budget is spent, and silent when the mail fails, so neither the
-    answer nor its timing reveals an account: the call always lasts
-    OTP_REQUEST_SECONDS (the mail is sent from a thread, awaited within that budget,
-    and left to finish in the background when the SMTP server is slower)."""
+def request_code_by_email(
+    *, email: str, account: str, purpose: str, channel: str = "email"
+) -> None:
+    """Send a code by `channel` ("email", or "sms" to the account's phone) when the
+    account exists; silent otherwise, silent when it has no usable phone for "sms",
+    silent when the account's send budget is spent, and silent when the send fails,
+    so neither the answer nor its timing reveals an account: the call always lasts
+    OTP_REQUEST_SECONDS (the send runs in a thread, awaited within that budget, and
+    left to finish in the background when the provider is slower)."""
     deadline = time.monotonic() + current_app.config["OTP_REQUEST_SECONDS"]
     try:
         found = find_account(account, email)
-        if found is None:
+        if found is None or (channel == "sms" and not _texts_codes(found)):
             return
         try:
             code = otp_service.issue_code(found, purpose)
         except otp_service.OtpRateLimited:
             log.info("otp request over budget for a %s account", account)
             return
-        _mail_code_in_background(found, purpose, code, deadline)
+        _send_code_in_background(found, purpose, code, channel, deadline)
     finally:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def _mail_code_in_background(account, purpose: str, code: str, deadline: float) -> None:
-    """Send the code from a thread with its own app context; wait for it until
-    `deadline` (time.monotonic). A failed send voids the code (logged)."""
+def _texts_codes(account) -> bool:
+    """May `account` get a sign-in or reset code by SMS: a usable phone that its
+    holder confirmed (a phone set by staff never receives one)."""
+    return account.phone_confirmed_at is not None and sms_number(account) is not None
+
+
+def _send_code_in_background(
+    account, purpose: str, code: str, channel: str, deadline: float
+) -> None:
+    """Send the code by `channel` from a thread with its own app context; wait for
+    it until `deadline` (time.monotonic). A failed send voids the code (logged)."""
     app = current_app._get_current_object()
     who = SimpleNamespace(
         account_type=account.account_type,
         id=account.id,
         name=account.name,
         email=account.email,
+        phone=account.phone,
     )
 
     def send():
         with app.app_context():
             try:
-                _mail_code(who, purpose, code)
+                SENDERS[channel](who, purpose, code)
             except APIError:
-                log.warning("code mail for a %s account not sent", who.account_type)
+                log.warning(
+                    "code %s for a %s account not sent", channel, who.account_type
+                )
 
-    worker = threading.Thread(target=send, name="otp-mail", daemon=True)
+    worker = threading.Thread(target=send, name=f"otp-{channel}", daemon=True)
     worker.start()
     worker.join(timeout=max(0.0, deadline - time.monotonic()))
 

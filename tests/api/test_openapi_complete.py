@@ -31,6 +31,7 @@ RATE_LIMITED = {
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/email"),
     ("post", "/api/v1/auth/email/confirm"),
+    ("post", "/api/v1/auth/phone/confirm"),
     ("post", "/api/v1/enquiries"),
     ("post", "/api/v1/bookings/{booking_id}/payment-intents"),
 }

@@ -219,14 +219,32 @@ class BookingSchema(Schema):
         metadata={"enum": list(BOOKING_STATUSES), "example": "held"},
     )
     customer_id = fields.Integer(dump_only=True)
-    departure_id = fields.Integer(dump_only=True)
-    package_id = fields.Integer(dump_only=True, attribute="departure.package_id")
-    package_title = fields.String(
+    # A package booking's departure and package (null for a trip booking).
+    departure_id = fields.Integer(dump_only=True, allow_none=True)
+    package_id = fields.Method(
+        "_package_id",
         dump_only=True,
-        attribute="departure.package.title",
-        metadata={"example": "Lisbon and Sintra in Spring"},
+        metadata={"type": "integer", "nullable": True, "example": 42},
     )
-    start_date = fields.Date(dump_only=True, attribute="departure.start_date")
+    package_title = fields.Method(
+        "_package_title",
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "example": "Lisbon and Sintra in Spring",
+        },
+    )
+    start_date = fields.Method(
+        "_start_date",
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "format": "date",
+            "nullable": True,
+            "example": "2026-04-12",
+        },
+    )
     seats = fields.Integer(dump_only=True, metadata={"example": 2})
     currency = fields.String(dump_only=True)
     unit_price = Money(dump_only=True)
@@ -375,6 +393,19 @@ class BookingSchema(Schema):
     def _invoice_number(self, booking):
         """The number of the booking's invoice, e.g. INV-2026-000042, or null."""
         return booking.invoice.number if booking.invoice is not None else None
+
+    def _package_id(self, booking):
+        """The package of a package booking's departure, else None."""
+        return booking.departure.package_id if booking.departure else None
+
+    def _package_title(self, booking):
+        """The title of a package booking's package, else None."""
+        return booking.departure.package.title if booking.departure else None
+
+    def _start_date(self, booking):
+        """The start date of a package booking's departure (ISO), else None."""
+        departure = booking.departure
+        return departure.start_date.isoformat() if departure else None
 
     def _trip(self, booking):
         """The trip of a trip booking as a small object, else None."""

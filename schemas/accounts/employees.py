@@ -3,7 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from models.account import ROLES
-from schemas.accounts.customers import NAME, PASSWORD, PHONE, SEARCH
+from schemas.accounts.customers import (
+    NAME,
+    PASSWORD,
+    PHONE,
+    SEARCH,
+    phone_confirmed_field,
+)
 from schemas.common import ID, PageArgs, StrictBoolean, sort_field
 
 # An operator's transport company (docs/transport.md "Companies and operators").
@@ -25,16 +31,7 @@ class EmployeeSchema(Schema):
     name = fields.String(metadata={"example": "Sofia Marin"})
     email = fields.Email(metadata={"example": "sofia.marin@easytravels.test"})
     phone = fields.String(allow_none=True, metadata={"example": "+353 1 555 1004"})
-    phone_confirmed_at = fields.DateTime(
-        dump_only=True,
-        allow_none=True,
-        metadata={
-            "example": "2026-03-14T09:26:53+00:00",
-            "description": "When the holder confirmed the phone with a texted code "
-            "(null: never, or changed since); only a confirmed phone gets sign-in "
-            "codes by SMS.",
-        },
-    )
+    phone_confirmed_at = phone_confirmed_field()
     role = fields.String(validate=validate.OneOf(ROLES))
     company_id = fields.Integer(
         allow_none=True,

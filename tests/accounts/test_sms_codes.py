@@ -32,6 +32,15 @@ def wait_for_messages(server, number: str, count: int = 1) -> list[dict]:
     return server.to(number)
 
 
+def text_password_code(client, headers):
+    """POST /auth/otp asking a password-change code by SMS."""
+    return client.post(
+        f"{AUTH}/otp",
+        json={"purpose": "password_change", "channel": "sms"},
+        headers=headers,
+    )
+
+
 def codes(app) -> list[OtpCode]:
     with app.app_context():
         return db.session.scalars(select(OtpCode).order_by(OtpCode.id)).all()
@@ -41,11 +50,7 @@ def test_password_change_code_by_sms_reaches_twilio_and_changes_the_password(
     client, actors, sms_server, mailbox
 ):
     emp = actors.employee("sales", phone=MOBILE, phone_confirmed_at=CONFIRMED)
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 202
     assert response.get_json() == {
         "detail": "A code has been sent to your phone by SMS."
@@ -121,11 +126,7 @@ def test_national_numbers_are_sent_in_e164(
 ):
     monkeypatch.setitem(app.config, "DEFAULT_PHONE_REGION", region)
     emp = actors.employee("hr", phone=phone, phone_confirmed_at=CONFIRMED)
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 202
     assert [m["to"] for m in sms_server.messages] == [expected]
 
@@ -133,11 +134,7 @@ def test_national_numbers_are_sent_in_e164(
 @pytest.mark.parametrize("phone", [None, "", "12", "not a number"])
 def test_sms_code_without_a_usable_phone_is_422(client, actors, sms_server, app, phone):
     emp = actors.employee("finance", phone=phone, phone_confirmed_at=CONFIRMED)
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 422
     assert "phone" in response.get_json()["errors"]
     assert sms_server.messages == [] and codes(app) == []
@@ -146,11 +143,7 @@ def test_sms_code_without_a_usable_phone_is_422(client, actors, sms_server, app,
 def test_provider_failure_is_503_and_the_code_is_void(client, actors, sms_server, app):
     emp = actors.employee("sales", phone=MOBILE, phone_confirmed_at=CONFIRMED)
     sms_server.fail_status = 500
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 503
     assert response.get_json()["type"] == "/problems/sms-unavailable"
     [code] = codes(app)
@@ -168,11 +161,7 @@ def test_silent_provider_is_503_after_the_timeout(
         )
         monkeypatch.setitem(app.config, "SMS_TIMEOUT", 0.5)
         started = time.monotonic()
-        response = client.post(
-            f"{AUTH}/otp",
-            json={"purpose": "password_change", "channel": "sms"},
-            headers=emp["headers"],
-        )
+        response = text_password_code(client, emp["headers"])
     assert response.status_code == 503
     assert time.monotonic() - started < 5
     assert codes(app)[0].voided_at is not None
@@ -197,11 +186,7 @@ def test_provider_failure_on_sign_in_is_silent_and_voids_the_code(
 def test_no_sms_provider_is_503(client, actors, sms_server, app, monkeypatch):
     emp = actors.employee("sales", phone=MOBILE, phone_confirmed_at=CONFIRMED)
     monkeypatch.setitem(app.config, "SMS_PROVIDER", "")  # production without SMS
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 503
     assert response.get_json()["type"] == "/problems/sms-unavailable"
     assert sms_server.requests == []
@@ -225,11 +210,7 @@ def test_sms_and_mail_codes_share_the_send_budget(client, actors, sms_server, ma
 
 def test_sms_code_counts_wrong_tries_like_a_mailed_one(client, actors, sms_server):
     emp = actors.employee("sales", phone=MOBILE, phone_confirmed_at=CONFIRMED)
-    client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    text_password_code(client, emp["headers"])
     code = sms_server.last_code(MOBILE_E164)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
@@ -263,11 +244,7 @@ def test_log_provider_writes_the_code_to_the_log(
     emp = actors.employee("hr", phone=MOBILE, phone_confirmed_at=CONFIRMED)
     monkeypatch.setitem(app.config, "SMS_PROVIDER", "log")
     with caplog.at_level("INFO", logger="easytravels.sms"):
-        response = client.post(
-            f"{AUTH}/otp",
-            json={"purpose": "password_change", "channel": "sms"},
-            headers=emp["headers"],
-        )
+        response = text_password_code(client, emp["headers"])
     assert response.status_code == 202
     [record] = [r for r in caplog.records if r.name == "easytravels.sms.outbox"]
     assert MOBILE_E164 in record.getMessage()
@@ -313,11 +290,7 @@ def test_twilio_edge_in_the_environment_does_not_move_the_base_url(
     monkeypatch.setenv("TWILIO_EDGE", "dublin")
     monkeypatch.setenv("TWILIO_REGION", "ie1")
     emp = actors.employee("sales", phone=MOBILE, phone_confirmed_at=CONFIRMED)
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
     assert response.status_code == 202
     assert len(sms_server.to(MOBILE_E164)) == 1
 
@@ -352,11 +325,7 @@ def test_a_phone_set_by_staff_never_receives_a_sign_in_code(
 def test_an_unconfirmed_phone_gets_no_password_code(client, actors, sms_server, app):
     emp = actors.employee("sales", phone=MOBILE)
 
-    response = client.post(
-        f"{AUTH}/otp",
-        json={"purpose": "password_change", "channel": "sms"},
-        headers=emp["headers"],
-    )
+    response = text_password_code(client, emp["headers"])
 
     assert response.status_code == 422
     assert "Confirm your phone" in response.get_json()["errors"]["phone"][0]

@@ -107,6 +107,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, include_name=include_name)
     jwt.init_app(app)
     mail.init_app(app)
+    from core.i18n import init_i18n
+
+    init_i18n(app)
     from schemas.common import Money
 
     api.register_field(Money, "string", "decimal")

@@ -115,6 +115,28 @@ class Config:
     SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "IE").upper()
 
+    # The seller on invoices and credit notes (docs/documents.md "Invoices").
+    COMPANY_NAME = os.environ.get("COMPANY_NAME", "Easy Travels Ltd")
+    COMPANY_ADDRESS = os.environ.get(
+        "COMPANY_ADDRESS", "1 Example Street\nDublin D01 X2Y3\nIreland"
+    )
+    COMPANY_VAT_ID = os.environ.get("COMPANY_VAT_ID", "IE1234567X")
+    COMPANY_REGISTRATION = os.environ.get("COMPANY_REGISTRATION", "CRO 123456")
+    COMPANY_EMAIL = os.environ.get("COMPANY_EMAIL", "accounts@easytravels.example")
+    # Tax (docs/documents.md "Tax"): prices are tax-inclusive at a package's or
+    # route's `tax_rate` (percent), DEFAULT_TAX_RATE when it has none; TAX_MODE
+    # `standard` shows the tax on every line, `margin` shows none and carries the
+    # travel agents' margin-scheme note (EU VAT Directive 2006/112/EC, arts. 306-310).
+    DEFAULT_TAX_RATE = os.environ.get("DEFAULT_TAX_RATE", "13.5")
+    TAX_MODE = os.environ.get("TAX_MODE", "standard").strip().lower()
+
+    # Languages (docs/i18n.md): answers, mail and documents in the account's
+    # `locale`, else the request's Accept-Language, else BABEL_DEFAULT_LOCALE.
+    LANGUAGES = ("en", "de", "es")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+
     # Rate limits (core/rate_limits.py, Flask-Limiter notation, several joined by ";"):
     # per client address and, where an email is submitted, per account.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

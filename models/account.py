@@ -38,6 +38,9 @@ class AccountMixin:
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Tokens issued before this instant are refused (password change, deactivation).
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the holder's mail, documents and API answers: `en`, `de` or
+    # `es`; null follows the request's Accept-Language (docs/i18n.md).
+    locale: Mapped[str | None] = mapped_column(String(5))
 
     @property
     def identity(self) -> str:
@@ -91,6 +94,9 @@ class Customer(AccountMixin, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str | None] = mapped_column(Text)
+    # What invoices show as the buyer (snapshotted at issue, docs/documents.md).
+    billing_address: Mapped[str | None] = mapped_column(Text)
+    vat_id: Mapped[str | None] = mapped_column(String(20))
     # Cached sum of the wallet ledger; the CHECK keeps it from going negative.
     wallet_balance: Mapped[Decimal] = mapped_column(
         MONEY, default=Decimal("0.00"), nullable=False

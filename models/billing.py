@@ -8,7 +8,15 @@ a refund's completion and nothing is ever deleted (financial records are kept).
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import MONEY, UTCDateTime, db, utcnow
@@ -56,6 +64,10 @@ class Invoice(db.Model):
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
 
+    # What the document shows, fixed when issued: seller, buyer, lines with tax,
+    # date of supply (services/documents/invoice_data.py; docs/documents.md).
+    document: Mapped[dict | None] = mapped_column(JSON)
+
     booking = relationship("Booking", backref=db.backref("invoice", uselist=False))
     credit_notes = relationship(
         "CreditNote", back_populates="invoice", order_by="CreditNote.id"
@@ -79,6 +91,7 @@ class CreditNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False
     )
+    document: Mapped[dict | None] = mapped_column(JSON)
 
     invoice = relationship("Invoice", back_populates="credit_notes")
 

@@ -6,10 +6,12 @@ from decimal import Decimal
 
 from sqlalchemy import (
     DDL,
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -32,6 +34,10 @@ class Package(TimestampMixin, db.Model):
             "status IN ('draft','pending_approval','published','rejected','archived')",
             name="status_valid",
         ),
+        CheckConstraint(
+            "tax_rate IS NULL OR (tax_rate >= 0 AND tax_rate <= 100)",
+            name="tax_rate_range",
+        ),
         CheckConstraint("duration_days >= 1", name="duration_positive"),
         CheckConstraint("base_price >= 0", name="base_price_non_negative"),
         CheckConstraint(
@@ -48,6 +54,12 @@ class Package(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # `{"de": {"title": ..., "description": ...}, "es": {...}}`, served in the
+    # caller's language with a fallback to the original (docs/i18n.md).
+    translations: Mapped[dict | None] = mapped_column(JSON)
+    # VAT in percent included in the prices; null means DEFAULT_TAX_RATE
+    # (docs/documents.md "Tax").
+    tax_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     destination: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
     origin: Mapped[str | None] = mapped_column(String(120))
     transport_mode: Mapped[str] = mapped_column(
@@ -116,6 +128,7 @@ class ItineraryDay(db.Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     location: Mapped[str | None] = mapped_column(String(120))
+    translations: Mapped[dict | None] = mapped_column(JSON)
 
     package = relationship("Package", back_populates="itinerary")
 

@@ -97,6 +97,8 @@ class City(db.Model):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     country: Mapped[str] = mapped_column(String(2), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    # `{"de": {"name": ...}}`: from a GTFS feed's translations.txt (docs/i18n.md).
+    translations: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Station(db.Model):
@@ -117,6 +119,7 @@ class Station(db.Model):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("transport_stations.id", ondelete="SET NULL"), index=True
     )
+    translations: Mapped[dict | None] = mapped_column(JSON)
 
     city = relationship("City")
 
@@ -185,6 +188,10 @@ class TransportRoute(TimestampMixin, db.Model):
         UniqueConstraint("company_id", "code", name="company_code"),
         CheckConstraint(_MODES_SQL, name="mode_valid"),
         CheckConstraint(
+            "tax_rate IS NULL OR (tax_rate >= 0 AND tax_rate <= 100)",
+            name="tax_rate_range",
+        ),
+        CheckConstraint(
             "child_percent BETWEEN 0 AND 100 AND infant_percent BETWEEN 0 AND 100",
             name="percents_valid",
         ),
@@ -208,6 +215,9 @@ class TransportRoute(TimestampMixin, db.Model):
     infant_percent: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0", nullable=False
     )
+    # VAT in percent included in the fares; null means DEFAULT_TAX_RATE
+    # (docs/documents.md "Tax").
+    tax_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     company = relationship("TransportCompany")
     stops = relationship(

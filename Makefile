@@ -84,7 +84,7 @@ DRILL_ARGS ?=
 # --no-write-readme (print only) or --duration 15
 BENCH_LOAD_ARGS ?=
 
-.PHONY: help venv venv-run browser-deps run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
+.PHONY: help venv venv-run browser-deps pdf-deps translations translations-check document-screenshots run test lint test-pg pg-database walkthrough openapi postman newman serve drill bench-load \
 	fuzz fuzz-short worker beat dashboard dashboard-deps dashboard-check chromium test-browser \
 	screenshots client-check
 
@@ -106,7 +106,7 @@ $(STAMP): requirements.txt requirements-local.txt requirements-dev.txt
 	    --label "installing the test and dev tools into $(VENV)"
 	touch $@ $(RUN_STAMP)
 
-run: venv-run ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
+run: venv-run pdf-deps ## Migrate, load the demo data (skipped when data exists), serve on HOST:PORT + localstripe
 	@# The public development secret is accepted only here, on a loopback HOST
 	# (config.check_secrets); elsewhere set SECRET_KEY and JWT_SECRET_KEY.
 	case '$(HOST)' in 127.*|localhost|::1) export ALLOW_DEV_SECRET_ON_LOOPBACK=1 ;; esac
@@ -125,7 +125,7 @@ run: venv-run ## Migrate, load the demo data (skipped when data exists), serve o
 	echo "serving http://$(HOST):$(PORT)/ (staff dashboard /dashboard, API docs /api/docs; Ctrl-C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: venv lint browser-deps ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
+test: venv lint pdf-deps browser-deps ## Lint, then run the tests on SQLite (pass options with PYTEST_ARGS)
 	@# Two phases: everything but the browser tests on TEST_WORKERS pytest-xdist
 	# workers, then the browser tests alone (a live server and Chromium each; they
 	# time out when another worker competes for the 2 cores). JUNIT_DIR (CI): one
@@ -163,7 +163,7 @@ lint: venv $(DASHBOARD_STAMP) $(REDOCLY_STAMP) ## ruff, ruff format, import cont
 	npm run --silent --prefix $(DASHBOARD_WEB) lint
 	$(REDOCLY_TOOLS)/lint.sh
 
-test-pg: venv pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
+test-pg: venv pdf-deps pg-database ## Run the tests on PostgreSQL (TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest \
 	    $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/postgresql.xml) $(PYTEST_ARGS)
 
@@ -280,6 +280,34 @@ dashboard-check: $(DASHBOARD_STAMP) ## Fail when the committed dashboard/static/
 	    exit 1
 	fi
 	echo "dashboard/static matches a fresh build"
+
+translations: venv ## Extract, update and compile the message catalogues (translations/; docs/i18n.md)
+	$(BIN)/python scripts/translations.py update
+
+translations-check: venv ## Fail on a missing, fuzzy or stale translation or an uncompiled catalogue
+	$(BIN)/python scripts/translations.py check
+
+document-screenshots: venv pdf-deps ## Re-render page 1 of each PDF document to docs/screenshots/document-*.png
+	$(BIN)/python scripts/document_screenshots.py
+
+# Fonts for every script in the PDFs (DejaVu: Latin, Greek, Cyrillic, Arabic;
+# WenQuanYi Micro Hei: Chinese), HarfBuzz's subsetter (WeasyPrint embeds font
+# subsets ~40x faster with it) and poppler-utils (pdftoppm, pdffonts: the PDF
+# tests). Debian packages: needs root and apt; never fails `make run`/`make test`.
+PDF_PACKAGES := fonts-dejavu-core fonts-wqy-microhei libharfbuzz-subset0 \
+    libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+pdf-deps: ## Install the fonts and tools the PDF documents and their tests need (Debian; root)
+	@missing=
+	for package in $(PDF_PACKAGES); do
+	    dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"
+	done
+	[ -z "$$missing" ] && exit 0
+	echo "PDF documents: installing$$missing (apt-get)"
+	log=$$(mktemp "$${TMPDIR:-/tmp}/easytravels-pdf.XXXXXX")
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq $$missing; } >"$$log" 2>&1; then
+	    echo "PDF documents: could not install$$missing (log: $$log); PDFs may show empty boxes for non-Latin names"
+	fi
 
 chromium: ## Install Debian's Chromium for the browser tests (once; needs root)
 	@if [ ! -x /usr/bin/chromium ]; then

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, check_secrets, engine_options
+from config import CONFIGS, check_documents, check_secrets, engine_options
 from core.errors import APIError, problem, register_error_handlers
 from core.extensions import api, db, jwt, mail, migrate
 from core.json_output import FastJSONProvider
@@ -49,6 +49,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
     check_secrets(name, app.config)
+    check_documents(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
     register_extensions(app)

@@ -475,6 +475,27 @@ def check_secrets(config_name: str, config: dict) -> None:
     )
 
 
+def check_documents(config: dict) -> None:
+    """Refuse to start with a TAX_MODE other than `standard` or `margin` or a
+    DEFAULT_TAX_RATE that is not a percentage from 0 to 100 (invoices would show a
+    wrong tax; docs/documents.md "Tax"). Raises RuntimeError naming the variable."""
+    from decimal import Decimal, InvalidOperation
+
+    if config.get("TAX_MODE") not in ("standard", "margin"):
+        raise RuntimeError(
+            f"TAX_MODE must be `standard` or `margin`, not {config.get('TAX_MODE')!r}"
+        )
+    try:
+        rate = Decimal(str(config.get("DEFAULT_TAX_RATE")))
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or not Decimal(0) <= rate <= 100:
+        raise RuntimeError(
+            "DEFAULT_TAX_RATE must be a percentage from 0 to 100 (e.g. 13.5), not "
+            f"{config.get('DEFAULT_TAX_RATE')!r}"
+        )
+
+
 CONFIGS = {
     "development": DevelopmentConfig,
     "testing": TestingConfig,

@@ -65,6 +65,50 @@ STAFF = [
 ]
 
 # (email, name, has_password): customers whose logins the README lists.
+# German and Spanish texts of some packages (docs/i18n.md "Catalogue content"):
+# the catalogue answers them to callers asking for those languages.
+TRANSLATIONS = {
+    "Lisbon & Sintra City Break": {
+        "de": {
+            "title": "Städtereise Lissabon & Sintra",
+            "description": "Straßenbahnen, Fliesen und Paläste: vier entspannte Tage "
+            "in Lissabon mit einem Tag in Sintra.",
+        },
+        "es": {
+            "title": "Escapada a Lisboa y Sintra",
+            "description": "Tranvías, azulejos y palacios: cuatro días tranquilos en "
+            "Lisboa con un día en Sintra.",
+        },
+    },
+    "Amalfi Coast Explorer": {
+        "de": {
+            "title": "Entdeckungsreise Amalfiküste",
+            "description": "Dörfer an den Klippen, Zitronenhaine und Bootstage entlang "
+            "der Amalfiküste.",
+        },
+        "es": {
+            "title": "Explorador de la Costa Amalfitana",
+            "description": "Pueblos sobre acantilados, limonares y días en barco a lo "
+            "largo de la Costa Amalfitana.",
+        },
+    },
+    "Iceland Ring Road Adventure": {
+        "de": {
+            "title": "Abenteuer Ringstraße Island",
+            "description": "Acht Tage rund um Island: Wasserfälle, Gletscher, schwarze "
+            "Strände, Lagunen.",
+        },
+        "es": {
+            "title": "Aventura por la Ring Road de Islandia",
+            "description": "Ocho días alrededor de Islandia: cascadas, glaciares, "
+            "playas negras y lagunas.",
+        },
+    },
+}
+
+# Languages of the generated customers (the known demo logins stay English).
+CUSTOMER_LOCALES = ("en", "en", "de", "es", None)
+
 KNOWN_CUSTOMERS = [
     ("customer@easytravels.test", "Clara Byrne", True),
     ("customer2@easytravels.test", "Diego Alvarez", True),
@@ -616,12 +660,18 @@ def _customer_fields(s: _Seeder, index: int) -> dict:
         f"{code} {s.rng.randint(20, 89)} {s.rng.randint(100, 999)} "
         f"{s.rng.randint(1000, 9999)}"
     )
-    return {
+    address = f"{number} {s.rng.choice(streets)}, {city}"
+    fields = {
         "name": f"{first} {last}",
         "email": f"{first}.{last}{index}@example.com".lower(),
         "phone": phone,
-        "address": f"{number} {s.rng.choice(streets)}, {city}",
+        "address": address,
+        "locale": CUSTOMER_LOCALES[index % len(CUSTOMER_LOCALES)],
     }
+    if index % 7 == 3:  # some buy for a company: invoices show its VAT id
+        fields["billing_address"] = f"{last} & Partners Ltd\n{address}"
+        fields["vat_id"] = f"IE{s.rng.randint(1000000, 9999999)}T"
+    return fields
 
 
 def seed_customers(s: _Seeder, sales: list[Employee]) -> list[Customer]:
@@ -633,6 +683,7 @@ def seed_customers(s: _Seeder, sales: list[Employee]) -> list[Customer]:
         has_password = s.rng.random() > 0.15
         if index < len(KNOWN_CUSTOMERS):
             fields["email"], fields["name"], has_password = KNOWN_CUSTOMERS[index]
+            fields["locale"] = "en"
         by_sales = not has_password or s.rng.random() < 0.25
         created = s.ago(s.rng.uniform(30, 365))
         agent = s.rng.choice(sales)
@@ -726,6 +777,7 @@ def seed_packages(
             currency=s.currency,
             deposit_percent=deposit,
             status=status,
+            translations=TRANSLATIONS.get(title),
             itinerary=_itinerary(s, days),
             **_review_fields(s, status, author, heads),
         )

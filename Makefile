@@ -219,7 +219,7 @@ client-check: venv ## Generate a Python client (openapi-python-client), run a sc
 	echo "client-check: generating a Python client from docs/openapi.json into $$tmp"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
 	    --path docs/openapi.json --meta none --output-path "$$tmp/easy_travels_client" \
-	    --fail-on-warning
+	    --config tools/openapi-client/config.yaml --fail-on-warning
 	echo "client-check: database $$DATABASE_URL, server port $$port"
 	$(call LIVE_SERVER_START,seed)
 	$(BIN)/python scripts/client_scenario.py --client-dir "$$tmp" \

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, check_documents, check_secrets, engine_options
-from core.errors import APIError, problem, register_error_handlers
+from core.errors import N_, APIError, problem, register_error_handlers
 from core.extensions import api, db, jwt, mail, migrate
 from core.json_output import FastJSONProvider
 
@@ -170,7 +170,7 @@ def register_request_guards(app: Flask) -> None:
         if has_body and not request.is_json and upload_limit() is None:
             return problem(
                 415,
-                "Send the request body as JSON (Content-Type: application/json).",
+                N_("Send the request body as JSON (Content-Type: application/json)."),
                 code="unsupported-media-type",
             )
         return None

@@ -9,6 +9,7 @@ from functools import wraps
 from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
 
 from core.errors import Forbidden
+from core.i18n import _
 from models.account import ROLES
 
 STAFF = ROLES
@@ -44,7 +45,9 @@ def roles_required(*roles: str, refresh: bool = False):
         def wrapper(*args, **kwargs):
             verify_jwt_in_request(refresh=refresh)
             if current_user.role not in allowed:
-                raise Forbidden(f"The role '{current_user.role}' may not do this.")
+                raise Forbidden(
+                    _("The role '%(role)s' may not do this.", role=current_user.role)
+                )
             return view(*args, **kwargs)
 
         _document_security(wrapper, allowed)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from core.errors import APIError
 from core.extensions import db
+from core.i18n import _, _l
 from models import OtpCode
 from models.base import utcnow
 
@@ -28,12 +29,13 @@ PURPOSES = (
     "email_change",
     "phone_confirm",
 )
+# Lazy: str() in the recipient's language (services.accounts, in_locale).
 SUBJECTS = {
-    "phone_confirm": "Your Easy Travels phone confirmation code",
-    "email_change": "Confirm your new Easy Travels email address",
-    "password_change": "Your Easy Travels password change code",
-    "password_reset": "Your Easy Travels password reset code",
-    "login": "Your Easy Travels sign-in code",
+    "phone_confirm": _l("Your Easy Travels phone confirmation code"),
+    "email_change": _l("Confirm your new Easy Travels email address"),
+    "password_change": _l("Your Easy Travels password change code"),
+    "password_reset": _l("Your Easy Travels password reset code"),
+    "login": _l("Your Easy Travels sign-in code"),
 }
 
 
@@ -43,7 +45,7 @@ class OtpRateLimited(APIError):
     def __init__(self, retry_after: int):
         super().__init__(
             429,
-            "Too many codes requested; try again later.",
+            _("Too many codes requested; try again later."),
             code="otp-rate-limited",
             headers={"Retry-After": str(retry_after)},
         )
@@ -54,7 +56,9 @@ class OtpInvalid(APIError):
     """400: the code is wrong, used, voided or expired (one answer for all)."""
 
     def __init__(self):
-        super().__init__(400, "The code is invalid or has expired.", code="otp-invalid")
+        super().__init__(
+            400, _("The code is invalid or has expired."), code="otp-invalid"
+        )
 
 
 def _digest(code: str) -> str:

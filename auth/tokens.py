@@ -15,6 +15,7 @@ from sqlalchemy import exists, false, select
 
 from core.errors import problem
 from core.extensions import db, jwt
+from core.i18n import _
 from models import Customer, Employee, RevokedSession
 
 ACCOUNT_MODELS = {"employee": Employee, "customer": Customer}
@@ -93,7 +94,7 @@ def revoke_session(jwt_payload: dict) -> None:
 
 def load_account(identity: str):
     """Load the Employee or Customer for a JWT subject `"<type>:<id>"`, or None."""
-    kind, _, raw_id = identity.partition(":")
+    kind, _sep, raw_id = identity.partition(":")
     model = ACCOUNT_MODELS.get(kind)
     if model is None or not raw_id.isdigit():
         return None
@@ -115,7 +116,7 @@ def _account_and_revocation(payload: dict) -> tuple:
     revoked_clause = (
         exists().where(RevokedSession.sid == sid) if sid else false()
     ).label("revoked")
-    kind, _, raw_id = str(payload.get("sub", "")).partition(":")
+    kind, _sep, raw_id = str(payload.get("sub", "")).partition(":")
     model = ACCOUNT_MODELS.get(kind)
     row = None
     if model is not None and raw_id.isdigit() and int(raw_id) <= 2_147_483_647:
@@ -154,29 +155,29 @@ def register_jwt_callbacks() -> None:
     @jwt.user_lookup_error_loader
     def _lookup_failed(_header, _payload):
         return _unauthorized(
-            "The account is unknown, inactive or its tokens were reset."
+            _("The account is unknown, inactive or its tokens were reset.")
         )
 
     @jwt.unauthorized_loader
     def _missing(reason):
-        return _unauthorized("A bearer access token is required.")
+        return _unauthorized(_("A bearer access token is required."))
 
     @jwt.invalid_token_loader
     def _invalid(reason):
-        return _unauthorized("The token is invalid.", "invalid-token")
+        return _unauthorized(_("The token is invalid."), "invalid-token")
 
     @jwt.expired_token_loader
     def _expired(_header, _payload):
-        return _unauthorized("The token has expired.", "token-expired")
+        return _unauthorized(_("The token has expired."), "token-expired")
 
     @jwt.revoked_token_loader
     def _revoked_response(_header, _payload):
-        return _unauthorized("The token has been revoked.", "token-revoked")
+        return _unauthorized(_("The token has been revoked."), "token-revoked")
 
     @jwt.needs_fresh_token_loader
     def _not_fresh(_header, _payload):
-        return _unauthorized("A fresh token is required.")
+        return _unauthorized(_("A fresh token is required."))
 
     @jwt.token_verification_failed_loader
     def _failed(_header, _payload):
-        return _unauthorized("The token was refused.", "invalid-token")
+        return _unauthorized(_("The token was refused."), "invalid-token")

@@ -9,6 +9,11 @@ nothing is ever invalidated by hand, and `CATALOGUE_CACHE_TTL` seconds only boun
 how long unreachable entries take memory. Answers that show seats (departures) and
 anything sent to a caller with a token (personal or staff data) are never stored.
 
+The key also names the language of the answer (core.i18n.current_locale): package
+titles and descriptions are served in the caller's language (docs/i18n.md
+"Catalogue translations"), so an English and a German answer to one URL are two
+entries, whatever the ETag.
+
 Redis is an optimisation, never a dependency: when it is unreachable or slow
 (`SOCKET_TIMEOUT` seconds) the request is answered from the database and a warning
 is logged.
@@ -19,9 +24,13 @@ import logging
 import redis
 from flask import current_app
 
+from core.i18n import current_locale
+
 EXTENSION_KEY = "easytravels.catalogue_cache"
 KEY_PREFIX = "easytravels:catalogue:"
 SOCKET_TIMEOUT = 0.25
+# The language catalogue texts are written in (BABEL_DEFAULT_LOCALE).
+ORIGINAL_LOCALE = "en"
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +51,37 @@ def _client() -> redis.Redis | None:
     return clients[url]
 
 
-def key(etag: str) -> str:
-    """The Redis key of the body whose ETag is `etag` (quoted entity-tag)."""
-    return KEY_PREFIX + etag.strip('"')
+def key(etag: str, locale: str = ORIGINAL_LOCALE) -> str:
+    """The Redis key of the body whose ETag is `etag` (quoted entity-tag) in
+    `locale` (one of LANGUAGES; default the original language of the catalogue).
+    English keeps the key it had before answers were translated."""
+    if locale == ORIGINAL_LOCALE:
+        return KEY_PREFIX + etag.strip('"')
+    return KEY_PREFIX + locale + ":" + etag.strip('"')
 
 
 def get(etag: str) -> bytes | None:
-    """The stored body for `etag`; None when off, missing or Redis fails."""
+    """The stored body for `etag` in the language of the current request; None
+    when off, missing or Redis fails."""
     client = _client()
     if client is None:
         return None
     try:
-        return client.get(key(etag))
+        return client.get(key(etag, current_locale()))
     except redis.RedisError as exc:
         log.warning("catalogue cache read failed: %s", exc)
         return None
 
 
 def put(etag: str, body: bytes) -> None:
-    """Store `body` under `etag` for CATALOGUE_CACHE_TTL seconds (no-op when off;
-    a Redis failure is logged, never raised)."""
+    """Store `body` under `etag` and the language of the current request for
+    CATALOGUE_CACHE_TTL seconds (no-op when off; a Redis failure is logged, never
+    raised)."""
     client = _client()
     if client is None:
         return
     try:
-        client.set(key(etag), body, ex=current_app.config["CATALOGUE_CACHE_TTL"])
+        ttl = current_app.config["CATALOGUE_CACHE_TTL"]
+        client.set(key(etag, current_locale()), body, ex=ttl)
     except redis.RedisError as exc:
         log.warning("catalogue cache write failed: %s", exc)

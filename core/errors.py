@@ -1,10 +1,13 @@
 """One error shape for the whole API: RFC 9457 problem details.
 
 Every error leaves as `application/problem+json` with `type`, `title`, `status`,
-`detail` and, for validation errors, `errors` keyed by field.
+`detail` and, for validation errors, `errors` keyed by field. `title`, `detail`
+and the `errors` messages are in the caller's language (docs/i18n.md "What is
+translated"); `type` (the `code`) never changes: clients key on it.
 """
 
 import logging
+import re
 
 from flask import current_app, jsonify
 from flask_smorest import Api
@@ -18,6 +21,16 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import InternalServerError
+
+from core.i18n import _, _l
+
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext marker name
+    """Mark `text` for the message catalogue without translating it now: problem()
+    looks every plain-string `detail` and `errors` message up in the catalogue
+    when it answers, so a constant marked N_ is answered in the caller's
+    language."""
+    return text
 
 
 class ProblemSchema(Schema):
@@ -72,7 +85,11 @@ class NotFound(APIError):
     """404: the resource does not exist, or is not the caller's to see."""
 
     def __init__(self, what="Resource"):
-        super().__init__(404, f"{what} not found.", code="not-found")
+        super().__init__(
+            404,
+            _("%(what)s not found.", what=_resource_name(what)),
+            code="not-found",
+        )
 
 
 class Conflict(APIError):
@@ -85,31 +102,233 @@ class Conflict(APIError):
 class Forbidden(APIError):
     """403: authenticated, but this role or rule does not allow the action."""
 
-    def __init__(self, detail="You are not allowed to do this.", *, code="forbidden"):
-        super().__init__(403, detail, code=code)
+    def __init__(self, detail=None, *, code="forbidden"):
+        super().__init__(403, detail or _("You are not allowed to do this."), code=code)
 
 
 class ValidationFailed(APIError):
     """422 from a service for a rule a schema cannot express; `errors` per field."""
 
-    def __init__(self, errors, detail="The request body is not valid."):
-        super().__init__(422, detail, code="validation-error", extra={"errors": errors})
+    def __init__(self, errors, detail=None):
+        super().__init__(
+            422,
+            detail or _("The request body is not valid."),
+            code="validation-error",
+            extra={"errors": errors},
+        )
 
 
+# Lazy: each answer resolves them in the caller's language.
 TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    409: _l("Conflict"),
+    413: _l("Content Too Large"),
+    415: _l("Unsupported Media Type"),
+    422: _l("Unprocessable Content"),
+    429: _l("Too Many Requests"),
+    500: _l("Internal Server Error"),
+    503: _l("Service Unavailable"),
 }
+ERROR_TITLE = _l("Error")
+
+# What NotFound(what) names, in the caller's language (other names stay as given).
+RESOURCE_NAMES = {
+    "Activity": _l("Activity"),
+    "Amenity": _l("Amenity"),
+    "Booking": _l("Booking"),
+    "City": _l("City"),
+    "Company": _l("Company"),
+    "Credit note": _l("Credit note"),
+    "Customer": _l("Customer"),
+    "Delivery": _l("Delivery"),
+    "Departure": _l("Departure"),
+    "Employee": _l("Employee"),
+    "Enquiry": _l("Enquiry"),
+    "Invoice": _l("Invoice"),
+    "Lost reason": _l("Lost reason"),
+    "Merge request": _l("Merge request"),
+    "Outbox message": _l("Outbox message"),
+    "Package": _l("Package"),
+    "Payment intent": _l("Payment intent"),
+    "Quote": _l("Quote"),
+    "Refund": _l("Refund"),
+    "Resource": _l("Resource"),
+    "Route": _l("Route"),
+    "Schedule": _l("Schedule"),
+    "Station": _l("Station"),
+    "Ticket": _l("Ticket"),
+    "Trip": _l("Trip"),
+    "Vehicle": _l("Vehicle"),
+    "Webhook endpoint": _l("Webhook endpoint"),
+}
+
+# Werkzeug's default descriptions (English kept verbatim) and other framework texts,
+# marked for the catalogue; problem() translates them when it answers.
+FRAMEWORK_DETAILS = (
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_(
+        "The server could not verify that you are authorized to access the URL "
+        "requested. You either supplied the wrong credentials (e.g. a bad "
+        "password), or your browser doesn't understand how to supply the "
+        "credentials required."
+    ),
+    N_(
+        "You don't have the permission to access the requested resource. It is "
+        "either read-protected or not readable by the server."
+    ),
+    N_(
+        "The requested URL was not found on the server. If you entered the URL "
+        "manually please check your spelling and try again."
+    ),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("The server does not support the media type transmitted in the request."),
+    N_("This user has exceeded an allotted request count. Try again later."),
+    N_(
+        "The server encountered an internal error and was unable to complete your "
+        "request. Either the server is overloaded or there is an error in the "
+        "application."
+    ),
+)
+
+# marshmallow's and webargs' default messages without parameters (and the
+# project's own constant schema messages), looked up as they are.
+VALIDATION_MESSAGES = (
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Invalid value."),
+    N_("Unknown field."),
+    N_("Invalid input type."),
+    N_("Invalid type."),
+    N_("Invalid input."),
+    N_("Not a valid string."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Not a valid decimal."),
+    N_("Not a valid boolean."),
+    N_("Not a valid datetime."),
+    N_("Not a valid date."),
+    N_("Not a valid time."),
+    N_("Not a valid period of time."),
+    N_("Not a valid list."),
+    N_("Not a valid tuple."),
+    N_("Not a valid mapping type."),
+    N_("Not a valid email address."),
+    N_("Not a valid URL."),
+    N_("Not a valid UUID."),
+    N_("Number too large."),
+    N_("Special numeric values (nan or infinity) are not permitted."),
+    N_("String does not match expected pattern."),
+    N_("Not a valid IP address."),
+    N_("Must not contain NUL characters."),
+    N_("Must not be blank."),
+    N_("Use digits, spaces, + ( ) -."),
+    N_("Use 2 to 20 letters and digits, e.g. DE123456789."),
+    N_("The code has 6 digits."),
+)
+
+# Default messages with parameters: marshmallow's template (`{name}`) and the
+# msgid that replaces it (`%(name)s`).
+_TEMPLATES = (
+    ("Must be one of: {choices}.", N_("Must be one of: %(choices)s.")),
+    (
+        "Length must be between {min} and {max}.",
+        N_("Length must be between %(min)s and %(max)s."),
+    ),
+    ("Shorter than minimum length {min}.", N_("Shorter than minimum length %(min)s.")),
+    ("Longer than maximum length {max}.", N_("Longer than maximum length %(max)s.")),
+    ("Length must be {equal}.", N_("Length must be %(equal)s.")),
+    (
+        "Must be greater than or equal to {min} and less than or equal to {max}.",
+        N_(
+            "Must be greater than or equal to %(min)s and less than or equal to "
+            "%(max)s."
+        ),
+    ),
+    (
+        "Must be greater than {min} and less than {max}.",
+        N_("Must be greater than %(min)s and less than %(max)s."),
+    ),
+    (
+        "Must be greater than or equal to {min}.",
+        N_("Must be greater than or equal to %(min)s."),
+    ),
+    ("Must be greater than {min}.", N_("Must be greater than %(min)s.")),
+    (
+        "Must be less than or equal to {max}.",
+        N_("Must be less than or equal to %(max)s."),
+    ),
+    ("Must be less than {max}.", N_("Must be less than %(max)s.")),
+    ("Must be equal to {other}.", N_("Must be equal to %(other)s.")),
+    (
+        "One or more of the choices you made was not in: {choices}.",
+        N_("One or more of the choices you made was not in: %(choices)s."),
+    ),
+    (
+        "The request body is larger than {limit} bytes.",
+        N_("The request body is larger than %(limit)s bytes."),
+    ),
+)
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A regex matching `template` with each `{name}` as a named group."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+PARAMETRISED = tuple((_pattern(english), msgid) for english, msgid in _TEMPLATES)
+
+
+def _resource_name(what) -> str:
+    """`what` of NotFound in the current language when it is a known name."""
+    name = RESOURCE_NAMES.get(what) if isinstance(what, str) else None
+    return str(name) if name is not None else str(what)
+
+
+def translate_text(text) -> str:
+    """A problem text in the current language: a lazy string resolved, a plain
+    string looked up in the catalogue, a known parametrised default message
+    (e.g. `Must be one of: a, b.`) rebuilt from its msgid; anything else as it
+    is (already translated, or not in the catalogue)."""
+    if not isinstance(text, str):
+        return str(text)
+    if not text:
+        return text
+    translated = _(text)
+    if translated != text:
+        return translated
+    for pattern, msgid in PARAMETRISED:
+        match = pattern.match(text)
+        if match:
+            return _(msgid, **match.groupdict())
+    return text
+
+
+def _translated_errors(errors):
+    """`errors` (field -> messages, a list or a bare string) with every message
+    translated (translate_text); other shapes are passed through."""
+    if not isinstance(errors, dict):
+        return errors
+    out = {}
+    for field, messages in errors.items():
+        if isinstance(messages, (list, tuple)):
+            out[field] = [
+                translate_text(m) if isinstance(m, str) else m for m in messages
+            ]
+        elif isinstance(messages, str):
+            out[field] = [translate_text(messages)]
+        else:
+            out[field] = messages
+    return out
 
 
 def problem(status, detail, *, code=None, extra=None, headers=None):
@@ -119,16 +338,18 @@ def problem(status, detail, *, code=None, extra=None, headers=None):
     `about:blank` per RFC 9457 section 4.2.1); `extra` dict merged into the body,
     except keys named like the RFC 9457 members (type, title, status, detail, instance),
     which are dropped so an extension member can never overwrite them (RFC 9457
-    section 3.2: extensions must not change the members' meaning).
+    section 3.2: extensions must not change the members' meaning). The title,
+    `detail` and the messages of an `errors` member are answered in the current
+    language (translate_text; docs/i18n.md).
     """
     body = {
         "type": f"/problems/{code}" if code else "about:blank",
-        "title": TITLES.get(status, "Error"),
+        "title": str(TITLES.get(status, ERROR_TITLE)),
         "status": status,
-        "detail": detail,
+        "detail": translate_text(detail),
     }
     body.update(
-        (key, value)
+        (key, _translated_errors(value) if key == "errors" else value)
         for key, value in (extra or {}).items()
         if key not in PROBLEM_MEMBERS
     )
@@ -190,14 +411,14 @@ class ProblemApi(Api):
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
         extra = {}
-        detail = error.description or TITLES.get(status, "Error")
+        detail = error.description or TITLES.get(status, ERROR_TITLE)
         code = None
         if status == 422:
             extra["errors"] = _validation_errors(error)
-            detail = "The request is not valid; see `errors`."
+            detail = _("The request is not valid; see `errors`.")
             code = "validation-error"
         elif status == 400 and getattr(error, "data", None):
-            detail = "The request body is not valid JSON."
+            detail = _("The request body is not valid JSON.")
             code = "malformed-json"
         return problem(status, detail, code=code, extra=extra, headers=headers)
 
@@ -237,7 +458,7 @@ def database_unavailable_problem(error: Exception):
     log.warning("database unavailable: %s: %s", type(cause).__name__, first_line)
     return problem(
         503,
-        "The database is unavailable at the moment; try again shortly.",
+        _("The database is unavailable at the moment; try again shortly."),
         code="database-unavailable",
         headers={"Retry-After": str(current_app.config.get("DB_RETRY_AFTER", 5))},
     )
@@ -291,7 +512,10 @@ def register_error_handlers(app):
         log.info("integrity error: %s", error.orig)
         return problem(
             409,
-            "The change conflicts with existing data (a duplicate or a record in use).",
+            _(
+                "The change conflicts with existing data (a duplicate or a record "
+                "in use)."
+            ),
             code="integrity-conflict",
         )
 

@@ -8,6 +8,8 @@ ordered right to left by Pango. Templates are rendered with the app's Jinja
 environment, so `_()` translates into the locale in force (core/i18n.py).
 """
 
+import atexit
+import gc
 import io
 import logging
 import re
@@ -33,6 +35,16 @@ def _font_config() -> FontConfiguration:
     return _fonts
 
 
+@atexit.register
+def _release_fonts() -> None:
+    """Drop the cached font configuration before the interpreter tears down the
+    modules: released during that teardown, its cffi handles to fontconfig crash
+    the process (exit 139) after all work is done."""
+    global _fonts
+    _fonts = None
+    gc.collect()
+
+
 def render_html(template: str, **context) -> str:
     """The HTML of `templates/<template>` with `context` (for tests and previews)."""
     return render_template(template, **context)
@@ -48,16 +60,17 @@ def render_pdf(template: str, **context) -> bytes:
 
 
 def qr_svg_data_uri(data: str) -> str:
-    """A QR code of `data` (error correction M, never raised: ISO/IEC 18004) as an
+    """A QR code (never a Micro QR, which phone cameras often cannot read) of
+    `data` (error correction M, never raised: ISO/IEC 18004) as an
     SVG data URI for an `<img src>`; black modules on white with the quiet zone."""
-    code = segno.make(data, error="m", boost_error=False)
+    code = segno.make_qr(data, error="m", boost_error=False)
     return code.svg_data_uri(scale=4, border=4)
 
 
 def qr_png(data: str, scale: int = 8) -> bytes:
     """The same QR code as PNG bytes (for a mail attachment or a test)."""
     buffer = io.BytesIO()
-    segno.make(data, error="m", boost_error=False).save(
+    segno.make_qr(data, error="m", boost_error=False).save(
         buffer, kind="png", scale=scale, border=4
     )
     return buffer.getvalue()

@@ -31,7 +31,7 @@ from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
-from core.errors import problem
+from core.errors import N_, problem
 
 EXTENSION_KEY = "easytravels.limiter"
 MARK = "_rate_limit_group"
@@ -53,39 +53,46 @@ GROUPS = {
         "RATELIMIT_LOGIN",
         "RATELIMIT_LOGIN_PER_ACCOUNT",
         "email",
-        "Too many login attempts; wait for the time in Retry-After.",
+        N_("Too many login attempts; wait for the time in Retry-After."),
     ),
     "otp": Group(
         "RATELIMIT_OTP",
         "RATELIMIT_OTP_PER_ACCOUNT",
         "email",
-        "Too many one-time code requests; wait for the time in Retry-After.",
+        N_("Too many one-time code requests; wait for the time in Retry-After."),
     ),
     "password-reset": Group(
         "RATELIMIT_PASSWORD_RESET",
         "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT",
         "email",
-        "Too many password reset requests; wait for the time in Retry-After.",
+        N_("Too many password reset requests; wait for the time in Retry-After."),
     ),
     "register": Group(
         "RATELIMIT_REGISTER",
         None,
         "email",
-        "Too many registrations from this address; wait for the time in Retry-After.",
+        N_(
+            "Too many registrations from this address; wait for the time in "
+            "Retry-After."
+        ),
     ),
     "enquiry": Group(
         None,
         "RATELIMIT_ENQUIRIES_PER_ACCOUNT",
         "token",
-        "Too many enquiries raised from this account; wait for the time in "
-        "Retry-After.",
+        N_(
+            "Too many enquiries raised from this account; wait for the time in "
+            "Retry-After."
+        ),
     ),
     "payment-intent": Group(
         None,
         "RATELIMIT_PAYMENT_INTENTS_PER_ACCOUNT",
         "token",
-        "Too many card payments started from this account; wait for the time in "
-        "Retry-After.",
+        N_(
+            "Too many card payments started from this account; wait for the time "
+            "in Retry-After."
+        ),
     ),
 }
 REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}

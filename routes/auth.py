@@ -5,6 +5,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth.decorators import login_required
 from auth.tokens import access_token_for, revoke_session
+from core.i18n import _, _l, current_locale
 from core.rate_limits import rate_limited
 from routes.common.blueprint import Blueprint
 from routes.common.request_facts import request_facts
@@ -15,6 +16,7 @@ from schemas.accounts.auth import (
     EmailConfirmSchema,
     LoginSchema,
     MeSchema,
+    MeUpdateSchema,
     OtpLoginRequestSchema,
     OtpLoginSchema,
     OtpRequestSchema,
@@ -28,15 +30,21 @@ from services.accounts import accounts, email_change
 from services.accounts.customers import create_customer
 
 blp = Blueprint("auth", __name__, description="Login, tokens, passwords and OTP")
-ACCEPTED = {"detail": "If the account exists, a code has been mailed to it."}
+# Lazy texts, translated into the caller's language when answered (`_said`).
+ACCEPTED = _l("If the account exists, a code has been mailed to it.")
 SENT = {
-    "email": {"detail": "A code has been mailed to your address."},
-    "sms": {"detail": "A code has been sent to your phone by SMS."},
+    "email": _l("A code has been mailed to your address."),
+    "sms": _l("A code has been sent to your phone by SMS."),
 }
 ACCEPTED_BY = {
     "email": ACCEPTED,
-    "sms": {"detail": "If the account exists and has a phone, a code has been sent."},
+    "sms": _l("If the account exists and has a phone, a code has been sent."),
 }
+
+
+def _said(text) -> dict:
+    """An AcceptedSchema answer with `text` in the caller's language."""
+    return {"detail": str(text)}
 
 
 @blp.route("/register")
@@ -45,7 +53,9 @@ class Register(MethodView):
     @blp.arguments(CustomerRegisterSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data):
-        """Register as a customer (no role can be chosen)."""
+        """Register as a customer (no role can be chosen); without `locale`, the
+        language of the request (Accept-Language) is stored."""
+        data.setdefault("locale", current_locale())
         return create_customer(**data)
 
 
@@ -89,6 +99,14 @@ class Me(MethodView):
         """Who am I: account type, role and profile."""
         return accounts.profile(current_user)
 
+    @login_required
+    @blp.arguments(MeUpdateSchema)
+    @blp.response(200, MeSchema)
+    def patch(self, data):
+        """Set the caller's own language (`locale`: en, de, es; null follows
+        Accept-Language) for mail, documents and answers."""
+        return accounts.set_locale(current_user, data["locale"])
+
 
 @blp.route("/otp")
 class OtpRequest(MethodView):
@@ -98,8 +116,13 @@ class OtpRequest(MethodView):
     @blp.response(202, AcceptedSchema)
     def post(self, data):
         """Send a password-change code to the caller's own email or phone (SMS)."""
-        accounts.request_code(current_user, data["purpose"], channel=data["channel"])
-        return SENT[data["channel"]]
+        accounts.request_code(
+            current_user,
+            data["purpose"],
+            channel=data["channel"],
+            locale=current_locale(),
+        )
+        return _said(SENT[data["channel"]])
 
 
 @blp.route("/phone/confirm")
@@ -131,8 +154,10 @@ class PasswordForgot(MethodView):
     @blp.response(202, AcceptedSchema)
     def post(self, data):
         """Mail a reset code if the account exists; the answer is always the same."""
-        accounts.request_code_by_email(**data, purpose="password_reset")
-        return ACCEPTED
+        accounts.request_code_by_email(
+            **data, purpose="password_reset", locale=current_locale()
+        )
+        return _said(ACCEPTED)
 
 
 @blp.route("/password/reset")
@@ -152,8 +177,8 @@ class OtpLoginRequest(MethodView):
     @blp.response(202, AcceptedSchema)
     def post(self, data):
         """Send a sign-in code (mail or SMS) if the account exists; same answer."""
-        accounts.request_code_by_email(**data, purpose="login")
-        return ACCEPTED_BY[data["channel"]]
+        accounts.request_code_by_email(**data, purpose="login", locale=current_locale())
+        return _said(ACCEPTED_BY[data["channel"]])
 
 
 @blp.route("/login/otp/verify")
@@ -175,9 +200,13 @@ class EmailChange(MethodView):
     def post(self, data):
         """Start changing the caller's email: a code is mailed to the new address."""
         email_change.start_change(
-            current_user, data["email"], actor=current_user, facts=request_facts()
+            current_user,
+            data["email"],
+            actor=current_user,
+            facts=request_facts(),
+            locale=current_locale(),
         )
-        return {"detail": "A code has been mailed to the new address."}
+        return _said(_("A code has been mailed to the new address."))
 
 
 @blp.route("/email/confirm")
@@ -189,4 +218,6 @@ class EmailConfirm(MethodView):
     def post(self, data):
         """Confirm the pending email change with the mailed code; the old address is
         told, every session ends and fresh tokens are returned."""
-        return email_change.confirm_change(current_user, **data, facts=request_facts())
+        return email_change.confirm_change(
+            current_user, **data, facts=request_facts(), locale=current_locale()
+        )

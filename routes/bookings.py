@@ -1,12 +1,14 @@
 """Bookings endpoints (docs/design.md "Resource map": /bookings; roles matrix rows
 "create booking", "list / view bookings" and "cancel booking"): create, list, show,
-quote a cancellation and cancel."""
+quote a cancellation and cancel; the confirmation as a PDF document
+(docs/documents.md "Booking confirmations and tickets")."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from auth.decorators import roles_required
 from core.errors import ProblemSchema
+from core.pdf import PDF_MIMETYPE, pdf_response
 from core.rate_limits import rate_limited
 from routes.common.access import CARD_PAYERS, MONEY_ROLES, with_publishable_key
 from routes.common.blueprint import Blueprint
@@ -33,6 +35,7 @@ from schemas.payments.card_payments import (
 )
 from schemas.transport.tickets import TicketSchema
 from services.booking import bookings, cancellations
+from services.documents import booking_documents
 from services.payments import card_payments, payments
 from services.transport import ticketing, tickets
 
@@ -153,4 +156,33 @@ class BookingPaymentIntents(MethodView):
                 **data,
                 facts=request_facts(),
             )
+        )
+
+
+@blp.route("/<int(max=2147483647):booking_id>/confirmation.pdf")
+class BookingConfirmationPdf(MethodView):
+    @roles_required(*VIEWERS)
+    @blp.doc(
+        operationId="getBookingConfirmationPdf",
+        responses={
+            "200": {
+                "description": "The booking confirmation as a PDF document",
+                "content": {
+                    PDF_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="Booking not confirmed or completed"
+    )
+    def get(self, booking_id):
+        """The booking confirmation as a PDF document (customers: their own).
+
+        In the caller's language: the booking reference with its QR code, what
+        was bought, the travellers and the money paid and due; only for a
+        confirmed or completed booking (docs/documents.md "Booking confirmations
+        and tickets")."""
+        return pdf_response(
+            *booking_documents.confirmation_pdf(current_user, booking_id)
         )

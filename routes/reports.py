@@ -7,6 +7,9 @@ and streams it: JSON (`{"report", "basis", "generated_at", "filters", "columns",
 "rows"}`) by default, CSV with `?format=csv` or `Accept: text/csv` (a header row,
 then one line per row, sent as an attachment with a file name). Rows are written
 as the database cursor yields them, so a large export never sits in memory whole.
+PDF with `?format=pdf` or `Accept: application/pdf` (docs/reports.md "PDF
+export"): the same rows, at most services.reporting.report_pdf.MAX_PDF_ROWS, as a
+document in the caller's language, sent as an attachment like the CSV.
 """
 
 import csv
@@ -21,6 +24,7 @@ from flask import Response, request, stream_with_context
 from flask.views import MethodView
 
 from auth.decorators import roles_required
+from core.pdf import PDF_MIMETYPE, pdf_response
 from models.base import utcnow
 from routes.common.blueprint import Blueprint
 from schemas.reporting.reports import (
@@ -53,6 +57,7 @@ from services.reporting.pipeline import (
     enquiry_revenue_won,
 )
 from services.reporting.report_base import Report, Window
+from services.reporting.report_pdf import report_pdf
 from services.reporting.revenue import BASES, REVENUE_DIMENSIONS, revenue
 from services.reporting.transport import (
     REVENUE_GROUPS,
@@ -64,7 +69,9 @@ from services.reporting.transport import (
     trip_load,
 )
 
-blp = Blueprint("reports", __name__, description="Reports and analytics (JSON or CSV)")
+blp = Blueprint(
+    "reports", __name__, description="Reports and analytics (JSON, CSV or PDF)"
+)
 
 REPORT_ROLES = ("admin", "finance", "operation_head")
 CSV_TYPE = "text/csv"
@@ -73,9 +80,9 @@ CHUNK_ROWS = 500
 
 
 def report_response(schema):
-    """Document a report's 200 response: the JSON envelope `schema` and its CSV
-    form (flask-smorest documents one media type per response, so both are
-    written out here; views return a streamed Response, never serialised)."""
+    """Document a report's 200 response: the JSON envelope `schema`, its CSV
+    form and its PDF form (flask-smorest documents one media type per response,
+    so all are written out here; views return a Response, never serialised)."""
 
     def decorator(view):
         view = blp.doc(
@@ -89,11 +96,16 @@ def report_response(schema):
                             "refunds,refunded,net\r\n"
                             "2026-01,EUR,12,14400.00,1,300.00,14100.00\r\n",
                         },
+                        PDF_MIMETYPE: {
+                            "schema": {"type": "string", "format": "binary"},
+                        },
                     }
                 }
             }
         )(view)
-        return blp.response(200, schema, description="The report (JSON or CSV)")(view)
+        return blp.response(200, schema, description="The report (JSON, CSV or PDF)")(
+            view
+        )
 
     return decorator
 
@@ -105,6 +117,21 @@ def wants_csv(args: dict) -> bool:
         return args["format"] == "csv"
     best = request.accept_mimetypes.best_match([JSON_TYPE, CSV_TYPE], default=JSON_TYPE)
     return best == CSV_TYPE
+
+
+FORMAT_TYPES = {"json": JSON_TYPE, "csv": CSV_TYPE, "pdf": PDF_MIMETYPE}
+
+
+def report_format(args: dict) -> str:
+    """`json`, `csv` or `pdf`: the `format` argument when given, otherwise the
+    best match of the Accept header (JSON on a tie or when nothing matches;
+    RFC 9110 section 12.5.1)."""
+    if args.get("format"):
+        return args["format"]
+    best = request.accept_mimetypes.best_match(
+        [JSON_TYPE, CSV_TYPE, PDF_MIMETYPE], default=JSON_TYPE
+    )
+    return next(name for name, kind in FORMAT_TYPES.items() if kind == best)
 
 
 def _plain(value):
@@ -175,17 +202,41 @@ def _json_chunks(report: Report, rows: Iterator[dict]) -> Iterator[str]:
     yield "]}"
 
 
+def _filename(report: Report, extension: str) -> str:
+    """The download name: report name, basis, today's UTC date, `extension`."""
+    suffix = f"-{report.basis}" if report.basis else ""
+    today = utcnow().date().isoformat()
+    return f"{report.name.replace('.', '-')}{suffix}-{today}.{extension}"
+
+
+def _pdf(report: Report, args: dict) -> Response:
+    """`report` as a PDF attachment in the caller's language; the `limit`
+    argument, when given, is listed with the report's filters."""
+    filters = dict(report.filters)
+    if args.get("limit"):
+        filters["limit"] = args["limit"]
+    source = report.rows()
+    try:
+        data = report_pdf(report, source, utcnow(), filters=filters)
+    finally:
+        source.close()
+    return pdf_response(data, _filename(report, "pdf"), download=True)
+
+
 def render(report: Report, args: dict) -> Response:
-    """Stream `report` as CSV or JSON (see `wants_csv`). The query runs before the
-    response starts, so a database error still gets a proper error response."""
+    """Stream `report` as CSV or JSON, or answer it as PDF (see `report_format`).
+    The query runs before the response starts, so a database error still gets a
+    proper error response."""
+    chosen = report_format(args)
+    if chosen == "pdf":
+        response = _pdf(report, args)
+        response.headers["Vary"] = "Accept"
+        return response
     rows = report.rows()
     first = next(rows, None)
     rows = chain([first], rows) if first is not None else iter(())
-    if wants_csv(args):
-        suffix = f"-{report.basis}" if report.basis else ""
-        filename = (
-            f"{report.name.replace('.', '-')}{suffix}-{utcnow().date().isoformat()}.csv"
-        )
+    if chosen == "csv":
+        filename = _filename(report, "csv")
         response = Response(
             stream_with_context(_csv_chunks(report, rows)),
             mimetype=CSV_TYPE,

@@ -12,7 +12,8 @@ import reviewed translations, compile, check.
 Extraction is Babel's own (`pybabel extract` with babel.cfg); update and compile are
 Babel's frontend too. `translations/pending/<name>.json` (`{msgid: {"de": ..., "es":
 ...}}`) fills entries that are still empty, so translators can hand in a file
-without editing the catalogues (delete a file once imported). Exit status 1 with one line per problem when `check` fails.
+without editing the catalogues (delete a file once imported). Exit status 1 with
+one line per problem when `check` fails.
 """
 
 import json
@@ -80,9 +81,7 @@ def update() -> None:
                     "--ignore-obsolete",
                 )
             else:
-                _pybabel(
-                    "init", "-i", str(pot), "-d", "translations", "-l", language
-                )
+                _pybabel("init", "-i", str(pot), "-d", "translations", "-l", language)
     imported = import_pending()
     _pybabel("compile", "-d", "translations")
     print(
@@ -147,12 +146,7 @@ def check() -> list[str]:
                 continue
             if message.fuzzy:
                 problems.append(f"{language}: fuzzy {_key(message.id)!r}")
-            strings = (
-                message.string
-                if isinstance(message.string, tuple)
-                else (message.string,)
-            )
-            if not all(strings):
+            if not all(_strings(message.string)):
                 problems.append(f"{language}: untranslated {_key(message.id)!r}")
         problems += _check_compiled(language, catalog)
     return problems
@@ -165,10 +159,19 @@ def _check_compiled(language: str, catalog) -> list[str]:
         return [f"{language}: messages.mo missing (run `make translations`)"]
     with mo_path.open("rb") as handle:
         compiled = {m.id: m.string for m in read_mo(handle) if m.id}
-    expected = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+    expected = {
+        m.id: m.string
+        for m in catalog
+        if m.id and not m.fuzzy and all(_strings(m.string))
+    }
     if compiled != expected:
         return [f"{language}: messages.mo is not the compiled messages.po"]
     return []
+
+
+def _strings(string) -> tuple:
+    """A message's translation(s): one string, or one per plural form."""
+    return string if isinstance(string, tuple) else (string,)
 
 
 def _key(msgid) -> str:

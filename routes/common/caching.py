@@ -5,7 +5,9 @@ Validators (RFC 9110 §8.8):
 - Package reads carry no live data, so their strong ETag is a digest of the
   catalogue version (services.catalogue.catalogue), the caller's audience (`public`:
   anonymous and customers, who see published packages only; `staff`, who see every
-  status) and the request's path and query. It is computed before the view runs: an
+  status), the language of the answer (core.i18n.current_locale: titles and
+  descriptions are translated, docs/i18n.md "Catalogue translations") and the
+  request's path and query. It is computed before the view runs: an
   `If-None-Match` naming it is answered 304 without reading the catalogue (`*` and
   `If-Modified-Since` are evaluated after the view, which may answer 404 or 422).
   The version is read before the view's queries: a change committed in between
@@ -43,6 +45,7 @@ from werkzeug.http import http_date
 
 from auth.decorators import caller
 from core import catalogue_cache
+from core.i18n import current_locale
 from models.account import is_staff
 from services.catalogue import catalogue
 
@@ -151,6 +154,7 @@ def catalogue_cached(*, live_seats: bool = False):
                 version.number,
                 version.changed_at.isoformat(),
                 seen_by,
+                current_locale(),
                 request.full_path,
             )
             # Only a tag this path issued at this version answers before the view;
@@ -194,7 +198,7 @@ def _live(view, args, kwargs, account, version, seen_by):
     response = make_response(view(*args, **kwargs))
     if response.status_code != 200:
         return response
-    etag = _tag(seen_by, request.full_path, response.get_data())
+    etag = _tag(seen_by, current_locale(), request.full_path, response.get_data())
     newest = _seats_changed_at(get_appcontext().get("result_dump"))
     last_modified = max(filter(None, (version.changed_at, newest)))
     if not_modified(etag, last_modified):

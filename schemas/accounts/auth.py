@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.account import ROLES
-from schemas.accounts.customers import PASSWORD, CustomerSchema
+from schemas.accounts.customers import PASSWORD, CustomerSchema, locale_field
 from schemas.accounts.employees import EmployeeSchema
 
 ACCOUNT_TYPES = ("customer", "employee")
@@ -88,6 +88,13 @@ class MeSchema(Schema):
             },
         },
     )
+
+
+class MeUpdateSchema(Schema):
+    """What an account changes about itself here: its language (`locale`; null:
+    follow Accept-Language). Other profile fields have their own endpoints."""
+
+    locale = locale_field(required=True)
 
 
 class OtpRequestSchema(Schema):

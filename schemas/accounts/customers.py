@@ -11,6 +11,53 @@ NAME = [validate.Length(min=1, max=120), NOT_BLANK]
 ADDRESS = [validate.Length(max=500), NO_NUL]
 SEARCH = [validate.Length(max=100), NO_NUL]
 PASSWORD = validate.Length(min=8, max=128)
+# The languages of mail, documents and answers (config LANGUAGES, docs/i18n.md).
+LOCALES = ("en", "de", "es")
+BILLING_ADDRESS = [validate.Length(max=1000), NO_NUL]
+VAT_ID = validate.Regexp(
+    r"^[A-Za-z0-9]{2,20}$", error="Use 2 to 20 letters and digits, e.g. DE123456789."
+)
+
+
+def locale_field(**kwargs) -> fields.String:
+    """An account's `locale`: `en`, `de` or `es`; null follows the request's
+    Accept-Language (docs/i18n.md "Choosing the language")."""
+    return fields.String(
+        allow_none=True,
+        validate=validate.OneOf(LOCALES),
+        metadata={
+            "example": "de",
+            "description": "The language of the account's mail, documents and "
+            "answers: en, de or es (null: the request's Accept-Language).",
+        },
+        **kwargs,
+    )
+
+
+def billing_address_field() -> fields.String:
+    """`billing_address`: what invoices show as the buyer's address
+    (docs/documents.md)."""
+    return fields.String(
+        allow_none=True,
+        validate=BILLING_ADDRESS,
+        metadata={
+            "example": "Byrne Consulting Ltd\n12 Harbour Road\nDublin D02 X285",
+            "description": "The buyer's address on invoices (null: `address`).",
+        },
+    )
+
+
+def vat_id_field() -> fields.String:
+    """`vat_id`: the buyer's VAT number on invoices (docs/documents.md)."""
+    return fields.String(
+        allow_none=True,
+        validate=VAT_ID,
+        metadata={
+            "example": "IE6388047V",
+            "description": "The buyer's VAT number on invoices (letters and "
+            "digits, e.g. DE123456789).",
+        },
+    )
 
 
 def phone_confirmed_field() -> fields.DateTime:
@@ -40,6 +87,9 @@ class CustomerSchema(Schema):
         allow_none=True,
         metadata={"example": "12 Harbour Road, Dublin"},
     )
+    billing_address = billing_address_field()
+    vat_id = vat_id_field()
+    locale = locale_field()
     active = fields.Boolean(metadata={"example": True})
     wallet_balance = Money(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -90,6 +140,9 @@ class _CustomerContactSchema(Schema):
         validate=ADDRESS,
         metadata={"example": "12 Harbour Road, Dublin"},
     )
+    billing_address = billing_address_field()
+    vat_id = vat_id_field()
+    locale = locale_field()
 
 
 class CustomerRegisterSchema(_CustomerContactSchema):
@@ -132,6 +185,9 @@ class CustomerUpdateSchema(Schema):
         validate=ADDRESS,
         metadata={"example": "3 Quay Street, Galway"},
     )
+    billing_address = billing_address_field()
+    vat_id = vat_id_field()
+    locale = locale_field()
     active = StrictBoolean(metadata={"example": True})
 
 

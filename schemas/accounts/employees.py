@@ -8,6 +8,7 @@ from schemas.accounts.customers import (
     PASSWORD,
     PHONE,
     SEARCH,
+    locale_field,
     phone_confirmed_field,
 )
 from schemas.common import ID, PageArgs, StrictBoolean, sort_field
@@ -37,6 +38,7 @@ class EmployeeSchema(Schema):
         allow_none=True,
         metadata={"example": None, "description": "An operator's transport company."},
     )
+    locale = locale_field()
     active = fields.Boolean(metadata={"example": True})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -62,6 +64,7 @@ class EmployeeCreateSchema(Schema):
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     company_id = fields.Integer(allow_none=True, **COMPANY_ID)
+    locale = locale_field()
     password = fields.String(
         required=True,
         load_only=True,
@@ -86,6 +89,7 @@ class EmployeeUpdateSchema(Schema):
     )
     role = fields.String(validate=validate.OneOf(ROLES))
     company_id = fields.Integer(allow_none=True, **COMPANY_ID)
+    locale = locale_field()
     active = StrictBoolean(metadata={"example": True})
 
 

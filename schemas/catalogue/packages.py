@@ -3,6 +3,13 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.package import PACKAGE_STATUSES, TRANSPORT_MODES
+from schemas.catalogue.translations import (
+    LANGUAGE_EXAMPLE,
+    Localized,
+    TaxRate,
+    TextTranslationSchema,
+    Translations,
+)
 from schemas.common import (
     NO_NUL,
     NOT_BLANK,
@@ -23,7 +30,10 @@ TEXT = validate.Length(max=20_000)
 
 
 class ItineraryDaySchema(Schema):
-    """One day of the itinerary; `day_number` runs 1..duration_days, unique."""
+    """One day of the itinerary; `day_number` runs 1..duration_days, unique.
+    Answers show `title` and `description` in the caller's language (from
+    `translations`, else the original); `translations` holds the texts in German
+    and Spanish (docs/i18n.md "Catalogue translations")."""
 
     day_number = fields.Integer(
         required=True,
@@ -31,12 +41,12 @@ class ItineraryDaySchema(Schema):
         validate=validate.Range(min=1, max=365),
         metadata={"example": 1},
     )
-    title = fields.String(
+    title = Localized(
         required=True,
         validate=[TITLE, NOT_BLANK],
         metadata={"example": "Arrival in Lisbon"},
     )
-    description = fields.String(
+    description = Localized(
         load_default="",
         validate=[TEXT, NO_NUL],
         metadata={"example": "Transfer to the hotel, evening walk through Alfama."},
@@ -46,16 +56,29 @@ class ItineraryDaySchema(Schema):
         validate=[PLACE, NO_NUL],
         metadata={"example": "Lisbon"},
     )
+    translations = Translations(
+        TextTranslationSchema,
+        load_default=None,
+        metadata={"example": {"de": {"title": "Ankunft in Lissabon"}}},
+    )
 
 
 class PackageSchema(Schema):
-    """A package as the API shows it, with its itinerary and workflow fields."""
+    """A package as the API shows it, with its itinerary and workflow fields.
+    `title` and `description` (and each day's) are in the caller's language
+    (Content-Language) with a fallback to the original; `translations` holds the
+    texts in other languages as stored; `tax_rate` is the effective VAT rate in
+    percent (the package's, else DEFAULT_TAX_RATE)."""
 
     id = fields.Integer(dump_only=True)
-    title = fields.String(metadata={"example": "Lisbon and Sintra in Spring"})
-    description = fields.String(
+    title = Localized(metadata={"example": "Lisbon and Sintra in Spring"})
+    description = Localized(
         metadata={"example": "Seven days of Lisbon and Sintra with a local guide."}
     )
+    translations = Translations(
+        TextTranslationSchema, metadata={"example": LANGUAGE_EXAMPLE}
+    )
+    tax_rate = TaxRate(allow_none=False)
     destination = fields.String(metadata={"example": "Lisbon, Portugal"})
     origin = fields.String(allow_none=True, metadata={"example": "Dublin"})
     transport_mode = fields.String(
@@ -86,7 +109,9 @@ class PackageSchema(Schema):
 
 class PackageCreateSchema(Schema):
     """A new package (always starts as `draft`); the currency defaults to
-    DEFAULT_CURRENCY, the deposit to 100 % (payment in full)."""
+    DEFAULT_CURRENCY, the deposit to 100 % (payment in full), `tax_rate` to
+    DEFAULT_TAX_RATE; `translations` carry the title and description in German and
+    Spanish (`{"de": {"title": ..., "description": ...}}`)."""
 
     title = fields.String(
         required=True,
@@ -126,10 +151,16 @@ class PackageCreateSchema(Schema):
         metadata={"example": 30},
     )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema), load_default=list)
+    translations = Translations(
+        TextTranslationSchema, load_default=None, metadata={"example": LANGUAGE_EXAMPLE}
+    )
+    tax_rate = TaxRate()
 
 
 class PackageUpdateSchema(Schema):
-    """Partial update; `itinerary`, when given, replaces the whole itinerary."""
+    """Partial update; `itinerary`, when given, replaces the whole itinerary, and
+    `translations` all the translations (`null` removes them); `tax_rate: null`
+    goes back to DEFAULT_TAX_RATE."""
 
     title = fields.String(
         validate=[TITLE, NOT_BLANK],
@@ -162,6 +193,10 @@ class PackageUpdateSchema(Schema):
         metadata={"example": 30},
     )
     itinerary = fields.List(fields.Nested(ItineraryDaySchema))
+    translations = Translations(
+        TextTranslationSchema, metadata={"example": LANGUAGE_EXAMPLE}
+    )
+    tax_rate = TaxRate()
 
 
 class PackageRejectSchema(Schema):

@@ -98,8 +98,10 @@ class PaymentQueryArgs(PageArgs):
 
 
 class CreditNoteSchema(Schema):
-    """A credit note reducing an invoice (cancellation, hold expiry)."""
+    """A credit note reducing an invoice (cancellation, hold expiry); its PDF is
+    GET /invoices/<invoice id>/credit-notes/<id>.pdf."""
 
+    id = fields.Integer(dump_only=True, metadata={"example": 7})
     number = fields.String(dump_only=True, metadata={"example": "CN-2026-000007"})
     amount = Money(dump_only=True)
     reason = fields.String(

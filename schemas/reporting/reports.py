@@ -5,13 +5,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from schemas.common import ID, NO_NUL, FilterDate, Money
 
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "pdf")
 MAX_LIMIT = 100_000
 
 
 class ReportArgs(Schema):
     """`?date_from=&date_to=` (ISO dates, inclusive, UTC, years 2000 to 2100) and
-    `format=json|csv` (default: JSON, or CSV when `Accept: text/csv`)."""
+    `format=json|csv|pdf` (default: JSON, or CSV / PDF when `Accept: text/csv` /
+    `Accept: application/pdf`)."""
 
     date_from = FilterDate(
         metadata={"description": "First day (inclusive, UTC)", "example": "2026-01-01"}
@@ -22,7 +23,8 @@ class ReportArgs(Schema):
     format = fields.String(
         validate=validate.OneOf(FORMATS),
         metadata={
-            "description": "json (default) or csv; `Accept: text/csv` also picks CSV"
+            "description": "json (default), csv or pdf; `Accept: text/csv` "
+            "or `Accept: application/pdf` also picks CSV or PDF"
         },
     )
 

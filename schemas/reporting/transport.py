@@ -31,12 +31,14 @@ class TransportRevenueArgs(TransportReportArgs):
 
 
 class TripLoadArgs(Schema):
-    """`format=json|csv` only (default: JSON, or CSV when `Accept: text/csv`): the
-    report is one trip's segments, named in the path."""
+    """`format=json|csv|pdf` only (default: JSON, or CSV / PDF when `Accept:
+    text/csv` / `Accept: application/pdf`): the report is one trip's segments,
+    named in the path."""
 
     format = fields.String(
         validate=validate.OneOf(FORMATS),
         metadata={
-            "description": "json (default) or csv; `Accept: text/csv` also picks CSV"
+            "description": "json (default), csv or pdf; `Accept: text/csv` "
+            "or `Accept: application/pdf` also picks CSV or PDF"
         },
     )

@@ -8,6 +8,7 @@ vehicle section, in an ISO 4217 currency. A pair without a fare is not sold.
 from marshmallow import Schema, fields, validate
 
 from models import VEHICLE_MODES
+from schemas.catalogue.translations import Localized, TaxRate
 from schemas.common import (
     ID,
     NO_NUL,
@@ -43,13 +44,21 @@ class RouteStopSchema(Schema):
     position = fields.Integer(metadata={"example": 0})
     station_id = fields.Integer(metadata={"example": 3})
     station_code = fields.String(attribute="station.code", metadata={"example": "DUB"})
-    station_name = fields.String(
-        attribute="station.name", metadata={"example": "Dublin Busáras"}
+    station_name = Localized(
+        attribute="station.name",
+        translations="station.translations",
+        key="name",
+        metadata={
+            "example": "Dublin Busáras",
+            "description": "In the caller's language, else the original.",
+        },
     )
 
 
 class TransportRouteSchema(Schema):
-    """A route as the API shows it, with its ordered stops."""
+    """A route as the API shows it, with its ordered stops (station names in the
+    caller's language) and its effective `tax_rate` (the route's, else
+    DEFAULT_TAX_RATE)."""
 
     id = fields.Integer(dump_only=True, metadata={"example": 4})
     company_id = fields.Integer(metadata={"example": 1})
@@ -57,6 +66,7 @@ class TransportRouteSchema(Schema):
     code = fields.String(metadata={"example": "X1"})
     name = fields.String(metadata={"example": "Dublin - Galway express"})
     active = fields.Boolean(metadata={"example": True})
+    tax_rate = TaxRate(allow_none=False)
     stops = fields.List(fields.Nested(RouteStopSchema))
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -90,6 +100,7 @@ class TransportRouteCreateSchema(Schema):
         metadata={"example": "Dublin - Galway express"},
     )
     active = StrictBoolean(load_default=True, metadata={"example": True})
+    tax_rate = TaxRate()
     stops = fields.List(
         fields.Integer(strict=True, validate=ID), required=True, **STOPS_FIELD
     )
@@ -105,6 +116,7 @@ class TransportRouteUpdateSchema(Schema):
         validate=ROUTE_NAME, metadata={"example": "Dublin - Galway express"}
     )
     active = StrictBoolean(metadata={"example": True})
+    tax_rate = TaxRate()
     stops = fields.List(fields.Integer(strict=True, validate=ID), **STOPS_FIELD)
 
 

@@ -5,6 +5,11 @@ city and parent station) are the service's; here only the shape and ranges."""
 from marshmallow import Schema, fields, validate
 
 from schemas.accounts.customers import NAME, SEARCH
+from schemas.catalogue.translations import (
+    Localized,
+    NameTranslationSchema,
+    Translations,
+)
 from schemas.common import ID, NOT_BLANK, PageArgs, sort_field
 from schemas.transport.companies import COUNTRY, TIMEZONE
 
@@ -32,11 +37,17 @@ class CountryQueryArgs(Schema):
     q = fields.String(validate=SEARCH)
 
 
+NAME_TRANSLATIONS = {"example": {"de": {"name": "Dublin Busbahnhof"}}}
+CITY_TRANSLATIONS = {"example": {"de": {"name": "Dublin"}, "es": {"name": "Dublín"}}}
+
+
 class CitySchema(Schema):
-    """A city with its country and IANA timezone."""
+    """A city with its country and IANA timezone; `name` in the caller's language
+    (from `translations`, else the original; docs/i18n.md)."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String(metadata={"example": "Dublin"})
+    name = Localized(metadata={"example": "Dublin"})
+    translations = Translations(NameTranslationSchema, metadata=CITY_TRANSLATIONS)
     country = fields.String(metadata={"example": "IE"})
     timezone = fields.String(metadata={"example": "Europe/Dublin"})
 
@@ -50,6 +61,7 @@ class CityCreateSchema(Schema):
     timezone = fields.String(
         required=True, validate=TIMEZONE, metadata={"example": "Europe/Dublin"}
     )
+    translations = Translations(NameTranslationSchema, metadata=CITY_TRANSLATIONS)
 
 
 class CityUpdateSchema(Schema):
@@ -58,6 +70,7 @@ class CityUpdateSchema(Schema):
     name = fields.String(validate=NAME, metadata={"example": "Dublin"})
     country = fields.String(validate=COUNTRY, metadata={"example": "IE"})
     timezone = fields.String(validate=TIMEZONE, metadata={"example": "Europe/Dublin"})
+    translations = Translations(NameTranslationSchema, metadata=CITY_TRANSLATIONS)
 
 
 class CityQueryArgs(PageArgs):
@@ -75,16 +88,19 @@ class StationCitySchema(Schema):
     """The city of a station, in a station's answer."""
 
     id = fields.Integer(metadata={"example": 1})
-    name = fields.String(metadata={"example": "Dublin"})
+    name = Localized(metadata={"example": "Dublin"})
     country = fields.String(metadata={"example": "IE"})
 
 
 class StationSchema(Schema):
-    """A station, stop or airport (GTFS stop) with its position and timezone."""
+    """A station, stop or airport (GTFS stop) with its position and timezone;
+    `name` (and its city's) in the caller's language, from `translations` (set
+    here or by a GTFS feed's translations.txt), else the original."""
 
     id = fields.Integer(dump_only=True)
     code = fields.String(metadata={"example": "DUBBA"})
-    name = fields.String(metadata={"example": "Dublin Busaras"})
+    name = Localized(metadata={"example": "Dublin Busaras"})
+    translations = Translations(NameTranslationSchema, metadata=NAME_TRANSLATIONS)
     city_id = fields.Integer(metadata={"example": 1})
     city = fields.Nested(StationCitySchema, dump_only=True)
     latitude = fields.Float(allow_none=True, metadata={"example": 53.3502})
@@ -122,6 +138,7 @@ class StationCreateSchema(Schema):
     parent_id = fields.Integer(
         allow_none=True, strict=True, validate=ID, metadata={"example": None}
     )
+    translations = Translations(NameTranslationSchema, metadata=NAME_TRANSLATIONS)
 
 
 class StationUpdateSchema(Schema):
@@ -142,6 +159,7 @@ class StationUpdateSchema(Schema):
     parent_id = fields.Integer(
         allow_none=True, strict=True, validate=ID, metadata={"example": None}
     )
+    translations = Translations(NameTranslationSchema, metadata=NAME_TRANSLATIONS)
 
 
 class StationQueryArgs(PageArgs):

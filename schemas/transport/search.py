@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from models.transport import VEHICLE_MODES
+from schemas.catalogue.translations import Localized
 from schemas.common import NO_NUL, FilterDate, Money, PageArgs
 
 PLACE = [validate.Length(min=1, max=64), NO_NUL]
@@ -72,11 +73,12 @@ class OfferRouteSchema(Schema):
 
 
 class OfferStationSchema(Schema):
-    """A station of the offer with its IANA timezone."""
+    """A station of the offer with its IANA timezone; `name` in the caller's
+    language, else the original."""
 
     id = fields.Integer()
     code = fields.String(metadata={"example": "LON"})
-    name = fields.String(metadata={"example": "London St Pancras"})
+    name = Localized(metadata={"example": "London St Pancras"})
     timezone = fields.String(metadata={"example": "Europe/London"})
 
 

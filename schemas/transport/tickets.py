@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from models.ticket import TICKET_STATUSES
 from models.transport import TRIP_STATUSES
+from schemas.catalogue.translations import Localized
 from schemas.common import ID, NO_NUL
 
 CATEGORIES = ("adult", "child", "infant")
@@ -37,21 +38,25 @@ class TicketTripSchema(Schema):
 
 
 class TicketFromSchema(Schema):
-    """Where the passenger boards: the station and its departure time."""
+    """Where the passenger boards: the station and its departure time. `name` is
+    in the caller's language when the view carries the station's `translations`
+    (docs/i18n.md "Catalogue translations"), else the original."""
 
     station_id = fields.Integer(metadata={"example": 3})
     code = fields.String(metadata={"example": "DUBBA"})
-    name = fields.String(metadata={"example": "Dublin Busáras"})
+    name = Localized(metadata={"example": "Dublin Busáras"})
     departure_at = fields.DateTime(metadata={"example": "2030-06-01T07:00:00+00:00"})
     departure_local = fields.DateTime(metadata={"example": "2030-06-01T08:00:00+01:00"})
 
 
 class TicketToSchema(Schema):
-    """Where the passenger leaves: the station and its arrival time."""
+    """Where the passenger leaves: the station and its arrival time. `name` is
+    in the caller's language when the view carries the station's `translations`
+    (docs/i18n.md "Catalogue translations"), else the original."""
 
     station_id = fields.Integer(metadata={"example": 5})
     code = fields.String(metadata={"example": "GALCS"})
-    name = fields.String(metadata={"example": "Galway Coach Station"})
+    name = Localized(metadata={"example": "Galway Coach Station"})
     arrival_at = fields.DateTime(metadata={"example": "2030-06-01T11:00:00+00:00"})
     arrival_local = fields.DateTime(metadata={"example": "2030-06-01T12:00:00+01:00"})
 

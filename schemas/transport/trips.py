@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from models.billing import REFUND_DESTINATIONS
 from models.booking import BOOKING_STATUSES
 from models.transport import TRIP_STATUSES
+from schemas.catalogue.translations import Localized
 from schemas.common import (
     ID,
     NO_NUL,
@@ -73,8 +74,14 @@ class StopTimeSchema(Schema):
     sequence = fields.Integer(metadata={"example": 0})
     station_id = fields.Integer(metadata={"example": 1})
     station_code = fields.String(attribute="station.code", metadata={"example": "LON"})
-    station_name = fields.String(
-        attribute="station.name", metadata={"example": "London St Pancras"}
+    station_name = Localized(
+        attribute="station.name",
+        translations="station.translations",
+        key="name",
+        metadata={
+            "example": "London St Pancras",
+            "description": "In the caller's language, else the original.",
+        },
     )
     timezone = fields.String(
         attribute="station.timezone", metadata={"example": "Europe/London"}

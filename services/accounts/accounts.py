@@ -13,6 +13,7 @@ from auth.passwords import burn_verification, hash_password, verify_password
 from auth.tokens import issue_tokens
 from core.errors import APIError, ValidationFailed
 from core.extensions import db
+from core.i18n import _, in_locale
 from models.base import utcnow
 from services.accounts.customers import find_customer_by_email
 from services.accounts.employees import find_employee_by_email
@@ -29,7 +30,9 @@ class InvalidCredentials(APIError):
     """401: one answer for unknown email, wrong password and inactive account."""
 
     def __init__(self):
-        super().__init__(401, "Invalid email or password.", code="invalid-credentials")
+        super().__init__(
+            401, _("Invalid email or password."), code="invalid-credentials"
+        )
 
 
 def find_account(account_type: str, email: str):
@@ -94,21 +97,36 @@ def login(
     return issue_tokens(found)
 
 
-def _mail_code(account, purpose: str, code: str) -> None:
+def _language(account, locale: str | None) -> str | None:
+    """The language of a message to `account`: its own `locale`, else `locale`
+    (the request's, passed by the route), else the default (docs/i18n.md)."""
+    return getattr(account, "locale", None) or locale
+
+
+def _mail_code(account, purpose: str, code: str, locale: str | None = None) -> None:
+    """Mail the code to the account's address in its language (`_language`); a
+    failed send voids it (503 `mail-unavailable`)."""
     minutes = current_app.config["OTP_TTL_MINUTES"]
-    body = (
-        f"Hello {account.name},\n\nYour code is {code}. It is valid for {minutes} "
-        "minutes and can be used once.\n\nIf you did not ask for it, ignore this mail."
-    )
+    with in_locale(_language(account, locale)):
+        subject = str(otp_service.SUBJECTS[purpose])
+        body = (
+            _("Hello %(name)s,", name=account.name)
+            + "\n\n"
+            + _(
+                "Your code is %(code)s. It is valid for %(minutes)s minutes and can "
+                "be used once.",
+                code=code,
+                minutes=minutes,
+            )
+            + "\n\n"
+            + _("If you did not ask for it, ignore this mail.")
+        )
+        unavailable = _("The code could not be mailed; try again later.")
     try:
-        send_mail(account.email, otp_service.SUBJECTS[purpose], body)
+        send_mail(account.email, subject, body)
     except MailError as exc:
         otp_service.void_codes(account, purpose)
-        raise APIError(
-            503,
-            "The code could not be mailed; try again later.",
-            code="mail-unavailable",
-        ) from exc
+        raise APIError(503, unavailable, code="mail-unavailable") from exc
 
 
 def sms_number(account) -> str | None:
@@ -117,14 +135,19 @@ def sms_number(account) -> str | None:
     return sms.e164(account.phone, current_app.config["DEFAULT_PHONE_REGION"])
 
 
-def _sms_code(account, purpose: str, code: str) -> None:
-    """Text the code to the account's phone; a failed send voids it (503
-    `sms-unavailable`, like `mail-unavailable`)."""
+def _sms_code(account, purpose: str, code: str, locale: str | None = None) -> None:
+    """Text the code to the account's phone in its language (`_language`); a
+    failed send voids it (503 `sms-unavailable`, like `mail-unavailable`)."""
     minutes = current_app.config["OTP_TTL_MINUTES"]
-    body = (
-        f"{otp_service.SUBJECTS[purpose]}: {code}. Valid {minutes} minutes, single "
-        "use. If you did not ask for it, ignore this message."
-    )
+    with in_locale(_language(account, locale)):
+        body = _(
+            "%(subject)s: %(code)s. Valid %(minutes)s minutes, single use. If you "
+            "did not ask for it, ignore this message.",
+            subject=otp_service.SUBJECTS[purpose],
+            code=code,
+            minutes=minutes,
+        )
+        unavailable = _("The code could not be sent by SMS; try again later.")
     try:
         number = sms_number(account)
         if number is None:
@@ -132,11 +155,7 @@ def _sms_code(account, purpose: str, code: str) -> None:
         sms.send_sms(number, body)
     except sms.SmsError as exc:
         otp_service.void_codes(account, purpose)
-        raise APIError(
-            503,
-            "The code could not be sent by SMS; try again later.",
-            code="sms-unavailable",
-        ) from exc
+        raise APIError(503, unavailable, code="sms-unavailable") from exc
 
 
 SENDERS = {"email": _mail_code, "sms": _sms_code}
@@ -147,9 +166,9 @@ def _check_sms_phone(account, purpose: str) -> None:
     this code by SMS: a usable number, confirmed by its holder except for the code
     that confirms it (docs/security.md "One-time codes by SMS")."""
     if sms_number(account) is None:
-        problem = "The account has no phone number that can receive SMS."
+        problem = _("The account has no phone number that can receive SMS.")
     elif purpose != "phone_confirm" and account.phone_confirmed_at is None:
-        problem = (
+        problem = _(
             "Confirm your phone first: ask for a phone_confirm code by SMS and "
             "send it to POST /auth/phone/confirm."
         )
@@ -179,9 +198,12 @@ def confirm_phone(
     return profile(account)
 
 
-def request_code(account, purpose: str, *, channel: str = "email") -> None:
+def request_code(
+    account, purpose: str, *, channel: str = "email", locale: str | None = None
+) -> None:
     """Issue a code for a logged-in account and send it (after the commit) by
-    `channel`: "email" to its address, "sms" to its phone.
+    `channel`: "email" to its address, "sms" to its phone, in the account's
+    language, else `locale` (the request's).
 
     Raises ValidationFailed (422, `errors.phone`) for "sms" without a usable phone
     (before any code is issued), OtpRateLimited (429), or APIError 503 when the mail
@@ -190,16 +212,22 @@ def request_code(account, purpose: str, *, channel: str = "email") -> None:
     if channel == "sms":
         _check_sms_phone(account, purpose)
     code = otp_service.issue_code(account, purpose)
-    SENDERS[channel](account, purpose, code)
+    SENDERS[channel](account, purpose, code, locale)
 
 
 def request_code_by_email(
-    *, email: str, account: str, purpose: str, channel: str = "email"
+    *,
+    email: str,
+    account: str,
+    purpose: str,
+    channel: str = "email",
+    locale: str | None = None,
 ) -> None:
     """Send a code by `channel` ("email", or "sms" to the account's phone) when the
-    account exists; silent otherwise, silent when it has no usable phone for "sms",
-    silent when the account's send budget is spent, and silent when the send fails,
-    so neither the answer nor its timing reveals an account: the call always lasts
+    account exists, in its language, else `locale` (the request's); silent
+    otherwise, silent when it has no usable phone for "sms", silent when the
+    account's send budget is spent, and silent when the send fails, so neither the
+    answer nor its timing reveals an account: the call always lasts
     OTP_REQUEST_SECONDS (the send runs in a thread, awaited within that budget, and
     left to finish in the background when the provider is slower)."""
     deadline = time.monotonic() + current_app.config["OTP_REQUEST_SECONDS"]
@@ -212,7 +240,9 @@ def request_code_by_email(
         except otp_service.OtpRateLimited:
             log.info("otp request over budget for a %s account", account)
             return
-        _send_code_in_background(found, purpose, code, channel, deadline)
+        _send_code_in_background(
+            found, purpose, code, channel, deadline, _language(found, locale)
+        )
     finally:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
@@ -224,10 +254,16 @@ def _texts_codes(account) -> bool:
 
 
 def _send_code_in_background(
-    account, purpose: str, code: str, channel: str, deadline: float
+    account,
+    purpose: str,
+    code: str,
+    channel: str,
+    deadline: float,
+    locale: str | None,
 ) -> None:
-    """Send the code by `channel` from a thread with its own app context; wait for
-    it until `deadline` (time.monotonic). A failed send voids the code (logged)."""
+    """Send the code by `channel` in `locale` from a thread with its own app
+    context; wait for it until `deadline` (time.monotonic). A failed send voids
+    the code (logged)."""
     app = current_app._get_current_object()
     who = SimpleNamespace(
         account_type=account.account_type,
@@ -235,12 +271,13 @@ def _send_code_in_background(
         name=account.name,
         email=account.email,
         phone=account.phone,
+        locale=locale,
     )
 
     def send():
         with app.app_context():
             try:
-                SENDERS[channel](who, purpose, code)
+                SENDERS[channel](who, purpose, code, locale)
             except APIError:
                 log.warning(
                     "code %s for a %s account not sent", channel, who.account_type
@@ -324,3 +361,12 @@ def profile(account) -> dict:
     """`/auth/me`: `{"type", "role", "profile"}` where `profile` is the account model
     itself (the response schema shapes it by account type)."""
     return {"type": account.account_type, "role": account.role, "profile": account}
+
+
+def set_locale(account, locale: str | None) -> dict:
+    """Set the caller's own `locale` (`en`, `de`, `es`, or None to follow the
+    request's Accept-Language; docs/i18n.md "Choosing the language") and commit;
+    answers like `profile`. Any account may change its own language."""
+    account.locale = locale
+    db.session.commit()
+    return profile(account)

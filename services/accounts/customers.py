@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.passwords import hash_password
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
+from core.i18n import _, _l
 from models import Booking, Customer, CustomerMergeRequest, OtpCode
 from models.account import is_staff
 from models.base import utcnow
@@ -16,11 +17,11 @@ from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import commit_or_conflict, get_or_404, text_matches
 
 SORTABLE = ("name", "email", "created_at")
-HAS_BOOKINGS = (
+HAS_BOOKINGS = _l(
     "The customer has bookings and cannot be deleted: financial records are kept. "
     "Deactivate the customer instead (PATCH active=false)."
 )
-IN_MERGE_REQUEST = (
+IN_MERGE_REQUEST = _l(
     "The customer is named in a merge request, kept as the record of its approval "
     '(docs/security.md "Merging customers"), and cannot be deleted. Deactivate '
     "the customer instead (PATCH active=false)."
@@ -35,12 +36,14 @@ def find_customer_by_email(email: str) -> Customer | None:
 
 
 def _email_taken() -> Conflict:
-    return Conflict("A customer with this email already exists.", code="email-taken")
+    return Conflict(_("A customer with this email already exists."), code="email-taken")
 
 
 def _commit_unique_email() -> None:
     """Commit; a concurrent writer's UNIQUE violation becomes the same 409."""
-    commit_or_conflict("A customer with this email already exists.", code="email-taken")
+    commit_or_conflict(
+        _("A customer with this email already exists."), code="email-taken"
+    )
 
 
 def create_customer(
@@ -51,8 +54,16 @@ def create_customer(
     address=None,
     password=None,
     registered_by=None,
+    billing_address: str | None = None,
+    vat_id: str | None = None,
+    locale: str | None = None,
 ) -> Customer:
     """Create and commit a customer; `password` optional (staff registration).
+
+    `billing_address` and `vat_id` are what invoices show as the buyer
+    (docs/documents.md; the VAT id is stored upper-case); `locale` (`en`, `de`,
+    `es` or None) the language of their mail and documents: routes pass the
+    request's language for a self-registration that names none (docs/i18n.md).
 
     `registered_by` is the Employee who registered them, None for self-registration.
     Raises Conflict (409) when the email is taken (any case). The returned customer
@@ -66,6 +77,9 @@ def create_customer(
         email=normalise_email(email),
         phone=phone,
         address=address,
+        billing_address=billing_address,
+        vat_id=vat_id.upper() if vat_id else None,
+        locale=locale,
         password_hash=hash_password(password) if password else None,
         registered_by_id=registered_by.id if registered_by else None,
         # SQLite may reuse a deleted customer's id: tokens issued before this account
@@ -164,7 +178,7 @@ def update_customer(
 
     customer = get_customer(customer_id=customer_id, actor=actor)
     if "active" in changes and not is_staff(actor):
-        raise Forbidden("Only staff may change whether an account is active.")
+        raise Forbidden(_("Only staff may change whether an account is active."))
     changes = dict(changes)
     email = changes.pop("email", None)
     if email is not None:
@@ -184,6 +198,8 @@ def update_customer(
             value = value.strip()
         elif field == "email":
             value = normalise_email(value)
+        elif field == "vat_id" and value:
+            value = value.upper()
         setattr(customer, field, value)
     if changes.get("active") is False:
         customer.tokens_valid_after = utcnow()

@@ -25,6 +25,7 @@ from auth import otp as otp_service
 from auth.tokens import issue_tokens
 from core.errors import APIError, Conflict
 from core.extensions import db
+from core.i18n import _, in_locale
 from models import Customer, Employee
 from models.base import utcnow
 from services.audit import audit
@@ -48,7 +49,7 @@ def _taken(account, email: str) -> bool:
 
 
 def _email_taken() -> Conflict:
-    return Conflict("Another account already uses this email.", code="email-taken")
+    return Conflict(_("Another account already uses this email."), code="email-taken")
 
 
 def applies_directly(account, actor) -> bool:
@@ -59,10 +60,16 @@ def applies_directly(account, actor) -> bool:
 
 
 def start_change(
-    account, new_email: str, *, actor, facts: audit.RequestFacts | None = None
+    account,
+    new_email: str,
+    *,
+    actor,
+    facts: audit.RequestFacts | None = None,
+    locale: str | None = None,
 ) -> bool:
     """Mail a confirmation code to `new_email` for `account` (pending change),
-    audited as done by `actor` with the request `facts`.
+    audited as done by `actor` with the request `facts`; the mail is in the
+    account's language, else `locale` (the request's; docs/i18n.md).
 
     Returns False when `new_email` is already the account's address (nothing to
     do). Commits the code. Raises Conflict (409) when another account of the type
@@ -83,26 +90,35 @@ def start_change(
         details={"new_email": email},
     )
     db.session.commit()
-    _mail_code(account, email, code)
+    _mail_code(account, email, code, locale)
     return True
 
 
-def _mail_code(account, email: str, code: str) -> None:
-    body = (
-        f"Hello {account.name},\n\nSomeone asked to make {email} the email address of "
-        f"your Easy Travels account. Your code is {code}; sign in to your account and "
-        "confirm it (POST /api/v1/auth/email/confirm) within 10 minutes.\n\n"
-        "If you did not ask for it, ignore this mail: nothing changes."
-    )
+def _mail_code(account, email: str, code: str, locale: str | None = None) -> None:
+    """Mail the confirmation code to the new address, in the account's language
+    (else `locale`, the request's); a failed send voids it (503)."""
+    with in_locale(account.locale or locale):
+        subject = str(otp_service.SUBJECTS[PURPOSE])
+        body = (
+            _("Hello %(name)s,", name=account.name)
+            + "\n\n"
+            + _(
+                "Someone asked to make %(email)s the email address of your Easy "
+                "Travels account. Your code is %(code)s; sign in to your account "
+                "and confirm it (POST /api/v1/auth/email/confirm) within 10 "
+                "minutes.",
+                email=email,
+                code=code,
+            )
+            + "\n\n"
+            + _("If you did not ask for it, ignore this mail: nothing changes.")
+        )
+        unavailable = _("The code could not be mailed; try again later.")
     try:
-        send_mail(email, otp_service.SUBJECTS[PURPOSE], body)
+        send_mail(email, subject, body)
     except MailError as exc:
         otp_service.void_codes(account, PURPOSE)
-        raise APIError(
-            503,
-            "The code could not be mailed; try again later.",
-            code="mail-unavailable",
-        ) from exc
+        raise APIError(503, unavailable, code="mail-unavailable") from exc
 
 
 def apply_change(
@@ -133,26 +149,40 @@ def apply_change(
     return old
 
 
-def tell_old_address(account, old_email: str) -> None:
-    """After the commit: tell the previous address that the email changed (a mail
-    failure is logged, never undoes the change)."""
-    body = (
-        f"Hello {account.name},\n\nThe email address of your Easy Travels account was "
-        f"changed from {old_email} to {account.email}, and every session was signed "
-        "out. If you did not ask for this, contact us at once."
-    )
+def tell_old_address(account, old_email: str, locale: str | None = None) -> None:
+    """After the commit: tell the previous address that the email changed, in the
+    account's language (else `locale`); a mail failure is logged, never undoes the
+    change."""
+    with in_locale(account.locale or locale):
+        subject = _("Your Easy Travels email address was changed")
+        body = (
+            _("Hello %(name)s,", name=account.name)
+            + "\n\n"
+            + _(
+                "The email address of your Easy Travels account was changed from "
+                "%(old)s to %(new)s, and every session was signed out. If you did "
+                "not ask for this, contact us at once.",
+                old=old_email,
+                new=account.email,
+            )
+        )
     try:
-        send_mail(old_email, "Your Easy Travels email address was changed", body)
+        send_mail(old_email, subject, body)
     except MailError:
         log.warning("email-change notice to the old address not sent")
 
 
 def confirm_change(
-    account, *, otp: str, facts: audit.RequestFacts | None = None
+    account,
+    *,
+    otp: str,
+    facts: audit.RequestFacts | None = None,
+    locale: str | None = None,
 ) -> dict:
     """The logged-in account holder confirms the mailed code: the pending address
     becomes the account's email, the old address is told, all sessions end and
-    fresh tokens are returned (see auth.tokens.issue_tokens).
+    fresh tokens are returned (see auth.tokens.issue_tokens). The notice to the
+    old address is in the account's language, else `locale` (the request's).
 
     Raises OtpInvalid (400), Conflict (409) when the address was taken meanwhile.
     """
@@ -160,6 +190,8 @@ def confirm_change(
     old = apply_change(
         account, row.new_email, actor=account, via="confirmed-code", facts=facts
     )
-    commit_or_conflict("Another account already uses this email.", code="email-taken")
-    tell_old_address(account, old)
+    commit_or_conflict(
+        _("Another account already uses this email."), code="email-taken"
+    )
+    tell_old_address(account, old, locale)
     return issue_tokens(account)

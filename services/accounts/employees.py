@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.passwords import hash_password
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Employee, TransportCompany
 from models.base import utcnow
 from services.audit import audit
@@ -18,7 +19,7 @@ from services.shared.pagination import Page, order_by_sort, paginate
 from services.shared.records import commit_or_conflict, get_or_404, text_matches
 
 SORTABLE = ("name", "email", "created_at")
-CONTACT_FIELDS = {"name", "email", "phone"}
+CONTACT_FIELDS = {"name", "email", "phone", "locale"}
 ADMIN_ONLY_FIELDS = {"role", "active", "company_id"}
 AUDITED_FIELDS = ("role", "active", "company_id", *sorted(CONTACT_FIELDS))
 OPERATOR = "operator"
@@ -37,13 +38,15 @@ def find_employee_by_email(email: str) -> Employee | None:
 
 
 def _email_taken() -> Conflict:
-    return Conflict("An employee with this email already exists.", code="email-taken")
+    return Conflict(
+        _("An employee with this email already exists."), code="email-taken"
+    )
 
 
 def _commit_unique_email() -> None:
     """Commit; a concurrent writer's UNIQUE violation becomes the same 409."""
     commit_or_conflict(
-        "An employee with this email already exists.", code="email-taken"
+        _("An employee with this email already exists."), code="email-taken"
     )
 
 
@@ -57,17 +60,17 @@ def check_operator_company(
     if role != OPERATOR:
         if company_id is not None:
             raise ValidationFailed(
-                {"company_id": ["Only an operator belongs to a transport company."]}
+                {"company_id": [_("Only an operator belongs to a transport company.")]}
             )
         return
     if company_id is None:
-        raise ValidationFailed({"company_id": ["Required for the operator role."]})
+        raise ValidationFailed({"company_id": [_("Required for the operator role.")]})
     if company_id == current:
         return
     company = db.session.get(TransportCompany, company_id)
     if company is None or not company.active:
         raise ValidationFailed(
-            {"company_id": ["No active transport company with this id."]}
+            {"company_id": [_("No active transport company with this id.")]}
         )
 
 
@@ -79,11 +82,14 @@ def create_employee(
     password: str,
     phone=None,
     company_id: int | None = None,
+    locale: str | None = None,
     facts: audit.RequestFacts | None = None,
 ) -> Employee:
     """Create and commit an employee with a hashed initial password; audited with
     the request `facts` (None: by `system`, e.g. the CLI). `company_id` is the
-    transport company of an `operator` (check_operator_company).
+    transport company of an `operator` (check_operator_company); `locale` (`en`,
+    `de`, `es` or None: follow Accept-Language) the language of their mail and
+    answers (docs/i18n.md).
 
     Raises ValidationFailed (422) for a missing, unknown, inactive or
     misplaced `company_id`; Conflict (409) when the email is taken (any case).
@@ -97,6 +103,7 @@ def create_employee(
         phone=phone,
         role=role,
         company_id=company_id,
+        locale=locale,
         password_hash=hash_password(password),
     )
     db.session.add(employee)
@@ -190,7 +197,7 @@ def _guard_admin_removal(employee: Employee, actor: Employee) -> None:
     """
     if employee.id == actor.id:
         raise Conflict(
-            "You cannot deactivate or demote your own account.", code="self-demotion"
+            _("You cannot deactivate or demote your own account."), code="self-demotion"
         )
     active_admin = (Employee.role == "admin", Employee.active.is_(True))
     db.session.scalars(select(Employee.id).where(*active_admin).with_for_update()).all()
@@ -209,7 +216,8 @@ def _guard_admin_removal(employee: Employee, actor: Employee) -> None:
     if result.rowcount != 1:
         db.session.rollback()
         raise Conflict(
-            "The last active admin cannot be deactivated or demoted.", code="last-admin"
+            _("The last active admin cannot be deactivated or demoted."),
+            code="last-admin",
         )
 
 
@@ -219,10 +227,12 @@ def _check_allowed_fields(changes: dict, actor: Employee, employee: Employee) ->
         return
     sent = sorted(ADMIN_ONLY_FIELDS & changes.keys())
     if sent:
-        raise Forbidden(f"Only an admin may change: {', '.join(sent)}.")
+        raise Forbidden(
+            _("Only an admin may change: %(fields)s.", fields=", ".join(sent))
+        )
     if employee.role == "admin":
         # An hr-set email on an admin account would let hr reset the admin's password.
-        raise Forbidden("Only an admin may edit an admin's account.")
+        raise Forbidden(_("Only an admin may edit an admin's account."))
 
 
 def _with_company(employee: Employee, changes: dict) -> dict:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking
 from models.account import is_staff
 
@@ -29,9 +30,12 @@ def check_seats_per_booking(account, seats: int) -> None:
     raise ValidationFailed(
         {
             "seats": [
-                f"A customer books at most {limit} seats at once "
-                "(MAX_SEATS_PER_BOOKING); "
-                "ask our sales team for a group booking."
+                _(
+                    "A customer books at most %(limit)s seats at once "
+                    "(MAX_SEATS_PER_BOOKING); ask our sales team for a group "
+                    "booking.",
+                    limit=limit,
+                )
             ]
         }
     )
@@ -76,9 +80,13 @@ def check_held_seats(
     held = int(held)
     if held + seats > limit:
         raise Conflict(
-            f"You already hold {held} unpaid seats on this departure; a customer holds "
-            f"at most {limit} (MAX_HELD_SEATS_PER_CUSTOMER). "
-            "Pay or cancel a hold first.",
+            _(
+                "You already hold %(held)s unpaid seats on this departure; a "
+                "customer holds at most %(limit)s (MAX_HELD_SEATS_PER_CUSTOMER). "
+                "Pay or cancel a hold first.",
+                held=held,
+                limit=limit,
+            ),
             code="held-seats-limit",
             extra={
                 "limit": "MAX_HELD_SEATS_PER_CUSTOMER",

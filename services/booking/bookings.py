@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     Booking,
     Customer,
@@ -80,18 +81,18 @@ def resolve_customer(account, customer_id: int | None) -> Customer:
             raise ValidationFailed(
                 {
                     "customer_id": [
-                        "Customers book for themselves; leave customer_id out."
+                        _("Customers book for themselves; leave customer_id out.")
                     ]
                 }
             )
         return account
     if customer_id is None:
         raise ValidationFailed(
-            {"customer_id": ["Staff must name the customer to book for."]}
+            {"customer_id": [_("Staff must name the customer to book for.")]}
         )
     customer = db.session.get(Customer, customer_id)
     if customer is None or not customer.active:
-        raise ValidationFailed({"customer_id": ["No active customer with this id."]})
+        raise ValidationFailed({"customer_id": [_("No active customer with this id.")]})
     return customer
 
 
@@ -112,7 +113,7 @@ def _find_departure_and_listeners(departure_id: int) -> tuple[Departure, bool]:
     )
     row = db.session.execute(stmt).unique().first()
     if row is None:
-        raise ValidationFailed({"departure_id": ["No departure with this id."]})
+        raise ValidationFailed({"departure_id": [_("No departure with this id.")]})
     return row[0], bool(row[1])
 
 
@@ -173,7 +174,12 @@ def _hold_seats(
     if not took:
         left = inventory.free_seats_now(departure_id=departure.id)
         _refuse_seats(
-            f"Not enough seats left on this departure: {left} left, {seats} requested.",
+            _(
+                "Not enough seats left on this departure: %(left)s left, "
+                "%(requested)s requested.",
+                left=left,
+                requested=seats,
+            ),
             seats_left=left,
             seats_requested=seats,
         )
@@ -188,8 +194,13 @@ def _hold_seats(
     inventory.release_seats(departure_id=departure.id, seats=seats)
     left = inventory.category_seats_left(departure_id=departure.id, category=full) or 0
     _refuse_seats(
-        f"Not enough {full} seats left on this departure: {left} left, "
-        f"{counts[full]} requested.",
+        _(
+            "Not enough %(category)s seats left on this departure: %(left)s left, "
+            "%(requested)s requested.",
+            category=full,
+            left=left,
+            requested=counts[full],
+        ),
         seats_left=left,
         seats_requested=counts[full],
         category=full,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, Forbidden
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Departure, Invoice
 from models.account import is_staff
 from models.base import utcnow
@@ -153,11 +154,11 @@ def _check_live(booking: Booking, *, now: datetime) -> None:
     """Conflict (409) unless the booking is held (hold not lapsed) or confirmed."""
     if booking.hold_lapsed(now):
         raise Conflict(
-            "The booking's hold has already expired.", code="booking-expired"
+            _("The booking's hold has already expired."), code="booking-expired"
         )
     if booking.status not in LIVE:
         raise Conflict(
-            f"A {booking.status} booking cannot be cancelled.",
+            _("A %(status)s booking cannot be cancelled.", status=booking.status),
             code="booking-not-cancellable",
         )
 
@@ -167,7 +168,7 @@ def _check_started(quote: Quote) -> None:
     "Rules with numbers": no cancellation)."""
     if not quote.cancellable:
         raise Conflict(
-            "The departure has already started; the booking cannot be cancelled.",
+            _("The departure has already started; the booking cannot be cancelled."),
             code="departure-started",
         )
 
@@ -310,7 +311,7 @@ def _cancel_one(booking, *, now, refund_to, reason, by_id, waive, facts):
             db.session.rollback()
             _check_live(db.session.get(Booking, booking.id), now=now)
             raise Conflict(
-                "The booking changed meanwhile; try again.", code="booking-changed"
+                _("The booking changed meanwhile; try again."), code="booking-changed"
             )
         notifications.booking_cancelled(
             booking,
@@ -351,7 +352,7 @@ def cancel_booking(
     """
     if waive_penalty and not is_staff(account):
         raise Forbidden(
-            "Only staff can waive the cancellation penalty.", code="waive-forbidden"
+            _("Only staff can waive the cancellation penalty."), code="waive-forbidden"
         )
     now = utcnow()
     booking = _own_booking(account, booking_id)
@@ -423,11 +424,11 @@ def _departure_for_cancel(departure_id: int, *, now: datetime) -> Departure:
     departure = get_or_404(Departure, departure_id, "Departure")
     if departure.status == "cancelled":
         raise Conflict(
-            "The departure is already cancelled.", code="departure-cancelled"
+            _("The departure is already cancelled."), code="departure-cancelled"
         )
     if now >= departure_start(departure):
         raise Conflict(
-            "The departure has already started; it cannot be cancelled.",
+            _("The departure has already started; it cannot be cancelled."),
             code="departure-started",
         )
     return departure
@@ -473,7 +474,7 @@ def _execute(
     ).rowcount
     if flipped != 1:
         raise Conflict(
-            "The departure is already cancelled.", code="departure-cancelled"
+            _("The departure is already cancelled."), code="departure-cancelled"
         )
     # Lapsed holds become `expired` (seats back, invoice credited in full), not
     # cancelled: their customers were never charged and get no mail.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Departure, Invoice
 from models.base import utcnow
 from services.booking import inventory, rules
@@ -180,14 +181,20 @@ def retake(booking: Booking, now: datetime) -> None:
     if not inventory.take_booking_seats(booking):
         if booking.kind == "trip":
             raise Conflict(
-                "The hold expired and its seats are taken on this ride now. "
-                "Nothing was charged.",
+                _(
+                    "The hold expired and its seats are taken on this ride now. "
+                    "Nothing was charged."
+                ),
                 code="seats-unavailable",
             )
         left = inventory.free_seats_now(departure_id=booking.departure_id)
         raise Conflict(
-            f"The hold expired and its seats are gone: {left} left, {booking.seats} "
-            "needed. Nothing was charged.",
+            _(
+                "The hold expired and its seats are gone: %(left)s left, "
+                "%(needed)s needed. Nothing was charged.",
+                left=left,
+                needed=booking.seats,
+            ),
             code="seats-unavailable",
             extra={"seats_left": left, "seats_requested": booking.seats},
         )
@@ -211,7 +218,9 @@ def booking_changed() -> Conflict:
     """The 409 answered when a concurrent request changed the booking while a
     payment was being applied (nothing was charged)."""
     return Conflict(
-        "The booking changed while this payment was processed; nothing was charged. "
-        "Try again.",
+        _(
+            "The booking changed while this payment was processed; nothing was "
+            "charged. Try again."
+        ),
         code="booking-changed",
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from core.errors import Conflict, ValidationFailed
+from core.i18n import _
 from models import Booking, Departure
 from services.booking import inventory
 from services.shared.money import MAX_AMOUNT, money
@@ -34,16 +35,18 @@ def check_bookable(departure: Departure, *, now: datetime) -> None:
     package not published, departure cancelled, started, or past its booking cutoff."""
     if departure.package.status != "published":
         raise Conflict(
-            "The package is not published; it cannot be booked.",
+            _("The package is not published; it cannot be booked."),
             code="package-not-bookable",
         )
     if departure.status != "scheduled":
-        raise Conflict("The departure is cancelled.", code="departure-cancelled")
+        raise Conflict(_("The departure is cancelled."), code="departure-cancelled")
     if now >= departure_start(departure):
-        raise Conflict("The departure has already started.", code="departure-started")
+        raise Conflict(
+            _("The departure has already started."), code="departure-started"
+        )
     if departure.booking_cutoff is not None and now >= departure.booking_cutoff:
         raise Conflict(
-            "Bookings for this departure are closed (cutoff passed).",
+            _("Bookings for this departure are closed (cutoff passed)."),
             code="booking-closed",
         )
 
@@ -55,7 +58,11 @@ def check_travellers(travellers: list[dict] | None, seats: int) -> None:
         raise ValidationFailed(
             {
                 "travellers": [
-                    f"Give one traveller per seat: {seats}, not {len(travellers)}."
+                    _(
+                        "Give one traveller per seat: %(seats)s, not %(given)s.",
+                        seats=seats,
+                        given=len(travellers),
+                    )
                 ]
             }
         )
@@ -68,13 +75,18 @@ def check_party(departure: Departure, seats: int, travellers, prices: dict) -> N
     errors = {}
     if seats < departure.min_party_size:
         errors["seats"] = [
-            f"This departure is booked for at least {departure.min_party_size} seats."
+            _(
+                "This departure is booked for at least %(minimum)s seats.",
+                minimum=departure.min_party_size,
+            )
         ]
     for index, traveller in enumerate(travellers or []):
         if traveller.get("category", inventory.DEFAULT_CATEGORY) not in prices:
             errors[f"travellers.{index}.category"] = [
-                "Not a category of this departure; "
-                f"one of: {', '.join(sorted(prices))}."
+                _(
+                    "Not a category of this departure; one of: %(categories)s.",
+                    categories=", ".join(sorted(prices)),
+                )
             ]
     if errors:
         raise ValidationFailed(errors)
@@ -97,7 +109,12 @@ def check_total(prices: dict, counts: Counter) -> None:
         raise ValidationFailed(
             {
                 "seats": [
-                    f"The total {total} would exceed {MAX_AMOUNT}: book fewer seats."
+                    _(
+                        "The total %(total)s would exceed %(maximum)s: book fewer "
+                        "seats.",
+                        total=total,
+                        maximum=MAX_AMOUNT,
+                    )
                 ]
             }
         )

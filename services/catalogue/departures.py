@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     LIVE_STATUSES,
     Booking,
@@ -138,7 +139,7 @@ def create_departure(
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
         raise Conflict(
-            "An archived package gets no new departures.", code="package-archived"
+            _("An archived package gets no new departures."), code="package-archived"
         )
     _check_dates(start_date, end_date, booking_cutoff, check_start=True)
     resolved = _resolve_prices(price, prices, default=package.base_price)
@@ -206,7 +207,7 @@ def update_departure(
     departure = get_or_404(Departure, departure_id, "Departure")
     if departure.status != "scheduled":
         raise Conflict(
-            "A cancelled departure cannot be edited.", code="departure-cancelled"
+            _("A cancelled departure cannot be edited."), code="departure-cancelled"
         )
     values = {key: changes[key] for key in EDITABLE if key in changes}
     _check_dates(
@@ -256,9 +257,11 @@ def _check_zero_prices(prices: dict, field: str) -> None:
         raise ValidationFailed(
             {
                 field: [
-                    f"A zero price ({', '.join(free)}) is refused; "
-                    "set ALLOW_ZERO_PRICES=true "
-                    "to sell free seats."
+                    _(
+                        "A zero price (%(categories)s) is refused; set "
+                        "ALLOW_ZERO_PRICES=true to sell free seats.",
+                        categories=", ".join(free),
+                    )
                 ]
             }
         )
@@ -288,10 +291,12 @@ def _resolve_prices(price, prices, *, default) -> dict:
     if prices is None:
         return {ADULT: default if price is None else price}
     if ADULT not in prices:
-        raise ValidationFailed({"prices": ["Include the adult price (key `adult`)."]})
+        raise ValidationFailed(
+            {"prices": [_("Include the adult price (key `adult`).")]}
+        )
     if price is not None and price != prices[ADULT]:
         raise ValidationFailed(
-            {"price": ["Must equal prices.adult (price is the adult price)."]}
+            {"price": [_("Must equal prices.adult (price is the adult price).")]}
         )
     return dict(prices)
 
@@ -325,16 +330,22 @@ def _check_categories(
     unknown = sorted(set(asked) - set(prices))
     if unknown:
         errors["category_capacities"] = [
-            f"No price for category: {', '.join(unknown)}."
+            _("No price for category: %(categories)s.", categories=", ".join(unknown))
         ]
     too_big = sorted(k for k, v in limits.items() if v is not None and v > capacity)
     if too_big:
         errors.setdefault(capacity_field or "category_capacities", []).append(
-            "Category limits must not exceed the capacity "
-            f"({capacity}): {', '.join(too_big)}."
+            _(
+                "Category limits must not exceed the capacity (%(capacity)s): "
+                "%(categories)s.",
+                capacity=capacity,
+                categories=", ".join(too_big),
+            )
         )
     if min_party > capacity:
-        errors["min_party_size"] = [f"Must not exceed the capacity ({capacity})."]
+        errors["min_party_size"] = [
+            _("Must not exceed the capacity (%(capacity)s).", capacity=capacity)
+        ]
     if errors:
         raise ValidationFailed(errors)
 
@@ -432,12 +443,22 @@ def _category_conflict(departure_id: int, name: str, limit: int | None, *, taken
     extra = {"category": name, "seats_taken": taken}
     if limit is None:
         raise Conflict(
-            f"Category {name} has {taken} seat(s) taken; it cannot be removed.",
+            _(
+                "Category %(category)s has %(taken)s seat(s) taken; it cannot be "
+                "removed.",
+                category=name,
+                taken=taken,
+            ),
             code="category-in-use",
             extra=extra,
         )
     raise Conflict(
-        f"The {name} limit cannot drop below the {taken} seat(s) already taken.",
+        _(
+            "The %(category)s limit cannot drop below the %(taken)s seat(s) "
+            "already taken.",
+            category=name,
+            taken=taken,
+        ),
         code="capacity-below-seats-taken",
         extra=extra,
     )
@@ -457,7 +478,7 @@ def delete_departure(
         select(Booking.id).where(Booking.departure_id == departure.id).limit(1)
     ):
         raise Conflict(
-            "The departure has bookings and cannot be deleted; cancel it instead.",
+            _("The departure has bookings and cannot be deleted; cancel it instead."),
             code="departure-has-bookings",
         )
     audit.record(
@@ -492,24 +513,28 @@ def _conditional_update(departure: Departure, values: dict) -> None:
     current = db.session.get(Departure, departure.id)
     if current is not None and current.status == "scheduled" and "capacity" in values:
         raise Conflict(
-            f"Capacity cannot drop below the {current.seats_taken} "
-            "seats already taken.",
+            _(
+                "Capacity cannot drop below the %(taken)s seats already taken.",
+                taken=current.seats_taken,
+            ),
             code="capacity-below-seats-taken",
             extra={"seats_taken": current.seats_taken},
         )
-    raise Conflict("The departure changed while this request ran; reload it and retry.")
+    raise Conflict(
+        _("The departure changed while this request ran; reload it and retry.")
+    )
 
 
 def _check_dates(start_date, end_date, booking_cutoff, *, check_start: bool) -> None:
     """Cross-field date rules; ValidationFailed (422) with errors per field."""
     errors = {}
     if check_start and start_date < utcnow().date():
-        errors["start_date"] = ["Must not be in the past."]
+        errors["start_date"] = [_("Must not be in the past.")]
     if end_date < start_date:
-        errors["end_date"] = ["Must be on or after start_date."]
+        errors["end_date"] = [_("Must be on or after start_date.")]
     if booking_cutoff is not None and booking_cutoff > starts_at(start_date):
         errors["booking_cutoff"] = [
-            "Must not be after the departure starts (00:00 UTC)."
+            _("Must not be after the departure starts (00:00 UTC).")
         ]
     if errors:
         raise ValidationFailed(errors)

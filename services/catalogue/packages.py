@@ -46,8 +46,12 @@ CONTENT_FIELDS = (
     "base_price",
     "currency",
     "deposit_percent",
+    "translations",
+    "tax_rate",
 )
-DAY_FIELDS = ("day_number", "title", "description", "location")
+DAY_FIELDS = ("day_number", "title", "description", "location", "translations")
+# Fields of a translation whose text is stripped like the original's.
+STRIPPED_TRANSLATIONS = ("title", "name")
 # Editing a package moves it to this status (archived cannot be edited at all).
 STATUS_AFTER_EDIT = {
     "draft": "draft",
@@ -195,12 +199,17 @@ def create_package(
     currency: str | None = None,
     deposit_percent: int = 100,
     itinerary: list[dict] | None = None,
+    translations: dict | None = None,
+    tax_rate: Decimal | None = None,
 ) -> Package:
     """Create and commit a `draft` package authored by `author`.
 
     `base_price` is a Decimal in `currency` (default DEFAULT_CURRENCY);
     `deposit_percent` 1-100 of the total due to confirm a booking; `itinerary` a list
-    of `{day_number, title, description, location}`. The author starts the first
+    of `{day_number, title, description, location, translations}`; `translations`
+    `{"de": {"title": ..., "description": ...}, "es": {...}}` (docs/i18n.md
+    "Catalogue translations"); `tax_rate` the VAT percent included in the prices,
+    None for DEFAULT_TAX_RATE (docs/documents.md "Tax"). The author starts the first
     revision (maker-checker: they cannot approve it). Raises ValidationFailed (422)
     when a day number repeats or exceeds `duration_days`.
     """
@@ -216,6 +225,8 @@ def create_package(
         base_price=base_price,
         currency=currency or current_app.config["DEFAULT_CURRENCY"],
         deposit_percent=deposit_percent,
+        translations=clean_translations(translations),
+        tax_rate=tax_rate,
         status="draft",
         created_by_id=author.id,
         revision_author_id=author.id,
@@ -249,6 +260,9 @@ def update_package(*, package_id: int, editor: Employee, changes: dict) -> Packa
     package = _locked(package_id)
     if package.status == "archived":
         raise Conflict("An archived package cannot be edited.", code="package-archived")
+    if "translations" in changes:
+        cleaned = clean_translations(changes["translations"])
+        changes = {**changes, "translations": cleaned}
     duration = changes.get("duration_days", package.duration_days)
     if changes.get("itinerary") is not None:
         _check_itinerary(changes["itinerary"], duration)
@@ -319,7 +333,24 @@ def _day(day: dict) -> dict:
         "title": day["title"].strip(),
         "description": day.get("description") or "",
         "location": day.get("location"),
+        "translations": clean_translations(day.get("translations")),
     }
+
+
+def clean_translations(value: dict | None) -> dict | None:
+    """Translations (`{"de": {"title": ..., "description": ...}}`) as stored:
+    titles and names stripped, fields without text and languages without fields
+    dropped; None when nothing is left (docs/i18n.md "Catalogue translations")."""
+    cleaned = {}
+    for language, texts in (value or {}).items():
+        kept = {
+            field: text.strip() if field in STRIPPED_TRANSLATIONS else text
+            for field, text in (texts or {}).items()
+            if text and text.strip()
+        }
+        if kept:
+            cleaned[language] = kept
+    return cleaned or None
 
 
 def _day_dict(day: ItineraryDay) -> dict:

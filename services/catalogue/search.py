@@ -25,11 +25,15 @@ PACKAGE_FTS = table("package_fts", column("rowid"), column("package_fts"))
 
 def build_search_document(package) -> str:
     """The searchable text of `package`: title, description, destination, origin and
-    every itinerary day's title, description and location, one per line (empty
-    parts skipped). Callers store it in `package.search_document`."""
+    every itinerary day's title, description and location, then the package's
+    translated titles and descriptions (docs/i18n.md "Catalogue translations"), one
+    per line (empty parts skipped). Callers store it in `package.search_document`.
+    The index stems English words; translated words match as written."""
     parts = [package.title, package.description, package.destination, package.origin]
     for day in package.itinerary:
         parts.extend([day.title, day.description, day.location])
+    for texts in (package.translations or {}).values():
+        parts.extend([texts.get("title"), texts.get("description")])
     return "\n".join(part.strip() for part in parts if part and part.strip())
 
 

@@ -62,9 +62,18 @@ class TimedConnection(Connection):
 
 
 def send_mail(
-    to: str, subject: str, body: str, *, message_id: str | None = None
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    message_id: str | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> None:
     """Send a plain-text mail to one address.
+
+    `attachments` are `(filename, mimetype, bytes)` files sent with it (e.g. the
+    PDFs the outbox renders: docs/documents.md "Mail attachments"); the log sink
+    names them without their content.
 
     `message_id` (e.g. `<outbox-12@easytravels>`) is the Message-ID header: the
     outbox gives every delivery attempt of one row the same id, so a receiver can
@@ -80,14 +89,18 @@ def send_mail(
         if not current_app.config.get("MAIL_TO_LOG"):
             log.error("mail not sent: MAIL_SERVER is not configured")
             raise MailError("MAIL_SERVER is not configured")
+        names = ", ".join(item[0] for item in attachments or ())
         outbox_log.info(
-            "mail (no MAIL_SERVER set, not sent) to=%s subject=%s\n%s",
+            "mail (no MAIL_SERVER set, not sent) to=%s subject=%s%s\n%s",
             to,
             subject,
+            f" attachments={names}" if names else "",
             body,
         )
         return
     message = Message(subject=subject, recipients=[to], body=body)
+    for filename, mimetype, data in attachments or ():
+        message.attach(filename, mimetype, data)
     if message_id:
         message.msgId = message_id
     timeout = float(current_app.config.get("MAIL_TIMEOUT") or 10)

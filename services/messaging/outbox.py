@@ -98,14 +98,23 @@ def enqueue_mail(
     topic: str,
     dedupe_key: str | None = None,
     now: datetime | None = None,
+    attachments: list[dict] | None = None,
 ):
-    """Queue a plain-text mail to `to` in the current transaction (no commit)."""
+    """Queue a plain-text mail to `to` in the current transaction (no commit).
+
+    `attachments` are JSON specs of documents to attach, e.g.
+    `{"document": "confirmation", "booking_id": 12}` (services.documents.
+    attachments): the row stores the specs, never the bytes, and delivery renders
+    them (docs/documents.md "Mail attachments")."""
+    payload = {"to": to, "subject": subject, "body": body}
+    if attachments:
+        payload["attachments"] = list(attachments)
     return enqueue(
         kind="mail",
         topic=topic,
         dedupe_key=dedupe_key,
         now=now,
-        payload={"to": to, "subject": subject, "body": body},
+        payload=payload,
     )
 
 
@@ -161,18 +170,47 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     return [(row_id, token) for row_id in claimed]
 
 
+def _attachments(row: OutboxMessage) -> list[tuple[str, str, bytes]]:
+    """The files of a mail row's attachment specs, rendered now
+    (services.documents.attachments). Raises delivery.DeliveryFailed: permanent
+    for a spec that can never render (unknown document, booking or ticket gone),
+    retryable for any other rendering failure (as an SMTP failure)."""
+    specs = row.payload.get("attachments") or []
+    if not specs:
+        return []
+    from services.documents.attachments import AttachmentError, render_attachment
+
+    files = []
+    for spec in specs:
+        try:
+            files.append(render_attachment(spec))
+        except AttachmentError as exc:
+            raise delivery.DeliveryFailed(
+                f"attachment: {exc}"[:500], permanent=True
+            ) from exc
+        except Exception as exc:  # a rendering or database error: retry later
+            log.exception("outbox %s: attachment %r failed to render", row.id, spec)
+            db.session.rollback()
+            raise delivery.DeliveryFailed(
+                f"attachment {spec!r}: {exc.__class__.__name__}: {exc}"[:500]
+            ) from exc
+    return files
+
+
 def _send(row: OutboxMessage) -> int | None:
     """Perform the side effect of `row`; returns the HTTP status for webhooks.
     Raises delivery.DeliveryFailed."""
     if row.kind == "mail":
         from services.messaging.mail import MailError, send_mail
 
+        files = _attachments(row)
         try:
             send_mail(
                 row.payload["to"],
                 row.payload["subject"],
                 row.payload["body"],
                 message_id=f"<outbox-{row.id}@easytravels>",
+                attachments=files or None,
             )
         except MailError as exc:
             raise delivery.DeliveryFailed(f"SMTP: {exc}"[:500]) from exc

@@ -41,6 +41,7 @@ from core.extensions import db
 from models import Booking, CreditNote, DocumentSequence, Invoice
 from models.base import utcnow
 from models.billing import INVOICE_STATUSES  # noqa: F401 (re-exported)
+from services.documents import invoice_data
 
 ZERO = Decimal("0.00")
 # Credit notes reduce what an invoice asks for while its booking is expired or
@@ -96,7 +97,9 @@ def issue_invoice(booking: Booking) -> Invoice:
 
     Due date = the booking's balance due date (or today). Numbered by next_number's
     counter; on PostgreSQL the counter UPDATE and the INSERT are one statement
-    (`_insert_numbered`), same lock and same numbers.
+    (`_insert_numbered`), same lock and same numbers. `document` is the snapshot
+    of what the invoice shows (services.documents.invoice_data; docs/documents.md
+    "Invoices and credit notes"): the booking's travellers must be written by now.
     """
     today = utcnow().date()
     values = {
@@ -107,6 +110,7 @@ def issue_invoice(booking: Booking) -> Invoice:
         "issue_date": today,
         "due_date": booking.balance_due_date or today,
         "created_at": utcnow(),
+        "document": invoice_data.booking_document(booking, today),
     }
     invoice = _insert_numbered("INV", values) if _dialect() == "postgresql" else None
     if invoice is None:
@@ -161,14 +165,24 @@ def credit(invoice: Invoice, amount: Decimal, reason: str) -> CreditNote | None:
     """Issue a credit note reducing `invoice` by `amount` (none for a zero amount).
 
     Never credits more than the invoice still asks for. Flushes, does not commit.
+    The note's `document` snapshot names the invoice it corrects and its parties
+    (invoice_data.credit_note_document); an invoice issued before snapshots
+    existed gets its own snapshot now.
     """
     remaining = invoice.total_amount - credited_amount(invoice)
     amount = min(amount, remaining)
     if amount <= ZERO:
         return None
+    if invoice.document is None:
+        invoice.document = invoice_data.invoice_document(invoice)
     note = CreditNote(
-        number=next_number("CN"), invoice_id=invoice.id, amount=amount, reason=reason
+        number=next_number("CN"),
+        invoice_id=invoice.id,
+        amount=amount,
+        reason=reason,
+        created_at=utcnow(),
     )
+    note.document = invoice_data.credit_note_document(note, invoice)
     db.session.add(note)
     db.session.flush()
     return note

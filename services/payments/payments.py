@@ -29,6 +29,7 @@ from models.account import is_staff
 from models.base import utcnow
 from services.audit import audit
 from services.booking import holds
+from services.documents.attachments import confirmation_attachments
 from services.messaging import notifications, webhooks
 from services.payments import billing, wallet
 from services.shared.money import money
@@ -206,11 +207,15 @@ def _apply(booking: Booking, *, amount: Decimal, method: str, reference, actor, 
 
 def _announce(booking: Booking, payment: Payment, confirmed: bool) -> None:
     """Queue, in the payment's transaction, the `payment.succeeded` webhook and, when
-    this payment confirmed the booking, the confirmation mail and
-    `booking.confirmed` webhook (services.messaging.outbox)."""
+    this payment confirmed the booking, the confirmation mail with the booking
+    confirmation PDF attached (rendered by the worker; a trip's tickets come in
+    their own mail) and the `booking.confirmed` webhook
+    (services.messaging.outbox; docs/documents.md "Mail attachments")."""
     webhooks.emit("payment.succeeded", resource="payment", resource_id=payment.id)
     if confirmed:
-        notifications.booking_confirmed(booking)
+        notifications.booking_confirmed(
+            booking, attachments=confirmation_attachments(booking, tickets=False)
+        )
         webhooks.emit("booking.confirmed", resource="booking", resource_id=booking.id)
 
 

@@ -1,6 +1,7 @@
 """GTFS export (docs/transport.md "GTFS export"; https://gtfs.org/schedule/reference/):
 one company's network and timetable as a GTFS Schedule feed (a ZIP archive of
-agency, stops, routes, trips, stop_times, calendar, calendar_dates and feed_info).
+agency, stops, routes, trips, stop_times, calendar, calendar_dates and feed_info,
+and translations with the stations' translated names when any has one).
 
 What is written is what the company runs:
 - each Schedule is one GTFS trip with its calendar (weekdays, start/end) and
@@ -37,6 +38,7 @@ from models import Schedule, Station, StopTime, TransportCompany, TransportRoute
 from models.base import utcnow
 from services.transport import timetable
 from services.transport.access import company_scope, require_manager
+from services.transport.gtfs_translations import translation_rows
 
 # GTFS route_type of each vehicle mode (basic types; plane: extended 1100).
 ROUTE_TYPES = {"train": 2, "bus": 3, "ferry": 4, "plane": 1100}
@@ -360,7 +362,9 @@ class _Exporter:
             )
 
     def write_stops(self) -> None:
-        """stops.txt: the stations used, with their parent stations."""
+        """stops.txt: the stations used, with their parent stations; and
+        translations.txt with their translated names when any has one
+        (services/transport/gtfs_translations.py)."""
         stations = self._stations()
         parents = {s.parent_id for s in stations.values() if s.parent_id}
         with self.writer(
@@ -377,6 +381,12 @@ class _Exporter:
         ) as write:
             for station in sorted(stations.values(), key=lambda s: s.code):
                 write(self._stop_row(station, stations, parents))
+        translations = translation_rows(stations.values())
+        if translations:
+            columns = tuple(translations[0])
+            with self.writer("translations.txt", columns) as write:
+                for row in translations:
+                    write(tuple(row.values()))
 
     def _stations(self) -> dict:
         """The stations used by the exported trips and their parents, by id."""

@@ -25,8 +25,12 @@ Lenient where GTFS consumers are: a missing departure_time is the arrival_time
 (and the reverse); an intermediate stop with neither is interpolated linearly; a
 trip with fewer than two usable stop times is skipped with a warning; rows shorter
 than the header are padded. frequencies.txt is expanded: each departure of a
-frequency window becomes its own trip `<trip_id>@<HH:MM>`. translations.txt and the
-files we do not model (fares, transfers, shapes, ...) are reported as warnings.
+frequency window becomes its own trip `<trip_id>@<HH:MM>`. translations.txt is
+checked row by row (table_name, field_name, language, translation, record_id or
+field_value as the reference requires; a record_id of stops names a stop of the
+feed) and the stop_name translations are kept on the stops (`Stop.translations`);
+its other rows and the files we do not model (fares, transfers, shapes, ...) are
+reported as warnings.
 """
 
 import re
@@ -57,6 +61,7 @@ from services.transport.gtfs_files import (
     parse_date,
     route_mode,
 )
+from services.transport.gtfs_translations import read_translations
 from services.transport.gtfs_trips import TripBuilder
 
 # ---- the reader -------------------------------------------------------------------
@@ -617,21 +622,10 @@ class _FeedReader:
         return times[0], times[1], int(headway), line
 
     def read_translations(self) -> None:
-        """translations.txt: counted and reported, not stored (names
-        keep the feed's own language)."""
-        name = "translations.txt"
-        if not self.has(name):
-            return
-        count = sum(1 for _ in self.rows(name))
-        if count:
-            self.problems.warn(
-                "translations_not_stored",
-                name,
-                None,
-                None,
-                f"{count} translation(s) read but not stored: names are kept in "
-                f"the feed's own language.",
-            )
+        """translations.txt: checked, stop names kept on the stops
+        (services/transport/gtfs_translations.py)."""
+        if self.has("translations.txt"):
+            read_translations(self.rows, self.feed)
 
     def note_ignored_files(self) -> None:
         """One warning naming the files the import does not use."""

@@ -55,8 +55,22 @@ REQUIRED_COLUMNS = {
     "calendar.txt": ("service_id", *WEEKDAYS, "start_date", "end_date"),
     "calendar_dates.txt": ("service_id", "date", "exception_type"),
     "frequencies.txt": ("trip_id", "start_time", "end_time", "headway_secs"),
-    "translations.txt": (),
+    "translations.txt": ("table_name", "field_name", "language", "translation"),
 }
+# translations.txt: the tables a row may name (GTFS reference "translations.txt").
+TRANSLATION_TABLES = (
+    "agency",
+    "stops",
+    "routes",
+    "trips",
+    "stop_times",
+    "pathways",
+    "levels",
+    "feed_info",
+    "attributions",
+)
+# An IETF BCP 47 language tag as GTFS uses them (`de`, `es-419`, `zh-Hant-TW`).
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # Files read for nothing but their presence (no warning for them).
 QUIET_FILES = ("feed_info.txt",)
 DATE_TEXT = re.compile(r"^\d{8}$")
@@ -188,6 +202,8 @@ class Stop:
     parent: str | None
     timezone: str | None
     row: int
+    # translations.txt: language tag (as in the feed) -> stop_name in it
+    translations: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -15,6 +15,9 @@ Mapping:
   station (the parent's name, else its own), in that station's timezone and the
   country of that timezone (else the company's); an existing city of that name
   and country is reused. Entrances, nodes and boarding areas are not imported.
+  translations.txt stop names become `Station.translations` (and a new city's,
+  from its top-level station) in the languages of LANGUAGES; an existing station
+  only gains the languages it has no name in (gtfs_translations).
 - routes -> TransportRoute matched by (company, route_id); mode from route_type
   (gtfs_feed.route_mode); its stops are those of its longest trip.
 - each trip (each departure of a frequencies.txt window) -> one Schedule matched
@@ -54,6 +57,11 @@ from services.transport.access import company_scope, require_manager
 from services.transport.bulk import insert_returning_ids, insert_stop_times
 from services.transport.gtfs_feed import feed_size, read_feed
 from services.transport.gtfs_files import Feed, FeedTrip, timezone_country
+from services.transport.gtfs_translations import (
+    add_translations,
+    city_translations,
+    station_translations,
+)
 
 # Service dates materialised as trips when the caller names no window.
 DEFAULT_DAYS = 28
@@ -328,9 +336,12 @@ class _Importer:
             existing.update(
                 (row.code, row)
                 for row in db.session.execute(
-                    select(Station.id, Station.code, Station.timezone).where(
-                        Station.code.in_(codes)
-                    )
+                    select(
+                        Station.id,
+                        Station.code,
+                        Station.timezone,
+                        Station.translations,
+                    ).where(Station.code.in_(codes))
                 )
             )
         new = []
@@ -341,6 +352,7 @@ class _Importer:
                 continue
             self.stations[stop.stop_id] = (row.id, row.timezone)
             self.matched["stations"] += 1
+            add_translations(row, stop)
             if row.timezone != stop.timezone:
                 self.problems.warn(
                     "station_kept",
@@ -363,6 +375,7 @@ class _Importer:
                 "latitude": stop.latitude,
                 "longitude": stop.longitude,
                 "timezone": stop.timezone,
+                "translations": station_translations(stop.translations),
             }
             for stop in stops
         ]
@@ -394,6 +407,7 @@ class _Importer:
         existing city of that name and country is reused whatever its zone)."""
         keys = {self._city_key(stop) for stop in stops}
         names = sorted({name for name, _, _ in keys})
+        translated = city_translations(self.feed.stops, stops)
         found = {}
         for chunk in _chunks(names):
             found.update(
@@ -408,7 +422,12 @@ class _Importer:
             ids = db.session.execute(
                 insert(table).returning(table.c.id, sort_by_parameter_order=True),
                 [
-                    {"name": name, "country": country, "timezone": zone_name}
+                    {
+                        "name": name,
+                        "country": country,
+                        "timezone": zone_name,
+                        "translations": translated.get(name),
+                    }
                     for (name, country), zone_name in missing
                 ],
             ).scalars()

@@ -11,6 +11,8 @@ stops drops the fares of pairs that no longer run origin before destination. An
 404 (services.transport.access).
 """
 
+from decimal import Decimal
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -37,7 +39,7 @@ from services.transport.access import (
 from services.transport.records import any_exists
 
 SORTABLE = ("created_at", "updated_at", "code", "name")
-EDITABLE = ("mode", "code", "name", "active")
+EDITABLE = ("mode", "code", "name", "active", "tax_rate")
 CODE_TAKEN = "The company already has a route with this code."
 
 
@@ -105,10 +107,12 @@ def create_route(
     stops: list[int],
     company_id: int | None = None,
     active: bool = True,
+    tax_rate: Decimal | None = None,
 ) -> TransportRoute:
     """Create and commit a route of `company_id` (an operator's own company
     whatever it sends: services.transport.access.company_for_write) calling at the
-    stations `stops` in that order.
+    stations `stops` in that order. `tax_rate` is the VAT percent included in its
+    fares, None for DEFAULT_TAX_RATE (docs/documents.md "Tax").
 
     Raises Forbidden (403) unless the actor manages transport data; NotFound (404)
     when an operator names another company; ValidationFailed (422) for a missing or
@@ -127,6 +131,7 @@ def create_route(
         code=code,
         name=name.strip(),
         active=active,
+        tax_rate=tax_rate,
         stops=_stops(stops),
     )
     db.session.add(route)
@@ -135,7 +140,8 @@ def create_route(
 
 
 def update_route(*, actor, route_id: int, changes: dict) -> TransportRoute:
-    """Apply a partial edit (`changes`: mode, code, name, active, stops) to the
+    """Apply a partial edit (`changes`: mode, code, name, active, tax_rate (None:
+    back to DEFAULT_TAX_RATE), stops) to the
     route and commit; `stops`, when given, replace the stops, and the fares of
     pairs that no longer run origin before destination are dropped.
 

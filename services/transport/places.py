@@ -40,7 +40,21 @@ STATION_FIELDS = (
     "longitude",
     "timezone",
     "parent_id",
+    "translations",
 )
+
+
+def name_translations(value: dict | None) -> dict | None:
+    """Translated names (`{"de": {"name": ...}}`, docs/i18n.md "Catalogue
+    translations") as stored: names stripped, languages without a name dropped;
+    None when nothing is left."""
+    cleaned = {
+        language: {"name": texts["name"].strip()}
+        for language, texts in (value or {}).items()
+        if (texts or {}).get("name") and texts["name"].strip()
+    }
+    return cleaned or None
+
 
 # --- countries --------------------------------------------------------------------
 
@@ -178,16 +192,23 @@ def create_city(
     name: str,
     country: str,
     timezone: str,
+    translations: dict | None = None,
     facts: audit.RequestFacts | None = None,
 ) -> City:
-    """Create and commit a city, audited with the request `facts`. Raises
+    """Create and commit a city, audited with the request `facts`; `translations`
+    its name in other languages (`{"de": {"name": ...}}`). Raises
     ValidationFailed (422) for an unknown country or timezone, Conflict (409
     city-exists) when (name, country) is taken."""
     name = name.strip()
     country = check_country(country)
     check_timezone(timezone)
     _check_city_unique(name, country)
-    city = City(name=name, country=country, timezone=timezone)
+    city = City(
+        name=name,
+        country=country,
+        timezone=timezone,
+        translations=name_translations(translations),
+    )
     db.session.add(city)
     try:
         db.session.flush()
@@ -209,8 +230,9 @@ def create_city(
 def update_city(
     *, actor, city_id: int, changes: dict, facts: audit.RequestFacts | None = None
 ) -> City:
-    """Apply a partial edit (name, country, timezone) and commit, audited. The
-    city's stations keep their own timezone. Raises NotFound (404),
+    """Apply a partial edit (name, country, timezone, translations: null removes
+    them) and commit, audited. The city's stations keep their own timezone.
+    Raises NotFound (404),
     ValidationFailed (422) for an unknown country or timezone, Conflict (409
     city-exists)."""
     city = get_city(city_id=city_id)
@@ -221,6 +243,8 @@ def update_city(
         changes["country"] = check_country(changes["country"])
     if "timezone" in changes:
         check_timezone(changes["timezone"])
+    if "translations" in changes:
+        changes["translations"] = name_translations(changes["translations"])
     name = changes.get("name", city.name)
     country = changes.get("country", city.country)
     _check_city_unique(name, country, city.id)
@@ -346,10 +370,12 @@ def create_station(
     longitude: float,
     timezone: str | None = None,
     parent_id: int | None = None,
+    translations: dict | None = None,
     facts: audit.RequestFacts | None = None,
 ) -> Station:
     """Create and commit a station, audited. `latitude`/`longitude` in degrees
-    (WGS 84); `timezone` defaults to the city's. Raises ValidationFailed (422) for
+    (WGS 84); `timezone` defaults to the city's; `translations` the name in other
+    languages (`{"de": {"name": ...}}`, docs/i18n.md). Raises ValidationFailed (422) for
     an unknown city, timezone or parent station, Conflict (409 code-taken)."""
     city = _usable_city(city_id)
     if timezone is not None:
@@ -364,6 +390,7 @@ def create_station(
         longitude=_degrees(longitude),
         timezone=timezone or city.timezone,
         parent_id=parent_id,
+        translations=name_translations(translations),
     )
     db.session.add(station)
     try:
@@ -397,6 +424,8 @@ def _new_values(station: Station, changes: dict) -> dict:
     values = dict(changes)
     if "name" in values:
         values["name"] = values["name"].strip()
+    if "translations" in values:
+        values["translations"] = name_translations(values["translations"])
     for axis in ("latitude", "longitude"):
         if axis in values:
             values[axis] = _degrees(values[axis])

@@ -311,11 +311,13 @@ def _sections(trip, board, alight, fares, passengers, wanted, taken) -> list[dic
 
 
 def _place(station: Station) -> dict:
-    """A station as an offer shows it."""
+    """A station as an offer shows it; `translations` let the answer show its name
+    in the caller's language (docs/i18n.md "Catalogue translations")."""
     return {
         "id": station.id,
         "code": station.code,
         "name": station.name,
+        "translations": station.translations,
         "timezone": station.timezone,
     }
 

@@ -24,6 +24,7 @@ from core.errors import Forbidden, NotFound
 from core.extensions import db
 from models import Booking, StopTime, Ticket, TransportRoute, Trip
 from models.account import is_staff
+from services.documents.attachments import ticket_attachments
 from services.messaging import notifications, webhooks
 from services.transport import ticket_signing, timetable
 
@@ -80,6 +81,8 @@ def _end(stop: StopTime, key: str) -> dict:
         "station_id": stop.station_id,
         "code": stop.station.code,
         "name": stop.station.name,
+        # The schema answers `name` in the caller's language (docs/i18n.md).
+        "translations": stop.station.translations,
         f"{key}_at": instant,
         f"{key}_local": timetable.local_clock(instant, stop.station.timezone),
     }
@@ -121,7 +124,8 @@ def ticket_view(ticket: Ticket) -> dict:
 
 def issue_tickets(booking: Booking) -> list[Ticket]:
     """Issue one `valid` ticket per passenger of a trip booking being confirmed,
-    queue the tickets mail (notifications.tickets_issued) and one `ticket.issued`
+    queue the tickets mail with each ticket's PDF attached (notifications.
+    tickets_issued; docs/documents.md "Mail attachments") and one `ticket.issued`
     webhook per ticket, in the caller's transaction (flush, no commit).
 
     Idempotent: a booking that already has tickets, or a package booking, gets
@@ -150,7 +154,8 @@ def issue_tickets(booking: Booking) -> list[Ticket]:
     ]
     db.session.add_all(tickets)
     db.session.flush()
-    notifications.tickets_issued(booking, [ticket_view(t) for t in tickets])
+    views = [ticket_view(t) for t in tickets]
+    notifications.tickets_issued(booking, views, attachments=ticket_attachments(views))
     for ticket in tickets:
         webhooks.emit("ticket.issued", resource="ticket", resource_id=ticket.id)
     return tickets

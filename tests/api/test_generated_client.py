@@ -19,6 +19,7 @@ import pytest
 
 from demo.seed import seed_demo
 from scripts.client_scenario import GeneratedClient, Scenario
+from tests import ROOT
 
 PACKAGE = "easy_travels_test_client"
 
@@ -42,6 +43,8 @@ def generated(app, tmp_path_factory):
             "none",
             "--output-path",
             str(directory / PACKAGE),
+            "--config",
+            str(ROOT / "tools" / "openapi-client" / "config.yaml"),
             "--fail-on-warning",
         ],
         capture_output=True,

@@ -66,6 +66,7 @@ def test_create_package_as_editor_is_draft(client, actors, app, role):
         "title": "Boat trip",
         "description": "",
         "location": "Balos",
+        "translations": None,
     }
     row = stored(app, body["id"])
     assert row["status"] == "draft" and row["revision_author_id"] == author

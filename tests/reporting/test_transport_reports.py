@@ -543,7 +543,7 @@ def test_transport_reports_are_in_the_spec(client):
     for path in paths:
         operation = spec["paths"][path]["get"]
         content = operation["responses"]["200"]["content"]
-        assert list(content) == ["application/json", "text/csv"]
+        assert list(content) == ["application/json", "text/csv", "application/pdf"]
         assert operation["security"]
     trip_load = spec["paths"][f"{API}/trips/{{trip_id}}/load"]["get"]
     assert trip_load["operationId"] == "getTransportTripLoadReport"

@@ -132,6 +132,7 @@ def test_cities_are_public(app, client, actors, role):
         "name": "Lisbon",
         "country": "PT",
         "timezone": "Europe/Lisbon",
+        "translations": None,
     }
 
 
@@ -222,6 +223,7 @@ def test_editors_manage_cities(app, client, actors, role):
         "name": "Galway",
         "country": "IE",
         "timezone": "Europe/Dublin",
+        "translations": None,
     }
     assert edited.status_code == 200
     assert edited.get_json()["name"] == "Gaillimh"
@@ -358,6 +360,7 @@ def test_stations_are_public(app, client, actors, role):
         "longitude": -6.2512,
         "timezone": "Europe/Dublin",
         "parent_id": None,
+        "translations": None,
     }
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 
 from core.errors import APIError, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import PaymentAttempt
 from models.account import is_staff
 from models.base import utcnow
@@ -387,7 +388,7 @@ def apply_succeeded(
         ):
             return Outcome("unchanged", attempt.id), None
         if currency.upper() != attempt.currency:
-            raise ValidationFailed({"currency": ["Paid in another currency."]})
+            raise ValidationFailed({"currency": [_("Paid in another currency.")]})
         payment, confirmed = payments.apply_provider_payment(
             booking_id=attempt.booking_id,
             amount=received,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Invoice, Payment
 from models.account import is_staff
 from models.base import utcnow
@@ -234,31 +235,45 @@ def _check_method(
     holds DEFAULT_CURRENCY only."""
     if is_staff(account) and method not in STAFF_METHODS:
         raise Forbidden(
-            "Only the customer can pay from their wallet; staff record card, "
-            "bank_transfer or cash payments.",
+            _(
+                "Only the customer can pay from their wallet; staff record card, "
+                "bank_transfer or cash payments."
+            ),
             code="method-not-allowed",
         )
     if not is_staff(account) and method == "card":
         raise Forbidden(
-            "Card payments go through the payment provider: start one with POST "
-            "/api/v1/bookings/<id>/payment-intents and confirm it with Stripe.js or a "
-            "Stripe SDK; the booking is confirmed when the provider reports success.",
+            _(
+                "Card payments go through the payment provider: start one with POST "
+                "/api/v1/bookings/<id>/payment-intents and confirm it with Stripe.js "
+                "or a Stripe SDK; the booking is confirmed when the provider reports "
+                "success."
+            ),
             code="card-through-provider",
         )
     if not is_staff(account) and method not in CUSTOMER_METHODS:
         raise Forbidden(
-            "Customers pay from their wallet here, "
-            "or by card through a payment intent; "
-            "finance records bank transfers and cash.",
+            _(
+                "Customers pay from their wallet here, or by card through a payment "
+                "intent; finance records bank transfers and cash."
+            ),
             code="method-not-allowed",
         )
     if method == "card" and not (reference or "").strip():
         raise ValidationFailed(
-            {"reference": ["A card terminal payment needs the terminal's reference."]}
+            {
+                "reference": [
+                    _("A card terminal payment needs the terminal's reference.")
+                ]
+            }
         )
     if method == "wallet" and booking.currency != wallet.wallet_currency():
-        message = f"The wallet holds {wallet.wallet_currency()}; this booking is in "
-        raise ValidationFailed({"method": [message + f"{booking.currency}."]})
+        message = _(
+            "The wallet holds %(wallet)s; this booking is in %(currency)s.",
+            wallet=wallet.wallet_currency(),
+            currency=booking.currency,
+        )
+        raise ValidationFailed({"method": [message]})
 
 
 def _check_payable(booking: Booking, amount: Decimal) -> None:
@@ -267,7 +282,7 @@ def _check_payable(booking: Booking, amount: Decimal) -> None:
     unless confirmed, below the deposit still missing."""
     if booking.status in NOT_PAYABLE:
         raise Conflict(
-            f"The booking is {booking.status}; it cannot be paid.",
+            _("The booking is %(status)s; it cannot be paid.", status=booking.status),
             code="booking-not-payable",
         )
     due = booking.total_amount - booking.amount_paid
@@ -275,14 +290,20 @@ def _check_payable(booking: Booking, amount: Decimal) -> None:
         raise ValidationFailed(
             {
                 "amount": [
-                    f"Overpayment refused: at most {due} {booking.currency} is due."
+                    _(
+                        "Overpayment refused: at most %(amount)s %(currency)s is due.",
+                        amount=due,
+                        currency=booking.currency,
+                    )
                 ]
             }
         )
     needed = booking.deposit_amount - booking.amount_paid
     if booking.status != "confirmed" and amount < needed:
-        message = (
-            f"A held booking is paid at least its deposit: {needed} {booking.currency}."
+        message = _(
+            "A held booking is paid at least its deposit: %(amount)s %(currency)s.",
+            amount=needed,
+            currency=booking.currency,
         )
         raise ValidationFailed({"amount": [message]})
 

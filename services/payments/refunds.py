@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from core.errors import APIError, Conflict, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Payment, Refund
 from models.account import is_staff
 from models.base import utcnow
@@ -81,9 +82,11 @@ def check_wallet_currency(booking: Booking) -> None:
         raise ValidationFailed(
             {
                 "refund_to": [
-                    (
-                        f"Wallets hold {wallet.wallet_currency()}; this booking is in "
-                        f"{booking.currency}. Refund to the original method."
+                    _(
+                        "Wallets hold %(wallet)s; this booking is in %(currency)s. "
+                        "Refund to the original method.",
+                        wallet=wallet.wallet_currency(),
+                        currency=booking.currency,
                     )
                 ]
             }
@@ -276,8 +279,10 @@ def complete_refund(
     """
     if is_provider_refund(get_or_404(Refund, refund_id, "Refund")):
         raise Conflict(
-            "This refund goes back through the payment provider; retry it with POST "
-            "/refunds/<id>/retry when it failed.",
+            _(
+                "This refund goes back through the payment provider; retry it with "
+                "POST /refunds/<id>/retry when it failed."
+            ),
             code="refund-through-provider",
         )
     now = utcnow()
@@ -293,7 +298,7 @@ def complete_refund(
     if done != 1:
         db.session.rollback()
         get_or_404(Refund, refund_id, "Refund")
-        raise Conflict("The refund is already completed.", code="refund-completed")
+        raise Conflict(_("The refund is already completed."), code="refund-completed")
     refund = db.session.get(Refund, refund_id)
     db.session.refresh(refund)
     notifications.refund_completed(refund)
@@ -429,8 +434,10 @@ def retry_refund(
     refund = get_or_404(Refund, refund_id, "Refund")
     if not is_provider_refund(refund):
         raise Conflict(
-            "Only refunds through the payment provider are retried; finance "
-            "completes the others.",
+            _(
+                "Only refunds through the payment provider are retried; finance "
+                "completes the others."
+            ),
             code="refund-not-provider",
         )
     claimed = db.session.execute(
@@ -441,7 +448,9 @@ def retry_refund(
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        raise Conflict("Only a failed refund can be retried.", code="refund-not-failed")
+        raise Conflict(
+            _("Only a failed refund can be retried."), code="refund-not-failed"
+        )
     audit.record(
         "refund.retried",
         entity_type="refund",

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Customer, WalletEntry
 from models.account import is_staff
 from services.audit import audit
@@ -165,9 +166,9 @@ def post_adjustment(
     customer = get_or_404(Customer, customer_id, "Customer")
     amount = money(amount)
     if amount == 0:
-        raise ValidationFailed({"amount": ["An adjustment cannot be zero."]})
+        raise ValidationFailed({"amount": [_("An adjustment cannot be zero.")]})
     if not reason.strip():
-        raise ValidationFailed({"reason": ["Give the reason for the adjustment."]})
+        raise ValidationFailed({"reason": [_("Give the reason for the adjustment.")]})
     try:
         entry = post_entry(
             customer_id=customer.id,

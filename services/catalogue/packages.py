@@ -18,6 +18,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Departure, Employee, ItineraryDay, Package
 from models.account import is_staff
 from models.base import utcnow
@@ -259,7 +260,9 @@ def update_package(*, package_id: int, editor: Employee, changes: dict) -> Packa
     """
     package = _locked(package_id)
     if package.status == "archived":
-        raise Conflict("An archived package cannot be edited.", code="package-archived")
+        raise Conflict(
+            _("An archived package cannot be edited."), code="package-archived"
+        )
     if "translations" in changes:
         cleaned = clean_translations(changes["translations"])
         changes = {**changes, "translations": cleaned}
@@ -289,14 +292,17 @@ def delete_package(*, package_id: int, facts: audit.RequestFacts | None = None) 
     package = _locked(package_id)
     if package.status not in ("draft", "rejected"):
         raise Conflict(
-            f"A {package.status} package cannot be deleted; archive it instead.",
+            _(
+                "A %(status)s package cannot be deleted; archive it instead.",
+                status=package.status,
+            ),
             code="package-not-deletable",
         )
     if db.session.scalar(
         select(Departure.id).where(Departure.package_id == package.id).limit(1)
     ):
         raise Conflict(
-            "The package has departures and cannot be deleted; archive it instead.",
+            _("The package has departures and cannot be deleted; archive it instead."),
             code="package-not-deletable",
         )
     audit.record(
@@ -386,7 +392,11 @@ def _check_duration_fits(package: Package, duration_days: int) -> None:
         raise ValidationFailed(
             {
                 "duration_days": [
-                    f"The itinerary has a day {last_day}; send a shorter itinerary too."
+                    _(
+                        "The itinerary has a day %(day)s; send a shorter itinerary "
+                        "too.",
+                        day=last_day,
+                    )
                 ]
             }
         )
@@ -415,7 +425,7 @@ def _check_currency_change(package: Package, changes: dict) -> None:
         select(Departure.id).where(Departure.package_id == package.id).limit(1)
     ):
         raise Conflict(
-            "The currency cannot change once the package has departures.",
+            _("The currency cannot change once the package has departures."),
             code="currency-locked",
         )
 
@@ -505,7 +515,7 @@ def submit_package(
     )
     if not has_day:
         raise Conflict(
-            "Add at least one itinerary day before submitting.",
+            _("Add at least one itinerary day before submitting."),
             code="itinerary-required",
         )
     return _transition(
@@ -573,7 +583,7 @@ def archive_package(
     are kept untouched. Raises NotFound (404); Conflict (409) when already archived."""
     package = get_or_404(Package, package_id, "Package")
     if package.status == "archived":
-        raise Conflict("The package is already archived.", code="invalid-transition")
+        raise Conflict(_("The package is already archived."), code="invalid-transition")
     return _transition(package, package.status, facts=facts, status="archived")
 
 
@@ -581,7 +591,12 @@ def _require_status(package: Package, allowed: tuple[str, ...], action: str) -> 
     """Conflict (409) unless the package is in one of `allowed`."""
     if package.status not in allowed:
         raise Conflict(
-            f"A {package.status} package cannot be {action}.", code="invalid-transition"
+            _(
+                "A %(status)s package cannot be %(action)s.",
+                status=package.status,
+                action=action,
+            ),
+            code="invalid-transition",
         )
 
 
@@ -589,8 +604,11 @@ def _require_checker(package: Package, actor: Employee, verb: str) -> None:
     """Forbidden (403) when `actor` authored or last edited the revision."""
     if actor.id in (package.revision_author_id, package.last_edited_by_id):
         raise Forbidden(
-            f"You cannot {verb} a package revision you created or last edited; "
-            "another approver must review it (maker-checker).",
+            _(
+                "You cannot %(verb)s a package revision you created or last edited; "
+                "another approver must review it (maker-checker).",
+                verb=verb,
+            ),
             code="maker-checker",
         )
 
@@ -625,7 +643,7 @@ def _transition(
     if db.session.execute(stmt).rowcount != 1:
         db.session.rollback()
         raise Conflict(
-            "The package changed while this request ran; reload it and retry.",
+            _("The package changed while this request ran; reload it and retry."),
             code="concurrent-change",
         )
     if values["status"] == "published":

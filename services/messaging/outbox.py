@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict
 from core.extensions import db
+from core.i18n import _
 from models.base import utcnow
 from models.outbox import OutboxMessage
 from services.messaging import delivery
@@ -323,7 +324,7 @@ def drain(*, now: datetime | None = None, rounds: int = 20) -> int:
     """Relay inline until nothing is due at `now` (at most `rounds` batches);
     returns how many rows were handled. For the CLI and tests."""
     total = 0
-    for _ in range(rounds):
+    for _round in range(rounds):
         count = relay_due(now=now)
         total += count
         if not count:
@@ -371,7 +372,7 @@ def retry_message(message_id: int, *, now: datetime | None = None) -> OutboxMess
     ).rowcount
     if done != 1:
         db.session.rollback()
-        raise Conflict("Only a dead message can be retried.", code="outbox-not-dead")
+        raise Conflict(_("Only a dead message can be retried."), code="outbox-not-dead")
     db.session.commit()
     db.session.refresh(row)
     return row

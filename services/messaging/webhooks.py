@@ -25,6 +25,7 @@ from sqlalchemy import exists, select
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models.base import utcnow
 from models.outbox import WEBHOOK_EVENT_TYPES, OutboxMessage, WebhookEndpoint
 from services.messaging import outbox
@@ -62,7 +63,14 @@ def _check_events(event_types: list[str]) -> list[str]:
     unknown = sorted(set(event_types) - set(WEBHOOK_EVENT_TYPES))
     if unknown or not event_types:
         raise ValidationFailed(
-            {"event_types": [f"Use one or more of {', '.join(WEBHOOK_EVENT_TYPES)}."]}
+            {
+                "event_types": [
+                    _(
+                        "Use one or more of %(types)s.",
+                        types=", ".join(WEBHOOK_EVENT_TYPES),
+                    )
+                ]
+            }
         )
     return sorted(set(event_types))
 
@@ -210,10 +218,10 @@ def redeliver(endpoint_id: int, delivery_id: int) -> OutboxMessage:
         raise NotFound("Delivery")
     if not endpoint.active:
         raise Conflict(
-            "The endpoint is disabled; enable it first.", code="endpoint-disabled"
+            _("The endpoint is disabled; enable it first."), code="endpoint-disabled"
         )
     if row.state == "pending":
-        raise Conflict("The delivery is still pending.", code="delivery-pending")
+        raise Conflict(_("The delivery is still pending."), code="delivery-pending")
     copy = outbox.enqueue(
         kind="webhook",
         topic=row.topic,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Employee, EnquiryActivity
 from models.base import utcnow
 from services.messaging import notifications
@@ -29,7 +30,7 @@ def _check_owner(owner_id: int) -> None:
     owner = db.session.get(Employee, owner_id)
     if owner is None or not owner.active or owner.role not in ("admin", "sales"):
         raise ValidationFailed(
-            {"owner_id": ["Name an active sales or admin employee."]}
+            {"owner_id": [_("Name an active sales or admin employee.")]}
         )
 
 

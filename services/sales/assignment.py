@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Employee, Enquiry, EnquiryAssignment, SalesCapacity
 from models.base import utcnow
 from models.enquiry import OPEN_STAGES
@@ -115,7 +116,11 @@ def check_assignee(employee_id: int) -> None:
     employee = db.session.get(Employee, employee_id)
     if employee is None or not employee.active or employee.role not in ASSIGNABLE_ROLES:
         raise ValidationFailed(
-            {"assigned_to_id": ["Assign an active employee with role sales or admin."]}
+            {
+                "assigned_to_id": [
+                    _("Assign an active employee with role sales or admin.")
+                ]
+            }
         )
 
 
@@ -185,6 +190,6 @@ def set_capacity(*, employee_id: int, changes: dict) -> dict:
         setattr(row, field, value)
     if row.absent_from and row.absent_until and row.absent_until <= row.absent_from:
         db.session.rollback()
-        raise ValidationFailed({"absent_until": ["Must be after absent_from."]})
+        raise ValidationFailed({"absent_until": [_("Must be after absent_from.")]})
     db.session.commit()
     return _capacity_view(employee, row)

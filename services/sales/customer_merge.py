@@ -31,6 +31,7 @@ from sqlalchemy import or_, select, update
 
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     Booking,
     Customer,
@@ -121,7 +122,7 @@ def _lock_pair(target_id: int, source_id: int) -> tuple[Customer, Customer]:
     if target_id not in rows:
         raise NotFound("Customer")
     if source_id not in rows:
-        raise ValidationFailed({"from_customer_id": ["No customer with this id."]})
+        raise ValidationFailed({"from_customer_id": [_("No customer with this id.")]})
     return rows[target_id], rows[source_id]
 
 
@@ -169,16 +170,16 @@ def lock_mergeable(
     """
     if customer_id == from_customer_id:
         raise ValidationFailed(
-            {"from_customer_id": ["Cannot merge a customer into itself."]}
+            {"from_customer_id": [_("Cannot merge a customer into itself.")]}
         )
     target, source = _lock_pair(customer_id, from_customer_id)
     if source.merged_into_id is not None:
         raise ValidationFailed(
-            {"from_customer_id": ["This customer was already merged."]}
+            {"from_customer_id": [_("This customer was already merged.")]}
         )
     if target.merged_into_id is not None:
         raise Conflict(
-            "This customer was merged into another one.",
+            _("This customer was merged into another one."),
             code="customer-merged",
             extra={"merged_into_id": target.merged_into_id},
         )
@@ -186,8 +187,10 @@ def lock_mergeable(
     clash = sorted(_live_departures(target.id, now) & _live_departures(source.id, now))
     if clash:
         raise Conflict(
-            "Both customers hold live bookings of the same departure; cancel or finish "
-            "one of them before merging.",
+            _(
+                "Both customers hold live bookings of the same departure; cancel or "
+                "finish one of them before merging."
+            ),
             code="merge-conflict",
             extra={"departure_ids": clash},
         )
@@ -237,8 +240,10 @@ def merge_locked(
     matched = matched_on(target, source)
     if not matched and approval is None:
         raise Forbidden(
-            "These customers share no email or phone; merging them needs a second "
-            "employee's approval: file a merge request.",
+            _(
+                "These customers share no email or phone; merging them needs a "
+                "second employee's approval: file a merge request."
+            ),
             code="merge-needs-approval",
         )
     now = utcnow()

@@ -40,6 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Customer, Enquiry, EnquiryNote, EnquiryStageChange, Package
 from models.account import is_staff
 from models.base import utcnow
@@ -60,7 +61,7 @@ def _check_package(actor, package_id: int | None) -> None:
         return
     package = db.session.get(Package, package_id)
     if package is None or (not is_staff(actor) and package.status != "published"):
-        raise ValidationFailed({"package_id": ["No such package."]})
+        raise ValidationFailed({"package_id": [_("No such package.")]})
 
 
 def _enquiry_customer(actor, customer_id: int | None) -> Customer:
@@ -70,16 +71,16 @@ def _enquiry_customer(actor, customer_id: int | None) -> Customer:
             raise ValidationFailed(
                 {
                     "customer_id": [
-                        "A customer can only raise an enquiry for themselves."
+                        _("A customer can only raise an enquiry for themselves.")
                     ]
                 }
             )
         return actor
     if customer_id is None:
-        raise ValidationFailed({"customer_id": ["Missing data for required field."]})
+        raise ValidationFailed({"customer_id": [_("Missing data for required field.")]})
     customer = db.session.get(Customer, customer_id)
     if customer is None:
-        raise ValidationFailed({"customer_id": ["No such customer."]})
+        raise ValidationFailed({"customer_id": [_("No such customer.")]})
     return customer
 
 
@@ -131,9 +132,13 @@ def check_open_enquiries(actor, customer: Customer) -> None:
     if count >= limit:
         db.session.rollback()
         raise Conflict(
-            f"You already have {count} open enquiries; a customer may have at most "
-            f"{limit} open at once (MAX_OPEN_ENQUIRIES_PER_CUSTOMER). Reply to one "
-            "of them, or wait until one is closed.",
+            _(
+                "You already have %(count)s open enquiries; a customer may have at "
+                "most %(limit)s open at once (MAX_OPEN_ENQUIRIES_PER_CUSTOMER). "
+                "Reply to one of them, or wait until one is closed.",
+                count=count,
+                limit=limit,
+            ),
             code="open-enquiries-limit",
             extra={"limit": limit, "open_enquiries": count},
         )
@@ -300,7 +305,11 @@ def get_enquiry(*, actor, enquiry_id: int) -> Enquiry:
 def _refuse_transition(enquiry: Enquiry, stage: str) -> None:
     """Conflict (409) naming `current_stage` and the `allowed` targets."""
     raise Conflict(
-        f"An enquiry cannot go from '{enquiry.stage}' to '{stage}'.",
+        _(
+            "An enquiry cannot go from '%(current)s' to '%(stage)s'.",
+            current=enquiry.stage,
+            stage=stage,
+        ),
         code="invalid-transition",
         extra={
             "current_stage": enquiry.stage,
@@ -315,11 +324,18 @@ def check_winning_booking(enquiry: Enquiry, booking: Booking | None) -> Booking:
     or done (not expired or cancelled); 409 when it already won another enquiry."""
     if booking is None or booking.customer_id != enquiry.customer_id:
         raise ValidationFailed(
-            {"booking_id": ["No booking of this enquiry's customer with this id."]}
+            {"booking_id": [_("No booking of this enquiry's customer with this id.")]}
         )
     if booking.current_status in DEAD_BOOKINGS:
         raise ValidationFailed(
-            {"booking_id": [f"The booking is {booking.current_status}; it cannot win."]}
+            {
+                "booking_id": [
+                    _(
+                        "The booking is %(status)s; it cannot win.",
+                        status=booking.current_status,
+                    )
+                ]
+            }
         )
     other = db.session.scalar(
         select(Enquiry.id).where(
@@ -328,7 +344,7 @@ def check_winning_booking(enquiry: Enquiry, booking: Booking | None) -> Booking:
     )
     if other is not None:
         raise Conflict(
-            f"This booking already won enquiry {other}.",
+            _("This booking already won enquiry %(enquiry)s.", enquiry=other),
             code="booking-already-linked",
             extra={"enquiry_id": other},
         )
@@ -351,7 +367,7 @@ def _lose(enquiry, lost_reason_id, lost_feedback, *, by, now) -> None:
     """Move to `lost` with a reason (422 without an active one)."""
     if lost_reason_id is None:
         raise ValidationFailed(
-            {"lost_reason_id": ["A lost enquiry needs a lost reason."]}
+            {"lost_reason_id": [_("A lost enquiry needs a lost reason.")]}
         )
     reason = lost_reasons.usable_reason(lost_reason_id)
     enquiry.lost_reason_id = reason.id
@@ -369,7 +385,10 @@ def _change_stage(
             raise ValidationFailed(
                 {
                     "booking_id": [
-                        "An enquiry is won only by linking a booking of its customer."
+                        _(
+                            "An enquiry is won only by linking a booking of its "
+                            "customer."
+                        )
                     ]
                 }
             )
@@ -419,7 +438,7 @@ def update_enquiry(
     now = utcnow()
     stage = fields.pop("stage", None)
     if stage != "lost" and ({"lost_reason_id", "lost_feedback"} & fields.keys()):
-        raise ValidationFailed({"lost_reason_id": ['Only with stage "lost".']})
+        raise ValidationFailed({"lost_reason_id": [_('Only with stage "lost".')]})
     if stage is not None and stage != enquiry.stage:
         _change_stage(enquiry, stage, fields, by=actor, now=now, facts=facts)
         mark_first_response(enquiry, now)
@@ -491,7 +510,8 @@ def add_note(*, actor, enquiry_id: int, body: str) -> EnquiryNote:
     now = utcnow()
     if not staff and enquiry.stage in ("won", "lost"):
         raise Conflict(
-            f"This enquiry is {enquiry.stage}; raise a new one.", code="enquiry-closed"
+            _("This enquiry is %(stage)s; raise a new one.", stage=enquiry.stage),
+            code="enquiry-closed",
         )
     if not staff and enquiry.stage == "on_hold":
         _record_stage(enquiry, "contacted", by=actor, now=now)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import EnquiryLostReason
 from models.pipeline import DEFAULT_LOST_REASONS
 from services.audit import audit
@@ -48,7 +49,7 @@ def usable_reason(reason_id: int) -> EnquiryLostReason:
     reason = db.session.get(EnquiryLostReason, reason_id)
     if reason is None or not reason.active:
         raise ValidationFailed(
-            {"lost_reason_id": ["No active lost reason with this id."]}
+            {"lost_reason_id": [_("No active lost reason with this id.")]}
         )
     return reason
 
@@ -79,7 +80,7 @@ def create_reason(
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict(
-            "A lost reason with this code exists.", code="duplicate-code"
+            _("A lost reason with this code exists."), code="duplicate-code"
         ) from exc
     audit.record(
         "lost_reason.created",

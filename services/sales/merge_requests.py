@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, select, update
 
 from core.errors import Conflict, Forbidden
 from core.extensions import db
+from core.i18n import _
 from models import Customer, CustomerMergeRequest, Employee
 from models.base import utcnow
 from services.audit import audit
@@ -86,7 +87,7 @@ def merge_or_request(
     if pending is not None:
         db.session.rollback()
         raise Conflict(
-            "A merge request for these customers is already waiting for approval.",
+            _("A merge request for these customers is already waiting for approval."),
             code="merge-request-pending",
             extra={"merge_request_id": pending},
         )
@@ -271,14 +272,24 @@ def _require_checker(request: CustomerMergeRequest, actor, verb: str) -> None:
         raise Forbidden()
     if request.status != "pending":
         raise Conflict(
-            f"This merge request is already {request.status}.",
+            _("This merge request is already %(status)s.", status=request.status),
             code="invalid-transition",
             extra={"status": request.status},
         )
     if request.requested_by_id == actor.id:
+        detail = (
+            _(
+                "You cannot approve a merge you requested; another approver must "
+                "review it (maker-checker)."
+            )
+            if verb == "approve"
+            else _(
+                "You cannot reject a merge you requested; another approver must "
+                "review it (maker-checker)."
+            )
+        )
         raise Forbidden(
-            f"You cannot {verb} a merge you requested; another approver must "
-            "review it (maker-checker).",
+            detail,
             code="maker-checker",
         )
 
@@ -301,6 +312,6 @@ def _claim(request: CustomerMergeRequest, actor, **values) -> None:
     if result.rowcount != 1:
         db.session.rollback()
         raise Conflict(
-            "The merge request was decided while this request ran; reload it.",
+            _("The merge request was decided while this request ran; reload it."),
             code="concurrent-change",
         )

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Enquiry, Quote
 from models.account import is_staff
 from models.base import utcnow
@@ -59,7 +60,7 @@ def create_quote(
     enquiry = enquiries.find_enquiry(enquiry_id, with_notes=True)
     if enquiry.stage not in OPEN_STAGES:
         raise Conflict(
-            f"The enquiry is {enquiry.stage}; reopen it to quote.",
+            _("The enquiry is %(stage)s; reopen it to quote.", stage=enquiry.stage),
             code="enquiry-closed",
         )
     now = utcnow()
@@ -73,7 +74,7 @@ def create_quote(
         raise ValidationFailed(
             {
                 "valid_until": [
-                    "Must be in the future and no later than the departure's start."
+                    _("Must be in the future and no later than the departure's start.")
                 ]
             }
         )
@@ -153,20 +154,23 @@ def _refuse_unacceptable(quote: Quote) -> None:
     """Conflict (409) unless the quote is open, unexpired, on an open enquiry."""
     if quote.status == "accepted":
         raise Conflict(
-            "This quote was already accepted.",
+            _("This quote was already accepted."),
             code="quote-accepted",
             extra={"booking_id": quote.booking_id},
         )
     if quote.status == "withdrawn":
-        raise Conflict("This quote was withdrawn.", code="quote-withdrawn")
+        raise Conflict(_("This quote was withdrawn."), code="quote-withdrawn")
     if quote.expired():
         raise Conflict(
-            "This quote has expired; ask for a new one.",
+            _("This quote has expired; ask for a new one."),
             code="quote-expired",
             extra={"valid_until": quote.valid_until.isoformat()},
         )
     if quote.enquiry.stage not in OPEN_STAGES:
-        raise Conflict(f"The enquiry is {quote.enquiry.stage}.", code="enquiry-closed")
+        raise Conflict(
+            _("The enquiry is %(stage)s.", stage=quote.enquiry.stage),
+            code="enquiry-closed",
+        )
 
 
 def accept_quote(*, actor, quote_id: int) -> Booking:
@@ -194,7 +198,7 @@ def accept_quote(*, actor, quote_id: int) -> Booking:
         ).rowcount
         if won != 1:
             raise Conflict(
-                "This quote was accepted meanwhile or has expired.",
+                _("This quote was accepted meanwhile or has expired."),
                 code="quote-accepted",
             )
         # Lock the enquiry while it is open: a concurrent acceptance of another of
@@ -206,7 +210,9 @@ def accept_quote(*, actor, quote_id: int) -> Booking:
             .execution_options(synchronize_session=False)
         ).rowcount
         if still_open != 1:
-            raise Conflict("The enquiry was closed meanwhile.", code="enquiry-closed")
+            raise Conflict(
+                _("The enquiry was closed meanwhile."), code="enquiry-closed"
+            )
         enquiry = enquiries.find_enquiry(quote.enquiry_id, with_notes=True)
         db.session.refresh(enquiry)
         enquiries.win(enquiry, booking, by=actor, now=now)
@@ -227,7 +233,9 @@ def withdraw_quote(*, actor, quote_id: int) -> Quote:
     an accepted one."""
     quote = get_quote(actor=actor, quote_id=quote_id)
     if quote.status == "accepted":
-        raise Conflict("An accepted quote cannot be withdrawn.", code="quote-accepted")
+        raise Conflict(
+            _("An accepted quote cannot be withdrawn."), code="quote-accepted"
+        )
     quote.status = "withdrawn"
     db.session.commit()
     return quote

@@ -5,6 +5,7 @@ another company's record answers 404 as if it did not exist. Other staff read.
 """
 
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.i18n import _
 from models.account import is_staff
 
 # Roles that manage transport records (an operator: its company's only).
@@ -47,11 +48,11 @@ def company_for_write(actor, company_id: int | None) -> int:
             raise NotFound("Company")
         return scope
     if company_id is None:
-        raise ValidationFailed({"company_id": ["Missing data for required field."]})
+        raise ValidationFailed({"company_id": [_("Missing data for required field.")]})
     return company_id
 
 
 def require_manager(actor) -> None:
     """Forbidden (403) unless the actor manages transport records (MANAGERS)."""
     if not is_staff(actor) or actor.role not in MANAGERS:
-        raise Forbidden("Only admin, operation and operators manage transport data.")
+        raise Forbidden(_("Only admin, operation and operators manage transport data."))

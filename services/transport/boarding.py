@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from core.errors import APIError, Conflict, Forbidden, NotFound
 from core.extensions import db
+from core.i18n import _
 from models import Booking, StopTime, Ticket, Traveller, Trip
 from models.base import utcnow
 from services.audit import audit
@@ -47,7 +48,9 @@ class TicketRefused(APIError):
 def require_boarding_role(actor) -> None:
     """Forbidden (403) unless `actor` is one of BOARDING_ROLES."""
     if actor is None or getattr(actor, "role", None) not in BOARDING_ROLES:
-        raise Forbidden("Only admin, operation staff and operators board passengers.")
+        raise Forbidden(
+            _("Only admin, operation staff and operators board passengers.")
+        )
 
 
 def _scanned_ticket(actor, code: str) -> Ticket:
@@ -61,7 +64,7 @@ def _scanned_ticket(actor, code: str) -> Ticket:
     check_company(actor, ticket.trip.route.company_id, "Ticket")
     if signed != ticket_signing.payload(ticket):
         raise ticket_signing.BarcodeInvalid(
-            "The barcode does not match the ticket any more: use the current one."
+            _("The barcode does not match the ticket any more: use the current one.")
         )
     return ticket
 
@@ -73,15 +76,24 @@ def _check_place(ticket: Ticket, trip_id: int | None, station_id: int | None) ->
     booking = ticket.booking
     if trip_id is not None and trip_id != ticket.trip_id:
         raise TicketRefused(
-            f"Ticket {ticket.number} is for trip {ticket.trip_id}, not {trip_id}.",
+            _(
+                "Ticket %(number)s is for trip %(ticket_trip)s, not %(trip)s.",
+                number=ticket.number,
+                ticket_trip=ticket.trip_id,
+                trip=trip_id,
+            ),
             code="wrong-trip",
             field="trip_id",
             number=ticket.number,
         )
     if station_id is not None and station_id != booking.from_station_id:
         raise TicketRefused(
-            f"Ticket {ticket.number} boards at {booking.from_station.code}, not at "
-            f"station {station_id}.",
+            _(
+                "Ticket %(number)s boards at %(code)s, not at station %(station)s.",
+                number=ticket.number,
+                code=booking.from_station.code,
+                station=station_id,
+            ),
             code="wrong-station",
             field="station_id",
             number=ticket.number,
@@ -93,7 +105,7 @@ def _refuse_status(ticket: Ticket) -> None:
     `boarded_at`), 422 `ticket-cancelled` or `ticket-not-valid` (a no-show)."""
     if ticket.status == "boarded":
         raise Conflict(
-            f"Ticket {ticket.number} was already boarded.",
+            _("Ticket %(number)s was already boarded.", number=ticket.number),
             code="already-boarded",
             extra={
                 "number": ticket.number,
@@ -104,13 +116,17 @@ def _refuse_status(ticket: Ticket) -> None:
         )
     if ticket.status == "cancelled":
         raise TicketRefused(
-            f"Ticket {ticket.number} is cancelled.",
+            _("Ticket %(number)s is cancelled.", number=ticket.number),
             code="ticket-cancelled",
             field="barcode",
             number=ticket.number,
         )
     raise TicketRefused(
-        f"Ticket {ticket.number} is {ticket.status}: it cannot board.",
+        _(
+            "Ticket %(number)s is %(status)s: it cannot board.",
+            number=ticket.number,
+            status=ticket.status,
+        ),
         code="ticket-not-valid",
         field="barcode",
         number=ticket.number,
@@ -122,9 +138,16 @@ def _check_booking_live(ticket: Ticket) -> None:
     trip is cancelled (cancelling voids its tickets; this keeps a ticket from
     boarding should one have been missed)."""
     if ticket.booking.status == "cancelled" or ticket.trip.status == "cancelled":
+        if ticket.booking.status == "cancelled":
+            detail = _(
+                "Ticket %(number)s is cancelled with its booking.", number=ticket.number
+            )
+        else:
+            detail = _(
+                "Ticket %(number)s is cancelled with its trip.", number=ticket.number
+            )
         raise TicketRefused(
-            f"Ticket {ticket.number} is cancelled with its "
-            f"{'booking' if ticket.booking.status == 'cancelled' else 'trip'}.",
+            detail,
             code="ticket-cancelled",
             field="barcode",
             number=ticket.number,
@@ -330,7 +353,7 @@ def mark_no_shows(
     departed = [stop.sequence for stop in trip.stop_times if stop.departure_at <= now]
     if trip.departure_at > now or not departed:
         raise Conflict(
-            "The trip has not departed yet: no-shows are marked after departure.",
+            _("The trip has not departed yet: no-shows are marked after departure."),
             code="trip-not-departed",
             extra={"departure_at": trip.departure_at.isoformat()},
         )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict
 from core.extensions import db
+from core.i18n import _
 from models import Amenity, Employee, TransportCompany, TransportRoute, Vehicle
 from models.transport import vehicle_amenities
 from services.audit import audit
@@ -72,7 +73,7 @@ def get_company(*, actor, company_id: int) -> TransportCompany:
 
 def _code_taken() -> Conflict:
     """The 409 of a company code another company has."""
-    return Conflict("A company with this code exists.", code="code-taken")
+    return Conflict(_("A company with this code exists."), code="code-taken")
 
 
 def _check_code_free(code: str, company_id: int | None = None) -> None:
@@ -180,7 +181,7 @@ def delete_company(
     with `active: false` instead)."""
     company = get_company(actor=actor, company_id=company_id)
     in_use = Conflict(
-        "The company has vehicles, routes or operators; deactivate it instead.",
+        _("The company has vehicles, routes or operators; deactivate it instead."),
         code="company-in-use",
     )
     used = (
@@ -223,7 +224,7 @@ def get_amenity(*, amenity_id: int) -> Amenity:
 
 def _amenity_code_taken() -> Conflict:
     """The 409 of an amenity code another amenity has."""
-    return Conflict("An amenity with this code exists.", code="code-taken")
+    return Conflict(_("An amenity with this code exists."), code="code-taken")
 
 
 def _check_amenity_code_free(code: str, amenity_id: int | None = None) -> None:
@@ -279,7 +280,7 @@ def delete_amenity(
     (404), Conflict (409 amenity-in-use)."""
     amenity = get_amenity(amenity_id=amenity_id)
     in_use = Conflict(
-        "A vehicle lists this amenity; remove it from the vehicles first.",
+        _("A vehicle lists this amenity; remove it from the vehicles first."),
         code="amenity-in-use",
     )
     used = exists().where(vehicle_amenities.c.amenity_id == amenity.id)

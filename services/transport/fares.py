@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Fare, TransportRoute, Trip
 from models.account import is_staff
 from models.base import utcnow
@@ -185,8 +186,10 @@ def approve_fares(
     mine = [fare for fare in pending if fare.proposed_by_id == actor.id]
     if mine:
         raise Forbidden(
-            "You proposed some of these prices; another approver must approve "
-            "them (maker-checker).",
+            _(
+                "You proposed some of these prices; another approver must approve "
+                "them (maker-checker)."
+            ),
             code="maker-checker",
         )
     now = utcnow()
@@ -195,8 +198,10 @@ def approve_fares(
         if not _apply_pending(fare, actor, now):
             db.session.rollback()
             raise Conflict(
-                "The pending fares changed while this request ran; reload them "
-                "and retry.",
+                _(
+                    "The pending fares changed while this request ran; reload them "
+                    "and retry."
+                ),
                 code="concurrent-change",
             )
     audit.record(
@@ -303,18 +308,26 @@ def _check_pairs(route: TransportRoute, fares: list[dict]) -> None:
         ):
             if station not in position:
                 errors[f"fares.{index}.{field}"] = [
-                    f"Station {station} is not a stop of the route."
+                    _(
+                        "Station %(station)s is not a stop of the route.",
+                        station=station,
+                    )
                 ]
         known = origin in position and destination in position
         if known and position[origin] >= position[destination]:
             errors[f"fares.{index}.to_station_id"] = [
-                "Must be a stop after from_station_id on the route."
+                _("Must be a stop after from_station_id on the route.")
             ]
         key = _key(entry)
         if key in seen:
             errors[f"fares.{index}"] = [
-                f"The pair {origin}-{destination} in section "
-                f"{entry['section_code']} is given more than once."
+                _(
+                    "The pair %(origin)s-%(destination)s in section %(section)s is "
+                    "given more than once.",
+                    origin=origin,
+                    destination=destination,
+                    section=entry["section_code"],
+                )
             ]
         seen.add(key)
     if errors:
@@ -340,9 +353,14 @@ def _set_price(fare: Fare, entry: dict, *, published: bool, actor) -> str | None
         return "applied"
     if currency != fare.currency and fare.price is not None:
         raise Conflict(
-            f"The fare {fare.from_station_id}-{fare.to_station_id} "
-            f"({fare.section_code}) is sold in {fare.currency} on published trips; "
-            "its currency cannot change.",
+            _(
+                "The fare %(origin)s-%(destination)s (%(section)s) is sold in "
+                "%(currency)s on published trips; its currency cannot change.",
+                origin=fare.from_station_id,
+                destination=fare.to_station_id,
+                section=fare.section_code,
+                currency=fare.currency,
+            ),
             code="fare-currency-locked",
         )
     if currency == fare.currency and price in (fare.price, fare.pending_price):
@@ -356,7 +374,7 @@ def _for_checker(actor, route_id: int) -> TransportRoute:
     """The locked route for an approval or rejection by `actor`: Forbidden (403)
     unless an approver (APPROVERS); NotFound (404) when missing."""
     if not is_staff(actor) or actor.role not in APPROVERS:
-        raise Forbidden("Only an admin or operation head approves fares.")
+        raise Forbidden(_("Only an admin or operation head approves fares."))
     route = locked_route(route_id)
     check_company(actor, route.company_id, "Route")
     return route
@@ -367,7 +385,9 @@ def _pending(route_id: int) -> list[Fare]:
     when there is none."""
     pending = [fare for fare in _fares(route_id) if fare.pending_price is not None]
     if not pending:
-        raise Conflict("No fare of this route awaits approval.", code="nothing-pending")
+        raise Conflict(
+            _("No fare of this route awaits approval."), code="nothing-pending"
+        )
     return pending
 
 

@@ -16,8 +16,9 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import N_, Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     Fare,
     RouteStop,
@@ -40,7 +41,7 @@ from services.transport.records import any_exists
 
 SORTABLE = ("created_at", "updated_at", "code", "name")
 EDITABLE = ("mode", "code", "name", "active", "tax_rate")
-CODE_TAKEN = "The company already has a route with this code."
+CODE_TAKEN = N_("The company already has a route with this code.")
 
 
 # --- reads -----------------------------------------------------------------------
@@ -122,7 +123,7 @@ def create_route(
     require_manager(actor)
     company_id = company_for_write(actor, company_id)
     if db.session.get(TransportCompany, company_id) is None:
-        raise ValidationFailed({"company_id": ["No such transport company."]})
+        raise ValidationFailed({"company_id": [_("No such transport company.")]})
     code = code.strip()
     _check_code(company_id, code)
     route = TransportRoute(
@@ -162,8 +163,10 @@ def update_route(*, actor, route_id: int, changes: dict) -> TransportRoute:
     mode_change = changes.get("mode", route.mode) != route.mode
     if (stops_change or mode_change) and has_trips(route.id):
         raise Conflict(
-            "Trips or schedules run on this route: its stops and mode cannot "
-            "change (create a new route instead).",
+            _(
+                "Trips or schedules run on this route: its stops and mode cannot "
+                "change (create a new route instead)."
+            ),
             code="route-has-trips",
         )
     for field in EDITABLE:
@@ -195,8 +198,10 @@ def delete_route(
     check_company(actor, route.company_id, "Route")
     if has_trips(route.id):
         raise Conflict(
-            "Trips or schedules run on this route; it cannot be deleted "
-            "(set active to false instead).",
+            _(
+                "Trips or schedules run on this route; it cannot be deleted "
+                "(set active to false instead)."
+            ),
             code="route-in-use",
         )
     audit.record(
@@ -256,7 +261,7 @@ def _stops(station_ids: list[int]) -> list[RouteStop]:
     ValidationFailed (422) on `stops` for fewer than 2 stations, on `stops.<i>` for
     a station that appears a second time or does not exist."""
     if len(station_ids) < 2:
-        raise ValidationFailed({"stops": ["A route needs at least 2 stops."]})
+        raise ValidationFailed({"stops": [_("A route needs at least 2 stops.")]})
     known = set(
         db.session.scalars(select(Station.id).where(Station.id.in_(set(station_ids))))
     )
@@ -264,10 +269,15 @@ def _stops(station_ids: list[int]) -> list[RouteStop]:
     seen: set[int] = set()
     for index, station_id in enumerate(station_ids):
         if station_id not in known:
-            errors[f"stops.{index}"] = [f"Station {station_id} does not exist."]
+            errors[f"stops.{index}"] = [
+                _("Station %(station)s does not exist.", station=station_id)
+            ]
         elif station_id in seen:
             errors[f"stops.{index}"] = [
-                f"Station {station_id} is already a stop of the route."
+                _(
+                    "Station %(station)s is already a stop of the route.",
+                    station=station_id,
+                )
             ]
         seen.add(station_id)
     if errors:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import City, Fare, RouteStop, Station, StopTime, Trip
 from models.base import utcnow
 from services.audit import audit
@@ -96,7 +97,7 @@ def check_country(code: str, field: str = "country") -> str:
     (422 on `field`) otherwise."""
     upper = code.strip().upper() if isinstance(code, str) else code
     if not is_country(upper):
-        raise ValidationFailed({field: ["Not an ISO 3166-1 alpha-2 country code."]})
+        raise ValidationFailed({field: [_("Not an ISO 3166-1 alpha-2 country code.")]})
     return upper
 
 
@@ -104,7 +105,9 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     """`name` when it is an IANA timezone this machine knows; ValidationFailed
     (422 on `field`) otherwise (services.transport.timetable.is_timezone)."""
     if not is_timezone(name):
-        raise ValidationFailed({field: ["Not an IANA timezone (e.g. Europe/Dublin)."]})
+        raise ValidationFailed(
+            {field: [_("Not an IANA timezone (e.g. Europe/Dublin).")]}
+        )
     return name
 
 
@@ -169,7 +172,9 @@ def get_city(*, city_id: int) -> City:
 
 def _city_exists() -> Conflict:
     """The 409 of a (name, country) another city has."""
-    return Conflict("A city with this name exists in this country.", code="city-exists")
+    return Conflict(
+        _("A city with this name exists in this country."), code="city-exists"
+    )
 
 
 def _check_city_unique(name: str, country: str, city_id: int | None = None) -> None:
@@ -260,7 +265,7 @@ def delete_city(
     Conflict (409 city-in-use) when a station is in it."""
     city = get_city(city_id=city_id)
     in_use = Conflict(
-        "The city has stations; delete or move them first.", code="city-in-use"
+        _("The city has stations; delete or move them first."), code="city-in-use"
     )
     if db.session.scalar(select(exists().where(Station.city_id == city.id))):
         raise in_use
@@ -315,7 +320,7 @@ def get_station(*, station_id: int) -> Station:
 
 def _code_taken() -> Conflict:
     """The 409 of a station code another station has."""
-    return Conflict("A station with this code exists.", code="code-taken")
+    return Conflict(_("A station with this code exists."), code="code-taken")
 
 
 def _check_code_free(code: str, station_id: int | None = None) -> None:
@@ -327,7 +332,7 @@ def _usable_city(city_id: int) -> City:
     """The city `city_id`, or ValidationFailed (422 on `city_id`)."""
     city = db.session.get(City, city_id)
     if city is None:
-        raise ValidationFailed({"city_id": ["No city with this id."]})
+        raise ValidationFailed({"city_id": [_("No city with this id.")]})
     return city
 
 
@@ -338,14 +343,16 @@ def _check_parent(parent_id: int | None, station_id: int | None = None) -> None:
     if parent_id is None:
         return
     if parent_id == station_id:
-        raise ValidationFailed({"parent_id": ["A station cannot be its own parent."]})
+        raise ValidationFailed(
+            {"parent_id": [_("A station cannot be its own parent.")]}
+        )
     if db.session.get(Station, parent_id) is None:
-        raise ValidationFailed({"parent_id": ["No station with this id."]})
+        raise ValidationFailed({"parent_id": [_("No station with this id.")]})
     current, depth = parent_id, 0
     while current is not None:
         if current == station_id or depth > MAX_PARENT_DEPTH:
             raise ValidationFailed(
-                {"parent_id": ["The parent chain would make a cycle."]}
+                {"parent_id": [_("The parent chain would make a cycle.")]}
             )
         current = db.session.scalar(
             select(Station.parent_id).where(Station.id == current)
@@ -454,7 +461,7 @@ def update_station(
     changed = _new_values(station, changes)
     if "timezone" in changed and _has_stop_times(station.id):
         raise Conflict(
-            "Trips call at this station; its timezone cannot change.",
+            _("Trips call at this station; its timezone cannot change."),
             code="station-in-use",
         )
     for field, value in changed.items():
@@ -492,7 +499,7 @@ def delete_station(
     station-in-use)."""
     station = get_station(station_id=station_id)
     in_use = Conflict(
-        "A route or trip uses this station; it cannot be deleted.",
+        _("A route or trip uses this station; it cannot be deleted."),
         code="station-in-use",
     )
     if _in_use(station.id):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Schedule, StopTime, TransportRoute, Trip
 from services.audit import audit
 from services.shared.pagination import Page, order_by_sort, paginate
@@ -69,20 +70,30 @@ def _check_calendar(
     added and removed (docs/transport.md "Schedules")."""
     errors = {}
     if end < start:
-        errors["end_date"] = ["Must be on or after start_date."]
+        errors["end_date"] = [_("Must be on or after start_date.")]
     elif (end - start).days + 1 > MAX_SPAN_DAYS:
         errors["end_date"] = [
-            f"At most {MAX_SPAN_DAYS} days from start_date, both included."
+            _(
+                "At most %(days)s days from start_date, both included.",
+                days=MAX_SPAN_DAYS,
+            )
         ]
     for field, dates in (("added_dates", added), ("removed_dates", removed)):
         outside = sorted(str(day) for day in dates if not start <= day <= end)
         if outside:
             errors[field] = [
-                f"Outside start_date..end_date ({start}..{end}): {', '.join(outside)}."
+                _(
+                    "Outside start_date..end_date (%(start)s..%(end)s): %(dates)s.",
+                    start=start,
+                    end=end,
+                    dates=", ".join(outside),
+                )
             ]
     both = sorted(str(day) for day in set(added) & set(removed))
     if both:
-        errors["removed_dates"] = [f"Both added and removed: {', '.join(both)}."]
+        errors["removed_dates"] = [
+            _("Both added and removed: %(dates)s.", dates=", ".join(both))
+        ]
     if errors:
         raise ValidationFailed(errors)
 

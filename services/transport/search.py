@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     City,
     Fare,
@@ -69,7 +70,11 @@ def resolve_place(text: str, field: str) -> set[int]:
         station_id = db.session.scalar(select(Station.id).where(Station.code == text))
         if station_id is None:
             raise ValidationFailed(
-                {f"query.{field}": ["No city with this id nor station with this code."]}
+                {
+                    f"query.{field}": [
+                        _("No city with this id nor station with this code.")
+                    ]
+                }
             )
         ids = {station_id}
     return ids | _children(ids)
@@ -122,7 +127,7 @@ def search_trips(
     from_ids = resolve_place(origin, "from")
     to_ids = resolve_place(destination, "to")
     if origin.strip() == destination.strip() or (from_ids and from_ids == to_ids):
-        raise ValidationFailed({"query.to": ["Must be another place than `from`."]})
+        raise ValidationFailed({"query.to": [_("Must be another place than `from`.")]})
     offers = []
     if from_ids and to_ids:
         offers = _offers(
@@ -144,12 +149,16 @@ def _page_of(offers: list, shape: dict, *, page, per_page, cursor) -> Page:
     ValidationFailed 422 on `query.cursor` for a foreign or edited one)."""
     if cursor is not None:
         if page != 1:
-            message = "Send either `cursor` or `page`, not both."
+            message = _("Send either `cursor` or `page`, not both.")
             raise ValidationFailed({"query.cursor": [message]}, detail=message)
         (start,) = decode_cursor(cursor, shape, [("position", False)])
         if not isinstance(start, int) or start < 0:
             raise ValidationFailed(
-                {"query.cursor": ["Not a cursor of this API: use `meta.next_cursor`."]}
+                {
+                    "query.cursor": [
+                        _("Not a cursor of this API: use `meta.next_cursor`.")
+                    ]
+                }
             )
     else:
         start = (page - 1) * per_page
@@ -278,7 +287,7 @@ def _offers(from_ids, to_ids, on, passengers, mode, section, now) -> list[dict]:
             best[trip.id] = (rank, trip, board, alight, between, sections)
     return [
         _offer(trip, board, alight, between, sections, stations)
-        for _, trip, board, alight, between, sections in best.values()
+        for _rank, trip, board, alight, between, sections in best.values()
     ]
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict
 from core.extensions import db
+from core.i18n import _
 from models import Booking, SeatSegment, StopTime, Ticket, Trip, VehicleSection
 from models.base import utcnow
 
@@ -238,10 +239,12 @@ def check_ride_open(booking: Booking, *, now: datetime) -> None:
         select(Trip.status).where(Trip.id == booking.trip_id).with_for_update(read=True)
     )
     if status != "scheduled":
-        raise Conflict(f"The trip is {status}.", code="trip-not-bookable")
+        raise Conflict(
+            _("The trip is %(status)s.", status=status), code="trip-not-bookable"
+        )
     if ride_start(booking) <= now:
         raise Conflict(
-            "The trip has already left the boarding station.", code="trip-departed"
+            _("The trip has already left the boarding station."), code="trip-departed"
         )
 
 

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 
 from core.errors import APIError
+from core.i18n import _
 
 VERSION = "ET1"
 ALGORITHM = "Ed25519"
@@ -62,7 +63,7 @@ class BarcodeInvalid(APIError):
     def __init__(self, reason: str):
         super().__init__(
             422,
-            "The barcode is not a valid ticket barcode.",
+            _("The barcode is not a valid ticket barcode."),
             code="barcode-invalid",
             extra={"errors": {"barcode": [reason]}},
         )
@@ -136,7 +137,7 @@ def sign(data: dict) -> str:
     """The barcode text of payload `data` signed with the current key."""
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     signing_input = f"{VERSION}.{_b64encode(body)}"
-    private, _ = _keys(_seed())
+    private, _public = _keys(_seed())
     return f"{signing_input}.{_b64encode(private.sign(signing_input.encode()))}"
 
 
@@ -155,27 +156,32 @@ def verify(text: str) -> dict:
     verify (forged or changed payload, another key) or a payload that is not the
     expected JSON object."""
     if not isinstance(text, str) or len(text) > MAX_LENGTH:
-        raise BarcodeInvalid("Not a ticket barcode.")
+        raise BarcodeInvalid(_("Not a ticket barcode."))
     parts = text.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
-        raise BarcodeInvalid(f"Not a ticket barcode: expected {VERSION}.<...>.<...>.")
+        raise BarcodeInvalid(
+            _(
+                "Not a ticket barcode: expected %(version)s.<...>.<...>.",
+                version=VERSION,
+            )
+        )
     try:
         body, signature = _b64decode(parts[1]), _b64decode(parts[2])
     except ValueError as exc:
-        raise BarcodeInvalid("The barcode is not base64url text.") from exc
-    _, public = _keys(_seed())
+        raise BarcodeInvalid(_("The barcode is not base64url text.")) from exc
+    _private, public = _keys(_seed())
     try:
         public.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature as exc:
         raise BarcodeInvalid(
-            "The signature does not match: forged or changed."
+            _("The signature does not match: forged or changed.")
         ) from exc
     try:
         data = json.loads(body)
     except ValueError as exc:
-        raise BarcodeInvalid("The payload is not JSON.") from exc
+        raise BarcodeInvalid(_("The payload is not JSON.")) from exc
     if not isinstance(data, dict) or set(data) != set(PAYLOAD_FIELDS):
-        raise BarcodeInvalid("The payload does not have the ticket fields.")
+        raise BarcodeInvalid(_("The payload does not have the ticket fields."))
     return data
 
 
@@ -183,7 +189,7 @@ def public_key() -> dict:
     """The published verification key: `{algorithm: "Ed25519", key (base64url of
     the 32 raw bytes), key_id (first 16 hex digits of the key's SHA-256), format,
     fields}` (GET /api/v1/transport/ticket-key)."""
-    _, public = _keys(_seed())
+    _private, public = _keys(_seed())
     raw = _raw_public(public)
     return {
         "algorithm": ALGORITHM,

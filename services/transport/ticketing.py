@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import Booking, StopTime, Trip, VehicleSection
 from models.account import is_staff
 from models.base import utcnow
@@ -52,10 +53,10 @@ def _calls(trip: Trip, from_station_id: int, to_station_id: int) -> tuple:
             break
     errors = {}
     if board is None:
-        errors["from_station_id"] = ["The trip does not call at this station."]
+        errors["from_station_id"] = [_("The trip does not call at this station.")]
     elif alight is None:
         errors["to_station_id"] = [
-            "The trip does not call at this station after the boarding station."
+            _("The trip does not call at this station after the boarding station.")
         ]
     if errors:
         raise ValidationFailed(errors)
@@ -67,26 +68,31 @@ def _section(trip: Trip, section_code: str) -> VehicleSection:
     for a trip without a vehicle, ValidationFailed (422) for an unknown section."""
     if trip.vehicle is None:
         raise Conflict(
-            "This trip has no vehicle yet: its seats are not on sale.",
+            _("This trip has no vehicle yet: its seats are not on sale."),
             code="trip-not-bookable",
         )
     for section in trip.vehicle.sections:
         if section.code == section_code:
             return section
     codes = ", ".join(section.code for section in trip.vehicle.sections)
-    raise ValidationFailed({"section_code": [f"Use one of the sections: {codes}."]})
+    raise ValidationFailed(
+        {"section_code": [_("Use one of the sections: %(codes)s.", codes=codes)]}
+    )
 
 
 def _check_trip(trip: Trip | None, board: StopTime | None, now: datetime) -> None:
     """ValidationFailed (422) for an unknown trip; Conflict (409) when the trip is
     not scheduled or has left the boarding station."""
     if trip is None:
-        raise ValidationFailed({"trip_id": ["No trip with this id."]})
+        raise ValidationFailed({"trip_id": [_("No trip with this id.")]})
     if trip.status != "scheduled":
-        raise Conflict(f"The trip is {trip.status}.", code="trip-not-bookable")
+        raise Conflict(
+            _("The trip is %(status)s.", status=trip.status),
+            code="trip-not-bookable",
+        )
     if board is not None and board.departure_at <= now:
         raise Conflict(
-            "The trip has already left the boarding station.", code="trip-departed"
+            _("The trip has already left the boarding station."), code="trip-departed"
         )
 
 
@@ -99,7 +105,7 @@ def prices_for(trip: Trip, board: StopTime, alight: StopTime, section_code: str)
     )
     if fare is None:
         raise ValidationFailed(
-            {"to_station_id": ["No fare sells this ride in this section."]}
+            {"to_station_id": [_("No fare sells this ride in this section.")]}
         )
     route = trip.route
     prices = {
@@ -116,7 +122,7 @@ def _check_party(passengers: list[dict]) -> Counter:
     counts = Counter(passenger["category"] for passenger in passengers)
     if counts["infant"] > counts["adult"]:
         raise ValidationFailed(
-            {"passengers": ["Every infant travels on an adult's lap: add adults."]}
+            {"passengers": [_("Every infant travels on an adult's lap: add adults.")]}
         )
     return counts
 
@@ -133,8 +139,12 @@ def _choose_seats(
         if chosen is None:
             left = sum(1 for s in seating.seat_labels(section) if s not in taken)
             raise Conflict(
-                f"Not enough seats left in this section for the ride: {left} left, "
-                f"{count} requested.",
+                _(
+                    "Not enough seats left in this section for the ride: %(left)s "
+                    "left, %(count)s requested.",
+                    left=left,
+                    count=count,
+                ),
                 code="seats-unavailable",
                 extra={"seats_left": left, "seats_requested": count},
             )
@@ -144,14 +154,25 @@ def _choose_seats(
         raise ValidationFailed(
             {
                 "seat_labels": [
-                    f"Name {count} different seats, one per seated traveller."
+                    _(
+                        "Name %(count)s different seats, one per seated traveller.",
+                        count=count,
+                    )
                 ]
             }
         )
     unknown = [label for label in wanted if label not in labels]
     if unknown:
         raise ValidationFailed(
-            {"seat_labels": [f"No seat {unknown[0]} in section {section.code}."]}
+            {
+                "seat_labels": [
+                    _(
+                        "No seat %(label)s in section %(section)s.",
+                        label=unknown[0],
+                        section=section.code,
+                    )
+                ]
+            }
         )
     for label in wanted:
         if label in taken:
@@ -162,7 +183,7 @@ def _choose_seats(
 def seat_taken(label: str) -> Conflict:
     """The 409 `seat-taken` naming the seat (`seat_label`)."""
     return Conflict(
-        f"Seat {label} is already taken on this ride.",
+        _("Seat %(label)s is already taken on this ride.", label=label),
         code="seat-taken",
         extra={"seat_label": label},
     )
@@ -185,8 +206,13 @@ def _check_held(account, customer_id: int, trip_id: int, seats: int, now) -> Non
     )
     if held + seats > limit:
         raise Conflict(
-            f"You already hold {held} unpaid seats on this trip; a customer holds "
-            f"at most {limit} (MAX_HELD_SEATS_PER_CUSTOMER). Pay or let them expire.",
+            _(
+                "You already hold %(held)s unpaid seats on this trip; a customer "
+                "holds at most %(limit)s (MAX_HELD_SEATS_PER_CUSTOMER). Pay or let "
+                "them expire.",
+                held=held,
+                limit=limit,
+            ),
             code="held-seats-limit",
             extra={"held_seats": int(held), "limit": limit},
         )
@@ -198,7 +224,15 @@ def _new_booking(account, customer, trip, board, alight, section, passengers, pr
     total = money(sum((prices[p["category"]] for p in passengers), Decimal(0)))
     if total > MAX_AMOUNT:
         raise ValidationFailed(
-            {"passengers": [f"The total {total} would exceed {MAX_AMOUNT}."]}
+            {
+                "passengers": [
+                    _(
+                        "The total %(total)s would exceed %(maximum)s.",
+                        total=total,
+                        maximum=MAX_AMOUNT,
+                    )
+                ]
+            }
         )
     now = utcnow()
     hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
+from core.i18n import _
 from models import Booking, StopTime, Ticket, TransportRoute, Trip
 from models.account import is_staff
 from services.documents.attachments import ticket_attachments
@@ -44,7 +45,7 @@ MAX_ID = 2147483647
 def new_number() -> str:
     """A fresh random ticket number, `TK-` + 10 characters (about 50 bits)."""
     return NUMBER_PREFIX + "".join(
-        secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH)
+        secrets.choice(NUMBER_ALPHABET) for _position in range(NUMBER_LENGTH)
     )
 
 
@@ -53,7 +54,7 @@ def _fresh_numbers(count: int) -> list[str]:
     the guarantee; the check only keeps a rare collision from failing a payment)."""
     numbers: set[str] = set()
     while len(numbers) < count:
-        wanted = {new_number() for _ in range(count - len(numbers))}
+        wanted = {new_number() for _attempt in range(count - len(numbers))}
         taken = set(
             db.session.scalars(select(Ticket.number).where(Ticket.number.in_(wanted)))
         )
@@ -180,7 +181,7 @@ def check_reader(actor, booking: Booking, company_id: int | None, what: str) -> 
             raise NotFound(what)
         return
     if actor.role not in TICKET_STAFF:
-        raise Forbidden(f"The role '{actor.role}' may not read tickets.")
+        raise Forbidden(_("The role '%(role)s' may not read tickets.", role=actor.role))
 
 
 def booking_tickets(*, actor, booking_id: int) -> list[dict]:

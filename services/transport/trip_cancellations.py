@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
+from core.i18n import _
 from models import Booking, Trip
 from models.account import is_staff
 from models.base import utcnow
@@ -42,17 +43,17 @@ REFUND_WORDS = {"wallet": "wallet", "original": "original payment method"}
 def _check_canceller(actor) -> None:
     """Forbidden (403) unless `actor` is one of CANCELLERS."""
     if not is_staff(actor) or actor.role not in CANCELLERS:
-        raise Forbidden("Only admin, operation heads and operators cancel trips.")
+        raise Forbidden(_("Only admin, operation heads and operators cancel trips."))
 
 
 def _check_open(trip: Trip, *, now: datetime) -> None:
     """Conflict (409) `trip-cancelled` for a cancelled trip, `trip-departed` once
     it left its first stop (`departure_at` passed, or departed / arrived)."""
     if trip.status == "cancelled":
-        raise Conflict("The trip is already cancelled.", code="trip-cancelled")
+        raise Conflict(_("The trip is already cancelled."), code="trip-cancelled")
     if trip.status != "scheduled" or now >= trip.departure_at:
         raise Conflict(
-            "The trip has already departed; it cannot be cancelled.",
+            _("The trip has already departed; it cannot be cancelled."),
             code="trip-departed",
         )
 
@@ -150,7 +151,7 @@ def _flip(trip: Trip, *, now: datetime) -> None:
     if flipped != 1:
         db.session.refresh(trip)
         _check_open(trip, now=now)
-        raise Conflict("The trip is already cancelled.", code="trip-cancelled")
+        raise Conflict(_("The trip is already cancelled."), code="trip-cancelled")
 
 
 def _cancel_bookings(trip: Trip, *, now, reason, refund_to, by_id, facts):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     Booking,
     RouteStop,
@@ -110,8 +111,11 @@ def pattern(
         raise ValidationFailed(
             {
                 field: [
-                    f"The route has {len(stations)} stops: give one stop time for "
-                    "each, in the route's order."
+                    _(
+                        "The route has %(count)s stops: give one stop time for "
+                        "each, in the route's order.",
+                        count=len(stations),
+                    )
                 ]
             }
         )
@@ -120,8 +124,13 @@ def pattern(
     for index, (given, station) in enumerate(zip(stop_times, stations, strict=True)):
         if given["station_id"] != station.id:
             errors[f"{field}.{index}.station_id"] = [
-                f"Stop {index} of the route is station {station.id} "
-                f"({station.code}); stop times follow the route's stops in order."
+                _(
+                    "Stop %(index)s of the route is station %(station)s "
+                    "(%(code)s); stop times follow the route's stops in order.",
+                    index=index,
+                    station=station.id,
+                    code=station.code,
+                )
             ]
             continue
         call = _parse_call(given, station, f"{field}.{index}", errors)
@@ -181,13 +190,24 @@ def instants(
         departure_at = start + _seconds(call.departure_s)
         if previous is not None and arrival_at < previous:
             errors[f"{field}.{sequence}.arrival"] = [
-                f"On {service_date}, {call.arrival} here is {arrival_at:%H:%M} UTC, "
-                f"before the departure from stop {sequence - 1} "
-                f"({previous:%H:%M} UTC): times must not go backwards in UTC."
+                _(
+                    "On %(date)s, %(arrival)s here is %(arrival_at)s UTC, before the "
+                    "departure from stop %(stop)s (%(departure_at)s UTC): times must "
+                    "not go backwards in UTC.",
+                    date=service_date,
+                    arrival=call.arrival,
+                    arrival_at=arrival_at.strftime("%H:%M"),
+                    stop=sequence - 1,
+                    departure_at=previous.strftime("%H:%M"),
+                )
             ]
         if departure_at < arrival_at:
             errors[f"{field}.{sequence}.departure"] = [
-                f"Departure {call.departure} is before the arrival {call.arrival}."
+                _(
+                    "Departure %(departure)s is before the arrival %(arrival)s.",
+                    departure=call.departure,
+                    arrival=call.arrival,
+                )
             ]
         previous = departure_at
         rows.append(
@@ -239,19 +259,23 @@ def check_vehicle(route: TransportRoute, vehicle_id: int | None) -> None:
     vehicle = db.session.get(Vehicle, vehicle_id)
     if vehicle is None or vehicle.company_id != route.company_id:
         raise ValidationFailed(
-            {"vehicle_id": ["No vehicle with this id in the route's company."]}
+            {"vehicle_id": [_("No vehicle with this id in the route's company.")]}
         )
     if vehicle.mode != route.mode:
         raise ValidationFailed(
             {
                 "vehicle_id": [
-                    f"A {vehicle.mode} cannot run this {route.mode} route: "
-                    "the vehicle's mode must be the route's."
+                    _(
+                        "A %(vehicle_mode)s cannot run this %(route_mode)s route: "
+                        "the vehicle's mode must be the route's.",
+                        vehicle_mode=vehicle.mode,
+                        route_mode=route.mode,
+                    )
                 ]
             }
         )
     if not vehicle.active:
-        raise ValidationFailed({"vehicle_id": ["The vehicle is inactive."]})
+        raise ValidationFailed({"vehicle_id": [_("The vehicle is inactive.")]})
 
 
 # --- reads ----------------------------------------------------------------------
@@ -428,12 +452,15 @@ def _check_vehicle_change(trip: Trip, vehicle_id: int | None) -> None:
     vehicle rules of check_vehicle (422)."""
     if trip.status != "scheduled":
         raise Conflict(
-            f"The trip is {trip.status}: its vehicle can no longer change.",
+            _(
+                "The trip is %(status)s: its vehicle can no longer change.",
+                status=trip.status,
+            ),
             code="trip-not-scheduled",
         )
     if sold_tickets(trip.id):
         raise Conflict(
-            "Tickets are sold on this trip: its vehicle cannot change.",
+            _("Tickets are sold on this trip: its vehicle cannot change."),
             code="trip-has-tickets",
         )
     check_vehicle(trip.route, vehicle_id)
@@ -445,15 +472,22 @@ def _check_step(trip: Trip, new_status: str) -> None:
     allowed = STATUS_FLOW[trip.status]
     if new_status not in allowed:
         raise Conflict(
-            f"A {trip.status} trip cannot become {new_status}.",
+            _(
+                "A %(status)s trip cannot become %(new_status)s.",
+                status=trip.status,
+                new_status=new_status,
+            ),
             code="trip-status",
             extra={"current_status": trip.status, "allowed": list(allowed)},
         )
     if new_status == "cancelled" and sold_tickets(trip.id):
         raise Conflict(
-            "Tickets are sold on this trip: cancel it with POST "
-            f"/api/v1/transport/trips/{trip.id}/cancel, which cancels every "
-            "booking on it and refunds it in full.",
+            _(
+                "Tickets are sold on this trip: cancel it with POST "
+                "/api/v1/transport/trips/%(trip)s/cancel, which cancels every "
+                "booking on it and refunds it in full.",
+                trip=trip.id,
+            ),
             code="trip-has-tickets",
             extra={"cancel_url": f"/api/v1/transport/trips/{trip.id}/cancel"},
         )
@@ -470,7 +504,9 @@ def _conditional_update(trip: Trip, values: dict) -> None:
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise Conflict("The trip changed while this request ran; reload it and retry.")
+        raise Conflict(
+            _("The trip changed while this request ran; reload it and retry.")
+        )
 
 
 def delete_trip(
@@ -484,12 +520,15 @@ def delete_trip(
     trip = _trip_for_write(actor, trip_id)
     if trip.status != "scheduled":
         raise Conflict(
-            f"The trip is {trip.status}; only scheduled trips can be deleted.",
+            _(
+                "The trip is %(status)s; only scheduled trips can be deleted.",
+                status=trip.status,
+            ),
             code="trip-not-scheduled",
         )
     if sold_tickets(trip.id):
         raise Conflict(
-            "Tickets are sold on this trip; it cannot be deleted.",
+            _("Tickets are sold on this trip; it cannot be deleted."),
             code="trip-has-tickets",
         )
     audit.record(
@@ -508,5 +547,7 @@ def delete_trip(
     )
     if deleted.rowcount != 1:
         db.session.rollback()
-        raise Conflict("The trip changed while this request ran; reload it and retry.")
+        raise Conflict(
+            _("The trip changed while this request ran; reload it and retry.")
+        )
     db.session.commit()

@@ -15,8 +15,9 @@ only its own company's vehicles; another company's answer 404
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import N_, Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.i18n import _
 from models import (
     Amenity,
     Booking,
@@ -42,7 +43,7 @@ from services.transport.records import any_exists
 
 SORTABLE = ("created_at", "updated_at", "name", "registration")
 EDITABLE = ("mode", "name", "registration", "active")
-REGISTRATION_TAKEN = "The company already has a vehicle with this registration."
+REGISTRATION_TAKEN = N_("The company already has a vehicle with this registration.")
 
 
 # --- the seats sold (ticketing) --------------------------------------------------
@@ -142,7 +143,7 @@ def create_vehicle(
     require_manager(actor)
     company_id = company_for_write(actor, company_id)
     if db.session.get(TransportCompany, company_id) is None:
-        raise ValidationFailed({"company_id": ["No such transport company."]})
+        raise ValidationFailed({"company_id": [_("No such transport company.")]})
     registration = registration.strip()
     _check_registration(company_id, registration)
     vehicle = Vehicle(
@@ -183,7 +184,7 @@ def update_vehicle(
             _check_registration(vehicle.company_id, changes["registration"])
     if changes.get("mode", vehicle.mode) != vehicle.mode and _in_use(vehicle.id):
         raise Conflict(
-            "Trips or schedules use this vehicle; its mode cannot change.",
+            _("Trips or schedules use this vehicle; its mode cannot change."),
             code="vehicle-in-use",
         )
     for field in EDITABLE:
@@ -218,8 +219,10 @@ def delete_vehicle(
     check_company(actor, vehicle.company_id, "Vehicle")
     if _in_use(vehicle.id):
         raise Conflict(
-            "Trips or schedules use this vehicle; it cannot be deleted "
-            "(set active to false instead).",
+            _(
+                "Trips or schedules use this vehicle; it cannot be deleted "
+                "(set active to false instead)."
+            ),
             code="vehicle-in-use",
         )
     audit.record(
@@ -289,7 +292,11 @@ def _amenities(codes: list[str]) -> list[Amenity]:
     unknown = [code for code in wanted if code not in found]
     if unknown:
         raise ValidationFailed(
-            {"amenities": [f"Unknown amenity code(s): {', '.join(unknown)}."]}
+            {
+                "amenities": [
+                    _("Unknown amenity code(s): %(codes)s.", codes=", ".join(unknown))
+                ]
+            }
         )
     return [found[code] for code in wanted]
 
@@ -315,15 +322,19 @@ def _sections(sections: list[dict]) -> list[VehicleSection]:
         code = section["code"]
         if code in codes:
             errors[f"sections.{index}.code"] = [
-                f"Section code {code} appears more than once."
+                _("Section code %(code)s appears more than once.", code=code)
             ]
         codes.add(code)
         seats = seat_labels(section["seat_map"])
         for label in seats:
             if label in labels:
                 errors.setdefault(f"sections.{index}.seat_map", []).append(
-                    f"Seat {label} appears more than once in the vehicle "
-                    f"(also in section {labels[label]})."
+                    _(
+                        "Seat %(label)s appears more than once in the vehicle "
+                        "(also in section %(section)s).",
+                        label=label,
+                        section=labels[label],
+                    )
                 )
             labels.setdefault(label, code)
         rows.append(
@@ -358,7 +369,10 @@ def _check_sold_seats_kept(vehicle_id: int, new_sections: list[VehicleSection]):
     )
     if lost:
         raise Conflict(
-            "Seats sold on future trips would disappear: " + ", ".join(lost) + ".",
+            _(
+                "Seats sold on future trips would disappear: %(seats)s.",
+                seats=", ".join(lost),
+            ),
             code="seat-sold",
             extra={"seats": lost},
         )

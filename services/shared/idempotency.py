@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.errors import APIError
+from core.errors import N_, APIError
 from core.extensions import db
 from models.base import utcnow
 from models.idempotency import IdempotencyKey
@@ -61,7 +61,9 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise APIError(
-            400, "Idempotency-Key must be 1-255 characters.", code="bad-idempotency-key"
+            400,
+            N_("Idempotency-Key must be 1-255 characters."),
+            code="bad-idempotency-key",
         )
     digest = fingerprint(method, path, body)
     now = utcnow()
@@ -97,15 +99,17 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
     if existing.fingerprint != digest:
         raise APIError(
             422,
-            "This Idempotency-Key was already used with a different request.",
+            N_("This Idempotency-Key was already used with a different request."),
             code="idempotency-key-reused",
         )
     if existing.state == "committed" and existing.created_at <= now - STALE_IN_FLIGHT:
         raise APIError(
             409,
-            "A request with this Idempotency-Key was carried out, but its answer was "
-            "lost in a failure; it will not be run again. Look the result up (e.g. the "
-            "booking's payments) instead of retrying.",
+            N_(
+                "A request with this Idempotency-Key was carried out, but its answer "
+                "was lost in a failure; it will not be run again. Look the result up "
+                "(e.g. the booking's payments) instead of retrying."
+            ),
             code="idempotency-outcome-unknown",
         )
     if existing.state in ("in_flight", "committed"):  # committed: still answering
@@ -118,7 +122,7 @@ def claim(*, owner: str, key: str, method: str, path: str, body: bytes) -> Repla
             return claim(owner=owner, key=key, method=method, path=path, body=body)
         raise APIError(
             409,
-            "A request with this Idempotency-Key is still being processed.",
+            N_("A request with this Idempotency-Key is still being processed."),
             code="idempotency-in-flight",
             headers={"Retry-After": "1"},
         )

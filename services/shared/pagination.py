@@ -30,6 +30,7 @@ from sqlalchemy.sql.expression import Executable
 
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.i18n import _
 
 # docs/design.md "API conventions": `total` is exact up to this many matching rows
 # (a COUNT over at most EXACT_TOTAL + 1 of them), the database's estimate above; and
@@ -88,11 +89,11 @@ def paginate(
     or one made for another sort or other filters.
     """
     keys = _order_keys(stmt)
-    query = stmt.add_columns(*(column for column, _ in keys))
+    query = stmt.add_columns(*(column for column, _descending in keys))
     shape = None
     if cursor is not None:
         if page != 1:
-            message = "Send either `cursor` or `page`, not both."
+            message = _("Send either `cursor` or `page`, not both.")
             raise ValidationFailed({"query.cursor": [message]}, detail=message)
         shape = _shape(stmt, keys)
         values = decode_cursor(cursor, shape, keys)
@@ -100,9 +101,10 @@ def paginate(
         page = None
     else:
         if (page - 1) * per_page >= MAX_OFFSET:
-            message = (
-                f"`page` reaches only the first {MAX_OFFSET:,} rows; "
-                "follow `meta.next_cursor` with `?cursor=` to go further."
+            message = _(
+                "`page` reaches only the first %(rows)s rows; follow "
+                "`meta.next_cursor` with `?cursor=` to go further.",
+                rows=f"{MAX_OFFSET:,}",
             )
             raise ValidationFailed({"query.page": [message]}, detail=message)
         query = query.offset((page - 1) * per_page)
@@ -269,9 +271,9 @@ def _after(keys: list[tuple], values: list):
         bindparam(None, value, type_=column.type)
         for (column, _), value in zip(keys, values, strict=True)
     ]
-    directions = {descending for _, descending in keys}
+    directions = {descending for _column, descending in keys}
     if len(directions) == 1:
-        left = tuple_(*(column for column, _ in keys))
+        left = tuple_(*(column for column, _descending in keys))
         right = tuple_(*binds)
         return left < right if directions.pop() else left > right
     terms = []
@@ -388,7 +390,10 @@ def order_by_sort(stmt, model, sort: str | None, allowed: tuple[str, ...]):
         raise ValidationFailed(
             {
                 "query.sort": [
-                    f"Sort by one of: {', '.join(allowed)} (prefix - to reverse)."
+                    _(
+                        "Sort by one of: %(fields)s (prefix - to reverse).",
+                        fields=", ".join(allowed),
+                    )
                 ]
             }
         )

@@ -10,6 +10,30 @@ from alembic import op
 import sqlalchemy as sa
 
 
+# SQLite: adding the packages CHECK constraint rebuilds the table (batch mode),
+# which drops the triggers that keep the full-text index `package_fts` in sync
+# (created by the initial schema); they are created again after each rebuild.
+SQLITE_FTS_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS packages_fts_ai AFTER INSERT ON packages BEGIN "
+    "INSERT INTO package_fts(rowid, search_document) "
+    "VALUES (new.id, new.search_document); END",
+    "CREATE TRIGGER IF NOT EXISTS packages_fts_ad AFTER DELETE ON packages BEGIN "
+    "INSERT INTO package_fts(package_fts, rowid, search_document) "
+    "VALUES ('delete', old.id, old.search_document); END",
+    "CREATE TRIGGER IF NOT EXISTS packages_fts_au AFTER UPDATE ON packages BEGIN "
+    "INSERT INTO package_fts(package_fts, rowid, search_document) "
+    "VALUES ('delete', old.id, old.search_document); "
+    "INSERT INTO package_fts(rowid, search_document) "
+    "VALUES (new.id, new.search_document); END",
+)
+
+
+def _restore_search_triggers():
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_FTS_TRIGGERS:
+            op.execute(statement)
+
+
 # revision identifiers, used by Alembic.
 revision = 'c0a1d2e3f425'
 down_revision = 'c0a1d2e3f424'
@@ -42,6 +66,7 @@ def upgrade():
         batch_op.create_check_constraint(
             'tax_rate_range', 'tax_rate IS NULL OR (tax_rate >= 0 AND tax_rate <= 100)'
         )
+    _restore_search_triggers()
 
     with op.batch_alter_table('transport_cities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('translations', sa.JSON(), nullable=True))
@@ -74,6 +99,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('ck_packages_tax_rate_range'), type_='check')
         batch_op.drop_column('tax_rate')
         batch_op.drop_column('translations')
+    _restore_search_triggers()
 
     with op.batch_alter_table('itinerary_days', schema=None) as batch_op:
         batch_op.drop_column('translations')

@@ -34,6 +34,18 @@ def test_upgrade_on_empty_sqlite(tmp_path):
     assert "package_fts" in names
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_key_check")).fetchall() == []
+        # Table rebuilds in batch mode drop triggers; the full-text index and the
+        # append-only audit log need theirs on a migrated database too.
+        triggers = set(
+            conn.scalars(text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+        )
+    assert {
+        "packages_fts_ai",
+        "packages_fts_ad",
+        "packages_fts_au",
+        "audit_entries_no_update",
+        "audit_entries_no_delete",
+    } <= triggers
     downgraded = flask_cli("db", "downgrade", "base", url=url)
     assert downgraded.returncode == 0, downgraded.stderr
 

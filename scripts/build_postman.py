@@ -178,6 +178,15 @@ OVERRIDES = {
         "path": {"trip_id": "1"}
     },
     ("get", "/api/v1/tickets/{number}"): {"path": {"number": "1"}},
+    ("get", "/api/v1/tickets/{number}.pdf"): {"path": {"number": "1"}},
+    # Documents of the demo data: booking 1 is confirmed (Clara Byrne's), invoice
+    # 2 has credit note 1 (a lapsed hold).
+    ("get", "/api/v1/bookings/{booking_id}/confirmation.pdf"): {
+        "path": {"booking_id": "1"}
+    },
+    ("get", "/api/v1/invoices/{invoice_id}/credit-notes/{note_id}.pdf"): {
+        "path": {"invoice_id": "2", "note_id": "1"}
+    },
 }
 LOGOUT_PATH = "/api/v1/auth/logout"
 

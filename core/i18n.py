@@ -26,6 +26,7 @@ from flask_babel import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import get_current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 __all__ = [
     "_",
@@ -63,7 +64,12 @@ def select_locale() -> str:
             account = get_current_user()
         except RuntimeError:  # no verified token in this request
             account = None
-        chosen = supported_locale(getattr(account, "locale", None))
+        try:
+            chosen = supported_locale(getattr(account, "locale", None))
+        except SQLAlchemyError:
+            # The account's row was expired by a rollback and the database is
+            # gone (an error answer being built): the header decides.
+            chosen = None
         if chosen:
             return chosen
         match = request.accept_languages.best_match(current_app.config["LANGUAGES"])
